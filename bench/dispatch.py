@@ -1,0 +1,122 @@
+"""Dispatch benchmark: N queued messages handed by the worker to the simulator.
+
+The simulator accepts at once and reports delivery at once; every state change
+(queued -> sending -> sent -> delivered) is committed to the database. Prints messages per
+second and the time to drain. Usage:
+
+    .venv/bin/python bench/dispatch.py                                    # SQLite, 100,000
+    .venv/bin/python bench/dispatch.py --database-url postgresql://postgres@127.0.0.1:5432/smsdesk_bench
+    .venv/bin/python bench/dispatch.py --kannel 11732   # also print the ratio to Kannel
+
+On PostgreSQL the database named in the URL is dropped and created again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--database-url", default="")
+    parser.add_argument(
+        "--kannel",
+        type=float,
+        default=0.0,
+        help="Kannel's end-to-end msg/s measured in this session, for the ratio",
+    )
+    args = parser.parse_args()
+
+    data_dir = tempfile.mkdtemp(prefix="smsdesk-bench-")
+    url = args.database_url or f"sqlite:///{data_dir}/bench.sqlite3"
+    os.environ.update(
+        SMSDESK_DATA_DIR=data_dir,
+        SMSDESK_DATABASE_URL=url,
+        SMSDESK_LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="smsdesk.settings",
+    )
+    if url.startswith("postgres"):
+        recreate_postgres(url)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from smsdesk.gateways.simulator import SimulatorGateway
+    from smsdesk.messaging.models import Gateway, Message
+    from smsdesk.worker.loop import GatewayRunner
+
+    call_command("migrate", verbosity=0)
+    gateway_row = Gateway.objects.create(name="simulator", kind="simulator")
+    now = timezone.now()
+    t0 = time.perf_counter()
+    Message.objects.bulk_create(
+        (
+            Message(
+                direction="out",
+                status="queued",
+                peer=f"+3361{i:07d}",
+                gateway=gateway_row,
+                body=f"Bench message {i}",
+                created_at=now,
+                due_at=now,
+                status_at=now,
+            )
+            for i in range(args.messages)
+        ),
+        batch_size=2000,
+    )
+    queue_s = time.perf_counter() - t0
+
+    gateway = SimulatorGateway(delivery_delay=0, batch_size=args.batch_size)
+    runner = GatewayRunner(gateway, "bench", threading.Event(), idle_sleep=0.01)
+    gateway.start(runner.emit)
+    t0 = time.perf_counter()
+    while runner.step():
+        pass
+    drain_s = time.perf_counter() - t0
+
+    delivered = Message.objects.filter(status="delivered").count()
+    handed = len(gateway.handed)
+    assert delivered == handed == args.messages, (delivered, handed)
+    rate = args.messages / drain_s
+    engine = connection.vendor
+    where = url.split("@")[-1] if engine != "sqlite" else "WAL, synchronous=NORMAL"
+    print(f"database: {engine} ({where})")
+    print(f"queued {args.messages:,} messages in {queue_s:.1f} s (not counted below)")
+    print(
+        f"drained {args.messages:,} messages in {drain_s:.2f} s: {rate:,.0f} msg/s "
+        f"(batch {args.batch_size}, every state change committed)"
+    )
+    if args.kannel:
+        print(f"ratio to Kannel ({args.kannel:,.0f} msg/s, same session): {rate / args.kannel:.2f}")
+    print(f"RESULT {engine} {args.messages} {drain_s:.3f} {rate:.0f}")
+
+
+def recreate_postgres(url: str) -> None:
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+if __name__ == "__main__":
+    main()

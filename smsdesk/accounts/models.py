@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import hashlib
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    """A member of staff. Accounts are given out by an administrator: no self sign-up."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", _("Administrator")
+        OPERATOR = "operator", _("Operator")
+
+    role = models.CharField(_("role"), max_length=16, choices=Role, default=Role.OPERATOR)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == self.Role.ADMIN or self.is_superuser
+
+
+class ApiToken(models.Model):
+    """A bearer token for the REST API. Only its SHA-256 is stored; it is shown once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    prefix = models.CharField(max_length=12)  # shown in lists so a user can tell tokens apart
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    @staticmethod
+    def digest_of(raw: str) -> str:
+        # Tokens are 256 random bits: a plain hash is enough, no slow KDF is needed.
+        return hashlib.sha256(raw.encode("utf-8")).hexdigest()

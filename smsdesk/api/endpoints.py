@@ -1,0 +1,152 @@
+"""REST API v1: the same services as the web pages, behind bearer tokens."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI, Query, Status
+from ninja.errors import AuthenticationError, ValidationError
+from ninja.security import HttpBearer
+
+from smsdesk.accounts import services as accounts
+from smsdesk.api.schemas import CreatedOut, ErrorOut, MessageOut, MessagePage, SendIn
+from smsdesk.core.errors import ServiceError
+from smsdesk.messaging import filters, services
+from smsdesk.messaging.models import Message
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str):  # type: ignore[no-untyped-def]
+        user = accounts.user_for_token(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="smsdesk API",
+    version="1",
+    auth=TokenAuth(),
+    urls_namespace="api",
+    docs_decorator=login_required,  # the interactive docs are for logged-in staff
+    description="Send SMS and read the messages. Authorization: Bearer <token> "
+    "(create one with `smsdesk createtoken USER` or on your account page).",
+)
+
+
+@api.exception_handler(ServiceError)
+def service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
+    body = exc.as_dict()
+    invalid = getattr(exc, "invalid", None)
+    if invalid:
+        body["detail"] = [{"value": v, "reason": r} for v, r in invalid]
+    return api.create_response(request, body, status=exc.http_status)
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    first = exc.errors[0] if exc.errors else {}
+    loc = [str(p) for p in first.get("loc", []) if p not in ("body", "payload", "query")]
+    field = ".".join(loc) or None
+    return api.create_response(
+        request,
+        {
+            "code": "invalid_input",
+            "field": field,
+            "message": f"{field or 'request'}: {first.get('msg', 'invalid input')}",
+            "detail": [
+                {"field": ".".join(str(p) for p in e.get("loc", [])), "reason": e.get("msg")}
+                for e in exc.errors
+            ],
+        },
+        status=422,
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return api.create_response(
+        request,
+        {
+            "code": "unauthorized",
+            "field": None,
+            "message": "A valid API token is required: Authorization: Bearer <token>.",
+        },
+        status=401,
+    )
+
+
+def _out(m: Message) -> dict:
+    outbound = m.direction == Message.Direction.OUTBOUND
+    return {
+        "id": m.id,
+        "direction": m.direction,
+        "status": m.status,
+        "to": m.peer if outbound else None,
+        "sender": None if outbound else m.peer,
+        "text": m.body,
+        "segments": m.segments,
+        "encoding": m.encoding,
+        "created_at": m.created_at,
+        "send_at": m.due_at if outbound else None,
+        "sent_at": m.sent_at,
+        "status_at": m.status_at,
+        "error": m.error,
+        "campaign_id": m.campaign_id,
+    }
+
+
+@api.post(
+    "/messages",
+    response={201: CreatedOut, 400: ErrorOut, 422: ErrorOut},
+    by_alias=True,
+    summary="Send an SMS to one or more numbers, now or later",
+)
+def send(request: HttpRequest, payload: SendIn):  # type: ignore[no-untyped-def]
+    campaign = services.create_campaign(
+        author=request.user,
+        body=payload.text,
+        to=payload.to,
+        send_at=payload.send_at,
+        source="api",
+    )
+    return Status(
+        201, {"campaign_id": campaign.id, "messages": [_out(m) for m in campaign.created_messages]}
+    )
+
+
+@api.get(
+    "/messages/{message_id}",
+    response={200: MessageOut, 404: ErrorOut},
+    by_alias=True,
+    summary="One message, with its current status",
+)
+def get_message(request: HttpRequest, message_id: int):  # type: ignore[no-untyped-def]
+    return _out(services.get_message(message_id))
+
+
+@api.get(
+    "/messages",
+    response={200: MessagePage, 422: ErrorOut},
+    by_alias=True,
+    summary="Messages, newest first; page with `before` = the previous next_cursor",
+)
+def list_messages(  # type: ignore[no-untyped-def]
+    request: HttpRequest,
+    direction: Message.Direction | None = None,
+    status: Message.Status | None = None,
+    q: str = "",
+    before: int | None = Query(None, description="only messages with a smaller id"),
+    limit: int = Query(50, ge=1, le=500),
+):
+    qs = filters.message_list(direction=direction, status=status, search=q).order_by("-id")
+    count = qs.count()
+    if before is not None:
+        qs = qs.filter(id__lt=before)
+    rows = list(qs[: limit + 1])
+    next_cursor = rows[limit - 1].id if len(rows) > limit else None
+    return {
+        "count": count,
+        "next_cursor": next_cursor,
+        "messages": [_out(m) for m in rows[:limit]],
+    }

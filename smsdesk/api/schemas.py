@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from ninja import Field, Schema
+from pydantic import ConfigDict
+
+
+class SendIn(Schema):
+    to: list[str] = Field(
+        ...,
+        min_length=1,
+        max_length=1000,
+        description="Recipients, E.164 or national format (default region FR)",
+    )
+    text: str = Field(..., max_length=5000)
+    send_at: datetime | None = Field(None, description="ISO 8601; omitted: send now")
+
+
+class MessageOut(Schema):
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: int
+    direction: str
+    status: str
+    to: str | None = None
+    sender: str | None = Field(None, alias="from")
+    text: str
+    segments: int
+    encoding: str
+    created_at: datetime
+    send_at: datetime | None
+    sent_at: datetime | None
+    status_at: datetime | None
+    error: str
+    campaign_id: int | None
+
+
+class CreatedOut(Schema):
+    campaign_id: int
+    messages: list[MessageOut]
+
+
+class MessagePage(Schema):
+    count: int
+    next_cursor: int | None
+    messages: list[MessageOut]
+
+
+class ErrorOut(Schema):
+    code: str
+    field: str | None
+    message: str
+    detail: list[dict] | None = None

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Call(models.Model):
+    """A voice call the SIM received (logged, never answered)."""
+
+    caller = models.CharField(_("number"), max_length=32)
+    gateway = models.CharField(_("gateway"), max_length=50)
+    at = models.DateTimeField(_("date"))
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["-at"], name="call_recent")]

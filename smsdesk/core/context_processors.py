@@ -1,0 +1,53 @@
+"""The left-hand menu of the manual, with the current entry highlighted."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+# (section title or None, [(url name, label, icon)])
+MENU = [
+    (None, [("dashboard:home", _("Home"), "house")]),
+    (None, [("messaging:conversations", _("Conversations"), "chat-dots")]),
+    (
+        _("SMS"),
+        [
+            ("messaging:new", _("New SMS"), "pencil-square"),
+            ("messaging:sent", _("Sent SMS"), "send"),
+            ("messaging:received", _("Received SMS"), "inbox"),
+            ("messaging:unread", _("Unread SMS"), "envelope"),
+        ],
+    ),
+    (
+        _("Directory"),
+        [
+            ("directory:contacts", _("Contacts"), "person-lines-fill"),
+            ("directory:groups", _("Groups"), "people"),
+        ],
+    ),
+    (
+        _("Logs"),
+        [
+            ("optout:list", _("STOP SMS"), "slash-circle"),
+            ("calls:list", _("Calls"), "telephone-inbound"),
+        ],
+    ),
+]
+
+
+def menu(request: HttpRequest) -> dict:
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    current = request.resolver_match.view_name if request.resolver_match else ""
+    sections = [
+        (
+            title,
+            [
+                {"url": reverse(name), "label": label, "icon": icon, "active": name == current}
+                for name, label, icon in items
+            ],
+        )
+        for title, items in MENU
+    ]
+    return {"menu": sections}

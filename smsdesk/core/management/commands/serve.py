@@ -1,0 +1,79 @@
+import threading
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from waitress.server import create_server
+
+from smsdesk.accounts.models import User
+from smsdesk.gateways.base import GatewayError
+from smsdesk.worker.runtime import build_worker, stop_on_signals
+
+
+class Command(BaseCommand):
+    help = (
+        "Migrate the database, then run the web server and the worker in one process "
+        "(the embedded set-up). For production, run `serve --no-worker` and `worker` apart."
+    )
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--threads", type=int, default=8, help="web server threads")
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="web only: run `smsdesk worker` in another process",
+        )
+
+    def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
+        from smsdesk.wsgi import application
+
+        call_command("migrate", interactive=False, verbosity=0)
+        try:
+            worker = None if opts["no_worker"] else build_worker()
+        except GatewayError as e:
+            raise CommandError(str(e)) from None
+        try:
+            server = create_server(
+                application,
+                host=opts["host"],
+                port=opts["port"],
+                threads=opts["threads"],
+                ident="smsdesk",
+            )
+        except OSError as e:
+            raise CommandError(f"cannot listen on {opts['host']}:{opts['port']}: {e}") from None
+
+        def stop() -> None:
+            if worker:
+                worker.stop()
+            server.close()
+
+        stop_on_signals(stop)
+        worker_thread = None
+        if worker:
+            worker_thread = threading.Thread(target=worker.run, name="worker", daemon=True)
+            worker_thread.start()
+        self.stdout.write(
+            f"smsdesk is running on http://{opts['host']}:{opts['port']}/ "
+            f"(database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]},"
+            f" gateways: {', '.join(settings.SMSDESK_GATEWAYS)}). Ctrl-C stops it."
+        )
+        if not User.objects.exists():
+            self.stdout.write(
+                self.style.WARNING(
+                    "No account exists yet. Create the first administrator in another terminal:\n"
+                    "    smsdesk createuser admin --admin\n"
+                    "(it prints a generated password; add --password-stdin to type your own)."
+                )
+            )
+        try:
+            server.run()
+        except (KeyboardInterrupt, OSError):
+            pass
+        finally:
+            stop()
+            if worker_thread:
+                worker_thread.join(30)
+        self.stdout.write("smsdesk stopped.")

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from smsdesk.core.errors import ServiceError
+
+
+class InvalidNumbers(ServiceError):
+    code = "invalid_number"
+
+    def __init__(self, message: str, *, invalid: list[tuple[str, str]]) -> None:
+        super().__init__(message, field="to")
+        self.invalid = invalid  # (as typed, why) for each bad number
+
+
+class NoRecipients(ServiceError):
+    code = "no_recipients"
+
+
+class TooManyRecipients(ServiceError):
+    code = "too_many_recipients"
+
+
+class EmptyText(ServiceError):
+    code = "empty_text"
+
+
+class TextTooLong(ServiceError):
+    code = "text_too_long"
+
+
+class SendAtInPast(ServiceError):
+    code = "send_at_in_past"
+
+
+class NotFound(ServiceError):
+    code = "not_found"
+    http_status = 404

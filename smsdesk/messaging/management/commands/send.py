@@ -1,0 +1,45 @@
+from datetime import datetime
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from smsdesk.core.errors import ServiceError
+from smsdesk.messaging import services
+
+
+class Command(BaseCommand):
+    help = "Queue an SMS to one or more numbers (sent by the worker, now or at --at)."
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        parser.add_argument(
+            "--to",
+            nargs="+",
+            required=True,
+            metavar="NUMBER",
+            help="recipients, e.g. +33612345678 or 06 12 34 56 78 (quoted)",
+        )
+        parser.add_argument("--text", required=True, help="the text of the SMS")
+        parser.add_argument(
+            "--at",
+            metavar="ISO-DATETIME",
+            help="send later, e.g. 2026-12-01T09:30 (local time) or with offset",
+        )
+
+    def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
+        send_at = None
+        if opts["at"]:
+            try:
+                send_at = datetime.fromisoformat(opts["at"])
+            except ValueError:
+                raise CommandError(
+                    f"--at: '{opts['at']}' is not a date and time like 2026-12-01T09:30"
+                ) from None
+        try:
+            campaign = services.create_campaign(
+                author=None, body=opts["text"], to=opts["to"], send_at=send_at, source="cli"
+            )
+        except ServiceError as e:
+            raise CommandError(str(e.message)) from None
+        when = timezone.localtime(campaign.send_at).strftime("%Y-%m-%d %H:%M")
+        for m in campaign.created_messages:
+            self.stdout.write(f"{m.id}\t{m.peer}\t{m.status}\t{when}")

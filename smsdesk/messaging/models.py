@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Gateway(models.Model):
+    """A configured transport (SMSDESK_GATEWAYS) and the last health it reported."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    kind = models.CharField(max_length=20)
+    connected = models.BooleanField(default=False)
+    detail = models.CharField(max_length=200, blank=True)
+    operator = models.CharField(max_length=100, blank=True)
+    signal_percent = models.PositiveSmallIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Campaign(models.Model):
+    """One "New SMS" submission: the text, when to send it, and the targets as entered."""
+
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    body = models.TextField(_("text"))
+    send_at = models.DateTimeField(_("send at"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    targets = models.JSONField(default=dict)  # what the user typed/selected, for the record
+    recipient_count = models.PositiveIntegerField(default=0)
+    source = models.CharField(max_length=10, default="web")  # web, api, cli
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class Message(models.Model):
+    """One SMS, outbound or inbound. Statuses are described in DESIGN.md ("Messages")."""
+
+    class Direction(models.TextChoices):
+        OUTBOUND = "out", _("Sent")
+        INBOUND = "in", _("Received")
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+        BLOCKED = "blocked", _("Blocked (STOP)")
+        CANCELLED = "cancelled", _("Cancelled")
+        UNKNOWN = "unknown", _("Unknown")
+        UNREAD = "unread", _("Unread")
+        READ = "read", _("Read")
+
+    class Encoding(models.TextChoices):
+        GSM7 = "gsm7", "GSM-7"
+        UCS2 = "ucs2", "UCS-2"
+
+    direction = models.CharField(_("direction"), max_length=3, choices=Direction)
+    status = models.CharField(_("status"), max_length=10, choices=Status)
+    peer = models.CharField(_("number"), max_length=32)  # the correspondent, E.164
+    gateway = models.ForeignKey(Gateway, null=True, blank=True, on_delete=models.PROTECT)
+    body = models.TextField(_("text"))
+    encoding = models.CharField(max_length=4, choices=Encoding, default=Encoding.GSM7)
+    segments = models.PositiveSmallIntegerField(default=1)
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(_("created"))
+    # Outbound: when it may go out (the scheduled time, then the next retry).
+    due_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_by = models.CharField(max_length=40, blank=True)  # worker id while `sending`
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    status_at = models.DateTimeField(_("status changed"), null=True, blank=True)
+    gateway_ref = models.CharField(max_length=64, blank=True)
+    error = models.CharField(_("reason"), max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # the dispatcher's claim: due messages of one gateway, oldest first
+            models.Index(fields=["status", "gateway", "due_at"], name="msg_due"),
+            # matching status reports to messages
+            models.Index(fields=["gateway", "gateway_ref"], name="msg_ref"),
+            models.Index(fields=["direction", "-created_at"], name="msg_list"),
+            models.Index(fields=["peer", "-created_at"], name="msg_peer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} {self.peer} {self.status}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+FINAL_STATUSES = frozenset(
+    {
+        Message.Status.DELIVERED,
+        Message.Status.FAILED,
+        Message.Status.BLOCKED,
+        Message.Status.CANCELLED,
+    }
+)
+
+# Bootstrap colour of each status badge.
+STATUS_COLOURS = {
+    Message.Status.SCHEDULED: "info",
+    Message.Status.QUEUED: "secondary",
+    Message.Status.SENDING: "secondary",
+    Message.Status.SENT: "primary",
+    Message.Status.DELIVERED: "success",
+    Message.Status.FAILED: "danger",
+    Message.Status.BLOCKED: "dark",
+    Message.Status.CANCELLED: "light",
+    Message.Status.UNKNOWN: "warning",
+    Message.Status.UNREAD: "primary",
+    Message.Status.READ: "light",
+}
+
+
+class Conversation(models.Model):
+    """One per correspondent: what the discussion list shows, kept up to date on each message
+    so that the list stays fast with millions of messages."""
+
+    peer = models.CharField(_("number"), max_length=32, unique=True)
+    last_at = models.DateTimeField()
+    last_body = models.CharField(max_length=160)
+    last_direction = models.CharField(max_length=3, choices=Message.Direction)
+    unread_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-last_at"]
+        indexes = [models.Index(fields=["-last_at"], name="conv_recent")]

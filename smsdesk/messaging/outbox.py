@@ -1,0 +1,169 @@
+"""The outbox: the worker's side of the messaging rules.
+
+Every function here is one short write transaction on many rows at once, because the worker
+works in batches (DESIGN.md, "Throughput"): claim up to N due messages in one statement, hand
+them to the gateway, record the N results in one round trip.
+
+No message is sent twice: a message is handed to a gateway only after this worker has moved it
+from `queued` to `sending` in the claim, which at most one worker can do (the claim is one
+UPDATE; on PostgreSQL the candidate rows are locked with SKIP LOCKED, so two workers take
+disjoint batches). A worker that dies leaves its `sending` rows to `recover_in_flight`, which
+marks them `unknown`, never `queued` again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils.translation import gettext_noop
+
+from smsdesk.gateways.base import DeliveryState, OutboundSMS, SendResult, StatusReport
+from smsdesk.messaging.models import Message
+
+S = Message.Status
+TABLE = Message._meta.db_table
+
+
+def _db(value: datetime) -> object:
+    # Raw SQL must store datetimes exactly as the ORM does (text in SQLite).
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Back-off after the n-th failed attempt: 30 s, 1 min, 2 min, ... at most 1 h."""
+    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+
+
+def promote_scheduled(gateway: str, now: datetime) -> int:
+    """Scheduled messages whose time has come become `queued`."""
+    return Message.objects.filter(status=S.SCHEDULED, gateway_id=gateway, due_at__lte=now).update(
+        status=S.QUEUED, status_at=now
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    sms: OutboundSMS
+    attempts: int
+
+
+def claim(*, gateway: str, worker_id: str, limit: int, now: datetime) -> list[Claimed]:
+    """Move up to `limit` due messages of `gateway` from `queued` to `sending`, for us."""
+    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    sql = (
+        f"UPDATE {TABLE} SET status = %s, claimed_by = %s, attempts = attempts + 1, "
+        f"status_at = %s "
+        f"WHERE status = %s AND id IN ("
+        f"SELECT id FROM {TABLE} WHERE status = %s AND gateway_id = %s AND due_at <= %s "
+        f"ORDER BY due_at, id LIMIT %s{skip_locked}) "
+        f"RETURNING id, peer, body, attempts"
+    )
+    params = [S.SENDING, worker_id, _db(now), S.QUEUED, S.QUEUED, gateway, _db(now), limit]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    rows.sort()  # RETURNING gives no order; send oldest first
+    return [Claimed(OutboundSMS(id=r[0], to=r[1], text=r[2]), r[3]) for r in rows]
+
+
+def record_results(
+    results: Sequence[SendResult], *, attempts: dict[int, int], now: datetime
+) -> None:
+    """Store what the gateway said of each claimed message, in one transaction."""
+    max_attempts = settings.SMSDESK_MAX_ATTEMPTS
+    sent, retry, failed = [], [], []
+    for r in results:
+        if r.accepted:
+            sent.append((r.reference or "", _db(now), _db(now), r.message_id))
+        elif not r.permanent and attempts.get(r.message_id, max_attempts) < max_attempts:
+            due = now + retry_delay(attempts[r.message_id])
+            retry.append((r.error[:255], _db(due), _db(now), r.message_id))
+        else:
+            failed.append((r.error[:255], _db(now), r.message_id))
+    with transaction.atomic(), connection.cursor() as cursor:
+        if sent:
+            cursor.executemany(
+                f"UPDATE {TABLE} SET status = '{S.SENT}', gateway_ref = %s, sent_at = %s, "
+                f"status_at = %s, claimed_by = '', error = '' "
+                f"WHERE id = %s AND status = '{S.SENDING}'",
+                sent,
+            )
+        if retry:
+            cursor.executemany(
+                f"UPDATE {TABLE} SET status = '{S.QUEUED}', error = %s, due_at = %s, "
+                f"status_at = %s, claimed_by = '' WHERE id = %s AND status = '{S.SENDING}'",
+                retry,
+            )
+        if failed:
+            cursor.executemany(
+                f"UPDATE {TABLE} SET status = '{S.FAILED}', error = %s, status_at = %s, "
+                f"claimed_by = '' WHERE id = %s AND status = '{S.SENDING}'",
+                failed,
+            )
+
+
+def record_unknown(message_ids: Iterable[int], *, reason: str, now: datetime) -> int:
+    """The gateway broke while it had these: they may or may not have gone out."""
+    return Message.objects.filter(id__in=list(message_ids), status=S.SENDING).update(
+        status=S.UNKNOWN, error=reason[:255], status_at=now, claimed_by=""
+    )
+
+
+# A report can only move a message forward: never back from a final state to another one.
+_REPORTABLE = (S.SENT, S.UNKNOWN)
+
+
+def record_reports(reports: Sequence[StatusReport]) -> list[StatusReport]:
+    """Apply delivery reports; return those that match no message yet (to try again later:
+    a network may report before the worker has recorded the message as sent)."""
+    if not reports:
+        return []
+    rows = [
+        (
+            S.DELIVERED if r.state is DeliveryState.DELIVERED else S.FAILED,
+            r.detail[:255],
+            _db(r.at),
+            r.gateway,
+            r.reference,
+        )
+        for r in reports
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {TABLE} SET status = %s, error = %s, status_at = %s "
+            f"WHERE gateway_id = %s AND gateway_ref = %s "
+            f"AND status IN ('{_REPORTABLE[0]}', '{_REPORTABLE[1]}')",
+            rows,
+        )
+        matched = cursor.rowcount
+    if matched == len(reports):
+        return []
+    # Some did not match: either unknown yet, or a duplicate report of a final message.
+    known = set(
+        Message.objects.filter(
+            gateway_id__in={r.gateway for r in reports},
+            gateway_ref__in=[r.reference for r in reports],
+        ).values_list("gateway_id", "gateway_ref")
+    )
+    return [r for r in reports if (r.gateway, r.reference) not in known]
+
+
+# Reasons are stored in English and translated when shown (templates: {% translate %}).
+IN_FLIGHT_REASON = gettext_noop(
+    "The worker stopped while it was handing this message to the network: it may or may "
+    "not have been sent. It is not sent again on its own; check with the recipient, then "
+    "retry if needed."
+)
+
+
+def recover_in_flight(*, live_workers: Iterable[str], now: datetime) -> int:
+    """Messages left `sending` by a worker that is gone become `unknown`, never resent."""
+    return (
+        Message.objects.filter(status=S.SENDING)
+        .exclude(claimed_by__in=list(live_workers))
+        .update(status=S.UNKNOWN, error=IN_FLIGHT_REASON[:255], status_at=now, claimed_by="")
+    )

@@ -1,0 +1,260 @@
+"""Messaging rules: what the web pages, the API and the CLI all call.
+
+A message accepted here is in the database when the function returns (nothing is lost), and
+the worker is the only one to hand it to a gateway (nothing is sent twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
+
+from smsdesk.calls import services as calls
+from smsdesk.gateways.registry import parse_specs
+from smsdesk.messaging import errors
+from smsdesk.messaging.models import Campaign, Conversation, Gateway, Message
+from smsdesk.optout import services as optout
+from smsdesk.optout.models import OptOut
+from smsdesk.sms import errors as sms_errors
+from smsdesk.sms import gsm7, keywords, numbers
+
+# A date typed to the minute is a few seconds in the past by the time it is saved.
+SEND_AT_GRACE = timedelta(minutes=2)
+# Stored in English, translated when shown.
+BLOCKED_REASON = gettext_noop("This number sent STOP: it is never texted again.")
+
+
+def default_gateway() -> Gateway:
+    """The first gateway of SMSDESK_GATEWAYS: it sends messages that name no other."""
+    spec = parse_specs(settings.SMSDESK_GATEWAYS)[0]
+    gateway, _created = Gateway.objects.get_or_create(name=spec.name, defaults={"kind": spec.kind})
+    return gateway
+
+
+def check_text(body: str) -> gsm7.TextInfo:
+    try:
+        return gsm7.validate_text(body, max_segments=settings.SMSDESK_MAX_SEGMENTS)
+    except sms_errors.EmptyText:
+        raise errors.EmptyText(_("The text of the SMS is empty."), field="text") from None
+    except sms_errors.TextTooLong as e:
+        raise errors.TextTooLong(
+            _(
+                "The text is too long: it would take %(segments)d SMS, the maximum is "
+                "%(max)d (%(gsm)d plain characters, or %(ucs)d when it has accents or "
+                "symbols outside the GSM alphabet)."
+            )
+            % {
+                "segments": e.segments,
+                "max": e.max_segments,
+                "gsm": 153 * e.max_segments,
+                "ucs": 67 * e.max_segments,
+            },
+            field="text",
+        ) from None
+
+
+def check_numbers(raw_numbers: Sequence[str]) -> list[str]:
+    """Normalise to E.164 and deduplicate; every bad number is reported, none is dropped."""
+    valid: list[str] = []
+    invalid: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for raw in raw_numbers:
+        if not str(raw).strip():
+            continue
+        try:
+            number = numbers.normalise(str(raw), default_region=settings.SMSDESK_DEFAULT_REGION)
+        except sms_errors.InvalidNumber as e:
+            invalid.append((str(raw)[:64], e.reason))
+            continue
+        if number not in seen:
+            seen.add(number)
+            valid.append(number)
+    if invalid:
+        listed = ", ".join(f"« {raw} » ({reason})" for raw, reason in invalid[:10])
+        raise errors.InvalidNumbers(
+            ngettext(
+                "This number is not valid: %(list)s. Correct it or remove it.",
+                "These numbers are not valid: %(list)s. Correct them or remove them.",
+                len(invalid),
+            )
+            % {"list": listed},
+            invalid=invalid,
+        )
+    if not valid:
+        raise errors.NoRecipients(_("Give at least one number to send to."), field="to")
+    if len(valid) > settings.SMSDESK_MAX_RECIPIENTS:
+        raise errors.TooManyRecipients(
+            _("Too many recipients: %(count)d, the maximum is %(max)d per send.")
+            % {"count": len(valid), "max": settings.SMSDESK_MAX_RECIPIENTS},
+            field="to",
+        )
+    return valid
+
+
+def check_send_at(send_at: datetime | None, now: datetime) -> datetime:
+    if send_at is None:
+        return now
+    if timezone.is_naive(send_at):
+        send_at = timezone.make_aware(send_at)
+    if send_at < now - SEND_AT_GRACE:
+        raise errors.SendAtInPast(
+            _(
+                "The sending date %(date)s is in the past. Choose a later date, or leave it "
+                "empty to send now."
+            )
+            % {"date": timezone.localtime(send_at).strftime("%d/%m/%Y %H:%M")},
+            field="send_at",
+        )
+    return max(send_at, now)
+
+
+@transaction.atomic
+def create_campaign(
+    *,
+    author,  # type: ignore[no-untyped-def]  # User or None (CLI)
+    body: str,
+    to: Sequence[str],
+    send_at: datetime | None = None,
+    source: str = "web",
+) -> Campaign:
+    """Save a New SMS: one Message per distinct recipient, queued or scheduled.
+
+    Numbers on the STOP list get a `blocked` message that is never sent, so the sender sees
+    why they were skipped. Everything is validated before anything is written.
+    """
+    now = timezone.now()
+    info = check_text(body)
+    recipients = check_numbers(to)
+    send_at = check_send_at(send_at, now)
+    gateway = default_gateway()
+    blocked = optout.blocked_among(recipients)
+    scheduled = send_at > now
+    campaign = Campaign.objects.create(
+        author=author,
+        body=body,
+        send_at=send_at,
+        targets={"numbers": [str(n)[:64] for n in to][:1000]},
+        recipient_count=len(recipients),
+        source=source,
+    )
+    pending = Message.Status.SCHEDULED if scheduled else Message.Status.QUEUED
+    messages = [
+        Message(
+            direction=Message.Direction.OUTBOUND,
+            status=Message.Status.BLOCKED if number in blocked else pending,
+            error=BLOCKED_REASON if number in blocked else "",
+            peer=number,
+            gateway=gateway,
+            body=body,
+            encoding=info.encoding.value,
+            segments=info.segments,
+            campaign=campaign,
+            author=author,
+            created_at=now,
+            due_at=send_at,
+            status_at=now,
+        )
+        for number in recipients
+    ]
+    campaign.created_messages = Message.objects.bulk_create(messages, batch_size=500)  # type: ignore[attr-defined]
+    _touch_conversations(recipients, body, Message.Direction.OUTBOUND, now)
+    return campaign
+
+
+def _touch_conversations(peers: Sequence[str], body: str, direction: str, at: datetime) -> None:
+    Conversation.objects.bulk_create(
+        [
+            Conversation(peer=p, last_at=at, last_body=body[:160], last_direction=direction)
+            for p in peers
+        ],
+        batch_size=500,
+        update_conflicts=True,
+        unique_fields=["peer"],
+        update_fields=["last_at", "last_body", "last_direction"],
+    )
+
+
+@transaction.atomic
+def receive_inbound(*, gateway: str, sender: str, text: str, received_at: datetime) -> Message:
+    """Store an SMS from a correspondent; a STOP puts the sender on the STOP list."""
+    peer = _normalise_sender(sender)
+    info = gsm7.analyse(text)
+    gateway_row, _created = Gateway.objects.get_or_create(
+        name=gateway, defaults={"kind": "unknown"}
+    )
+    message = Message.objects.create(
+        direction=Message.Direction.INBOUND,
+        status=Message.Status.UNREAD,
+        peer=peer,
+        gateway=gateway_row,
+        body=text,
+        encoding=info.encoding.value,
+        segments=max(1, info.segments),
+        created_at=received_at,
+        status_at=received_at,
+    )
+    updated = Conversation.objects.filter(peer=peer).update(
+        last_at=received_at,
+        last_body=text[:160],
+        last_direction=Message.Direction.INBOUND,
+        unread_count=F("unread_count") + 1,
+    )
+    if not updated:
+        Conversation.objects.create(
+            peer=peer,
+            last_at=received_at,
+            last_body=text[:160],
+            last_direction=Message.Direction.INBOUND,
+            unread_count=1,
+        )
+    if keywords.is_opt_out(text):
+        optout.opt_out(peer, source=OptOut.Source.SMS, keyword=text)
+    return message
+
+
+def receive_call(*, gateway: str, caller: str, at: datetime) -> None:
+    calls.record_call(gateway=gateway, caller=_normalise_sender(caller), at=at)
+
+
+def _normalise_sender(sender: str) -> str:
+    # A sender can be an alphanumeric name ("BANK") or a short code: keep those as they are.
+    try:
+        return numbers.normalise(sender, default_region=settings.SMSDESK_DEFAULT_REGION)
+    except sms_errors.InvalidNumber:
+        return sender.strip()[:32]
+
+
+@transaction.atomic
+def mark_read(message_ids: Sequence[int]) -> int:
+    """Mark inbound messages read and lower their conversations' unread counts."""
+    rows = list(
+        Message.objects.select_for_update()
+        .filter(id__in=message_ids, status=Message.Status.UNREAD)
+        .values_list("id", "peer")
+    )
+    if not rows:
+        return 0
+    Message.objects.filter(id__in=[r[0] for r in rows]).update(status=Message.Status.READ)
+    per_peer: dict[str, int] = {}
+    for _id, peer in rows:
+        per_peer[peer] = per_peer.get(peer, 0) + 1
+    for peer, count in per_peer.items():
+        Conversation.objects.filter(peer=peer).update(
+            unread_count=Greatest(F("unread_count") - count, 0)
+        )
+    return len(rows)
+
+
+def get_message(message_id: int) -> Message:
+    try:
+        return Message.objects.select_related("gateway").get(id=message_id)
+    except Message.DoesNotExist:
+        raise errors.NotFound(_("No message with id %(id)s.") % {"id": message_id}) from None

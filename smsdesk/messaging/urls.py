@@ -1,0 +1,15 @@
+from django.urls import path
+
+from smsdesk.messaging import views
+
+app_name = "messaging"
+urlpatterns = [
+    path("new/", views.new_sms, name="new"),
+    path("new/count/", views.count, name="count"),
+    path("sent/", views.sent, name="sent"),
+    path("received/", views.received, name="received"),
+    path("unread/", views.unread, name="unread"),
+    path("conversations/", views.conversations, name="conversations"),
+    path("conversations/<str:peer>/", views.conversation, name="conversation"),
+    path("conversations/<str:peer>/reply/", views.reply, name="reply"),
+]

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from smsdesk.core.errors import ServiceError
+from smsdesk.messaging import filters, services
+from smsdesk.messaging.forms import PAGE_SIZES, NewSmsForm, ReplyForm, page_size
+from smsdesk.messaging.models import Conversation, Message
+from smsdesk.sms import gsm7
+
+FORM_FIELDS = {"text": "text", "send_at": "send_at", "to": "numbers"}
+
+
+def new_sms(request: HttpRequest) -> HttpResponse:
+    form = NewSmsForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            campaign = services.create_campaign(
+                author=request.user,
+                body=form.cleaned_data["text"],
+                to=form.number_list(),
+                send_at=form.cleaned_data["send_at"],
+            )
+        except ServiceError as e:
+            form.add_error(FORM_FIELDS.get(e.field or ""), e.message)
+        else:
+            count = campaign.recipient_count
+            messages.success(
+                request,
+                ngettext(
+                    "SMS saved for %(count)d recipient.",
+                    "SMS saved for %(count)d recipients.",
+                    count,
+                )
+                % {"count": count},
+            )
+            return redirect("messaging:sent")
+    return render(request, "messaging/new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@require_POST
+def count(request: HttpRequest) -> HttpResponse:
+    """The live "N characters, M SMS" line under the text, computed by the same code that
+    the service uses, so the page and the server never disagree."""
+    info = gsm7.analyse(request.POST.get("text", "")[:5000])
+    return render(request, "messaging/_count.html", {"info": info})
+
+
+def _list(
+    request: HttpRequest,
+    *,
+    title: str,
+    direction: str,
+    status: str | None = None,
+) -> HttpResponse:
+    search = request.GET.get("q", "")
+    per_page = page_size(request.GET.get("per_page"))
+    qs = filters.message_list(direction=direction, status=status, search=search)
+    page = Paginator(qs, per_page).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "messaging/list.html",
+        {
+            "title": title,
+            "page": page,
+            "q": search,
+            "per_page": per_page,
+            "page_sizes": PAGE_SIZES,
+            "outbound": direction == "out",
+        },
+    )
+
+
+def sent(request: HttpRequest) -> HttpResponse:
+    return _list(request, title=_("Sent SMS"), direction=Message.Direction.OUTBOUND)
+
+
+def received(request: HttpRequest) -> HttpResponse:
+    return _list(request, title=_("Received SMS"), direction=Message.Direction.INBOUND)
+
+
+def unread(request: HttpRequest) -> HttpResponse:
+    return _list(
+        request,
+        title=_("Unread SMS"),
+        direction=Message.Direction.INBOUND,
+        status=Message.Status.UNREAD,
+    )
+
+
+def conversations(request: HttpRequest) -> HttpResponse:
+    search = request.GET.get("q", "").strip()[:100]
+    qs = Conversation.objects.all()
+    if search:
+        qs = qs.filter(peer__icontains=search) | qs.filter(last_body__icontains=search)
+    page = Paginator(qs, page_size(request.GET.get("per_page"))).get_page(request.GET.get("page"))
+    return render(request, "messaging/conversations.html", {"page": page, "q": search})
+
+
+def conversation(request: HttpRequest, peer: str) -> HttpResponse:
+    if len(peer) > 32:
+        raise Http404(_("No conversation with this number."))
+    history = list(Message.objects.filter(peer=peer).order_by("-created_at", "-id")[:200])
+    history.reverse()
+    services.mark_read([m.id for m in history if m.status == Message.Status.UNREAD])
+    return render(
+        request,
+        "messaging/conversation.html",
+        {
+            "peer": peer,
+            "history": history,
+            "form": ReplyForm(),
+        },
+    )
+
+
+@require_POST
+def reply(request: HttpRequest, peer: str) -> HttpResponse:
+    form = ReplyForm(request.POST)
+    if form.is_valid():
+        try:
+            services.create_campaign(author=request.user, body=form.cleaned_data["text"], to=[peer])
+        except ServiceError as e:
+            messages.error(request, e.message)
+    else:
+        messages.error(request, _("The reply is empty."))
+    return redirect("messaging:conversation", peer=peer)

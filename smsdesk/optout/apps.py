@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class OptoutConfig(AppConfig):
+    name = "smsdesk.optout"
+    label = "optout"

@@ -1,0 +1,151 @@
+"""Django settings for smsdesk, read from SMSDESK_* environment variables.
+
+Defaults give a working box with nothing set: SQLite in the data directory, the simulated
+network, French interface, Europe/Paris time zone.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+from smsdesk.config import data_dir as _data_dir
+from smsdesk.config import (
+    env_bool,
+    env_int,
+    env_list,
+    env_secret,
+    env_str,
+)
+from smsdesk.config import secret_key as _secret_key
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = _data_dir()
+
+SECRET_KEY = _secret_key(DATA_DIR)
+DEBUG = env_bool("SMSDESK_DEBUG", False)
+ALLOWED_HOSTS = env_list("SMSDESK_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("SMSDESK_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "smsdesk.core",
+    "smsdesk.accounts",
+    "smsdesk.messaging",
+    "smsdesk.directory",
+    "smsdesk.optout",
+    "smsdesk.calls",
+    "smsdesk.dashboard",
+    "smsdesk.api",
+    "smsdesk.worker",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "smsdesk.urls"
+WSGI_APPLICATION = "smsdesk.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "smsdesk.core.context_processors.menu",
+            ],
+        },
+    },
+]
+
+# --- database -----------------------------------------------------------------------------
+DATABASE_URL = env_str("SMSDESK_DATABASE_URL", f"sqlite:///{DATA_DIR / 'smsdesk.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web pages read while the worker writes; IMMEDIATE takes the write lock at
+    # BEGIN so two writers queue on the busy timeout instead of failing with "locked".
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+        ),
+    }
+    # Tests start worker processes that must see the test database: keep it in a file.
+    DATABASES["default"]["TEST"] = {
+        "NAME": env_str("SMSDESK_TEST_SQLITE", str(DATA_DIR / "test-smsdesk.sqlite3"))
+    }
+else:
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- accounts -----------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "dashboard:home"
+LOGOUT_REDIRECT_URL = "accounts:login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("SMSDESK_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- language and time --------------------------------------------------------------------
+LANGUAGE_CODE = "fr"
+LANGUAGES = [("fr", _("French")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = env_str("SMSDESK_TIME_ZONE", "Europe/Paris")
+USE_TZ = True
+
+# --- static files: served by the app itself, never from a CDN ------------------------------
+STATIC_URL = "static/"
+# WhiteNoise serves the files straight from the packages: no collectstatic step to forget.
+WHITENOISE_USE_FINDERS = True
+
+# --- SMS ----------------------------------------------------------------------------------
+# Gateways this installation talks to, see README "Gateways". The first one sends by default.
+SMSDESK_GATEWAYS = env_list("SMSDESK_GATEWAYS", ["simulator"])
+SMSDESK_DEFAULT_REGION = env_str("SMSDESK_DEFAULT_REGION", "FR")
+# A text may use at most this many concatenated parts (10 = 1,530 GSM-7 or 670 UCS-2 chars).
+SMSDESK_MAX_SEGMENTS = env_int("SMSDESK_MAX_SEGMENTS", 10)
+SMSDESK_MAX_RECIPIENTS = env_int("SMSDESK_MAX_RECIPIENTS", 100_000)
+SMSDESK_MAX_ATTEMPTS = env_int("SMSDESK_MAX_ATTEMPTS", 5)
+SMSDESK_API_TOKEN_PEPPER = env_secret("SMSDESK_API_TOKEN_PEPPER", "")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("SMSDESK_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

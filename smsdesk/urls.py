@@ -1,0 +1,29 @@
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from smsdesk.api.endpoints import api
+
+
+def _token_auth_only(patterns: list) -> list:  # type: ignore[type-arg]
+    """The API authenticates with its bearer tokens: no redirect to the login page."""
+    for p in patterns:
+        if hasattr(p, "url_patterns"):
+            _token_auth_only(p.url_patterns)
+        else:
+            p.callback.login_required = False
+    return patterns
+
+
+api_urls, api_app, api_namespace = api.urls
+urlpatterns = [
+    path("", include("smsdesk.dashboard.urls")),
+    path("accounts/", include("smsdesk.accounts.urls")),
+    path("sms/", include("smsdesk.messaging.urls")),
+    path("directory/", include("smsdesk.directory.urls")),
+    path("stop/", include("smsdesk.optout.urls")),
+    path("calls/", include("smsdesk.calls.urls")),
+    # the login page offers the language switch too
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("api/v1/", (_token_auth_only(api_urls), api_app, api_namespace)),
+]

@@ -1,0 +1,21 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from smsdesk.gateways.base import GatewayError
+from smsdesk.worker.runtime import build_worker, stop_on_signals
+
+
+class Command(BaseCommand):
+    help = "Run the worker alone: sends due messages and records what the gateways receive."
+
+    def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
+        try:
+            worker = build_worker()
+        except GatewayError as e:
+            raise CommandError(str(e)) from None
+        stop_on_signals(worker.stop)
+        self.stdout.write(
+            f"smsdesk worker running for {', '.join(g.name for g in worker.gateways)} "
+            "(Ctrl-C to stop)."
+        )
+        worker.run()
+        self.stdout.write("smsdesk worker stopped.")

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from smsdesk.messaging.models import Message
+
+
+@pytest.mark.django_db
+def test_send_queues_and_prints_one_line_per_message() -> None:
+    out = io.StringIO()
+    call_command("send", "--to", "0612345678", "+33698765432", "--text", "Salut", stdout=out)
+    lines = out.getvalue().strip().splitlines()
+    assert len(lines) == 2 and all("\tqueued\t" in line for line in lines)
+    assert Message.objects.filter(status="queued").count() == 2
+
+
+@pytest.mark.django_db
+def test_send_at_a_later_time_is_scheduled() -> None:
+    out = io.StringIO()
+    call_command(
+        "send", "--to", "0612345678", "--text", "Plus tard", "--at", "2099-01-01T09:00", stdout=out
+    )
+    assert Message.objects.get().status == "scheduled"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "args,error",
+    [
+        (["--to", "12", "--text", "x"], "pas valide"),
+        (["--to", "0612345678", "--text", " "], "vide"),
+        (["--to", "0612345678", "--text", "x", "--at", "demain"], "not a date"),
+        (["--to", "0612345678", "--text", "x", "--at", "2000-01-01T00:00"], "passée"),
+    ],
+)
+def test_send_refuses_bad_input_with_a_clear_message(args, error) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(CommandError, match=error):
+        call_command("send", *args, stdout=io.StringIO())
+    assert not Message.objects.exists()

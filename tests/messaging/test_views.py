@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from django.test import Client
+
+from smsdesk.messaging import services
+from smsdesk.messaging.models import Conversation, Message
+
+
+def test_new_sms_queues_and_redirects_to_sent(client_bob: Client) -> None:
+    response = client_bob.post(
+        "/sms/new/", {"text": "Bonjour", "numbers": "06 12 34 56 78\n0698765432"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/sms/sent/"
+    assert Message.objects.filter(status="queued").count() == 2
+
+
+def test_new_sms_shows_what_to_fix_and_stores_nothing(client_bob: Client) -> None:
+    response = client_bob.post("/sms/new/", {"text": "Bonjour", "numbers": "06 12\n0698765432"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "« 06 12 »" in html and "pas valide" in html  # says which number, in French
+    assert "Bonjour" in html and "0698765432" in html  # what was typed is kept
+    assert not Message.objects.exists()
+
+
+def test_new_sms_refuses_a_past_date(client_bob: Client) -> None:
+    response = client_bob.post(
+        "/sms/new/", {"text": "x", "numbers": "0612345678", "send_at": "2001-01-01T10:00"}
+    )
+    assert response.status_code == 400
+    assert "passé" in response.content.decode()
+    assert not Message.objects.exists()
+
+
+def test_sent_list_searches_text_and_number(client_bob: Client) -> None:
+    services.create_campaign(author=None, body="réunion lundi", to=["0612345678"])
+    services.create_campaign(author=None, body="autre chose", to=["0698765432"])
+    html = client_bob.get("/sms/sent/?q=lundi").content.decode()
+    assert "réunion lundi" in html and "autre chose" not in html
+    html = client_bob.get("/sms/sent/?q=06 98 76").content.decode()
+    assert "autre chose" in html and "réunion lundi" not in html
+
+
+def test_received_body_is_escaped(client_bob: Client) -> None:
+    msg = services.receive_inbound(
+        gateway="simulator",
+        sender="+33698765432",
+        text="<script>alert(1)</script>",
+        received_at=_now(),
+    )
+    html = client_bob.get("/sms/received/").content.decode()
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    assert msg.status == "unread"
+
+
+def test_opening_a_conversation_marks_it_read(client_bob: Client) -> None:
+    services.receive_inbound(
+        gateway="simulator", sender="+33698765432", text="Allô ?", received_at=_now()
+    )
+    assert "Allô ?" in client_bob.get("/sms/unread/").content.decode()
+    response = client_bob.get("/sms/conversations/+33698765432/")
+    assert "Allô ?" in response.content.decode()
+    assert Message.objects.get().status == "read"
+    assert Conversation.objects.get().unread_count == 0
+    assert "Allô ?" not in client_bob.get("/sms/unread/").content.decode()
+
+
+def test_reply_in_place(client_bob: Client) -> None:
+    response = client_bob.post("/sms/conversations/+33698765432/reply/", {"text": "Oui ?"})
+    assert response.status_code == 302
+    assert Message.objects.get().peer == "+33698765432"
+
+
+def test_the_counter_uses_the_same_rule_as_the_service(client_bob: Client) -> None:
+    html = client_bob.post("/sms/new/count/", {"text": "a" * 161}).content.decode()
+    assert "161" in html and "2 SMS" in html
+
+
+def _now():  # type: ignore[no-untyped-def]
+    from django.utils import timezone
+
+    return timezone.now()

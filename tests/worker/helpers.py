@@ -1,0 +1,70 @@
+"""Running the worker in tests: in-process steps, or real worker processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from django.db import connection
+
+from smsdesk.gateways.simulator import SimulatorGateway
+from smsdesk.worker.loop import GatewayRunner
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def runner_for(gateway: SimulatorGateway, worker_id: str = "test-worker") -> GatewayRunner:
+    gateway.start(lambda e: None)
+    runner = GatewayRunner(gateway, worker_id, threading.Event(), idle_sleep=0.01)
+    gateway.start(runner.emit)
+    return runner
+
+
+def drain(runner: GatewayRunner, rounds: int = 50) -> None:
+    """Step until there is nothing left to do right now."""
+    for _ in range(rounds):
+        runner.gateway.poll()
+        if not runner.step():
+            return
+
+
+def database_url() -> str:
+    """The URL of the test database, for worker processes started by a test."""
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    host = s.get("HOST") or "127.0.0.1"
+    port = s.get("PORT") or 5432
+    return f"postgresql://{s['USER']}@{host}:{port}/{s['NAME']}"
+
+
+def start_worker(gateways: str, log_file: Path) -> subprocess.Popen:
+    env = dict(
+        os.environ,
+        SMSDESK_DATABASE_URL=database_url(),
+        SMSDESK_GATEWAYS=gateways,
+        SMSDESK_LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="smsdesk.settings",
+    )
+    out = log_file.open("ab")
+    return subprocess.Popen(
+        [sys.executable, "-m", "smsdesk.cli", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

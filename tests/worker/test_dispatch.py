@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from smsdesk.gateways.simulator import SimulatorGateway
+from smsdesk.messaging import services
+from smsdesk.messaging.models import Message
+from tests.worker.helpers import drain, runner_for
+
+S = Message.Status
+
+
+def send(*numbers: str, text: str = "Bonjour", send_at=None) -> list[Message]:  # type: ignore[no-untyped-def]
+    campaign = services.create_campaign(author=None, body=text, to=list(numbers), send_at=send_at)
+    return campaign.created_messages
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_delivers_through_the_simulator() -> None:
+    gateway = SimulatorGateway(delivery_delay=0)
+    [msg] = send("06 12 34 56 78")
+    drain(runner_for(gateway))
+    msg.refresh_from_db()
+    assert msg.status == S.DELIVERED
+    assert msg.sent_at is not None and msg.gateway_ref
+    assert [m.id for m in gateway.handed] == [msg.id]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_fails_a_permanently_refused_number_with_its_reason() -> None:
+    gateway = SimulatorGateway(delivery_delay=0, fail_permanent=["+33600000001"])
+    [msg] = send("+33600000001")
+    drain(runner_for(gateway))
+    msg.refresh_from_db()
+    assert msg.status == S.FAILED
+    assert msg.error == "number unknown to the network"
+    assert msg.attempts == 1
+    assert gateway.handed == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_retries_a_temporary_failure_with_backoff_then_gives_up(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.SMSDESK_MAX_ATTEMPTS = 3
+    gateway = SimulatorGateway(delivery_delay=0, fail_temporary=["+33600000002"])
+    [msg] = send("+33600000002")
+    runner = runner_for(gateway)
+    drain(runner)
+    msg.refresh_from_db()
+    assert msg.status == S.QUEUED and msg.attempts == 1
+    assert msg.due_at > timezone.now() + timedelta(seconds=20)  # backed off, not hammered
+    for _ in range(2):
+        Message.objects.filter(id=msg.id).update(due_at=timezone.now())
+        drain(runner)
+    msg.refresh_from_db()
+    assert msg.status == S.FAILED and msg.attempts == 3
+    assert msg.error == "network busy, try later"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scheduled_message_waits_for_its_time() -> None:
+    gateway = SimulatorGateway(delivery_delay=0)
+    [msg] = send("+33612345678", send_at=timezone.now() + timedelta(hours=1))
+    runner = runner_for(gateway)
+    drain(runner)
+    msg.refresh_from_db()
+    assert msg.status == S.SCHEDULED
+    assert gateway.handed == []
+    Message.objects.filter(id=msg.id).update(due_at=timezone.now() - timedelta(seconds=1))
+    drain(runner)
+    msg.refresh_from_db()
+    assert msg.status == S.DELIVERED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_report_of_non_delivery_fails_the_message() -> None:
+    gateway = SimulatorGateway(delivery_delay=0, undeliverable=["+33612345679"])
+    [msg] = send("+33612345679")
+    drain(runner_for(gateway))
+    msg.refresh_from_db()
+    assert msg.status == S.FAILED
+    assert msg.error == "handset unreachable"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_respects_the_gateway_rate() -> None:
+    gateway = SimulatorGateway(delivery_delay=0, rate=5, batch_size=5)
+    send(*[f"+336123456{i:02d}" for i in range(12)])
+    runner = runner_for(gateway)
+    runner.limiter.tokens = 5
+    runner.step()
+    assert len(gateway.handed) == 5  # one burst, then the bucket is empty
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_gateway_that_breaks_mid_batch_leaves_its_messages_unknown() -> None:
+    class Broken(SimulatorGateway):
+        def send_many(self, messages):  # type: ignore[no-untyped-def]
+            raise OSError("serial port vanished")
+
+    [msg] = send("+33612345678")
+    drain(runner_for(Broken(delivery_delay=0)))
+    msg.refresh_from_db()
+    assert msg.status == S.UNKNOWN
+    assert "serial port vanished" in msg.error
