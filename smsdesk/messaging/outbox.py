@@ -53,16 +53,28 @@ class Claimed:
 
 def claim(*, gateway: str, worker_id: str, limit: int, now: datetime) -> list[Claimed]:
     """Move up to `limit` due messages of `gateway` from `queued` to `sending`, for us."""
-    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    sql = (
-        f"UPDATE {TABLE} SET status = %s, claimed_by = %s, attempts = attempts + 1, "
-        f"status_at = %s "
-        f"WHERE status = %s AND id IN ("
-        f"SELECT id FROM {TABLE} WHERE status = %s AND gateway_id = %s AND due_at <= %s "
-        f"ORDER BY due_at, id LIMIT %s{skip_locked}) "
-        f"RETURNING id, peer, body, attempts"
-    )
-    params = [S.SENDING, worker_id, _db(now), S.QUEUED, S.QUEUED, gateway, _db(now), limit]
+    set_clause = f"status = %s, claimed_by = %s, attempts = {TABLE}.attempts + 1, status_at = %s"
+    if connection.vendor == "postgresql":
+        # The CTE is MATERIALIZED so that the LIMIT applies once: with a plain
+        # `id IN (SELECT ... LIMIT n SKIP LOCKED)` the planner may run the subquery again
+        # per row and claim far more than n rows (seen here: 2,000 for a limit of 20).
+        sql = (
+            f"WITH due AS MATERIALIZED (SELECT id FROM {TABLE} "
+            f"WHERE status = %s AND gateway_id = %s AND due_at <= %s "
+            f"ORDER BY due_at, id LIMIT %s FOR UPDATE SKIP LOCKED) "
+            f"UPDATE {TABLE} SET {set_clause} FROM due "
+            f"WHERE {TABLE}.id = due.id AND {TABLE}.status = %s "
+            f"RETURNING {TABLE}.id, peer, body, attempts"
+        )
+        params = [S.QUEUED, gateway, _db(now), limit, S.SENDING, worker_id, _db(now), S.QUEUED]
+    else:
+        # SQLite runs one writer at a time (BEGIN IMMEDIATE): the subquery is the claim.
+        sql = (
+            f"UPDATE {TABLE} SET {set_clause} WHERE status = %s AND id IN ("
+            f"SELECT id FROM {TABLE} WHERE status = %s AND gateway_id = %s AND due_at <= %s "
+            f"ORDER BY due_at, id LIMIT %s) RETURNING id, peer, body, attempts"
+        )
+        params = [S.SENDING, worker_id, _db(now), S.QUEUED, S.QUEUED, gateway, _db(now), limit]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
