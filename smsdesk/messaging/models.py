@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 
 class Gateway(models.Model):
@@ -141,3 +142,12 @@ class Conversation(models.Model):
     class Meta:
         ordering = ["-last_at"]
         indexes = [models.Index(fields=["-last_at"], name="conv_recent")]
+
+
+# Reasons the gateways give (in English, stored as given): listed here so that they are in
+# the translation catalogue and shown in the user's language ({% translate message.error %}).
+GATEWAY_REASONS = (
+    gettext_noop("number unknown to the network"),
+    gettext_noop("network busy, try later"),
+    gettext_noop("handset unreachable"),
+)

@@ -15,7 +15,7 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop, ngettext
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext
 
 from smsdesk.calls import services as calls
 from smsdesk.gateways.registry import parse_specs
@@ -28,6 +28,16 @@ from smsdesk.sms import gsm7, keywords, numbers
 
 # A date typed to the minute is a few seconds in the past by the time it is saved.
 SEND_AT_GRACE = timedelta(minutes=2)
+# Why `sms.numbers.normalise` refused a number, in the user's language.
+NUMBER_REASONS = {
+    "empty": gettext_lazy("empty"),
+    "too short": gettext_lazy("too short"),
+    "too long": gettext_lazy("too long"),
+    "unknown country code": gettext_lazy("unknown country code"),
+    "wrong length": gettext_lazy("wrong length"),
+    "not a phone number": gettext_lazy("not a phone number"),
+    "not a valid number": gettext_lazy("not a valid number"),
+}
 # Stored in English, translated when shown.
 BLOCKED_REASON = gettext_noop("This number sent STOP: it is never texted again.")
 
@@ -72,7 +82,7 @@ def check_numbers(raw_numbers: Sequence[str]) -> list[str]:
         try:
             number = numbers.normalise(str(raw), default_region=settings.SMSDESK_DEFAULT_REGION)
         except sms_errors.InvalidNumber as e:
-            invalid.append((str(raw)[:64], e.reason))
+            invalid.append((str(raw)[:64], str(NUMBER_REASONS.get(e.reason, e.reason))))
             continue
         if number not in seen:
             seen.add(number)

@@ -39,7 +39,7 @@ def test_send_from_the_browser_and_see_it_delivered(page, running_worker) -> Non
     # No reload: the list refreshes itself while the worker sends through the simulator.
     expect(good.locator("[data-status]")).to_have_text("Délivré", timeout=20_000)
     expect(bad.locator("[data-status]")).to_have_text("Échec", timeout=20_000)
-    expect(bad).to_contain_text("number unknown to the network")
+    expect(bad).to_contain_text("numéro inconnu du réseau")
     shot(page, "sent")
     assert [m.to for m in running_worker.handed] == ["+33612345678"]
 
