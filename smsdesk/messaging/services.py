@@ -263,6 +263,56 @@ def mark_read(message_ids: Sequence[int]) -> int:
     return len(rows)
 
 
+class NotActionable(errors.ServiceError):
+    code = "not_actionable"
+    http_status = 409
+
+
+def cancel_message(message_id: int) -> Message:
+    """Cancel a message that has not been handed to a gateway yet.
+
+    One conditional UPDATE: if the worker claimed it a moment ago, nothing changes and the
+    user is told it is already on its way, never a half-cancelled message.
+    """
+    now = timezone.now()
+    done = Message.objects.filter(
+        id=message_id, status__in=[Message.Status.SCHEDULED, Message.Status.QUEUED]
+    ).update(status=Message.Status.CANCELLED, status_at=now, due_at=None)
+    message = get_message(message_id)
+    if not done:
+        raise NotActionable(
+            _("This message can no longer be cancelled: it is %(status)s.")
+            % {"status": message.get_status_display().lower()}
+        )
+    return message
+
+
+def retry_message(message_id: int) -> Message:
+    """Queue again a message that failed or whose fate is unknown, at a user's request only.
+
+    An `unknown` message may already have reached the phone: the page says so before the
+    user confirms, and the worker never does this on its own.
+    """
+    now = timezone.now()
+    done = Message.objects.filter(
+        id=message_id,
+        direction=Message.Direction.OUTBOUND,
+        status__in=[Message.Status.FAILED, Message.Status.UNKNOWN],
+    ).update(status=Message.Status.QUEUED, status_at=now, due_at=now, error="", attempts=0)
+    message = get_message(message_id)
+    if not done:
+        raise NotActionable(
+            _("Only a failed or unknown message can be sent again; this one is %(status)s.")
+            % {"status": message.get_status_display().lower()}
+        )
+    if optout.is_blocked(message.peer):
+        Message.objects.filter(id=message_id, status=Message.Status.QUEUED).update(
+            status=Message.Status.BLOCKED, error=BLOCKED_REASON
+        )
+        message.refresh_from_db()
+    return message
+
+
 def get_message(message_id: int) -> Message:
     try:
         return Message.objects.select_related("gateway").get(id=message_id)

@@ -4,6 +4,8 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -92,6 +94,35 @@ def unread(request: HttpRequest) -> HttpResponse:
         direction=Message.Direction.INBOUND,
         status=Message.Status.UNREAD,
     )
+
+
+@require_POST
+def cancel(request: HttpRequest, message_id: int) -> HttpResponse:
+    try:
+        services.cancel_message(message_id)
+    except ServiceError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, _("The message was cancelled: it will not be sent."))
+    return redirect(_back(request))
+
+
+@require_POST
+def retry(request: HttpRequest, message_id: int) -> HttpResponse:
+    try:
+        services.retry_message(message_id)
+    except ServiceError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, _("The message is queued again."))
+    return redirect(_back(request))
+
+
+def _back(request: HttpRequest) -> str:
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return reverse("messaging:sent")
 
 
 def conversations(request: HttpRequest) -> HttpResponse:

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.test import Client
 
 from smsdesk.messaging import services
 from smsdesk.messaging.models import Conversation, Message
+from smsdesk.optout.models import OptOut
 
 
 def test_new_sms_queues_and_redirects_to_sent(client_bob: Client) -> None:
@@ -80,3 +83,48 @@ def _now():  # type: ignore[no-untyped-def]
     from django.utils import timezone
 
     return timezone.now()
+
+
+def test_cancel_a_scheduled_message(client_bob: Client) -> None:
+    [m] = services.create_campaign(
+        author=None, body="x", to=["0612345678"], send_at=_now() + timedelta(hours=2)
+    ).created_messages
+    response = client_bob.post(f"/sms/messages/{m.id}/cancel/", {"next": "/sms/sent/"})
+    assert response.status_code == 302
+    m.refresh_from_db()
+    assert m.status == "cancelled"
+
+
+def test_a_message_on_its_way_cannot_be_cancelled(client_bob: Client) -> None:
+    [m] = services.create_campaign(author=None, body="x", to=["0612345678"]).created_messages
+    Message.objects.filter(id=m.id).update(status="sending")
+    client_bob.post(f"/sms/messages/{m.id}/cancel/")
+    m.refresh_from_db()
+    assert m.status == "sending"
+
+
+def test_retry_an_unknown_message_only_on_request(client_bob: Client) -> None:
+    [m] = services.create_campaign(author=None, body="x", to=["0612345678"]).created_messages
+    Message.objects.filter(id=m.id).update(status="unknown", error="worker died")
+    html = client_bob.get("/sms/sent/").content.decode()
+    assert "Renvoyer" in html and "a peut-être déjà" in html  # asks before resending
+    client_bob.post(f"/sms/messages/{m.id}/retry/")
+    m.refresh_from_db()
+    assert (m.status, m.error) == ("queued", "")
+
+
+def test_retry_respects_stop(client_bob: Client) -> None:
+    [m] = services.create_campaign(author=None, body="x", to=["0612345678"]).created_messages
+    Message.objects.filter(id=m.id).update(status="failed")
+    OptOut.objects.create(number="+33612345678", source="sms")
+    client_bob.post(f"/sms/messages/{m.id}/retry/")
+    m.refresh_from_db()
+    assert m.status == "blocked"
+
+
+def test_a_delivered_message_cannot_be_retried(client_bob: Client) -> None:
+    [m] = services.create_campaign(author=None, body="x", to=["0612345678"]).created_messages
+    Message.objects.filter(id=m.id).update(status="delivered")
+    client_bob.post(f"/sms/messages/{m.id}/retry/")
+    m.refresh_from_db()
+    assert m.status == "delivered"
