@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from smsdesk.accounts import services
 from smsdesk.accounts.models import User
@@ -15,7 +16,11 @@ class Command(BaseCommand):
         try:
             user = User.objects.get(username=opts["username"])
         except User.DoesNotExist:
-            raise CommandError(f"No user named '{opts['username']}'.") from None
+            raise CommandError(
+                _("No user named “%(name)s”.") % {"name": opts["username"]}
+            ) from None
         _token, raw = services.create_token(user=user, name=opts["name"] or "cli")
-        self.stderr.write(f"API token for '{user.username}' (shown once, keep it safe):")
+        self.stderr.write(
+            _("API token for “%(name)s” (shown once, keep it safe):") % {"name": user.username}
+        )
         self.stdout.write(raw)

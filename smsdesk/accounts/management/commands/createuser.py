@@ -1,6 +1,7 @@
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from smsdesk.accounts import services
 from smsdesk.accounts.models import User
@@ -30,6 +31,9 @@ class Command(BaseCommand):
             user = services.create_user(username=opts["username"], password=password, role=role)
         except services.AccountError as e:
             raise CommandError(str(e.message)) from None
-        self.stdout.write(f"Created {user.get_role_display().lower()} account '{user.username}'.")
+        self.stdout.write(
+            _("Created the %(role)s account “%(name)s”.")
+            % {"role": user.get_role_display().lower(), "name": user.username}
+        )
         if generated:
-            self.stdout.write(f"Password: {password}")
+            self.stdout.write(_("Password: %(password)s") % {"password": password})

@@ -1,8 +1,11 @@
+import os
+import sys
 import threading
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 from waitress.server import create_server
 
 from smsdesk.accounts.models import User
@@ -56,16 +59,26 @@ class Command(BaseCommand):
             worker_thread = threading.Thread(target=worker.run, name="worker", daemon=True)
             worker_thread.start()
         self.stdout.write(
-            f"smsdesk is running on http://{opts['host']}:{opts['port']}/ "
-            f"(database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]},"
-            f" gateways: {', '.join(settings.SMSDESK_GATEWAYS)}). Ctrl-C stops it."
+            _(
+                "smsdesk is running on http://%(host)s:%(port)s/ (database: %(db)s, "
+                "gateways: %(gateways)s). Ctrl-C stops it."
+            )
+            % {
+                "host": opts["host"],
+                "port": opts["port"],
+                "db": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+                "gateways": ", ".join(settings.SMSDESK_GATEWAYS),
+            }
         )
         if not User.objects.exists():
             self.stdout.write(
                 self.style.WARNING(
-                    "No account exists yet. Create the first administrator in another terminal:\n"
-                    "    smsdesk createuser admin --admin\n"
-                    "(it prints a generated password; add --password-stdin to type your own)."
+                    _(
+                        "No account exists yet. Create the first administrator in another "
+                        "terminal:\n    %(command)s createuser admin --admin\n(it prints a "
+                        "generated password; add --password-stdin to type your own)."
+                    )
+                    % {"command": _this_command()}
                 )
             )
         try:
@@ -76,4 +89,10 @@ class Command(BaseCommand):
             stop()
             if worker_thread:
                 worker_thread.join(30)
-        self.stdout.write("smsdesk stopped.")
+        self.stdout.write(_("smsdesk stopped."))
+
+
+def _this_command() -> str:
+    """How the administrator can call smsdesk again: the path it was started with."""
+    prog = sys.argv[0]
+    return os.path.relpath(prog) if os.sep in prog and prog.endswith("smsdesk") else "smsdesk"

@@ -2,6 +2,7 @@ from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from smsdesk.core.errors import ServiceError
 from smsdesk.messaging import services
@@ -32,7 +33,8 @@ class Command(BaseCommand):
                 send_at = datetime.fromisoformat(opts["at"])
             except ValueError:
                 raise CommandError(
-                    f"--at: '{opts['at']}' is not a date and time like 2026-12-01T09:30"
+                    _("--at: “%(value)s” is not a date and time like 2026-12-01T09:30")
+                    % {"value": opts["at"]}
                 ) from None
         try:
             campaign = services.create_campaign(

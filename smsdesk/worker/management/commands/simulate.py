@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from smsdesk.gateways.registry import parse_specs
 from smsdesk.worker.models import SimulatedEvent
@@ -26,20 +27,24 @@ class Command(BaseCommand):
             s.name for s in parse_specs(settings.SMSDESK_GATEWAYS) if s.kind == "simulator"
         ]
         if not simulators:
-            raise CommandError("No simulator gateway is configured (SMSDESK_GATEWAYS).")
+            raise CommandError(_("No simulator gateway is configured (SMSDESK_GATEWAYS)."))
         gateway = opts.get("gateway") or simulators[0]
         if gateway not in simulators:
-            raise CommandError(f"'{gateway}' is not a simulator gateway: {', '.join(simulators)}")
+            raise CommandError(
+                _("“%(name)s” is not a simulator gateway; these are: %(list)s")
+                % {"name": gateway, "list": ", ".join(simulators)}
+            )
         sender = opts["sender"].strip()
         if not sender or len(sender) > 32:
-            raise CommandError("--from: give the phone number of the sender.")
+            raise CommandError(_("--from: give the phone number of the sender."))
         text = opts.get("text", "")
         if opts["what"] == "inbound" and len(text) > 10_000:
-            raise CommandError("--text: at most 10,000 characters.")
+            raise CommandError(_("--text: at most 10,000 characters."))
         kind = (
             SimulatedEvent.Kind.CALL if opts["what"] == "call" else SimulatedEvent.Kind.INBOUND_SMS
         )
         SimulatedEvent.objects.create(gateway=gateway, kind=kind, sender=sender, text=text)
         self.stdout.write(
-            f"Injected into '{gateway}': the running worker records it within a second."
+            _("Injected into “%(name)s”: the running worker records it within a second.")
+            % {"name": gateway}
         )

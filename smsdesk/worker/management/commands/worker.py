@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from smsdesk.gateways.base import GatewayError
 from smsdesk.worker.runtime import build_worker, stop_on_signals
@@ -14,8 +15,8 @@ class Command(BaseCommand):
             raise CommandError(str(e)) from None
         stop_on_signals(worker.stop)
         self.stdout.write(
-            f"smsdesk worker running for {', '.join(g.name for g in worker.gateways)} "
-            "(Ctrl-C to stop)."
+            _("smsdesk worker running for %(gateways)s (Ctrl-C stops it).")
+            % {"gateways": ", ".join(g.name for g in worker.gateways)}
         )
         worker.run()
-        self.stdout.write("smsdesk worker stopped.")
+        self.stdout.write(_("smsdesk worker stopped."))
