@@ -211,20 +211,17 @@ def receive_inbound(*, gateway: str, sender: str, text: str, received_at: dateti
         created_at=received_at,
         status_at=received_at,
     )
-    updated = Conversation.objects.filter(peer=peer).update(
+    # get_or_create survives two first messages from one number arriving together.
+    Conversation.objects.get_or_create(
+        peer=peer,
+        defaults={"last_at": received_at, "last_body": "", "last_direction": "in"},
+    )
+    Conversation.objects.filter(peer=peer).update(
         last_at=received_at,
         last_body=text[:160],
         last_direction=Message.Direction.INBOUND,
         unread_count=F("unread_count") + 1,
     )
-    if not updated:
-        Conversation.objects.create(
-            peer=peer,
-            last_at=received_at,
-            last_body=text[:160],
-            last_direction=Message.Direction.INBOUND,
-            unread_count=1,
-        )
     if keywords.is_opt_out(text):
         optout.opt_out(peer, source=OptOut.Source.SMS, keyword=text)
     return message

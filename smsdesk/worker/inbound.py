@@ -21,27 +21,47 @@ class EventHandler:
     def __init__(self) -> None:
         self._orphans: list[tuple[float, StatusReport]] = []
 
-    def handle(self, events: Sequence[GatewayEvent]) -> None:
+    def handle(self, events: Sequence[GatewayEvent]) -> list[GatewayEvent]:
+        """Record the events; returns those that could not be recorded (to try again).
+
+        Each inbound SMS or call is its own transaction, so one failure (database busy,
+        disk full) neither loses nor duplicates the others.
+        """
+        failed: list[GatewayEvent] = []
         reports = [e for e in events if isinstance(e, StatusReport)]
         for event in events:
-            if isinstance(event, InboundSMS):
-                services.receive_inbound(
-                    gateway=event.gateway,
-                    sender=event.sender,
-                    text=event.text,
-                    received_at=event.received_at,
-                )
-            elif isinstance(event, IncomingCall):
-                services.receive_call(gateway=event.gateway, caller=event.caller, at=event.at)
-            elif isinstance(event, Health):
-                Gateway.objects.filter(name=event.gateway).update(
-                    connected=event.connected,
-                    detail=event.detail[:200],
-                    operator=event.operator[:100],
-                    signal_percent=event.signal_percent,
-                    updated_at=event.at,
-                )
-        self._apply_reports(reports)
+            if isinstance(event, StatusReport):
+                continue
+            try:
+                self._record(event)
+            except Exception:
+                log.exception("could not record %s, will try again", type(event).__name__)
+                failed.append(event)
+        try:
+            self._apply_reports(reports)
+        except Exception:
+            log.exception("could not record %d status reports, will try again", len(reports))
+            failed.extend(reports)
+        return failed
+
+    def _record(self, event: GatewayEvent) -> None:
+        if isinstance(event, InboundSMS):
+            services.receive_inbound(
+                gateway=event.gateway,
+                sender=event.sender,
+                text=event.text,
+                received_at=event.received_at,
+            )
+        elif isinstance(event, IncomingCall):
+            services.receive_call(gateway=event.gateway, caller=event.caller, at=event.at)
+        elif isinstance(event, Health):
+            Gateway.objects.filter(name=event.gateway).update(
+                connected=event.connected,
+                detail=event.detail[:200],
+                operator=event.operator[:100],
+                signal_percent=event.signal_percent,
+                updated_at=event.at,
+            )
 
     def retry_orphans(self) -> None:
         if self._orphans:

@@ -48,6 +48,7 @@ class GatewayRunner(threading.Thread):
         self.handler = EventHandler()
         self.limiter = RateLimiter(gateway.rate, gateway.batch_size)
         self.sent = 0
+        self._unrecorded: list[GatewayEvent] = []
 
     def emit(self, event: GatewayEvent) -> None:  # called from any thread
         self.events.put(event)
@@ -86,17 +87,18 @@ class GatewayRunner(threading.Thread):
         return claimed > 0 or had_events
 
     def drain_events(self) -> bool:
-        events: list[GatewayEvent] = []
+        events, self._unrecorded = self._unrecorded, []
         while True:
             try:
                 events.append(self.events.get_nowait())
             except queue.Empty:
                 break
         if events:
-            self.handler.handle(events)
+            # Kept in memory until recorded: the database may be busy for a moment.
+            self._unrecorded = self.handler.handle(events)
         else:
             self.handler.retry_orphans()
-        return bool(events)
+        return len(events) > len(self._unrecorded)
 
 
 class Worker:

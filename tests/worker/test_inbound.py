@@ -49,3 +49,27 @@ def test_simulate_call_is_logged() -> None:
     call_command("simulate", "call", "--from", "+33698765432")
     deliver_injections(SimulatorGateway())
     assert Call.objects.get().caller == "+33698765432"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_the_database_refuses_is_kept_and_recorded_later(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from smsdesk.messaging import services
+
+    gateway = SimulatorGateway()
+    runner = runner_for(gateway)
+    real = services.receive_inbound
+    calls = {"n": 0}
+
+    def flaky(**kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("database is locked")
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "receive_inbound", flaky)
+    gateway.inject_inbound("+33698765432", "premier")
+    gateway.inject_inbound("+33698765433", "second")
+    runner.drain_events()
+    assert list(Message.objects.values_list("body", flat=True)) == ["second"]
+    runner.drain_events()
+    assert sorted(Message.objects.values_list("body", flat=True)) == ["premier", "second"]
