@@ -97,7 +97,7 @@ def main() -> None:
     assert delivered == handed == args.messages, (delivered, handed)
     rate = args.messages / drain_s
     engine = connection.vendor
-    where = url.split("@")[-1] if engine != "sqlite" else "WAL, synchronous=NORMAL"
+    where = url.split("@")[-1] if engine != "sqlite" else "WAL, synchronous=FULL"
     print(f"database: {engine} ({where})")
     print(f"queued {args.messages:,} messages in {queue_s:.1f} s (not counted below)")
     print(

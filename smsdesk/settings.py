@@ -85,12 +85,14 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web pages read while the worker writes; IMMEDIATE takes the write lock at
     # BEGIN so two writers queue on the busy timeout instead of failing with "locked".
+    # synchronous=FULL syncs every commit: a saved message survives a power cut, not only a
+    # crash. The worker commits per batch, so this costs little (bench/RESULTS.md).
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
         "init_command": (
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
         ),
     }
     # Tests start worker processes that must see the test database: keep it in a file.
