@@ -35,3 +35,39 @@ def test_recover_marks_only_dead_workers_messages_unknown() -> None:
     assert outbox.recover_in_flight(live_workers=["alive"], now=now) == 3
     assert Message.objects.filter(status="unknown").count() == 3
     assert Message.objects.filter(status="sending", claimed_by="alive").count() == 4
+
+
+@pytest.mark.django_db
+def test_results_and_reports_of_a_large_batch_are_each_recorded_once() -> None:
+    # More rows than SQLite takes in one statement: the updates go in chunks.
+    from smsdesk.gateways.base import DeliveryState, SendResult, StatusReport
+
+    count = 2500
+    services.create_campaign(author=None, body="x", to=[f"+3361{i:07d}" for i in range(count)])
+    now = timezone.now()
+    claimed = outbox.claim(gateway="simulator", worker_id="w", limit=count, now=now)
+    results = [
+        SendResult.ok(c.sms.id, f"ref-{c.sms.id}")
+        if i % 5
+        else SendResult.failed(c.sms.id, "busy", permanent=i % 10 == 0)
+        for i, c in enumerate(claimed)
+    ]
+    outbox.record_results(results, attempts={c.sms.id: c.attempts for c in claimed}, now=now)
+    assert Message.objects.filter(status="sent").count() == 2000
+    assert Message.objects.filter(status="failed", error="busy").count() == 250
+    assert Message.objects.filter(status="queued", error="busy", due_at__gt=now).count() == 250
+    assert set(Message.objects.filter(status="sent").values_list("gateway_ref", flat=True)) == {
+        r.reference for r in results if r.accepted
+    }
+
+    reports = [
+        StatusReport("simulator", r.reference, DeliveryState.DELIVERED)
+        for r in results
+        if r.accepted
+    ]
+    orphan = StatusReport("simulator", "nobody-sent-this", DeliveryState.DELIVERED)
+    assert outbox.record_reports([*reports, orphan]) == [orphan]
+    assert Message.objects.filter(status="delivered").count() == 2000
+    # A report again changes nothing and is not an orphan: its message is known.
+    assert outbox.record_reports(reports[:3]) == []
+    assert Message.objects.filter(status="delivered").count() == 2000
