@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
+from smsdesk.core.lists import MAX_SEARCH
 from smsdesk.messaging.models import Message
-
-MAX_SEARCH = 100
 
 
 def message_list(

@@ -37,14 +37,3 @@ class ReplyForm(forms.Form):
     text = forms.CharField(
         label=_("Reply"), widget=forms.Textarea(attrs={"rows": 2}), max_length=5000
     )
-
-
-PAGE_SIZES = (10, 25, 50, 100)
-
-
-def page_size(raw: str | None) -> int:
-    try:
-        size = int(raw or 0)
-    except ValueError:
-        return PAGE_SIZES[1]
-    return size if size in PAGE_SIZES else PAGE_SIZES[1]

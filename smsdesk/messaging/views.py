@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,8 +10,9 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from smsdesk.core.errors import ServiceError
+from smsdesk.core.lists import paginate, search_text
 from smsdesk.messaging import filters, services
-from smsdesk.messaging.forms import PAGE_SIZES, NewSmsForm, ReplyForm, page_size
+from smsdesk.messaging.forms import NewSmsForm, ReplyForm
 from smsdesk.messaging.models import Conversation, Message
 from smsdesk.sms import gsm7
 
@@ -61,21 +61,12 @@ def _list(
     direction: str,
     status: str | None = None,
 ) -> HttpResponse:
-    search = request.GET.get("q", "")
-    per_page = page_size(request.GET.get("per_page"))
+    search = search_text(request)
     qs = filters.message_list(direction=direction, status=status, search=search)
-    page = Paginator(qs, per_page).get_page(request.GET.get("page"))
     return render(
         request,
         "messaging/list.html",
-        {
-            "title": title,
-            "page": page,
-            "q": search,
-            "per_page": per_page,
-            "page_sizes": PAGE_SIZES,
-            "outbound": direction == "out",
-        },
+        {"title": title, "q": search, "outbound": direction == "out", **paginate(request, qs)},
     )
 
 
@@ -126,12 +117,11 @@ def _back(request: HttpRequest) -> str:
 
 
 def conversations(request: HttpRequest) -> HttpResponse:
-    search = request.GET.get("q", "").strip()[:100]
+    search = search_text(request)
     qs = Conversation.objects.all()
     if search:
         qs = qs.filter(peer__icontains=search) | qs.filter(last_body__icontains=search)
-    page = Paginator(qs, page_size(request.GET.get("per_page"))).get_page(request.GET.get("page"))
-    return render(request, "messaging/conversations.html", {"page": page, "q": search})
+    return render(request, "messaging/conversations.html", {"q": search, **paginate(request, qs)})
 
 
 def conversation(request: HttpRequest, peer: str) -> HttpResponse:
