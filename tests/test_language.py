@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import gettext
+from pathlib import Path
+
 import pytest
 from django.test import Client
 
@@ -28,3 +32,41 @@ def test_the_switch_turns_every_screen_to_english_and_back(client_bob: Client) -
 def test_an_unknown_language_falls_back_to_french(client_bob: Client) -> None:
     client_bob.cookies["django_language"] = "de"
     assert "SMS envoyés" in client_bob.get("/").content.decode()
+
+
+def _po_entries(po: str) -> list[dict[str, str]]:
+    """(msgctxt, msgid, msgstr...) of each entry of a .po file, strings joined and unescaped."""
+    entries = []
+    for block in po.split("\n\n"):
+        entry: dict[str, str] = {}
+        key = ""
+        for line in block.splitlines():
+            if line.startswith("#, ") and "fuzzy" in line:
+                entry["fuzzy"] = "yes"
+            elif line.startswith(("msg", '"')):
+                if not line.startswith('"'):
+                    key, line = line.split(" ", 1)
+                entry[key] = entry.get(key, "") + ast.literal_eval(line)
+        if "msgid" in entry:
+            entries.append(entry)
+    return entries
+
+
+def test_the_french_catalogue_is_complete_and_compiled() -> None:
+    # Every string the code marks for translation has its French text, and the compiled
+    # catalogue that Django reads (django.mo) says the same as the one we edit (django.po).
+    messages = Path(__file__).resolve().parents[1] / "smsdesk/locale/fr/LC_MESSAGES"
+    entries = _po_entries((messages / "django.po").read_text(encoding="utf-8"))[1:]  # no header
+    assert len(entries) > 100
+    untranslated = [
+        e["msgid"] for e in entries if "fuzzy" in e or not (e.get("msgstr") or e.get("msgstr[0]"))
+    ]
+    assert untranslated == []
+    with (messages / "django.mo").open("rb") as mo:
+        compiled = gettext.GNUTranslations(mo)
+    stale = [
+        e["msgid"]
+        for e in entries
+        if "msgstr" in e and "msgctxt" not in e and compiled.gettext(e["msgid"]) != e["msgstr"]
+    ]
+    assert stale == []

@@ -150,4 +150,5 @@ GATEWAY_REASONS = (
     gettext_noop("number unknown to the network"),
     gettext_noop("network busy, try later"),
     gettext_noop("handset unreachable"),
+    gettext_noop("simulated network"),  # the simulator's health detail, on the home page
 )
