@@ -42,6 +42,18 @@ NUMBER_REASONS = {
 BLOCKED_REASON = gettext_noop("This number sent STOP: it is never texted again.")
 
 
+def blocked_warning(campaign: Campaign) -> str:
+    """What to tell the sender when some recipients are on the STOP list ("" if none)."""
+    count = getattr(campaign, "blocked_count", 0)
+    if not count:
+        return ""
+    return ngettext(
+        "%(count)d number sent STOP: it does not get this SMS (see STOP SMS).",
+        "%(count)d numbers sent STOP: they do not get this SMS (see STOP SMS).",
+        count,
+    ) % {"count": count}
+
+
 def default_gateway() -> Gateway:
     """The first gateway of SMSDESK_GATEWAYS: it sends messages that name no other."""
     spec = parse_specs(settings.SMSDESK_GATEWAYS)[0]
@@ -175,6 +187,7 @@ def create_campaign(
         for number in recipients
     ]
     campaign.created_messages = Message.objects.bulk_create(messages, batch_size=500)  # type: ignore[attr-defined]
+    campaign.blocked_count = len(blocked)  # type: ignore[attr-defined]
     _touch_conversations(recipients, body, Message.Direction.OUTBOUND, now)
     return campaign
 

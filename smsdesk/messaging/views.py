@@ -42,6 +42,8 @@ def new_sms(request: HttpRequest) -> HttpResponse:
                 )
                 % {"count": count},
             )
+            if warning := services.blocked_warning(campaign):
+                messages.warning(request, warning)
             return redirect("messaging:sent")
     return render(request, "messaging/new.html", {"form": form}, status=400 if form.errors else 200)
 

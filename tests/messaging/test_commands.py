@@ -18,6 +18,17 @@ def test_send_queues_and_prints_one_line_per_message() -> None:
 
 
 @pytest.mark.django_db
+def test_send_says_on_stderr_that_a_stop_number_is_not_texted() -> None:
+    from smsdesk.optout import services as optout
+
+    optout.opt_out("+33698765432", source="sms", keyword="STOP")
+    out, err = io.StringIO(), io.StringIO()
+    call_command("send", "--to", "0612345678", "0698765432", "--text", "x", stdout=out, stderr=err)
+    assert "\tblocked\t" in out.getvalue()
+    assert "1 numéro a envoyé STOP" in err.getvalue()
+
+
+@pytest.mark.django_db
 def test_send_at_a_later_time_is_scheduled() -> None:
     out = io.StringIO()
     call_command(

@@ -17,6 +17,23 @@ def test_new_sms_queues_and_redirects_to_sent(client_bob: Client) -> None:
     assert Message.objects.filter(status="queued").count() == 2
 
 
+def test_new_sms_warns_that_a_stop_number_is_not_texted(client_bob: Client) -> None:
+    from smsdesk.optout import services as optout
+
+    optout.opt_out("+33698765432", source="sms", keyword="STOP")
+    response = client_bob.post(
+        "/sms/new/", {"text": "Bonjour", "numbers": "06 12 34 56 78\n0698765432"}, follow=True
+    )
+    html = response.content.decode()
+    assert "1 numéro a envoyé STOP : il ne reçoit pas ce SMS (voir SMS STOP)." in html
+    assert Message.objects.get(peer="+33698765432").status == "blocked"
+    # Without STOP numbers there is no such warning.
+    html = client_bob.post(
+        "/sms/new/", {"text": "Re", "numbers": "0612345678"}, follow=True
+    ).content.decode()
+    assert "(voir SMS STOP)" not in html
+
+
 def test_new_sms_shows_what_to_fix_and_stores_nothing(client_bob: Client) -> None:
     response = client_bob.post("/sms/new/", {"text": "Bonjour", "numbers": "06 12\n0698765432"})
     assert response.status_code == 400

@@ -45,3 +45,5 @@ class Command(BaseCommand):
         when = timezone.localtime(campaign.send_at).strftime("%Y-%m-%d %H:%M")
         for m in campaign.created_messages:
             self.stdout.write(f"{m.id}\t{m.peer}\t{m.status}\t{when}")
+        if warning := services.blocked_warning(campaign):
+            self.stderr.write(warning)
