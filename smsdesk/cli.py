@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 import sys
 
+# The commands a user of smsdesk needs, in the order they meet them; Django's own
+# (migrate, changepassword, dbshell, ...) stay available and are listed by `help --all`.
+OWN_COMMANDS = ("serve", "worker", "createuser", "createtoken", "send", "simulate")
+
 
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsdesk.settings")
@@ -12,11 +16,35 @@ def main(argv: list[str] | None = None) -> None:
 
     from smsdesk.config import ConfigError
 
+    args = sys.argv[1:] if argv is None else argv
     try:
-        execute_from_command_line(["smsdesk", *(sys.argv[1:] if argv is None else argv)])
+        if args in ([], ["help"], ["-h"], ["--help"]):
+            sys.stdout.write(overview())
+            return
+        if args == ["help", "--all"]:
+            args = ["help"]
+        execute_from_command_line(["smsdesk", *args])
     except ConfigError as e:
         sys.stderr.write(f"smsdesk: configuration error: {e}\n")
         sys.exit(2)
+
+
+def overview() -> str:
+    """`smsdesk --help`: our commands with the first sentence of their own help."""
+    import django
+    from django.core.management import get_commands, load_command_class
+
+    django.setup()
+    apps = get_commands()
+    lines = ["usage: smsdesk COMMAND [OPTIONS]   (smsdesk COMMAND --help: its options)", ""]
+    for name in OWN_COMMANDS:
+        summary = load_command_class(apps[name], name).help.split(". ")[0].rstrip(".")
+        lines.append(f"  {name:<12} {summary}")
+    lines += [
+        "",
+        "Django's administration commands (migrate, changepassword, ...): smsdesk help --all",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
