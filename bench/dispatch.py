@@ -33,6 +33,12 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--database-url", default="")
     parser.add_argument(
+        "--stop-list",
+        type=int,
+        default=10_000,
+        help="numbers on the STOP list (none of them a recipient): the worker checks each batch",
+    )
+    parser.add_argument(
         "--kannel",
         type=float,
         default=0.0,
@@ -60,10 +66,18 @@ def main() -> None:
 
     from smsdesk.gateways.simulator import SimulatorGateway
     from smsdesk.messaging.models import Gateway, Message
+    from smsdesk.optout.models import OptOut
     from smsdesk.worker.loop import GatewayRunner
 
     call_command("migrate", verbosity=0)
     gateway_row = Gateway.objects.create(name="simulator", kind="simulator")
+    OptOut.objects.bulk_create(
+        (
+            OptOut(number=f"+3370{i:07d}", source="sms", keyword="STOP")
+            for i in range(args.stop_list)
+        ),
+        batch_size=2000,
+    )
     now = timezone.now()
     t0 = time.perf_counter()
     Message.objects.bulk_create(
@@ -99,7 +113,10 @@ def main() -> None:
     engine = connection.vendor
     where = url.split("@")[-1] if engine != "sqlite" else "WAL, synchronous=FULL"
     print(f"database: {engine} ({where})")
-    print(f"queued {args.messages:,} messages in {queue_s:.1f} s (not counted below)")
+    print(
+        f"queued {args.messages:,} messages in {queue_s:.1f} s (not counted below); "
+        f"{args.stop_list:,} numbers on the STOP list"
+    )
     print(
         f"drained {args.messages:,} messages in {drain_s:.2f} s: {rate:,.0f} msg/s "
         f"(batch {args.batch_size}, every state change committed)"

@@ -144,6 +144,9 @@ class Conversation(models.Model):
         indexes = [models.Index(fields=["-last_at"], name="conv_recent")]
 
 
+# Why a message to a number on the STOP list is `blocked` (translated when shown).
+BLOCKED_REASON = gettext_noop("This number sent STOP: it is never texted again.")
+
 # Reasons the gateways give (in English, stored as given): listed here so that they are in
 # the translation catalogue and shown in the user's language ({% translate message.error %}).
 GATEWAY_REASONS = (

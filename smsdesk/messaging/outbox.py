@@ -22,7 +22,8 @@ from django.db import connection, transaction
 from django.utils.translation import gettext_noop
 
 from smsdesk.gateways.base import DeliveryState, OutboundSMS, SendResult, StatusReport
-from smsdesk.messaging.models import Message
+from smsdesk.messaging.models import BLOCKED_REASON, Message
+from smsdesk.optout import services as optout
 
 S = Message.Status
 TABLE = Message._meta.db_table
@@ -78,6 +79,14 @@ def claim(*, gateway: str, worker_id: str, limit: int, now: datetime) -> list[Cl
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
+        # Last check before the network: a number may have said STOP since the message was
+        # saved (a scheduled campaign, or a STOP that arrived as the message was written).
+        blocked = optout.blocked_among({r[1] for r in rows})
+        if blocked:
+            Message.objects.filter(id__in=[r[0] for r in rows if r[1] in blocked]).update(
+                status=S.BLOCKED, error=BLOCKED_REASON, status_at=now, claimed_by=""
+            )
+            rows = [r for r in rows if r[1] not in blocked]
     rows.sort()  # RETURNING gives no order; send oldest first
     return [Claimed(OutboundSMS(id=r[0], to=r[1], text=r[2]), r[3]) for r in rows]
 

@@ -15,12 +15,12 @@ from django.db.models import F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, gettext_noop, ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from smsdesk.calls import services as calls
 from smsdesk.gateways.registry import parse_specs
 from smsdesk.messaging import errors
-from smsdesk.messaging.models import Campaign, Conversation, Gateway, Message
+from smsdesk.messaging.models import BLOCKED_REASON, Campaign, Conversation, Gateway, Message
 from smsdesk.optout import services as optout
 from smsdesk.optout.models import OptOut
 from smsdesk.sms import errors as sms_errors
@@ -39,7 +39,6 @@ NUMBER_REASONS = {
     "not a valid number": gettext_lazy("not a valid number"),
 }
 # Stored in English, translated when shown.
-BLOCKED_REASON = gettext_noop("This number sent STOP: it is never texted again.")
 
 
 def blocked_warning(campaign: Campaign) -> str:
@@ -237,7 +236,21 @@ def receive_inbound(*, gateway: str, sender: str, text: str, received_at: dateti
     )
     if keywords.is_opt_out(text):
         optout.opt_out(peer, source=OptOut.Source.SMS, keyword=text)
+        block_pending(peer, now=received_at)
     return message
+
+
+def block_pending(number: str, *, now: datetime) -> int:
+    """A number joined the STOP list: what was still waiting for it is never sent.
+
+    (The worker checks the STOP list again when it claims a batch, for a message saved at
+    the very moment the STOP arrived.)
+    """
+    return Message.objects.filter(
+        direction=Message.Direction.OUTBOUND,
+        peer=number,
+        status__in=[Message.Status.QUEUED, Message.Status.SCHEDULED],
+    ).update(status=Message.Status.BLOCKED, error=BLOCKED_REASON, status_at=now)
 
 
 def receive_call(*, gateway: str, caller: str, at: datetime) -> None:

@@ -105,3 +105,36 @@ def test_a_gateway_that_breaks_mid_batch_leaves_its_messages_unknown() -> None:
     msg.refresh_from_db()
     assert msg.status == S.UNKNOWN
     assert "serial port vanished" in msg.error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stop_blocks_what_was_still_waiting_for_that_number() -> None:
+    gateway = SimulatorGateway(delivery_delay=0)
+    [scheduled] = send("0698765432", send_at=timezone.now() + timedelta(hours=1))
+    [other] = send("0612345678", send_at=timezone.now() + timedelta(hours=1))
+    services.receive_inbound(
+        gateway="simulator", sender="+33698765432", text="STOP", received_at=timezone.now()
+    )
+    scheduled.refresh_from_db()
+    assert scheduled.status == S.BLOCKED and "STOP" in scheduled.error
+    # Its time comes: nothing goes to the number that said STOP; the other one goes.
+    Message.objects.filter(pk__in=[scheduled.pk, other.pk]).update(due_at=timezone.now())
+    drain(runner_for(gateway))
+    assert [m.to for m in gateway.handed] == ["+33612345678"]
+    assert Message.objects.get(pk=scheduled.pk).status == S.BLOCKED
+    assert Message.objects.get(pk=other.pk).status == S.DELIVERED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_claim_checks_the_stop_list_once_more() -> None:
+    # A message saved at the very moment its number said STOP is still queued: the worker
+    # blocks it when it claims the batch instead of handing it to the network.
+    from smsdesk.optout.models import OptOut
+
+    gateway = SimulatorGateway(delivery_delay=0)
+    [late, fine] = send("0698765432", "0612345678")
+    OptOut.objects.create(number="+33698765432", source="sms", keyword="STOP")
+    drain(runner_for(gateway))
+    assert [m.id for m in gateway.handed] == [fine.id]
+    late.refresh_from_db()
+    assert late.status == S.BLOCKED and late.claimed_by == ""
