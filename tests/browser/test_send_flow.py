@@ -67,3 +67,31 @@ def test_an_inbound_sms_appears_unread_and_the_reply_goes_out(page, running_work
     shot(page, "conversation")
     page.goto(page.base + "/sms/unread/")
     expect(page.get_by_text("Je serai en retard")).to_have_count(0)
+
+
+def test_a_scheduled_sms_waits_and_can_be_cancelled(page, running_worker) -> None:  # type: ignore[no-untyped-def]
+    log_in(page)
+    page.goto(page.base + "/sms/new/")
+    page.get_by_label("Texte du SMS").fill("Joyeux Noël !")
+    page.get_by_label("Date d’envoi du SMS").fill("2099-12-24T09:00")
+    page.get_by_label("Numéros cibles").fill("06 12 34 56 78")
+    page.get_by_role("button", name="Enregistrer le SMS").click()
+    row = page.locator("tr", has_text="+33612345678")
+    expect(row.locator("[data-status]")).to_have_text("Programmé")
+    expect(row).to_contain_text("24/12/2099 09:00")
+    page.wait_for_timeout(1500)  # the worker runs meanwhile: it must leave the message alone
+    expect(row.locator("[data-status]")).to_have_text("Programmé")
+    row.get_by_role("button", name="Annuler").click()
+    expect(page.get_by_text("il ne sera pas envoyé")).to_be_visible()
+    expect(row.locator("[data-status]")).to_have_text("Annulé")
+    shot(page, "scheduled-cancelled")
+    assert running_worker.handed == []
+
+
+def test_the_menu_switches_to_english(page) -> None:  # type: ignore[no-untyped-def]
+    log_in(page)
+    page.get_by_role("button", name="EN").click()
+    expect(page.get_by_role("heading", name="Sent SMS")).to_be_visible()
+    expect(page.get_by_role("link", name="Unread SMS")).to_be_visible()
+    page.get_by_role("button", name="Log out").click()
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
