@@ -4,7 +4,7 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
 from smsdesk.calls.models import Call
-from smsdesk.core.lists import table_page
+from smsdesk.core.lists import Column, table_page
 
 
 def call_list(request: HttpRequest) -> HttpResponse:
@@ -16,7 +16,12 @@ def call_list(request: HttpRequest) -> HttpResponse:
         ),
         queryset=Call.objects.all(),
         search=lambda qs, q: qs.filter(caller__icontains=q),
-        headers=[_("Number"), _("Date"), _("Gateway")],
+        columns=[
+            Column(_("Number"), "number", ("caller", "-at")),
+            Column(_("Date"), "date", ("at", "id")),
+            Column(_("Gateway"), "gateway", ("gateway", "-at")),
+        ],
+        default_sort="-date",
         row=lambda c: [c.caller, date_format(localtime(c.at), "SHORT_DATETIME_FORMAT"), c.gateway],
         empty=_("No call received yet."),
     )

@@ -1,8 +1,10 @@
-"""Paginated, searchable lists: the "Afficher N" and "Rechercher" of every list in the manual."""
+"""Paginated, searchable, sortable lists: the "Afficher N" and "Rechercher" of the manual's
+lists, and column headers that sort (`?sort=date`, `?sort=-date` for the other way)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from django.core.paginator import Paginator
 from django.db.models import Model, QuerySet
@@ -19,6 +21,27 @@ def page_size(raw: str | None) -> int:
     except ValueError:
         return PAGE_SIZES[1]
     return size if size in PAGE_SIZES else PAGE_SIZES[1]
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    sort: str = ""  # its name in ?sort=, "" for a column that does not sort
+    order_by: tuple[str, ...] = ()  # the ascending order, as model fields
+
+
+def sort_by(
+    request: HttpRequest, queryset: QuerySet, columns: Sequence[Column], default: str
+) -> tuple[QuerySet, str]:
+    """`queryset` in the order `?sort=` asks for (or `default`), and that sort's name."""
+    orders = {c.sort: c.order_by for c in columns if c.sort}
+    sort = request.GET.get("sort", "")
+    if sort.removeprefix("-") not in orders:
+        sort = default
+    fields = orders[sort.removeprefix("-")]
+    if sort.startswith("-"):
+        fields = tuple(f[1:] if f.startswith("-") else f"-{f}" for f in fields)
+    return queryset.order_by(*fields), sort
 
 
 def search_text(request: HttpRequest) -> str:
@@ -41,7 +64,8 @@ def table_page(
     title: str,
     queryset: QuerySet,
     search: Callable[[QuerySet, str], QuerySet],
-    headers: Sequence[str],
+    columns: Sequence[Column],
+    default_sort: str,
     row: Callable[[Model], Sequence[object]],
     empty: str,
     intro: str = "",
@@ -50,6 +74,7 @@ def table_page(
     q = search_text(request)
     if q:
         queryset = search(queryset, q)
+    queryset, sort = sort_by(request, queryset, columns, default_sort)
     context = paginate(request, queryset)
     return render(
         request,
@@ -57,7 +82,8 @@ def table_page(
         {
             "title": title,
             "intro": intro,
-            "headers": headers,
+            "columns": columns,
+            "sort": sort,
             "empty": empty,
             "rows": [row(obj) for obj in context["page"]],
             "q": q,

@@ -2,7 +2,7 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
-from smsdesk.core.lists import table_page
+from smsdesk.core.lists import Column, table_page
 from smsdesk.directory.models import Contact, Group
 
 
@@ -12,7 +12,11 @@ def contacts(request: HttpRequest) -> HttpResponse:
         title=_("Contacts"),
         queryset=Contact.objects.all(),
         search=lambda qs, q: qs.filter(Q(name__icontains=q) | Q(number__icontains=q)),
-        headers=[_("Number"), _("Contact name")],
+        columns=[
+            Column(_("Number"), "number", ("number",)),
+            Column(_("Contact name"), "name", ("name", "number")),
+        ],
+        default_sort="name",
         row=lambda c: [c.number, c.name],
         empty=_("No contact yet."),
         link_first=True,
@@ -23,9 +27,13 @@ def groups(request: HttpRequest) -> HttpResponse:
     return table_page(
         request,
         title=_("Groups"),
-        queryset=Group.objects.annotate(size=Count("contacts")).order_by("name"),
+        queryset=Group.objects.annotate(size=Count("contacts")),
         search=lambda qs, q: qs.filter(name__icontains=q),
-        headers=[_("Group name"), _("Contacts")],
+        columns=[
+            Column(_("Group name"), "name", ("name",)),
+            Column(_("Contacts"), "size", ("size", "name")),
+        ],
+        default_sort="name",
         row=lambda g: [g.name, g.size],
         empty=_("No group yet."),
     )

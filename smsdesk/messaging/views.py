@@ -10,7 +10,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from smsdesk.core.errors import ServiceError
-from smsdesk.core.lists import paginate, search_text
+from smsdesk.core.lists import Column, paginate, search_text, sort_by
 from smsdesk.messaging import filters, services
 from smsdesk.messaging.forms import NewSmsForm, ReplyForm
 from smsdesk.messaging.models import Conversation, Message
@@ -63,12 +63,27 @@ def _list(
     direction: str,
     status: str | None = None,
 ) -> HttpResponse:
+    outbound = direction == Message.Direction.OUTBOUND
+    columns = [
+        Column(_("Date"), "date", ("created_at", "id")),
+        Column(_("Recipient") if outbound else _("Sender"), "number", ("peer", "created_at")),
+        Column(_("Message")),
+        Column(_("Delivered") if outbound else _("Status"), "status", ("status", "created_at")),
+    ]
     search = search_text(request)
     qs = filters.message_list(direction=direction, status=status, search=search)
+    qs, sort = sort_by(request, qs, columns, "-date")
     return render(
         request,
         "messaging/list.html",
-        {"title": title, "q": search, "outbound": direction == "out", **paginate(request, qs)},
+        {
+            "title": title,
+            "q": search,
+            "outbound": outbound,
+            "columns": columns,
+            "sort": sort,
+            **paginate(request, qs),
+        },
     )
 
 

@@ -1,0 +1,50 @@
+"""The lists' controls: page size, search and sortable columns, kept across pages."""
+
+from __future__ import annotations
+
+import re
+
+from django.test import Client
+
+from smsdesk.messaging import services
+from smsdesk.optout import services as optout
+
+
+def peers_in_order(html: str) -> list[str]:
+    return re.findall(r'<a href="/sms/conversations/(\+\d+)/">', html)
+
+
+def test_sent_sorts_by_number_both_ways_and_by_date_by_default(client_bob: Client) -> None:
+    for number in ("0612345673", "0612345671", "0612345672"):
+        services.create_campaign(author=None, body="x", to=[number])
+    newest_first = ["+33612345672", "+33612345671", "+33612345673"]
+    assert peers_in_order(client_bob.get("/sms/sent/").content.decode()) == newest_first
+    html = client_bob.get("/sms/sent/?sort=number").content.decode()
+    assert peers_in_order(html) == ["+33612345671", "+33612345672", "+33612345673"]
+    # The header of the sorted column sorts the other way, and says which way it sorts now.
+    assert re.search(r'href="\?sort=-number">Destinataire ▲</a>', html)
+    html = client_bob.get("/sms/sent/?sort=-number").content.decode()
+    assert peers_in_order(html) == ["+33612345673", "+33612345672", "+33612345671"]
+    # Anything else falls back to the default order, without an error.
+    assert peers_in_order(client_bob.get("/sms/sent/?sort=body").content.decode()) == newest_first
+
+
+def test_pages_keep_the_search_the_size_and_the_order(client_bob: Client) -> None:
+    services.create_campaign(author=None, body="x", to=[f"06123456{i:02d}" for i in range(25)])
+    html = client_bob.get("/sms/sent/?per_page=10&q=0612&sort=number").content.decode()
+    assert peers_in_order(html)[0] == "+33612345600"
+    assert 'href="?per_page=10&amp;q=0612&amp;sort=number&amp;page=2"' in html
+    assert '<input type="hidden" name="sort" value="number">' in html  # kept by "Afficher"
+    page_3 = client_bob.get("/sms/sent/?per_page=10&q=0612&sort=number&page=3").content.decode()
+    assert peers_in_order(page_3) == [f"+336123456{i}" for i in range(20, 25)]
+
+
+def test_the_stop_list_sorts_by_number(client_bob: Client) -> None:
+    for number in ("+33612345679", "+33612345670"):
+        optout.opt_out(number, source="sms", keyword="STOP")
+    html = client_bob.get("/stop/?sort=number").content.decode()
+    assert html.index("+33612345670") < html.index("+33612345679")
+    html = client_bob.get("/stop/").content.decode()  # newest first
+    assert html.index("+33612345670") < html.index("+33612345679")
+    html = client_bob.get("/stop/?sort=-number").content.decode()
+    assert html.index("+33612345679") < html.index("+33612345670")
