@@ -74,6 +74,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "smsdesk.core.context_processors.menu",
+                "smsdesk.worker.context_processors.worker_status",
             ],
         },
     },

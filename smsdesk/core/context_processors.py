@@ -1,10 +1,13 @@
-"""The left-hand menu of the manual, with the current entry highlighted."""
+"""The left-hand menu of the manual, with the current entry highlighted and the number of
+unread SMS beside "SMS non lus"."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+
+from smsdesk.messaging.models import Message
 
 # (section title or None, [(url name, label, icon)])
 MENU = [
@@ -40,11 +43,18 @@ def menu(request: HttpRequest) -> dict:
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
     current = request.resolver_match.view_name if request.resolver_match else ""
+    badges = {"messaging:unread": Message.objects.filter(status=Message.Status.UNREAD).count()}
     sections = [
         (
             title,
             [
-                {"url": reverse(name), "label": label, "icon": icon, "active": name == current}
+                {
+                    "url": reverse(name),
+                    "label": label,
+                    "icon": icon,
+                    "active": name == current,
+                    "badge": badges.get(name, 0),
+                }
                 for name, label, icon in items
             ],
         )

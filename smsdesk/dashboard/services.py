@@ -8,6 +8,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from smsdesk.messaging.models import Gateway, Message
+from smsdesk.worker.services import served_gateways
 
 S = Message.Status
 PERIODS = (("day", timedelta(days=1)), ("week", timedelta(days=7)), ("month", timedelta(days=30)))
@@ -39,10 +40,15 @@ def figures() -> dict:
         }
         for key, _span in PERIODS
     ]
+    gateways = list(Gateway.objects.order_by("name"))
+    served = served_gateways(now)
+    for g in gateways:
+        # Its last report says connected, and a running worker still drives it.
+        g.live = g.connected and g.name in served  # type: ignore[attr-defined]
     return {
         "periods": periods,
         "unread": Message.objects.filter(status=S.UNREAD).count(),
         "waiting": Message.objects.filter(status__in=[S.QUEUED, S.SENDING]).count(),
         "scheduled": Message.objects.filter(status=S.SCHEDULED).count(),
-        "gateways": list(Gateway.objects.order_by("name")),
+        "gateways": gateways,
     }

@@ -16,7 +16,6 @@ import socket
 import threading
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
 
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
@@ -27,11 +26,9 @@ from smsdesk.messaging import outbox
 from smsdesk.worker.dispatch import RateLimiter, send_batch
 from smsdesk.worker.inbound import EventHandler, touch_gateway_rows
 from smsdesk.worker.models import SimulatedEvent, WorkerProcess
+from smsdesk.worker.services import HEARTBEAT_EVERY, HEARTBEAT_TIMEOUT
 
 log = logging.getLogger(__name__)
-
-HEARTBEAT_EVERY = 10.0  # seconds
-HEARTBEAT_TIMEOUT = timedelta(seconds=60)  # a worker silent this long is dead
 
 
 class GatewayRunner(threading.Thread):
@@ -159,7 +156,8 @@ class Worker:
         now = timezone.now()
         WorkerProcess.objects.update_or_create(
             id=self.id,
-            defaults={
+            defaults={"heartbeat_at": now},
+            create_defaults={
                 "hostname": socket.gethostname(),
                 "pid": os.getpid(),
                 "gateways": [g.name for g in self.gateways],
