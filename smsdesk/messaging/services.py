@@ -84,40 +84,53 @@ def check_text(body: str) -> gsm7.TextInfo:
 
 def check_numbers(raw_numbers: Sequence[str]) -> list[str]:
     """Normalise to E.164 and deduplicate; every bad number is reported, none is dropped."""
+    raw_numbers = [str(raw) for raw in raw_numbers if str(raw).strip()]
+    if not raw_numbers:
+        raise errors.NoRecipients(_("Give at least one number to send to."), field="to")
+    # Refuse an oversized list before parsing it: the bound is on the work, not only the send.
+    if len(raw_numbers) > settings.SMSDESK_MAX_RECIPIENTS:
+        raise _too_many(len(raw_numbers))
     valid: list[str] = []
     invalid: list[tuple[str, str]] = []
     seen: set[str] = set()
     for raw in raw_numbers:
-        if not str(raw).strip():
-            continue
         try:
-            number = numbers.normalise(str(raw), default_region=settings.SMSDESK_DEFAULT_REGION)
+            number = numbers.normalise(raw, default_region=settings.SMSDESK_DEFAULT_REGION)
         except sms_errors.InvalidNumber as e:
-            invalid.append((str(raw)[:64], str(NUMBER_REASONS.get(e.reason, e.reason))))
+            invalid.append((raw[:64], str(NUMBER_REASONS.get(e.reason, e.reason))))
             continue
         if number not in seen:
             seen.add(number)
             valid.append(number)
     if invalid:
-        listed = ", ".join(f"« {raw} » ({reason})" for raw, reason in invalid[:10])
-        raise errors.InvalidNumbers(
-            ngettext(
-                "This number is not valid: %(list)s. Correct it or remove it.",
-                "These numbers are not valid: %(list)s. Correct them or remove them.",
-                len(invalid),
-            )
-            % {"list": listed},
-            invalid=invalid,
-        )
-    if not valid:
-        raise errors.NoRecipients(_("Give at least one number to send to."), field="to")
-    if len(valid) > settings.SMSDESK_MAX_RECIPIENTS:
-        raise errors.TooManyRecipients(
-            _("Too many recipients: %(count)d, the maximum is %(max)d per send.")
-            % {"count": len(valid), "max": settings.SMSDESK_MAX_RECIPIENTS},
-            field="to",
-        )
+        raise _invalid_numbers(invalid)
     return valid
+
+
+def _too_many(count: int) -> errors.TooManyRecipients:
+    return errors.TooManyRecipients(
+        _("Too many recipients: %(count)d, the maximum is %(max)d per send.")
+        % {"count": count, "max": settings.SMSDESK_MAX_RECIPIENTS},
+        field="to",
+    )
+
+
+SHOWN_INVALID = 10  # bad numbers named in the message; the API's detail lists them all
+
+
+def _invalid_numbers(invalid: list[tuple[str, str]]) -> errors.InvalidNumbers:
+    listed = ", ".join(f"« {raw} » ({reason})" for raw, reason in invalid[:SHOWN_INVALID])
+    if len(invalid) > SHOWN_INVALID:
+        message = _(
+            "%(count)d numbers are not valid, among them: %(list)s. Correct them or remove them."
+        ) % {"count": len(invalid), "list": listed}
+    else:
+        message = ngettext(
+            "This number is not valid: %(list)s. Correct it or remove it.",
+            "These numbers are not valid: %(list)s. Correct them or remove them.",
+            len(invalid),
+        ) % {"list": listed}
+    return errors.InvalidNumbers(message, invalid=invalid)
 
 
 def check_send_at(send_at: datetime | None, now: datetime) -> datetime:

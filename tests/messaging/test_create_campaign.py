@@ -57,6 +57,27 @@ def test_an_invalid_number_is_refused_and_nothing_is_stored() -> None:
 
 
 @pytest.mark.django_db
+def test_many_invalid_numbers_are_counted_and_ten_are_named() -> None:
+    bad = [f"12{i:02d}" for i in range(25)]
+    with pytest.raises(errors.InvalidNumbers) as e:
+        services.create_campaign(author=None, body="Hi", to=["0612345678", *bad])
+    assert e.value.message.startswith("25 numéros ne sont pas valides, parmi lesquels : « 1200 »")
+    assert "« 1209 »" in e.value.message and "« 1210 »" not in e.value.message
+    assert len(e.value.invalid) == 25  # all of them, for the API's detail
+    assert nothing_stored()
+
+
+@pytest.mark.django_db
+def test_an_oversized_list_is_refused_before_it_is_parsed(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.SMSDESK_MAX_RECIPIENTS = 3
+    with pytest.raises(errors.TooManyRecipients) as e:
+        services.create_campaign(author=None, body="Hi", to=["0612345678", "x", "y", "z"])
+    assert "4" in e.value.message and "3" in e.value.message
+    services.create_campaign(author=None, body="Hi", to=["0612345678", " ", "0612345679"])
+    assert Message.objects.count() == 2
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("text", ["", "   \n "])
 def test_an_empty_text_is_refused(text: str) -> None:
     with pytest.raises(errors.EmptyText):
