@@ -151,8 +151,8 @@ def _update_each(
 
     The statement sees the rows as a table `v` whose `columns` are (name, PostgreSQL type).
     One statement instead of one per row: on PostgreSQL each row would cost a round trip,
-    which made the PostgreSQL worker 1.7 times slower (bench/RESULTS.md). SQLite needs 3.33 or newer
-    for UPDATE ... FROM (Debian 12 ships 3.40).
+    which made the worker 1.7 times slower there (bench/RESULTS.md). SQLite needs 3.33 or
+    newer for UPDATE ... FROM (Debian 12 ships 3.40).
     """
     if not rows:
         return 0

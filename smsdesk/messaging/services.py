@@ -38,12 +38,11 @@ NUMBER_REASONS = {
     "not a phone number": gettext_lazy("not a phone number"),
     "not a valid number": gettext_lazy("not a valid number"),
 }
-# Stored in English, translated when shown.
 
 
 def blocked_warning(campaign: Campaign) -> str:
     """What to tell the sender when some recipients are on the STOP list ("" if none)."""
-    count = getattr(campaign, "blocked_count", 0)
+    count = sum(m.status == Message.Status.BLOCKED for m in campaign.created_messages)
     if not count:
         return ""
     return ngettext(
@@ -199,7 +198,6 @@ def create_campaign(
         for number in recipients
     ]
     campaign.created_messages = Message.objects.bulk_create(messages, batch_size=500)  # type: ignore[attr-defined]
-    campaign.blocked_count = len(blocked)  # type: ignore[attr-defined]
     _touch_conversations(recipients, body, Message.Direction.OUTBOUND, now)
     return campaign
 
@@ -342,9 +340,7 @@ def retry_message(message_id: int) -> Message:
             % {"status": message.get_status_display().lower()}
         )
     if optout.is_blocked(message.peer):
-        Message.objects.filter(id=message_id, status=Message.Status.QUEUED).update(
-            status=Message.Status.BLOCKED, error=BLOCKED_REASON
-        )
+        block_pending(message.peer, now=now)
         message.refresh_from_db()
     return message
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -106,23 +108,31 @@ def unread(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def cancel(request: HttpRequest, message_id: int) -> HttpResponse:
-    try:
-        services.cancel_message(message_id)
-    except ServiceError as e:
-        messages.error(request, e.message)
-    else:
-        messages.success(request, _("The message was cancelled: it will not be sent."))
-    return redirect(_back(request))
+    return _act_on_message(
+        request,
+        lambda: services.cancel_message(message_id),
+        _("The message was cancelled: it will not be sent."),
+    )
 
 
 @require_POST
 def retry(request: HttpRequest, message_id: int) -> HttpResponse:
+    return _act_on_message(
+        request, lambda: services.retry_message(message_id), _("The message is queued again.")
+    )
+
+
+def _act_on_message(request: HttpRequest, action: Callable[[], Message], done: str) -> HttpResponse:
+    """Cancel or retry from a list or a discussion, then go back there with the outcome."""
     try:
-        services.retry_message(message_id)
+        message = action()
     except ServiceError as e:
         messages.error(request, e.message)
     else:
-        messages.success(request, _("The message is queued again."))
+        if message.status == Message.Status.BLOCKED:  # a retry to a number that said STOP
+            messages.warning(request, _(message.error))
+        else:
+            messages.success(request, done)
     return redirect(_back(request))
 
 

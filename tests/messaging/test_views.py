@@ -112,17 +112,22 @@ def test_cancel_a_scheduled_message(client_bob: Client) -> None:
     assert m.status == "cancelled"
 
 
-def test_a_message_on_its_way_cannot_be_cancelled(client_bob: Client) -> None:
+def _sent_message(status: str, **fields: str) -> Message:
+    """A message to 06 12 34 56 78, moved by hand to `status`."""
     [m] = services.create_campaign(author=None, body="x", to=["0612345678"]).created_messages
-    Message.objects.filter(id=m.id).update(status="sending")
+    Message.objects.filter(id=m.id).update(status=status, **fields)
+    return m
+
+
+def test_a_message_on_its_way_cannot_be_cancelled(client_bob: Client) -> None:
+    m = _sent_message("sending")
     client_bob.post(f"/sms/messages/{m.id}/cancel/")
     m.refresh_from_db()
     assert m.status == "sending"
 
 
 def test_retry_an_unknown_message_only_on_request(client_bob: Client) -> None:
-    [m] = services.create_campaign(author=None, body="x", to=["0612345678"]).created_messages
-    Message.objects.filter(id=m.id).update(status="unknown", error="worker died")
+    m = _sent_message("unknown", error="worker died")
     html = client_bob.get("/sms/sent/").content.decode()
     assert "Renvoyer" in html and "a peut-être déjà" in html  # asks before resending
     client_bob.post(f"/sms/messages/{m.id}/retry/")
@@ -131,17 +136,18 @@ def test_retry_an_unknown_message_only_on_request(client_bob: Client) -> None:
 
 
 def test_retry_respects_stop(client_bob: Client) -> None:
-    [m] = services.create_campaign(author=None, body="x", to=["0612345678"]).created_messages
-    Message.objects.filter(id=m.id).update(status="failed")
+    m = _sent_message("failed")
     OptOut.objects.create(number="+33612345678", source="sms")
-    client_bob.post(f"/sms/messages/{m.id}/retry/")
+    response = client_bob.post(f"/sms/messages/{m.id}/retry/", follow=True)
     m.refresh_from_db()
     assert m.status == "blocked"
+    # The user is told why, not that it was queued again.
+    html = response.content.decode()
+    assert "Ce numéro a envoyé STOP" in html and "de nouveau en file" not in html
 
 
 def test_a_delivered_message_cannot_be_retried(client_bob: Client) -> None:
-    [m] = services.create_campaign(author=None, body="x", to=["0612345678"]).created_messages
-    Message.objects.filter(id=m.id).update(status="delivered")
+    m = _sent_message("delivered")
     client_bob.post(f"/sms/messages/{m.id}/retry/")
     m.refresh_from_db()
     assert m.status == "delivered"
