@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import os
 import secrets
+import zoneinfo
 from pathlib import Path
+
+from smsdesk.sms import sending_window
+from smsdesk.sms.sending_window import Window
 
 
 class ConfigError(RuntimeError):
@@ -53,6 +57,30 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None or raw.strip() == "":
         return default
     return [item.strip() for item in raw.replace(",", " ").split() if item.strip()]
+
+
+def env_phrases(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list whose items may hold spaces ("stop, stop sms, arrêt")."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_window(prefix: str) -> Window:
+    """The commercial sending window: PREFIX_DAYS ("mon-sat"), PREFIX_HOURS ("08:00-20:00"),
+    PREFIX_SKIP_HOLIDAYS (true) and PREFIX_TIME_ZONE ("Europe/Paris")."""
+    try:
+        start, end = sending_window.parse_hours(env_str(f"{prefix}_HOURS", "08:00-20:00"))
+        zoneinfo.ZoneInfo(env_str(f"{prefix}_TIME_ZONE", "Europe/Paris"))
+        return Window(
+            days=sending_window.parse_days(env_str(f"{prefix}_DAYS", "mon-sat")),
+            start=start,
+            end=end,
+            skip_holidays=env_bool(f"{prefix}_SKIP_HOLIDAYS", True),
+        )
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError) as e:
+        raise ConfigError(f"{prefix}_*: {e}") from None
 
 
 def data_dir() -> Path:

@@ -16,10 +16,13 @@ from smsdesk.config import (
     env_bool,
     env_int,
     env_list,
+    env_phrases,
     env_secret,
     env_str,
+    env_window,
 )
 from smsdesk.config import secret_key as _secret_key
+from smsdesk.sms.keywords import DEFAULT_OPT_IN_KEYWORDS, DEFAULT_OPT_OUT_KEYWORDS
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = _data_dir()
@@ -143,6 +146,27 @@ SMSDESK_MAX_SEGMENTS = env_int("SMSDESK_MAX_SEGMENTS", 10)
 SMSDESK_MAX_RECIPIENTS = env_int("SMSDESK_MAX_RECIPIENTS", 100_000)
 SMSDESK_MAX_ATTEMPTS = env_int("SMSDESK_MAX_ATTEMPTS", 5)
 SMSDESK_API_TOKEN_PEPPER = env_secret("SMSDESK_API_TOKEN_PEPPER", "")
+
+# --- STOP list, calls, commercial sending (README "SMS STOP", "Appels", "SMS commerciaux") --
+SMSDESK_STOP_KEYWORDS = env_phrases("SMSDESK_STOP_KEYWORDS", list(DEFAULT_OPT_OUT_KEYWORDS))
+SMSDESK_START_KEYWORDS = env_phrases("SMSDESK_START_KEYWORDS", list(DEFAULT_OPT_IN_KEYWORDS))
+SMSDESK_STOP_CONFIRMATION = env_bool("SMSDESK_STOP_CONFIRMATION", True)
+SMSDESK_STOP_CONFIRMATION_TEXT = env_str(
+    "SMSDESK_STOP_CONFIRMATION_TEXT",
+    "Vous ne recevrez plus nos SMS. Envoyez START pour vous réabonner.",
+)
+# A number that says STOP again within this delay gets no second confirmation.
+SMSDESK_STOP_CONFIRMATION_DELAY_HOURS = env_int("SMSDESK_STOP_CONFIRMATION_DELAY_HOURS", 24)
+# For the gateways that can refuse a call (a modem): the SIM never answers a call anyway.
+SMSDESK_CALLS_HANG_UP = env_bool("SMSDESK_CALLS_HANG_UP", True)
+SMSDESK_CALLS_AUTO_REPLY = env_bool("SMSDESK_CALLS_AUTO_REPLY", False)
+SMSDESK_CALLS_AUTO_REPLY_TEXT = env_str(
+    "SMSDESK_CALLS_AUTO_REPLY_TEXT",
+    "Ce numéro ne prend pas les appels. Écrivez-nous par SMS, nous vous répondrons.",
+)
+SMSDESK_COMMERCIAL_MENTION = env_str("SMSDESK_COMMERCIAL_MENTION", "STOP SMS : répondez STOP")
+SMSDESK_COMMERCIAL_TIME_ZONE = env_str("SMSDESK_COMMERCIAL_TIME_ZONE", "Europe/Paris")
+SMSDESK_COMMERCIAL_WINDOW = env_window("SMSDESK_COMMERCIAL")
 
 LOGGING = {
     "version": 1,

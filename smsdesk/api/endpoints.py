@@ -10,9 +10,11 @@ from ninja.security import HttpBearer
 
 from smsdesk.accounts import services as accounts
 from smsdesk.api.schemas import CreatedOut, ErrorOut, MessageOut, MessagePage, SendIn
+from smsdesk.calls import api as calls_api
 from smsdesk.core.errors import ServiceError
 from smsdesk.messaging import filters, services
 from smsdesk.messaging.models import Message
+from smsdesk.optout import api as optout_api
 
 
 class TokenAuth(HttpBearer):
@@ -150,3 +152,8 @@ def list_messages(  # type: ignore[no-untyped-def]
         "next_cursor": next_cursor,
         "messages": [_out(m) for m in rows[:limit]],
     }
+
+
+# The STOP list and the call log have their own routers, beside their apps.
+api.add_router("/optouts", optout_api.router)
+api.add_router("/calls", calls_api.router)

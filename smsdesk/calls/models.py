@@ -10,7 +10,16 @@ class Call(models.Model):
     caller = models.CharField(_("number"), max_length=32)
     gateway = models.CharField(_("gateway"), max_length=50)
     at = models.DateTimeField(_("date"))
+    # The automatic SMS answer to this call (SMSDESK_CALLS_AUTO_REPLY), if one was sent.
+    reply = models.ForeignKey(
+        "messaging.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-at"]
         indexes = [models.Index(fields=["-at"], name="call_recent")]
+
+    @property
+    def hidden(self) -> bool:
+        """The caller withheld the number ("masqué")."""
+        return not self.caller

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
@@ -8,20 +9,30 @@ from smsdesk.core.lists import Column, table_page
 
 
 def call_list(request: HttpRequest) -> HttpResponse:
+    if settings.SMSDESK_CALLS_HANG_UP:
+        handling = _("They are hung up, never answered: this log is for information.")
+    else:
+        handling = _("They are left to ring, never answered: this log is for information.")
+    if settings.SMSDESK_CALLS_AUTO_REPLY:
+        handling += " " + _("Each caller gets an SMS reply, at most once a day (not if on STOP).")
     return table_page(
         request,
         title=_("Calls"),
-        intro=_(
-            "Calls received by the SIM card. They are not answered: this log is for information."
-        ),
+        intro=_("Calls received by the SIM card.") + " " + handling,
         queryset=Call.objects.all(),
         search=lambda qs, q: qs.filter(caller__icontains=q),
         columns=[
             Column(_("Number"), "number", ("caller", "-at")),
             Column(_("Date"), "date", ("at", "id")),
             Column(_("Gateway"), "gateway", ("gateway", "-at")),
+            Column(_("SMS reply")),
         ],
         default_sort="-date",
-        row=lambda c: [c.caller, date_format(localtime(c.at), "SHORT_DATETIME_FORMAT"), c.gateway],
+        row=lambda c: [
+            c.caller or _("hidden"),
+            date_format(localtime(c.at), "SHORT_DATETIME_FORMAT"),
+            c.gateway,
+            _("sent") if c.reply_id else "—",
+        ],
         empty=_("No call received yet."),
     )

@@ -28,6 +28,15 @@ class NewSmsForm(forms.Form):
         max_length=2_000_000,
     )
 
+    commercial = forms.BooleanField(
+        label=_("Commercial SMS"),
+        required=False,
+        help_text=_(
+            "Advertising or promotion: the opt-out mention is added to the text, and it goes "
+            "out only in the allowed hours (not on Sundays nor public holidays)."
+        ),
+    )
+
     def number_list(self) -> list[str]:
         raw = self.cleaned_data.get("numbers", "")
         return [n for n in raw.replace(",", "\n").replace(";", "\n").splitlines() if n.strip()]

@@ -33,6 +33,8 @@ class Campaign(models.Model):
     targets = models.JSONField(default=dict)  # what the user typed/selected, for the record
     recipient_count = models.PositiveIntegerField(default=0)
     source = models.CharField(max_length=10, default="web")  # web, api, cli
+    # Commercial: carries the opt-out mention and goes out only in the allowed hours.
+    commercial = models.BooleanField(_("commercial"), default=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -62,6 +64,12 @@ class Message(models.Model):
         GSM7 = "gsm7", "GSM-7"
         UCS2 = "ucs2", "UCS-2"
 
+    class Keyword(models.TextChoices):
+        """An inbound message that was a STOP or START keyword (shown in its discussion)."""
+
+        STOP = "stop", _("Opt-out (STOP)")
+        START = "start", _("Re-subscribed (START)")
+
     direction = models.CharField(_("direction"), max_length=3, choices=Direction)
     status = models.CharField(_("status"), max_length=10, choices=Status)
     peer = models.CharField(_("number"), max_length=32)  # the correspondent, E.164
@@ -84,6 +92,10 @@ class Message(models.Model):
     status_at = models.DateTimeField(_("status changed"), null=True, blank=True)
     gateway_ref = models.CharField(max_length=64, blank=True)
     error = models.CharField(_("reason"), max_length=255, blank=True)
+    keyword = models.CharField(_("keyword"), max_length=5, choices=Keyword, blank=True)
+    # The confirmation of a STOP: it goes to a number that is on the STOP list by then, so
+    # the STOP checks (block_pending, the worker's claim) let exactly these messages through.
+    opt_out_notice = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -83,10 +83,17 @@ def claim(*, gateway: str, worker_id: str, limit: int, now: datetime) -> list[Cl
         # saved (a scheduled campaign, or a STOP that arrived as the message was written).
         blocked = optout.blocked_among({r[1] for r in rows})
         if blocked:
-            Message.objects.filter(id__in=[r[0] for r in rows if r[1] in blocked]).update(
+            # Except the confirmation of a STOP, which goes to a number on the list by then.
+            exempt = set(
+                Message.objects.filter(
+                    id__in=[r[0] for r in rows if r[1] in blocked], opt_out_notice=True
+                ).values_list("id", flat=True)
+            )
+            stopped = [r[0] for r in rows if r[1] in blocked and r[0] not in exempt]
+            Message.objects.filter(id__in=stopped).update(
                 status=S.BLOCKED, error=BLOCKED_REASON, status_at=now, claimed_by=""
             )
-            rows = [r for r in rows if r[1] not in blocked]
+            rows = [r for r in rows if r[0] not in stopped]
     rows.sort()  # RETURNING gives no order; send oldest first
     return [Claimed(OutboundSMS(id=r[0], to=r[1], text=r[2]), r[3]) for r in rows]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
@@ -18,13 +19,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from smsdesk.calls import services as calls
+from smsdesk.calls.models import Call
 from smsdesk.gateways.registry import parse_specs
 from smsdesk.messaging import errors
 from smsdesk.messaging.models import BLOCKED_REASON, Campaign, Conversation, Gateway, Message
 from smsdesk.optout import services as optout
 from smsdesk.optout.models import OptOut
 from smsdesk.sms import errors as sms_errors
-from smsdesk.sms import gsm7, keywords, numbers
+from smsdesk.sms import gsm7, keywords, numbers, sending_window
 
 # A date typed to the minute is a few seconds in the past by the time it is saved.
 SEND_AT_GRACE = timedelta(minutes=2)
@@ -149,6 +151,25 @@ def check_send_at(send_at: datetime | None, now: datetime) -> datetime:
     return max(send_at, now)
 
 
+def commercial_text(body: str) -> str:
+    """A commercial SMS must tell how to opt out: the configured mention, added at the end
+    unless the text already carries it (then the text is left as typed)."""
+    mention = settings.SMSDESK_COMMERCIAL_MENTION.strip()
+    if not mention or mention.casefold() in body.casefold():
+        return body
+    return f"{body.rstrip()}\n{mention}"
+
+
+def commercial_send_at(send_at: datetime) -> datetime:
+    """The time a commercial SMS due at `send_at` may go out: the next opening of the allowed
+    window (SMSDESK_COMMERCIAL_*), or `send_at` itself when it is inside."""
+    return sending_window.next_allowed(
+        send_at,
+        settings.SMSDESK_COMMERCIAL_WINDOW,
+        ZoneInfo(settings.SMSDESK_COMMERCIAL_TIME_ZONE),
+    )
+
+
 @transaction.atomic
 def create_campaign(
     *,
@@ -157,16 +178,24 @@ def create_campaign(
     to: Sequence[str],
     send_at: datetime | None = None,
     source: str = "web",
+    commercial: bool = False,
 ) -> Campaign:
     """Save a New SMS: one Message per distinct recipient, queued or scheduled.
 
     Numbers on the STOP list get a `blocked` message that is never sent, so the sender sees
-    why they were skipped. Everything is validated before anything is written.
+    why they were skipped. Everything is validated before anything is written. A commercial
+    SMS gets the opt-out mention and waits for the allowed hours: its due time is computed
+    here, so the worker needs no rule of its own.
     """
     now = timezone.now()
     info = check_text(body)
+    if commercial:
+        body = commercial_text(body)
+        info = check_text(body)
     recipients = check_numbers(to)
     send_at = check_send_at(send_at, now)
+    if commercial:
+        send_at = commercial_send_at(send_at)
     gateway = default_gateway()
     blocked = optout.blocked_among(recipients)
     scheduled = send_at > now
@@ -177,6 +206,7 @@ def create_campaign(
         targets={"numbers": [str(n)[:64] for n in to][:1000]},
         recipient_count=len(recipients),
         source=source,
+        commercial=commercial,
     )
     pending = Message.Status.SCHEDULED if scheduled else Message.Status.QUEUED
     messages = [
@@ -217,9 +247,17 @@ def _touch_conversations(peers: Sequence[str], body: str, direction: str, at: da
 
 @transaction.atomic
 def receive_inbound(*, gateway: str, sender: str, text: str, received_at: datetime) -> Message:
-    """Store an SMS from a correspondent; a STOP puts the sender on the STOP list."""
+    """Store an SMS from a correspondent; a STOP puts the sender on the STOP list, a START
+    takes it off.
+
+    One transaction: the message and the change of the STOP list (and the confirmation SMS)
+    are stored together or not at all, so a crash can never keep one without the other.
+    """
     peer = _normalise_sender(sender)
     info = gsm7.analyse(text)
+    keyword = keywords.classify(
+        text, opt_out=settings.SMSDESK_STOP_KEYWORDS, opt_in=settings.SMSDESK_START_KEYWORDS
+    )
     gateway_row, _created = Gateway.objects.get_or_create(
         name=gateway, defaults={"kind": "unknown"}
     )
@@ -233,6 +271,7 @@ def receive_inbound(*, gateway: str, sender: str, text: str, received_at: dateti
         segments=max(1, info.segments),
         created_at=received_at,
         status_at=received_at,
+        keyword=keyword.value if keyword else "",
     )
     # get_or_create survives two first messages from one number arriving together.
     Conversation.objects.get_or_create(
@@ -245,9 +284,55 @@ def receive_inbound(*, gateway: str, sender: str, text: str, received_at: dateti
         last_direction=Message.Direction.INBOUND,
         unread_count=F("unread_count") + 1,
     )
-    if keywords.is_opt_out(text):
-        optout.opt_out(peer, source=OptOut.Source.SMS, keyword=text)
+    if keyword is keywords.Keyword.STOP:
+        _entry, created = optout.opt_out(
+            peer, source=OptOut.Source.SMS, keyword=text, at=received_at
+        )
         block_pending(peer, now=received_at)
+        if created:
+            _confirm_opt_out(peer, gateway_row)
+    elif keyword is keywords.Keyword.START:
+        optout.opt_in(peer, source=OptOut.Source.SMS, text=text, at=received_at)
+    return message
+
+
+def _confirm_opt_out(peer: str, gateway: Gateway) -> Message | None:
+    """Queue the confirmation of a first STOP (SMSDESK_STOP_CONFIRMATION), unless this number
+    got one within SMSDESK_STOP_CONFIRMATION_DELAY_HOURS (a STOP, START, STOP in a row)."""
+    text = settings.SMSDESK_STOP_CONFIRMATION_TEXT.strip()
+    if not settings.SMSDESK_STOP_CONFIRMATION or not text or not peer.startswith("+"):
+        return None
+    now = timezone.now()
+    since = now - timedelta(hours=settings.SMSDESK_STOP_CONFIRMATION_DELAY_HOURS)
+    recent = Message.objects.filter(
+        peer=peer, direction=Message.Direction.OUTBOUND, opt_out_notice=True, created_at__gte=since
+    )
+    if recent.exists():
+        return None
+    return queue_automatic_reply(peer=peer, gateway=gateway, body=text, opt_out_notice=True)
+
+
+def queue_automatic_reply(
+    *, peer: str, gateway: Gateway, body: str, opt_out_notice: bool = False
+) -> Message:
+    """An SMS the platform sends on its own (a STOP confirmation, the answer to a call),
+    through the gateway the correspondent reached. No author, no campaign."""
+    now = timezone.now()
+    info = gsm7.analyse(body)
+    message = Message.objects.create(
+        direction=Message.Direction.OUTBOUND,
+        status=Message.Status.QUEUED,
+        peer=peer,
+        gateway=gateway,
+        body=body,
+        encoding=info.encoding.value,
+        segments=max(1, info.segments),
+        created_at=now,
+        due_at=now,
+        status_at=now,
+        opt_out_notice=opt_out_notice,
+    )
+    _touch_conversations([peer], body, Message.Direction.OUTBOUND, now)
     return message
 
 
@@ -255,17 +340,40 @@ def block_pending(number: str, *, now: datetime) -> int:
     """A number joined the STOP list: what was still waiting for it is never sent.
 
     (The worker checks the STOP list again when it claims a batch, for a message saved at
-    the very moment the STOP arrived.)
+    the very moment the STOP arrived.) The confirmation of the STOP itself still goes.
     """
-    return Message.objects.filter(
-        direction=Message.Direction.OUTBOUND,
-        peer=number,
-        status__in=[Message.Status.QUEUED, Message.Status.SCHEDULED],
-    ).update(status=Message.Status.BLOCKED, error=BLOCKED_REASON, status_at=now)
+    return (
+        Message.objects.filter(
+            direction=Message.Direction.OUTBOUND,
+            peer=number,
+            status__in=[Message.Status.QUEUED, Message.Status.SCHEDULED],
+        )
+        .exclude(opt_out_notice=True)
+        .update(status=Message.Status.BLOCKED, error=BLOCKED_REASON, status_at=now)
+    )
 
 
-def receive_call(*, gateway: str, caller: str, at: datetime) -> None:
-    calls.record_call(gateway=gateway, caller=_normalise_sender(caller), at=at)
+# A caller gets at most one automatic answer in this time.
+CALL_REPLY_EVERY = timedelta(days=1)
+
+
+@transaction.atomic
+def receive_call(*, gateway: str, caller: str, at: datetime) -> Call:
+    """Log a call; answer it by SMS when SMSDESK_CALLS_AUTO_REPLY is on, never to a hidden
+    number or one on the STOP list, at most once a day per caller."""
+    number = _normalise_sender(caller)
+    call = calls.record_call(gateway=gateway, caller=number, at=at)
+    text = settings.SMSDESK_CALLS_AUTO_REPLY_TEXT.strip()
+    if not (settings.SMSDESK_CALLS_AUTO_REPLY and text and number.startswith("+")):
+        return call
+    if optout.is_blocked(number) or calls.replied_since(number, timezone.now() - CALL_REPLY_EVERY):
+        return call
+    gateway_row, _created = Gateway.objects.get_or_create(
+        name=gateway, defaults={"kind": "unknown"}
+    )
+    call.reply = queue_automatic_reply(peer=number, gateway=gateway_row, body=text)
+    call.save(update_fields=["reply"])
+    return call
 
 
 def _normalise_sender(sender: str) -> str:

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -30,6 +33,7 @@ def new_sms(request: HttpRequest) -> HttpResponse:
                 body=form.cleaned_data["text"],
                 to=form.number_list(),
                 send_at=form.cleaned_data["send_at"],
+                commercial=form.cleaned_data["commercial"],
             )
         except ServiceError as e:
             form.add_error(FORM_FIELDS.get(e.field or ""), e.message)
@@ -46,6 +50,8 @@ def new_sms(request: HttpRequest) -> HttpResponse:
             )
             if warning := services.blocked_warning(campaign):
                 messages.warning(request, warning)
+            if campaign.commercial and campaign.send_at > timezone.now():
+                messages.info(request, _commercial_when(campaign.send_at))
             return redirect("messaging:sent")
     return render(request, "messaging/new.html", {"form": form}, status=400 if form.errors else 200)
 
@@ -53,9 +59,30 @@ def new_sms(request: HttpRequest) -> HttpResponse:
 @require_POST
 def count(request: HttpRequest) -> HttpResponse:
     """The live "N characters, M SMS" line under the text, computed by the same code that
-    the service uses, so the page and the server never disagree."""
-    info = gsm7.analyse(request.POST.get("text", "")[:5000])
-    return render(request, "messaging/_count.html", {"info": info})
+    the service uses, so the page and the server never disagree. For a commercial SMS it
+    counts the opt-out mention too, and says when the SMS will go out."""
+    text = request.POST.get("text", "")[:5000]
+    commercial = bool(request.POST.get("commercial"))
+    when = ""
+    if commercial:
+        text = services.commercial_text(text) if text.strip() else text
+        send_at = NewSmsForm({"send_at": request.POST.get("send_at", "")[:40]})
+        send_at.is_valid()
+        due = send_at.cleaned_data.get("send_at") or timezone.now()
+        if timezone.is_naive(due):
+            due = timezone.make_aware(due)
+        when = _commercial_when(services.commercial_send_at(max(due, timezone.now())))
+    info = gsm7.analyse(text)
+    context = {"info": info, "commercial": commercial, "when": when}
+    return render(request, "messaging/_count.html", context)
+
+
+def _commercial_when(send_at: datetime) -> str:
+    if send_at <= timezone.now() + timedelta(minutes=1):
+        return _("Commercial SMS: inside the allowed hours, it goes out now.")
+    return _("Commercial SMS: it will go out on %(date)s (allowed hours).") % {
+        "date": date_format(timezone.localtime(send_at), "DATETIME_FORMAT")
+    }
 
 
 def _list(

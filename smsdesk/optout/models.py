@@ -5,16 +5,25 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
-class OptOut(models.Model):
-    """A number that asked never to be texted again (SMS STOP)."""
+class Source(models.TextChoices):
+    """How a number came on (or off) the STOP list."""
 
-    class Source(models.TextChoices):
-        SMS = "sms", _("STOP SMS")
-        MANUAL = "manual", _("Added by a user")
-        API = "api", _("API")
+    SMS = "sms", _("SMS")
+    MANUAL = "manual", _("By hand")
+    IMPORT = "import", _("Import")
+    API = "api", _("API")
+    CLI = "cli", _("Command line")
+
+
+class OptOut(models.Model):
+    """A number that asked never to be texted again (SMS STOP). Removing a number deletes its
+    row (it can be texted again); what happened stays in `OptOutEvent`."""
+
+    Source = Source
 
     number = models.CharField(_("number"), max_length=32, unique=True)  # E.164
     source = models.CharField(_("source"), max_length=10, choices=Source)
+    # The SMS that opted out, or the reason given by whoever added the number by hand.
     keyword = models.CharField(_("message"), max_length=160, blank=True)
     created_at = models.DateTimeField(_("date"), auto_now_add=True)
     by = models.ForeignKey(
@@ -23,3 +32,54 @@ class OptOut(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class AppendOnly(Exception):
+    """The STOP history is never changed nor deleted."""
+
+
+class EventQuerySet(models.QuerySet):
+    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+        raise AppendOnly("the STOP history cannot be changed")
+
+    def delete(self):  # type: ignore[no-untyped-def]
+        raise AppendOnly("the STOP history cannot be deleted")
+
+
+class OptOutEvent(models.Model):
+    """One change of the STOP list, kept for good: who added or removed which number, how,
+    when and why. Rows are only ever inserted (save() of an existing row, update() and
+    delete() raise AppendOnly); no page, API or command offers to edit them."""
+
+    class Action(models.TextChoices):
+        ADDED = "added", _("Added")
+        REMOVED = "removed", _("Removed")
+
+    number = models.CharField(_("number"), max_length=32, db_index=True)
+    action = models.CharField(_("action"), max_length=8, choices=Action)
+    source = models.CharField(_("how"), max_length=10, choices=Source)
+    at = models.DateTimeField(_("date"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # The user's name at the time: the history still says who if the account goes.
+    by_name = models.CharField(_("by"), max_length=150, blank=True)
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    text = models.CharField(_("message"), max_length=160, blank=True)  # the SMS, if any
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not self._state.adding:
+            raise AppendOnly("the STOP history cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AppendOnly("the STOP history cannot be deleted")

@@ -1,12 +1,29 @@
-"""The STOP list: who asked never to be texted again."""
+"""The STOP list: who asked never to be texted again, and the history of every change.
+
+Every entry point (the inbound STOP/START handled by messaging.services.receive_inbound, the
+SMS STOP page, the API, `smsdesk optout`) changes the list through `opt_out` / `opt_in`, so
+each change writes its `OptOutEvent` in the same transaction as the change itself.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import csv
+import io
+from collections.abc import Iterable, Iterator
+from datetime import datetime
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from smsdesk.optout.models import OptOut
+from smsdesk.optout import errors
+from smsdesk.optout.models import OptOut, OptOutEvent, Source
+from smsdesk.sms import errors as sms_errors
+from smsdesk.sms import numbers
+
+MAX_REASON = 255
 
 
 def blocked_among(numbers: Iterable[str]) -> set[str]:
@@ -19,16 +36,192 @@ def blocked_among(numbers: Iterable[str]) -> set[str]:
     return found
 
 
+def count_blocked(raw_numbers: Iterable[str]) -> int:
+    """How many distinct numbers of `raw_numbers` (any format) are on the STOP list.
+
+    For the New SMS page, before saving: a number that does not parse is not counted here
+    (the form reports it when saving).
+    """
+    region = settings.SMSDESK_DEFAULT_REGION
+    valid: set[str] = set()
+    for raw in raw_numbers:
+        try:
+            valid.add(numbers.normalise(raw, default_region=region))
+        except sms_errors.InvalidNumber:
+            continue
+    return len(blocked_among(valid))
+
+
 def is_blocked(number: str) -> bool:
     return OptOut.objects.filter(number=number).exists()
 
 
-def opt_out(number: str, *, source: str, keyword: str = "", by=None) -> tuple[OptOut, bool]:  # type: ignore[no-untyped-def]
-    """Put `number` on the STOP list; returns (entry, created). Idempotent."""
+def _by_name(by) -> str:  # type: ignore[no-untyped-def]
+    return by.get_username() if by is not None else ""
+
+
+def opt_out(  # type: ignore[no-untyped-def]
+    number: str,
+    *,
+    source: str,
+    keyword: str = "",
+    by=None,
+    reason: str = "",
+    at: datetime | None = None,
+) -> tuple[OptOut, bool]:
+    """Put `number` (E.164) on the STOP list; returns (entry, created). Idempotent: a number
+    already on the list is left as it is and no history is written."""
     try:
         with transaction.atomic():
-            return OptOut.objects.create(
-                number=number, source=source, keyword=keyword[:160], by=by
-            ), True
+            entry = OptOut.objects.create(
+                number=number, source=source, keyword=(keyword or reason)[:160], by=by
+            )
+            OptOutEvent.objects.create(
+                number=number,
+                action=OptOutEvent.Action.ADDED,
+                source=source,
+                at=at or timezone.now(),
+                by=by,
+                by_name=_by_name(by),
+                reason=reason[:MAX_REASON],
+                text=keyword[:160],
+            )
+            return entry, True
     except IntegrityError:
         return OptOut.objects.get(number=number), False
+
+
+def opt_in(  # type: ignore[no-untyped-def]
+    number: str,
+    *,
+    source: str,
+    text: str = "",
+    by=None,
+    reason: str = "",
+    at: datetime | None = None,
+) -> OptOutEvent | None:
+    """Take `number` off the STOP list (a START, or a removal by hand); None if it was not
+    on it. The number can be texted again from now on."""
+    with transaction.atomic():
+        deleted, _rows = OptOut.objects.filter(number=number).delete()
+        if not deleted:
+            return None
+        return OptOutEvent.objects.create(
+            number=number,
+            action=OptOutEvent.Action.REMOVED,
+            source=source,
+            at=at or timezone.now(),
+            by=by,
+            by_name=_by_name(by),
+            reason=reason[:MAX_REASON],
+            text=text[:160],
+        )
+
+
+def parse_number(raw: str) -> str:
+    """A number as typed ("06 12 34 56 78") in E.164, or InvalidNumber saying why."""
+    raw = str(raw)[:64]
+    try:
+        return numbers.normalise(raw, default_region=settings.SMSDESK_DEFAULT_REGION)
+    except sms_errors.InvalidNumber as e:
+        from smsdesk.messaging.services import NUMBER_REASONS  # messaging imports us
+
+        raise errors.InvalidNumber(
+            _("« %(number)s » is not a valid phone number (%(reason)s).")
+            % {"number": raw, "reason": NUMBER_REASONS.get(e.reason, e.reason)},
+            field="number",
+        ) from None
+
+
+def _check_admin(by) -> None:  # type: ignore[no-untyped-def]
+    # `by` is None from the command line: whoever runs it administers the server.
+    if by is not None and not getattr(by, "is_admin", False):
+        raise errors.AdminOnly(_("Only an administrator can change the STOP list."))
+
+
+@transaction.atomic
+def add_number(raw: str, *, by, source: str = Source.MANUAL, reason: str = "") -> OptOut:  # type: ignore[no-untyped-def]
+    """An administrator puts a number on the STOP list by hand (page, API or command line).
+
+    What was still waiting for that number is blocked at once, as for an SMS STOP.
+    """
+    _check_admin(by)
+    number = parse_number(raw)
+    entry, created = opt_out(number, source=source, by=by, reason=reason.strip())
+    if not created:
+        raise errors.AlreadyOptedOut(
+            _("%(number)s is already on the STOP list.") % {"number": number}, field="number"
+        )
+    from smsdesk.messaging.services import block_pending  # messaging imports us
+
+    block_pending(number, now=timezone.now())
+    return entry
+
+
+def remove_number(raw: str, *, by, reason: str, source: str = Source.MANUAL) -> OptOutEvent:  # type: ignore[no-untyped-def]
+    """An administrator takes a number off the STOP list, saying why; it can be texted again."""
+    _check_admin(by)
+    number = parse_number(raw)
+    reason = (reason or "").strip()
+    if not reason:
+        raise errors.ReasonRequired(
+            _("Say why this number is removed from the STOP list: the reason is kept."),
+            field="reason",
+        )
+    if len(reason) > MAX_REASON:
+        raise errors.ReasonRequired(
+            _("The reason is too long: at most %(max)d characters.") % {"max": MAX_REASON},
+            field="reason",
+        )
+    event = opt_in(number, source=source, by=by, reason=reason)
+    if event is None:
+        raise errors.NotOptedOut(
+            _("%(number)s is not on the STOP list.") % {"number": number}, field="number"
+        )
+    return event
+
+
+def history_of(numbers_shown: Iterable[str]) -> dict[str, list[OptOutEvent]]:
+    """The changes of each number, newest first (for the lines of the SMS STOP page)."""
+    events: dict[str, list[OptOutEvent]] = {}
+    for e in OptOutEvent.objects.filter(number__in=list(numbers_shown)).order_by("-at", "-id"):
+        events.setdefault(e.number, []).append(e)
+    return events
+
+
+CSV_HEADER = ("number", "date", "how", "by", "message")
+
+
+def export_rows(queryset: QuerySet[OptOut]) -> Iterator[str]:
+    """The STOP list as CSV lines (UTF-8, dates in ISO 8601 local time), streamed."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def line(row: Iterable[object]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([_safe_cell(str(cell)) for cell in row])
+        return buffer.getvalue()
+
+    yield line(CSV_HEADER)
+    for o in queryset.select_related("by").iterator(chunk_size=2000):
+        yield line(
+            (
+                o.number,
+                timezone.localtime(o.created_at).isoformat(timespec="seconds"),
+                o.source,
+                o.by.get_username() if o.by else "",
+                o.keyword,
+            )
+        )
+
+
+def _safe_cell(value: str) -> str:
+    # A cell a spreadsheet would run as a formula (the SMS came from a stranger): quote it.
+    if value[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(value):
+        return "'" + value
+    return value
+
+
+def _is_number(value: str) -> bool:
+    return value.startswith("+") and value[1:].isdigit()

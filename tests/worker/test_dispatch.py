@@ -120,7 +120,12 @@ def test_a_stop_blocks_what_was_still_waiting_for_that_number() -> None:
     # Its time comes: nothing goes to the number that said STOP; the other one goes.
     Message.objects.filter(pk__in=[scheduled.pk, other.pk]).update(due_at=timezone.now())
     drain(runner_for(gateway))
-    assert [m.to for m in gateway.handed] == ["+33612345678"]
+    # Only the confirmation of the STOP goes to that number (tests/optout: its own rules).
+    notice = Message.objects.get(opt_out_notice=True)
+    assert sorted((m.to, m.id == notice.id) for m in gateway.handed) == [
+        ("+33612345678", False),
+        ("+33698765432", True),
+    ]
     assert Message.objects.get(pk=scheduled.pk).status == S.BLOCKED
     assert Message.objects.get(pk=other.pk).status == S.DELIVERED
 

@@ -1,0 +1,69 @@
+"""/api/v1/calls: the calls the SIM received."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+
+from smsdesk.calls.models import Call
+from smsdesk.sms import errors as sms_errors
+from smsdesk.sms import numbers
+
+router = Router(tags=["calls"])
+
+
+class CallOut(Schema):
+    id: int
+    caller: str | None  # None: the number was hidden
+    at: datetime
+    gateway: str
+    replied: bool
+
+
+class CallPage(Schema):
+    count: int
+    next_cursor: int | None
+    calls: list[CallOut]
+
+
+@router.get("", response={200: CallPage}, summary="Calls received, newest first")
+def list_calls(  # type: ignore[no-untyped-def]
+    request: HttpRequest,
+    number: str = Query("", max_length=64, description="the caller, any format"),
+    since: datetime | None = Query(None, description="ISO 8601, at or after"),  # noqa: B008
+    until: datetime | None = Query(None, description="ISO 8601, before"),  # noqa: B008
+    before: int | None = Query(None, description="only calls with a smaller id"),
+    limit: int = Query(50, ge=1, le=500),
+):
+    qs = Call.objects.order_by("-id")
+    if number.strip():
+        try:
+            caller = numbers.normalise(number, default_region=settings.SMSDESK_DEFAULT_REGION)
+        except sms_errors.InvalidNumber:
+            caller = number.strip()  # a short code or a name, as recorded
+        qs = qs.filter(caller=caller)
+    if since is not None:
+        qs = qs.filter(at__gte=since)
+    if until is not None:
+        qs = qs.filter(at__lt=until)
+    count = qs.count()
+    if before is not None:
+        qs = qs.filter(id__lt=before)
+    rows = list(qs[: limit + 1])
+    return {
+        "count": count,
+        "next_cursor": rows[limit - 1].id if len(rows) > limit else None,
+        "calls": [
+            {
+                "id": c.id,
+                "caller": c.caller or None,
+                "at": c.at,
+                "gateway": c.gateway,
+                "replied": c.reply_id is not None,
+            }
+            for c in rows[:limit]
+        ],
+    }

@@ -1,0 +1,108 @@
+"""/api/v1/optouts: the STOP list through the same services as the page and the command."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema, Status
+
+from smsdesk.optout import services
+from smsdesk.optout.models import OptOut, OptOutEvent, Source
+
+router = Router(tags=["optouts"])
+
+
+class OptOutIn(Schema):
+    number: str = Field(..., max_length=64, description="E.164 or national format")
+    reason: str = Field("", max_length=services.MAX_REASON)
+
+
+class OptOutOut(Schema):
+    number: str
+    created_at: datetime
+    source: str
+    by: str | None
+    message: str
+
+
+class OptOutPage(Schema):
+    count: int
+    next_cursor: int | None
+    optouts: list[OptOutOut]
+
+
+class RemovedOut(Schema):
+    number: str
+    removed_at: datetime
+    reason: str
+
+
+class ErrorOut(Schema):
+    code: str
+    field: str | None
+    message: str
+    detail: list[dict] | None = None
+
+
+def _out(o: OptOut) -> dict:
+    return {
+        "number": o.number,
+        "created_at": o.created_at,
+        "source": o.source,
+        "by": o.by.get_username() if o.by else None,
+        "message": o.keyword,
+    }
+
+
+@router.get(
+    "",
+    response={200: OptOutPage, 422: ErrorOut},
+    summary="The STOP list, newest first; page with `before` = the previous next_cursor",
+)
+def list_optouts(  # type: ignore[no-untyped-def]
+    request: HttpRequest,
+    q: str = Query("", max_length=100, description="part of the number"),
+    before: int | None = Query(None, description="only entries with a smaller cursor"),
+    limit: int = Query(50, ge=1, le=500),
+):
+    qs = OptOut.objects.select_related("by").order_by("-id")
+    if q:
+        qs = qs.filter(number__icontains=q)
+    count = qs.count()
+    if before is not None:
+        qs = qs.filter(id__lt=before)
+    rows = list(qs[: limit + 1])
+    return {
+        "count": count,
+        "next_cursor": rows[limit - 1].id if len(rows) > limit else None,
+        "optouts": [_out(o) for o in rows[:limit]],
+    }
+
+
+@router.post(
+    "",
+    response={201: OptOutOut, 400: ErrorOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    summary="Put a number on the STOP list (administrators)",
+)
+def add_optout(request: HttpRequest, payload: OptOutIn):  # type: ignore[no-untyped-def]
+    entry = services.add_number(
+        payload.number, by=request.user, source=Source.API, reason=payload.reason
+    )
+    return Status(201, _out(entry))
+
+
+@router.delete(
+    "/{number}",
+    response={200: RemovedOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="Take a number off the STOP list, with the reason (administrators)",
+)
+def remove_optout(  # type: ignore[no-untyped-def]
+    request: HttpRequest,
+    number: str,
+    reason: str = Query(..., max_length=services.MAX_REASON, description="why, kept"),
+):
+    event: OptOutEvent = services.remove_number(
+        number, by=request.user, source=Source.API, reason=reason
+    )
+    return {"number": event.number, "removed_at": event.at, "reason": event.reason}
