@@ -111,6 +111,7 @@ def send(request: HttpRequest, payload: SendIn):  # type: ignore[no-untyped-def]
         to=payload.to,
         send_at=payload.send_at,
         source="api",
+        commercial=payload.commercial,
     )
     return Status(
         201, {"campaign_id": campaign.id, "messages": [_out(m) for m in campaign.created_messages]}

@@ -15,6 +15,11 @@ class SendIn(Schema):
     )
     text: str = Field(..., max_length=5000)
     send_at: datetime | None = Field(None, description="ISO 8601; omitted: send now")
+    commercial: bool = Field(
+        False,
+        description="advertising: the opt-out mention is added and it waits for the allowed "
+        "hours (README, Commercial SMS)",
+    )
 
 
 class MessageOut(Schema):

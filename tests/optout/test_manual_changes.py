@@ -50,9 +50,11 @@ def test_removing_is_recorded_with_who_and_why_and_the_number_can_be_texted_agai
     # Re-adding works, and the history keeps all three changes.
     services.add_number(NUMBER, by=admin_user)
     assert services.is_blocked(NUMBER)
-    assert list(
-        OptOutEvent.objects.order_by("id").values_list("action", flat=True)
-    ) == ["added", "removed", "added"]
+    assert list(OptOutEvent.objects.order_by("id").values_list("action", flat=True)) == [
+        "added",
+        "removed",
+        "added",
+    ]
 
 
 @pytest.mark.django_db
@@ -161,7 +163,7 @@ def test_the_add_form_says_what_to_fix(client_alice: Client) -> None:
 
 @pytest.mark.django_db
 def test_csv_export_neutralises_formulas(client_bob: Client) -> None:
-    services.opt_out(NUMBER, source="sms", keyword="=HYPERLINK(\"http://x\")")
+    services.opt_out(NUMBER, source="sms", keyword='=HYPERLINK("http://x")')
     response = client_bob.get("/stop/export.csv")
     assert response["Content-Type"] == "text/csv"
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))

@@ -118,9 +118,7 @@ def test_keywords_come_from_the_settings(settings) -> None:  # type: ignore[no-u
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_confirmation_goes_out_though_its_number_is_on_the_list_and_nothing_else_does() -> (
-    None
-):
+def test_the_confirmation_goes_out_though_its_number_is_on_the_list_and_nothing_else_does() -> None:
     waiting = services.create_campaign(
         author=None, body="Promo", to=[NUMBER], send_at=timezone.now() + timedelta(hours=1)
     ).created_messages[0]

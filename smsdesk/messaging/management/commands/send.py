@@ -26,6 +26,12 @@ class Command(BaseCommand):
             help="send later, e.g. 2026-12-01T09:30 (local time) or with offset",
         )
 
+        parser.add_argument(
+            "--commercial",
+            action="store_true",
+            help="advertising: adds the opt-out mention, waits for the allowed hours",
+        )
+
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
         send_at = None
         if opts["at"]:
@@ -38,7 +44,12 @@ class Command(BaseCommand):
                 ) from None
         try:
             campaign = services.create_campaign(
-                author=None, body=opts["text"], to=opts["to"], send_at=send_at, source="cli"
+                author=None,
+                body=opts["text"],
+                to=opts["to"],
+                send_at=send_at,
+                source="cli",
+                commercial=opts["commercial"],
             )
         except ServiceError as e:
             raise CommandError(str(e.message)) from None
