@@ -65,6 +65,13 @@ def test_stop_then_start_by_sms(page, running_worker) -> None:  # type: ignore[n
     page.get_by_label("Numéros cibles").fill("06 98 76 54 32\n06 12 34 56 78")
     expect(page.locator("#stop-count")).to_contain_text("1 de ces numéros est sur la liste STOP")
     shot(page, "new-sms-stop-count")
+    # Ticking "commercial" counts the opt-out mention and says when it would go.
+    page.get_by_label("Ce SMS est commercial (publicité, promotion)").check()
+    expect(page.locator("#sms-counter")).to_contain_text("mention de désinscription comprise")
+    expect(page.locator("[data-commercial-when]")).to_contain_text("SMS commercial :")
+    shot(page, "new-sms-commercial")
+    page.get_by_label("Ce SMS est commercial (publicité, promotion)").uncheck()
+    expect(page.locator("[data-commercial-when]")).to_have_count(0)
     page.get_by_role("button", name="Enregistrer le SMS").click()
     expect(page).to_have_url(re.compile(r"/sms/sent/$"))
     blocked = page.locator("tr", has_text=NUMBER).filter(has_text="Nos soldes")

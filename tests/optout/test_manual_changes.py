@@ -247,3 +247,11 @@ def test_the_api_lets_an_operator_read_but_not_change(operator: User) -> None:
     assert set(refused.json()) >= {"code", "field", "message"}
     assert api.get("/api/v1/optouts").status_code == 200
     assert Client().get("/api/v1/optouts").status_code == 401
+
+
+@pytest.mark.django_db
+def test_deleting_an_account_keeps_its_changes_and_its_name(admin_user: User) -> None:
+    services.add_number(NUMBER, by=admin_user, reason="asked by phone")
+    admin_user.delete()
+    event = OptOutEvent.objects.get()
+    assert event.by is None and event.by_name == "alice" and event.reason == "asked by phone"
