@@ -8,6 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
+from smsdesk.api.schemas import ErrorOut
 from smsdesk.calls.models import Call
 from smsdesk.sms import errors as sms_errors
 from smsdesk.sms import numbers
@@ -29,7 +30,7 @@ class CallPage(Schema):
     calls: list[CallOut]
 
 
-@router.get("", response={200: CallPage}, summary="Calls received, newest first")
+@router.get("", response={200: CallPage, 422: ErrorOut}, summary="Calls received, newest first")
 def list_calls(  # type: ignore[no-untyped-def]
     request: HttpRequest,
     number: str = Query("", max_length=64, description="the caller, any format"),

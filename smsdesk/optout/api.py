@@ -7,6 +7,7 @@ from datetime import datetime
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
+from smsdesk.api.schemas import ErrorOut
 from smsdesk.optout import services
 from smsdesk.optout.models import OptOut, OptOutEvent, Source
 
@@ -36,13 +37,6 @@ class RemovedOut(Schema):
     number: str
     removed_at: datetime
     reason: str
-
-
-class ErrorOut(Schema):
-    code: str
-    field: str | None
-    message: str
-    detail: list[dict] | None = None
 
 
 def _out(o: OptOut) -> dict:
