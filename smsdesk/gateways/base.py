@@ -26,32 +26,58 @@ class OutboundSMS:
     id: int
     to: str  # E.164
     text: str
+    report: bool = True  # ask the network for delivery reports
+
+
+class Outcome(enum.StrEnum):
+    ACCEPTED = "accepted"  # every part handed over; references: one per part, in order
+    REFUSED = "refused"  # the network said no; `permanent` tells if a retry can help
+    NOT_HANDED_OVER = "not_handed_over"  # nothing of this message left us: back to queued
+    MAYBE_HANDED_OVER = "maybe"  # the link died after bytes left: message becomes `unknown`
 
 
 @dataclass(frozen=True, slots=True)
 class SendResult:
     """Outcome of handing one message to the network.
 
-    Accepted: `reference` is the network's id for it (used to match status reports).
-    Refused: `error` says why; `permanent` tells whether trying again could help.
+    Accepted: `references` holds the network's id of each part, in part order (used to match
+    status reports). Otherwise `error` says why; `permanent` tells whether trying again could
+    help.
     """
 
     message_id: int
-    reference: str | None = None
-    error: str | None = None
+    outcome: Outcome = Outcome.ACCEPTED
+    references: tuple[str, ...] = ()
+    error: str = ""
     permanent: bool = False
 
     @property
     def accepted(self) -> bool:
-        return self.error is None
+        return self.outcome is Outcome.ACCEPTED
+
+    @property
+    def reference(self) -> str | None:
+        # The single-reference form the outbox stores until it keeps one row per part.
+        return self.references[0] if self.references else None
 
     @classmethod
-    def ok(cls, message_id: int, reference: str) -> SendResult:
-        return cls(message_id, reference=reference)
+    def ok(cls, message_id: int, references: str | Sequence[str]) -> SendResult:
+        refs = (references,) if isinstance(references, str) else tuple(references)
+        return cls(message_id, Outcome.ACCEPTED, refs)
 
     @classmethod
-    def failed(cls, message_id: int, error: str, *, permanent: bool) -> SendResult:
-        return cls(message_id, error=error, permanent=permanent)
+    def refused(cls, message_id: int, error: str, *, permanent: bool) -> SendResult:
+        return cls(message_id, Outcome.REFUSED, error=error, permanent=permanent)
+
+    failed = refused  # the name the simulator and the outbox use today
+
+    @classmethod
+    def not_handed_over(cls, message_id: int, error: str) -> SendResult:
+        return cls(message_id, Outcome.NOT_HANDED_OVER, error=error)
+
+    @classmethod
+    def maybe(cls, message_id: int, error: str, refs: Sequence[str] = ()) -> SendResult:
+        return cls(message_id, Outcome.MAYBE_HANDED_OVER, tuple(refs), error=error)
 
 
 class DeliveryState(enum.StrEnum):
@@ -60,27 +86,40 @@ class DeliveryState(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Concat:
+    """TP-UDH concatenation of one received part: `seq` (1-based) of `total`, under `ref`."""
+
+    ref: int
+    total: int
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
 class InboundSMS:
     gateway: str
     sender: str  # E.164 when the network gave an international number, else as received
     text: str
     received_at: datetime = field(default_factory=utcnow)
+    concat: Concat | None = None
+    handle: object = None  # what `acknowledge` needs to forget it (the modem: its SIM slot)
 
 
 @dataclass(frozen=True, slots=True)
 class StatusReport:
     gateway: str
-    reference: str
+    reference: str  # a PART's reference
     state: DeliveryState
     detail: str = ""
     at: datetime = field(default_factory=utcnow)
+    handle: object = None
 
 
 @dataclass(frozen=True, slots=True)
 class IncomingCall:
     gateway: str
-    caller: str
+    caller: str  # "" when hidden
     at: datetime = field(default_factory=utcnow)
+    handle: object = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +130,7 @@ class Health:
     signal_percent: int | None = None
     operator: str = ""
     at: datetime = field(default_factory=utcnow)
+    extra: dict[str, str] = field(default_factory=dict)  # imei, model, sim, ...
 
 
 GatewayEvent = InboundSMS | StatusReport | IncomingCall | Health
@@ -98,7 +138,11 @@ EventSink = Callable[[GatewayEvent], None]
 
 
 class GatewayError(Exception):
-    """The gateway cannot work at all (bad configuration, port missing, bind refused)."""
+    """The configuration is wrong (e.g. wrong PIN): do not retry on its own."""
+
+
+class GatewayUnavailable(GatewayError):
+    """The network cannot be reached now and NOTHING was handed over: try again later."""
 
 
 class Gateway(ABC):
@@ -138,3 +182,7 @@ class Gateway(ABC):
 
     def poll(self) -> None:  # noqa: B027 - optional hook, most gateways push events themselves
         """Called by the worker between batches: emit any event that is due."""
+
+    def acknowledge(self, events: Sequence[GatewayEvent]) -> None:  # noqa: B027 - optional
+        """Called AFTER the events are committed to the database: forget them for good (the
+        modem deletes the SMS from the SIM). An event never acknowledged is emitted again."""

@@ -4,13 +4,16 @@ Each entry is `[NAME=]KIND[:TARGET][?OPTION=VALUE&...]`, for example:
 
     simulator
     sim=simulator?delivery_delay=0.5&rate=50&fail_permanent=+33600000001
-    modem=modem:/dev/ttyUSB0?baud=115200&pin=1234          (later)
+    modem=modem:/dev/ttyUSB0?baud=115200&pin=1234
 
 NAME defaults to KIND. The first entry sends the messages that name no gateway.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
@@ -27,6 +30,21 @@ class GatewaySpec:
 
 
 KINDS = ("simulator",)
+Factory = Callable[[GatewaySpec], Gateway]
+_FACTORIES: dict[str, Factory] = {}
+
+
+def register(kind: str) -> Callable[[Factory], Factory]:
+    """`@register("modem")` on a factory `(spec) -> Gateway` makes the kind known."""
+
+    def decorate(factory: Factory) -> Factory:
+        global KINDS
+        _FACTORIES[kind] = factory
+        if kind not in KINDS:
+            KINDS = (*KINDS, kind)
+        return factory
+
+    return decorate
 
 
 def parse_spec(entry: str) -> GatewaySpec:
@@ -58,6 +76,8 @@ def parse_specs(entries: list[str]) -> list[GatewaySpec]:
 
 
 def build(spec: GatewaySpec) -> Gateway:
+    if spec.kind in _FACTORIES:
+        return _FACTORIES[spec.kind](spec)
     opts = dict(spec.options)
     try:
         gateway = SimulatorGateway(
@@ -90,3 +110,9 @@ def _float(raw: str) -> float | None:
 def _numbers(raw: str) -> list[str]:
     # '+' in a query string reads as a space: numbers are E.164, so put it back.
     return ["+" + n.strip().lstrip("+ ") for n in raw.split(",") if n.strip()]
+
+
+# The built-in kinds register themselves on import; one that is not there is simply unknown.
+for _module in ("smsdesk.gateways.modem",):
+    with contextlib.suppress(ImportError):
+        importlib.import_module(_module)

@@ -31,3 +31,7 @@ class TextTooLong(SmsError):
         super().__init__(f"the text takes {segments} SMS, at most {max_segments} are allowed")
         self.segments = segments
         self.max_segments = max_segments
+
+
+class PduError(SmsError):
+    code = "pdu_error"
