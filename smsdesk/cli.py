@@ -7,7 +7,16 @@ import sys
 
 # The commands a user of smsdesk needs, in the order they meet them; Django's own
 # (migrate, changepassword, dbshell, ...) stay available and are listed by `help --all`.
-OWN_COMMANDS = ("serve", "worker", "createuser", "createtoken", "send", "simulate", "optout")
+OWN_COMMANDS = (
+    "serve",
+    "worker",
+    "createuser",
+    "createtoken",
+    "send",
+    "simulate",
+    "optout",
+    "modem",
+)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -39,7 +39,8 @@ import gammu
 # GSM 03.38 default alphabet and extension table (gammu replaces anything else silently).
 GSM_CHARACTERS = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNO"
-    "PQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà" "\f^{}\\[~]|€"
+    "PQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+    "\f^{}\\[~]|€"
 )
 
 PROFILES = {
@@ -61,7 +62,7 @@ PROFILES = {
         "report_mode": "direct",  # +CDS: <len>\r\n<pdu>
         "empty_read": "error",
         "pin_query": "CPINR",
-        "noise": "+CIEV: 10,\"20801\",\"Orange F\",\"Orange F\", 0, 0",
+        "noise": '+CIEV: 10,"20801","Orange F","Orange F", 0, 0',
     },
     "quectel": {
         "maker": "Quectel",
@@ -323,7 +324,7 @@ class ModemEmulator:
             out.append(line)
         self._send_lines(out)
 
-    def _answer(self, command: str) -> None:  # noqa: C901 - one branch per AT command
+    def _answer(self, command: str) -> None:
         up = command.upper()
         sim_error = self._sim_error(up)
         if up in ("AT", "ATE1", "AT+CMEE=1", "AT+CMEE=2", "AT+CREG=0", "AT+CREG=1"):
@@ -440,8 +441,10 @@ class ModemEmulator:
 
     def _cpms(self, up: str) -> None:
         mems = re.findall(r'"(\w+)"', up)
-        if not mems or mems[0] not in ("SM", "SR") or (
-            mems[0] == "SR" and self.profile["report_mode"] != "stored_sr"
+        if (
+            not mems
+            or mems[0] not in ("SM", "SR")
+            or (mems[0] == "SR" and self.profile["report_mode"] != "stored_sr")
         ):
             self._final([], "+CMS ERROR: 302")
             return
