@@ -145,6 +145,8 @@ SMSDESK_DEFAULT_REGION = env_str("SMSDESK_DEFAULT_REGION", "FR")
 SMSDESK_MAX_SEGMENTS = env_int("SMSDESK_MAX_SEGMENTS", 10)
 SMSDESK_MAX_RECIPIENTS = env_int("SMSDESK_MAX_RECIPIENTS", 100_000)
 SMSDESK_MAX_ATTEMPTS = env_int("SMSDESK_MAX_ATTEMPTS", 5)
+# Seconds to wait for the missing parts of a long SMS before storing it incomplete.
+SMSDESK_CONCAT_WAIT = env_int("SMSDESK_CONCAT_WAIT", 3600)
 SMSDESK_API_TOKEN_PEPPER = env_secret("SMSDESK_API_TOKEN_PEPPER", "")
 
 # --- STOP list, calls, commercial sending (README "SMS STOP", "Appels", "SMS commerciaux") --

@@ -156,6 +156,35 @@ class Conversation(models.Model):
         indexes = [models.Index(fields=["-last_at"], name="conv_recent")]
 
 
+class InboundPart(models.Model):
+    """One part of a long SMS received (TS 23.040 concatenation), kept until all its parts
+    are in, across restarts; then they become one `Message`. The rows stay, `complete`,
+    for SMSDESK_CONCAT_WAIT more seconds: a part delivered again meanwhile (a modem restarted
+    before deleting it from its SIM) is recognised and not stored a second time."""
+
+    gateway = models.CharField(max_length=50)
+    sender = models.CharField(max_length=32)  # as `Message.peer`
+    ref = models.PositiveIntegerField()  # the sender's concatenation reference
+    total = models.PositiveSmallIntegerField()
+    seq = models.PositiveSmallIntegerField()  # 1-based
+    text = models.TextField()
+    received_at = models.DateTimeField()
+    stored_at = models.DateTimeField()
+    complete = models.BooleanField(default=False)  # its message is stored
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["gateway", "sender", "ref", "total", "seq"], name="inbound_part_once"
+            )
+        ]
+        indexes = [models.Index(fields=["stored_at"], name="inbound_part_age")]
+
+
+# Where a part never came, in a long SMS stored incomplete: "[… 2/3 …]" (no words: the
+# body is stored as received, in no language).
+MISSING_PART_MARK = "[… {seq}/{total} …]"
+
 # Why a message to a number on the STOP list is `blocked` (translated when shown).
 BLOCKED_REASON = gettext_noop("This number sent STOP: it is never texted again.")
 

@@ -20,9 +20,18 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from smsdesk.calls import services as calls
 from smsdesk.calls.models import Call
+from smsdesk.gateways.base import Concat
 from smsdesk.gateways.registry import parse_specs
 from smsdesk.messaging import errors
-from smsdesk.messaging.models import BLOCKED_REASON, Campaign, Conversation, Gateway, Message
+from smsdesk.messaging.models import (
+    BLOCKED_REASON,
+    MISSING_PART_MARK,
+    Campaign,
+    Conversation,
+    Gateway,
+    InboundPart,
+    Message,
+)
 from smsdesk.optout import services as optout
 from smsdesk.optout.models import OptOut
 from smsdesk.sms import errors as sms_errors
@@ -246,13 +255,97 @@ def _touch_conversations(peers: Sequence[str], body: str, direction: str, at: da
 
 
 @transaction.atomic
-def receive_inbound(*, gateway: str, sender: str, text: str, received_at: datetime) -> Message:
+def receive_inbound(
+    *,
+    gateway: str,
+    sender: str,
+    text: str,
+    received_at: datetime,
+    concat: Concat | None = None,
+) -> Message | None:
     """Store an SMS from a correspondent; a STOP puts the sender on the STOP list, a START
     takes it off.
 
     One transaction: the message and the change of the STOP list (and the confirmation SMS)
     are stored together or not at all, so a crash can never keep one without the other.
-    """
+
+    A part of a long SMS (`concat`) is kept until its message is complete: then the whole
+    message is stored and returned; before, None. Parts waiting longer than
+    SMSDESK_CONCAT_WAIT seconds are stored as they are, missing parts marked."""
+    flush_incomplete_parts(now=timezone.now())
+    if concat is not None and concat.total > 1:
+        return _receive_part(gateway, sender, text, received_at, concat)
+    return _store_inbound(gateway=gateway, sender=sender, text=text, received_at=received_at)
+
+
+@transaction.atomic
+def _receive_part(
+    gateway: str, sender: str, text: str, received_at: datetime, concat: Concat
+) -> Message | None:
+    key = {
+        "gateway": gateway,
+        "sender": _normalise_sender(sender),
+        "ref": concat.ref,
+        "total": concat.total,
+    }
+    this, created = InboundPart.objects.get_or_create(
+        **key,
+        seq=concat.seq,
+        defaults={"text": text, "received_at": received_at, "stored_at": timezone.now()},
+    )
+    if not created and this.complete:
+        return None  # delivered again: its message is already stored
+    parts = list(
+        InboundPart.objects.select_for_update().filter(**key, complete=False).order_by("seq")
+    )
+    if len(parts) < concat.total:
+        return None
+    return _join_parts(parts, sender=sender)
+
+
+def flush_incomplete_parts(*, now: datetime) -> int:
+    """Store the long SMS whose parts stopped coming, with a mark where parts are missing.
+    Returns how many messages were stored."""
+    cutoff = now - timedelta(seconds=settings.SMSDESK_CONCAT_WAIT)
+    InboundPart.objects.filter(complete=True, stored_at__lt=cutoff).delete()
+    keys = set(
+        InboundPart.objects.filter(complete=False, stored_at__lt=cutoff).values_list(
+            "gateway", "sender", "ref", "total"
+        )
+    )
+    stored = 0
+    for gateway, sender, ref, total in keys:
+        with transaction.atomic():
+            parts = list(
+                InboundPart.objects.select_for_update()
+                .filter(gateway=gateway, sender=sender, ref=ref, total=total, complete=False)
+                .order_by("seq")
+            )
+            if parts:
+                _join_parts(parts, sender=sender)
+                stored += 1
+    return stored
+
+
+def _join_parts(parts: list[InboundPart], *, sender: str) -> Message:
+    by_seq = {p.seq: p.text for p in parts}
+    total = parts[0].total
+    text = "".join(
+        by_seq.get(seq, MISSING_PART_MARK.format(seq=seq, total=total))
+        for seq in range(1, total + 1)
+    )
+    InboundPart.objects.filter(id__in=[p.id for p in parts]).update(
+        complete=True, stored_at=timezone.now()
+    )
+    return _store_inbound(
+        gateway=parts[0].gateway,
+        sender=sender,
+        text=text,
+        received_at=min(p.received_at for p in parts),
+    )
+
+
+def _store_inbound(*, gateway: str, sender: str, text: str, received_at: datetime) -> Message:
     peer = _normalise_sender(sender)
     info = gsm7.analyse(text)
     keyword = keywords.classify(

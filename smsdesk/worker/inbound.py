@@ -51,6 +51,7 @@ class EventHandler:
                 sender=event.sender,
                 text=event.text,
                 received_at=event.received_at,
+                concat=event.concat,
             )
         elif isinstance(event, IncomingCall):
             services.receive_call(gateway=event.gateway, caller=event.caller, at=event.at)

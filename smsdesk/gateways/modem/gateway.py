@@ -137,6 +137,7 @@ class ModemGateway(Gateway):
         self._last_health = 0.0
         self._relink = threading.Event()  # the link needs resetting (no answer)
         self._slots = threading.RLock()  # emitted/to_delete: worker and supervisor threads
+        self._lifecycle = threading.Lock()  # stop() never races a connection being made
 
     # ------------------------------------------------------------------ Gateway
 
@@ -150,11 +151,12 @@ class ModemGateway(Gateway):
         self._supervisor.start()
 
     def stop(self) -> None:
-        self._running.clear()
+        with self._lifecycle:
+            self._running.clear()
         self._urcs.put(None)
         if self._supervisor is not None and self._supervisor is not threading.current_thread():
-            self._supervisor.join(timeout=5)
-        self._disconnect("stopped")
+            self._supervisor.join(timeout=30)
+        self._disconnect("stopped")  # the port is free for the next process
         super().stop()
 
     @property
@@ -293,7 +295,11 @@ class ModemGateway(Gateway):
             self._down_reason = UNPLUGGED if isinstance(e, LinkDown) else NOT_ANSWERING
             log.warning("modem %s: set-up failed: %s", self.name, e)
             raise GatewayUnavailable(self._down_reason) from None
-        self._session = session
+        with self._lifecycle:
+            if not self._running.is_set():  # stop() came while we were setting up
+                channel.close()
+                raise GatewayUnavailable("stopped")
+            self._session = session
         self._state.setup = setup
         self._relink.clear()
         self._connected.set()
@@ -329,7 +335,8 @@ class ModemGateway(Gateway):
     def _disconnect(self, reason: str) -> None:
         self._connected.clear()
         self._down_reason = reason
-        session, self._session = self._session, None
+        with self._lifecycle:
+            session, self._session = self._session, None
         if session is not None:
             session.at.close()
 
@@ -355,6 +362,8 @@ class ModemGateway(Gateway):
                     continue
                 self._emit_health()
                 self._disconnect(self._down_reason)
+                if not self._running.is_set():
+                    break
                 try:
                     self._connect()
                     delay = 1.0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
@@ -16,7 +17,8 @@ from smsdesk.gateways.base import (
     OutboundSMS,
     Outcome,
 )
-from tests.gateways.modem.conftest import Recorder, wait_for
+from smsdesk.gateways.modem import Timeouts
+from tests.gateways.modem.conftest import FAST, Recorder, wait_for
 
 LONG = "Rendez-vous demain à 9h, salle B. Apportez vos badges [accès] et 10€. " * 5  # 3 parts
 
@@ -164,7 +166,7 @@ def test_cms_errors_are_temporary_or_permanent(
 
 def test_no_prompt_means_nothing_handed_over_and_the_modem_is_reset(make_emulator, make_gateway):
     emulator = make_emulator()
-    gateway, worker = make_gateway(emulator), Recorder()
+    gateway, worker = make_gateway(emulator, timeouts=replace(FAST, prompt=0.5)), Recorder()
     gateway.start(worker)
     emulator.script.no_prompt = 1
 
@@ -181,11 +183,8 @@ def test_a_pdu_without_answer_is_maybe_handed_over_keeping_the_parts_that_went(
     make_emulator, make_gateway
 ):
     emulator = make_emulator()
-    gateway, worker = make_gateway(emulator), Recorder()
+    gateway, worker = make_gateway(emulator, timeouts=replace(FAST, send=0.5)), Recorder()
     gateway.start(worker)
-    emulator.script.swallow_pdu = 0
-    single = None
-
     emulator.script.swallow_pdu = 1
     single = send(gateway, "Bonjour", message_id=1)
     assert single.outcome is Outcome.MAYBE_HANDED_OVER and single.references == ()
@@ -211,10 +210,11 @@ def test_a_pdu_without_answer_is_maybe_handed_over_keeping_the_parts_that_went(
 
 def test_modem_silent_for_a_while_then_back(make_emulator, make_gateway):
     emulator = make_emulator()
-    gateway, worker = make_gateway(emulator), Recorder()
+    short = Timeouts(command=0.5, prompt=0.5, send=0.5, reconnect_max=0.4)
+    gateway, worker = make_gateway(emulator, timeouts=short), Recorder()
     gateway.start(worker)
-    # Silent for ~5 command timeouts: the "30 s" of a real modem, scaled to the test.
-    emulator.script.silent_until = time.monotonic() + 3.0
+    # Silent for 5 command timeouts: the "30 s" of a real modem, scaled to the test.
+    emulator.script.silent_until = time.monotonic() + 2.5
 
     first = send(gateway, "Bonjour")
     assert first.outcome is Outcome.NOT_HANDED_OVER
