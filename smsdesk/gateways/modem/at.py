@@ -161,7 +161,14 @@ class ATChannel:
         return not self._closed.is_set()
 
     def close(self) -> None:
+        """Close the port and wait for the reader to let go of it: the port's lock is held
+        as long as a thread still sits in select() on it, and a reconnection right after
+        would find the port "held by another program"."""
         self._closed.set()
+        with contextlib.suppress(OSError, serial.SerialException, AttributeError, TypeError):
+            self.port.cancel_read()  # wakes the reader out of select()
+        if threading.current_thread() is not self._reader:
+            self._reader.join(timeout=2)
         with contextlib.suppress(OSError, serial.SerialException):
             self.port.close()
         self._fail_pending()
@@ -223,6 +230,10 @@ class ATChannel:
                 return int(lines[0].split(":", 1)[1].split(",")[0])
             except (IndexError, ValueError):
                 raise MaybeSent(f"{command}: answered {lines!r}") from None
+
+    def interrupt(self) -> None:
+        """ESC then CR: leaves a half-typed PDU (a stuck `>` prompt) without sending it."""
+        self._write(ESC + b"\r")
 
     # ------------------------------------------------------------------ internals
 

@@ -86,7 +86,7 @@ class Session:
         """Get an `OK` out of the modem: leave a stuck `>` prompt, reset it, echo off."""
         for attempt in range(tries):
             try:
-                self.at._write(b"\x1b\r")  # ESC: abandon any half-typed PDU
+                self.at.interrupt()
                 self.at.command("AT", timeout=min(self.at.timeout, 2.0))
                 break
             except NoAnswer:
