@@ -129,6 +129,8 @@ LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("French")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
+# one date format per language, 24-hour clock in both (smsdesk/formats/)
+FORMAT_MODULE_PATH = ["smsdesk.formats"]
 TIME_ZONE = env_str("SMSDESK_TIME_ZONE", "Europe/Paris")
 USE_TZ = True
 
@@ -147,6 +149,9 @@ SMSDESK_MAX_RECIPIENTS = env_int("SMSDESK_MAX_RECIPIENTS", 100_000)
 SMSDESK_MAX_ATTEMPTS = env_int("SMSDESK_MAX_ATTEMPTS", 5)
 # Seconds to wait for the missing parts of a long SMS before storing it incomplete.
 SMSDESK_CONCAT_WAIT = env_int("SMSDESK_CONCAT_WAIT", 3600)
+# Pages ask this often whether an SMS arrived, for the notices (README "In the browser");
+# 0 turns the notices off for everyone.
+SMSDESK_NOTIFY_SECONDS = env_int("SMSDESK_NOTIFY_SECONDS", 10)
 SMSDESK_API_TOKEN_PEPPER = env_secret("SMSDESK_API_TOKEN_PEPPER", "")
 
 # --- STOP list, calls, commercial sending (README "SMS STOP", "Appels", "SMS commerciaux") --

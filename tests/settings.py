@@ -9,3 +9,6 @@ from smsdesk.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# No notice of new SMS pops up over the pages other tests look at; the tests of the notices
+# (tests/browser/test_phone.py, tests/accounts/test_notification_settings.py) turn them on.
+SMSDESK_NOTIFY_SECONDS = 0

@@ -15,6 +15,9 @@ class User(AbstractUser):
         OPERATOR = "operator", _("Operator")
 
     role = models.CharField(_("role"), max_length=16, choices=Role, default=Role.OPERATOR)
+    # "Mon compte": a small notice on any page when an SMS arrives, and a sound with it
+    notify_inbound = models.BooleanField(_("show a notice when an SMS arrives"), default=True)
+    notify_sound = models.BooleanField(_("with a sound"), default=False)
 
     @property
     def is_admin(self) -> bool:

@@ -75,3 +75,10 @@ def user_for_token(raw: str) -> User | None:
 @transaction.atomic
 def revoke_token(*, user: User, token_id: int) -> bool:
     return ApiToken.objects.filter(user=user, id=token_id).delete()[0] > 0
+
+
+def set_notifications(*, user: User, inbound: bool, sound: bool) -> None:
+    """The user's choice of notices for new SMS (a sound only comes with a notice)."""
+    user.notify_inbound = inbound
+    user.notify_sound = sound and inbound
+    user.save(update_fields=["notify_inbound", "notify_sound"])

@@ -25,3 +25,15 @@ def revoke_token(request: HttpRequest, token_id: int) -> HttpResponse:
     if services.revoke_token(user=request.user, token_id=token_id):
         messages.success(request, _("The token was revoked: it no longer gives access."))
     return redirect("accounts:profile")
+
+
+@require_POST
+def notifications(request: HttpRequest) -> HttpResponse:
+    # two checkboxes: present means on, absent means off; nothing else to validate
+    services.set_notifications(
+        user=request.user,
+        inbound="notify_inbound" in request.POST,
+        sound="notify_sound" in request.POST,
+    )
+    messages.success(request, _("Your notification settings are saved."))
+    return redirect("accounts:profile")

@@ -1,7 +1,5 @@
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.utils.formats import date_format
-from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
 from smsdesk.calls.models import Call
@@ -30,7 +28,7 @@ def call_list(request: HttpRequest) -> HttpResponse:
         default_sort="-date",
         row=lambda c: [
             c.caller or _("hidden"),
-            date_format(localtime(c.at), "SHORT_DATETIME_FORMAT"),
+            c.at,
             c.gateway,
             _("sent") if c.reply_id else "—",
         ],

@@ -3,6 +3,7 @@ unread SMS beside "SMS non lus"."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -60,4 +61,4 @@ def menu(request: HttpRequest) -> dict:
         )
         for title, items in MENU
     ]
-    return {"menu": sections}
+    return {"menu": sections, "notify_seconds": max(0, settings.SMSDESK_NOTIFY_SECONDS)}

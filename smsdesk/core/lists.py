@@ -76,6 +76,7 @@ def table_page(
         queryset = search(queryset, q)
     queryset, sort = sort_by(request, queryset, columns, default_sort)
     context = paginate(request, queryset)
+    labels = [c.label for c in columns]
     return render(
         request,
         "core/simple_list.html",
@@ -85,7 +86,9 @@ def table_page(
             "columns": columns,
             "sort": sort,
             "empty": empty,
-            "rows": [row(obj) for obj in context["page"]],
+            # (column label, value) pairs: the label names the cell in a phone's card view;
+            # a datetime value is shown like every date (the `when` filter)
+            "rows": [list(zip(labels, row(obj), strict=False)) for obj in context["page"]],
             "q": q,
             **context,
             "link_first": link_first,

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from smsdesk.calls import services as calls
 from smsdesk.calls.models import Call
+from smsdesk.core import display
 from smsdesk.gateways.base import Concat
 from smsdesk.gateways.registry import parse_specs
 from smsdesk.messaging import errors
@@ -154,7 +155,7 @@ def check_send_at(send_at: datetime | None, now: datetime) -> datetime:
                 "The sending date %(date)s is in the past. Choose a later date, or leave it "
                 "empty to send now."
             )
-            % {"date": timezone.localtime(send_at).strftime("%d/%m/%Y %H:%M")},
+            % {"date": display.absolute(send_at)},
             field="send_at",
         )
     return max(send_at, now)

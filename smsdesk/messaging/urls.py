@@ -11,6 +11,7 @@ urlpatterns = [
     path("unread/", views.unread, name="unread"),
     path("messages/<int:message_id>/cancel/", views.cancel, name="cancel"),
     path("messages/<int:message_id>/retry/", views.retry, name="retry"),
+    path("inbound/notices/", views.inbound_notices, name="inbound_notices"),
     path("conversations/", views.conversations, name="conversations"),
     path("conversations/<str:peer>/", views.conversation, name="conversation"),
     path("conversations/<str:peer>/reply/", views.reply, name="reply"),

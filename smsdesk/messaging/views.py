@@ -4,19 +4,21 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
+from smsdesk.core.display import when
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.lists import Column, paginate, search_text, sort_by
-from smsdesk.messaging import filters, services
+from smsdesk.messaging import filters, notifications, services
 from smsdesk.messaging.forms import NewSmsForm, ReplyForm
 from smsdesk.messaging.models import Conversation, Message
 from smsdesk.sms import gsm7
@@ -206,3 +208,37 @@ def reply(request: HttpRequest, peer: str) -> HttpResponse:
     else:
         messages.error(request, _("The reply is empty."))
     return redirect("messaging:conversation", peer=peer)
+
+
+@require_GET
+def inbound_notices(request: HttpRequest) -> JsonResponse:
+    """The SMS received since `?after=<id>` for the notices of core/static/core/smsdesk.js;
+    without `after`, only where to start. Reads only: nothing is marked read."""
+    after = request.GET.get("after", "")
+    if not (after.isascii() and after.isdigit() and len(after) < 19):
+        return _no_store(JsonResponse({"last": notifications.newest_inbound_id(), "new": []}))
+    found = notifications.inbound_after(int(after))
+    shown = found[: notifications.MAX_NOTICES]
+    return _no_store(
+        JsonResponse(
+            {
+                "last": found[0].id if found else int(after),
+                "more": len(found) > len(shown),
+                "new": [
+                    {
+                        "id": m.id,
+                        "from": m.peer,
+                        "text": Truncator(m.body).chars(notifications.PREVIEW_CHARS),
+                        "at": when(m.created_at),
+                        "url": reverse("messaging:conversation", args=[m.peer]),
+                    }
+                    for m in shown
+                ],
+            }
+        )
+    )
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store"
+    return response

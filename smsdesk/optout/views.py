@@ -5,8 +5,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.formats import date_format
-from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -78,7 +76,7 @@ def history(request: HttpRequest) -> HttpResponse:
         ],
         default_sort="-date",
         row=lambda e: [
-            date_format(localtime(e.at), "SHORT_DATETIME_FORMAT"),
+            e.at,
             e.number,
             e.get_action_display(),
             e.get_source_display(),

@@ -8,6 +8,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 PUBLIC = {"accounts:login", "set_language"}
 POST_ONLY = ("logout", "revoke_token", "create_token", "reply", "count", "cancel", "retry")
+POST_ONLY += ("notifications",)  # the notices settings form of "Mon compte"
 SAMPLE_KWARGS = {
     "peer": "+33612345678",
     "token_id": 1,

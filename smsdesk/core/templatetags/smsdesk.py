@@ -1,6 +1,7 @@
 from django import template
 from django.utils.html import conditional_escape, format_html
 
+from smsdesk.core import display
 from smsdesk.core.lists import Column
 from smsdesk.messaging.models import STATUS_COLOURS
 
@@ -31,3 +32,15 @@ def sort_header(context: template.Context, column: Column) -> str:
         column.label,
         arrow,
     )
+
+
+@register.filter(is_safe=True)
+def when(value: object) -> str:
+    """A date as every page shows it: "aujourd’hui 15:02", "25/11/2026 15:02" (core/display.py)."""
+    return display.when_html(value)
+
+
+@register.filter(is_safe=True)
+def linkify(value: object) -> str:
+    """A message text, escaped, with its http(s) URLs clickable and safe (core/display.py)."""
+    return display.linkify("" if value is None else str(value))

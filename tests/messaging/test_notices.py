@@ -1,0 +1,89 @@
+"""The notices of new SMS: what every page asks every few seconds. One query, no write."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from smsdesk.messaging import services
+from smsdesk.messaging.models import Conversation, Message
+
+URL = "/sms/inbound/notices/"
+AT = datetime(2020, 1, 2, 14, 2, tzinfo=UTC)  # not today: an absolute date
+
+
+def receive(sender: str, text: str) -> Message:
+    return services.receive_inbound(gateway="sim", sender=sender, text=text, received_at=AT)
+
+
+@pytest.mark.django_db
+def test_without_after_it_says_where_to_start(client_bob: Client) -> None:
+    assert client_bob.get(URL).json() == {"last": 0, "new": []}
+    receive("+33611111111", "un")
+    newest = receive("+33622222222", "deux")
+    services.create_campaign(author=None, body="sortant", to=["0612345678"])  # not inbound
+    response = client_bob.get(URL)
+    assert response.json() == {"last": newest.id, "new": []}
+    assert response["Cache-Control"] == "no-store"
+
+
+@pytest.mark.django_db
+def test_it_gives_what_arrived_since_newest_first_and_marks_nothing_read(
+    client_bob: Client,
+) -> None:
+    first = receive("+33611111111", "déjà vu")
+    services.create_campaign(author=None, body="sortant", to=["0612345678"])
+    second = receive("+33622222222", "Bonjour " + "x" * 200)
+    third = receive("BANQUE", "<b>Code</b> 1234")
+    with CaptureQueriesContext(connection) as queries:
+        data = client_bob.get(URL, {"after": first.id}).json()
+    notice_queries = [q for q in queries if "messaging_message" in q["sql"]]
+    assert len(notice_queries) == 1 and "UPDATE" not in notice_queries[0]["sql"].upper()
+    assert data["last"] == third.id and data["more"] is False
+    assert [n["id"] for n in data["new"]] == [third.id, second.id]
+    assert data["new"][0] == {
+        "id": third.id,
+        "from": "BANQUE",
+        "text": "<b>Code</b> 1234",  # JSON; the page puts it in as text, never as HTML
+        "at": "02/01/2020 15:02",
+        "url": "/sms/conversations/BANQUE/",
+    }
+    assert len(data["new"][1]["text"]) == 80 and data["new"][1]["text"].endswith("…")
+    # nothing was marked read
+    assert set(Message.objects.filter(direction="in").values_list("status", flat=True)) == {
+        "unread"
+    }
+    assert Conversation.objects.get(peer="+33622222222").unread_count == 1
+    # asked again from the newest: nothing new
+    assert client_bob.get(URL, {"after": third.id}).json() == {
+        "last": third.id,
+        "more": False,
+        "new": [],
+    }
+
+
+@pytest.mark.django_db
+def test_many_at_once_are_three_notices_and_a_count(client_bob: Client) -> None:
+    before = receive("+33611111111", "avant")
+    for i in range(5):
+        receive(f"+3361111112{i}", f"n°{i}")
+    data = client_bob.get(URL, {"after": before.id}).json()
+    assert [n["text"] for n in data["new"]] == ["n°4", "n°3", "n°2"]
+    assert data["more"] is True
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("after", ["", "abc", "-1", "1.5", "١٢", "9" * 30, "1 OR 1=1"])
+def test_a_strange_after_is_a_fresh_start(client_bob: Client, after: str) -> None:
+    newest = receive("+33611111111", "un")
+    assert client_bob.get(URL, {"after": after}).json() == {"last": newest.id, "new": []}
+
+
+@pytest.mark.django_db
+def test_a_stranger_gets_no_notice() -> None:
+    response = Client().get(URL)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
