@@ -231,3 +231,18 @@ def test_the_page_size_applies_when_chosen(page) -> None:  # type: ignore[no-unt
     page.goto(page.base + "/sms/sent/")
     page.get_by_label("Afficher").select_option("50")
     expect(page).to_have_url(re.compile(r"per_page=50"))
+
+
+def test_every_page_fits_a_phone_in_english_too(page) -> None:  # type: ignore[no-untyped-def]
+    seed()
+    log_in(page)
+    page.get_by_role("button", name="EN").click()
+    page.set_viewport_size(PHONE)
+    for _name, path in MENU_PAGES + OTHER_PAGES:
+        page.goto(page.base + path)
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        assert sideways_overflow(page) <= 0, path
+        assert narrowest_text(page) >= 0.75 * PHONE["width"], path
+    # English dates: a 24-hour clock, no "p.m."
+    page.goto(page.base + "/sms/received/")
+    expect(page.locator("td time").first).to_have_text(re.compile(r"^(today|yesterday) \d\d:\d\d$"))
