@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -230,13 +230,22 @@ def inbound_notices(request: HttpRequest) -> JsonResponse:
                         "from": m.peer,
                         "text": Truncator(m.body).chars(notifications.PREVIEW_CHARS),
                         "at": when(m.created_at),
-                        "url": reverse("messaging:conversation", args=[m.peer]),
+                        "url": _notice_link(m.peer),
                     }
                     for m in shown
                 ],
             }
         )
     )
+
+
+def _notice_link(peer: str) -> str:
+    """Where a notice leads: the discussion, or the unread list for a sender whose name
+    makes no conversation address (a stranger's "A/B": the notices must not break on it)."""
+    try:
+        return reverse("messaging:conversation", args=[peer])
+    except NoReverseMatch:
+        return reverse("messaging:unread")
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:

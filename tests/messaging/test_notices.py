@@ -87,3 +87,14 @@ def test_a_strange_after_is_a_fresh_start(client_bob: Client, after: str) -> Non
 def test_a_stranger_gets_no_notice() -> None:
     response = Client().get(URL)
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("sender", ["A/B", "../x", "a b"])
+def test_an_odd_sender_still_gets_its_notice(client_bob: Client, sender: str) -> None:
+    before = receive("+33611111111", "avant")
+    odd = receive(sender, "bizarre")
+    data = client_bob.get(URL, {"after": before.id}).json()
+    assert data["last"] == odd.id and data["new"][0]["from"] == odd.peer
+    # (the lists themselves cannot link such a sender yet: hardening links conversations by id)
+    assert data["new"][0]["url"] in ("/sms/unread/", "/sms/conversations/a%20b/")
