@@ -34,4 +34,6 @@ class TextTooLong(SmsError):
 
 
 class PduError(SmsError):
+    """A PDU that cannot be read, or a message that cannot be encoded as one (TS 23.040)."""
+
     code = "pdu_error"

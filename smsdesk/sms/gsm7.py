@@ -7,6 +7,7 @@ septets or 70 UTF-16 units; a concatenated part carries 153 or 67 (the rest is t
 
 from __future__ import annotations
 
+import codecs
 import enum
 from dataclasses import dataclass
 
@@ -156,4 +157,53 @@ def decode_septets(septets: list[int]) -> str:
             out.append(_BASIC[s])
     if escaped:
         out.append(" ")  # a trailing ESC alone reads as a space (TS 23.038 note)
+    return "".join(out)
+
+
+# Fast forms of the same two tables for the PDU codec (smsdesk.sms.pdu): a whole text is
+# converted by one C-level call (str.translate / bytes.translate / codecs.charmap_decode)
+# instead of one Python step per character. Built from _BASIC and _EXTENSION above, so the
+# project keeps one alphabet.
+_NOT_GSM = "\x80"  # any non-ASCII result marks a character outside both tables
+_SEPTETS_OF_CHAR: dict[int, str] = {i: _NOT_GSM for i in range(128)}
+_SEPTETS_OF_CHAR.update({ord(c): chr(code) for c, code in _BASIC_CODE.items()})
+_SEPTETS_OF_CHAR.update({ord(c): chr(ESC) + chr(code) for c, code in _EXTENSION.items()})
+# ASCII texts (the common case) go through bytes.translate: 0x80 = not GSM, 0x81 = extension.
+_ASCII_SEPTET = bytes(
+    _BASIC_CODE[chr(i)] if chr(i) in _BASIC_CODE else 0x81 if chr(i) in _EXTENSION else 0x80
+    for i in range(128)
+) + bytes([0x80] * 128)
+# Septet -> character; ESC stays "\x1b" and is resolved by from_septets.
+_CHAR_OF_SEPTET = _BASIC + "\ufffe" * 128
+# The basic character of an extension code -> the extension character it stands for after ESC.
+_EXTENSION_AFTER_ESC = {_BASIC[code]: c for c, code in _EXTENSION.items()}
+
+
+def to_septets(text: str) -> bytes | None:
+    """The GSM-7 septets of `text`, one per byte (an extension character as ESC + code), or
+    None when a character is in neither table (the text then needs UCS-2)."""
+    if text.isascii():
+        septets = text.encode("ascii").translate(_ASCII_SEPTET)
+        if septets.isascii():
+            return septets
+    converted = text.translate(_SEPTETS_OF_CHAR)
+    return converted.encode("ascii") if converted.isascii() else None
+
+
+def from_septets(septets: bytes) -> str:
+    """The text of GSM-7 septets given one per byte (each < 128), read like decode_septets."""
+    text = codecs.charmap_decode(septets, "strict", _CHAR_OF_SEPTET)[0]
+    if "\x1b" not in text:
+        return text
+    out: list[str] = []
+    start, end = 0, len(text)
+    while (esc := text.find("\x1b", start)) >= 0:  # each round moves past one ESC: bounded
+        out.append(text[start:esc])
+        if esc + 1 == end:
+            out.append(" ")  # a trailing ESC alone reads as a space
+            return "".join(out)
+        after = text[esc + 1]
+        out.append(_EXTENSION_AFTER_ESC.get(after, " " if after == "\x1b" else after))
+        start = esc + 2
+    out.append(text[start:])
     return "".join(out)
