@@ -24,7 +24,7 @@ import itertools
 import math
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from smsdesk.sms import gsm7
 from smsdesk.sms.errors import PduError
@@ -48,7 +48,12 @@ _MAX_HEX = 2 * MAX_PDU_OCTETS + 64  # leaves room for spaces between octets
 GSM7, EIGHT_BIT, UCS2 = "gsm7", "8bit", "ucs2"
 
 # Address types (TS 23.040 9.1.2.5, type of number in bits 6-4 of the type-of-address octet).
-INTERNATIONAL, NATIONAL, ALPHANUMERIC, UNKNOWN = "international", "national", "alphanumeric", "unknown"
+INTERNATIONAL, NATIONAL, ALPHANUMERIC, UNKNOWN = (
+    "international",
+    "national",
+    "alphanumeric",
+    "unknown",
+)
 _TON_INTERNATIONAL, _TON_NATIONAL, _TON_ALPHANUMERIC = 1, 2, 5
 _TOA_INTERNATIONAL, _TOA_UNKNOWN = 0x91, 0x81  # ISDN numbering plan
 
@@ -94,7 +99,7 @@ _ALPHABET = tuple(_alphabet_of(dcs) for dcs in range(256))
 _DCS_OF = {GSM7: 0x00, UCS2: 0x08}
 
 _ZONES = {q: timezone(timedelta(minutes=15 * q)) for q in range(-79, 80)}
-_ZONES[0] = timezone.utc
+_ZONES[0] = UTC
 
 
 # --- 7-bit packing on the whole message -----------------------------------------------------
@@ -440,8 +445,10 @@ def _decode(pdu: bytes, smsc_present: bool, outgoing: bool) -> Deliver | Submit 
             raise _Invalid("empty PDU")
         smsc_length = pdu[0]
         if smsc_length:
-            if smsc_length > 11 or smsc_length >= size:
-                raise _Invalid(f"SMSC address of {smsc_length} octets: too long")
+            if smsc_length > 11:
+                raise _Invalid(f"SMSC address of {smsc_length} octets: at most 11")
+            if smsc_length >= size:
+                raise _Invalid("the PDU ends inside the SMSC address")
             smsc = _semi_octet_number(pdu[2 : 1 + smsc_length], pdu[1], 2 * smsc_length)[0]
         pos = 1 + smsc_length
     if pos >= size:
@@ -568,7 +575,7 @@ def _timestamp(octets: bytes) -> datetime:
     quarters = (zone & 0x07) * 10 + (zone >> 4)
     try:
         return datetime(
-            2000 + values[0],
+            values[0] + (2000 if values[0] < 90 else 1900),  # no century: 1990-2089
             values[1],
             values[2],
             values[3],
@@ -619,11 +626,10 @@ def _user_data(
             raise _Invalid(f"user data of {length} octets: at most 140")
         octets = length
     left = len(pdu) - pos
-    if left != octets:
-        if left < octets:
-            raise _Invalid(f"the user data is {octets - left} octets short")
-        raise _Invalid(f"{left - octets} octets after the user data")
-    user_data = pdu[pos:]
+    if left < octets:
+        raise _Invalid(f"the user data is {octets - left} octets short")
+    # Octets after the user data are ignored: some modems list PDUs with padding after it.
+    user_data = pdu[pos : pos + octets]
     concat, header_octets = None, 0
     if has_header:
         if not octets:
