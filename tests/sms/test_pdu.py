@@ -525,6 +525,12 @@ def test_published_delivers_agree_with_gammu(hex_pdu: str) -> None:
         assert ours.timestamp == theirs["DateTime"]
 
 
+@pytest.mark.parametrize("index", range(len(DELIVERS)))
+def test_octets_after_the_user_data_are_ignored(index: int) -> None:
+    hex_pdu = DELIVERS[index][0]
+    assert pdu.decode(hex_pdu + "00FF00FF") == pdu.decode(hex_pdu)
+
+
 def test_a_multipart_deliver_from_a_network() -> None:
     # python-messaging: two parts from Vodafone DE, sender "12220" (type 0x85), TP-DCS 0xF1
     parts = [
@@ -737,6 +743,7 @@ def test_255_parts_are_the_most() -> None:
         (timedelta(minutes=5), 0),
         (timedelta(minutes=6), 1),  # rounded up, never shorter than asked
         (timedelta(hours=12), 143),
+        (timedelta(hours=12, minutes=1), 144),
         (timedelta(hours=13), 145),
         (timedelta(hours=24), 167),
         (timedelta(days=2), 168),
