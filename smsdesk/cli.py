@@ -16,6 +16,7 @@ OWN_COMMANDS = (
     "simulate",
     "optout",
     "modem",
+    "pdu",
 )
 
 

@@ -463,7 +463,8 @@ def _decode(pdu: bytes, smsc_present: bool, outgoing: bool) -> Deliver | Submit 
         return _decode_deliver(pdu, pos, smsc)
     if kind == _MTI_STATUS_REPORT:
         return _decode_status_report(pdu, pos, smsc)
-    raise _Invalid(f"message type {kind} is neither an SMS-DELIVER nor an SMS-STATUS-REPORT")
+    hint = " (an SMS-SUBMIT? read it as outgoing)" if kind == _MTI_SUBMIT else ""
+    raise _Invalid(f"message type {kind} is neither an SMS-DELIVER nor an SMS-STATUS-REPORT{hint}")
 
 
 def _decode_deliver(pdu: bytes, pos: int, smsc: str) -> Deliver:
