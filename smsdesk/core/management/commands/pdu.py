@@ -74,7 +74,8 @@ class Command(BaseCommand):
                 outgoing=opts["outgoing"],
             )
         except pdu.PduError as e:
-            raise CommandError(_("cannot decode this PDU: %(reason)s") % {"reason": e}) from None
+            message = _("cannot decode this PDU: %(reason)s") % {"reason": e}
+            raise CommandError(message) from None
         self.stdout.write(json.dumps(as_json(decoded), ensure_ascii=False, indent=2))
 
 
