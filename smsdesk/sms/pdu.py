@@ -261,6 +261,8 @@ def encode_submit(
     An empty text is one empty SMS."""
     if not isinstance(text, str):
         raise PduError("the text must be a str")
+    if len(text) > MAX_PARTS * gsm7.PART_GSM7:  # every character costs a unit at least
+        raise PduError(f"the text needs more than {MAX_PARTS} parts")
     if not 0 <= message_ref <= 255:
         raise PduError(f"message reference {message_ref} is not in 0-255")
     digits, toa = _number(to, "recipient")

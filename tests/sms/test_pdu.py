@@ -717,6 +717,7 @@ def test_escape_sequences_read_like_gsm7() -> None:
         ({"text": "a\ud800b"}, "lone UTF-16 surrogate"),
         ({"text": "a" * (255 * 153 + 1)}, "more than 255 parts"),
         ({"text": "€" * (255 * 76 + 1)}, "more than 255 parts"),
+        ({"text": "a" * 10_000_000}, "more than 255 parts"),
         ({"message_ref": 256}, "message reference"),
         ({"message_ref": -1}, "message reference"),
         ({"concat_ref": 256}, "concatenation reference"),
