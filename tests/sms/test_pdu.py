@@ -196,6 +196,20 @@ def test_a_thousand_more_texts_both_ways() -> None:
             check_deliver_from_gammu(text, when)
 
 
+@FAST
+@given(
+    st.text(
+        alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 -.", max_size=10
+    ),
+    st.sampled_from("ABCXYZabcxyz"),
+)
+def test_we_decode_alphanumeric_senders_gammu_encodes(name: str, letter: str) -> None:
+    sender = (letter + name)[:11]  # a letter: gammu then writes it alphanumeric (TON 101)
+    [hex_pdu] = gammu_write("x", "Deliver", Number=sender, DateTime=datetime(2026, 11, 25))
+    d = pdu.decode(hex_pdu)
+    assert (d.sender, d.sender_type) == (sender, "alphanumeric")  # type: ignore[union-attr]
+
+
 def test_every_gsm_character_survives_gammu() -> None:
     text = GSM_CHARS * 3  # every basic and extension character, over several parts
     parts = pdu.encode_submit(TO, text)
@@ -523,6 +537,19 @@ def test_published_delivers_agree_with_gammu(hex_pdu: str) -> None:
         assert ours.text == theirs["Text"]
     if ours.timestamp.year >= 2000:  # gammu reads year 99 as 2089
         assert ours.timestamp == theirs["DateTime"]
+
+
+def test_a_tpdu_without_smsc_address() -> None:
+    # an SMS-DELIVER as seen in a MAP trace (sm-RP-UI, on techqa.club): TP-SRI set, no SMSC
+    d = pdu.decode("240B912618185532F700009040029161428207CAF03A2CA78701", smsc_present=False)
+    assert isinstance(d, pdu.Deliver)
+    assert (d.smsc, d.sender, d.text, d.status_report_requested) == (
+        "",
+        "+62818155237",
+        "Jakarta",
+        True,
+    )
+    assert d.timestamp == datetime(2009, 4, 20, 19, 16, 24, tzinfo=timezone(timedelta(hours=7)))
 
 
 @pytest.mark.parametrize("index", range(len(DELIVERS)))
