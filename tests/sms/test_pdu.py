@@ -757,7 +757,7 @@ def test_encode_refuses_with_pdu_error(kwargs: dict, message: str) -> None:
     args = {"to": TO, "text": "hello", **kwargs}
     with pytest.raises(PduError, match=message) as e:
         pdu.encode_submit(args.pop("to"), args.pop("text"), **args)
-    assert isinstance(e.value, SmsError) and e.value.code == "invalid_pdu"
+    assert isinstance(e.value, SmsError) and e.value.code == "pdu_error"
 
 
 def test_255_parts_are_the_most() -> None:
