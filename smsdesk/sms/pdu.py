@@ -23,6 +23,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -213,7 +214,9 @@ def _relative_validity(validity: timedelta) -> int:
     return min(255, 192 + -(-minutes // (7 * 24 * 60)))
 
 
-def _split_units(data: bytes, single: int, per_part: int, unit: int, cut_before) -> list[bytes]:
+def _split_units(
+    data: bytes, single: int, per_part: int, unit: int, cut_before: Callable[[bytes, int], bool]
+) -> list[bytes]:
     """Cut encoded text into parts like gsm7.split: whole when it fits one SMS, else greedy
     parts of `per_part` octets, moving a character back when `cut_before` says it is cut."""
     if len(data) <= single:
