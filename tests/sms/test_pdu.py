@@ -6,6 +6,8 @@ gammu's tests), and by fuzzing the decoder (nothing but PduError may come out)."
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -908,3 +910,13 @@ def test_an_outgoing_pdu_must_be_a_submit() -> None:
         pdu.decode(DELIVERS[0][0], outgoing=True)
     with pytest.raises(PduError, match="message type 1"):
         pdu.decode(PUBLISHED_SUBMITS[0][3][0])
+
+
+def test_the_codec_is_pure() -> None:
+    # smsdesk/sms is the domain layer: the modem driver (no Django) imports it
+    code = (
+        "import sys, smsdesk.sms.pdu; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('django', 'serial', 'socket')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
