@@ -168,11 +168,12 @@ _NOT_GSM = "\x80"  # any non-ASCII result marks a character outside both tables
 _SEPTETS_OF_CHAR: dict[int, str] = {i: _NOT_GSM for i in range(128)}
 _SEPTETS_OF_CHAR.update({ord(c): chr(code) for c, code in _BASIC_CODE.items()})
 _SEPTETS_OF_CHAR.update({ord(c): chr(ESC) + chr(code) for c, code in _EXTENSION.items()})
-# ASCII texts (the common case) go through bytes.translate: 0x80 = not GSM, 0x81 = extension.
-_ASCII_SEPTET = bytes(
+# Latin-1 texts (the common case: English, French, Spanish, German...) go through
+# bytes.translate: 0x80 = not in the alphabet, 0x81 = in the extension table (two septets).
+_LATIN1_SEPTET = bytes(
     _BASIC_CODE[chr(i)] if chr(i) in _BASIC_CODE else 0x81 if chr(i) in _EXTENSION else 0x80
-    for i in range(128)
-) + bytes([0x80] * 128)
+    for i in range(256)
+)
 # Septet -> character; ESC stays "\x1b" and is resolved by from_septets.
 _CHAR_OF_SEPTET = _BASIC + "\ufffe" * 128
 # The basic character of an extension code -> the extension character it stands for after ESC.
@@ -182,9 +183,12 @@ _EXTENSION_AFTER_ESC = {_BASIC[code]: c for c, code in _EXTENSION.items()}
 def to_septets(text: str) -> bytes | None:
     """The GSM-7 septets of `text`, one per byte (an extension character as ESC + code), or
     None when a character is in neither table (the text then needs UCS-2)."""
-    if text.isascii():
-        septets = text.encode("ascii").translate(_ASCII_SEPTET)
-        if septets.isascii():
+    try:
+        septets = text.encode("latin-1").translate(_LATIN1_SEPTET)
+    except UnicodeEncodeError:
+        pass  # €, Greek capitals, or a character GSM-7 does not have: the general way
+    else:
+        if septets.isascii():  # no 0x80/0x81: one septet per character, done
             return septets
     converted = text.translate(_SEPTETS_OF_CHAR)
     return converted.encode("ascii") if converted.isascii() else None
