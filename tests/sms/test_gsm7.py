@@ -116,3 +116,19 @@ def test_segment_count_matches_gammu(text: str) -> None:
         }
     )
     assert ours.segments == len(theirs)
+
+
+@given(st.text(max_size=300))
+def test_the_fast_septet_conversion_agrees_with_the_plain_one(text: str) -> None:
+    # to_septets/from_septets (the PDU codec's table-driven forms) read the same tables
+    septets = gsm7.to_septets(text)
+    if gsm7.encoding_of(text) is Encoding.GSM7:
+        assert septets == bytes(gsm7.encode_septets(text))
+        assert gsm7.from_septets(septets) == text
+    else:
+        assert septets is None
+
+
+@given(st.lists(st.sampled_from([0x1B, 0x1B, 0x65, 0x0A, 0x41, 0x00, 0x7F, 0x3C]), max_size=40))
+def test_from_septets_reads_escapes_like_decode_septets(septets: list[int]) -> None:
+    assert gsm7.from_septets(bytes(septets)) == gsm7.decode_septets(septets)
