@@ -13,6 +13,7 @@ OWN_COMMANDS = (
     "createuser",
     "createtoken",
     "send",
+    "contacts",
     "simulate",
     "optout",
     "modem",

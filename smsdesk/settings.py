@@ -152,6 +152,8 @@ SMSDESK_CONCAT_WAIT = env_int("SMSDESK_CONCAT_WAIT", 3600)
 # Pages ask this often whether an SMS arrived, for the notices (README "In the browser");
 # 0 turns the notices off for everyone.
 SMSDESK_NOTIFY_SECONDS = env_int("SMSDESK_NOTIFY_SECONDS", 10)
+# Contact import: the largest CSV file accepted (20 MB: about 400,000 lines of name and number).
+SMSDESK_IMPORT_MAX_BYTES = env_int("SMSDESK_IMPORT_MAX_BYTES", 20_000_000)
 SMSDESK_API_TOKEN_PEPPER = env_secret("SMSDESK_API_TOKEN_PEPPER", "")
 
 # --- STOP list, calls, commercial sending (README "SMS STOP", "Appels", "SMS commerciaux") --

@@ -33,6 +33,6 @@ def test_an_unknown_command_exits_non_zero(capsys: pytest.CaptureFixture[str]) -
 
 def test_a_missing_argument_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
-        main(["send", "--text", "x"])
+        main(["send", "--to", "0612345678"])
     assert exit_.value.code == 2
-    assert "--to" in capsys.readouterr().err
+    assert "--text" in capsys.readouterr().err

@@ -9,9 +9,11 @@ from ninja.errors import AuthenticationError, ValidationError
 from ninja.security import HttpBearer
 
 from smsdesk.accounts import services as accounts
+from smsdesk.api import directory as directory_api
 from smsdesk.api.schemas import CreatedOut, ErrorOut, MessageOut, MessagePage, SendIn
 from smsdesk.calls import api as calls_api
 from smsdesk.core.errors import ServiceError
+from smsdesk.directory.services import Targets
 from smsdesk.messaging import filters, services
 from smsdesk.messaging.models import Message
 from smsdesk.optout import api as optout_api
@@ -102,13 +104,13 @@ def _out(m: Message) -> dict:
     "/messages",
     response={201: CreatedOut, 400: ErrorOut, 422: ErrorOut},
     by_alias=True,
-    summary="Send an SMS to one or more numbers, now or later",
+    summary="Send an SMS to numbers, contacts and groups, now or later",
 )
 def send(request: HttpRequest, payload: SendIn):  # type: ignore[no-untyped-def]
     campaign = services.create_campaign(
         author=request.user,
         body=payload.text,
-        to=payload.to,
+        targets=Targets(numbers=payload.to, contacts=payload.contacts, groups=payload.groups),
         send_at=payload.send_at,
         source="api",
         commercial=payload.commercial,
@@ -158,3 +160,5 @@ def list_messages(  # type: ignore[no-untyped-def]
 # The STOP list and the call log have their own routers, beside their apps.
 api.add_router("/optouts", optout_api.router)
 api.add_router("/calls", calls_api.router)
+# Contacts and groups (/contacts, /groups), beside the other routers of this package.
+api.add_router("/", directory_api.router)

@@ -8,11 +8,12 @@ from pydantic import ConfigDict
 
 class SendIn(Schema):
     to: list[str] = Field(
-        ...,
-        min_length=1,
+        default_factory=list,
         max_length=1000,
         description="Recipients, E.164 or national format (default region FR)",
     )
+    contacts: list[int] = Field(default_factory=list, max_length=100_000, description="contact ids")
+    groups: list[int] = Field(default_factory=list, max_length=1000, description="group ids")
     text: str = Field(..., max_length=5000)
     send_at: datetime | None = Field(None, description="ISO 8601; omitted: send now")
     commercial: bool = Field(

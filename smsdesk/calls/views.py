@@ -4,6 +4,8 @@ from django.utils.translation import gettext as _
 
 from smsdesk.calls.models import Call
 from smsdesk.core.lists import Column, table_page
+from smsdesk.directory import services as directory
+from smsdesk.directory.templatetags.directory import peer_link
 
 
 def call_list(request: HttpRequest) -> HttpResponse:
@@ -17,8 +19,8 @@ def call_list(request: HttpRequest) -> HttpResponse:
         request,
         title=_("Calls"),
         intro=_("Calls received by the SIM card.") + " " + handling,
-        queryset=Call.objects.all(),
-        search=lambda qs, q: qs.filter(caller__icontains=q),
+        queryset=directory.with_names(Call.objects.all(), "caller"),
+        search=lambda qs, q: qs.filter(directory.number_search(q, "caller")),
         columns=[
             Column(_("Number"), "number", ("caller", "-at")),
             Column(_("Date"), "date", ("at", "id")),
@@ -27,7 +29,7 @@ def call_list(request: HttpRequest) -> HttpResponse:
         ],
         default_sort="-date",
         row=lambda c: [
-            c.caller or _("hidden"),
+            peer_link(c.caller, c.contact_name) if c.caller else _("hidden"),
             c.at,
             c.gateway,
             _("sent") if c.reply_id else "—",

@@ -1,39 +1,400 @@
-from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
-from django.utils.translation import gettext as _
+from __future__ import annotations
 
-from smsdesk.core.lists import Column, table_page
-from smsdesk.directory.models import Contact, Group
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from smsdesk.core.errors import ServiceError
+from smsdesk.core.lists import Column, paginate, search_text, sort_by
+from smsdesk.directory import exports, imports, services, uploads
+from smsdesk.directory.forms import ContactFieldForm, ContactForm, GroupForm, ImportForm
+from smsdesk.directory.models import ContactField, Group
+from smsdesk.messaging.models import Message
+from smsdesk.optout.models import OptOut
+
+MAX_SELECTED = 1000  # boxes ticked in one list page at most (the page shows 100)
+PREVIEW_ROWS = 20
+
+
+def _ids(values: list[str]) -> list[int]:
+    return [int(v) for v in values[:MAX_SELECTED] if v.isdigit()]
+
+
+def _form_error(form, e: ServiceError) -> None:  # type: ignore[no-untyped-def]
+    form.add_error(e.field if e.field in form.fields else None, e.message)
+
+
+# --- contacts -------------------------------------------------------------------------------
 
 
 def contacts(request: HttpRequest) -> HttpResponse:
-    return table_page(
+    columns = [
+        Column(_("Contact name"), "name", ("name", "id")),
+        Column(_("First name"), "first_name", ("first_name", "name", "id")),
+        Column(_("Number"), "number", ("number",)),
+        Column(_("Groups")),
+    ]
+    q = search_text(request)
+    qs, sort = sort_by(request, services.contact_list(q), columns, "name")
+    context = paginate(request, qs.prefetch_related("groups"))
+    return render(
         request,
-        title=_("Contacts"),
-        queryset=Contact.objects.all(),
-        search=lambda qs, q: qs.filter(Q(name__icontains=q) | Q(number__icontains=q)),
-        columns=[
-            Column(_("Number"), "number", ("number",)),
-            Column(_("Contact name"), "name", ("name", "number")),
-        ],
-        default_sort="name",
-        row=lambda c: [c.number, c.name],
-        empty=_("No contact yet."),
-        link_first=True,
+        "directory/contacts.html",
+        {"q": q, "columns": columns, "sort": sort, **context},
     )
 
 
-def groups(request: HttpRequest) -> HttpResponse:
-    return table_page(
+def contact(request: HttpRequest, contact_id: int) -> HttpResponse:
+    person = _get(services.get_contact, contact_id)
+    history = list(Message.objects.filter(peer=person.number).order_by("-created_at", "-id")[:10])
+    return render(
         request,
-        title=_("Groups"),
-        queryset=Group.objects.annotate(size=Count("contacts")),
-        search=lambda qs, q: qs.filter(name__icontains=q),
-        columns=[
-            Column(_("Group name"), "name", ("name",)),
-            Column(_("Contacts"), "size", ("size", "name")),
-        ],
-        default_sort="name",
-        row=lambda g: [g.name, g.size],
-        empty=_("No group yet."),
+        "directory/contact.html",
+        {
+            "contact": person,
+            "groups": person.groups.all(),
+            "history": history,
+            "stop": OptOut.objects.filter(number=person.number).first(),
+            "custom": [(f.label, person.fields.get(f.key, "")) for f in services.custom_fields()],
+        },
+    )
+
+
+def _get(getter, object_id: int):  # type: ignore[no-untyped-def]
+    from django.http import Http404
+
+    try:
+        return getter(object_id)
+    except ServiceError as e:
+        raise Http404(e.message) from None
+
+
+def contact_new(request: HttpRequest) -> HttpResponse:
+    return _contact_form(request, None)
+
+
+def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
+    return _contact_form(request, _get(services.get_contact, contact_id))
+
+
+def _contact_form(request: HttpRequest, person) -> HttpResponse:  # type: ignore[no-untyped-def]
+    custom = services.custom_fields()
+    initial = {}
+    if person is not None:
+        initial = {
+            "name": person.name,
+            "first_name": person.first_name,
+            "number": services.display(person.number),
+            "groups": person.groups.all(),
+            **{f"field_{f.key}": person.fields.get(f.key, "") for f in custom},
+        }
+    form = ContactForm(request.POST or None, initial=initial, custom=custom)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        values = {
+            "name": data["name"],
+            "first_name": data["first_name"],
+            "number": data["number"],
+            "fields": form.field_values(),
+            "groups": [g.id for g in data["groups"]],
+        }
+        try:
+            if person is None:
+                person = services.create_contact(**values)
+            else:
+                person = services.update_contact(person.id, **values)
+        except ServiceError as e:
+            _form_error(form, e)
+        else:
+            messages.success(request, _("Contact « %(name)s » saved.") % {"name": person.full_name})
+            return redirect("directory:contact", contact_id=person.id)
+    status = 400 if form.errors else 200
+    return render(
+        request, "directory/contact_form.html", {"form": form, "contact": person}, status=status
+    )
+
+
+def contacts_delete(request: HttpRequest) -> HttpResponse:
+    """Delete ticked contacts (or one): a confirmation page, then the deletion."""
+    ids = _ids(request.POST.getlist("contact") or request.GET.getlist("contact"))
+    chosen = list(services.contact_list().filter(id__in=ids))
+    if not chosen:
+        messages.info(request, _("Tick the contacts to delete first."))
+        return redirect("directory:contacts")
+    if request.method == "POST" and request.POST.get("confirm") == "yes":
+        count = services.delete_contacts([c.id for c in chosen])
+        messages.success(
+            request,
+            ngettext("%(count)d contact deleted.", "%(count)d contacts deleted.", count)
+            % {"count": count},
+        )
+        return redirect("directory:contacts")
+    return render(request, "directory/contacts_delete.html", {"chosen": chosen})
+
+
+def export(request: HttpRequest) -> HttpResponse:
+    qs = services.contact_list(search_text(request))
+    stamp = timezone.localtime().strftime("%Y-%m-%d")
+    if request.GET.get("format") == "json":
+        response = StreamingHttpResponse(
+            exports.json_chunks(qs), content_type="application/json; charset=utf-8"
+        )
+        name = f"contacts-{stamp}.json"
+    else:
+        response = StreamingHttpResponse(
+            exports.csv_chunks(qs), content_type="text/csv; charset=utf-8"
+        )
+        name = f"contacts-{stamp}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def import_upload(request: HttpRequest) -> HttpResponse:
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        if upload.size > imports.max_bytes():
+            form.add_error("file", imports.too_big(upload.size).message)
+        else:
+            data = upload.read()
+            try:
+                imports.decode(data)  # refuse empty or binary files at once, on this page
+            except ServiceError as e:
+                form.add_error("file", e.message)
+            else:
+                token = uploads.save(data, user_id=request.user.id, filename=upload.name)
+                url = redirect("directory:import_preview", token=token).url
+                group = form.cleaned_data["group"].strip()
+                return redirect(f"{url}?{urlencode({'group': group})}" if group else url)
+    return render(
+        request,
+        "directory/import.html",
+        {"form": form, "max_size": imports._megabytes(imports.max_bytes())},
+        status=400 if form.errors else 200,
+    )
+
+
+def import_preview(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        data, filename = uploads.load(token, user_id=request.user.id)
+    except ServiceError as e:
+        messages.error(request, e.message)
+        return redirect("directory:import")
+    group = (request.POST.get("group") or request.GET.get("group") or "").strip()[:200]
+    try:
+        if request.method == "POST":
+            result = imports.apply(data, group=group)
+        else:
+            result = imports.plan(data, group=group)
+    except ServiceError as e:
+        uploads.discard(token)
+        messages.error(request, e.message)
+        return redirect("directory:import")
+    if request.method == "POST":
+        uploads.discard(token)
+        messages.success(
+            request,
+            _(
+                "Import done: %(create)d contacts created, %(update)d updated, %(skip)d "
+                "skipped, %(reject)d rejected."
+            )
+            % result.counts(),
+        )
+        return redirect("directory:contacts")
+    return render(
+        request,
+        "directory/import_preview.html",
+        {
+            "token": token,
+            "filename": filename,
+            "plan": result,
+            "group": group,
+            "summary": imports.summary_line(result),
+            "ignored": imports.ignored_note(result),
+            "create": result.create[:PREVIEW_ROWS],
+            "update": result.update[:PREVIEW_ROWS],
+            "duplicates": result.duplicates[:PREVIEW_ROWS],
+            "rejected": result.rejected[:1000],
+            "preview_rows": PREVIEW_ROWS,
+            "delimiter": {";": ";", ",": ",", "\t": _("tab")}[result.delimiter],
+        },
+    )
+
+
+# --- custom fields (administrators) ---------------------------------------------------------
+
+
+def fields(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_admin:
+        raise PermissionDenied
+    form = ContactFieldForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        label, key = form.cleaned_data["label"].strip(), form.cleaned_data["key"]
+        if (
+            ContactField.objects.filter(key=key).exists()
+            or ContactField.objects.filter(label__iexact=label).exists()
+        ):
+            form.add_error(None, _("A field with this key or label already exists."))
+        else:
+            ContactField.objects.create(label=label, key=key, position=ContactField.objects.count())
+            messages.success(request, _("Field « %(label)s » added.") % {"label": label})
+            return redirect("directory:fields")
+    return render(
+        request, "directory/fields.html", {"form": form, "fields": services.custom_fields()}
+    )
+
+
+@require_POST
+def field_delete(request: HttpRequest, field_id: int) -> HttpResponse:
+    if not request.user.is_admin:
+        raise PermissionDenied
+    ContactField.objects.filter(id=field_id).delete()
+    messages.success(request, _("Field deleted (values already stored stay in the contacts)."))
+    return redirect("directory:fields")
+
+
+# --- groups ---------------------------------------------------------------------------------
+
+
+def groups(request: HttpRequest) -> HttpResponse:
+    columns = [
+        Column(_("Group name"), "name", ("name",)),
+        Column(_("Contacts"), "size", ("size", "name")),
+    ]
+    q = search_text(request)
+    qs, sort = sort_by(request, services.group_list(q), columns, "name")
+    return render(
+        request,
+        "directory/groups.html",
+        {"q": q, "columns": columns, "sort": sort, **paginate(request, qs)},
+    )
+
+
+def group_new(request: HttpRequest) -> HttpResponse:
+    form = GroupForm(request.POST or None)
+    chosen = _chosen_contacts(request)
+    if request.method == "POST" and form.is_valid():
+        try:
+            group = services.create_group(
+                name=form.cleaned_data["name"], contacts=[c.id for c in chosen]
+            )
+        except ServiceError as e:
+            _form_error(form, e)
+        else:
+            messages.success(request, _("Group « %(name)s » saved.") % {"name": group.name})
+            return redirect("directory:groups")
+    return render(
+        request,
+        "directory/group_form.html",
+        {"form": form, "picked": [(c.id, c.full_name) for c in chosen]},
+        status=400 if form.errors else 200,
+    )
+
+
+def _chosen_contacts(request: HttpRequest) -> list:  # type: ignore[type-arg]
+    """Contacts picked with the type-ahead (or ticked in the contact list)."""
+    source = request.POST if request.method == "POST" else request.GET
+    ids = _ids(source.getlist("contacts") or source.getlist("contact"))
+    return list(services.contact_list().filter(id__in=ids))
+
+
+@require_POST
+def group_pick(request: HttpRequest) -> HttpResponse:
+    """The manual: tick a group on the right, then "Modifier" (or delete the ticked ones)."""
+    ids = _ids(request.POST.getlist("group"))
+    if request.POST.get("action") == "delete" and ids:
+        chosen = list(Group.objects.filter(id__in=ids))
+        return render(request, "directory/groups_delete.html", {"chosen": chosen})
+    if len(ids) != 1:
+        messages.info(request, _("Tick one group, then click “Edit”."))
+        return redirect("directory:groups")
+    return redirect("directory:group_edit", group_id=ids[0])
+
+
+MEMBERS_SHOWN = 200
+
+
+def group_edit(request: HttpRequest, group_id: int) -> HttpResponse:
+    group = _get(services.get_group, group_id)
+    form = GroupForm(request.POST or None, initial={"name": group.name})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_group(
+                group.id,
+                name=form.cleaned_data["name"],
+                add=[c.id for c in _chosen_contacts(request)],
+                remove=_unticked(request),
+            )
+        except ServiceError as e:
+            _form_error(form, e)
+        else:
+            messages.success(
+                request, _("Group « %(name)s » saved.") % {"name": form.cleaned_data["name"]}
+            )
+            return redirect("directory:groups")
+    members = group.contacts.order_by("name", "id")
+    return render(
+        request,
+        "directory/group_form.html",
+        {
+            "form": form,
+            "group": group,
+            "members": members[:MEMBERS_SHOWN],
+            "member_count": members.count(),
+            "members_shown": MEMBERS_SHOWN,
+            "picked": [(c.id, c.full_name) for c in _chosen_contacts(request)]
+            if request.method == "POST"
+            else [],
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def _unticked(request: HttpRequest) -> list[int]:
+    """Members shown on the form whose box was unticked."""
+    kept = set(_ids(request.POST.getlist("keep")))
+    return [cid for cid in _ids(request.POST.getlist("shown")) if cid not in kept]
+
+
+@require_POST
+def groups_delete(request: HttpRequest) -> HttpResponse:
+    ids = _ids(request.POST.getlist("group"))
+    count = services.delete_groups(ids)
+    messages.success(
+        request,
+        ngettext(
+            "%(count)d group deleted (its contacts are kept).",
+            "%(count)d groups deleted (their contacts are kept).",
+            count,
+        )
+        % {"count": count},
+    )
+    return redirect("directory:groups")
+
+
+# --- type-ahead -----------------------------------------------------------------------------
+
+
+def suggest(request: HttpRequest, kind: str) -> HttpResponse:
+    """Suggestions for the pickers of New SMS and the group form (an htmx fragment)."""
+    q = request.GET.get("q", "")
+    if kind == "groups":
+        found = [
+            (g.id, g.name, ngettext("%(n)d contact", "%(n)d contacts", g.size) % {"n": g.size})
+            for g in services.suggest_groups(q)
+        ]
+    else:
+        found = [
+            (c.id, c.full_name, services.display(c.number)) for c in services.suggest_contacts(q)
+        ]
+    return render(
+        request,
+        "directory/_suggestions.html",
+        {"found": found, "kind": kind, "too_short": len(q.strip()) < services.MIN_SUGGEST},
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from smsdesk.core.lists import MAX_SEARCH
+from smsdesk.directory import services as directory
 from smsdesk.messaging.models import Message
 
 
@@ -18,10 +19,7 @@ def message_list(
         qs = qs.filter(status=status)
     search = search.strip()[:MAX_SEARCH]
     if search:
-        # The manual: "Rechercher" looks in the numbers and in the text of the messages.
-        digits = "".join(c for c in search if c.isdigit())
-        cond = Q(body__icontains=search) | Q(peer__icontains=search)
-        if len(digits) >= 4:
-            cond |= Q(peer__contains=digits.lstrip("0"))
-        qs = qs.filter(cond)
-    return qs.select_related("author")
+        # The manual: "Rechercher" looks in the numbers and in the text of the messages;
+        # numbers in any common format, and contacts by name.
+        qs = qs.filter(Q(body__icontains=search) | directory.number_search(search, "peer"))
+    return directory.with_names(qs, "peer").select_related("author")

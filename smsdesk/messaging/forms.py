@@ -3,6 +3,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from smsdesk.directory.services import Targets
+
 
 class NewSmsForm(forms.Form):
     text = forms.CharField(
@@ -23,7 +25,10 @@ class NewSmsForm(forms.Form):
         widget=forms.Textarea(
             attrs={"rows": 4, "placeholder": "06 12 34 56 78\n+33 6 98 76 54 32"}
         ),
-        help_text=_("One number per line (or separated by commas)."),
+        help_text=_(
+            "One number per line (or separated by commas); “+” adds a field. Leave empty to "
+            "send to contacts and groups only."
+        ),
         required=False,
         max_length=2_000_000,
     )
@@ -38,8 +43,24 @@ class NewSmsForm(forms.Form):
     )
 
     def number_list(self) -> list[str]:
-        raw = self.cleaned_data.get("numbers", "")
+        """Every target number field (the "+" adds fields), each possibly a pasted list; a
+        number typed in a field but never confirmed is sent too."""
+        fields = self.data.getlist("numbers") if hasattr(self.data, "getlist") else []
+        raw = "\n".join(str(f)[:2_000_000] for f in fields[:1000])
         return [n for n in raw.replace(",", "\n").replace(";", "\n").splitlines() if n.strip()]
+
+    def targets(self) -> Targets:
+        """Typed numbers, and the contacts and groups picked with the type-ahead."""
+        return Targets(
+            numbers=self.number_list(),
+            contacts=_ids(self.data, "contacts"),
+            groups=_ids(self.data, "groups"),
+        )
+
+
+def _ids(data, name: str) -> list[int]:  # type: ignore[no-untyped-def]
+    values = data.getlist(name) if hasattr(data, "getlist") else []
+    return [int(v) for v in values[:10_000] if str(v).isdigit()]
 
 
 class ReplyForm(forms.Form):

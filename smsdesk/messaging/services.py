@@ -21,6 +21,9 @@ from django.utils.translation import gettext_lazy, ngettext
 from smsdesk.calls import services as calls
 from smsdesk.calls.models import Call
 from smsdesk.core import display
+from smsdesk.core.bulk import insert_rows
+from smsdesk.directory import services as directory
+from smsdesk.directory.services import Targets
 from smsdesk.gateways.base import Concat
 from smsdesk.gateways.registry import parse_specs
 from smsdesk.messaging import errors
@@ -54,7 +57,7 @@ NUMBER_REASONS = {
 
 def blocked_warning(campaign: Campaign) -> str:
     """What to tell the sender when some recipients are on the STOP list ("" if none)."""
-    count = sum(m.status == Message.Status.BLOCKED for m in campaign.created_messages)
+    count = campaign.messages.filter(status=Message.Status.BLOCKED).count()
     if not count:
         return ""
     return ngettext(
@@ -185,24 +188,26 @@ def create_campaign(
     *,
     author,  # type: ignore[no-untyped-def]  # User or None (CLI)
     body: str,
-    to: Sequence[str],
+    to: Sequence[str] = (),
+    targets: Targets | None = None,
     send_at: datetime | None = None,
     source: str = "web",
     commercial: bool = False,
 ) -> Campaign:
     """Save a New SMS: one Message per distinct recipient, queued or scheduled.
 
-    Numbers on the STOP list get a `blocked` message that is never sent, so the sender sees
-    why they were skipped. Everything is validated before anything is written. A commercial
-    SMS gets the opt-out mention and waits for the allowed hours: its due time is computed
-    here, so the worker needs no rule of its own.
+    Recipients are the numbers in `to` and `targets` (typed numbers, contact ids, group ids),
+    each once. Numbers on the STOP list get a `blocked` message that is never sent, so the
+    sender sees why they were skipped. Everything is validated before anything is written. A
+    commercial SMS gets the opt-out mention and waits for the allowed hours: its due time is
+    computed here, so the worker needs no rule of its own.
     """
     now = timezone.now()
     info = check_text(body)
     if commercial:
         body = commercial_text(body)
         info = check_text(body)
-    recipients = check_numbers(to)
+    recipients, chosen = _recipients(to, targets or Targets())
     send_at = check_send_at(send_at, now)
     if commercial:
         send_at = commercial_send_at(send_at)
@@ -213,45 +218,68 @@ def create_campaign(
         author=author,
         body=body,
         send_at=send_at,
-        targets={"numbers": [str(n)[:64] for n in to][:1000]},
+        targets=chosen.as_record(),
         recipient_count=len(recipients),
         source=source,
         commercial=commercial,
     )
     pending = Message.Status.SCHEDULED if scheduled else Message.Status.QUEUED
-    messages = [
-        Message(
-            direction=Message.Direction.OUTBOUND,
-            status=Message.Status.BLOCKED if number in blocked else pending,
-            error=BLOCKED_REASON if number in blocked else "",
-            peer=number,
-            gateway=gateway,
-            body=body,
-            encoding=info.encoding.value,
-            segments=info.segments,
-            campaign=campaign,
-            author=author,
-            created_at=now,
-            due_at=send_at,
-            status_at=now,
-        )
-        for number in recipients
-    ]
-    campaign.created_messages = Message.objects.bulk_create(messages, batch_size=500)  # type: ignore[attr-defined]
+    template = Message(
+        direction=Message.Direction.OUTBOUND,
+        gateway=gateway,
+        body=body,
+        encoding=info.encoding.value,
+        segments=info.segments,
+        campaign=campaign,
+        author=author,
+        created_at=now,
+        due_at=send_at,
+        status_at=now,
+    )
+    # One row per recipient, only peer/status/error differ: see core/bulk.py for why not
+    # bulk_create (10x slower for a 100,000-member group).
+    insert_rows(
+        Message,
+        template,
+        ["peer", "status", "error"],
+        [
+            (number, Message.Status.BLOCKED, BLOCKED_REASON)
+            if number in blocked
+            else (number, pending, "")
+            for number in recipients
+        ],
+    )
+    # In recipients' order (ids grow with the insert); read only by those who iterate it.
+    campaign.created_messages = campaign.messages.order_by("id")  # type: ignore[attr-defined]
     _touch_conversations(recipients, body, Message.Direction.OUTBOUND, now)
     return campaign
 
 
+def _recipients(to: Sequence[str], targets: Targets) -> tuple[list[str], Targets]:
+    """E.164 recipients of typed numbers, contacts and groups, deduplicated (and what was
+    chosen, for the record). Typed numbers keep their own checks and messages."""
+    typed = [str(n) for n in (*to, *targets.numbers) if str(n).strip()]
+    if typed or not (targets.contacts or targets.groups):
+        typed = check_numbers(typed)
+    chosen = Targets(numbers=typed, contacts=targets.contacts, groups=targets.groups)
+    recipients = directory.expand(chosen)
+    if not recipients:
+        raise errors.NoRecipients(
+            _("The chosen contacts and groups have nobody to text."), field="to"
+        )
+    if len(recipients) > settings.SMSDESK_MAX_RECIPIENTS:
+        raise _too_many(len(recipients))
+    return recipients, chosen
+
+
 def _touch_conversations(peers: Sequence[str], body: str, direction: str, at: datetime) -> None:
-    Conversation.objects.bulk_create(
-        [
-            Conversation(peer=p, last_at=at, last_body=body[:160], last_direction=direction)
-            for p in peers
-        ],
-        batch_size=500,
-        update_conflicts=True,
-        unique_fields=["peer"],
-        update_fields=["last_at", "last_body", "last_direction"],
+    insert_rows(
+        Conversation,
+        Conversation(last_at=at, last_body=body[:160], last_direction=direction),
+        ["peer"],
+        [(p,) for p in peers],
+        conflict=["peer"],
+        update=["last_at", "last_body", "last_direction"],
     )
 
 

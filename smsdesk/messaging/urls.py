@@ -6,6 +6,7 @@ app_name = "messaging"
 urlpatterns = [
     path("new/", views.new_sms, name="new"),
     path("new/count/", views.count, name="count"),
+    path("new/summary/", views.summary, name="summary"),
     path("sent/", views.sent, name="sent"),
     path("received/", views.received, name="received"),
     path("unread/", views.unread, name="unread"),

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.contrib import messages
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -18,6 +19,8 @@ from django.views.decorators.http import require_GET, require_POST
 from smsdesk.core.display import when
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.lists import Column, paginate, search_text, sort_by
+from smsdesk.directory import services as directory
+from smsdesk.directory.models import Contact, Group
 from smsdesk.messaging import filters, notifications, services
 from smsdesk.messaging.forms import NewSmsForm, ReplyForm
 from smsdesk.messaging.models import Conversation, Message
@@ -33,7 +36,7 @@ def new_sms(request: HttpRequest) -> HttpResponse:
             campaign = services.create_campaign(
                 author=request.user,
                 body=form.cleaned_data["text"],
-                to=form.number_list(),
+                targets=form.targets(),
                 send_at=form.cleaned_data["send_at"],
                 commercial=form.cleaned_data["commercial"],
             )
@@ -55,7 +58,42 @@ def new_sms(request: HttpRequest) -> HttpResponse:
             if campaign.commercial and campaign.send_at > timezone.now():
                 messages.info(request, _commercial_when(campaign.send_at))
             return redirect("messaging:sent")
-    return render(request, "messaging/new.html", {"form": form}, status=400 if form.errors else 200)
+    return render(
+        request,
+        "messaging/new.html",
+        {"form": form, **_picked(form)},
+        status=400 if form.errors else 200,
+    )
+
+
+def _picked(form: NewSmsForm) -> dict:
+    """What was typed and picked, to show again when the form comes back with an error."""
+    if not form.is_bound:
+        return {"number_fields": [""], "picked_contacts": [], "picked_groups": []}
+    targets = form.targets()
+    contacts = Contact.objects.filter(id__in=targets.contacts[:1000])
+    groups = Group.objects.filter(id__in=targets.groups[:100])
+    fields = [f for f in form.data.getlist("numbers")[:100]] or [""]
+    return {
+        "number_fields": fields,
+        "picked_contacts": [(c.id, c.full_name) for c in contacts],
+        "picked_groups": [(g.id, g.name) for g in groups],
+    }
+
+
+@require_POST
+def summary(request: HttpRequest) -> HttpResponse:
+    """Before saving: who gets the SMS once duplicates and STOP numbers are taken out."""
+    form = NewSmsForm(request.POST)
+    form.is_valid()
+    targets = form.targets()
+    context: dict = {"empty": not (targets.numbers or targets.contacts or targets.groups)}
+    if not context["empty"]:
+        try:
+            context["summary"] = directory.summarise(targets)
+        except ServiceError as e:
+            context["error"] = e.message
+    return render(request, "messaging/_summary.html", context)
 
 
 @require_POST
@@ -176,7 +214,8 @@ def conversations(request: HttpRequest) -> HttpResponse:
     search = search_text(request)
     qs = Conversation.objects.all()
     if search:
-        qs = qs.filter(peer__icontains=search) | qs.filter(last_body__icontains=search)
+        qs = qs.filter(directory.number_search(search, "peer") | Q(last_body__icontains=search))
+    qs = directory.with_names(qs, "peer")
     return render(request, "messaging/conversations.html", {"q": search, **paginate(request, qs)})
 
 
@@ -191,6 +230,7 @@ def conversation(request: HttpRequest, peer: str) -> HttpResponse:
         "messaging/conversation.html",
         {
             "peer": peer,
+            "contact": Contact.objects.filter(number=peer).first(),
             "history": history,
             "form": ReplyForm(),
         },

@@ -11,6 +11,8 @@ from django.views.decorators.http import require_POST
 
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.lists import Column, paginate, search_text, sort_by, table_page
+from smsdesk.directory import services as directory
+from smsdesk.directory.templatetags.directory import peer_link
 from smsdesk.optout import services
 from smsdesk.optout.forms import AddNumberForm, RemoveNumberForm
 from smsdesk.optout.models import OptOut, OptOutEvent, Source
@@ -27,12 +29,12 @@ def _columns() -> list[Column]:
 
 
 def _search(qs, q: str):  # type: ignore[no-untyped-def]
-    return qs.filter(number__icontains=q)
+    return qs.filter(directory.number_search(q, "number"))
 
 
 def stop_list(request: HttpRequest) -> HttpResponse:
     q = search_text(request)
-    qs = OptOut.objects.select_related("by")
+    qs = directory.with_names(OptOut.objects.select_related("by"), "number")
     if q:
         qs = _search(qs, q)
     columns = _columns()
@@ -64,8 +66,8 @@ def history(request: HttpRequest) -> HttpResponse:
         request,
         title=_("STOP SMS history"),
         intro=_("Every change of the STOP list, kept for good: nobody can edit it."),
-        queryset=OptOutEvent.objects.all(),
-        search=lambda qs, q: qs.filter(number__icontains=q),
+        queryset=directory.with_names(OptOutEvent.objects.all(), "number"),
+        search=_search,
         columns=[
             Column(_("Date"), "date", ("at", "id")),
             Column(_("Number"), "number", ("number", "-at")),
@@ -77,7 +79,7 @@ def history(request: HttpRequest) -> HttpResponse:
         default_sort="-date",
         row=lambda e: [
             e.at,
-            e.number,
+            peer_link(e.number, e.contact_name),
             e.get_action_display(),
             e.get_source_display(),
             e.by_name or "—",

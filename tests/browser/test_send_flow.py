@@ -34,8 +34,8 @@ def test_send_from_the_browser_and_see_it_delivered(page, running_worker) -> Non
     page.get_by_role("button", name="Enregistrer le SMS").click()
     expect(page).to_have_url(re.compile(r"/sms/sent/$"))
     expect(page.get_by_text("SMS enregistré pour 2 destinataires")).to_be_visible()
-    good = page.locator("tr", has_text="+33612345678")
-    bad = page.locator("tr", has_text="+33600000001")
+    good = page.locator("tr", has_text="06 12 34 56 78")  # shown in national format
+    bad = page.locator("tr", has_text="06 00 00 00 01")
     # No reload: the list refreshes itself while the worker sends through the simulator.
     expect(good.locator("[data-status]")).to_have_text("Délivré", timeout=20_000)
     expect(bad.locator("[data-status]")).to_have_text("Échec", timeout=20_000)
@@ -60,7 +60,7 @@ def test_an_inbound_sms_appears_unread_and_the_reply_goes_out(page, running_work
     running_worker.inject_inbound("+33698765432", "Je serai en retard")
     page.goto(page.base + "/sms/unread/")
     expect(page.get_by_text("Je serai en retard")).to_be_visible(timeout=10_000)
-    page.get_by_role("link", name="+33698765432").click()
+    page.get_by_role("link", name="06 98 76 54 32").click()
     page.get_by_placeholder("Écrire une réponse…").fill("Pas de souci")
     page.get_by_role("button", name="Envoyer").click()
     expect(page.locator("[data-status]").last).to_be_visible()
@@ -76,7 +76,7 @@ def test_a_scheduled_sms_waits_and_can_be_cancelled(page, running_worker) -> Non
     page.get_by_label("Date d’envoi du SMS").fill("2099-12-24T09:00")
     page.get_by_label("Numéros cibles").fill("06 12 34 56 78")
     page.get_by_role("button", name="Enregistrer le SMS").click()
-    row = page.locator("tr", has_text="+33612345678")
+    row = page.locator("tr", has_text="06 12 34 56 78")
     expect(row.locator("[data-status]")).to_have_text("Programmé")
     expect(row).to_contain_text("24/12/2099 09:00")
     page.wait_for_timeout(1500)  # the worker runs meanwhile: it must leave the message alone

@@ -5,19 +5,33 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from smsdesk.core.errors import ServiceError
+from smsdesk.directory import services as directory
+from smsdesk.directory.services import Targets
 from smsdesk.messaging import services
 
 
 class Command(BaseCommand):
-    help = "Queue an SMS to one or more numbers (sent by the worker, now or at --at)."
+    help = (
+        "Queue an SMS to numbers, contacts and groups (sent by the worker, now or at --at)."
+    )
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         parser.add_argument(
             "--to",
             nargs="+",
-            required=True,
+            default=[],
             metavar="NUMBER",
             help="recipients, e.g. +33612345678 or 06 12 34 56 78 (quoted)",
+        )
+        parser.add_argument(
+            "--contact",
+            action="append",
+            default=[],
+            metavar="NAME_OR_NUMBER",
+            help="a contact of the directory, by number or exact name (repeatable)",
+        )
+        parser.add_argument(
+            "--group", action="append", default=[], metavar="NAME", help="a group (repeatable)"
         )
         parser.add_argument("--text", required=True, help="the text of the SMS")
         parser.add_argument(
@@ -43,10 +57,15 @@ class Command(BaseCommand):
                     % {"value": opts["at"]}
                 ) from None
         try:
+            targets = Targets(
+                numbers=opts["to"],
+                contacts=[directory.lookup_contact(c).id for c in opts["contact"]],
+                groups=[directory.lookup_group(g).id for g in opts["group"]],
+            )
             campaign = services.create_campaign(
                 author=None,
                 body=opts["text"],
-                to=opts["to"],
+                targets=targets,
                 send_at=send_at,
                 source="cli",
                 commercial=opts["commercial"],

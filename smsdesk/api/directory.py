@@ -1,0 +1,152 @@
+"""REST API v1: contacts and groups, on the same services as the Répertoire pages."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema, Status
+
+from smsdesk.api.schemas import ErrorOut
+from smsdesk.directory import services
+from smsdesk.directory.models import Contact, Group
+
+router = Router(tags=["directory"])
+
+
+class ContactIn(Schema):
+    name: str = Field(..., max_length=400)
+    number: str = Field(..., max_length=64, description="E.164 or national format")
+    first_name: str = Field("", max_length=200)
+    fields: dict[str, str] = Field(default_factory=dict, description="custom fields by key")
+    groups: list[int] = Field(default_factory=list, max_length=1000, description="group ids")
+
+
+class ContactPatch(Schema):
+    name: str | None = Field(None, max_length=400)
+    number: str | None = Field(None, max_length=64)
+    first_name: str | None = Field(None, max_length=200)
+    fields: dict[str, str] | None = Field(None, description="replaces all custom fields")
+    groups: list[int] | None = Field(None, max_length=1000, description="replaces the groups")
+
+
+class ContactOut(Schema):
+    id: int
+    name: str
+    first_name: str
+    number: str
+    fields: dict[str, str]
+    groups: list[int]
+
+
+class ContactPage(Schema):
+    count: int
+    contacts: list[ContactOut]
+
+
+class GroupIn(Schema):
+    name: str = Field(..., max_length=400)
+    contacts: list[int] = Field(default_factory=list, max_length=100_000)
+
+
+class GroupPatch(Schema):
+    name: str | None = Field(None, max_length=400)
+    add: list[int] = Field(default_factory=list, max_length=100_000)
+    remove: list[int] = Field(default_factory=list, max_length=100_000)
+    contacts: list[int] | None = Field(None, max_length=100_000, description="replaces members")
+
+
+class GroupOut(Schema):
+    id: int
+    name: str
+    size: int
+
+
+class GroupPage(Schema):
+    count: int
+    groups: list[GroupOut]
+
+
+def _contact_out(c: Contact) -> dict:
+    return {
+        "id": c.id,
+        "name": c.name,
+        "first_name": c.first_name,
+        "number": c.number,
+        "fields": c.fields,
+        "groups": [g.id for g in c.groups.all()],
+    }
+
+
+def _group_out(g: Group) -> dict:
+    size = getattr(g, "size", None)
+    return {"id": g.id, "name": g.name, "size": size if size is not None else g.contacts.count()}
+
+
+ERRORS = {400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
+@router.get("/contacts", response={200: ContactPage, 422: ErrorOut}, summary="Contacts, by name")
+def list_contacts(  # type: ignore[no-untyped-def]
+    request: HttpRequest,
+    q: str = Query("", max_length=100, description="name or number, any format"),
+    offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000),
+):
+    qs = services.contact_list(q).order_by("name", "id")
+    rows = qs.prefetch_related("groups")[offset : offset + limit]
+    return {"count": qs.count(), "contacts": [_contact_out(c) for c in rows]}
+
+
+@router.post("/contacts", response={201: ContactOut, **ERRORS}, summary="Add a contact")
+def create_contact(request: HttpRequest, payload: ContactIn):  # type: ignore[no-untyped-def]
+    contact = services.create_contact(**payload.dict())
+    return Status(201, _contact_out(contact))
+
+
+@router.get("/contacts/{contact_id}", response={200: ContactOut, 404: ErrorOut})
+def get_contact(request: HttpRequest, contact_id: int):  # type: ignore[no-untyped-def]
+    return _contact_out(services.get_contact(contact_id))
+
+
+@router.patch("/contacts/{contact_id}", response={200: ContactOut, **ERRORS})
+def update_contact(request: HttpRequest, contact_id: int, payload: ContactPatch):  # type: ignore[no-untyped-def]
+    return _contact_out(services.update_contact(contact_id, **payload.dict()))
+
+
+@router.delete("/contacts/{contact_id}", response={204: None, 404: ErrorOut})
+def delete_contact(request: HttpRequest, contact_id: int):  # type: ignore[no-untyped-def]
+    services.get_contact(contact_id)
+    services.delete_contacts([contact_id])
+    return Status(204, None)
+
+
+@router.get("/groups", response={200: GroupPage, 422: ErrorOut}, summary="Groups, with sizes")
+def list_groups(  # type: ignore[no-untyped-def]
+    request: HttpRequest,
+    q: str = Query("", max_length=100),
+    offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000),
+):
+    qs = services.group_list(q).order_by("name")
+    return {"count": qs.count(), "groups": [_group_out(g) for g in qs[offset : offset + limit]]}
+
+
+@router.post("/groups", response={201: GroupOut, **ERRORS}, summary="Add a group")
+def create_group(request: HttpRequest, payload: GroupIn):  # type: ignore[no-untyped-def]
+    return Status(201, _group_out(services.create_group(**payload.dict())))
+
+
+@router.get("/groups/{group_id}", response={200: GroupOut, 404: ErrorOut})
+def get_group(request: HttpRequest, group_id: int):  # type: ignore[no-untyped-def]
+    return _group_out(services.get_group(group_id))
+
+
+@router.patch("/groups/{group_id}", response={200: GroupOut, **ERRORS})
+def update_group(request: HttpRequest, group_id: int, payload: GroupPatch):  # type: ignore[no-untyped-def]
+    return _group_out(services.update_group(group_id, **payload.dict()))
+
+
+@router.delete("/groups/{group_id}", response={204: None, 404: ErrorOut})
+def delete_group(request: HttpRequest, group_id: int):  # type: ignore[no-untyped-def]
+    services.get_group(group_id)
+    services.delete_groups([group_id])
+    return Status(204, None)

@@ -1,0 +1,546 @@
+"""Importing contacts from the CSV files people really have.
+
+The manual's format is `NOM ,+336…` with no header; real files add a header or not, use `,`
+`;` or tab, quote fields, come in UTF-8 (with or without BOM) or Windows-1252 from Excel,
+with CRLF, numbers written `06 12 34 56 78`, `06.12…`, `0033…`, and extra columns (first
+name, groups, custom fields). `plan()` reads a file and says, without writing anything,
+which rows would create, update or leave a contact unchanged, which repeat an earlier line,
+and which are rejected (with the line number and why). `apply()` plans again inside one
+transaction and writes everything or nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from smsdesk.core.bulk import insert_rows
+from smsdesk.directory import errors, services
+from smsdesk.directory.models import Contact, ContactField, Group
+from smsdesk.sms import errors as sms_errors
+from smsdesk.sms import numbers
+
+MAX_LINE = 2000  # characters; a longer line is rejected, not parsed
+MAX_COLUMNS = 50
+DELIMITERS = ";,\t"
+GROUP_SEPARATOR = "|"  # several groups in one cell: "Clients | VIP"
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+# Header words (lower case, no accents, no spaces) → what the column holds.
+HEADERS = {
+    "name": {"nom", "name", "nomcontact", "contact", "nomducontact", "contactname", "nomcomplet"},
+    "number": {
+        "numero",
+        "number",
+        "telephone",
+        "tel",
+        "phone",
+        "mobile",
+        "portable",
+        "gsm",
+        "phonenumber",
+        "numerodetelephone",
+        "mobilephone",
+        "cellulaire",
+    },
+    "first_name": {"prenom", "firstname", "givenname"},
+    "groups": {"groupe", "groupes", "group", "groups"},
+}
+
+
+def _header_key(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+@dataclass
+class Row:
+    line: int
+    name: str
+    number: str  # E.164
+    first_name: str = ""
+    groups: list[str] = field(default_factory=list)
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Rejected:
+    line: int
+    reason: str
+    text: str  # the start of the line, to find it
+
+
+@dataclass
+class Duplicate:
+    line: int
+    first_line: int
+    number: str
+
+
+@dataclass
+class Plan:
+    create: list[Row] = field(default_factory=list)
+    update: list[tuple[Row, Contact]] = field(default_factory=list)
+    unchanged: list[Row] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    header: bool = False
+    columns: list[str] = field(default_factory=list)  # what each column was read as
+    ignored_columns: list[str] = field(default_factory=list)
+    group: str = ""
+
+    @property
+    def importable(self) -> int:
+        return len(self.create) + len(self.update)
+
+    @property
+    def skipped(self) -> int:
+        return len(self.unchanged) + len(self.duplicates)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "create": len(self.create),
+            "update": len(self.update),
+            "skip": self.skipped,
+            "reject": len(self.rejected),
+        }
+
+
+def max_bytes() -> int:
+    return settings.SMSDESK_IMPORT_MAX_BYTES
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """The text of an uploaded file and its encoding; refuses empty, binary, too big."""
+    if len(data) > max_bytes():
+        raise too_big(len(data))
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" (UTF-16)
+        try:
+            text, encoding = data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            raise _binary() from None
+    elif data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise errors.ImportRefused(
+            _(
+                "This is a spreadsheet workbook (.xlsx or .xls), not a CSV file. In Excel or "
+                "LibreOffice, use “Save as” and choose CSV, then import that file."
+            )
+        )
+    elif b"\x00" in data:
+        raise _binary()
+    else:
+        try:
+            text, encoding = data.decode("utf-8-sig"), "utf-8"
+        except UnicodeDecodeError:
+            # Not UTF-8: Excel on Windows saves "CSV" in Windows-1252.
+            text, encoding = data.decode("cp1252", errors="replace"), "windows-1252"
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise errors.ImportRefused(_("The file is empty: there is no contact to import."))
+    controls = sum(1 for c in text[:4096] if ord(c) < 32 and c not in "\r\n\t")
+    if controls > 8:
+        raise _binary()
+    return text, encoding
+
+
+def too_big(size: int) -> errors.ImportRefused:
+    return errors.ImportRefused(
+        _("The file is too big: %(size)s, the limit is %(max)s. Split it in several files.")
+        % {"size": _megabytes(size), "max": _megabytes(max_bytes())}
+    )
+
+
+def _binary() -> errors.ImportRefused:
+    return errors.ImportRefused(
+        _(
+            "This file is not a text CSV file (it looks like a binary file: an image, a PDF, a "
+            "workbook…). Export your contacts as CSV and import that file."
+        )
+    )
+
+
+def _megabytes(size: int) -> str:
+    return filesizeformat(size)  # "19,1 Mo" in French
+
+
+def _lines(text: str, plan: Plan) -> list[str]:
+    """Physical lines, each too long one rejected here (kept empty: line numbers stay right)."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for i, line in enumerate(lines):
+        if len(line) > MAX_LINE:
+            plan.rejected.append(
+                Rejected(
+                    i + 1,
+                    _("the line is too long (%(count)d characters, at most %(max)d)")
+                    % {"count": len(line), "max": MAX_LINE},
+                    line[:60],
+                )
+            )
+            lines[i] = ""
+    return lines
+
+
+def sniff_delimiter(lines: list[str]) -> str:
+    """`;`, `,` or tab: csv.Sniffer on the first lines, checked, else the one that appears
+    on most of them (a file of names and numbers with one column has none: `,`)."""
+    sample_lines = [line for line in lines if line.strip()][:50]
+    sample = "\n".join(sample_lines)
+    try:
+        delimiter = csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        delimiter = ""
+    if delimiter and sum(delimiter in line for line in sample_lines) >= 0.8 * len(sample_lines):
+        return delimiter
+    counts = {d: sum(d in line for line in sample_lines) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])  # ties: the order of DELIMITERS
+    return best if counts[best] else ","
+
+
+def unescape(cell: str) -> str:
+    """Undo the export's guard against spreadsheet formulas: `'=x` → `=x`, `'+44…` → `+44…`."""
+    if cell.startswith("'") and cell[1:].startswith(FORMULA_START):
+        return cell[1:]
+    return cell
+
+
+def _records(lines: list[str], delimiter: str) -> list[tuple[int, list[str]]]:
+    """(first line number, cells) for each non-empty CSV record; quoted fields may span lines."""
+    reader = csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter, quotechar='"')
+    records: list[tuple[int, list[str]]] = []
+    start = 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:  # e.g. a quote never closed: the rest of the file is one field
+            records.append((start, ["\x00csv-error", ""]))
+            break
+        if any("\n" in c for c in cells):
+            # A quote opened and never closed swallows the next lines: say so, on its line.
+            records.append((start, ["\x00csv-error", cells[0].split("\n")[0]]))
+        elif any(c.strip() for c in cells):
+            records.append((start, [unescape(c.strip()) for c in cells]))
+        start = reader.line_num + 1
+    return records
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        numbers.normalise(cell, default_region=services.region())
+    except sms_errors.InvalidNumber:
+        return False
+    return True
+
+
+@dataclass
+class _Layout:
+    number: int
+    name: int | None
+    first_name: int | None = None
+    groups: int | None = None
+    fields: dict[int, str] = field(default_factory=dict)  # column → ContactField.key
+
+
+def _layout(
+    records: list[tuple[int, list[str]]], plan: Plan, custom: list[ContactField]
+) -> _Layout:
+    """Which column holds what: from the header when the first row has one, else the manual's
+    order (name, number) with the number column found by its content."""
+    first = records[0][1]
+    if not any(_is_number(c) for c in first):
+        by_word = {_header_key(c): i for i, c in reversed(list(enumerate(first)))}
+        found: dict[str, int] = {}
+        for what, words in HEADERS.items():
+            for word in words:
+                if word in by_word:
+                    found.setdefault(what, by_word[word])
+        fields = {}
+        for f in custom:
+            for word in (_header_key(f.key), _header_key(f.label)):
+                if word in by_word and by_word[word] not in found.values():
+                    fields[by_word[word]] = f.key
+        if "number" not in found:
+            # No header word at all: a first row whose number is wrong, not a header.
+            later = next(
+                (cells for _line, cells in records[1:20] if any(map(_is_number, cells))), None
+            )
+            if not found and not fields:
+                # No header at all, and maybe no valid number anywhere: the manual's order.
+                return _content_layout(later or first, plan)
+            raise errors.ImportRefused(
+                _(
+                    "The first line looks like a header, but none of its columns is the number "
+                    "(“Numéro”, “Téléphone”, “Mobile”, “Number” or “Phone”). Name that column, or "
+                    "remove the header line."
+                )
+            )
+        plan.header = True
+        used = set(found.values()) | set(fields)
+        plan.ignored_columns = [c or str(i + 1) for i, c in enumerate(first) if i not in used]
+        return _Layout(
+            number=found["number"],
+            name=found.get("name"),
+            first_name=found.get("first_name"),
+            groups=found.get("groups"),
+            fields=fields,
+        )
+    return _content_layout(first, plan)
+
+
+def _content_layout(first: list[str], plan: Plan) -> _Layout:
+    number_col = next((i for i, c in enumerate(first) if _is_number(c)), 1 if len(first) > 1 else 0)
+    others = [i for i in range(len(first)) if i != number_col]
+    name_col = others[0] if others else None
+    if len(others) > 1:
+        plan.ignored_columns = [str(i + 1) for i in others[1:]]
+    return _Layout(number=number_col, name=name_col)
+
+
+def plan(data: bytes, *, group: str = "") -> Plan:
+    """Read a file and say what importing it would do; writes nothing."""
+    text, encoding = decode(data)
+    result = Plan(encoding=encoding, group=group.strip())
+    lines = _lines(text, result)
+    result.delimiter = sniff_delimiter(lines)
+    records = _records(lines, result.delimiter)
+    if not records:
+        if result.rejected:
+            return result
+        raise errors.ImportRefused(_("The file is empty: there is no contact to import."))
+    custom = services.custom_fields()
+    layout = _layout(records, result, custom)
+    if result.header:
+        records = records[1:]
+    result.columns = _column_names(layout, custom)
+    rows: list[Row] = []
+    seen: dict[str, int] = {}
+    for line, cells in records:
+        row_or_reason = _read_row(line, cells, layout)
+        if isinstance(row_or_reason, str):
+            shown = cells[1:] if cells[0] == "\x00csv-error" else cells
+            result.rejected.append(
+                Rejected(line, row_or_reason, _shorten(result.delimiter.join(shown)))
+            )
+        elif row_or_reason.number in seen:
+            result.duplicates.append(
+                Duplicate(line, seen[row_or_reason.number], row_or_reason.number)
+            )
+        else:
+            seen[row_or_reason.number] = line
+            rows.append(row_or_reason)
+    _compare(rows, result)
+    result.rejected.sort(key=lambda r: r.line)
+    return result
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _column_names(layout: _Layout, custom: list[ContactField]) -> list[str]:
+    labels = {f.key: f.label for f in custom}
+    names = {layout.number: _("number")}
+    if layout.name is not None:
+        names[layout.name] = _("name")
+    if layout.first_name is not None:
+        names[layout.first_name] = _("first name")
+    if layout.groups is not None:
+        names[layout.groups] = _("groups")
+    for col, key in layout.fields.items():
+        names[col] = labels.get(key, key)
+    return [f"{col + 1}: {names[col]}" for col in sorted(names)]
+
+
+def _cell(cells: list[str], col: int | None) -> str:
+    return cells[col] if col is not None and col < len(cells) else ""
+
+
+def _read_row(line: int, cells: list[str], layout: _Layout) -> Row | str:
+    """A valid row, or why the line is rejected."""
+    if cells[0] == "\x00csv-error":
+        return _('a quote (") is opened and never closed: this line and the rest are unreadable')
+    if len(cells) > MAX_COLUMNS:
+        return _("too many columns (%(count)d, at most %(max)d)") % {
+            "count": len(cells),
+            "max": MAX_COLUMNS,
+        }
+    raw_number = _cell(cells, layout.number)
+    if not raw_number:
+        return _("no number")
+    try:
+        number = numbers.normalise(raw_number, default_region=services.region())
+    except sms_errors.InvalidNumber as e:
+        return services.invalid_number_message(raw_number, e)
+    try:
+        row = Row(line=line, name=services.clean_name(_cell(cells, layout.name)), number=number)
+        if layout.first_name is not None:
+            row.first_name = services.clean_first_name(_cell(cells, layout.first_name))
+        if layout.fields:
+            values = {key: _cell(cells, col) for col, key in layout.fields.items()}
+            row.fields = services.clean_fields(values, known=layout.fields.values())
+        if layout.groups is not None:
+            for cell in _cell(cells, layout.groups).split(GROUP_SEPARATOR):
+                group = services.clean_text(
+                    cell,
+                    limit=services.MAX_NAME,
+                    label=services.GROUP_NAME_LABEL,
+                    field_name="groups",
+                )
+                if group:
+                    row.groups.append(group)
+    except errors.InvalidField as e:
+        return e.message
+    return row
+
+
+def _compare(rows: list[Row], result: Plan) -> None:
+    """Sort rows into create / update / unchanged against what is stored. Empty cells never
+    erase: a column left empty keeps what the contact had."""
+    existing: dict[str, Contact] = {}
+    for chunk in services._chunks([r.number for r in rows]):
+        existing.update((c.number, c) for c in Contact.objects.filter(number__in=chunk))
+    memberships: dict[int, set[str]] = {}
+    wanted_groups = any(r.groups for r in rows) or bool(result.group)
+    if existing and wanted_groups:
+        through = Group.contacts.through
+        for chunk in services._chunks([c.id for c in existing.values()]):
+            for cid, gname in through.objects.filter(contact_id__in=chunk).values_list(
+                "contact_id", "group__name"
+            ):
+                memberships.setdefault(cid, set()).add(gname.lower())
+    target = result.group.lower()
+    for row in rows:
+        contact = existing.get(row.number)
+        if contact is None:
+            result.create.append(row)
+            continue
+        has = memberships.get(contact.id, set())
+        missing_groups = [g for g in row.groups if g.lower() not in has]
+        if target and target not in has:
+            missing_groups.append(result.group)
+        changed = (
+            row.name != contact.name
+            or (row.first_name and row.first_name != contact.first_name)
+            or any(contact.fields.get(k) != v for k, v in row.fields.items())
+            or missing_groups
+        )
+        if changed:
+            result.update.append((row, contact))
+        else:
+            result.unchanged.append(row)
+
+
+@transaction.atomic
+def apply(data: bytes, *, group: str = "") -> Plan:
+    """Import `data`: plan it again (the directory may have changed since the preview) and
+    write it all in this transaction, or nothing."""
+    result = plan(data, group=group)
+    if not result.importable and not (result.group and result.unchanged):
+        return result
+    group_names = {g for row, _c in result.update for g in row.groups}
+    group_names |= {g for row in result.create for g in row.groups}
+    if result.group:
+        group_names.add(result.group)
+    groups = _get_or_create_groups(group_names)
+    insert_rows(
+        Contact,
+        Contact(),
+        ["name", "number", "first_name", "fields"],
+        [
+            (r.name, r.number, r.first_name, json.dumps(r.fields, ensure_ascii=False))
+            for r in result.create
+        ],
+    )
+    created = _contacts_by_number([r.number for r in result.create]) if group_names else {}
+    updated = []
+    for row, contact in result.update:
+        contact.name = row.name
+        contact.first_name = row.first_name or contact.first_name
+        contact.fields = {**contact.fields, **row.fields}
+        updated.append(contact)
+    Contact.objects.bulk_update(updated, ["name", "first_name", "fields"], batch_size=2000)
+    through = Group.contacts.through
+    members = []
+    pairs = [
+        *((r, created[r.number]) for r in result.create if r.number in created),
+        *result.update,
+    ]
+    for row, contact in pairs:
+        for g in row.groups:
+            members.append(through(group_id=groups[g.lower()].id, contact_id=contact.id))
+    if result.group:
+        target = groups[result.group.lower()].id
+        members += [through(group_id=target, contact_id=c.id) for _r, c in pairs]
+        unchanged = [r.number for r in result.unchanged]
+        for chunk in services._chunks(unchanged):
+            members += [
+                through(group_id=target, contact_id=cid)
+                for cid in Contact.objects.filter(number__in=chunk).values_list("id", flat=True)
+            ]
+    through.objects.bulk_create(members, batch_size=2000, ignore_conflicts=True)
+    return result
+
+
+def _contacts_by_number(numbers_: list[str]) -> dict[str, Contact]:
+    found: dict[str, Contact] = {}
+    for chunk in services._chunks(numbers_):
+        found.update(
+            (c.number, c) for c in Contact.objects.filter(number__in=chunk).only("id", "number")
+        )
+    return found
+
+
+def _get_or_create_groups(names: set[str]) -> dict[str, Group]:
+    by_lower: dict[str, Group] = {}
+    for g in Group.objects.all():
+        by_lower[g.name.lower()] = g
+    for name in sorted(names):
+        if name.lower() not in by_lower:
+            by_lower[name.lower()] = Group.objects.create(name=name)
+    return by_lower
+
+
+def summary_line(result: Plan) -> str:
+    """One line of counts, for the CLI and the page's heading."""
+    return (
+        _(
+            "%(create)d to create, %(update)d to update, %(skip)d to skip (duplicates or "
+            "unchanged), %(reject)d rejected."
+        )
+        % result.counts()
+    )
+
+
+def rejected_line(rejected: Rejected) -> str:
+    return _("line %(line)d: %(reason)s — %(text)s") % {
+        "line": rejected.line,
+        "reason": rejected.reason,
+        "text": rejected.text,
+    }
+
+
+def duplicate_reason(duplicate: Duplicate) -> str:
+    return _("same number as line %(line)d") % {"line": duplicate.first_line}
+
+
+def ignored_note(result: Plan) -> str:
+    if not result.ignored_columns:
+        return ""
+    return ngettext(
+        "This column is not imported: %(columns)s.",
+        "These columns are not imported: %(columns)s.",
+        len(result.ignored_columns),
+    ) % {"columns": ", ".join(f"« {c} »" for c in result.ignored_columns)}

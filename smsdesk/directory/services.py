@@ -1,0 +1,532 @@
+"""Directory rules: contacts, groups, and who a send's targets are.
+
+Numbers are stored in E.164 and there is one contact per number. Every entry point (pages,
+API, CLI, CSV import) goes through these functions, so the same number typed as
+`06 12 34 56 78` or `+33 6 12 34 56 78` always finds the same contact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Concat
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from smsdesk.directory import errors
+from smsdesk.directory.models import Contact, ContactField, Group
+from smsdesk.optout import services as optout
+from smsdesk.sms import errors as sms_errors
+from smsdesk.sms import numbers
+
+MAX_NAME = 200
+MAX_FIRST_NAME = 100
+MAX_FIELD_VALUE = 200
+CHUNK = 900  # ids or numbers per IN (...): under SQLite's bound-parameter limit
+MIN_SUGGEST = 2  # letters typed before the type-ahead answers
+
+# Why `sms.numbers.normalise` refused a number, in the user's language.
+NUMBER_REASONS = {
+    "empty": gettext_lazy("empty"),
+    "too short": gettext_lazy("too short"),
+    "too long": gettext_lazy("too long"),
+    "unknown country code": gettext_lazy("unknown country code"),
+    "wrong length": gettext_lazy("wrong length"),
+    "not a phone number": gettext_lazy("not a phone number"),
+    "not a valid number": gettext_lazy("not a valid number"),
+}
+
+
+def region() -> str:
+    return settings.SMSDESK_DEFAULT_REGION
+
+
+def display(number: str) -> str:
+    """A stored number as people read it: `06 12 34 56 78` at home, `+44 …` abroad."""
+    return numbers.format_for_display(number, default_region=region())
+
+
+def normalise(raw: str, *, field: str = "number") -> str:
+    try:
+        return numbers.normalise(raw, default_region=region())
+    except sms_errors.InvalidNumber as e:
+        raise errors.InvalidNumber(invalid_number_message(raw, e), field=field) from None
+
+
+def invalid_number_message(raw: str, error: sms_errors.InvalidNumber) -> str:
+    return _("« %(number)s » is not a valid number (%(reason)s).") % {
+        "number": str(raw)[:64],
+        "reason": NUMBER_REASONS.get(error.reason, error.reason),
+    }
+
+
+def number_reason(raw: str) -> str | None:
+    """None when `raw` is a valid number, else why not (translated)."""
+    try:
+        normalise(raw)
+    except errors.InvalidNumber as e:
+        return e.message
+    return None
+
+
+# --- contacts -------------------------------------------------------------------------------
+
+
+NAME_LABEL = gettext_lazy("The name")
+FIRST_NAME_LABEL = gettext_lazy("The first name")
+GROUP_NAME_LABEL = gettext_lazy("The group name")
+
+
+def clean_text(value: str | None, *, limit: int, label: object, field_name: str) -> str:
+    """One line of printable text (tabs, newlines and runs of spaces made one space)."""
+    text = " ".join((value or "").split())
+    if not text.isprintable():
+        text = "".join(c for c in text if c.isprintable())
+    if len(text) > limit:
+        raise errors.InvalidField(
+            _("%(label)s is too long: %(count)d characters, at most %(max)d.")
+            % {"label": label, "count": len(text), "max": limit},
+            field=field_name,
+        )
+    return text
+
+
+def clean_name(value: str | None, *, field_name: str = "name") -> str:
+    name = clean_text(value, limit=MAX_NAME, label=NAME_LABEL, field_name=field_name)
+    if not name:
+        raise errors.InvalidField(_("The contact name is empty."), field=field_name)
+    return name
+
+
+def clean_first_name(value: str | None) -> str:
+    return clean_text(value, limit=MAX_FIRST_NAME, label=FIRST_NAME_LABEL, field_name="first_name")
+
+
+def custom_fields() -> list[ContactField]:
+    return list(ContactField.objects.all())
+
+
+def clean_fields(
+    values: Mapping[str, object] | None, *, known: Iterable[str] | None = None
+) -> dict:
+    """Custom field values by key: unknown keys refused, empty values dropped."""
+    keys = set(known if known is not None else ContactField.objects.values_list("key", flat=True))
+    cleaned: dict[str, str] = {}
+    for key, value in (values or {}).items():
+        if key not in keys:
+            raise errors.InvalidField(
+                _("« %(key)s » is not a contact field. Fields: %(known)s.")
+                % {"key": str(key)[:40], "known": ", ".join(sorted(keys)) or "—"},
+                field="fields",
+            )
+        text = clean_text(
+            str(value) if value is not None else "",
+            limit=MAX_FIELD_VALUE,
+            label=str(key),
+            field_name="fields",
+        )
+        if text:
+            cleaned[key] = text
+    return cleaned
+
+
+def _taken(number: str, *, exclude: int | None = None) -> None:
+    other = Contact.objects.filter(number=number).exclude(id=exclude).first()
+    if other is not None:
+        raise errors.NumberTaken(
+            _("The number %(number)s already belongs to the contact « %(name)s ».")
+            % {"number": display(number), "name": other.full_name},
+            contact_id=other.id,
+        )
+
+
+@transaction.atomic
+def create_contact(
+    *,
+    name: str,
+    number: str,
+    first_name: str = "",
+    fields: Mapping[str, object] | None = None,
+    groups: Sequence[int] = (),
+) -> Contact:
+    contact = Contact(
+        name=clean_name(name),
+        number=normalise(number),
+        first_name=clean_first_name(first_name),
+        fields=clean_fields(fields),
+    )
+    group_rows = _groups_by_id(groups)
+    _taken(contact.number)
+    try:
+        with transaction.atomic():
+            contact.save()
+    except IntegrityError:  # saved by someone else between the check and now
+        _taken(contact.number)
+        raise
+    contact.groups.set(group_rows)
+    return contact
+
+
+@transaction.atomic
+def update_contact(
+    contact_id: int,
+    *,
+    name: str | None = None,
+    number: str | None = None,
+    first_name: str | None = None,
+    fields: Mapping[str, object] | None = None,
+    groups: Sequence[int] | None = None,
+) -> Contact:
+    """Change what is given (None: unchanged). `fields` replaces all custom values."""
+    contact = get_contact(contact_id, for_update=True)
+    if name is not None:
+        contact.name = clean_name(name)
+    if first_name is not None:
+        contact.first_name = clean_first_name(first_name)
+    if fields is not None:
+        contact.fields = clean_fields(fields)
+    if number is not None:
+        contact.number = normalise(number)
+        _taken(contact.number, exclude=contact.id)
+    contact.save()
+    if groups is not None:
+        contact.groups.set(_groups_by_id(groups))
+    return contact
+
+
+def get_contact(contact_id: int, *, for_update: bool = False) -> Contact:
+    qs = Contact.objects.select_for_update() if for_update else Contact.objects.all()
+    try:
+        return qs.get(id=contact_id)
+    except Contact.DoesNotExist:
+        raise errors.NotFound(_("No contact with id %(id)s.") % {"id": contact_id}) from None
+
+
+@transaction.atomic
+def delete_contacts(contact_ids: Sequence[int]) -> int:
+    deleted = 0
+    for chunk in _chunks(list(contact_ids)):
+        deleted += Contact.objects.filter(id__in=chunk).delete()[1].get("directory.Contact", 0)
+    return deleted
+
+
+def contact_list(search: str = "") -> QuerySet[Contact]:
+    qs = Contact.objects.all()
+    if search:
+        qs = qs.filter(contact_search(search))
+    return qs
+
+
+def contact_search(q: str) -> Q:
+    """A contact by name, first name ("Jean Dupont" too) or number in any common format."""
+    prefix = numbers.search_prefix(q, default_region=region())
+    if prefix is not None and prefix[1]:
+        return starts_with("number", prefix[0])  # "06 98…": a number, found by the index
+    cond = Q(name__icontains=q) | Q(first_name__icontains=q)
+    if " " in q.strip():
+        cond |= Q(id__in=_full_name_matches(q))
+    if prefix is not None:
+        cond |= Q(number__contains=prefix[0])
+    return cond
+
+
+def starts_with(field_name: str, prefix: str) -> Q:
+    """E.164 numbers starting with `prefix`, as a range the column's index can serve (LIKE
+    cannot, on SQLite: it ignores case) and the exact test."""
+    return Q(
+        **{
+            f"{field_name}__gte": prefix,
+            f"{field_name}__lte": prefix + "9" * 16,
+            f"{field_name}__startswith": prefix,
+        }
+    )
+
+
+def _full_name_matches(q: str) -> QuerySet:
+    return (
+        Contact.objects.annotate(full=Concat(F("first_name"), Value(" "), F("name")))
+        .filter(full__icontains=q)
+        .values("id")
+    )
+
+
+def suggest_contacts(q: str, *, limit: int = 10) -> list[Contact]:
+    q = q.strip()[:100]
+    if len(q) < MIN_SUGGEST:
+        return []
+    return list(contact_list(q).order_by("name", "id")[:limit])
+
+
+def lookup_contact(name_or_number: str) -> Contact:
+    """One contact by its number (any format) or its exact name (CLI `--contact`)."""
+    try:
+        return Contact.objects.get(
+            number=numbers.normalise(name_or_number, default_region=region())
+        )
+    except (sms_errors.InvalidNumber, Contact.DoesNotExist):
+        pass
+    matches = list(Contact.objects.filter(name__iexact=name_or_number.strip())[:2])
+    if len(matches) == 1:
+        return matches[0]
+    raise errors.UnknownTargets(
+        (
+            _("Several contacts are named « %(name)s »: give the number instead.")
+            if matches
+            else _("No contact named or numbered « %(name)s ».")
+        )
+        % {"name": name_or_number[:100]},
+        field="contacts",
+    )
+
+
+# --- groups ---------------------------------------------------------------------------------
+
+
+def _clean_group_name(name: str, *, exclude: int | None = None) -> str:
+    cleaned = clean_text(name, limit=MAX_NAME, label=GROUP_NAME_LABEL, field_name="name")
+    if not cleaned:
+        raise errors.InvalidField(_("The group name is empty."), field="name")
+    if Group.objects.filter(name__iexact=cleaned).exclude(id=exclude).exists():
+        raise errors.GroupNameTaken(
+            _("A group named « %(name)s » already exists.") % {"name": cleaned}, field="name"
+        )
+    return cleaned
+
+
+def group_list(search: str = "") -> QuerySet[Group]:
+    qs = Group.objects.annotate(size=Count("contacts"))
+    if search:
+        qs = qs.filter(name__icontains=search)
+    return qs
+
+
+def get_group(group_id: int) -> Group:
+    try:
+        return Group.objects.get(id=group_id)
+    except Group.DoesNotExist:
+        raise errors.NotFound(_("No group with id %(id)s.") % {"id": group_id}) from None
+
+
+def lookup_group(name: str) -> Group:
+    group = Group.objects.filter(name__iexact=name.strip()).first()
+    if group is None:
+        raise errors.UnknownTargets(
+            _("No group named « %(name)s ».") % {"name": name[:100]}, field="groups"
+        )
+    return group
+
+
+@transaction.atomic
+def create_group(*, name: str, contacts: Sequence[int] = ()) -> Group:
+    group = Group.objects.create(name=_clean_group_name(name))
+    _add_members(group, _existing_contact_ids(contacts))
+    return group
+
+
+@transaction.atomic
+def update_group(
+    group_id: int,
+    *,
+    name: str | None = None,
+    add: Sequence[int] = (),
+    remove: Sequence[int] = (),
+    contacts: Sequence[int] | None = None,
+) -> Group:
+    """Rename, add and remove members; `contacts` replaces the whole membership."""
+    group = get_group(group_id)
+    if name is not None and name.strip() != group.name:
+        group.name = _clean_group_name(name, exclude=group.id)
+        group.save(update_fields=["name"])
+    through = Group.contacts.through
+    if contacts is not None:
+        through.objects.filter(group_id=group.id).delete()
+        _add_members(group, _existing_contact_ids(contacts))
+    if add:
+        _add_members(group, _existing_contact_ids(add))
+    for chunk in _chunks(list(remove)):
+        through.objects.filter(group_id=group.id, contact_id__in=chunk).delete()
+    return group
+
+
+@transaction.atomic
+def delete_groups(group_ids: Sequence[int]) -> int:
+    """Delete the groups, never their contacts."""
+    return (
+        Group.objects.filter(id__in=list(group_ids)[:CHUNK]).delete()[1].get("directory.Group", 0)
+    )
+
+
+def suggest_groups(q: str, *, limit: int = 10) -> list[Group]:
+    q = q.strip()[:100]
+    if len(q) < MIN_SUGGEST:
+        return []
+    return list(group_list(q).order_by("name")[:limit])
+
+
+def _add_members(group: Group, contact_ids: Iterable[int]) -> None:
+    through = Group.contacts.through
+    through.objects.bulk_create(
+        [through(group_id=group.id, contact_id=cid) for cid in contact_ids],
+        batch_size=CHUNK,
+        ignore_conflicts=True,
+    )
+
+
+def _existing_contact_ids(contact_ids: Sequence[int]) -> list[int]:
+    wanted = list(dict.fromkeys(int(c) for c in contact_ids))
+    found: set[int] = set()
+    for chunk in _chunks(wanted):
+        found.update(Contact.objects.filter(id__in=chunk).values_list("id", flat=True))
+    missing = [c for c in wanted if c not in found]
+    if missing:
+        raise errors.UnknownTargets(
+            _("No contact with id %(ids)s (deleted meanwhile?).")
+            % {"ids": ", ".join(map(str, missing[:10]))},
+            field="contacts",
+        )
+    return wanted
+
+
+def _groups_by_id(group_ids: Sequence[int]) -> list[Group]:
+    wanted = list(dict.fromkeys(int(g) for g in group_ids))
+    found = list(Group.objects.filter(id__in=wanted[:CHUNK]))
+    if len(found) != len(wanted):
+        missing = set(wanted) - {g.id for g in found}
+        raise errors.UnknownTargets(
+            _("No group with id %(ids)s (deleted meanwhile?).")
+            % {"ids": ", ".join(map(str, sorted(missing)[:10]))},
+            field="groups",
+        )
+    return found
+
+
+def _chunks(values: list, size: int = CHUNK) -> Iterable[list]:  # type: ignore[type-arg]
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+# --- who a send goes to ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What a user chose in New SMS (or the API, or the CLI): typed numbers, contact ids,
+    group ids."""
+
+    numbers: Sequence[str] = ()
+    contacts: Sequence[int] = ()
+    groups: Sequence[int] = ()
+
+    def as_record(self) -> dict:
+        """For Campaign.targets: what was chosen, bounded."""
+        return {
+            "numbers": [str(n)[:64] for n in self.numbers][:1000],
+            "contacts": list(self.contacts)[:1000],
+            "groups": list(self.groups)[:100],
+        }
+
+
+def expand(targets: Targets) -> list[str]:
+    """The E.164 numbers `targets` stand for, each once, in the order chosen: typed numbers,
+    then contacts, then group members. A bad typed number or an unknown id is an error."""
+    bad = [(str(raw), number_reason(str(raw))) for raw in targets.numbers if str(raw).strip()]
+    invalid = [(raw, reason) for raw, reason in bad if reason]
+    if invalid:
+        raise errors.InvalidNumber(
+            " ".join(reason for _raw, reason in invalid[:10] if reason), field="to"
+        )
+    found: dict[str, None] = {}
+    for raw in targets.numbers:
+        if str(raw).strip():
+            found[numbers.normalise(str(raw), default_region=region())] = None
+    contact_ids = _existing_contact_ids(targets.contacts)
+    for chunk in _chunks(contact_ids):
+        by_id = dict(Contact.objects.filter(id__in=chunk).values_list("id", "number"))
+        found.update((by_id[c], None) for c in chunk)
+    groups = _groups_by_id(targets.groups)
+    if groups:
+        # Stored numbers are already E.164: no parsing, one query however big the group.
+        members = (
+            Group.contacts.through.objects.filter(group_id__in=[g.id for g in groups])
+            .order_by("group_id", "contact__name", "contact_id")
+            .values_list("contact__number", flat=True)
+        )
+        found.update((n, None) for n in members.iterator(chunk_size=5000))
+    return list(found)
+
+
+@dataclass
+class Summary:
+    chosen: int  # numbers before removing duplicates
+    recipients: list[str] = field(default_factory=list)  # distinct, STOP ones included
+    blocked: set[str] = field(default_factory=set)
+
+    @property
+    def duplicates(self) -> int:
+        return self.chosen - len(self.recipients)
+
+    @property
+    def sendable(self) -> int:
+        return len(self.recipients) - len(self.blocked)
+
+
+def summarise(targets: Targets) -> Summary:
+    """What New SMS shows before saving: how many get it after duplicates and STOPs."""
+    recipients = expand(targets)
+    chosen = sum(1 for n in targets.numbers if str(n).strip()) + len(targets.contacts)
+    if targets.groups:
+        chosen += Group.contacts.through.objects.filter(group_id__in=list(targets.groups)).count()
+    return Summary(
+        chosen=max(chosen, len(recipients)),
+        recipients=recipients,
+        blocked=optout.blocked_among(recipients),
+    )
+
+
+# --- names beside numbers -------------------------------------------------------------------
+
+
+def contact_name_of(field_name: str) -> Subquery:
+    """The name of the contact whose number is in `field_name` (OuterRef), as one expression
+    the lists add to their query: one query per page, however many rows."""
+    return Subquery(
+        Contact.objects.filter(number=OuterRef(field_name))
+        .annotate(
+            full=Case(
+                When(first_name="", then=F("name")),
+                default=Concat(F("first_name"), Value(" "), F("name")),
+            )
+        )
+        .values("full")[:1]
+    )
+
+
+def with_names(queryset: QuerySet, field_name: str) -> QuerySet:
+    return queryset.annotate(contact_name=contact_name_of(field_name))
+
+
+def number_search(q: str, field_name: str) -> Q:
+    """The shared "Rechercher" of every list showing numbers: `q` as typed, as a number in any
+    common format (`06 98…`, `+33 6 98…`, `0033 698…`, `06.98…`), or as a contact's name."""
+    q = q.strip()
+    cond = Q(**{f"{field_name}__icontains": q})
+    prefix = numbers.search_prefix(q, default_region=region())
+    if prefix is not None:
+        value, starts = prefix
+        if len(value.lstrip("+")) >= 2:
+            if starts:
+                cond |= starts_with(field_name, value)
+            else:
+                cond |= Q(**{f"{field_name}__contains": value})
+    if any(c.isalpha() for c in q):
+        named = Contact.objects.filter(Q(name__icontains=q) | Q(first_name__icontains=q))
+        if " " in q:
+            named = Contact.objects.filter(
+                Q(name__icontains=q) | Q(first_name__icontains=q) | Q(id__in=_full_name_matches(q))
+            )
+        cond |= Q(**{f"{field_name}__in": named.values("number")})
+    return cond

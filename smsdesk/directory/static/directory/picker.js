@@ -1,0 +1,69 @@
+// Type-ahead pickers (contacts, groups) and the "+" of New SMS's target numbers.
+// Suggestions come from the server as an htmx fragment of buttons [data-pick]; a picked
+// item becomes a chip holding a hidden input, so the form posts ids like any field.
+// No inline script: this file is loaded with <script src> (Content-Security-Policy).
+(function () {
+  "use strict";
+
+  function changed(element) {
+    element.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
+  function addChip(picker, id, label) {
+    var kind = picker.dataset.picker;
+    var picked = picker.querySelector("[data-picked]");
+    if (picked.querySelector('[data-chip="' + CSS.escape(id) + '"]')) return;
+    var chip = document.createElement("span");
+    chip.className = "badge text-bg-primary sd-chip";
+    chip.dataset.chip = id;
+    chip.textContent = label;
+    var input = document.createElement("input");
+    input.type = "hidden";
+    input.name = kind;
+    input.value = id;
+    var remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "btn-close btn-close-white sd-unpick";
+    remove.dataset.unpick = "";
+    remove.setAttribute("aria-label", picker.dataset.removeLabel || "×");
+    chip.append(input, " ", remove);
+    picked.append(chip);
+    changed(picked);
+  }
+
+  document.addEventListener("click", function (event) {
+    var pick = event.target.closest("[data-pick]");
+    if (pick) {
+      var picker = pick.closest("[data-picker]");
+      addChip(picker, pick.dataset.pick, pick.dataset.label);
+      var search = picker.querySelector("input[type=search]");
+      search.value = "";
+      picker.querySelector(".sd-suggestions").replaceChildren();
+      search.focus();
+      return;
+    }
+    var unpick = event.target.closest("[data-unpick]");
+    if (unpick) {
+      var box = unpick.closest("[data-picked]");
+      unpick.closest("[data-chip]").remove();
+      changed(box);
+      return;
+    }
+    var add = event.target.closest("[data-add-number]");
+    if (add) {
+      var list = document.querySelector(add.dataset.addNumber);
+      var template = document.getElementById("number-template");
+      var row = template.content.firstElementChild.cloneNode(true);
+      list.append(row);
+      row.querySelector("input").focus();
+    }
+  });
+
+  // Enter in a picker's search picks the first suggestion instead of doing nothing.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Enter" || !event.target.closest("[data-picker]")) return;
+    var first = event.target.closest("[data-picker]").querySelector("[data-pick]");
+    event.preventDefault();
+    if (first) first.click();
+  });
+})();
