@@ -20,6 +20,7 @@ from tests.worker.helpers import ROOT, database_url, wait_until
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 NUMBER = "+33698765432"
+SHOWN = "06 98 76 54 32"  # how pages show NUMBER (the default region's national format)
 
 
 def simulate(*args: str) -> None:
@@ -54,7 +55,7 @@ def test_stop_then_start_by_sms(page, running_worker) -> None:  # type: ignore[n
     simulate("inbound", "--from", "06 98 76 54 32", "--text", "Stop")
     wait_until(lambda: OptOut.objects.filter(number=NUMBER).exists(), 30, "the STOP recorded")
     page.goto(page.base + "/stop/")
-    row = page.locator("tr", has_text=NUMBER)
+    row = page.locator("tr", has_text=SHOWN)
     expect(row).to_contain_text("SMS")
     expect(row).to_contain_text("Stop")
     shot(page, "stop-list")
@@ -74,7 +75,7 @@ def test_stop_then_start_by_sms(page, running_worker) -> None:  # type: ignore[n
     expect(page.locator("[data-commercial-when]")).to_have_count(0)
     page.get_by_role("button", name="Enregistrer le SMS").click()
     expect(page).to_have_url(re.compile(r"/sms/sent/$"))
-    blocked = page.locator("tr", has_text=NUMBER).filter(has_text="Nos soldes")
+    blocked = page.locator("tr", has_text=SHOWN).filter(has_text="Nos soldes")
     expect(blocked.locator("[data-status]")).to_have_text("Bloqué (STOP)")
     shot(page, "sent-blocked")
 
@@ -86,9 +87,9 @@ def test_stop_then_start_by_sms(page, running_worker) -> None:  # type: ignore[n
     simulate("inbound", "--from", NUMBER, "--text", "START")
     wait_until(lambda: not OptOut.objects.filter(number=NUMBER).exists(), 30, "START recorded")
     page.goto(page.base + "/stop/")
-    expect(page.locator("tr", has_text=NUMBER)).to_have_count(0)
+    expect(page.locator("tr", has_text=SHOWN)).to_have_count(0)
     page.goto(page.base + "/stop/history/")
-    expect(page.locator("tr", has_text=NUMBER)).to_have_count(2)
+    expect(page.locator("tr", has_text=SHOWN)).to_have_count(2)
     shot(page, "stop-history")
     # What went out: the confirmation of the STOP, and the SMS to the other number.
     assert sorted(m.to for m in running_worker.handed) == sorted([NUMBER, "+33612345678"])
@@ -97,13 +98,13 @@ def test_stop_then_start_by_sms(page, running_worker) -> None:  # type: ignore[n
 def test_an_admin_removes_a_number_with_a_reason(page) -> None:  # type: ignore[no-untyped-def]
     OptOut.objects.create(number=NUMBER, source="sms", keyword="STOP")
     log_in(page)
-    page.locator("tr", has_text=NUMBER).get_by_role("link", name="Retirer").click()
+    page.locator("tr", has_text=SHOWN).get_by_role("link", name="Retirer").click()
     expect(page.get_by_text("pourra de nouveau recevoir")).to_be_visible()
     page.get_by_label("Pourquoi retirer ce numéro ?").fill("Demande écrite du client")
     shot(page, "stop-remove")
     page.get_by_role("button", name="Confirmer le retrait").click()
     expect(page.get_by_text("n’est plus sur la liste STOP")).to_be_visible()
-    expect(page.locator("tr", has_text=NUMBER)).to_have_count(0)
+    expect(page.locator("tr", has_text=SHOWN)).to_have_count(0)
 
 
 def test_a_simulated_call_shows_in_calls(page, running_worker) -> None:  # type: ignore[no-untyped-def]
@@ -111,6 +112,6 @@ def test_a_simulated_call_shows_in_calls(page, running_worker) -> None:  # type:
     simulate("call", "--from", "06 98 76 54 32")
     wait_until(lambda: Call.objects.exists(), 30, "the call recorded")
     page.goto(page.base + "/calls/")
-    row = page.locator("tr", has_text=NUMBER)
+    row = page.locator("tr", has_text=SHOWN)
     expect(row).to_contain_text("simulator")
     shot(page, "calls")
