@@ -539,8 +539,14 @@ def duplicate_reason(duplicate: Duplicate) -> str:
 def ignored_note(result: Plan) -> str:
     if not result.ignored_columns:
         return ""
-    return ngettext(
+    note = ngettext(
         "This column is not imported: %(columns)s.",
         "These columns are not imported: %(columns)s.",
         len(result.ignored_columns),
     ) % {"columns": ", ".join(f"« {c} »" for c in result.ignored_columns)}
+    if result.header:
+        note += " " + _(
+            "To keep one, an administrator adds a custom field with its name (Contacts, "
+            "Custom fields), then you import the file again."
+        )
+    return note

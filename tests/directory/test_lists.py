@@ -117,3 +117,12 @@ def test_the_contact_list_costs_the_same_queries_for_25_contacts_or_1(client_bob
     with CaptureQueriesContext(connection) as many:
         client_bob.get("/directory/contacts/")
     assert len(many) == len(one)
+
+
+def test_postgresql_gets_trigram_indexes_for_searches_inside_names() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite scans 100,000 names fast enough (bench/RESULTS.md)")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'directory_contact'")
+        names = {row[0] for row in cursor.fetchall()}
+    assert {"contact_name_trgm", "contact_first_name_trgm"} <= names
