@@ -19,7 +19,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -491,7 +491,31 @@ def apply(data: bytes, *, group: str = "") -> Plan:
                 for cid in Contact.objects.filter(number__in=chunk).values_list("id", flat=True)
             ]
     through.objects.bulk_create(members, batch_size=2000, ignore_conflicts=True)
+    if len(result.create) >= REFRESH_AFTER:
+        _refresh_search_statistics()
     return result
+
+
+REFRESH_AFTER = 1000  # new contacts after which PostgreSQL's statistics are refreshed
+
+
+def _refresh_search_statistics() -> None:
+    """PostgreSQL, after a big import: without fresh statistics (autovacuum comes later) and
+    with the new names still in the trigram indexes' pending list, a name search took 290 ms
+    instead of 17 ms on 100,000 contacts (bench/RESULTS.md). Both steps take under a second."""
+    if connection.vendor != "postgresql":
+        return
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("ANALYZE directory_contact")
+            for index in ("contact_name_trgm", "contact_first_name_trgm"):
+                cursor.execute(
+                    "SELECT gin_clean_pending_list(to_regclass(%s)) "
+                    "WHERE to_regclass(%s) IS NOT NULL",
+                    [index, index],
+                )
+    except DatabaseError:  # an optimisation only: the import itself is done
+        pass
 
 
 def _contacts_by_number(numbers_: list[str]) -> dict[str, Contact]:
