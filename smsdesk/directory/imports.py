@@ -409,35 +409,42 @@ def _read_row(line: int, cells: list[str], layout: _Layout) -> Row | str:
 def _compare(rows: list[Row], result: Plan) -> None:
     """Sort rows into create / update / unchanged against what is stored. Empty cells never
     erase: a column left empty keeps what the contact had."""
-    existing: dict[str, Contact] = {}
+    # Plain tuples, not model instances: a third of the time for 100,000 known contacts.
+    existing: dict[str, tuple[int, str, str, dict]] = {}
     for chunk in services._chunks([r.number for r in rows]):
-        existing.update((c.number, c) for c in Contact.objects.filter(number__in=chunk))
+        for cid, number, name, first_name, fields in Contact.objects.filter(
+            number__in=chunk
+        ).values_list("id", "number", "name", "first_name", "fields"):
+            existing[number] = (cid, name, first_name, fields or {})
     memberships: dict[int, set[str]] = {}
     wanted_groups = any(r.groups for r in rows) or bool(result.group)
     if existing and wanted_groups:
         through = Group.contacts.through
-        for chunk in services._chunks([c.id for c in existing.values()]):
+        for chunk in services._chunks([c[0] for c in existing.values()]):
             for cid, gname in through.objects.filter(contact_id__in=chunk).values_list(
                 "contact_id", "group__name"
             ):
                 memberships.setdefault(cid, set()).add(gname.lower())
     target = result.group.lower()
     for row in rows:
-        contact = existing.get(row.number)
-        if contact is None:
+        known = existing.get(row.number)
+        if known is None:
             result.create.append(row)
             continue
-        has = memberships.get(contact.id, set())
+        cid, name, first_name, fields = known
+        has = memberships.get(cid, set())
         missing_groups = [g for g in row.groups if g.lower() not in has]
         if target and target not in has:
             missing_groups.append(result.group)
         changed = (
-            row.name != contact.name
-            or (row.first_name and row.first_name != contact.first_name)
-            or any(contact.fields.get(k) != v for k, v in row.fields.items())
+            row.name != name
+            or (row.first_name and row.first_name != first_name)
+            or any(fields.get(k) != v for k, v in row.fields.items())
             or missing_groups
         )
         if changed:
+            contact = Contact(id=cid, number=row.number, name=name, first_name=first_name)
+            contact.fields = fields
             result.update.append((row, contact))
         else:
             result.unchanged.append(row)
