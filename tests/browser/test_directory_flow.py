@@ -62,6 +62,7 @@ def test_import_group_send_and_export(page, running_worker, tmp_path) -> None:  
     page.get_by_label("Sélectionner Bérard").check()
     page.get_by_label("Sélectionner Dupré").check()
     page.get_by_role("button", name="Nouveau groupe avec les contacts cochés").click()
+    page.wait_for_load_state()
     expect(page.locator("[data-chip]")).to_have_count(2)
     page.get_by_label("Nom du groupe").fill("Clients")
     page.get_by_role("button", name="Enregistrer le groupe").click()
@@ -72,6 +73,7 @@ def test_import_group_send_and_export(page, running_worker, tmp_path) -> None:  
     page.get_by_label("Sélectionner Clients").check()
     page.get_by_role("button", name="Modifier").click()
     expect(page.get_by_role("heading", name="Modifier le groupe")).to_be_visible()
+    page.wait_for_load_state()  # htmx (a deferred script) listens only once the page is loaded
     page.get_by_label("Nom du groupe").fill("Clients fidèles")
     page.get_by_label("Ajouter des contacts").fill("m")
     expect(page.locator("#pick-contacts-list")).to_contain_text("Il faut commencer à saisir le nom")
@@ -87,6 +89,7 @@ def test_import_group_send_and_export(page, running_worker, tmp_path) -> None:  
 
     # New SMS: the group, one number in the first field, one more with "+" (never confirmed)
     page.get_by_role("link", name="Nouveau SMS").click()
+    page.wait_for_load_state()
     page.get_by_label("Texte du SMS").fill("Soldes demain !")
     page.get_by_label("Numéros cibles").fill("06 55 44 33 22")
     page.get_by_role("button", name="Ajouter un champ de numéro").click()
