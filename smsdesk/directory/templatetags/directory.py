@@ -22,8 +22,9 @@ def peer_label(number: str, name: str | None) -> SafeString:
     """The name (if a contact has this number) above the number."""
     if name:
         return format_html(
-            '<span class="sd-name">{}</span> '
-            '<span class="sd-number small text-secondary">{}</span>',
+            # the name may be long (it wraps, even inside a word); the number does not
+            '<span class="sd-name text-wrap text-break">{}</span> '
+            '<span class="sd-number small text-secondary text-nowrap">{}</span>',
             name,
             services.display(number),
         )

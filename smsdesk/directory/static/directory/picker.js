@@ -14,7 +14,7 @@
     var picked = picker.querySelector("[data-picked]");
     if (picked.querySelector('[data-chip="' + CSS.escape(id) + '"]')) return;
     var chip = document.createElement("span");
-    chip.className = "badge text-bg-primary sd-chip";
+    chip.className = "badge text-bg-primary sd-chip text-wrap text-break";
     chip.dataset.chip = id;
     chip.textContent = label;
     var input = document.createElement("input");
