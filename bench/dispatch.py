@@ -14,7 +14,12 @@ On PostgreSQL the database named in the URL is dropped and created again.
 from __future__ import annotations
 
 import argparse
+import collections
+import contextlib
+import cProfile
 import os
+import pstats
+import re
 import sys
 import tempfile
 import threading
@@ -44,6 +49,11 @@ def main() -> None:
         default=0.0,
         help="Kannel's end-to-end msg/s measured in this session, for the ratio",
     )
+    parser.add_argument(
+        "--sql-profile",
+        action="store_true",
+        help="also print the time spent in each kind of SQL statement while draining",
+    )
     args = parser.parse_args()
 
     data_dir = tempfile.mkdtemp(prefix="smsdesk-bench-")
@@ -65,12 +75,13 @@ def main() -> None:
     from django.utils import timezone
 
     from smsdesk.gateways.simulator import SimulatorGateway
-    from smsdesk.messaging.models import Gateway, Message
+    from smsdesk.messaging import outbox
+    from smsdesk.messaging.models import GatewayState, Message
     from smsdesk.optout.models import OptOut
     from smsdesk.worker.loop import GatewayRunner
 
     call_command("migrate", verbosity=0)
-    gateway_row = Gateway.objects.create(name="simulator", kind="simulator")
+    gateway_row = GatewayState.objects.create(name="simulator", kind="simulator")
     OptOut.objects.bulk_create(
         (
             OptOut(number=f"+3370{i:07d}", source="sms", keyword="STOP")
@@ -80,8 +91,8 @@ def main() -> None:
     )
     now = timezone.now()
     t0 = time.perf_counter()
-    Message.objects.bulk_create(
-        (
+    created = Message.objects.bulk_create(
+        [
             Message(
                 direction="out",
                 status="queued",
@@ -93,18 +104,32 @@ def main() -> None:
                 status_at=now,
             )
             for i in range(args.messages)
-        ),
+        ],
         batch_size=2000,
     )
+    outbox.enqueue(created)
     queue_s = time.perf_counter() - t0
 
     gateway = SimulatorGateway(delivery_delay=0, batch_size=args.batch_size)
     runner = GatewayRunner(gateway, "bench", threading.Event(), idle_sleep=0.01)
     gateway.start(runner.emit)
+    profile = SqlProfile()
+    if args.sql_profile:
+        from smsdesk.messaging import outbox
+
+        outbox._pg_bound = profile.wrap(outbox._pg_bound)  # bypasses Django's cursor
+    python_profile = cProfile.Profile() if os.environ.get("BENCH_CPROFILE") else None
     t0 = time.perf_counter()
-    while runner.step():
-        pass
+    with connection.execute_wrapper(profile) if args.sql_profile else contextlib.nullcontext():
+        if python_profile:
+            python_profile.enable()
+        while runner.step():
+            pass
+        if python_profile:
+            python_profile.disable()
     drain_s = time.perf_counter() - t0
+    if python_profile:
+        pstats.Stats(python_profile).sort_stats("tottime").print_stats(25)
 
     delivered = Message.objects.filter(status="delivered").count()
     handed = len(gateway.handed)
@@ -124,6 +149,36 @@ def main() -> None:
     if args.kannel:
         print(f"ratio to Kannel ({args.kannel:,.0f} msg/s, same session): {rate / args.kannel:.2f}")
     print(f"RESULT {engine} {args.messages} {drain_s:.3f} {rate:.0f}")
+    if args.sql_profile:
+        profile.print(args.messages)
+
+
+class SqlProfile:
+    """Time spent in each kind of statement (the SQL text up to its first values)."""
+
+    def __init__(self) -> None:
+        self.stats: dict[str, list[float]] = collections.defaultdict(lambda: [0, 0.0])
+
+    def __call__(self, execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            entry = self.stats[re.sub(r"\s+", " ", sql)[:120]]
+            entry[0] += 1
+            entry[1] += time.perf_counter() - started
+
+    def wrap(self, function):  # type: ignore[no-untyped-def]
+        def timed(sql, params):  # type: ignore[no-untyped-def]
+            return self(lambda *_a: function(sql, params), sql, params, False, None)
+
+        return timed
+
+    def print(self, messages: int) -> None:
+        total = sum(t for _n, t in self.stats.values())
+        print(f"SQL: {total:.2f} s in {sum(n for n, _t in self.stats.values()):.0f} statements")
+        for sql, (n, t) in sorted(self.stats.items(), key=lambda kv: -kv[1][1])[:12]:
+            print(f"  {t:6.2f} s {n:5.0f}x {1e6 * t / messages:5.1f} us/msg  {sql}")
 
 
 def recreate_postgres(url: str) -> None:

@@ -154,6 +154,12 @@ SMSDESK_CONCAT_WAIT = env_int("SMSDESK_CONCAT_WAIT", 3600)
 SMSDESK_NOTIFY_SECONDS = env_int("SMSDESK_NOTIFY_SECONDS", 10)
 # Contact import: the largest CSV file accepted (20 MB: about 400,000 lines of name and number).
 SMSDESK_IMPORT_MAX_BYTES = env_int("SMSDESK_IMPORT_MAX_BYTES", 20_000_000)
+# On SIGTERM, how many seconds a hand-over in progress may take before the worker marks what
+# the gateway still has `unknown` and exits.
+SMSDESK_STOP_GRACE = env_int("SMSDESK_STOP_GRACE", 30)
+# Hours after which a sent message still waiting for its delivery report is counted apart on
+# the home page (and a report that matched no message is forgotten).
+SMSDESK_REPORT_TIMEOUT = env_int("SMSDESK_REPORT_TIMEOUT", 48)
 SMSDESK_API_TOKEN_PEPPER = env_secret("SMSDESK_API_TOKEN_PEPPER", "")
 
 # --- STOP list, calls, commercial sending (README "SMS STOP", "Appels", "SMS commerciaux") --

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from smsdesk.messaging.models import Gateway, Message
+from smsdesk.messaging import outbox
+from smsdesk.messaging.models import GatewayState, Message
 from smsdesk.worker.services import served_gateways
 
 S = Message.Status
@@ -40,15 +42,19 @@ def figures() -> dict:
         }
         for key, _span in PERIODS
     ]
-    gateways = list(Gateway.objects.order_by("name"))
+    gateways = list(GatewayState.objects.order_by("name"))
     served = served_gateways(now)
     for g in gateways:
         # Its last report says connected, and a running worker still drives it.
         g.live = g.connected and g.name in served  # type: ignore[attr-defined]
+        g.served = g.name in served  # type: ignore[attr-defined]
+    report_timeout = settings.SMSDESK_REPORT_TIMEOUT
     return {
         "periods": periods,
         "unread": Message.objects.filter(status=S.UNREAD).count(),
         "waiting": Message.objects.filter(status__in=[S.QUEUED, S.SENDING]).count(),
         "scheduled": Message.objects.filter(status=S.SCHEDULED).count(),
         "gateways": gateways,
+        "report_timeout_hours": report_timeout,
+        "no_report": outbox.awaiting_report(sent_before=now - timedelta(hours=report_timeout)),
     }

@@ -1,18 +1,37 @@
 """The gateway interface shared by the simulator, the GSM modem, SMPP and HTTP providers.
 
-A gateway is driven by one worker thread (`send_many` is never called concurrently) and may
-emit events from any thread at any time through the `emit` callback given to `start`: a modem
-reports an incoming SMS or call whenever the network delivers one, an SMPP bind sends
-`deliver_sm` at will. The worker queues those events and records them.
+A gateway is driven by one worker thread (`start`, `send_many`, `poll`, `acknowledge` and
+`stop` are never called concurrently) and may emit events from any thread at any time through
+the `emit` callback given to `start`: a modem reports an incoming SMS or call whenever the
+network delivers one, an SMPP bind sends `deliver_sm` at will. The worker queues those events,
+records them, and only then calls `acknowledge` with them (delete from the SIM,
+`deliver_sm_resp`): whatever the network hands us survives a crash of the worker.
+
+Failures come in kinds the worker must tell apart (DESIGN.md, "Failures"):
+- `GatewayUnavailable` (from `start` or `send_many`), or a result `NOT_HANDED_OVER`: nothing
+  left us. The message goes back to `queued` with no try used; the gateway is marked down and
+  retried with back-off.
+- a result `MAYBE_HANDED_OVER`: the link died after the bytes left; that message is `unknown`.
+- any other exception from `send_many`: the worker cannot tell what went out, so the whole
+  call is `unknown` (a gateway that can say which messages went returns results instead).
+- `GatewayError` that is not `GatewayUnavailable`, from `start`: the configuration is wrong
+  (wrong PIN, unknown option). The gateway stays down with the reason; it is not retried on
+  its own (a SIM locks after three wrong PINs).
+
+No Django here: a gateway that needs to keep something across restarts is given a
+`GatewayStore` by whoever builds it (the worker gives a database-backed one).
 """
 
 from __future__ import annotations
 
 import enum
+import itertools
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 
 def utcnow() -> datetime:
@@ -31,22 +50,22 @@ class OutboundSMS:
 
 class Outcome(enum.StrEnum):
     ACCEPTED = "accepted"  # every part handed over; references: one per part, in order
-    REFUSED = "refused"  # the network said no; `permanent` tells if a retry can help
-    NOT_HANDED_OVER = "not_handed_over"  # nothing of this message left us: back to queued
-    MAYBE_HANDED_OVER = "maybe"  # the link died after bytes left: message becomes `unknown`
+    REFUSED = "refused"  # the network said no; `permanent` tells whether a retry can help
+    NOT_HANDED_OVER = "not_handed_over"  # nothing of it left us: back to queued, no try used
+    MAYBE_HANDED_OVER = "maybe"  # the link died after bytes left: the message is `unknown`
 
 
 @dataclass(frozen=True, slots=True)
 class SendResult:
     """Outcome of handing one message to the network.
 
-    Accepted: `references` holds the network's id of each part, in part order (used to match
-    status reports). Otherwise `error` says why; `permanent` tells whether trying again could
-    help.
+    Accepted: `references` are the network's ids of its parts, in part order (a report names
+    one of them). Refused: `error` says why (in English, translated when shown) and
+    `permanent` whether trying again could help.
     """
 
     message_id: int
-    outcome: Outcome = Outcome.ACCEPTED
+    outcome: Outcome
     references: tuple[str, ...] = ()
     error: str = ""
     permanent: bool = False
@@ -56,20 +75,21 @@ class SendResult:
         return self.outcome is Outcome.ACCEPTED
 
     @property
-    def reference(self) -> str | None:
-        # The single-reference form the outbox stores until it keeps one row per part.
-        return self.references[0] if self.references else None
+    def reference(self) -> str:
+        """The first part's reference ("" when none): what a one-part message is known by."""
+        return self.references[0] if self.references else ""
 
     @classmethod
     def ok(cls, message_id: int, references: str | Sequence[str]) -> SendResult:
         refs = (references,) if isinstance(references, str) else tuple(references)
-        return cls(message_id, Outcome.ACCEPTED, refs)
+        return cls(message_id, Outcome.ACCEPTED, references=refs)
 
     @classmethod
     def refused(cls, message_id: int, error: str, *, permanent: bool) -> SendResult:
         return cls(message_id, Outcome.REFUSED, error=error, permanent=permanent)
 
-    failed = refused  # the name the simulator and the outbox use today
+    # The name the first gateways used; same meaning as `refused`.
+    failed = refused
 
     @classmethod
     def not_handed_over(cls, message_id: int, error: str) -> SendResult:
@@ -77,7 +97,7 @@ class SendResult:
 
     @classmethod
     def maybe(cls, message_id: int, error: str, refs: Sequence[str] = ()) -> SendResult:
-        return cls(message_id, Outcome.MAYBE_HANDED_OVER, tuple(refs), error=error)
+        return cls(message_id, Outcome.MAYBE_HANDED_OVER, references=tuple(refs), error=error)
 
 
 class DeliveryState(enum.StrEnum):
@@ -87,7 +107,7 @@ class DeliveryState(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Concat:
-    """TP-UDH concatenation of one received part: `seq` (1-based) of `total`, under `ref`."""
+    """TP-UDH concatenation of an inbound part (`seq` is 1-based)."""
 
     ref: int
     total: int
@@ -101,25 +121,25 @@ class InboundSMS:
     text: str
     received_at: datetime = field(default_factory=utcnow)
     concat: Concat | None = None
-    handle: object = None  # what `acknowledge` needs to forget it (the modem: its SIM slot)
+    handle: object = field(default=None, compare=False)  # the gateway's, for `acknowledge`
 
 
 @dataclass(frozen=True, slots=True)
 class StatusReport:
     gateway: str
-    reference: str  # a PART's reference
+    reference: str  # the reference of one PART
     state: DeliveryState
     detail: str = ""
     at: datetime = field(default_factory=utcnow)
-    handle: object = None
+    handle: object = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
 class IncomingCall:
     gateway: str
-    caller: str  # "" when hidden
+    caller: str  # "" when the number is hidden
     at: datetime = field(default_factory=utcnow)
-    handle: object = None
+    handle: object = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +150,7 @@ class Health:
     signal_percent: int | None = None
     operator: str = ""
     at: datetime = field(default_factory=utcnow)
-    extra: dict[str, str] = field(default_factory=dict)  # imei, model, sim, ...
+    extra: dict[str, str] = field(default_factory=dict)  # imei, model, sim...
 
 
 GatewayEvent = InboundSMS | StatusReport | IncomingCall | Health
@@ -138,11 +158,83 @@ EventSink = Callable[[GatewayEvent], None]
 
 
 class GatewayError(Exception):
-    """The configuration is wrong (e.g. wrong PIN): do not retry on its own."""
+    """The configuration is wrong (wrong PIN, unknown option): trying again will not help."""
 
 
 class GatewayUnavailable(GatewayError):
-    """The network cannot be reached now and NOTHING was handed over: try again later."""
+    """The network cannot be reached now and NOTHING was handed over (port missing,
+    connection refused, no `>` prompt, bind lost before submit): try again later."""
+
+
+# --- durable storage a gateway may be given ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """Something a gateway keeps until it is done with it (a pending report, an injection).
+
+    `due` is a wall-clock time (seconds since the epoch), so that it still means something
+    to the next process after a restart.
+    """
+
+    kind: str
+    payload: Mapping[str, Any]
+    due: float = 0.0
+    id: int | None = None
+
+
+class GatewayStore(ABC):
+    """Storage that outlives the process, given to a gateway by whoever builds it (the
+    worker gives one backed by the database, smsdesk/worker/gateway_store.py). Each store
+    belongs to one gateway name."""
+
+    @abstractmethod
+    def put(self, items: Sequence[StoredItem]) -> None:
+        """Keep the items; they are safe once this returns."""
+
+    @abstractmethod
+    def items(
+        self, kinds: Sequence[str], *, due_before: float | None = None, limit: int = 1000
+    ) -> list[StoredItem]:
+        """Items of these kinds (due by `due_before` when given), oldest id first."""
+
+    @abstractmethod
+    def delete(self, ids: Sequence[int]) -> None:
+        """Forget these items."""
+
+
+class MemoryStore(GatewayStore):
+    """The store of a gateway nobody gave one: lives as long as the process."""
+
+    def __init__(self) -> None:
+        self._items: dict[int, StoredItem] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def put(self, items: Sequence[StoredItem]) -> None:
+        with self._lock:
+            for item in items:
+                new_id = next(self._ids)
+                self._items[new_id] = StoredItem(item.kind, item.payload, item.due, new_id)
+
+    def items(
+        self, kinds: Sequence[str], *, due_before: float | None = None, limit: int = 1000
+    ) -> list[StoredItem]:
+        with self._lock:
+            found = [
+                item
+                for item in self._items.values()
+                if item.kind in kinds and (due_before is None or item.due <= due_before)
+            ]
+        return found[:limit]
+
+    def delete(self, ids: Sequence[int]) -> None:
+        with self._lock:
+            for item_id in ids:
+                self._items.pop(item_id, None)
+
+
+# --- the transport --------------------------------------------------------------------------
 
 
 class Gateway(ABC):
@@ -160,7 +252,10 @@ class Gateway(ABC):
         self._emit: EventSink | None = None
 
     def start(self, emit: EventSink) -> None:
-        """Open connections; from now on events go to `emit`."""
+        """Open connections; from now on events go to `emit`.
+
+        Raises GatewayUnavailable when the network cannot be reached now (retried with
+        back-off), GatewayError when the configuration is wrong (not retried)."""
         self._emit = emit
 
     def stop(self) -> None:
@@ -175,14 +270,16 @@ class Gateway(ABC):
     def send_many(self, messages: Sequence[OutboundSMS]) -> list[SendResult]:
         """Hand the messages to the network; one result per message, in the same order.
 
-        Must not raise for a per-message refusal (return a failed result instead). Raising
-        means the gateway itself is broken: the worker then treats every message of the call
-        as `unknown`, because it cannot tell which ones went out.
+        Must not raise for a per-message refusal (return a refused result instead). Raise
+        GatewayUnavailable only when none of them left us. Any other exception means the
+        gateway cannot tell what went out: the worker marks every message of the call
+        `unknown`, so a gateway that knows better returns per-message results.
         """
 
     def poll(self) -> None:  # noqa: B027 - optional hook, most gateways push events themselves
         """Called by the worker between batches: emit any event that is due."""
 
     def acknowledge(self, events: Sequence[GatewayEvent]) -> None:  # noqa: B027 - optional
-        """Called AFTER the events are committed to the database: forget them for good (the
-        modem deletes the SMS from the SIM). An event never acknowledged is emitted again."""
+        """The worker has committed these events to the database: the network may forget
+        them now (the modem deletes them from the SIM, SMPP answers `deliver_sm_resp`).
+        An event never acknowledged is emitted again later (at the latest after a restart)."""

@@ -1,6 +1,11 @@
-"""Building gateways from the `SMSDESK_GATEWAYS` setting.
+"""Gateway kinds, and building gateways from the `SMSDESK_GATEWAYS` setting.
 
-Each entry is `[NAME=]KIND[:TARGET][?OPTION=VALUE&...]`, for example:
+A kind module registers a factory for its kind; the worker only ever calls `build`:
+
+    @register("modem")
+    def build_modem(spec: GatewaySpec) -> Gateway: ...
+
+Each entry of the setting is `[NAME=]KIND[:TARGET][?OPTION=VALUE&...]`, for example:
 
     simulator
     sim=simulator?delivery_delay=0.5&rate=50&fail_permanent=+33600000001
@@ -11,14 +16,18 @@ NAME defaults to KIND. The first entry sends the messages that name no gateway.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import importlib
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
-from smsdesk.gateways.base import Gateway, GatewayError
-from smsdesk.gateways.simulator import SimulatorGateway
+from smsdesk.gateways.base import Gateway, GatewayError, GatewayStore
+
+# Modules of the kinds that ship with smsdesk; imported on first use so that they register.
+# One that is not there (yet) is skipped: its kind is then unknown.
+BUILTIN_KIND_MODULES = ("smsdesk.gateways.simulator", "smsdesk.gateways.modem")
 
 
 @dataclass(frozen=True)
@@ -27,24 +36,44 @@ class GatewaySpec:
     kind: str
     target: str = ""
     options: dict[str, str] = field(default_factory=dict)
+    # Durable storage the builder gives the gateway (the worker: the database); None gives
+    # a gateway that keeps what it must in memory.
+    store: GatewayStore | None = field(default=None, compare=False, repr=False)
 
 
-KINDS = ("simulator",)
 Factory = Callable[[GatewaySpec], Gateway]
 _FACTORIES: dict[str, Factory] = {}
+_loaded = False
+_UNLOADED: dict[str, str] = {}  # kind -> why its module could not be imported
+_load_lock = threading.Lock()
 
 
 def register(kind: str) -> Callable[[Factory], Factory]:
-    """`@register("modem")` on a factory `(spec) -> Gateway` makes the kind known."""
+    """Decorator for a kind's factory: `@register("modem") def build(spec): ...`."""
 
     def decorate(factory: Factory) -> Factory:
-        global KINDS
-        _FACTORIES[kind] = factory
-        if kind not in KINDS:
-            KINDS = (*KINDS, kind)
+        _FACTORIES[kind.lower()] = factory
         return factory
 
     return decorate
+
+
+def _load_builtin_kinds() -> None:
+    global _loaded
+    if _loaded:
+        return
+    with _load_lock:
+        for module in BUILTIN_KIND_MODULES:
+            try:
+                importlib.import_module(module)
+            except ImportError as e:
+                _UNLOADED[module.rsplit(".", 1)[-1]] = str(e)
+        _loaded = True
+
+
+def known_kinds() -> list[str]:
+    _load_builtin_kinds()
+    return sorted(_FACTORIES)
 
 
 def parse_spec(entry: str) -> GatewaySpec:
@@ -55,16 +84,22 @@ def parse_spec(entry: str) -> GatewaySpec:
         name, _, head = head.partition("=")
     kind, _, target = head.partition(":")
     kind = kind.strip().lower()
-    if kind not in KINDS:
-        raise GatewayError(f"gateway {entry!r}: unknown kind {kind!r} (known: {', '.join(KINDS)})")
+    kinds = known_kinds()
+    if kind not in kinds:
+        why = f", its module did not load: {_UNLOADED[kind]}" if kind in _UNLOADED else ""
+        raise GatewayError(
+            f"gateway {entry!r}: unknown kind {kind!r} (known: {', '.join(kinds)}){why}"
+        )
     options = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
     name = (name or kind).strip()
-    if not name.replace("-", "").replace("_", "").isalnum():
-        raise GatewayError(f"gateway {entry!r}: a name uses letters, digits, - and _ only")
+    if not name.replace("-", "").replace("_", "").isalnum() or len(name) > 50:
+        raise GatewayError(
+            f"gateway {entry!r}: a name uses letters, digits, - and _ only (at most 50)"
+        )
     return GatewaySpec(name=name, kind=kind, target=target, options=options)
 
 
-def parse_specs(entries: list[str]) -> list[GatewaySpec]:
+def parse_specs(entries: Sequence[str]) -> list[GatewaySpec]:
     specs = [parse_spec(e) for e in entries]
     names = [s.name for s in specs]
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -75,44 +110,49 @@ def parse_specs(entries: list[str]) -> list[GatewaySpec]:
     return specs
 
 
+@functools.lru_cache(maxsize=8)
+def _parsed(entries: tuple[str, ...]) -> tuple[GatewaySpec, ...]:
+    return tuple(parse_specs(entries))
+
+
+def configured(entries: Sequence[str]) -> list[GatewaySpec]:
+    """`parse_specs` parsed once per distinct setting: callers pass SMSDESK_GATEWAYS on every
+    send, the text is read only the first time."""
+    return list(_parsed(tuple(entries)))
+
+
 def build(spec: GatewaySpec) -> Gateway:
-    if spec.kind in _FACTORIES:
-        return _FACTORIES[spec.kind](spec)
-    opts = dict(spec.options)
+    """A gateway of the spec's kind, from its registered factory."""
+    _load_builtin_kinds()
     try:
-        gateway = SimulatorGateway(
-            spec.name,
-            rate=_float(opts.pop("rate", "")),
-            batch_size=int(opts.pop("batch_size", "500")),
-            delivery_delay=float(opts.pop("delivery_delay", "1")),
-            latency=float(opts.pop("latency", "0")),
-            hang_after=_int(opts.pop("hang_after", "")),
-            fail_permanent=_numbers(opts.pop("fail_permanent", "")),
-            fail_temporary=_numbers(opts.pop("fail_temporary", "")),
-            undeliverable=_numbers(opts.pop("undeliverable", "")),
-            log=opts.pop("log", "") or None,
-        )
+        factory = _FACTORIES[spec.kind]
+    except KeyError:
+        raise GatewayError(f"gateway {spec.name}: unknown kind {spec.kind!r}") from None
+    try:
+        return factory(spec)
     except ValueError as e:
         raise GatewayError(f"gateway {spec.name}: {e}") from None
-    if opts:
-        raise GatewayError(f"gateway {spec.name}: unknown option(s) {', '.join(sorted(opts))}")
-    return gateway
 
 
-def _int(raw: str) -> int | None:
-    return int(raw) if raw else None
+# Helpers for factories reading their options.
 
 
-def _float(raw: str) -> float | None:
-    return float(raw) if raw else None
+def take_int(options: dict[str, str], key: str, default: int | None) -> int | None:
+    raw = options.pop(key, "")
+    return int(raw) if raw else default
 
 
-def _numbers(raw: str) -> list[str]:
+def take_float(options: dict[str, str], key: str, default: float | None) -> float | None:
+    raw = options.pop(key, "")
+    return float(raw) if raw else default
+
+
+def take_numbers(options: dict[str, str], key: str) -> list[str]:
     # '+' in a query string reads as a space: numbers are E.164, so put it back.
+    raw = options.pop(key, "")
     return ["+" + n.strip().lstrip("+ ") for n in raw.split(",") if n.strip()]
 
 
-# The built-in kinds register themselves on import; one that is not there is simply unknown.
-for _module in ("smsdesk.gateways.modem",):
-    with contextlib.suppress(ImportError):
-        importlib.import_module(_module)
+def refuse_unknown_options(spec: GatewaySpec, options: dict[str, str]) -> None:
+    if options:
+        raise GatewayError(f"gateway {spec.name}: unknown option(s) {', '.join(sorted(options))}")

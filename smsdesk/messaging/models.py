@@ -6,8 +6,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
 
-class Gateway(models.Model):
-    """A configured transport (SMSDESK_GATEWAYS) and the last health it reported."""
+class GatewayState(models.Model):
+    """What is known of a configured gateway (SMSDESK_GATEWAYS): its last health report and,
+    while it cannot be used, since when and why. Written only by
+    `messaging.gateway_state` (the transport itself is `smsdesk.gateways.base.Gateway`)."""
 
     name = models.CharField(max_length=50, primary_key=True)
     kind = models.CharField(max_length=20)
@@ -16,6 +18,11 @@ class Gateway(models.Model):
     operator = models.CharField(max_length=100, blank=True)
     signal_percent = models.PositiveSmallIntegerField(null=True, blank=True)
     updated_at = models.DateTimeField(null=True, blank=True)
+    # Set while the worker cannot use it: the first failure of this outage, the last reason
+    # (English, translated when shown), and whether the worker keeps trying on its own.
+    down_since = models.DateTimeField(null=True, blank=True)
+    down_reason = models.CharField(max_length=255, blank=True)
+    retrying = models.BooleanField(default=True)
 
     def __str__(self) -> str:
         return self.name
@@ -73,7 +80,7 @@ class Message(models.Model):
     direction = models.CharField(_("direction"), max_length=3, choices=Direction)
     status = models.CharField(_("status"), max_length=10, choices=Status)
     peer = models.CharField(_("number"), max_length=32)  # the correspondent, E.164
-    gateway = models.ForeignKey(Gateway, null=True, blank=True, on_delete=models.PROTECT)
+    gateway = models.ForeignKey(GatewayState, null=True, blank=True, on_delete=models.PROTECT)
     body = models.TextField(_("text"))
     encoding = models.CharField(max_length=4, choices=Encoding, default=Encoding.GSM7)
     segments = models.PositiveSmallIntegerField(default=1)
@@ -90,7 +97,7 @@ class Message(models.Model):
     claimed_by = models.CharField(max_length=40, blank=True)  # worker id while `sending`
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     status_at = models.DateTimeField(_("status changed"), null=True, blank=True)
-    gateway_ref = models.CharField(max_length=64, blank=True)
+    gateway_ref = models.CharField(max_length=64, blank=True)  # first part's (see MessagePart)
     error = models.CharField(_("reason"), max_length=255, blank=True)
     keyword = models.CharField(_("keyword"), max_length=5, choices=Keyword, blank=True)
     # The confirmation of a STOP: it goes to a number that is on the STOP list by then, so
@@ -99,11 +106,11 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # No index names `status`, `gateway_ref`, `sent_at` or the other columns the worker
+        # changes: PostgreSQL can then rewrite a row in place on each status change (a HOT
+        # update, no index touched). The claim finds due messages in OutboxEntry, reports
+        # find their message through MessagePart (bench/RESULTS.md).
         indexes = [
-            # the dispatcher's claim: due messages of one gateway, oldest first
-            models.Index(fields=["status", "gateway", "due_at"], name="msg_due"),
-            # matching status reports to messages
-            models.Index(fields=["gateway", "gateway_ref"], name="msg_ref"),
             models.Index(fields=["direction", "-created_at"], name="msg_list"),
             models.Index(fields=["peer", "-created_at"], name="msg_peer"),
         ]
@@ -139,6 +146,70 @@ STATUS_COLOURS = {
     Message.Status.UNREAD: "primary",
     Message.Status.READ: "light",
 }
+
+
+class OutboxEntry(models.Model):
+    """A message waiting to be claimed: the narrow queue the worker's claim takes from.
+
+    One row per `queued` or `scheduled` outbound message, written with it
+    (`outbox.enqueue`), deleted by the claim. A row whose message is no longer waiting (cancelled,
+    blocked) is harmless: the claim only takes messages still `queued` or `scheduled`.
+    """
+
+    message_id = models.BigIntegerField(primary_key=True)
+    gateway_id = models.CharField(max_length=50)
+    due_at = models.DateTimeField()
+
+    class Meta:
+        # All the claim's ORDER BY: read in order, stop after the batch (no sort of them all).
+        indexes = [models.Index(fields=["gateway_id", "due_at", "message_id"], name="outbox_due")]
+
+
+class MessagePart(models.Model):
+    """One part of an outbound message as the network knows it: a message of N segments is
+    handed over as N parts, each with its own reference and delivery report."""
+
+    class State(models.TextChoices):
+        SENT = "sent", _("Sent")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    # No database constraint: the worker writes parts only for the messages it sends, and a
+    # foreign-key check per part costs a trigger per row at commit (bench/RESULTS.md).
+    message = models.ForeignKey(
+        Message,
+        on_delete=models.CASCADE,
+        related_name="parts",
+        db_constraint=False,
+        db_index=False,  # the unique (message, seq) serves
+    )
+    seq = models.PositiveSmallIntegerField()  # 1-based
+    total = models.PositiveSmallIntegerField(default=1)  # the message's number of parts
+    gateway_id = models.CharField(max_length=50)
+    reference = models.CharField(max_length=64)
+    state = models.CharField(max_length=10, choices=State, default=State.SENT)
+    detail = models.CharField(max_length=255, blank=True)
+    reported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message", "seq"], name="part_seq")]
+        # a report finds its part by (gateway, reference); `state` is not indexed (HOT)
+        indexes = [models.Index(fields=["gateway_id", "reference"], name="part_ref")]
+
+
+class UnmatchedReport(models.Model):
+    """A delivery report that came before its part was recorded as sent (SMPP may answer
+    faster than we store the result): kept here, not in memory, and matched later."""
+
+    gateway_id = models.CharField(max_length=50)
+    reference = models.CharField(max_length=64)
+    state = models.CharField(max_length=10, choices=MessagePart.State)
+    detail = models.CharField(max_length=255, blank=True)
+    at = models.DateTimeField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["gateway_id", "reference"], name="unmatched_ref")]
 
 
 class Conversation(models.Model):
@@ -195,4 +266,5 @@ GATEWAY_REASONS = (
     gettext_noop("network busy, try later"),
     gettext_noop("handset unreachable"),
     gettext_noop("simulated network"),  # the simulator's health detail, on the home page
+    gettext_noop("simulated network unreachable"),  # during `smsdesk simulate outage`
 )

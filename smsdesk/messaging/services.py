@@ -25,14 +25,13 @@ from smsdesk.core.bulk import insert_rows
 from smsdesk.directory import services as directory
 from smsdesk.directory.services import Targets
 from smsdesk.gateways.base import Concat
-from smsdesk.gateways.registry import parse_specs
-from smsdesk.messaging import errors
+from smsdesk.messaging import errors, gateway_state, outbox
 from smsdesk.messaging.models import (
     BLOCKED_REASON,
     MISSING_PART_MARK,
     Campaign,
     Conversation,
-    Gateway,
+    GatewayState,
     InboundPart,
     Message,
 )
@@ -67,11 +66,9 @@ def blocked_warning(campaign: Campaign) -> str:
     ) % {"count": count}
 
 
-def default_gateway() -> Gateway:
+def default_gateway() -> GatewayState:
     """The first gateway of SMSDESK_GATEWAYS: it sends messages that name no other."""
-    spec = parse_specs(settings.SMSDESK_GATEWAYS)[0]
-    gateway, _created = Gateway.objects.get_or_create(name=spec.name, defaults={"kind": spec.kind})
-    return gateway
+    return gateway_state.default_gateway()
 
 
 def check_text(body: str) -> gsm7.TextInfo:
@@ -251,6 +248,7 @@ def create_campaign(
     )
     # In recipients' order (ids grow with the insert); read only by those who iterate it.
     campaign.created_messages = campaign.messages.order_by("id")  # type: ignore[attr-defined]
+    outbox.enqueue_campaign(campaign.pk)
     _touch_conversations(recipients, body, Message.Direction.OUTBOUND, now)
     return campaign
 
@@ -380,9 +378,7 @@ def _store_inbound(*, gateway: str, sender: str, text: str, received_at: datetim
     keyword = keywords.classify(
         text, opt_out=settings.SMSDESK_STOP_KEYWORDS, opt_in=settings.SMSDESK_START_KEYWORDS
     )
-    gateway_row, _created = Gateway.objects.get_or_create(
-        name=gateway, defaults={"kind": "unknown"}
-    )
+    gateway_row = gateway_state.ensure(gateway)
     message = Message.objects.create(
         direction=Message.Direction.INBOUND,
         status=Message.Status.UNREAD,
@@ -418,7 +414,7 @@ def _store_inbound(*, gateway: str, sender: str, text: str, received_at: datetim
     return message
 
 
-def _confirm_opt_out(peer: str, gateway: Gateway) -> Message | None:
+def _confirm_opt_out(peer: str, gateway: GatewayState) -> Message | None:
     """Queue the confirmation of a first STOP (SMSDESK_STOP_CONFIRMATION), unless this number
     got one within SMSDESK_STOP_CONFIRMATION_DELAY_HOURS (a STOP, START, STOP in a row)."""
     text = settings.SMSDESK_STOP_CONFIRMATION_TEXT.strip()
@@ -435,7 +431,7 @@ def _confirm_opt_out(peer: str, gateway: Gateway) -> Message | None:
 
 
 def queue_automatic_reply(
-    *, peer: str, gateway: Gateway, body: str, opt_out_notice: bool = False
+    *, peer: str, gateway: GatewayState, body: str, opt_out_notice: bool = False
 ) -> Message:
     """An SMS the platform sends on its own (a STOP confirmation, the answer to a call),
     through the gateway the correspondent reached. No author, no campaign."""
@@ -454,6 +450,7 @@ def queue_automatic_reply(
         status_at=now,
         opt_out_notice=opt_out_notice,
     )
+    outbox.enqueue([message])
     _touch_conversations([peer], body, Message.Direction.OUTBOUND, now)
     return message
 
@@ -490,9 +487,7 @@ def receive_call(*, gateway: str, caller: str, at: datetime) -> Call:
         return call
     if optout.is_blocked(number) or calls.replied_since(number, timezone.now() - CALL_REPLY_EVERY):
         return call
-    gateway_row, _created = Gateway.objects.get_or_create(
-        name=gateway, defaults={"kind": "unknown"}
-    )
+    gateway_row = gateway_state.ensure(gateway)
     call.reply = queue_automatic_reply(peer=number, gateway=gateway_row, body=text)
     call.save(update_fields=["reply"])
     return call
@@ -551,6 +546,7 @@ def cancel_message(message_id: int) -> Message:
     return message
 
 
+@transaction.atomic
 def retry_message(message_id: int) -> Message:
     """Queue again a message that failed or whose fate is unknown, at a user's request only.
 
@@ -564,6 +560,8 @@ def retry_message(message_id: int) -> Message:
         status__in=[Message.Status.FAILED, Message.Status.UNKNOWN],
     ).update(status=Message.Status.QUEUED, status_at=now, due_at=now, error="", attempts=0)
     message = get_message(message_id)
+    if done:
+        outbox.enqueue([message])
     if not done:
         raise NotActionable(
             _("Only a failed or unknown message can be sent again; this one is %(status)s.")

@@ -1,13 +1,15 @@
-"""Tell every logged-in page when no worker runs: saved SMS would silently wait."""
+"""Tell every logged-in page when sending is stopped: no worker runs (saved SMS would
+silently wait), or a gateway a worker drives cannot be reached (since when, and why)."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest
 
-from smsdesk.worker.services import running_workers
+from smsdesk.worker.services import down_gateways, running_workers
 
 
 def worker_status(request: HttpRequest) -> dict:
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
-    return {"worker_down": not running_workers()}
+    workers = running_workers()
+    return {"worker_down": not workers, "gateways_down": down_gateways(workers)}

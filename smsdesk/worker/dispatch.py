@@ -1,33 +1,29 @@
-"""One dispatch step for one gateway: claim a batch, hand it over, record the results."""
+"""Pacing for the gateway threads: the rate limit, and the back-off after a failure."""
 
 from __future__ import annotations
 
-import logging
+import random
 import time
+from collections.abc import Callable
 
-from django.utils import timezone
-
-from smsdesk.gateways.base import Gateway
-from smsdesk.messaging import outbox
-
-log = logging.getLogger(__name__)
-
-GATEWAY_BROKE = "The gateway failed while sending (%s): it may or may not have been sent."
+Clock = Callable[[], float]
 
 
 class RateLimiter:
-    """Token bucket: at most `rate` messages a second, in bursts of at most `burst`."""
+    """Token bucket: at most `rate` messages a second, in bursts of at most one second's
+    worth (and at most `burst`, the gateway's batch size)."""
 
-    def __init__(self, rate: float | None, burst: int) -> None:
+    def __init__(self, rate: float | None, burst: int, *, clock: Clock = time.monotonic) -> None:
         self.rate = rate
-        self.burst = burst
-        self.tokens = float(burst)
-        self.updated = time.monotonic()
+        self.burst = burst if rate is None else max(1, min(burst, int(rate)))
+        self.clock = clock
+        self.tokens = float(self.burst)
+        self.updated = clock()
 
     def allowance(self) -> int:
         if self.rate is None:
             return self.burst
-        now = time.monotonic()
+        now = self.clock()
         self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
         return int(self.tokens)
@@ -36,6 +32,11 @@ class RateLimiter:
         if self.rate is not None:
             self.tokens -= n
 
+    def refund(self, n: int) -> None:
+        """Messages counted but not handed over (the gateway was unreachable)."""
+        if self.rate is not None:
+            self.tokens = min(self.burst, self.tokens + n)
+
     def wait_time(self) -> float:
         """Seconds until one more message may go."""
         if self.rate is None or self.tokens >= 1:
@@ -43,22 +44,19 @@ class RateLimiter:
         return (1 - self.tokens) / self.rate
 
 
-def send_batch(gateway: Gateway, *, worker_id: str, limit: int) -> int:
-    """Send up to `limit` due messages through `gateway`; returns how many were claimed."""
-    now = timezone.now()
-    outbox.promote_scheduled(gateway.name, now)
-    claimed = outbox.claim(gateway=gateway.name, worker_id=worker_id, limit=limit, now=now)
-    if not claimed:
-        return 0
-    try:
-        results = gateway.send_many([c.sms for c in claimed])
-    except Exception as e:  # the gateway itself broke: we cannot tell which went out
-        log.exception("gateway %s failed in send_many", gateway.name)
-        outbox.record_unknown(
-            [c.sms.id for c in claimed], reason=GATEWAY_BROKE % e, now=timezone.now()
-        )
-        return len(claimed)
-    outbox.record_results(
-        results, attempts={c.sms.id: c.attempts for c in claimed}, now=timezone.now()
-    )
-    return len(claimed)
+class Backoff:
+    """Delays between tries: `first` seconds, doubling up to `most`, each shortened by up to
+    20 % at random (jitter) so that workers that failed together do not retry together."""
+
+    def __init__(self, first: float = 1.0, most: float = 60.0) -> None:
+        self.first = first
+        self.most = most
+        self.failures = 0
+
+    def next_delay(self) -> float:
+        base = min(self.most, self.first * 2**self.failures)
+        self.failures += 1
+        return base * (1 - random.uniform(0, 0.2))
+
+    def reset(self) -> None:
+        self.failures = 0

@@ -3,30 +3,32 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Sequence
 
 from smsdesk.gateways.base import GatewayEvent, Health, InboundSMS, IncomingCall, StatusReport
-from smsdesk.messaging import outbox, services
-from smsdesk.messaging.models import Gateway
+from smsdesk.messaging import gateway_state, outbox, services
 
 log = logging.getLogger(__name__)
-
-# How long a status report that matches no message is kept, waiting for its message to be
-# recorded as sent (SMPP can report before the submit response has been processed).
-ORPHAN_REPORT_TTL = 600.0
 
 
 class EventHandler:
     def __init__(self) -> None:
-        self._orphans: list[tuple[float, StatusReport]] = []
+        self.stored_unmatched = False  # some report waits in the database for its part
 
     def handle(self, events: Sequence[GatewayEvent]) -> list[GatewayEvent]:
-        """Record the events; returns those that could not be recorded (to try again).
+        """Record the events; returns those that could not be recorded (to try again)."""
+        return self.record(events)[1]
+
+    def record(
+        self, events: Sequence[GatewayEvent]
+    ) -> tuple[list[GatewayEvent], list[GatewayEvent]]:
+        """Record the events; returns (recorded, failed): the recorded ones are committed
+        (the gateway may forget them), the failed ones are to be tried again.
 
         Each inbound SMS or call is its own transaction, so one failure (database busy,
-        disk full) neither loses nor duplicates the others.
+        disk full) neither loses nor duplicates the others. Reports go in one transaction.
         """
+        recorded: list[GatewayEvent] = []
         failed: list[GatewayEvent] = []
         reports = [e for e in events if isinstance(e, StatusReport)]
         for event in events:
@@ -37,12 +39,18 @@ class EventHandler:
             except Exception:
                 log.exception("could not record %s, will try again", type(event).__name__)
                 failed.append(event)
-        try:
-            self._apply_reports(reports)
-        except Exception:
-            log.exception("could not record %d status reports, will try again", len(reports))
-            failed.extend(reports)
-        return failed
+            else:
+                recorded.append(event)
+        if reports:
+            try:
+                if outbox.record_reports(reports):
+                    self.stored_unmatched = True
+            except Exception:
+                log.exception("could not record %d status reports, will try again", len(reports))
+                failed.extend(reports)
+            else:
+                recorded.extend(reports)
+        return recorded, failed
 
     def _record(self, event: GatewayEvent) -> None:
         if isinstance(event, InboundSMS):
@@ -56,30 +64,4 @@ class EventHandler:
         elif isinstance(event, IncomingCall):
             services.receive_call(gateway=event.gateway, caller=event.caller, at=event.at)
         elif isinstance(event, Health):
-            Gateway.objects.filter(name=event.gateway).update(
-                connected=event.connected,
-                detail=event.detail[:200],
-                operator=event.operator[:100],
-                signal_percent=event.signal_percent,
-                updated_at=event.at,
-            )
-
-    def retry_orphans(self) -> None:
-        if self._orphans:
-            self._apply_reports([])
-
-    def _apply_reports(self, fresh: list[StatusReport]) -> None:
-        now = time.monotonic()
-        waiting = [(t, r) for t, r in self._orphans if now - t < ORPHAN_REPORT_TTL]
-        dropped = len(self._orphans) - len(waiting)
-        if dropped:
-            log.warning("dropped %d status reports that matched no message", dropped)
-        first_seen = {id(r): t for t, r in waiting}
-        unmatched = outbox.record_reports([r for _t, r in waiting] + fresh)
-        self._orphans = [(first_seen.get(id(r), now), r) for r in unmatched]
-
-
-def touch_gateway_rows(gateways: Sequence[tuple[str, str]]) -> None:
-    """Make sure every configured gateway has its row (name, kind)."""
-    for name, kind in gateways:
-        Gateway.objects.update_or_create(name=name, defaults={"kind": kind})
+            gateway_state.record_health(event)

@@ -1,10 +1,15 @@
 """The worker process: one thread per gateway, plus housekeeping.
 
-Each gateway thread loops on: claim a batch, send it, record the results, then record the
-events the gateway emitted meanwhile (status reports, inbound SMS, calls). Keeping a gateway's
-events on its own thread keeps them in order with its sends, and a slow modem never holds up
-an SMPP bind. The main thread keeps the worker's heartbeat, marks the messages of dead
-workers `unknown`, and feeds `smsdesk simulate` injections to the simulator gateways.
+Each gateway thread starts its gateway (again and again, with back-off, while it cannot be
+reached), then loops on: claim a batch, hand it over, record the results, then record the
+events the gateway emitted meanwhile (status reports, inbound SMS, calls) and acknowledge
+them to the gateway once committed. Keeping a gateway's events on its own thread keeps them
+in order with its sends, and a slow modem never holds up an SMPP bind.
+
+What the thread knows and the database does not yet (results of a hand-over, events) stays
+in memory while the database is away, and is written when it is back: a worker that lives
+never leaves a message `sending`. The main thread keeps the worker's heartbeat (with each
+gateway's state), and marks the messages of dead workers `unknown`.
 """
 
 from __future__ import annotations
@@ -14,97 +19,369 @@ import os
 import queue
 import socket
 import threading
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from django.db import close_old_connections, connection, transaction
+from django.conf import settings
+from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
-from smsdesk.gateways.base import Gateway, GatewayEvent
-from smsdesk.gateways.simulator import SimulatorGateway
-from smsdesk.messaging import outbox
-from smsdesk.worker.dispatch import RateLimiter, send_batch
-from smsdesk.worker.inbound import EventHandler, touch_gateway_rows
-from smsdesk.worker.models import SimulatedEvent, WorkerProcess
+from smsdesk.gateways.base import (
+    Gateway,
+    GatewayError,
+    GatewayEvent,
+    GatewayUnavailable,
+    Outcome,
+    SendResult,
+)
+from smsdesk.messaging import gateway_state, outbox
+from smsdesk.messaging.models import UnmatchedReport
+from smsdesk.worker.dispatch import Backoff, RateLimiter
+from smsdesk.worker.inbound import EventHandler
+from smsdesk.worker.models import WorkerProcess
 from smsdesk.worker.services import HEARTBEAT_EVERY, HEARTBEAT_TIMEOUT
 
 log = logging.getLogger(__name__)
 
+# Keeps the gateway's own words (so not translated when shown).
+GATEWAY_BROKE = "The gateway failed while sending (%s): it may or may not have been sent."
+STOPPED_MID_HANDOVER = gettext_noop(
+    "The worker was stopped while the gateway had this message: it may or may not have "
+    "been sent. It is not sent again on its own; check with the recipient, then retry if "
+    "needed."
+)
+# How often the stored reports that wait for their part are looked at, at the least.
+UNMATCHED_EVERY = 10.0
+
+
+class State:
+    STARTING = "starting"  # not started yet, or waiting to try again
+    UP = "up"
+    DOWN = "down"  # cannot be reached: retried with back-off
+    BROKEN = "broken"  # wrong configuration: not retried on its own
+
+
+@dataclass
+class _Unrecorded:
+    """What a hand-over produced and the database does not know yet."""
+
+    results: list[SendResult]
+    attempts: dict[int, int]
+    release_reason: str = ""  # set: nothing was handed over, put them all back
+    unknown_reason: str = ""  # set: cannot tell what went, all `unknown`
+
+
+def _reset_connection() -> None:
+    try:
+        connection.close()
+    except Exception:
+        log.debug("closing a dead database connection failed", exc_info=True)
+
 
 class GatewayRunner(threading.Thread):
     def __init__(
-        self, gateway: Gateway, worker_id: str, stopping: threading.Event, idle_sleep: float
+        self,
+        gateway: Gateway,
+        worker_id: str,
+        stopping: threading.Event,
+        idle_sleep: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        retry_first: float = 1.0,
     ) -> None:
         super().__init__(name=f"gateway-{gateway.name}", daemon=True)
         self.gateway = gateway
         self.worker_id = worker_id
         self.stopping = stopping
         self.idle_sleep = idle_sleep
+        self.clock = clock
         self.events: queue.SimpleQueue[GatewayEvent] = queue.SimpleQueue()
         self.wake = threading.Event()
         self.handler = EventHandler()
-        self.limiter = RateLimiter(gateway.rate, gateway.batch_size)
+        self.limiter = RateLimiter(gateway.rate, gateway.batch_size, clock=clock)
         self.sent = 0
-        self._unrecorded: list[GatewayEvent] = []
+        # The gateway's state, as the heartbeat and the banner show it.
+        self.state = State.STARTING
+        self.reason = ""
+        self.down_since: datetime | None = None
+        self._gateway_backoff = Backoff(first=retry_first)
+        self._retry_at = 0.0
+        self._published: tuple | None = None  # the state last written to the database
+        # The database's side.
+        self._db_backoff = Backoff()
+        self._db_down_since: float | None = None
+        self._check_claims = True  # a claim may have committed unseen: release it
+        self._unmatched_at = 0.0
+        self._new_parts = False
+        # Held in memory until written.
+        self.in_flight: list[int] = []  # ids inside send_many right now
+        self._unrecorded: _Unrecorded | None = None
+        self._unrecorded_events: list[GatewayEvent] = []
 
     def emit(self, event: GatewayEvent) -> None:  # called from any thread
         self.events.put(event)
         self.wake.set()
 
+    # --- the thread ---------------------------------------------------------------------
+
     def run(self) -> None:
-        self.gateway.start(self.emit)
         try:
             while not self.stopping.is_set():
-                try:
-                    busy = self.step()
-                except Exception:  # a database hiccup must not kill the gateway's thread
-                    log.exception("gateway %s: step failed, retrying", self.gateway.name)
-                    close_old_connections()
-                    busy = False
+                busy = self.run_once()
                 if not busy:
                     self.wake.wait(self.idle_sleep)
                     self.wake.clear()
         finally:
-            self.gateway.stop()
-            self.drain_events()
-            connection.close()
+            self._stop_gateway()
+            self._last_writes()
+            _reset_connection()
+
+    def run_once(self) -> bool:
+        """One step, surviving anything the database throws (lost connection, busy)."""
+        try:
+            busy = self.step()
+        except Exception as e:  # an OperationalError must never end the worker
+            delay = self._db_backoff.next_delay()
+            if self._db_down_since is None:
+                self._db_down_since = self.clock()
+                log.exception(
+                    "gateway %s: database error, retrying in %.1f s", self.gateway.name, delay
+                )
+            else:
+                log.warning(
+                    "gateway %s: database still failing (%s), retrying in %.1f s",
+                    self.gateway.name,
+                    e,
+                    delay,
+                )
+            self._check_claims = True
+            _reset_connection()
+            self.stopping.wait(delay)
+            return False
+        if self._db_down_since is not None:
+            log.warning(
+                "gateway %s: database back after %.0f s",
+                self.gateway.name,
+                self.clock() - self._db_down_since,
+            )
+            self._db_down_since = None
+            self._db_backoff.reset()
+        return busy
 
     def step(self) -> bool:
         """One round; True when there may be more work right away."""
-        self.gateway.poll()
-        allowance = self.limiter.allowance()
+        self._flush_results()  # what the last hand-over said comes first
+        if self._check_claims:
+            outbox.release_unheld(
+                worker_id=self.worker_id, gateway=self.gateway.name, held=(), now=timezone.now()
+            )
+            self._check_claims = False
+        self._ensure_started()
+        self._publish_state()
         claimed = 0
-        if allowance >= 1:
-            claimed = send_batch(self.gateway, worker_id=self.worker_id, limit=allowance)
-            self.limiter.spend(claimed)
-            self.sent += claimed
+        allowance = 0
+        if self.state == State.UP:
+            self.gateway.poll()
+            allowance = self.limiter.allowance()
+            if allowance >= 1:
+                claimed = self.send_batch(allowance)
         had_events = self.drain_events()
-        if claimed == allowance and self.limiter.wait_time() > 0:
-            self.stopping.wait(self.limiter.wait_time())
-        return claimed > 0 or had_events
+        if self._unrecorded_events:
+            raise RuntimeError("events could not be recorded")  # back off, then again
+        self._match_unmatched()
+        if self.state == State.UP and claimed and claimed == allowance:
+            wait = self.limiter.wait_time()
+            if wait > 0:
+                self.stopping.wait(wait)
+        return (self.state == State.UP and claimed > 0) or had_events
+
+    # --- the gateway's life ---------------------------------------------------------------
+
+    def _ensure_started(self) -> None:
+        if self.state in (State.UP, State.BROKEN) or self.clock() < self._retry_at:
+            return
+        try:
+            self.gateway.start(self.emit)
+        except GatewayUnavailable as e:
+            self._went_down(str(e), retry=True)
+        except GatewayError as e:
+            self._went_down(str(e), retry=False)
+        except Exception as e:
+            log.exception("gateway %s: start failed", self.gateway.name)
+            self._went_down(str(e) or type(e).__name__, retry=True)
+        else:
+            log.info("gateway %s started", self.gateway.name)
+            self.state = State.UP
+
+    def _went_down(self, reason: str, *, retry: bool) -> None:
+        reason = reason or "unreachable"
+        if self.state == State.UP:
+            self._stop_gateway()
+        if self.down_since is None:
+            self.down_since = timezone.now()
+        self.reason = reason
+        if retry:
+            self.state = State.DOWN
+            delay = self._gateway_backoff.next_delay()
+            self._retry_at = self.clock() + delay
+            log.warning(
+                "gateway %s is down (%s): next try in %.1f s", self.gateway.name, reason, delay
+            )
+        else:
+            self.state = State.BROKEN
+            log.error(
+                "gateway %s cannot work (%s): fix the configuration and restart",
+                self.gateway.name,
+                reason,
+            )
+
+    def _answered(self) -> None:
+        """The gateway took a batch (or had nothing to take): it works."""
+        self._gateway_backoff.reset()
+        if self.down_since is not None:
+            log.warning("gateway %s is back", self.gateway.name)
+        self.down_since = None
+        self.reason = ""
+
+    def _stop_gateway(self) -> None:
+        try:
+            self.gateway.stop()
+        except Exception:
+            log.exception("gateway %s: stop failed", self.gateway.name)
+
+    def state_row(self) -> tuple:
+        """(down, reason, since, retrying): what the database should say of the gateway."""
+        down = self.down_since is not None
+        return (down, self.reason, self.down_since, self.state != State.BROKEN)
+
+    def _publish_state(self, *, force: bool = False) -> None:
+        row = self.state_row()
+        if row == self._published and not force:
+            return
+        down, reason, since, retrying = row
+        if down:
+            gateway_state.mark_down(
+                self.gateway.name, reason=reason, since=since, retrying=retrying
+            )
+        elif self.state == State.UP:
+            gateway_state.mark_up(self.gateway.name)
+        self._published = row
+
+    # --- sending --------------------------------------------------------------------------
+
+    def send_batch(self, limit: int) -> int:
+        """Claim up to `limit` due messages, hand them over, record what happened."""
+        now = timezone.now()
+        claimed = outbox.claim(
+            gateway=self.gateway.name, worker_id=self.worker_id, limit=limit, now=now
+        )
+        if not claimed:
+            self._answered()
+            return 0
+        attempts = {c.sms.id: c.attempts for c in claimed}
+        ids = [c.sms.id for c in claimed]
+        self.in_flight = ids
+        try:
+            results = self.gateway.send_many([c.sms for c in claimed])
+        except GatewayUnavailable as e:
+            self._unrecorded = _Unrecorded([], attempts, release_reason=str(e) or "unreachable")
+            self.limiter.refund(len(ids))
+            self._went_down(str(e), retry=True)
+        except Exception as e:  # the gateway cannot tell which went out
+            log.exception("gateway %s failed in send_many", self.gateway.name)
+            self._unrecorded = _Unrecorded([], attempts, unknown_reason=GATEWAY_BROKE % e)
+            self._went_down(str(e) or type(e).__name__, retry=True)
+        else:
+            self._unrecorded = _Unrecorded(results, attempts)
+            not_handed = [r for r in results if r.outcome is Outcome.NOT_HANDED_OVER]
+            if not_handed:
+                self.limiter.refund(len(not_handed))
+                self._went_down(not_handed[0].error, retry=True)
+            else:
+                self._answered()
+        finally:
+            self.in_flight = []
+        self.limiter.spend(len(ids))
+        self.sent += len(ids)
+        self._flush_results()
+        return len(ids)
+
+    def _flush_results(self) -> None:
+        pending = self._unrecorded
+        if pending is None:
+            return
+        now = timezone.now()
+        if pending.release_reason:
+            outbox.release(list(pending.attempts), reason=pending.release_reason, now=now)
+        elif pending.unknown_reason:
+            outbox.record_unknown(pending.attempts, reason=pending.unknown_reason, now=now)
+        else:
+            outbox.record_results(
+                pending.results, attempts=pending.attempts, now=now, gateway=self.gateway.name
+            )
+            self._new_parts = self._new_parts or any(r.references for r in pending.results)
+        self._unrecorded = None
+
+    def _match_unmatched(self) -> None:
+        """Reports stored before their part was: try them when new parts were recorded,
+        and every UNMATCHED_EVERY seconds (another process may have recorded them)."""
+        due = self.clock() >= self._unmatched_at
+        if not due and not (self.handler.stored_unmatched and self._new_parts):
+            return
+        self._new_parts = False
+        outbox.match_unmatched(self.gateway.name)
+        self.handler.stored_unmatched = UnmatchedReport.objects.filter(
+            gateway_id=self.gateway.name
+        ).exists()
+        self._unmatched_at = self.clock() + UNMATCHED_EVERY
+
+    # --- events ---------------------------------------------------------------------------
 
     def drain_events(self) -> bool:
-        events, self._unrecorded = self._unrecorded, []
+        events, self._unrecorded_events = self._unrecorded_events, []
         while True:
             try:
                 events.append(self.events.get_nowait())
             except queue.Empty:
                 break
-        if events:
-            # Kept in memory until recorded: the database may be busy for a moment.
-            self._unrecorded = self.handler.handle(events)
-        else:
-            self.handler.retry_orphans()
-        return len(events) > len(self._unrecorded)
+        if not events:
+            return False
+        # Kept in memory until recorded: the database may be away for a moment.
+        recorded, self._unrecorded_events = self.handler.record(events)
+        if recorded:
+            try:
+                self.gateway.acknowledge(recorded)
+            except Exception:
+                log.exception("gateway %s: acknowledge failed", self.gateway.name)
+        return bool(recorded)
+
+    def _last_writes(self) -> None:
+        """Stopping: write what we still hold, if the database lets us."""
+        try:
+            self._flush_results()
+            self.drain_events()
+        except Exception:
+            log.exception(
+                "gateway %s: could not record everything before stopping", self.gateway.name
+            )
 
 
 class Worker:
-    def __init__(self, gateways: Sequence[Gateway], *, idle_sleep: float = 0.5) -> None:
+    def __init__(
+        self, gateways: Sequence[Gateway], *, idle_sleep: float = 0.5, retry_first: float = 1.0
+    ) -> None:
         self.gateways = list(gateways)
         self.idle_sleep = idle_sleep
+        self.retry_first = retry_first  # seconds before a gateway that failed is tried again
         self.id = uuid.uuid4().hex
         self.stopping = threading.Event()
         self.runners: list[GatewayRunner] = []
+        self._last_heartbeat = timezone.now()
+        self._started = False
 
     def run(self) -> None:
         """Run until `stop()` (or SIGTERM/Ctrl-C handled by the caller)."""
@@ -116,43 +393,80 @@ class Worker:
             self.join()
 
     def start(self) -> None:
-        touch_gateway_rows([(g.name, g.kind) for g in self.gateways])
-        self.register()
-        self.recover()
         self.runners = [
-            GatewayRunner(g, self.id, self.stopping, self.idle_sleep) for g in self.gateways
+            GatewayRunner(g, self.id, self.stopping, self.idle_sleep, retry_first=self.retry_first)
+            for g in self.gateways
         ]
+        # The database may be away as we start: the housekeeping tries again.
+        self._start_bookkeeping()
         for runner in self.runners:
             runner.start()
-        self._last_heartbeat = timezone.now()
         log.info(
             "worker %s started for gateways %s",
             self.id[:8],
             ", ".join(g.name for g in self.gateways),
         )
 
+    def _start_bookkeeping(self) -> None:
+        try:
+            gateway_state.register_all([(g.name, g.kind) for g in self.gateways])
+            self.register()
+            self.recover()
+            queued = outbox.enqueue_strays()
+            if queued:
+                log.warning("queued %d waiting messages that had no queue entry", queued)
+            self._started = True
+        except Exception:
+            log.exception("worker %s: database not ready, trying again", self.id[:8])
+            _reset_connection()
+
     def stop(self) -> None:
         self.stopping.set()
         for runner in self.runners:
             runner.wake.set()
 
-    def join(self, timeout: float = 30.0) -> None:
+    def join(self, grace: float | None = None) -> None:
+        """Let each gateway finish its hand-over for up to SMSDESK_STOP_GRACE seconds; what
+        is still in a gateway's hands then is marked `unknown` (it may have gone out)."""
+        grace = settings.SMSDESK_STOP_GRACE if grace is None else grace
+        deadline = time.monotonic() + grace
         for runner in self.runners:
-            runner.join(timeout)
-        WorkerProcess.objects.filter(id=self.id).delete()
-        connection.close()
+            runner.join(max(0.0, deadline - time.monotonic()))
+        stuck = [i for r in self.runners if r.is_alive() for i in r.in_flight]
+        try:
+            if stuck:
+                count = outbox.record_unknown(
+                    stuck, reason=STOPPED_MID_HANDOVER, now=timezone.now()
+                )
+                log.warning(
+                    "stopped after %.0f s with %d messages still being handed over: marked "
+                    "'unknown' (they may or may not have gone out)",
+                    grace,
+                    count,
+                )
+            WorkerProcess.objects.filter(id=self.id).delete()
+        except Exception:
+            log.exception("could not mark what was in flight; the next worker will")
+        _reset_connection()
 
     def housekeeping(self) -> None:
         try:
-            self.inject_simulated()
+            if not self._started:
+                self._start_bookkeeping()
+                return
             if (timezone.now() - self._last_heartbeat).total_seconds() >= HEARTBEAT_EVERY:
                 self.register()
                 self.recover()
+                outbox.enqueue_strays(since=timezone.now() - timedelta(minutes=10))
+                outbox.purge_unmatched(
+                    older_than=timezone.now() - timedelta(hours=settings.SMSDESK_REPORT_TIMEOUT)
+                )
         except Exception:
             log.exception("worker housekeeping failed, retrying")
-            close_old_connections()
+            _reset_connection()
 
     def register(self) -> None:
+        """The heartbeat: this worker is alive, and here is the state of each gateway."""
         now = timezone.now()
         WorkerProcess.objects.update_or_create(
             id=self.id,
@@ -165,6 +479,12 @@ class Worker:
                 "heartbeat_at": now,
             },
         )
+        for runner in self.runners:
+            down, reason, since, retrying = runner.state_row()
+            if down:
+                gateway_state.mark_down(
+                    runner.gateway.name, reason=reason, since=since, retrying=retrying
+                )
         self._last_heartbeat = now
 
     def recover(self) -> int:
@@ -172,7 +492,7 @@ class Worker:
         now = timezone.now()
         live = []
         for w in WorkerProcess.objects.all():
-            if _is_alive(w, now):
+            if w.id == self.id or _is_alive(w, now):
                 live.append(w.id)
             else:
                 w.delete()
@@ -181,29 +501,8 @@ class Worker:
             log.warning("%d messages left in flight by a stopped worker are now 'unknown'", count)
         return count
 
-    def inject_simulated(self) -> None:
-        simulators = {
-            r.gateway.name: r for r in self.runners if isinstance(r.gateway, SimulatorGateway)
-        }
-        if not simulators:
-            return
-        with transaction.atomic():
-            pending = list(
-                SimulatedEvent.objects.select_for_update()
-                .filter(gateway__in=list(simulators))
-                .order_by("id")[:100]
-            )
-            SimulatedEvent.objects.filter(id__in=[e.id for e in pending]).delete()
-        for e in pending:
-            gateway = simulators[e.gateway].gateway
-            assert isinstance(gateway, SimulatorGateway)
-            if e.kind == SimulatedEvent.Kind.CALL:
-                gateway.inject_call(e.sender)
-            else:
-                gateway.inject_inbound(e.sender, e.text)
 
-
-def _is_alive(w: WorkerProcess, now) -> bool:  # type: ignore[no-untyped-def]
+def _is_alive(w: WorkerProcess, now: datetime) -> bool:
     if now - w.heartbeat_at > HEARTBEAT_TIMEOUT:
         return False
     if w.hostname == socket.gethostname():

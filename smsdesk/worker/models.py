@@ -15,16 +15,15 @@ class WorkerProcess(models.Model):
     heartbeat_at = models.DateTimeField()
 
 
-class SimulatedEvent(models.Model):
-    """An SMS or call injected with `smsdesk simulate`, waiting for the worker that owns the
-    simulator gateway to pick it up: the database is the simulated air between processes."""
-
-    class Kind(models.TextChoices):
-        INBOUND_SMS = "sms"
-        CALL = "call"
+class GatewayStoreItem(models.Model):
+    """Something a gateway keeps across restarts (`gateways.base.GatewayStore`): the
+    simulator's pending delivery reports, the SMS and calls `smsdesk simulate` injects, its
+    outages. The database is the simulated network's memory, shared between processes."""
 
     gateway = models.CharField(max_length=50)
-    kind = models.CharField(max_length=4, choices=Kind)
-    sender = models.CharField(max_length=32)
-    text = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(max_length=20)
+    due = models.FloatField(default=0.0)  # seconds since the epoch
+    payload = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [models.Index(fields=["gateway", "kind", "due"], name="gwstore_due")]

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import threading
-
-from django.conf import settings
+from collections.abc import Callable
 
 from smsdesk.gateways import registry
+from smsdesk.messaging import gateway_state
+from smsdesk.worker.gateway_store import DatabaseGatewayStore
 from smsdesk.worker.loop import Worker
 
 
 def build_worker() -> Worker:
-    specs = registry.parse_specs(settings.SMSDESK_GATEWAYS)
-    return Worker([registry.build(s) for s in specs])
+    """One gateway per SMSDESK_GATEWAYS entry, each given its durable store."""
+    specs = gateway_state.configured()
+    return Worker(
+        [registry.build(dataclasses.replace(s, store=DatabaseGatewayStore(s.name))) for s in specs]
+    )
 
 
-def stop_on_signals(stop) -> None:  # type: ignore[no-untyped-def]
+def stop_on_signals(stop: Callable[[], None]) -> None:
     """Call `stop()` on SIGTERM and SIGINT (only possible from the main thread)."""
     if threading.current_thread() is not threading.main_thread():
         return

@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from smsdesk.messaging import gateway_state
+from smsdesk.messaging.models import GatewayState
 from smsdesk.worker.models import WorkerProcess
 
 HEARTBEAT_EVERY = 10.0  # seconds between two heartbeats of a running worker
@@ -21,3 +23,10 @@ def running_workers(now: datetime | None = None) -> list[WorkerProcess]:
 def served_gateways(now: datetime | None = None) -> set[str]:
     """Names of the gateways some running worker is driving."""
     return {name for w in running_workers(now) for name in w.gateways}
+
+
+def down_gateways(workers: list[WorkerProcess] | None = None) -> list[GatewayState]:
+    """Gateways a running worker drives and cannot use now, with since when and why."""
+    if workers is None:
+        workers = running_workers()
+    return gateway_state.down({name for w in workers for name in w.gateways})

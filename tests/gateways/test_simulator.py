@@ -5,16 +5,20 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from smsdesk.gateways.base import (
     DeliveryState,
     GatewayEvent,
+    GatewayUnavailable,
     Health,
     InboundSMS,
     IncomingCall,
+    MemoryStore,
     OutboundSMS,
     StatusReport,
 )
-from smsdesk.gateways.simulator import SimulatorGateway, read_log
+from smsdesk.gateways.simulator import SimulatorGateway, outage, read_log
 
 
 def started(gateway: SimulatorGateway) -> list[GatewayEvent]:
@@ -50,10 +54,11 @@ def test_accepts_then_reports_delivered_after_the_delay() -> None:
     assert len(reports(events)) == 1  # reported once only
 
 
-def test_a_zero_delay_reports_during_the_send() -> None:
+def test_a_zero_delay_reports_at_the_next_poll() -> None:
     gateway = SimulatorGateway("sim", delivery_delay=0)
     events = started(gateway)
     results = gateway.send_many([OutboundSMS(i, f"+3361234567{i}", "x") for i in range(3)])
+    gateway.poll()
     assert [r.reference for r in results] == [r.reference for r in reports(events)]
 
 
@@ -69,6 +74,7 @@ def test_configured_numbers_fail_permanently_temporarily_or_after_acceptance() -
     permanent, temporary, undeliverable, fine = gateway.send_many(
         [OutboundSMS(i, f"+3360000000{i}", "x") for i in (1, 2, 3, 4)]
     )
+    gateway.poll()
     assert not permanent.accepted and permanent.permanent and permanent.error
     assert not temporary.accepted and not temporary.permanent and temporary.error
     assert undeliverable.accepted and fine.accepted
@@ -108,6 +114,7 @@ def test_injected_sms_and_calls_come_out_as_events() -> None:
     events = started(gateway)
     gateway.inject_inbound("+33698765432", "STOP")
     gateway.inject_call("+33698765432")
+    gateway.poll()
     inbound, call = events[1:]
     assert isinstance(inbound, InboundSMS) and (inbound.sender, inbound.text) == (
         "+33698765432",
@@ -122,3 +129,46 @@ def test_a_stopped_gateway_emits_nothing() -> None:
     gateway.stop()
     gateway.inject_inbound("+33698765432", "x")
     assert len(events) == 1
+
+
+def test_a_long_text_goes_as_parts_each_with_its_reference_and_report() -> None:
+    gateway = SimulatorGateway("sim", delivery_delay=0)
+    events = started(gateway)
+    text = "ж" * 140  # UCS-2: 67 characters a part -> 3 parts
+    [result] = gateway.send_many([OutboundSMS(1, "+33612345678", text)])
+    assert result.accepted and len(result.references) == 3 and len(set(result.references)) == 3
+    gateway.poll()
+    assert sorted(r.reference for r in reports(events)) == sorted(result.references)
+
+
+def test_reports_wait_in_the_store_until_acknowledged() -> None:
+    # Like a network: what it owes stays until the platform says it has it.
+    store = MemoryStore()
+    first = SimulatorGateway("sim", delivery_delay=0, store=store)
+    events = started(first)
+    [result] = first.send_many([OutboundSMS(1, "+33612345678", "x")])
+    first.poll()
+    first.poll()
+    assert len(reports(events)) == 1  # emitted once while unacknowledged
+    # The worker died before recording it: a new instance on the same store reports again.
+    second = SimulatorGateway("sim", delivery_delay=0, store=store)
+    again = started(second)
+    second.poll()
+    [report] = reports(again)
+    assert report.reference == result.reference
+    second.acknowledge([report])
+    assert store.items(("report",)) == []
+
+
+def test_an_outage_refuses_every_hand_over_as_nothing_handed_over() -> None:
+    store = MemoryStore()
+    gateway = SimulatorGateway("sim", delivery_delay=0, store=store)
+    started(gateway)
+    store.put([outage(60)])
+    with pytest.raises(GatewayUnavailable, match="unreachable"):
+        gateway.send_many([OutboundSMS(1, "+33612345678", "x")])
+    with pytest.raises(GatewayUnavailable):
+        SimulatorGateway("sim", store=store).start(lambda e: None)
+    assert gateway.handed == []
+    store.delete([i.id for i in store.items(("outage",))])
+    assert gateway.send_many([OutboundSMS(1, "+33612345678", "x")])[0].accepted

@@ -12,17 +12,17 @@ from pathlib import Path
 
 from django.db import connection
 
-from smsdesk.gateways.simulator import SimulatorGateway
+from smsdesk.gateways.base import Gateway
 from smsdesk.worker.loop import GatewayRunner
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def runner_for(gateway: SimulatorGateway, worker_id: str = "test-worker") -> GatewayRunner:
-    gateway.start(lambda e: None)
-    runner = GatewayRunner(gateway, worker_id, threading.Event(), idle_sleep=0.01)
-    gateway.start(runner.emit)
-    return runner
+def runner_for(
+    gateway: Gateway, worker_id: str = "test-worker", **options: object
+) -> GatewayRunner:
+    runner = GatewayRunner(gateway, worker_id, threading.Event(), idle_sleep=0.01, **options)  # type: ignore[arg-type]
+    return runner  # its first step starts the gateway
 
 
 def drain(runner: GatewayRunner, rounds: int = 50) -> None:
@@ -43,9 +43,10 @@ def database_url() -> str:
     return f"postgresql://{s['USER']}@{host}:{port}/{s['NAME']}"
 
 
-def start_worker(gateways: str, log_file: Path) -> subprocess.Popen:
+def start_worker(gateways: str, log_file: Path, **env_vars: str) -> subprocess.Popen:
     env = dict(
         os.environ,
+        **env_vars,
         SMSDESK_DATABASE_URL=database_url(),
         SMSDESK_GATEWAYS=gateways,
         SMSDESK_LOG_LEVEL="WARNING",
@@ -68,3 +69,14 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
             return
         time.sleep(0.1)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def make_due(*ids: int) -> None:
+    """Time passes: the messages (and their rows in the worker's queue) are due now."""
+    from django.utils import timezone
+
+    from smsdesk.messaging.models import Message, OutboxEntry
+
+    now = timezone.now()
+    Message.objects.filter(id__in=ids).update(due_at=now)
+    OutboxEntry.objects.filter(message_id__in=ids).update(due_at=now)

@@ -8,7 +8,7 @@ from django.utils import timezone
 from smsdesk.gateways.simulator import SimulatorGateway
 from smsdesk.messaging import services
 from smsdesk.messaging.models import Message
-from tests.worker.helpers import drain, runner_for
+from tests.worker.helpers import drain, make_due, runner_for
 
 S = Message.Status
 
@@ -52,7 +52,7 @@ def test_it_retries_a_temporary_failure_with_backoff_then_gives_up(settings) -> 
     assert msg.status == S.QUEUED and msg.attempts == 1
     assert msg.due_at > timezone.now() + timedelta(seconds=20)  # backed off, not hammered
     for _ in range(2):
-        Message.objects.filter(id=msg.id).update(due_at=timezone.now())
+        make_due(msg.id)
         drain(runner)
     msg.refresh_from_db()
     assert msg.status == S.FAILED and msg.attempts == 3
@@ -68,7 +68,7 @@ def test_a_scheduled_message_waits_for_its_time() -> None:
     msg.refresh_from_db()
     assert msg.status == S.SCHEDULED
     assert gateway.handed == []
-    Message.objects.filter(id=msg.id).update(due_at=timezone.now() - timedelta(seconds=1))
+    make_due(msg.id)
     drain(runner)
     msg.refresh_from_db()
     assert msg.status == S.DELIVERED
@@ -118,7 +118,7 @@ def test_a_stop_blocks_what_was_still_waiting_for_that_number() -> None:
     scheduled.refresh_from_db()
     assert scheduled.status == S.BLOCKED and "STOP" in scheduled.error
     # Its time comes: nothing goes to the number that said STOP; the other one goes.
-    Message.objects.filter(pk__in=[scheduled.pk, other.pk]).update(due_at=timezone.now())
+    make_due(scheduled.pk, other.pk)
     drain(runner_for(gateway))
     # Only the confirmation of the STOP goes to that number (tests/optout: its own rules).
     notice = Message.objects.get(opt_out_notice=True)

@@ -7,23 +7,24 @@ from smsdesk.calls.models import Call
 from smsdesk.gateways.simulator import SimulatorGateway
 from smsdesk.messaging.models import Conversation, Message
 from smsdesk.optout.models import OptOut
-from smsdesk.worker.loop import Worker
+from smsdesk.worker.gateway_store import DatabaseGatewayStore
 from tests.worker.helpers import drain, runner_for
 
 
-def deliver_injections(gateway: SimulatorGateway) -> None:
-    """What the running worker does: pick up `smsdesk simulate` rows, record the events."""
-    worker = Worker([gateway])
-    runner = runner_for(gateway, worker.id)
-    worker.runners = [runner]
-    worker.inject_simulated()
-    drain(runner)
+def deliver_injections() -> SimulatorGateway:
+    """What the running worker does: its simulator finds the `smsdesk simulate` rows in its
+    store when polled, the events are recorded, then acknowledged (removed from the store)."""
+    store = DatabaseGatewayStore("simulator")
+    gateway = SimulatorGateway(store=store)
+    drain(runner_for(gateway))
+    assert store.items(("inbound", "call")) == []  # acknowledged once recorded
+    return gateway
 
 
 @pytest.mark.django_db(transaction=True)
 def test_simulate_inbound_lands_in_received_unread() -> None:
     call_command("simulate", "inbound", "--from", "+33698765432", "--text", "Bonjour !")
-    deliver_injections(SimulatorGateway())
+    deliver_injections()
     msg = Message.objects.get(direction=Message.Direction.INBOUND)
     assert (msg.peer, msg.body, msg.status) == ("+33698765432", "Bonjour !", "unread")
     conv = Conversation.objects.get(peer="+33698765432")
@@ -33,21 +34,21 @@ def test_simulate_inbound_lands_in_received_unread() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_stop_puts_the_sender_on_the_stop_list() -> None:
     call_command("simulate", "inbound", "--from", "0698765432", "--text", "STOP")
-    deliver_injections(SimulatorGateway())
+    deliver_injections()
     assert OptOut.objects.filter(number="+33698765432", source="sms").exists()
 
 
 @pytest.mark.django_db(transaction=True)
 def test_stop_inside_a_sentence_is_not_an_opt_out() -> None:
     call_command("simulate", "inbound", "--from", "0698765432", "--text", "ne stop pas svp")
-    deliver_injections(SimulatorGateway())
+    deliver_injections()
     assert not OptOut.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
 def test_simulate_call_is_logged() -> None:
     call_command("simulate", "call", "--from", "+33698765432")
-    deliver_injections(SimulatorGateway())
+    deliver_injections()
     assert Call.objects.get().caller == "+33698765432"
 
 
@@ -57,6 +58,7 @@ def test_an_event_the_database_refuses_is_kept_and_recorded_later(monkeypatch) -
 
     gateway = SimulatorGateway()
     runner = runner_for(gateway)
+    runner.step()  # starts the gateway
     real = services.receive_inbound
     calls = {"n": 0}
 
@@ -69,7 +71,13 @@ def test_an_event_the_database_refuses_is_kept_and_recorded_later(monkeypatch) -
     monkeypatch.setattr(services, "receive_inbound", flaky)
     gateway.inject_inbound("+33698765432", "premier")
     gateway.inject_inbound("+33698765433", "second")
+    gateway.poll()
     runner.drain_events()
     assert list(Message.objects.values_list("body", flat=True)) == ["second"]
+    # Only what is recorded is acknowledged: the network still holds the first one.
+    [held] = gateway.store.items(("inbound",))
+    assert held.payload["text"] == "premier"
+    gateway.poll()  # not emitted twice while the worker holds it
     runner.drain_events()
     assert sorted(Message.objects.values_list("body", flat=True)) == ["premier", "second"]
+    assert gateway.store.items(("inbound",)) == []

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from smsdesk.messaging.models import Gateway
+from smsdesk.messaging.models import GatewayState
 from smsdesk.worker.models import WorkerProcess
 from smsdesk.worker.services import running_workers
 
@@ -37,7 +37,7 @@ def test_every_page_warns_when_no_worker_runs(client_bob: Client) -> None:
 
 @pytest.mark.django_db
 def test_a_gateway_is_connected_only_while_a_worker_drives_it(client_bob: Client) -> None:
-    Gateway.objects.create(name="simulator", kind="simulator", connected=True)
+    GatewayState.objects.create(name="simulator", kind="simulator", connected=True)
     worker(120, ["simulator"])  # its worker stopped answering
     assert "non connectée" in client_bob.get("/").content.decode()
     worker(5, ["simulator"])

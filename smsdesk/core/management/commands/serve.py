@@ -51,6 +51,10 @@ class Command(BaseCommand):
         def stop() -> None:
             if worker:
                 worker.stop()
+            # Requests being answered finish first (up to the grace), then the server closes.
+            server.task_dispatcher.shutdown(
+                cancel_pending=False, timeout=settings.SMSDESK_STOP_GRACE
+            )
             server.close()
 
         stop_on_signals(stop)
@@ -88,7 +92,7 @@ class Command(BaseCommand):
         finally:
             stop()
             if worker_thread:
-                worker_thread.join(30)
+                worker_thread.join(settings.SMSDESK_STOP_GRACE + 10)
         self.stdout.write(_("smsdesk stopped."))
 
 

@@ -1,15 +1,19 @@
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from smsdesk.gateways.registry import parse_specs
-from smsdesk.worker.models import SimulatedEvent
+from smsdesk.gateways import simulator
+from smsdesk.gateways.base import GatewayError
+from smsdesk.messaging import gateway_state
+from smsdesk.worker.gateway_store import DatabaseGatewayStore
+
+MAX_OUTAGE = 24 * 3600
 
 
 class Command(BaseCommand):
     help = (
-        "Inject into the simulated network, as if a phone had texted (inbound) or called "
-        "(call) the platform. The running worker (serve or worker) picks it up."
+        "Act on the simulated network: a phone texts (inbound) or calls (call) the platform, "
+        "or the network cannot be reached for a while (outage). The running worker (serve or "
+        "worker) picks it up, even from another process."
     )
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
@@ -21,11 +25,20 @@ class Command(BaseCommand):
         call = sub.add_parser("call", help="a voice call from a phone to the platform's SIM")
         call.add_argument("--from", dest="sender", required=True, metavar="NUMBER")
         call.add_argument("--gateway", help="simulator gateway name (default: the first)")
+        outage = sub.add_parser(
+            "outage",
+            help="the network cannot be reached for N seconds: nothing is handed over, "
+            "messages wait (0 ends an outage)",
+        )
+        outage.add_argument("--seconds", type=float, required=True, metavar="N")
+        outage.add_argument("--gateway", help="simulator gateway name (default: the first)")
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
-        simulators = [
-            s.name for s in parse_specs(settings.SMSDESK_GATEWAYS) if s.kind == "simulator"
-        ]
+        try:
+            specs = gateway_state.configured()
+        except GatewayError as e:
+            raise CommandError(str(e)) from None
+        simulators = [s.name for s in specs if s.kind == simulator.SimulatorGateway.kind]
         if not simulators:
             raise CommandError(_("No simulator gateway is configured (SMSDESK_GATEWAYS)."))
         gateway = opts.get("gateway") or simulators[0]
@@ -34,17 +47,38 @@ class Command(BaseCommand):
                 _("“%(name)s” is not a simulator gateway; these are: %(list)s")
                 % {"name": gateway, "list": ", ".join(simulators)}
             )
+        store = DatabaseGatewayStore(gateway)
+        if opts["what"] == "outage":
+            self.outage(store, gateway, opts["seconds"])
+            return
         sender = opts["sender"].strip()
         if not sender or len(sender) > 32:
             raise CommandError(_("--from: give the phone number of the sender."))
         text = opts.get("text", "")
         if opts["what"] == "inbound" and len(text) > 10_000:
             raise CommandError(_("--text: at most 10,000 characters."))
-        kind = (
-            SimulatedEvent.Kind.CALL if opts["what"] == "call" else SimulatedEvent.Kind.INBOUND_SMS
-        )
-        SimulatedEvent.objects.create(gateway=gateway, kind=kind, sender=sender, text=text)
+        if opts["what"] == "call":
+            store.put([simulator.injected_call(sender)])
+        else:
+            store.put([simulator.injected_sms(sender, text)])
         self.stdout.write(
             _("Injected into “%(name)s”: the running worker records it within a second.")
             % {"name": gateway}
+        )
+
+    def outage(self, store: DatabaseGatewayStore, gateway: str, seconds: float) -> None:
+        if not 0 <= seconds <= MAX_OUTAGE:
+            raise CommandError(_("--seconds: a number from 0 to 86400."))
+        # A new outage replaces the one under way (0 ends it).
+        store.delete([i.id for i in store.items((simulator.OUTAGE,)) if i.id is not None])
+        if seconds == 0:
+            self.stdout.write(_("“%(name)s” can be reached again.") % {"name": gateway})
+            return
+        store.put([simulator.outage(seconds)])
+        self.stdout.write(
+            _(
+                "“%(name)s” cannot be reached for %(seconds)s s: messages wait and go out "
+                "when it is back."
+            )
+            % {"name": gateway, "seconds": f"{seconds:g}"}
         )
