@@ -56,9 +56,15 @@ def page(browser, live_server):  # type: ignore[no-untyped-def]
 def running_worker(transactional_db) -> Iterator[object]:  # type: ignore[no-untyped-def]
     """The worker, in a thread, on the simulated network (delivers after half a second)."""
     from smsdesk.gateways.simulator import SimulatorGateway
+    from smsdesk.worker.gateway_store import DatabaseGatewayStore
     from smsdesk.worker.loop import Worker
 
-    gateway = SimulatorGateway(delivery_delay=0.5, fail_permanent=["+33600000001"])
+    # With the store the worker gives it: `smsdesk simulate` in another process reaches it.
+    gateway = SimulatorGateway(
+        delivery_delay=0.5,
+        fail_permanent=["+33600000001"],
+        store=DatabaseGatewayStore("simulator"),
+    )
     worker = Worker([gateway], idle_sleep=0.2)
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
