@@ -57,3 +57,19 @@ def test_the_home_page_shows_them_in_french(client_bob: Client) -> None:
     html = client_bob.get("/").content.decode()
     assert "Accueil" in html and "SMS non lus" in html
     assert '<div class="fs-3" id="unread-count">1</div>' in html
+
+
+@pytest.mark.django_db
+def test_home_counts_messages_still_waiting_for_their_report(client_bob: Client, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.SMSDESK_REPORT_TIMEOUT = 48
+    late, recent, done = messaging.create_campaign(
+        author=None, body="x", to=["0612345671", "0612345672", "0612345673"]
+    ).messages.order_by("id")
+    now = timezone.now()
+    Message.objects.filter(pk=late.pk).update(status=S.SENT, sent_at=now - timedelta(hours=49))
+    Message.objects.filter(pk=recent.pk).update(status=S.SENT, sent_at=now - timedelta(hours=1))
+    Message.objects.filter(pk=done.pk).update(status=S.DELIVERED, sent_at=now - timedelta(hours=50))
+    assert services.figures()["no_report"] == 1
+    html = client_bob.get("/").content.decode()
+    assert 'id="no-report"' in html
+    assert "1 SMS envoyé il y a plus de 48 heures attend encore son accusé de réception" in html
