@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from smsdesk.messaging.models import Message
+from smsdesk.messaging import services as messaging_services
 
 # (section title or None, [(url name, label, icon)])
 MENU = [
@@ -44,7 +44,7 @@ def menu(request: HttpRequest) -> dict:
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
     current = request.resolver_match.view_name if request.resolver_match else ""
-    badges = {"messaging:unread": Message.objects.filter(status=Message.Status.UNREAD).count()}
+    badges = {"messaging:unread": messaging_services.unread_total()}
     sections = [
         (
             title,

@@ -9,6 +9,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from smsdesk.messaging import outbox
+from smsdesk.messaging import services as messaging_services
 from smsdesk.messaging.models import GatewayState, Message
 from smsdesk.worker.services import served_gateways
 
@@ -51,7 +52,7 @@ def figures() -> dict:
     report_timeout = settings.SMSDESK_REPORT_TIMEOUT
     return {
         "periods": periods,
-        "unread": Message.objects.filter(status=S.UNREAD).count(),
+        "unread": messaging_services.unread_total(),
         "waiting": Message.objects.filter(status__in=[S.QUEUED, S.SENDING]).count(),
         "scheduled": Message.objects.filter(status=S.SCHEDULED).count(),
         "gateways": gateways,

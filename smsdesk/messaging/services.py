@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
-from django.db.models.functions import Greatest
+from django.db.models import F, Sum
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -499,6 +499,18 @@ def _normalise_sender(sender: str) -> str:
         return numbers.normalise(sender, default_region=settings.SMSDESK_DEFAULT_REGION)
     except sms_errors.InvalidNumber:
         return sender.strip()[:32]
+
+
+def unread_total() -> int:
+    """How many SMS are unread, for the menu badge on every page.
+
+    Summed from the conversations' maintained counters, not counted over messages: the
+    message table has no index on status (it would stop PostgreSQL's in-place updates of
+    the worker's status changes), so a count there would read the whole table.
+    """
+    return Conversation.objects.filter(unread_count__gt=0).aggregate(
+        total=Coalesce(Sum("unread_count"), 0)
+    )["total"]
 
 
 @transaction.atomic
