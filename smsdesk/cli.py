@@ -26,8 +26,17 @@ def main(argv: list[str] | None = None) -> None:
     from django.core.management import execute_from_command_line
 
     from smsdesk.config import ConfigError
+    from smsdesk.core.errors import ServiceError
 
     args = sys.argv[1:] if argv is None else argv
+    for position, arg in enumerate(args, start=1):
+        # Python reads bytes that are not UTF-8 as lone surrogates; they cannot be stored.
+        if any("\udc80" <= c <= "\udcff" for c in arg):
+            sys.stderr.write(
+                f"smsdesk: argument {position} is not valid UTF-8 text; "
+                "check the terminal's or the script's encoding\n"
+            )
+            sys.exit(1)
     try:
         if args in ([], ["help"], ["-h"], ["--help"]):
             sys.stdout.write(overview())
@@ -38,6 +47,9 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as e:
         sys.stderr.write(f"smsdesk: configuration error: {e}\n")
         sys.exit(2)
+    except ServiceError as e:  # a command that let a refusal through: still one line
+        sys.stderr.write(f"smsdesk: {e.message}\n")
+        sys.exit(1)
 
 
 def overview() -> str:

@@ -6,6 +6,7 @@ variable, instead of silently running with a default the administrator did not c
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import zoneinfo
@@ -83,10 +84,43 @@ def env_window(prefix: str) -> Window:
         raise ConfigError(f"{prefix}_*: {e}") from None
 
 
+# The data directory holds the database (every SMS, password hashes, session keys) and the
+# secret key: no other local user may read them.
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
 def data_dir() -> Path:
     path = Path(env_str("SMSDESK_DATA_DIR", str(Path.home() / ".local/share/smsdesk")))
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    make_private(path, DIR_MODE)
     return path
+
+
+def make_private(path: Path, mode: int) -> None:
+    """Take away the group's and others' rights on `path` if it has any (fixed at each start)."""
+    try:
+        current = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        return
+    if current & ~mode:
+        # not ours (a shared, read-only mount): keep on, the start must not fail for this
+        with contextlib.suppress(PermissionError):
+            path.chmod(current & mode)
+
+
+def private_sqlite_file(name: str | Path) -> None:
+    """Create the SQLite database file 0600 before SQLite does (it would follow the umask,
+    often 0644, and give its -wal and -shm files the same mode), or tighten an existing one
+    and its -wal and -shm."""
+    path = Path(name)
+    if str(name) == ":memory:" or str(name).startswith("file:"):
+        return
+    if not path.exists() and path.parent.is_dir():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        make_private(file, FILE_MODE)
 
 
 def secret_key(directory: Path) -> str:
@@ -104,4 +138,5 @@ def secret_key(directory: Path) -> str:
         else:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(secrets.token_urlsafe(50))
+    make_private(key_file, FILE_MODE)
     return key_file.read_text(encoding="utf-8").strip()

@@ -6,6 +6,7 @@ network, French interface, Europe/Paris time zone.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -21,11 +22,12 @@ from smsdesk.config import (
     env_str,
     env_window,
 )
+from smsdesk.config import private_sqlite_file as _private_sqlite_file
 from smsdesk.config import secret_key as _secret_key
 from smsdesk.sms.keywords import DEFAULT_OPT_IN_KEYWORDS, DEFAULT_OPT_OUT_KEYWORDS
 
 BASE_DIR = Path(__file__).resolve().parent
-DATA_DIR = _data_dir()
+DATA_DIR = _data_dir()  # created 0700, or made 0700 if looser
 
 SECRET_KEY = _secret_key(DATA_DIR)
 DEBUG = env_bool("SMSDESK_DEBUG", False)
@@ -39,6 +41,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
+    "ninja",  # the API docs' assets (swagger-ui) from the package, not a CDN
     "smsdesk.core",
     "smsdesk.accounts",
     "smsdesk.messaging",
@@ -61,6 +65,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "smsdesk.core.middleware.NoStoreMiddleware",
+    # last: it answers a locked-out login attempt before the view runs
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "smsdesk.urls"
@@ -77,6 +85,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "smsdesk.core.context_processors.menu",
+                "smsdesk.accounts.context_processors.login_rules",
                 "smsdesk.worker.context_processors.worker_status",
             ],
         },
@@ -103,6 +112,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": env_str("SMSDESK_TEST_SQLITE", str(DATA_DIR / "test-smsdesk.sqlite3"))
     }
+    # Created 0600 before SQLite opens it (its -wal and -shm then get the same mode).
+    _private_sqlite_file(DATABASES["default"]["NAME"])
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -118,11 +129,48 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # first: refuses a locked-out user name before the password is even checked
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env_int("SMSDESK_SESSION_HOURS", 12) * 3600
 SESSION_COOKIE_SECURE = env_bool("SMSDESK_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+if SESSION_COOKIE_SECURE:
+    # Behind HTTPS: browsers keep to HTTPS for a year. The reverse proxy says the request
+    # came over HTTPS with X-Forwarded-Proto (README "Production notes").
+    SECURE_HSTS_SECONDS = 365 * 24 * 3600
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Login throttling (django-axes): a user name is locked out from one address after
+# SMSDESK_LOGIN_FAILURES wrong passwords, for SMSDESK_LOCKOUT_MINUTES.
+AXES_FAILURE_LIMIT = env_int("SMSDESK_LOGIN_FAILURES", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SMSDESK_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # our own log line says it in one line (accounts/apps.py)
+
+# Content-Security-Policy: everything from the project itself, no inline script or style
+# attribute (templates keep JS in static files), no framing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],  # Bootstrap draws some icons as data: SVG
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 # --- language and time --------------------------------------------------------------------
 LANGUAGE_CODE = "fr"
@@ -146,6 +194,10 @@ SMSDESK_DEFAULT_REGION = env_str("SMSDESK_DEFAULT_REGION", "FR")
 # A text may use at most this many concatenated parts (10 = 1,530 GSM-7 or 670 UCS-2 chars).
 SMSDESK_MAX_SEGMENTS = env_int("SMSDESK_MAX_SEGMENTS", 10)
 SMSDESK_MAX_RECIPIENTS = env_int("SMSDESK_MAX_RECIPIENTS", 100_000)
+# How far ahead a send may be scheduled, in days.
+SMSDESK_MAX_SCHEDULE_DAYS = env_int("SMSDESK_MAX_SCHEDULE_DAYS", 365)
+# Largest request body (a New SMS form or an API call); 100,000 numbers fit in 4 MB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("SMSDESK_MAX_REQUEST_BYTES", 4 * 1024 * 1024)
 SMSDESK_MAX_ATTEMPTS = env_int("SMSDESK_MAX_ATTEMPTS", 5)
 # Seconds to wait for the missing parts of a long SMS before storing it incomplete.
 SMSDESK_CONCAT_WAIT = env_int("SMSDESK_CONCAT_WAIT", 3600)

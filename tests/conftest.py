@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from smsdesk.accounts.models import User
 
@@ -21,3 +24,8 @@ def client_bob(operator: User) -> Client:
     client = Client()
     client.force_login(operator)
     return client
+
+
+def in_a_month() -> datetime:
+    """A sending time well inside the bound (SMSDESK_MAX_SCHEDULE_DAYS), local time."""
+    return timezone.localtime() + timedelta(days=30)

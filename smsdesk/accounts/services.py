@@ -11,32 +11,121 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from smsdesk.accounts.models import ApiToken, User
-from smsdesk.core.errors import ServiceError
+from smsdesk.core import text
+from smsdesk.core.errors import ServiceError, collect
 
 TOKEN_PREFIX = "smsd_"  # noqa: S105 - a marker, not a secret
+
+
+MAX_USERNAME = 150
 
 
 class AccountError(ServiceError):
     code = "invalid_account"
 
 
-def create_user(*, username: str, password: str, role: str = User.Role.OPERATOR) -> User:
-    username = username.strip()
+class LastAdministrator(AccountError):
+    code = "last_admin"
+    http_status = 409
+
+
+def check_username(username: str) -> str:
+    username = text.check_typed(username.strip(), field="username", label=_("User name"))
     if not username:
         raise AccountError(_("A user name is required."), field="username")
+    if len(username) > MAX_USERNAME:
+        raise AccountError(
+            _("A user name has at most %(max)d characters.") % {"max": MAX_USERNAME},
+            field="username",
+        )
     if User.objects.filter(username__iexact=username).exists():
         raise AccountError(
             _("The user %(name)s already exists.") % {"name": username}, field="username"
         )
-    candidate = User(username=username, role=role)
+    return username
+
+
+def check_role(role: str) -> str:
+    if role not in User.Role.values:
+        raise AccountError(_("Choose a role: administrator or operator."), field="role")
+    return role
+
+
+def check_password(password: str, user: User) -> str:
     try:
-        validate_password(password, candidate)
+        validate_password(password, user)
     except ValidationError as e:
         raise AccountError(" ".join(e.messages), field="password") from None
+    return password
+
+
+@transaction.atomic
+def create_user(*, username: str, password: str, role: str = User.Role.OPERATOR) -> User:
+    username, role = collect(lambda: check_username(username), lambda: check_role(role))
+    candidate = User(username=username, role=role)
+    check_password(password, candidate)
     candidate.set_password(password)
     candidate.is_staff = role == User.Role.ADMIN
     candidate.save()
     return candidate
+
+
+def _keep_one_admin(user: User) -> None:
+    """Refuse a change that would leave no active administrator (nobody could manage users).
+    The administrators' rows are locked so that two such changes at once cannot both pass."""
+    admins = list(
+        User.objects.select_for_update()
+        .filter(role=User.Role.ADMIN, is_active=True)
+        .values_list("id", flat=True)
+    )
+    if admins == [user.id]:
+        raise LastAdministrator(
+            _(
+                "%(name)s is the last active administrator: make another user administrator "
+                "first."
+            )
+            % {"name": user.username}
+        )
+
+
+@transaction.atomic
+def set_role(*, user: User, role: str) -> User:
+    check_role(role)
+    if user.role == User.Role.ADMIN and role != User.Role.ADMIN:
+        _keep_one_admin(user)
+    user.role = role
+    user.is_staff = role == User.Role.ADMIN
+    user.save(update_fields=["role", "is_staff"])
+    return user
+
+
+@transaction.atomic
+def set_active(*, user: User, active: bool) -> User:
+    """Suspend (the user can no longer log in, nor use their API tokens) or reactivate."""
+    if not active and user.role == User.Role.ADMIN:
+        _keep_one_admin(user)
+    user.is_active = active
+    # Django checks is_active on every request: a suspended user's sessions end at once.
+    user.save(update_fields=["is_active"])
+    return user
+
+
+def reset_password(*, user: User, password: str = "") -> str:
+    """Give `user` a new password (generated when none is given), shown once to the admin."""
+    password = password or generate_password()
+    check_password(password, user)
+    user.set_password(password)
+    # The session carries a hash of the password: the user's open sessions end here.
+    user.save(update_fields=["password"])
+    return password
+
+
+def change_own_password(*, user: User, old: str, new: str) -> None:
+    if not user.check_password(old):
+        raise AccountError(_("The current password is not right."), field="old_password")
+    check_password(new, user)
+    user.set_password(new)
+    user.save(update_fields=["password"])
 
 
 def generate_password() -> str:
@@ -45,6 +134,7 @@ def generate_password() -> str:
 
 def create_token(*, user: User, name: str = "") -> tuple[ApiToken, str]:
     """A new API token; the raw value is returned once and never stored."""
+    name = text.check_typed(name.strip(), field="name", label=_("Label"))
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user,

@@ -15,6 +15,13 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("me/", views.profile, name="profile"),
     path("me/notifications/", views.notifications, name="notifications"),
+    path("me/password/", views.change_password, name="change_password"),
     path("me/tokens/", views.create_token, name="create_token"),
     path("me/tokens/<int:token_id>/revoke/", views.revoke_token, name="revoke_token"),
+    path("users/", views.users, name="users"),
+    path("users/<int:user_id>/", views.user_detail, name="user"),
+    path("users/<int:user_id>/role/", views.change_role, name="change_role"),
+    path("users/<int:user_id>/suspend/", views.suspend, name="suspend"),
+    path("users/<int:user_id>/reactivate/", views.reactivate, name="reactivate"),
+    path("users/<int:user_id>/password/", views.reset_password, name="reset_password"),
 ]

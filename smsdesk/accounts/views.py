@@ -1,27 +1,79 @@
+from __future__ import annotations
+
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from smsdesk.accounts import services
+from smsdesk.accounts.access import admin_required
+from smsdesk.accounts.forms import NewUserForm, OwnPasswordForm, PasswordResetForm, RoleForm
+from smsdesk.accounts.models import User
+from smsdesk.core import once
+from smsdesk.core.errors import ServiceError
+from smsdesk.core.forms import add_service_error
+
+# A secret shown once after a redirect (POST-redirect-GET): kept in the session until shown.
+SHOW_ONCE = "smsdesk_show_once"
 
 
-def profile(request: HttpRequest) -> HttpResponse:
-    tokens = request.user.api_tokens.all()
-    return render(request, "accounts/profile.html", {"tokens": tokens})
+def _show_once(request: HttpRequest, kind: str, value: str) -> None:
+    request.session[SHOW_ONCE] = {"kind": kind, "value": value}
+
+
+def _pop_once(request: HttpRequest, kind: str) -> str:
+    shown = request.session.get(SHOW_ONCE)
+    if shown and shown.get("kind") == kind:
+        del request.session[SHOW_ONCE]
+        return shown["value"]
+    return ""
+
+
+# --- my account -----------------------------------------------------------------------------
+def profile(request: HttpRequest, password_form: OwnPasswordForm | None = None) -> HttpResponse:
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "tokens": request.user.api_tokens.all(),
+            "new_token": _pop_once(request, "token"),
+            "password_form": password_form or OwnPasswordForm(),
+        },
+        status=400 if password_form and password_form.errors else 200,
+    )
 
 
 @require_POST
 def create_token(request: HttpRequest) -> HttpResponse:
-    name = request.POST.get("name", "").strip()[:100]
-    _token, raw = services.create_token(user=request.user, name=name)
-    tokens = request.user.api_tokens.all()
-    return render(request, "accounts/profile.html", {"tokens": tokens, "new_token": raw})
+    try:
+        with transaction.atomic():
+            once.claim(request)
+            _token, raw = services.create_token(
+                user=request.user, name=request.POST.get("name", "")[:100]
+            )
+    except ServiceError as e:
+        messages.error(request, e.message)
+    else:
+        _show_once(request, "token", raw)
+    return redirect("accounts:profile")
 
 
-@require_POST
 def revoke_token(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = get_object_or_404(request.user.api_tokens, id=token_id)
+    if request.method != "POST":
+        return _confirm(
+            request,
+            title=_("Revoke a token"),
+            question=_("Revoke the token “%(name)s” (%(prefix)s…)?")
+            % {"name": token.name or "—", "prefix": token.prefix},
+            detail=_("Programs that use it lose access at once. This cannot be undone."),
+            button=_("Revoke"),
+            back=reverse("accounts:profile"),
+        )
     if services.revoke_token(user=request.user, token_id=token_id):
         messages.success(request, _("The token was revoked: it no longer gives access."))
     return redirect("accounts:profile")
@@ -37,3 +89,146 @@ def notifications(request: HttpRequest) -> HttpResponse:
     )
     messages.success(request, _("Your notification settings are saved."))
     return redirect("accounts:profile")
+def change_password(request: HttpRequest) -> HttpResponse:
+    form = OwnPasswordForm(request.POST)
+    if form.is_valid():
+        try:
+            services.change_own_password(
+                user=request.user,
+                old=form.cleaned_data["old_password"],
+                new=form.cleaned_data["new_password"],
+            )
+        except ServiceError as e:
+            add_service_error(form, e, {"password": "new_password"})
+        else:
+            update_session_auth_hash(request, request.user)  # stay logged in here
+            messages.success(request, _("Your password was changed."))
+            return redirect("accounts:profile")
+    return profile(request, password_form=form)
+
+
+def _confirm(request: HttpRequest, **context: object) -> HttpResponse:
+    """The confirmation step of an action that cannot be undone (the page posts back)."""
+    context.setdefault("action", request.path)
+    return render(request, "core/confirm.html", {"danger": True, **context})
+
+
+# --- users (administrators) -----------------------------------------------------------------
+@admin_required
+def users(request: HttpRequest) -> HttpResponse:
+    form = NewUserForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        password = form.cleaned_data["password"] or services.generate_password()
+        try:
+            with transaction.atomic():
+                once.claim(request)
+                user = services.create_user(
+                    username=form.cleaned_data["username"],
+                    password=password,
+                    role=form.cleaned_data["role"],
+                )
+        except once.AlreadySubmitted as e:
+            messages.info(request, e.message)
+            return redirect("accounts:users")
+        except ServiceError as e:
+            add_service_error(form, e)
+        else:
+            messages.success(request, _("The account “%(name)s” was created.") % {"name": user})
+            if not form.cleaned_data["password"]:
+                _show_once(request, "password", password)
+            return redirect("accounts:user", user_id=user.id)
+    return render(
+        request,
+        "accounts/users.html",
+        {"users": User.objects.order_by("username"), "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@admin_required
+def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = get_object_or_404(User, id=user_id)
+    return render(
+        request,
+        "accounts/user.html",
+        {
+            "account": user,
+            "role_form": RoleForm(initial={"role": user.role}),
+            "password_form": PasswordResetForm(),
+            "new_password": _pop_once(request, "password"),
+        },
+    )
+
+
+@admin_required
+@require_POST
+def change_role(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = get_object_or_404(User, id=user_id)
+    form = RoleForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise services.AccountError(_("Choose a role: administrator or operator."))
+        services.set_role(user=user, role=form.cleaned_data["role"])
+    except ServiceError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(
+            request,
+            _("%(name)s is now %(role)s.")
+            % {"name": user.username, "role": user.get_role_display().lower()},
+        )
+    return redirect("accounts:user", user_id=user.id)
+
+
+@admin_required
+def suspend(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = get_object_or_404(User, id=user_id)
+    if request.method != "POST":
+        return _confirm(
+            request,
+            title=_("Suspend an account"),
+            question=_("Suspend the account “%(name)s”?") % {"name": user.username},
+            detail=_(
+                "They are logged out, can no longer log in, and their API tokens stop "
+                "working, until an administrator reactivates the account."
+            ),
+            button=_("Suspend"),
+            back=reverse("accounts:user", args=[user.id]),
+        )
+    try:
+        services.set_active(user=user, active=False)
+    except ServiceError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, _("The account “%(name)s” is suspended.") % {"name": user})
+    return redirect("accounts:user", user_id=user.id)
+
+
+@admin_required
+@require_POST
+def reactivate(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = get_object_or_404(User, id=user_id)
+    services.set_active(user=user, active=True)
+    messages.success(request, _("The account “%(name)s” is active again.") % {"name": user})
+    return redirect("accounts:user", user_id=user.id)
+
+
+@admin_required
+@require_POST
+def reset_password(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = get_object_or_404(User, id=user_id)
+    form = PasswordResetForm(request.POST)
+    chosen = form.cleaned_data["password"] if form.is_valid() else ""
+    try:
+        password = services.reset_password(user=user, password=chosen)
+    except ServiceError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(
+            request,
+            _("The password of “%(name)s” was changed; their open sessions are ended.")
+            % {"name": user},
+        )
+        if not chosen:
+            _show_once(request, "password", password)
+    return redirect("accounts:user", user_id=user.id)

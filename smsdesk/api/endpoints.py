@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI, Query, Status
-from ninja.errors import AuthenticationError, ValidationError
+from collections.abc import Callable
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI, Path, Query, Status
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
 from smsdesk.accounts import services as accounts
 from smsdesk.api import directory as directory_api
-from smsdesk.api.schemas import CreatedOut, ErrorOut, MessageOut, MessagePage, SendIn
+from smsdesk.api.schemas import (
+    MAX_ID,
+    CreatedOut,
+    ErrorOut,
+    MessageOut,
+    MessagePage,
+    SendIn,
+)
 from smsdesk.calls import api as calls_api
 from smsdesk.core.errors import ServiceError
 from smsdesk.directory.services import Targets
@@ -27,12 +39,33 @@ class TokenAuth(HttpBearer):
         return user
 
 
+def staff_or_token(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The docs and the OpenAPI schema: for a logged-in user, or a program with a token."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if not request.user.is_authenticated:
+            header = request.headers.get("Authorization", "")
+            scheme, _sep, raw = header.partition(" ")
+            user = accounts.user_for_token(raw.strip()) if scheme.lower() == "bearer" else None
+            if user is None:
+                if header:
+                    return _error(request, 401, "unauthorized", UNAUTHORIZED)
+                return redirect_to_login(request.get_full_path())
+            request.user = user
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+UNAUTHORIZED = "A valid API token is required: Authorization: Bearer <token>."
+
 api = NinjaAPI(
     title="smsdesk API",
     version="1",
     auth=TokenAuth(),
     urls_namespace="api",
-    docs_decorator=login_required,  # the interactive docs are for logged-in staff
+    docs_decorator=staff_or_token,
     description="Send SMS and read the messages. Authorization: Bearer <token> "
     "(create one with `smsdesk createtoken USER` or on your account page).",
 )
@@ -41,9 +74,14 @@ api = NinjaAPI(
 @api.exception_handler(ServiceError)
 def service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     body = exc.as_dict()
-    invalid = getattr(exc, "invalid", None)
-    if invalid:
-        body["detail"] = [{"value": v, "reason": r} for v, r in invalid]
+    errors = getattr(exc, "errors", [exc])  # several refusals at once: each in the detail
+    detail: list[dict] = []
+    for error in errors:
+        if len(errors) > 1:
+            detail.append(error.as_dict())
+        detail += [{"value": v, "reason": r} for v, r in getattr(error, "invalid", [])]
+    if detail:
+        body["detail"] = detail
     return api.create_response(request, body, status=exc.http_status)
 
 
@@ -67,17 +105,40 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
     )
 
 
+def _error(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
+    return api.create_response(
+        request, {"code": code, "field": None, "message": message}, status=status
+    )
+
+
 @api.exception_handler(AuthenticationError)
 def auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return api.create_response(
+    return _error(request, 401, "unauthorized", UNAUTHORIZED)
+
+
+# Every error in the documented shape ({code, field, message}), never Django's HTML page or
+# django-ninja's {"detail": ...}.
+@api.exception_handler(RequestDataTooBig)
+def too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return _error(
         request,
-        {
-            "code": "unauthorized",
-            "field": None,
-            "message": "A valid API token is required: Authorization: Bearer <token>.",
-        },
-        status=401,
+        413,
+        "too_large",
+        f"The request body is larger than the limit of {limit:,} bytes.",
     )
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400:  # django-ninja could not parse the body
+        return _error(request, 400, "bad_json", "The request body is not valid JSON.")
+    return _error(request, exc.status_code, "error", str(exc))
+
+
+@api.exception_handler(Http404)
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "not_found", "Not found.")
 
 
 def _out(m: Message) -> dict:
@@ -102,7 +163,14 @@ def _out(m: Message) -> dict:
 
 @api.post(
     "/messages",
-    response={201: CreatedOut, 400: ErrorOut, 422: ErrorOut},
+    response={
+        201: CreatedOut,
+        400: ErrorOut,
+        401: ErrorOut,
+        409: ErrorOut,
+        413: ErrorOut,
+        422: ErrorOut,
+    },
     by_alias=True,
     summary="Send an SMS to numbers, contacts and groups, now or later",
 )
@@ -122,17 +190,19 @@ def send(request: HttpRequest, payload: SendIn):  # type: ignore[no-untyped-def]
 
 @api.get(
     "/messages/{message_id}",
-    response={200: MessageOut, 404: ErrorOut},
+    response={200: MessageOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
     by_alias=True,
     summary="One message, with its current status",
 )
-def get_message(request: HttpRequest, message_id: int):  # type: ignore[no-untyped-def]
+def get_message(  # type: ignore[no-untyped-def]
+    request: HttpRequest, message_id: int = Path(..., ge=1, le=MAX_ID)
+):
     return _out(services.get_message(message_id))
 
 
 @api.get(
     "/messages",
-    response={200: MessagePage, 422: ErrorOut},
+    response={200: MessagePage, 401: ErrorOut, 422: ErrorOut},
     by_alias=True,
     summary="Messages, newest first; page with `before` = the previous next_cursor",
 )
@@ -140,8 +210,10 @@ def list_messages(  # type: ignore[no-untyped-def]
     request: HttpRequest,
     direction: Message.Direction | None = None,
     status: Message.Status | None = None,
-    q: str = "",
-    before: int | None = Query(None, description="only messages with a smaller id"),
+    q: str = Query("", max_length=100),
+    before: int | None = Query(
+        None, ge=1, le=MAX_ID, description="only messages with a smaller id"
+    ),
     limit: int = Query(50, ge=1, le=500),
 ):
     qs = filters.message_list(direction=direction, status=status, search=q).order_by("-id")

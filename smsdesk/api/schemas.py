@@ -2,15 +2,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from ninja import Field, Schema
 from pydantic import ConfigDict
+
+MAX_ID = 2**63 - 1  # ids are 64-bit: a larger one is refused, not sent to the database
 
 
 class SendIn(Schema):
     to: list[str] = Field(
         default_factory=list,
-        max_length=1000,
-        description="Recipients, E.164 or national format (default region FR)",
+        max_length=settings.SMSDESK_MAX_RECIPIENTS,
+        description="Recipients, E.164 or national format (default region FR); at most "
+        "SMSDESK_MAX_RECIPIENTS (100,000 by default)",
     )
     contacts: list[int] = Field(default_factory=list, max_length=100_000, description="contact ids")
     groups: list[int] = Field(default_factory=list, max_length=1000, description="group ids")

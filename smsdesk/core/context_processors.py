@@ -39,6 +39,9 @@ MENU = [
     ),
 ]
 
+# Shown to administrators only.
+ADMIN_MENU = [(_("Administration"), [("accounts:users", _("Users"), "person-gear")])]
+
 
 def menu(request: HttpRequest) -> dict:
     if not getattr(request, "user", None) or not request.user.is_authenticated:
@@ -59,6 +62,6 @@ def menu(request: HttpRequest) -> dict:
                 for name, label, icon in items
             ],
         )
-        for title, items in MENU
+        for title, items in MENU + (ADMIN_MENU if getattr(request.user, "is_admin", False) else [])
     ]
     return {"menu": sections, "notify_seconds": max(0, settings.SMSDESK_NOTIFY_SECONDS)}

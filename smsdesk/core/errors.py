@@ -17,3 +17,38 @@ class ServiceError(Exception):
 
     def as_dict(self) -> dict[str, str | None]:
         return {"code": self.code, "field": self.field, "message": str(self.message)}
+
+
+class ServiceErrors(ServiceError):
+    """Several refusals at once, so a form shows every error in one go.
+
+    Reads as its first error (code, field) for a caller that shows one; `errors` has them all.
+    """
+
+    def __init__(self, errors: list[ServiceError]) -> None:
+        super().__init__(" ".join(str(e.message) for e in errors), field=errors[0].field)
+        self.errors = errors
+        self.code = errors[0].code
+        self.http_status = errors[0].http_status
+
+    def as_dict(self) -> dict[str, str | None]:
+        return self.errors[0].as_dict() | {"message": str(self.message)}
+
+
+def collect(*checks: object) -> list[object]:
+    """Run each check (a callable); raise every ServiceError they raise together, or return
+    their results in order."""
+    results: list[object] = []
+    failures: list[ServiceError] = []
+    for check in checks:
+        try:
+            results.append(check())  # type: ignore[operator]
+        except ServiceErrors as e:
+            failures.extend(e.errors)
+        except ServiceError as e:
+            failures.append(e)
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        raise ServiceErrors(failures)
+    return results

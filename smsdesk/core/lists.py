@@ -11,6 +11,8 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from smsdesk.core.text import search_safe
+
 PAGE_SIZES = (10, 25, 50, 100)
 MAX_SEARCH = 100
 
@@ -45,7 +47,7 @@ def sort_by(
 
 
 def search_text(request: HttpRequest) -> str:
-    return request.GET.get("q", "").strip()[:MAX_SEARCH]
+    return search_safe(request.GET.get("q", "")).strip()[:MAX_SEARCH]
 
 
 def paginate(request: HttpRequest, queryset: QuerySet) -> dict:

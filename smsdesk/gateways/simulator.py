@@ -250,9 +250,12 @@ class SimulatorGateway(Gateway):
 @register("simulator")
 def build_simulator(spec: GatewaySpec) -> SimulatorGateway:
     opts = dict(spec.options)
+    rate = take_float(opts, "rate", None)
+    if rate is not None and not rate > 0:  # also refuses nan; no rate means unlimited
+        raise ValueError(f"rate must be a positive number, not {rate!r}")
     gateway = SimulatorGateway(
         spec.name,
-        rate=take_float(opts, "rate", None),
+        rate=rate,
         batch_size=take_int(opts, "batch_size", 500) or 500,
         delivery_delay=take_float(opts, "delivery_delay", 1.0) or 0.0,
         latency=take_float(opts, "latency", 0.0) or 0.0,

@@ -34,3 +34,7 @@ class SendAtInPast(ServiceError):
 class NotFound(ServiceError):
     code = "not_found"
     http_status = 404
+
+
+class SendAtTooFar(ServiceError):
+    code = "send_at_too_far"

@@ -103,6 +103,23 @@ class Message(models.Model):
     # The confirmation of a STOP: it goes to a number that is on the STOP list by then, so
     # the STOP checks (block_pending, the worker's claim) let exactly these messages through.
     opt_out_notice = models.BooleanField(default=False)
+    # Who stopped it, or asked for it to be sent again (shown beside the status).
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("cancelled by"),
+    )
+    retried_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("sent again by"),
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -122,6 +139,14 @@ class Message(models.Model):
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
 
+    @property
+    def can_cancel(self) -> bool:
+        return self.status in CANCELLABLE
+
+    @property
+    def can_retry(self) -> bool:
+        return self.direction == self.Direction.OUTBOUND and self.status in RETRYABLE
+
 
 FINAL_STATUSES = frozenset(
     {
@@ -131,6 +156,10 @@ FINAL_STATUSES = frozenset(
         Message.Status.CANCELLED,
     }
 )
+
+# What a user may still do to a message, by its status (the services and pages read these).
+CANCELLABLE = frozenset({Message.Status.SCHEDULED, Message.Status.QUEUED})
+RETRYABLE = frozenset({Message.Status.FAILED, Message.Status.UNKNOWN})
 
 # Bootstrap colour of each status badge.
 STATUS_COLOURS = {

@@ -7,7 +7,7 @@ the worker is the only one to hand it to a gateway (nothing is sent twice).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -18,17 +18,22 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from smsdesk.accounts import access
 from smsdesk.calls import services as calls
 from smsdesk.calls.models import Call
 from smsdesk.core import display
+from smsdesk.core import text as control
 from smsdesk.core.bulk import insert_rows
+from smsdesk.core.errors import collect
 from smsdesk.directory import services as directory
 from smsdesk.directory.services import Targets
 from smsdesk.gateways.base import Concat
 from smsdesk.messaging import errors, gateway_state, outbox
 from smsdesk.messaging.models import (
     BLOCKED_REASON,
+    CANCELLABLE,
     MISSING_PART_MARK,
+    RETRYABLE,
     Campaign,
     Conversation,
     GatewayState,
@@ -51,7 +56,10 @@ NUMBER_REASONS = {
     "wrong length": gettext_lazy("wrong length"),
     "not a phone number": gettext_lazy("not a phone number"),
     "not a valid number": gettext_lazy("not a valid number"),
+    "contains letters": gettext_lazy("contains letters"),
+    "control character": gettext_lazy("contains an invisible control character"),
 }
+UNKNOWN_SENDER = "?"  # a network that sent no sender at all
 
 
 def blocked_warning(campaign: Campaign) -> str:
@@ -72,6 +80,7 @@ def default_gateway() -> GatewayState:
 
 
 def check_text(body: str) -> gsm7.TextInfo:
+    control.check_typed(body, field="text", label=_("The text"), multiline=True)
     try:
         return gsm7.validate_text(body, max_segments=settings.SMSDESK_MAX_SEGMENTS)
     except sms_errors.EmptyText:
@@ -105,10 +114,14 @@ def check_numbers(raw_numbers: Sequence[str]) -> list[str]:
     invalid: list[tuple[str, str]] = []
     seen: set[str] = set()
     for raw in raw_numbers:
+        shown = control.from_network(raw[:64], multiline=False)  # quoted back in the error
+        if control.has_controls(raw):
+            invalid.append((shown, str(NUMBER_REASONS["control character"])))
+            continue
         try:
             number = numbers.normalise(raw, default_region=settings.SMSDESK_DEFAULT_REGION)
         except sms_errors.InvalidNumber as e:
-            invalid.append((raw[:64], str(NUMBER_REASONS.get(e.reason, e.reason))))
+            invalid.append((shown, str(NUMBER_REASONS.get(e.reason, e.reason))))
             continue
         if number not in seen:
             seen.add(number)
@@ -145,20 +158,43 @@ def _invalid_numbers(invalid: list[tuple[str, str]]) -> errors.InvalidNumbers:
 
 
 def check_send_at(send_at: datetime | None, now: datetime) -> datetime:
+    """A sending time from now to SMSDESK_MAX_SCHEDULE_DAYS ahead, in UTC whatever offset it
+    was given with. (A far date must be refused here: 9999-12-31 at -14:00 is after the year
+    9999 in UTC, which neither Python nor the database can hold.)"""
     if send_at is None:
         return now
     if timezone.is_naive(send_at):
-        send_at = timezone.make_aware(send_at)
+        try:
+            send_at = timezone.make_aware(send_at)
+        except (OverflowError, ValueError):  # at the very edge of the calendar
+            send_at = send_at.replace(tzinfo=UTC)
+    latest = now + timedelta(days=settings.SMSDESK_MAX_SCHEDULE_DAYS)
+    if send_at > latest:
+        raise errors.SendAtTooFar(
+            _(
+                "The sending date is too far ahead: at most %(days)d days from now (until "
+                "%(date)s)."
+            )
+            % {
+                "days": settings.SMSDESK_MAX_SCHEDULE_DAYS,
+                "date": display.absolute(latest),
+            },
+            field="send_at",
+        )
     if send_at < now - SEND_AT_GRACE:
+        try:
+            shown = display.absolute(send_at)
+        except OverflowError:
+            shown = send_at.isoformat()
         raise errors.SendAtInPast(
             _(
                 "The sending date %(date)s is in the past. Choose a later date, or leave it "
                 "empty to send now."
             )
-            % {"date": display.absolute(send_at)},
+            % {"date": shown},
             field="send_at",
         )
-    return max(send_at, now)
+    return max(send_at.astimezone(UTC), now)
 
 
 def commercial_text(body: str) -> str:
@@ -178,6 +214,12 @@ def commercial_send_at(send_at: datetime) -> datetime:
         settings.SMSDESK_COMMERCIAL_WINDOW,
         ZoneInfo(settings.SMSDESK_COMMERCIAL_TIME_ZONE),
     )
+
+
+def _check_body(body: str, *, commercial: bool) -> gsm7.TextInfo:
+    """The text as typed, then (commercial) with the opt-out mention that will be added."""
+    info = check_text(body)
+    return check_text(commercial_text(body)) if commercial else info
 
 
 @transaction.atomic
@@ -200,13 +242,14 @@ def create_campaign(
     computed here, so the worker needs no rule of its own.
     """
     now = timezone.now()
-    info = check_text(body)
+    # every check runs, so that a form shows all its errors at once
+    info, (recipients, chosen), send_at = collect(
+        lambda: _check_body(body, commercial=commercial),
+        lambda: _recipients(to, targets or Targets()),
+        lambda: check_send_at(send_at, now),
+    )
     if commercial:
         body = commercial_text(body)
-        info = check_text(body)
-    recipients, chosen = _recipients(to, targets or Targets())
-    send_at = check_send_at(send_at, now)
-    if commercial:
         send_at = commercial_send_at(send_at)
     gateway = default_gateway()
     blocked = optout.blocked_among(recipients)
@@ -298,7 +341,11 @@ def receive_inbound(
 
     A part of a long SMS (`concat`) is kept until its message is complete: then the whole
     message is stored and returned; before, None. Parts waiting longer than
-    SMSDESK_CONCAT_WAIT seconds are stored as they are, missing parts marked."""
+    SMSDESK_CONCAT_WAIT seconds are stored as they are, missing parts marked.
+
+    Whatever the network sent is stored (a control character becomes U+FFFD): refusing it
+    would make the worker try again forever and lose it at the next restart."""
+    text = control.from_network(text)
     flush_incomplete_parts(now=timezone.now())
     if concat is not None and concat.total > 1:
         return _receive_part(gateway, sender, text, received_at, concat)
@@ -311,7 +358,7 @@ def _receive_part(
 ) -> Message | None:
     key = {
         "gateway": gateway,
-        "sender": _normalise_sender(sender),
+        "sender": _normalise_sender(sender, unknown=UNKNOWN_SENDER),
         "ref": concat.ref,
         "total": concat.total,
     }
@@ -373,7 +420,8 @@ def _join_parts(parts: list[InboundPart], *, sender: str) -> Message:
 
 
 def _store_inbound(*, gateway: str, sender: str, text: str, received_at: datetime) -> Message:
-    peer = _normalise_sender(sender)
+    peer = _normalise_sender(sender, unknown=UNKNOWN_SENDER)
+    text = control.from_network(text)
     info = gsm7.analyse(text)
     keyword = keywords.classify(
         text, opt_out=settings.SMSDESK_STOP_KEYWORDS, opt_in=settings.SMSDESK_START_KEYWORDS
@@ -493,12 +541,14 @@ def receive_call(*, gateway: str, caller: str, at: datetime) -> Call:
     return call
 
 
-def _normalise_sender(sender: str) -> str:
-    # A sender can be an alphanumeric name ("BANK") or a short code: keep those as they are.
+def _normalise_sender(sender: str, *, unknown: str = "") -> str:
+    # A sender can be an alphanumeric name ("BANK") or a short code: keep those as they are,
+    # whatever their characters (pages link to a conversation by its id, never by this text).
+    sender = control.from_network(sender, multiline=False).strip()
     try:
         return numbers.normalise(sender, default_region=settings.SMSDESK_DEFAULT_REGION)
     except sms_errors.InvalidNumber:
-        return sender.strip()[:32]
+        return sender[:32] or unknown  # a hidden caller stays "", an SMS needs a peer
 
 
 def unread_total() -> int:
@@ -539,16 +589,35 @@ class NotActionable(errors.ServiceError):
     http_status = 409
 
 
-def cancel_message(message_id: int) -> Message:
-    """Cancel a message that has not been handed to a gateway yet.
+class NotAllowed(errors.ServiceError):
+    code = "forbidden"
+    http_status = 403
+
+
+def _check_may_act(message_id: int, by) -> None:  # type: ignore[no-untyped-def]
+    """Operators cancel or send again their own messages only (accounts/access.py)."""
+    if by is None:  # the command line: whoever runs it owns the installation
+        return
+    message = get_message(message_id)
+    if not access.may_act_on_message(by, message.author_id):
+        raise NotAllowed(
+            _(
+                "Only its author or an administrator may cancel or send again this message."
+            )
+        )
+
+
+def cancel_message(message_id: int, *, by=None) -> Message:  # type: ignore[no-untyped-def]
+    """Cancel a message that has not been handed to a gateway yet; `by` (a user) is recorded.
 
     One conditional UPDATE: if the worker claimed it a moment ago, nothing changes and the
     user is told it is already on its way, never a half-cancelled message.
     """
+    _check_may_act(message_id, by)
     now = timezone.now()
-    done = Message.objects.filter(
-        id=message_id, status__in=[Message.Status.SCHEDULED, Message.Status.QUEUED]
-    ).update(status=Message.Status.CANCELLED, status_at=now, due_at=None)
+    done = Message.objects.filter(id=message_id, status__in=CANCELLABLE).update(
+        status=Message.Status.CANCELLED, status_at=now, due_at=None, cancelled_by=by
+    )
     message = get_message(message_id)
     if not done:
         raise NotActionable(
@@ -559,18 +628,24 @@ def cancel_message(message_id: int) -> Message:
 
 
 @transaction.atomic
-def retry_message(message_id: int) -> Message:
+def retry_message(message_id: int, *, by=None) -> Message:  # type: ignore[no-untyped-def]
     """Queue again a message that failed or whose fate is unknown, at a user's request only.
 
     An `unknown` message may already have reached the phone: the page says so before the
     user confirms, and the worker never does this on its own.
     """
+    _check_may_act(message_id, by)
     now = timezone.now()
     done = Message.objects.filter(
-        id=message_id,
-        direction=Message.Direction.OUTBOUND,
-        status__in=[Message.Status.FAILED, Message.Status.UNKNOWN],
-    ).update(status=Message.Status.QUEUED, status_at=now, due_at=now, error="", attempts=0)
+        id=message_id, direction=Message.Direction.OUTBOUND, status__in=RETRYABLE
+    ).update(
+        status=Message.Status.QUEUED,
+        status_at=now,
+        due_at=now,
+        error="",
+        attempts=0,
+        retried_by=by,
+    )
     message = get_message(message_id)
     if done:
         outbox.enqueue([message])

@@ -14,6 +14,8 @@ urlpatterns = [
     path("messages/<int:message_id>/retry/", views.retry, name="retry"),
     path("inbound/notices/", views.inbound_notices, name="inbound_notices"),
     path("conversations/", views.conversations, name="conversations"),
-    path("conversations/<str:peer>/", views.conversation, name="conversation"),
-    path("conversations/<str:peer>/reply/", views.reply, name="reply"),
+    # by id: a sender may be any text ("A/B", "../"); lists link through conversation_with
+    path("conversations/with/", views.conversation_with, name="conversation_with"),
+    path("conversations/<int:conversation_id>/", views.conversation, name="conversation"),
+    path("conversations/<int:conversation_id>/reply/", views.reply, name="reply"),
 ]

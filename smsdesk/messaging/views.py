@@ -2,12 +2,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -16,8 +18,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
+from smsdesk.core import once
 from smsdesk.core.display import when
 from smsdesk.core.errors import ServiceError
+from smsdesk.core.forms import add_service_error
 from smsdesk.core.lists import Column, paginate, search_text, sort_by
 from smsdesk.directory import services as directory
 from smsdesk.directory.models import Contact, Group
@@ -33,15 +37,20 @@ def new_sms(request: HttpRequest) -> HttpResponse:
     form = NewSmsForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            campaign = services.create_campaign(
-                author=request.user,
-                body=form.cleaned_data["text"],
-                targets=form.targets(),
-                send_at=form.cleaned_data["send_at"],
-                commercial=form.cleaned_data["commercial"],
-            )
+            with transaction.atomic():
+                once.claim(request)  # the same form posted twice sends once
+                campaign = services.create_campaign(
+                    author=request.user,
+                    body=form.cleaned_data["text"],
+                    targets=form.targets(),
+                    send_at=form.cleaned_data["send_at"],
+                    commercial=form.cleaned_data["commercial"],
+                )
+        except once.AlreadySubmitted as e:
+            messages.info(request, e.message)
+            return redirect("messaging:sent")
         except ServiceError as e:
-            form.add_error(FORM_FIELDS.get(e.field or ""), e.message)
+            add_service_error(form, e, FORM_FIELDS)
         else:
             count = campaign.recipient_count
             messages.success(
@@ -108,10 +117,12 @@ def count(request: HttpRequest) -> HttpResponse:
         text = services.commercial_text(text) if text.strip() else text
         send_at = NewSmsForm({"send_at": request.POST.get("send_at", "")[:40]})
         send_at.is_valid()
-        due = send_at.cleaned_data.get("send_at") or timezone.now()
-        if timezone.is_naive(due):
-            due = timezone.make_aware(due)
-        when = _commercial_when(services.commercial_send_at(max(due, timezone.now())))
+        try:  # the same bounds as the service (a far date is said on saving)
+            due = services.check_send_at(send_at.cleaned_data.get("send_at"), timezone.now())
+        except ServiceError:
+            due = None
+        if due is not None:
+            when = _commercial_when(services.commercial_send_at(due))
     info = gsm7.analyse(text)
     context = {"info": info, "commercial": commercial, "when": when}
     return render(request, "messaging/_count.html", context)
@@ -173,19 +184,51 @@ def unread(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
 def cancel(request: HttpRequest, message_id: int) -> HttpResponse:
+    """GET: the confirmation step; POST: cancel."""
+    if request.method != "POST":
+        message = get_object_or_404(Message, id=message_id)
+        return _confirm(
+            request,
+            message,
+            title=_("Cancel an SMS"),
+            question=_("Cancel this SMS to %(number)s? It will not be sent.")
+            % {"number": message.peer},
+            button=_("Cancel the SMS"),
+        )
     return _act_on_message(
         request,
-        lambda: services.cancel_message(message_id),
+        lambda: services.cancel_message(message_id, by=request.user),
         _("The message was cancelled: it will not be sent."),
     )
 
 
-@require_POST
 def retry(request: HttpRequest, message_id: int) -> HttpResponse:
+    """GET: the confirmation step (it says when the SMS may have arrived already); POST: retry."""
+    if request.method != "POST":
+        message = get_object_or_404(Message, id=message_id)
+        return _confirm(
+            request,
+            message,
+            title=_("Send an SMS again"),
+            question=_("Send this SMS to %(number)s again?") % {"number": message.peer},
+            detail=_("This message may already have reached the recipient. Send it again anyway?")
+            if message.status == Message.Status.UNKNOWN
+            else "",
+            button=_("Send again"),
+        )
     return _act_on_message(
-        request, lambda: services.retry_message(message_id), _("The message is queued again.")
+        request,
+        lambda: services.retry_message(message_id, by=request.user),
+        _("The message is queued again."),
+    )
+
+
+def _confirm(request: HttpRequest, message: Message, **context: object) -> HttpResponse:
+    return render(
+        request,
+        "core/confirm.html",
+        {"action": request.path, "back": _back(request), "body": message.body, **context},
     )
 
 
@@ -204,10 +247,25 @@ def _act_on_message(request: HttpRequest, action: Callable[[], Message], done: s
 
 
 def _back(request: HttpRequest) -> str:
-    target = request.POST.get("next", "")
+    target = request.POST.get("next", "") or request.GET.get("next", "")
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return target
     return reverse("messaging:sent")
+
+
+def conversation_with(request: HttpRequest) -> HttpResponse:
+    """The conversation with `?number=` (as stored), by its id: lists that show a number link
+    here, so no URL path is ever built from a text a stranger chose."""
+    number = request.GET.get("number", "")[:64]
+    conversation = Conversation.objects.filter(peer=number).first()
+    if conversation is None:  # a contact never texted yet: the first SMS starts it
+        if not number:
+            raise Http404
+        messages.info(
+            request, _("No SMS with %(number)s yet: write the first one.") % {"number": number}
+        )
+        return redirect("messaging:new")
+    return redirect("messaging:conversation", conversation_id=conversation.id)
 
 
 def conversations(request: HttpRequest) -> HttpResponse:
@@ -219,16 +277,21 @@ def conversations(request: HttpRequest) -> HttpResponse:
     return render(request, "messaging/conversations.html", {"q": search, **paginate(request, qs)})
 
 
-def conversation(request: HttpRequest, peer: str) -> HttpResponse:
-    if len(peer) > 32:
-        raise Http404(_("No conversation with this number."))
-    history = list(Message.objects.filter(peer=peer).order_by("-created_at", "-id")[:200])
+def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = get_object_or_404(Conversation, id=conversation_id)
+    peer = conversation.peer
+    history = list(
+        Message.objects.filter(peer=peer)
+        .select_related("cancelled_by", "retried_by")
+        .order_by("-created_at", "-id")[:200]
+    )
     history.reverse()
     services.mark_read([m.id for m in history if m.status == Message.Status.UNREAD])
     return render(
         request,
         "messaging/conversation.html",
         {
+            "conversation": conversation,
             "peer": peer,
             "contact": Contact.objects.filter(number=peer).first(),
             "history": history,
@@ -238,16 +301,21 @@ def conversation(request: HttpRequest, peer: str) -> HttpResponse:
 
 
 @require_POST
-def reply(request: HttpRequest, peer: str) -> HttpResponse:
+def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = get_object_or_404(Conversation, id=conversation_id)
     form = ReplyForm(request.POST)
     if form.is_valid():
         try:
-            services.create_campaign(author=request.user, body=form.cleaned_data["text"], to=[peer])
-        except ServiceError as e:
+            with transaction.atomic():
+                once.claim(request)
+                services.create_campaign(
+                    author=request.user, body=form.cleaned_data["text"], to=[conversation.peer]
+                )
+        except ServiceError as e:  # AlreadySubmitted too: said once, nothing sent again
             messages.error(request, e.message)
     else:
         messages.error(request, _("The reply is empty."))
-    return redirect("messaging:conversation", peer=peer)
+    return redirect("messaging:conversation", conversation_id=conversation.id)
 
 
 @require_GET
@@ -280,12 +348,9 @@ def inbound_notices(request: HttpRequest) -> JsonResponse:
 
 
 def _notice_link(peer: str) -> str:
-    """Where a notice leads: the discussion, or the unread list for a sender whose name
-    makes no conversation address (a stranger's "A/B": the notices must not break on it)."""
-    try:
-        return reverse("messaging:conversation", args=[peer])
-    except NoReverseMatch:
-        return reverse("messaging:unread")
+    """Where a notice leads: the discussion with `peer`, whatever its characters (a
+    stranger's "A/B"), through the by-number link that redirects to its id."""
+    return f"{reverse('messaging:conversation_with')}?{urlencode({'number': peer})}"
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:

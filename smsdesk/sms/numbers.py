@@ -117,6 +117,10 @@ def normalise(raw: str, *, default_region: str = "FR") -> str:
         raise InvalidNumber(raw, "empty")
     if len(value) > MAX_INPUT:
         raise InvalidNumber(raw[:MAX_INPUT], "too long")
+    if any(c.isalpha() for c in value):
+        # phonenumbers reads letters as a keypad's (or drops them): "O6…" with a letter O
+        # would silently become "06…". A typed number with a letter is a typo: say so.
+        raise InvalidNumber(raw, "contains letters")
     fast = _fast_normalise(value, default_region)
     if fast is not None:
         return fast

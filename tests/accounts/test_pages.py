@@ -42,7 +42,9 @@ def test_a_post_without_the_csrf_token_is_refused(operator: User) -> None:
 
 @pytest.mark.django_db
 def test_a_token_made_on_my_page_works_once_shown_then_revoked(client_bob: Client) -> None:
-    html = client_bob.post("/accounts/me/tokens/", {"name": "CRM"}).content.decode()
+    response = client_bob.post("/accounts/me/tokens/", {"name": "CRM"}, follow=True)
+    assert response.redirect_chain == [("/accounts/me/", 302)]  # POST-redirect-GET
+    html = response.content.decode()
     raw = re.search(r'<code id="new-token"[^>]*>([^<]+)</code>', html).group(1)
     token = ApiToken.objects.get()
     assert token.name == "CRM" and raw not in (token.digest, token.prefix)  # stored hashed

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from smsdesk.accounts.models import User
 from tests.browser.conftest import shot
+from tests.conftest import in_a_month
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -73,15 +74,20 @@ def test_a_scheduled_sms_waits_and_can_be_cancelled(page, running_worker) -> Non
     log_in(page)
     page.goto(page.base + "/sms/new/")
     page.get_by_label("Texte du SMS").fill("Joyeux Noël !")
-    page.get_by_label("Date d’envoi du SMS").fill("2099-12-24T09:00")
+    later = in_a_month().replace(hour=9, minute=0)
+    page.get_by_label("Date d’envoi du SMS").fill(later.strftime("%Y-%m-%dT%H:%M"))
     page.get_by_label("Numéros cibles").fill("06 12 34 56 78")
     page.get_by_role("button", name="Enregistrer le SMS").click()
     row = page.locator("tr", has_text="06 12 34 56 78")
     expect(row.locator("[data-status]")).to_have_text("Programmé")
-    expect(row).to_contain_text("24/12/2099 09:00")
+    expect(row).to_contain_text(later.strftime("%d/%m/%Y 09:00"))
     page.wait_for_timeout(1500)  # the worker runs meanwhile: it must leave the message alone
     expect(row.locator("[data-status]")).to_have_text("Programmé")
-    row.get_by_role("button", name="Annuler").click()
+    row.get_by_role("link", name="Annuler").click()  # a confirmation step first
+    expect(page.get_by_text("Annuler ce SMS vers +33612345678 ?")).to_be_visible()
+    shot(page, "cancel-confirm")
+    page.get_by_role("button", name="Annuler le SMS").click()
+    expect(page).to_have_url(re.compile(r"/sms/sent/$"))
     expect(page.get_by_text("il ne sera pas envoyé")).to_be_visible()
     expect(row.locator("[data-status]")).to_have_text("Annulé")
     shot(page, "scheduled-cancelled")

@@ -11,7 +11,8 @@ from smsdesk.optout import services as optout
 
 
 def peers_in_order(html: str) -> list[str]:
-    return re.findall(r'<a href="/sms/conversations/(\+\d+)/">', html)
+    found = re.findall(r'<a href="/sms/conversations/with/\?number=%2B(\d+)">', html)
+    return ["+" + digits for digits in found]
 
 
 def test_sent_sorts_by_number_both_ways_and_by_date_by_default(client_bob: Client) -> None:

@@ -55,7 +55,13 @@ def test_mistakes_in_the_list_are_explained(entries: list[str], says: str) -> No
 
 @pytest.mark.parametrize(
     "entry,says",
-    [("simulator?rate=fast", "gateway simulator"), ("simulator?colour=blue", "colour")],
+    [
+        ("simulator?rate=fast", "gateway simulator"),
+        ("simulator?colour=blue", "colour"),
+        ("simulator?rate=-5", "rate must be a positive number"),
+        ("simulator?rate=0", "rate must be a positive number"),
+        ("simulator?rate=nan", "rate must be a positive number"),
+    ],
 )
 def test_bad_options_are_explained(entry: str, says: str) -> None:
     with pytest.raises(GatewayError, match=says):

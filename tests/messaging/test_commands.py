@@ -6,6 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from smsdesk.messaging.models import Message
+from tests.conftest import in_a_month
 
 
 @pytest.mark.django_db
@@ -32,7 +33,14 @@ def test_send_says_on_stderr_that_a_stop_number_is_not_texted() -> None:
 def test_send_at_a_later_time_is_scheduled() -> None:
     out = io.StringIO()
     call_command(
-        "send", "--to", "0612345678", "--text", "Plus tard", "--at", "2099-01-01T09:00", stdout=out
+        "send",
+        "--to",
+        "0612345678",
+        "--text",
+        "Plus tard",
+        "--at",
+        in_a_month().strftime("%Y-%m-%dT%H:%M"),
+        stdout=out,
     )
     assert Message.objects.get().status == "scheduled"
 

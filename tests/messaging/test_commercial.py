@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.test import Client
 
+from smsdesk.accounts.models import User
 from smsdesk.messaging import services
 from smsdesk.messaging.models import Message
 from smsdesk.sms import gsm7
@@ -85,6 +86,8 @@ def test_the_mention_can_make_a_text_too_long(settings) -> None:  # type: ignore
 def test_the_new_sms_page_counts_the_mention_and_says_when_it_will_go(client_bob: Client) -> None:
     sunday = datetime(2026, 11, 29, 15, 0, tzinfo=PARIS)
     with mock.patch("django.utils.timezone.now", return_value=sunday):
+        # logged in on that Sunday: a session lasts 12 hours (SMSDESK_SESSION_HOURS)
+        client_bob.force_login(User.objects.get(username="bob"))
         counted = client_bob.post(
             "/sms/new/count/", {"text": "x" * 150, "commercial": "on", "send_at": ""}
         ).content.decode()

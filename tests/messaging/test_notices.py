@@ -50,7 +50,7 @@ def test_it_gives_what_arrived_since_newest_first_and_marks_nothing_read(
         "from": "BANQUE",
         "text": "<b>Code</b> 1234",  # JSON; the page puts it in as text, never as HTML
         "at": "02/01/2020 15:02",
-        "url": "/sms/conversations/BANQUE/",
+        "url": "/sms/conversations/with/?number=BANQUE",
     }
     assert len(data["new"][1]["text"]) == 80 and data["new"][1]["text"].endswith("…")
     # nothing was marked read
@@ -96,5 +96,7 @@ def test_an_odd_sender_still_gets_its_notice(client_bob: Client, sender: str) ->
     odd = receive(sender, "bizarre")
     data = client_bob.get(URL, {"after": before.id}).json()
     assert data["last"] == odd.id and data["new"][0]["from"] == odd.peer
-    # (the lists themselves cannot link such a sender yet: hardening links conversations by id)
-    assert data["new"][0]["url"] in ("/sms/unread/", "/sms/conversations/a%20b/")
+    # the by-number link, encoded: it redirects to the conversation by its id
+    link = data["new"][0]["url"]
+    assert link.startswith("/sms/conversations/with/?number=")
+    assert client_bob.get(link).status_code == 302

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.test import Client
 
+from smsdesk.accounts.models import User
 from smsdesk.messaging import services
 from smsdesk.messaging.models import Conversation, Message
 from smsdesk.optout.models import OptOut
@@ -78,7 +79,7 @@ def test_opening_a_conversation_marks_it_read(client_bob: Client) -> None:
         gateway="simulator", sender="+33698765432", text="Allô ?", received_at=_now()
     )
     assert "Allô ?" in client_bob.get("/sms/unread/").content.decode()
-    response = client_bob.get("/sms/conversations/+33698765432/")
+    response = client_bob.get(f"/sms/conversations/{Conversation.objects.get().id}/")
     assert "Allô ?" in response.content.decode()
     assert Message.objects.get().status == "read"
     assert Conversation.objects.get().unread_count == 0
@@ -86,9 +87,13 @@ def test_opening_a_conversation_marks_it_read(client_bob: Client) -> None:
 
 
 def test_reply_in_place(client_bob: Client) -> None:
-    response = client_bob.post("/sms/conversations/+33698765432/reply/", {"text": "Oui ?"})
+    services.receive_inbound(
+        gateway="simulator", sender="+33698765432", text="Allô ?", received_at=_now()
+    )
+    conversation = Conversation.objects.get()
+    response = client_bob.post(f"/sms/conversations/{conversation.id}/reply/", {"text": "Oui ?"})
     assert response.status_code == 302
-    assert Message.objects.get().peer == "+33698765432"
+    assert Message.objects.get(direction="out").peer == "+33698765432"
 
 
 def test_the_counter_uses_the_same_rule_as_the_service(client_bob: Client) -> None:
@@ -102,9 +107,9 @@ def _now():  # type: ignore[no-untyped-def]
     return timezone.now()
 
 
-def test_cancel_a_scheduled_message(client_bob: Client) -> None:
+def test_cancel_a_scheduled_message(client_bob: Client, operator) -> None:  # type: ignore[no-untyped-def]
     [m] = services.create_campaign(
-        author=None, body="x", to=["0612345678"], send_at=_now() + timedelta(hours=2)
+        author=operator, body="x", to=["0612345678"], send_at=_now() + timedelta(hours=2)
     ).created_messages
     response = client_bob.post(f"/sms/messages/{m.id}/cancel/", {"next": "/sms/sent/"})
     assert response.status_code == 302
@@ -113,8 +118,9 @@ def test_cancel_a_scheduled_message(client_bob: Client) -> None:
 
 
 def _sent_message(status: str, **fields: str) -> Message:
-    """A message to 06 12 34 56 78, moved by hand to `status`."""
-    [m] = services.create_campaign(author=None, body="x", to=["0612345678"]).created_messages
+    """A message of bob's to 06 12 34 56 78, moved by hand to `status`."""
+    bob = User.objects.get(username="bob")
+    [m] = services.create_campaign(author=bob, body="x", to=["0612345678"]).created_messages
     Message.objects.filter(id=m.id).update(status=status, **fields)
     return m
 
@@ -129,7 +135,9 @@ def test_a_message_on_its_way_cannot_be_cancelled(client_bob: Client) -> None:
 def test_retry_an_unknown_message_only_on_request(client_bob: Client) -> None:
     m = _sent_message("unknown", error="worker died")
     html = client_bob.get("/sms/sent/").content.decode()
-    assert "Renvoyer" in html and "a peut-être déjà" in html  # asks before resending
+    assert "Renvoyer" in html
+    confirm = client_bob.get(f"/sms/messages/{m.id}/retry/").content.decode()
+    assert "a peut-être déjà" in confirm  # asks before resending
     client_bob.post(f"/sms/messages/{m.id}/retry/")
     m.refresh_from_db()
     assert (m.status, m.error) == ("queued", "")

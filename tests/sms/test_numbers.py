@@ -27,7 +27,9 @@ def test_an_international_number_keeps_its_country() -> None:
         ("", "empty"),
         ("   ", "empty"),
         ("12", "too short"),
-        ("abc", "not a phone number"),
+        ("abc", "contains letters"),
+        ("O6 12 34 56 78", "contains letters"),  # a letter O, not a zero
+        ("--- ---", "not a phone number"),
         ("0612345678901234", "too long"),
         ("x" * 65, "too long"),
         ("+1 555 123 4567", "not a valid number"),

@@ -15,6 +15,7 @@ from smsdesk.accounts import services as accounts
 from smsdesk.accounts.models import User
 from smsdesk.calls.models import Call
 from smsdesk.messaging.models import Message
+from tests.conftest import in_a_month
 from tests.worker.helpers import ROOT, database_url, start_worker, wait_until
 
 S = Message.Status
@@ -92,7 +93,15 @@ def test_cli_and_api_messages_reach_delivered_and_a_refused_one_fails_with_reaso
 
 
 def test_a_scheduled_message_stays_scheduled_until_its_time(worker: subprocess.Popen) -> None:
-    done = smsdesk("send", "--to", "0612345678", "--text", "Plus tard", "--at", "2099-01-01T09:00")
+    done = smsdesk(
+        "send",
+        "--to",
+        "0612345678",
+        "--text",
+        "Plus tard",
+        "--at",
+        in_a_month().strftime("%Y-%m-%dT%H:%M"),
+    )
     assert done.returncode == 0, done.stderr
     message = Message.objects.get()
     assert message.status == S.SCHEDULED

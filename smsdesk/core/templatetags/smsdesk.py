@@ -1,7 +1,10 @@
+from urllib.parse import urlencode
+
 from django import template
+from django.urls import reverse
 from django.utils.html import conditional_escape, format_html
 
-from smsdesk.core import display
+from smsdesk.core import display, once
 from smsdesk.core.lists import Column
 from smsdesk.messaging.models import STATUS_COLOURS
 
@@ -44,3 +47,22 @@ def when(value: object) -> str:
 def linkify(value: object) -> str:
     """A message text, escaped, with its http(s) URLs clickable and safe (core/display.py)."""
     return display.linkify("" if value is None else str(value))
+@register.simple_tag(takes_context=True)
+def form_key(context: template.Context) -> str:
+    """The hidden one-time key of a form that creates something (core/once.py)."""
+    return format_html(
+        '<input type="hidden" name="{}" value="{}">', once.FIELD, once.key_for(context["request"])
+    )
+
+
+@register.simple_tag
+def conversation_url(number: str) -> str:
+    """The link to the conversation with `number` (whatever its characters): the number goes
+    in the query string, encoded, and the page redirects to the conversation by its id."""
+    return f"{reverse('messaging:conversation_with')}?{urlencode({'number': number})}"
+
+
+@register.simple_tag(takes_context=True)
+def next_query(context: template.Context) -> str:
+    """`next=<this page>` for a link to a confirmation step that comes back here."""
+    return urlencode({"next": context["request"].get_full_path()})

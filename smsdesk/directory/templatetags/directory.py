@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django import template
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -32,11 +34,9 @@ def peer_label(number: str, name: str | None) -> SafeString:
 
 
 def peer_link(number: str, name: str | None) -> SafeString:
-    """A number (and its contact's name) linking to its conversation."""
-    try:
-        url = reverse("messaging:conversation", args=[number])
-    except NoReverseMatch:  # a sender the conversation URL cannot carry
-        return peer_label(number, name)
+    """A number (and its contact's name) linking to its conversation: through the by-number
+    address, encoded, which redirects to the conversation's id (any sender, even "A/B")."""
+    url = f"{reverse('messaging:conversation_with')}?{urlencode({'number': number})}"
     return format_html('<a href="{}">{}</a>', url, peer_label(number, name))
 
 

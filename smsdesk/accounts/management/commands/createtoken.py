@@ -3,6 +3,7 @@ from django.utils.translation import gettext as _
 
 from smsdesk.accounts import services
 from smsdesk.accounts.models import User
+from smsdesk.core import text
 
 
 class Command(BaseCommand):
@@ -14,12 +15,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
         try:
-            user = User.objects.get(username=opts["username"])
-        except User.DoesNotExist:
+            user = User.objects.get(username=text.check_typed(opts["username"], field="username"))
+        except (User.DoesNotExist, text.ControlCharacter):
             raise CommandError(
                 _("No user named “%(name)s”.") % {"name": opts["username"]}
             ) from None
-        _token, raw = services.create_token(user=user, name=opts["name"] or "cli")
+        try:
+            _token, raw = services.create_token(user=user, name=opts["name"] or "cli")
+        except services.AccountError as e:
+            raise CommandError(str(e.message)) from None
         self.stderr.write(
             _("API token for “%(name)s” (shown once, keep it safe):") % {"name": user.username}
         )

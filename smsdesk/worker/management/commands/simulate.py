@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from smsdesk.core import text as control
 from smsdesk.gateways import simulator
 from smsdesk.gateways.base import GatewayError
 from smsdesk.messaging import gateway_state
@@ -52,11 +53,13 @@ class Command(BaseCommand):
             self.outage(store, gateway, opts["seconds"])
             return
         sender = opts["sender"].strip()
-        if not sender or len(sender) > 32:
+        if not sender or len(sender) > 32 or control.has_controls(sender):
             raise CommandError(_("--from: give the phone number of the sender."))
         text = opts.get("text", "")
         if opts["what"] == "inbound" and len(text) > 10_000:
             raise CommandError(_("--text: at most 10,000 characters."))
+        if control.has_controls(text, multiline=True):
+            raise CommandError(_("--text: remove the invisible control characters."))
         if opts["what"] == "call":
             store.put([simulator.injected_call(sender)])
         else:

@@ -1,0 +1,36 @@
+"""Helpers shared by the forms of every app."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django import forms
+
+from smsdesk.core.errors import ServiceError
+
+
+def add_service_error(
+    form: forms.Form, error: ServiceError, fields: Mapping[str, str] | None = None
+) -> None:
+    """Show a service's refusal on the form: each error beside its field (mapped from the
+    service's name through `fields`), or above the form; all of them at once."""
+    for e in getattr(error, "errors", [error]):
+        name = (fields or {}).get(e.field or "", e.field)
+        form.add_error(name if name in form.fields else None, str(e.message))
+
+
+class StyledForm(forms.Form):
+    """A form whose widgets carry Bootstrap's classes (red when the field has an error)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs.setdefault("class", css)
+
+    def add_error(self, field: str | None, error: object) -> None:
+        super().add_error(field, error)  # type: ignore[arg-type]
+        for name in self.errors:
+            attrs = self.fields[name].widget.attrs if name in self.fields else {}
+            if attrs and "is-invalid" not in attrs["class"]:
+                attrs["class"] += " is-invalid"

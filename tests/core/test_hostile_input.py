@@ -1,0 +1,350 @@
+"""Hostile and careless input, through every entry point: the API, each form, each command.
+
+One table of inputs; for each entry point the same promise: no 5xx (no traceback on the
+command line), a message that says what is wrong, and nothing stored. Runs on SQLite and on
+PostgreSQL (where a NUL character used to reach the database and fail with a 500).
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from smsdesk.accounts import services as accounts
+from smsdesk.accounts.models import ApiToken, User
+from smsdesk.cli import main
+from smsdesk.messaging import services
+from smsdesk.messaging.models import Campaign, Conversation, Message
+from smsdesk.worker.models import SimulatedEvent
+
+GOOD_NUMBER = "06 12 34 56 78"
+
+# (case, text, numbers, send_at as a person or a program would give it)
+BAD_SENDS = [
+    ("far date, UTC", "x", [GOOD_NUMBER], "9999-12-31T23:59:59+00:00"),
+    ("far date, -14:00", "x", [GOOD_NUMBER], "9999-12-31T23:59:59-14:00"),
+    ("first day of the calendar, +14:00", "x", [GOOD_NUMBER], "0001-01-01T00:00:00+14:00"),
+    ("two years ahead", "x", [GOOD_NUMBER], "2099-01-01T09:00:00+01:00"),
+    ("NUL in the text", "Bon\x00jour", [GOOD_NUMBER], None),
+    ("escape in the text", "\x1b[2J effacé", [GOOD_NUMBER], None),
+    ("NUL in a number", "x", ["06 12 34\x00 56 78"], None),
+    ("letter O in a number", "x", ["O6 12 34 56 78"], None),
+    ("letters only", "x", ["A/B"], None),
+    ("a path as a number", "x", ["../"], None),
+    ("300 characters as a number", "x", ["9" * 300], None),
+    ("huge text", "a" * 100_000, [GOOD_NUMBER], None),
+    ("empty text, bad number, past date", "", ["12"], "2001-01-01T00:00:00+00:00"),
+]
+IDS = [case[0] for case in BAD_SENDS]
+
+
+def nothing_stored() -> None:
+    assert not Message.objects.exists()
+    assert not Campaign.objects.exists()
+
+
+@pytest.fixture
+def api(operator: User) -> Client:
+    _token, raw = accounts.create_token(user=operator)
+    ApiToken.objects.update(name="test")
+    return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+
+# --- the API --------------------------------------------------------------------------------
+@pytest.mark.django_db
+@pytest.mark.parametrize("case,text,numbers,send_at", BAD_SENDS, ids=IDS)
+def test_api_refuses_with_a_json_error(api: Client, case, text, numbers, send_at) -> None:  # type: ignore[no-untyped-def]
+    body = {"to": numbers, "text": text} | ({"send_at": send_at} if send_at else {})
+    response = api.post("/api/v1/messages", body, content_type="application/json")
+    assert 400 <= response.status_code < 500, (case, response.status_code)
+    error = response.json()
+    assert error["code"] and error["message"], case
+    nothing_stored()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"to": "0612345678", "text": "x"},  # a string, not a list
+        {"to": [612345678], "text": "x"},
+        {"to": ["0612345678"], "text": 42},
+        {"to": ["0612345678"], "text": "x", "send_at": 1e300},
+        {"to": ["0612345678"], "text": None},
+        {"to": [], "text": "x"},
+        [],
+        "text",
+    ],
+    ids=lambda b: repr(b)[:40],
+)
+def test_api_refuses_wrong_types(api: Client, body) -> None:  # type: ignore[no-untyped-def]
+    response = api.post("/api/v1/messages", body, content_type="application/json")
+    assert response.status_code in (400, 422)
+    assert response.json()["code"] in ("invalid_input", "bad_json", "no_recipients")
+    nothing_stored()
+
+
+@pytest.mark.django_db
+def test_api_malformed_json_is_400_in_the_documented_shape(api: Client) -> None:
+    response = api.post("/api/v1/messages", b'{"to": [', content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "bad_json",
+        "field": None,
+        "message": "The request body is not valid JSON.",
+    }
+
+
+@pytest.mark.django_db
+def test_api_a_body_over_the_limit_is_413_in_the_documented_shape(api: Client, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    body = b'{"to": ["0612345678"], "text": "' + b"a" * 20_000 + b'"}'
+    response = api.post("/api/v1/messages", body, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_large"
+    nothing_stored()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/messages?q=%00",
+        "/api/v1/messages?q=%1b%5b2J",
+        "/api/v1/messages?before=99999999999999999999999",
+        "/api/v1/messages?limit=-1",
+        "/api/v1/messages?direction=sideways",
+        "/api/v1/messages/99999999999999999999999",
+        "/api/v1/messages/0",
+    ],
+)
+def test_api_reads_never_fail(api: Client, url: str) -> None:
+    response = api.get(url)
+    assert response.status_code in (200, 404, 422), url
+    assert "code" in response.json() or "messages" in response.json()
+
+
+# --- the forms ------------------------------------------------------------------------------
+def _form_date(send_at: str | None) -> str:
+    return send_at[:16] if send_at else ""  # datetime-local: 9999-12-31T23:59
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case,text,numbers,send_at", BAD_SENDS, ids=IDS)
+def test_new_sms_form_shows_the_errors(client_bob: Client, case, text, numbers, send_at) -> None:  # type: ignore[no-untyped-def]
+    response = client_bob.post(
+        "/sms/new/",
+        {"text": text, "numbers": "\n".join(numbers), "send_at": _form_date(send_at)},
+    )
+    assert response.status_code == 400, case
+    assert "invalid-feedback" in response.content.decode(), case
+    nothing_stored()
+
+
+@pytest.mark.django_db
+def test_new_sms_form_shows_every_error_at_once(client_bob: Client) -> None:
+    response = client_bob.post(
+        "/sms/new/", {"text": "", "numbers": "12", "send_at": "2001-01-01T00:00"}
+    )
+    html = response.content.decode()
+    assert html.count('class="invalid-feedback d-block"') == 3
+    assert "vide" in html and "12" in html and "passé" in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("text", ["Oui\x00", "\x07", "a" * 6000])
+def test_reply_form_refuses_and_stores_nothing(client_bob: Client, text: str) -> None:
+    services.receive_inbound(
+        gateway="simulator", sender="+33698765432", text="Allô ?", received_at=_now()
+    )
+    conversation = Conversation.objects.get()
+    response = client_bob.post(
+        f"/sms/conversations/{conversation.id}/reply/", {"text": text}, follow=True
+    )
+    assert response.status_code == 200
+    assert "alert-danger" in response.content.decode()
+    assert not Message.objects.filter(direction="out").exists()
+
+
+@pytest.mark.django_db
+def test_token_form_refuses_a_control_character(client_bob: Client) -> None:
+    response = client_bob.post("/accounts/me/tokens/", {"name": "CRM\x00"}, follow=True)
+    assert response.status_code == 200
+    assert "caractère de contrôle" in response.content.decode()
+    assert not ApiToken.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("username", ["eve\x00", "eve\x1b", "", "x" * 151, "alice"], ids=repr)
+def test_user_form_refuses_and_creates_nobody(admin_user: User, username: str) -> None:
+    client = Client()
+    client.force_login(admin_user)
+    response = client.post(
+        "/accounts/users/", {"username": username, "role": "operator", "password": ""}
+    )
+    assert response.status_code == 400
+    assert "invalid-feedback" in response.content.decode()
+    assert User.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/sms/sent/",
+        "/sms/received/",
+        "/sms/unread/",
+        "/sms/conversations/",
+        "/stop/",
+        "/calls/",
+        "/directory/contacts/",
+        "/directory/groups/",
+    ],
+)
+@pytest.mark.parametrize("q", ["%00", "%1b", "%ff%fe", "A/B", "../", "9" * 300])
+def test_every_list_search_survives(client_bob: Client, url: str, q: str) -> None:
+    assert client_bob.get(f"{url}?q={q}&sort=%00&page=%00&per_page=%00").status_code == 200
+
+
+# --- senders from the network ---------------------------------------------------------------
+ODD_SENDERS = ["A/B", "../", "..", "9" * 300, "", "   ", "BANK\x00", "<script>", "?x=1#y", "%2F"]
+
+
+def _now():  # type: ignore[no-untyped-def]
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("sender", ODD_SENDERS, ids=repr)
+def test_odd_senders_are_stored_shown_and_linked(client_bob: Client, sender: str) -> None:
+    message = services.receive_inbound(
+        gateway="simulator", sender=sender, text="STOP\x00 now", received_at=_now()
+    )
+    assert "\x00" not in message.body and "\x00" not in message.peer
+    assert 1 <= len(message.peer) <= 32
+    for url in ("/sms/received/", "/sms/unread/", "/sms/conversations/", "/stop/", "/"):
+        assert client_bob.get(url).status_code == 200, url
+    conversation = Conversation.objects.get()
+    page = client_bob.get(f"/sms/conversations/{conversation.id}/")
+    assert page.status_code == 200
+    # the lists link through the query string, to the conversation's id
+    link = client_bob.get("/sms/received/", follow=True)
+    assert link.status_code == 200
+    found = client_bob.get("/sms/conversations/with/", {"number": message.peer})
+    assert found.status_code == 302
+    assert found["Location"] == f"/sms/conversations/{conversation.id}/"
+
+
+@pytest.mark.django_db
+def test_a_stop_from_an_odd_sender_is_listed(client_bob: Client) -> None:
+    services.receive_inbound(gateway="simulator", sender="A/B", text="STOP", received_at=_now())
+    html = client_bob.get("/stop/").content.decode()
+    assert "/sms/conversations/with/?number=A%2FB" in html
+
+
+# --- the command line -----------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def keep_the_test_database_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `smsdesk COMMAND` closes the database connections when it ends; run in-process here,
+    # that would close the test's own.
+    from django.db import connections
+
+    monkeypatch.setattr(connections, "close_all", lambda: None)
+
+
+def _cli_fails(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    with pytest.raises(SystemExit) as exit_:
+        main(list(args))
+    assert exit_.value.code not in (0, None), args
+    err = capsys.readouterr().err.strip()
+    assert err and "\n" not in err and "Traceback" not in err, err
+    return err
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case,text,numbers,send_at", BAD_SENDS, ids=IDS)
+def test_cli_send_refuses_in_one_line(capsys, case, text, numbers, send_at) -> None:  # type: ignore[no-untyped-def]
+    at = ["--at", send_at] if send_at else []
+    _cli_fails(capsys, "send", "--to", *numbers, "--text", text, *at)
+    nothing_stored()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["send", "--to", "0612345678", "--text", "x", "--at", "9999-99-99"],
+        ["send", "--to", "0612345678", "--text", "caf\udce9"],  # Latin-1 é in a UTF-8 shell
+        ["send", "--to", "06\udcff", "--text", "x"],
+        ["createuser", "eve\x00"],
+        ["createuser", "eve\udce9"],
+        ["createuser", ""],
+        ["createtoken", "nobody\x00"],
+        ["createtoken", "nobody"],
+        ["simulate", "inbound", "--from", "+33698765432\x00", "--text", "x"],
+        ["simulate", "inbound", "--from", "+33698765432", "--text", "a\x00b"],
+        ["simulate", "inbound", "--from", "9" * 300, "--text", "x"],
+        ["simulate", "call", "--from", ""],
+    ],
+    ids=repr,
+)
+def test_every_command_refuses_in_one_line(capsys, args: list[str]) -> None:  # type: ignore[no-untyped-def]
+    _cli_fails(capsys, *args)
+    nothing_stored()
+    assert not User.objects.exists() and not ApiToken.objects.exists()
+    assert not SimulatedEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_createtoken_refuses_a_control_character_in_the_label(capsys, operator: User) -> None:  # type: ignore[no-untyped-def]
+    _cli_fails(capsys, "createtoken", "bob", "--name", "ci\x1b")
+    assert not ApiToken.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("offset", ["-14:00", "+14:00", "-12:00", "+05:45", "Z"])
+def test_any_offset_stores_and_reads_back_the_same_instant(api: Client, offset: str) -> None:
+    from datetime import datetime, timedelta
+
+    from django.utils import timezone
+
+    local = (timezone.now() + timedelta(days=20)).replace(microsecond=0)
+    given = datetime.fromisoformat(f"{local.strftime('%Y-%m-%dT%H:%M:%S')}{offset}")
+    response = api.post(
+        "/api/v1/messages",
+        {"to": [GOOD_NUMBER], "text": "x", "send_at": given.isoformat()},
+        content_type="application/json",
+    )
+    assert response.status_code == 201
+    message_id = response.json()["messages"][0]["id"]
+    read = api.get(f"/api/v1/messages/{message_id}").json()
+    assert datetime.fromisoformat(read["send_at"]) == given
+    assert Message.objects.get().due_at == given
+    assert api.get("/api/v1/messages").status_code == 200
+    conversation = Conversation.objects.get()
+    client = Client()
+    client.force_login(User.objects.get(username="bob"))
+    assert client.get(f"/sms/conversations/{conversation.id}/").status_code == 200
+    assert client.get("/sms/sent/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_api_lists_every_refusal_in_the_detail(api: Client) -> None:
+    body = {"to": ["12"], "text": "", "send_at": "2001-01-01T00:00:00Z"}
+    error = api.post("/api/v1/messages", body, content_type="application/json").json()
+    codes = [d.get("code") for d in error["detail"] if "code" in d]
+    assert codes == ["empty_text", "invalid_number", "send_at_in_past"]
+    assert {"value": "12", "reason": "trop court"} in error["detail"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "send_at", ["9999-12-31T23:59", "0001-01-01T00:00", "demain", "\x00", "2026-02-30T10:00"]
+)
+def test_the_live_counter_survives_any_date(client_bob: Client, send_at: str) -> None:
+    response = client_bob.post(
+        "/sms/new/count/", {"text": "Promo\x00", "commercial": "on", "send_at": send_at}
+    )
+    assert response.status_code == 200
