@@ -30,7 +30,11 @@ class CallPage(Schema):
     calls: list[CallOut]
 
 
-@router.get("", response={200: CallPage, 422: ErrorOut}, summary="Calls received, newest first")
+@router.get(
+    "",
+    response={200: CallPage, 401: ErrorOut, 422: ErrorOut},
+    summary="Calls received, newest first",
+)
 def list_calls(  # type: ignore[no-untyped-def]
     request: HttpRequest,
     number: str = Query("", max_length=64, description="the caller, any format"),

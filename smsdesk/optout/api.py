@@ -51,7 +51,7 @@ def _out(o: OptOut) -> dict:
 
 @router.get(
     "",
-    response={200: OptOutPage, 422: ErrorOut},
+    response={200: OptOutPage, 401: ErrorOut, 422: ErrorOut},
     summary="The STOP list, newest first; page with `before` = the previous next_cursor",
 )
 def list_optouts(  # type: ignore[no-untyped-def]
@@ -76,7 +76,14 @@ def list_optouts(  # type: ignore[no-untyped-def]
 
 @router.post(
     "",
-    response={201: OptOutOut, 400: ErrorOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    response={
+        201: OptOutOut,
+        400: ErrorOut,
+        401: ErrorOut,
+        403: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+    },
     summary="Put a number on the STOP list (administrators)",
 )
 def add_optout(request: HttpRequest, payload: OptOutIn):  # type: ignore[no-untyped-def]
@@ -88,7 +95,14 @@ def add_optout(request: HttpRequest, payload: OptOutIn):  # type: ignore[no-unty
 
 @router.delete(
     "/{number}",
-    response={200: RemovedOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    response={
+        200: RemovedOut,
+        400: ErrorOut,
+        401: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        422: ErrorOut,
+    },
     summary="Take a number off the STOP list, with the reason (administrators)",
 )
 def remove_optout(  # type: ignore[no-untyped-def]

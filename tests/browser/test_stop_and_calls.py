@@ -80,7 +80,7 @@ def test_stop_then_start_by_sms(page, running_worker) -> None:  # type: ignore[n
     shot(page, "sent-blocked")
 
     # The discussion shows the STOP marked, and the confirmation that went out.
-    page.goto(page.base + f"/sms/conversations/{NUMBER}/")
+    page.goto(page.base + "/sms/conversations/with/?number=%2B33698765432")  # by id after
     expect(page.locator("[data-keyword=stop]")).to_have_text("Désinscription (STOP)")
     expect(page.locator("[data-keyword=notice]")).to_be_visible()
 
