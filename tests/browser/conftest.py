@@ -48,8 +48,16 @@ def page(browser, live_server):  # type: ignore[no-untyped-def]
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.base = live_server.url
+    # The browser reports what the Content-Security-Policy refused (an inline script, a
+    # style attribute): no page may need such a thing.
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     yield page
     context.close()
+    assert refused == [], refused
 
 
 @pytest.fixture
