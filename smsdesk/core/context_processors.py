@@ -39,6 +39,9 @@ MENU = [
     ),
 ]
 
+# Pages that light up a menu entry other than their own.
+PART_OF = {"accounts:users": ("accounts:user", "accounts:suspend")}
+
 # Shown to administrators only.
 ADMIN_MENU = [(_("Administration"), [("accounts:users", _("Users"), "person-gear")])]
 
@@ -56,7 +59,7 @@ def menu(request: HttpRequest) -> dict:
                     "url": reverse(name),
                     "label": label,
                     "icon": icon,
-                    "active": name == current,
+                    "active": name == current or current in PART_OF.get(name, ()),
                     "badge": badges.get(name, 0),
                 }
                 for name, label, icon in items
