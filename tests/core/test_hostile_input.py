@@ -348,3 +348,27 @@ def test_the_live_counter_survives_any_date(client_bob: Client, send_at: str) ->
         "/sms/new/count/", {"text": "Promo\x00", "commercial": "on", "send_at": send_at}
     )
     assert response.status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("sender", ["A/B\x00", "", "9" * 300])
+def test_a_long_sms_in_parts_with_controls_is_stored_whole(client_bob: Client, sender: str) -> None:
+    from smsdesk.gateways.base import Concat
+
+    first = services.receive_inbound(
+        gateway="modem",
+        sender=sender,
+        text="Bon\x00",
+        received_at=_now(),
+        concat=Concat(ref=7, total=2, seq=1),
+    )
+    assert first is None  # waiting for the other part
+    whole = services.receive_inbound(
+        gateway="modem",
+        sender=sender,
+        text="jour\x1b",
+        received_at=_now(),
+        concat=Concat(ref=7, total=2, seq=2),
+    )
+    assert whole is not None and whole.body == "Bon\ufffdjour\ufffd"
+    assert client_bob.get("/sms/received/").status_code == 200
