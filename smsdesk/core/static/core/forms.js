@@ -20,8 +20,3 @@ window.addEventListener("pageshow", function () {
     b.removeAttribute("aria-busy");
   });
 });
-// A select marked data-autosubmit (the lists' "Show N") sends its form when it changes.
-document.addEventListener("change", function (event) {
-  var field = event.target;
-  if (field.matches && field.matches("[data-autosubmit]") && field.form) field.form.submit();
-});
