@@ -81,14 +81,19 @@ def _group_out(g: Group) -> dict:
     return {"id": g.id, "name": g.name, "size": size if size is not None else g.contacts.count()}
 
 
-ERRORS = {400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+MAX_OFFSET = 10**9  # far past any directory: a larger offset is refused, never sent to SQL
+ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
-@router.get("/contacts", response={200: ContactPage, 422: ErrorOut}, summary="Contacts, by name")
+@router.get(
+    "/contacts",
+    response={200: ContactPage, 401: ErrorOut, 422: ErrorOut},
+    summary="Contacts, by name",
+)
 def list_contacts(  # type: ignore[no-untyped-def]
     request: HttpRequest,
     q: str = Query("", max_length=100, description="name or number, any format"),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     limit: int = Query(100, ge=1, le=1000),
 ):
     qs = services.contact_list(q).order_by("name", "id")
@@ -102,7 +107,10 @@ def create_contact(request: HttpRequest, payload: ContactIn):  # type: ignore[no
     return Status(201, _contact_out(contact))
 
 
-@router.get("/contacts/{contact_id}", response={200: ContactOut, 404: ErrorOut})
+@router.get(
+    "/contacts/{contact_id}",
+    response={200: ContactOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+)
 def get_contact(request: HttpRequest, contact_id: int):  # type: ignore[no-untyped-def]
     return _contact_out(services.get_contact(contact_id))
 
@@ -112,18 +120,22 @@ def update_contact(request: HttpRequest, contact_id: int, payload: ContactPatch)
     return _contact_out(services.update_contact(contact_id, **payload.dict()))
 
 
-@router.delete("/contacts/{contact_id}", response={204: None, 404: ErrorOut})
+@router.delete(
+    "/contacts/{contact_id}", response={204: None, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+)
 def delete_contact(request: HttpRequest, contact_id: int):  # type: ignore[no-untyped-def]
     services.get_contact(contact_id)
     services.delete_contacts([contact_id])
     return Status(204, None)
 
 
-@router.get("/groups", response={200: GroupPage, 422: ErrorOut}, summary="Groups, with sizes")
+@router.get(
+    "/groups", response={200: GroupPage, 401: ErrorOut, 422: ErrorOut}, summary="Groups, with sizes"
+)
 def list_groups(  # type: ignore[no-untyped-def]
     request: HttpRequest,
     q: str = Query("", max_length=100),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     limit: int = Query(100, ge=1, le=1000),
 ):
     qs = services.group_list(q).order_by("name")
@@ -135,7 +147,9 @@ def create_group(request: HttpRequest, payload: GroupIn):  # type: ignore[no-unt
     return Status(201, _group_out(services.create_group(**payload.dict())))
 
 
-@router.get("/groups/{group_id}", response={200: GroupOut, 404: ErrorOut})
+@router.get(
+    "/groups/{group_id}", response={200: GroupOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+)
 def get_group(request: HttpRequest, group_id: int):  # type: ignore[no-untyped-def]
     return _group_out(services.get_group(group_id))
 
@@ -145,7 +159,9 @@ def update_group(request: HttpRequest, group_id: int, payload: GroupPatch):  # t
     return _group_out(services.update_group(group_id, **payload.dict()))
 
 
-@router.delete("/groups/{group_id}", response={204: None, 404: ErrorOut})
+@router.delete(
+    "/groups/{group_id}", response={204: None, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+)
 def delete_group(request: HttpRequest, group_id: int):  # type: ignore[no-untyped-def]
     services.get_group(group_id)
     services.delete_groups([group_id])

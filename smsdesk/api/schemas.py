@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from django.conf import settings
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
 MAX_ID = 2**63 - 1  # ids are 64-bit: a larger one is refused, not sent to the database
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class SendIn(Schema):
@@ -16,8 +18,10 @@ class SendIn(Schema):
         description="Recipients, E.164 or national format (default region FR); at most "
         "SMSDESK_MAX_RECIPIENTS (100,000 by default)",
     )
-    contacts: list[int] = Field(default_factory=list, max_length=100_000, description="contact ids")
-    groups: list[int] = Field(default_factory=list, max_length=1000, description="group ids")
+    contacts: list[RowId] = Field(
+        default_factory=list, max_length=100_000, description="contact ids"
+    )
+    groups: list[RowId] = Field(default_factory=list, max_length=1000, description="group ids")
     text: str = Field(..., max_length=5000)
     send_at: datetime | None = Field(None, description="ISO 8601; omitted: send now")
     commercial: bool = Field(

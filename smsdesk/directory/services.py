@@ -17,6 +17,7 @@ from django.db.models.functions import Concat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from smsdesk.core.text import search_safe
 from smsdesk.directory import errors
 from smsdesk.directory.models import Contact, ContactField, Group
 from smsdesk.optout import services as optout
@@ -216,6 +217,7 @@ def delete_contacts(contact_ids: Sequence[int]) -> int:
 
 def contact_list(search: str = "") -> QuerySet[Contact]:
     qs = Contact.objects.all()
+    search = search_safe(search)  # a NUL must not reach the database (PostgreSQL refuses it)
     if search:
         qs = qs.filter(contact_search(search))
     return qs
@@ -299,6 +301,7 @@ def _clean_group_name(name: str, *, exclude: int | None = None) -> str:
 
 def group_list(search: str = "") -> QuerySet[Group]:
     qs = Group.objects.annotate(size=Count("contacts"))
+    search = search_safe(search)
     if search:
         qs = qs.filter(name__icontains=search)
     return qs
@@ -512,7 +515,7 @@ def with_names(queryset: QuerySet, field_name: str) -> QuerySet:
 def number_search(q: str, field_name: str) -> Q:
     """The shared "Rechercher" of every list showing numbers: `q` as typed, as a number in any
     common format (`06 98…`, `+33 6 98…`, `0033 698…`, `06.98…`), or as a contact's name."""
-    q = q.strip()
+    q = search_safe(q).strip()
     cond = Q(**{f"{field_name}__icontains": q})
     prefix = numbers.search_prefix(q, default_region=region())
     if prefix is not None:

@@ -372,3 +372,25 @@ def test_a_long_sms_in_parts_with_controls_is_stored_whole(client_bob: Client, s
     )
     assert whole is not None and whole.body == "Bon\ufffdjour\ufffd"
     assert client_bob.get("/sms/received/").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/contacts?q=%00",
+        "/api/v1/contacts?offset=99999999999999999999999",
+        "/api/v1/groups?q=%00",
+        "/api/v1/contacts/99999999999999999999999",
+    ],
+)
+def test_directory_api_reads_never_fail(api: Client, url: str) -> None:
+    assert api.get(url).status_code in (200, 404, 422), url
+
+
+@pytest.mark.django_db
+def test_directory_api_refuses_huge_ids_in_a_send(api: Client) -> None:
+    body = {"text": "x", "contacts": [10**30], "groups": [-1]}
+    response = api.post("/api/v1/messages", body, content_type="application/json")
+    assert response.status_code == 422
+    nothing_stored()
