@@ -39,6 +39,7 @@ NUMBER_REASONS = {
     "wrong length": gettext_lazy("wrong length"),
     "not a phone number": gettext_lazy("not a phone number"),
     "not a valid number": gettext_lazy("not a valid number"),
+    "contains letters": gettext_lazy("contains letters"),
 }
 
 

@@ -64,7 +64,8 @@ def test_the_page_shows_hidden_callers_and_replies(client_bob: Client, auto_repl
     call()
     call("")
     html = client_bob.get("/calls/").content.decode()
-    assert CALLER in html and "masqué" in html and "Réponse SMS" in html
+    linked = "/sms/conversations/with/?number=%2B33698765432"  # the caller, linked by number
+    assert linked in html and "masqué" in html and "Réponse SMS" in html
     assert "raccrochés" in html and "au plus une fois par jour" in html
 
 

@@ -84,7 +84,7 @@ def test_each_rejected_line_says_its_number_and_why() -> None:
         "ligne 4 : Le nom du contact est vide. — ,06 98 76 54 32",
         "ligne 5 : « 06 12 » n’est pas un numéro valide (trop court). — Mauvais,06 12",
         "ligne 6 : « 06 AB CD EF GH » n’est pas un numéro valide "
-        "(ce n’est pas un numéro de téléphone). — Lettres,06 AB CD EF GH",
+        "(contient des lettres). — Lettres,06 AB CD EF GH",
     ]
     assert [(d.line, d.first_line) for d in plan.duplicates] == [(7, 2)]
     assert imports.duplicate_reason(plan.duplicates[0]) == "même numéro qu’à la ligne 2"
