@@ -15,7 +15,7 @@ from smsdesk.accounts.models import ApiToken, User
 from smsdesk.cli import main
 from smsdesk.messaging import services
 from smsdesk.messaging.models import Campaign, Conversation, Message
-from smsdesk.worker.models import SimulatedEvent
+from smsdesk.worker.models import GatewayStoreItem
 
 GOOD_NUMBER = "06 12 34 56 78"
 
@@ -294,7 +294,7 @@ def test_every_command_refuses_in_one_line(capsys, args: list[str]) -> None:  # 
     _cli_fails(capsys, *args)
     nothing_stored()
     assert not User.objects.exists() and not ApiToken.objects.exists()
-    assert not SimulatedEvent.objects.exists()
+    assert not GatewayStoreItem.objects.exists()  # nothing injected into the simulator
 
 
 @pytest.mark.django_db
