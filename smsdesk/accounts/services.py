@@ -80,10 +80,7 @@ def _keep_one_admin(user: User) -> None:
     )
     if admins == [user.id]:
         raise LastAdministrator(
-            _(
-                "%(name)s is the last active administrator: make another user administrator "
-                "first."
-            )
+            _("%(name)s is the last active administrator: make another user administrator first.")
             % {"name": user.username}
         )
 

@@ -89,6 +89,8 @@ def notifications(request: HttpRequest) -> HttpResponse:
     )
     messages.success(request, _("Your notification settings are saved."))
     return redirect("accounts:profile")
+
+
 def change_password(request: HttpRequest) -> HttpResponse:
     form = OwnPasswordForm(request.POST)
     if form.is_valid():

@@ -14,6 +14,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
 from smsdesk.accounts import services as accounts
+from smsdesk.api import campaigns as campaigns_api
 from smsdesk.api import directory as directory_api
 from smsdesk.api.schemas import (
     MAX_ID,
@@ -80,6 +81,8 @@ def service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
         if len(errors) > 1:
             detail.append(error.as_dict())
         detail += [{"value": v, "reason": r} for v, r in getattr(error, "invalid", [])]
+        # a personalised text: who lacks which field
+        detail += [{"field": f, "to": n} for f, n in getattr(error, "missing", [])]
     if detail:
         body["detail"] = detail
     return api.create_response(request, body, status=exc.http_status)
@@ -182,6 +185,7 @@ def send(request: HttpRequest, payload: SendIn):  # type: ignore[no-untyped-def]
         send_at=payload.send_at,
         source="api",
         commercial=payload.commercial,
+        tag=payload.tag,
     )
     return Status(
         201, {"campaign_id": campaign.id, "messages": [_out(m) for m in campaign.created_messages]}
@@ -234,3 +238,4 @@ api.add_router("/optouts", optout_api.router)
 api.add_router("/calls", calls_api.router)
 # Contacts and groups (/contacts, /groups), beside the other routers of this package.
 api.add_router("/", directory_api.router)
+api.add_router("/campaigns", campaigns_api.router)

@@ -22,13 +22,18 @@ class SendIn(Schema):
         default_factory=list, max_length=100_000, description="contact ids"
     )
     groups: list[RowId] = Field(default_factory=list, max_length=1000, description="group ids")
-    text: str = Field(..., max_length=5000)
+    text: str = Field(
+        ...,
+        max_length=5000,
+        description="may hold fields, {prénom} or {prénom|default} (README, Personalised texts)",
+    )
     send_at: datetime | None = Field(None, description="ISO 8601; omitted: send now")
     commercial: bool = Field(
         False,
         description="advertising: the opt-out mention is added and it waits for the allowed "
         "hours (README, Commercial SMS)",
     )
+    tag: str = Field("", max_length=50, description="a free label to find the campaign again")
 
 
 class MessageOut(Schema):

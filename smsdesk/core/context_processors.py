@@ -19,6 +19,7 @@ MENU = [
         [
             ("messaging:new", _("New SMS"), "pencil-square"),
             ("messaging:sent", _("Sent SMS"), "send"),
+            ("messaging:campaigns", _("Campaigns"), "megaphone"),
             ("messaging:received", _("Received SMS"), "inbox"),
             ("messaging:unread", _("Unread SMS"), "envelope"),
         ],

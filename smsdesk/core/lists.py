@@ -72,7 +72,11 @@ def table_page(
     empty: str,
     intro: str = "",
     link_first: bool = False,
+    template: str = "core/simple_list.html",
+    extra: dict | None = None,
 ) -> HttpResponse:
+    """A list page; another `template` may show the same list with more around it (`extra`
+    in its context), e.g. a campaign's page above its recipients."""
     q = search_text(request)
     if q:
         queryset = search(queryset, q)
@@ -81,8 +85,9 @@ def table_page(
     labels = [c.label for c in columns]
     return render(
         request,
-        "core/simple_list.html",
+        template,
         {
+            **(extra or {}),
             "title": title,
             "intro": intro,
             "columns": columns,

@@ -38,3 +38,19 @@ class NotFound(ServiceError):
 
 class SendAtTooFar(ServiceError):
     code = "send_at_too_far"
+
+
+class BadPlaceholder(ServiceError):
+    code = "bad_placeholder"
+
+
+class MissingFields(ServiceError):
+    code = "missing_field"
+
+    def __init__(self, message: str, *, missing: list[tuple[str, str]]) -> None:
+        super().__init__(message, field="text")
+        self.missing = missing  # (field, recipient as shown) for each recipient lacking one
+
+
+class TagTooLong(ServiceError):
+    code = "invalid_tag"

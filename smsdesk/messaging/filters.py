@@ -23,6 +23,4 @@ def message_list(
         # The manual: "Rechercher" looks in the numbers and in the text of the messages;
         # numbers in any common format, and contacts by name.
         qs = qs.filter(Q(body__icontains=search) | directory.number_search(search, "peer"))
-    return directory.with_names(qs, "peer").select_related(
-        "author", "cancelled_by", "retried_by"
-    )
+    return directory.with_names(qs, "peer").select_related("author", "cancelled_by", "retried_by")

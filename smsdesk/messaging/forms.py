@@ -42,6 +42,16 @@ class NewSmsForm(forms.Form):
         ),
     )
 
+    tag = forms.CharField(
+        label=_("Tag"),
+        max_length=50,
+        required=False,
+        help_text=_(
+            "A word to find this campaign again and count such sends (“newsletter”, "
+            "“reminder”); earlier tags are suggested."
+        ),
+    )
+
     def number_list(self) -> list[str]:
         """Every target number field (the "+" adds fields), each possibly a pasted list; a
         number typed in a field but never confirmed is sent too."""

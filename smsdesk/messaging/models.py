@@ -42,6 +42,9 @@ class Campaign(models.Model):
     source = models.CharField(max_length=10, default="web")  # web, api, cli
     # Commercial: carries the opt-out mention and goes out only in the allowed hours.
     commercial = models.BooleanField(_("commercial"), default=False)
+    # A free label ("soldes-juin") to find campaigns again and count them; suggested from
+    # earlier ones. Stored as typed, compared without case.
+    tag = models.CharField(_("tag"), max_length=50, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at"]

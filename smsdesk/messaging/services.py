@@ -6,13 +6,13 @@ the worker is the only one to hand it to a gateway (nothing is sent twice).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F, QuerySet, Sum
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,7 +28,7 @@ from smsdesk.core.errors import collect
 from smsdesk.directory import services as directory
 from smsdesk.directory.services import Targets
 from smsdesk.gateways.base import Concat
-from smsdesk.messaging import errors, gateway_state, outbox
+from smsdesk.messaging import errors, gateway_state, outbox, personal
 from smsdesk.messaging.models import (
     BLOCKED_REASON,
     CANCELLABLE,
@@ -43,7 +43,7 @@ from smsdesk.messaging.models import (
 from smsdesk.optout import services as optout
 from smsdesk.optout.models import OptOut
 from smsdesk.sms import errors as sms_errors
-from smsdesk.sms import gsm7, keywords, numbers, sending_window
+from smsdesk.sms import gsm7, keywords, numbers, personalise, sending_window
 
 # A date typed to the minute is a few seconds in the past by the time it is saved.
 SEND_AT_GRACE = timedelta(minutes=2)
@@ -171,10 +171,7 @@ def check_send_at(send_at: datetime | None, now: datetime) -> datetime:
     latest = now + timedelta(days=settings.SMSDESK_MAX_SCHEDULE_DAYS)
     if send_at > latest:
         raise errors.SendAtTooFar(
-            _(
-                "The sending date is too far ahead: at most %(days)d days from now (until "
-                "%(date)s)."
-            )
+            _("The sending date is too far ahead: at most %(days)d days from now (until %(date)s).")
             % {
                 "days": settings.SMSDESK_MAX_SCHEDULE_DAYS,
                 "date": display.absolute(latest),
@@ -216,8 +213,12 @@ def commercial_send_at(send_at: datetime) -> datetime:
     )
 
 
-def _check_body(body: str, *, commercial: bool) -> gsm7.TextInfo:
-    """The text as typed, then (commercial) with the opt-out mention that will be added."""
+def _check_body(body: str, *, commercial: bool, personalised: bool = False) -> gsm7.TextInfo:
+    """The text as typed, then (commercial) with the opt-out mention that will be added. A
+    text with fields: its length is checked on each rendering instead (_personalised)."""
+    if personalised:
+        control.check_typed(body, field="text", label=_("The text"), multiline=True)
+        return gsm7.analyse(commercial_text(body) if commercial else body)
     info = check_text(body)
     return check_text(commercial_text(body)) if commercial else info
 
@@ -232,6 +233,8 @@ def create_campaign(
     send_at: datetime | None = None,
     source: str = "web",
     commercial: bool = False,
+    tag: str = "",
+    extra_fields: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Campaign:
     """Save a New SMS: one Message per distinct recipient, queued or scheduled.
 
@@ -240,14 +243,23 @@ def create_campaign(
     sender sees why they were skipped. Everything is validated before anything is written. A
     commercial SMS gets the opt-out mention and waits for the allowed hours: its due time is
     computed here, so the worker needs no rule of its own.
+
+    A text with fields (`{prénom}`, see messaging/personal.py) gets one rendering per
+    recipient; the length limit applies to the longest. `extra_fields` adds values by number
+    (an uploaded file's columns).
     """
     now = timezone.now()
+    template = personal.check_template(body)
+    if not template.has_fields:
+        body = personalise.render(template, {})  # "{{" and "}}" become plain braces
     # every check runs, so that a form shows all its errors at once
-    info, (recipients, chosen), send_at = collect(
-        lambda: _check_body(body, commercial=commercial),
+    tag, info, (recipients, chosen), send_at = collect(
+        lambda: check_tag(tag),
+        lambda: _check_body(body, commercial=commercial, personalised=template.has_fields),
         lambda: _recipients(to, targets or Targets()),
         lambda: check_send_at(send_at, now),
     )
+    bodies = _personalised(template, recipients, extra_fields, commercial=commercial)
     if commercial:
         body = commercial_text(body)
         send_at = commercial_send_at(send_at)
@@ -262,9 +274,10 @@ def create_campaign(
         recipient_count=len(recipients),
         source=source,
         commercial=commercial,
+        tag=tag,
     )
     pending = Message.Status.SCHEDULED if scheduled else Message.Status.QUEUED
-    template = Message(
+    message = Message(
         direction=Message.Direction.OUTBOUND,
         gateway=gateway,
         body=body,
@@ -278,22 +291,72 @@ def create_campaign(
     )
     # One row per recipient, only peer/status/error differ: see core/bulk.py for why not
     # bulk_create (10x slower for a 100,000-member group).
-    insert_rows(
-        Message,
-        template,
-        ["peer", "status", "error"],
-        [
-            (number, Message.Status.BLOCKED, BLOCKED_REASON)
-            if number in blocked
-            else (number, pending, "")
-            for number in recipients
-        ],
-    )
+    rows = [
+        (number, Message.Status.BLOCKED, BLOCKED_REASON)
+        if number in blocked
+        else (number, pending, "")
+        for number in recipients
+    ]
+    if bodies is None:
+        insert_rows(Message, message, ["peer", "status", "error"], rows)
+    else:
+        infos = bodies.infos
+        insert_rows(
+            Message,
+            message,
+            ["peer", "status", "error", "body", "encoding", "segments"],
+            [
+                (*row, text, infos[text].encoding.value, str(infos[text].segments))
+                for row in rows
+                for text in (bodies[row[0]],)
+            ],
+        )
     # In recipients' order (ids grow with the insert); read only by those who iterate it.
     campaign.created_messages = campaign.messages.order_by("id")  # type: ignore[attr-defined]
     outbox.enqueue_campaign(campaign.pk)
-    _touch_conversations(recipients, body, Message.Direction.OUTBOUND, now)
+    _touch_conversations(recipients, body, Message.Direction.OUTBOUND, now, bodies=bodies)
     return campaign
+
+
+MAX_TAG = 50
+
+
+def check_tag(tag: str) -> str:
+    tag = " ".join(str(tag or "").split())
+    if len(tag) > MAX_TAG:
+        raise errors.TagTooLong(
+            _("The tag is too long: at most %(max)d characters.") % {"max": MAX_TAG},
+            field="tag",
+        )
+    if any(not c.isprintable() for c in tag):
+        raise errors.TagTooLong(_("The tag contains an invisible character."), field="tag")
+    return tag
+
+
+class _Bodies(dict):
+    """Each recipient's text, and each distinct text's size (`infos`)."""
+
+    infos: dict[str, gsm7.TextInfo]
+
+
+def _personalised(
+    template: personalise.Template,
+    recipients: list[str],
+    extra_fields: Mapping[str, Mapping[str, str]] | None,
+    *,
+    commercial: bool,
+) -> _Bodies | None:
+    """Each recipient's text (None when the text has no field), checked like a plain text:
+    the longest rendering must fit SMSDESK_MAX_SEGMENTS."""
+    if not template.has_fields:
+        return None
+    bodies = _Bodies(personal.render_all(template, recipients, extra_fields))
+    if commercial:
+        bodies = _Bodies({number: commercial_text(text) for number, text in bodies.items()})
+    bodies.infos = {text: gsm7.analyse(text) for text in set(bodies.values())}
+    check_text(min(bodies.infos, key=len))  # `{prénom|}` alone may leave someone an empty text
+    check_text(max(bodies.infos, key=lambda text: (bodies.infos[text].segments, len(text))))
+    return bodies
 
 
 def _recipients(to: Sequence[str], targets: Targets) -> tuple[list[str], Targets]:
@@ -313,12 +376,19 @@ def _recipients(to: Sequence[str], targets: Targets) -> tuple[list[str], Targets
     return recipients, chosen
 
 
-def _touch_conversations(peers: Sequence[str], body: str, direction: str, at: datetime) -> None:
+def _touch_conversations(
+    peers: Sequence[str],
+    body: str,
+    direction: str,
+    at: datetime,
+    *,
+    bodies: Mapping[str, str] | None = None,
+) -> None:
     insert_rows(
         Conversation,
         Conversation(last_at=at, last_body=body[:160], last_direction=direction),
-        ["peer"],
-        [(p,) for p in peers],
+        ["peer", "last_body"] if bodies else ["peer"],
+        [(p, bodies[p][:160]) for p in peers] if bodies else [(p,) for p in peers],
         conflict=["peer"],
         update=["last_at", "last_body", "last_direction"],
     )
@@ -601,9 +671,7 @@ def _check_may_act(message_id: int, by) -> None:  # type: ignore[no-untyped-def]
     message = get_message(message_id)
     if not access.may_act_on_message(by, message.author_id):
         raise NotAllowed(
-            _(
-                "Only its author or an administrator may cancel or send again this message."
-            )
+            _("Only its author or an administrator may cancel or send again this message.")
         )
 
 
@@ -635,10 +703,30 @@ def retry_message(message_id: int, *, by=None) -> Message:  # type: ignore[no-un
     user confirms, and the worker never does this on its own.
     """
     _check_may_act(message_id, by)
+    done = retry_messages(Message.objects.filter(id=message_id), by=by)
+    message = get_message(message_id)
+    if not done:
+        raise NotActionable(
+            _("Only a failed or unknown message can be sent again; this one is %(status)s.")
+            % {"status": message.get_status_display().lower()}
+        )
+    return message
+
+
+@transaction.atomic
+def retry_messages(messages: QuerySet[Message], *, by=None) -> int:  # type: ignore[no-untyped-def]
+    """The rule of every "send again" (one message, or a campaign's): the outbound ones among
+    `messages` that failed or whose fate is unknown are queued again now, in one UPDATE
+    (`by`, a user, recorded); those to a number that has said STOP since are blocked instead.
+    Returns how many were queued again (blocked ones included). Who may ask is the caller's
+    check (_check_may_act, campaigns._check_may_act)."""
     now = timezone.now()
-    done = Message.objects.filter(
-        id=message_id, direction=Message.Direction.OUTBOUND, status__in=RETRYABLE
-    ).update(
+    retryable = messages.filter(direction=Message.Direction.OUTBOUND, status__in=RETRYABLE)
+    ids, peers = set(), set()
+    for message_id, peer in retryable.values_list("id", "peer"):
+        ids.add(message_id)
+        peers.add(peer)
+    done = retryable.update(
         status=Message.Status.QUEUED,
         status_at=now,
         due_at=now,
@@ -646,18 +734,21 @@ def retry_message(message_id: int, *, by=None) -> Message:  # type: ignore[no-un
         attempts=0,
         retried_by=by,
     )
-    message = get_message(message_id)
-    if done:
-        outbox.enqueue([message])
-    if not done:
-        raise NotActionable(
-            _("Only a failed or unknown message can be sent again; this one is %(status)s.")
-            % {"status": message.get_status_display().lower()}
+    ordered = sorted(ids)
+    for start in range(0, len(ordered), 900):  # into the worker's queue (messaging/outbox.py)
+        outbox.enqueue(
+            Message.objects.filter(
+                id__in=ordered[start : start + 900], status=Message.Status.QUEUED
+            )
         )
-    if optout.is_blocked(message.peer):
-        block_pending(message.peer, now=now)
-        message.refresh_from_db()
-    return message
+    blocked = sorted(optout.blocked_among(peers)) if done else []
+    for start in range(0, len(blocked), 900):  # under SQLite's bound-parameter limit
+        messages.filter(
+            status=Message.Status.QUEUED, peer__in=blocked[start : start + 900]
+        ).exclude(opt_out_notice=True).update(
+            status=Message.Status.BLOCKED, error=BLOCKED_REASON, status_at=now
+        )
+    return done
 
 
 def get_message(message_id: int) -> Message:

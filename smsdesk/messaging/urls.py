@@ -1,12 +1,28 @@
 from django.urls import path
 
-from smsdesk.messaging import views
+from smsdesk.messaging import campaign_views, views
 
 app_name = "messaging"
 urlpatterns = [
     path("new/", views.new_sms, name="new"),
     path("new/count/", views.count, name="count"),
     path("new/summary/", views.summary, name="summary"),
+    path("new/preview/", campaign_views.preview, name="preview"),
+    path("campaigns/", campaign_views.campaign_list, name="campaigns"),
+    path("campaigns/<int:campaign_id>/", campaign_views.campaign_page, name="campaign"),
+    path(
+        "campaigns/<int:campaign_id>/progress/",
+        campaign_views.campaign_progress,
+        name="campaign_progress",
+    ),
+    path(
+        "campaigns/<int:campaign_id>/cancel/",
+        campaign_views.cancel_campaign,
+        name="campaign_cancel",
+    ),
+    path(
+        "campaigns/<int:campaign_id>/retry/", campaign_views.retry_campaign, name="campaign_retry"
+    ),
     path("sent/", views.sent, name="sent"),
     path("received/", views.received, name="received"),
     path("unread/", views.unread, name="unread"),

@@ -24,13 +24,13 @@ from smsdesk.core.errors import ServiceError
 from smsdesk.core.forms import add_service_error
 from smsdesk.core.lists import Column, paginate, search_text, sort_by
 from smsdesk.directory import services as directory
-from smsdesk.directory.models import Contact, Group
-from smsdesk.messaging import filters, notifications, services
+from smsdesk.directory.models import Contact, ContactField, Group
+from smsdesk.messaging import campaigns, filters, notifications, services
 from smsdesk.messaging.forms import NewSmsForm, ReplyForm
 from smsdesk.messaging.models import Conversation, Message
 from smsdesk.sms import gsm7
 
-FORM_FIELDS = {"text": "text", "send_at": "send_at", "to": "numbers"}
+FORM_FIELDS = {"text": "text", "send_at": "send_at", "to": "numbers", "tag": "tag"}
 
 
 def new_sms(request: HttpRequest) -> HttpResponse:
@@ -45,6 +45,7 @@ def new_sms(request: HttpRequest) -> HttpResponse:
                     targets=form.targets(),
                     send_at=form.cleaned_data["send_at"],
                     commercial=form.cleaned_data["commercial"],
+                    tag=form.cleaned_data["tag"],
                 )
         except once.AlreadySubmitted as e:
             messages.info(request, e.message)
@@ -70,7 +71,12 @@ def new_sms(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "messaging/new.html",
-        {"form": form, **_picked(form)},
+        {
+            "form": form,
+            **_picked(form),
+            "tags": campaigns.tag_usage(),
+            "custom_fields": ContactField.objects.all(),
+        },
         status=400 if form.errors else 200,
     )
 

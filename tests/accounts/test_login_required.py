@@ -22,6 +22,7 @@ POST_ONLY = (
     "reset_password",
     "notifications",  # the notices settings form of "Mon compte"
 )
+POST_ONLY += ("preview",)  # New SMS: a personalised text's preview
 SAMPLE_KWARGS = {
     "conversation_id": 1,
     "token_id": 1,
@@ -34,6 +35,7 @@ SAMPLE_KWARGS = {
     "field_id": 1,
     "token": "x" * 24,
     "kind": "contacts",
+    "campaign_id": 1,
 }
 # Pages about one object, an admin's page, or a step that needs an earlier one: their own
 # tests (tests/directory/) open them with what they need.
@@ -44,6 +46,11 @@ NEEDS_MORE = {
     "directory:import_preview",
     "directory:contacts_delete",
     "directory:fields",
+    # a campaign's page and steps (tests/messaging/test_campaigns.py)
+    "messaging:campaign",
+    "messaging:campaign_progress",
+    "messaging:campaign_cancel",
+    "messaging:campaign_retry",
 }
 
 

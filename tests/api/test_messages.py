@@ -33,9 +33,7 @@ def test_post_creates_the_messages_and_answers_201(api: Client, operator: User) 
 
 @pytest.mark.django_db
 def test_post_with_send_at_schedules(api: Client) -> None:
-    response = post(
-        api, {"to": ["0612345678"], "text": "x", "send_at": in_a_month().isoformat()}
-    )
+    response = post(api, {"to": ["0612345678"], "text": "x", "send_at": in_a_month().isoformat()})
     assert response.status_code == 201
     assert response.json()["messages"][0]["status"] == "scheduled"
 

@@ -34,6 +34,7 @@ MENU_PAGES = [
     ("discussions", "/sms/conversations/"),
     ("nouveau-sms", "/sms/new/"),
     ("sms-envoyes", "/sms/sent/"),
+    ("campagnes", "/sms/campaigns/"),
     ("sms-recus", "/sms/received/"),
     ("sms-non-lus", "/sms/unread/"),
     ("contacts", "/directory/contacts/"),

@@ -47,6 +47,8 @@ def when(value: object) -> str:
 def linkify(value: object) -> str:
     """A message text, escaped, with its http(s) URLs clickable and safe (core/display.py)."""
     return display.linkify("" if value is None else str(value))
+
+
 @register.simple_tag(takes_context=True)
 def form_key(context: template.Context) -> str:
     """The hidden one-time key of a form that creates something (core/once.py)."""

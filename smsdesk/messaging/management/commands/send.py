@@ -11,9 +11,7 @@ from smsdesk.messaging import services
 
 
 class Command(BaseCommand):
-    help = (
-        "Queue an SMS to numbers, contacts and groups (sent by the worker, now or at --at)."
-    )
+    help = "Queue an SMS to numbers, contacts and groups (sent by the worker, now or at --at)."
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         parser.add_argument(
@@ -33,7 +31,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--group", action="append", default=[], metavar="NAME", help="a group (repeatable)"
         )
-        parser.add_argument("--text", required=True, help="the text of the SMS")
+        parser.add_argument(
+            "--text",
+            required=True,
+            help="the text of the SMS; may hold fields, {prénom} or {prénom|default}",
+        )
         parser.add_argument(
             "--at",
             metavar="ISO-DATETIME",
@@ -45,6 +47,8 @@ class Command(BaseCommand):
             action="store_true",
             help="advertising: adds the opt-out mention, waits for the allowed hours",
         )
+
+        parser.add_argument("--tag", default="", help="a free label for the campaign")
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
         send_at = None
@@ -69,6 +73,7 @@ class Command(BaseCommand):
                 send_at=send_at,
                 source="cli",
                 commercial=opts["commercial"],
+                tag=opts["tag"],
             )
         except ServiceError as e:
             raise CommandError(str(e.message)) from None

@@ -1,0 +1,160 @@
+"""Campaign benchmark: a personalised send to a group of N contacts, and its pages.
+
+Times, on a fresh database:
+- saving a New SMS "Bonjour {prénom|client}, à {ville|bientôt}" to a group of N members
+  (`create_campaign`: one rendering per recipient, all in one transaction), between two
+  sends of a plain text (the first creates the N discussions, the later ones update them);
+- the server time (Django's test client, no network, median of 7) of the campaign list, the
+  campaign's page (counts per state in one grouped query, first page of recipients), its
+  progress partial, and a search among its recipients.
+
+Usage:
+
+    .venv/bin/python bench/campaigns.py                       # SQLite, 100,000 contacts
+    .venv/bin/python bench/campaigns.py --database-url postgresql://postgres@127.0.0.1:5432/smsdesk_bench_campaigns
+
+On PostgreSQL the database named in the URL is dropped and created again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def timed(label: str, func):  # type: ignore[no-untyped-def]
+    start = time.perf_counter()
+    result = func()
+    print(f"{label:<52} {time.perf_counter() - start:8.3f} s", flush=True)
+    return result
+
+
+def page_time(client, url: str, params: dict) -> tuple[float, int]:  # type: ignore[no-untyped-def]
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    runs = []
+    for _ in range(7):
+        with CaptureQueriesContext(connection) as queries:
+            start = time.perf_counter()
+            response = client.get(url, params)
+            runs.append(time.perf_counter() - start)
+        assert response.status_code == 200, (url, response.status_code)
+    return statistics.median(runs), len(queries)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--database-url", default="")
+    args = parser.parse_args()
+
+    data_dir = tempfile.mkdtemp(prefix="smsdesk-bench-")
+    url = args.database_url or f"sqlite:///{data_dir}/bench.sqlite3"
+    os.environ.update(
+        SMSDESK_DATA_DIR=data_dir,
+        SMSDESK_DATABASE_URL=url,
+        SMSDESK_LOG_LEVEL="WARNING",
+        SMSDESK_ALLOWED_HOSTS="testserver",
+        DJANGO_SETTINGS_MODULE="smsdesk.settings",
+    )
+    if url.startswith("postgres"):
+        recreate_postgres(url)
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+
+    from smsdesk.accounts.models import User
+    from smsdesk.core.bulk import insert_rows
+    from smsdesk.directory import services
+    from smsdesk.directory.models import Contact, ContactField
+    from smsdesk.directory.services import Targets
+    from smsdesk.messaging import services as messaging
+
+    call_command("migrate", verbosity=0)
+    n = args.contacts
+    print(f"{connection.vendor}, {n:,} contacts")
+    ContactField.objects.create(key="ville", label="Ville")
+    insert_rows(
+        Contact,
+        Contact(name=""),
+        ["name", "first_name", "number", "fields"],
+        [
+            (
+                f"Nom{i}",
+                f"Prénom{i % 977}" if i % 10 else "",
+                f"+336{i:08d}",
+                f'{{"ville": "V{i % 50}"}}',
+            )
+            for i in range(n)
+        ],
+    )
+    ids = list(Contact.objects.values_list("id", flat=True))
+    group = services.create_group(name="Tous", contacts=ids)
+
+    plain = timed(
+        f"plain New SMS to the {n:,}-member group",
+        lambda: messaging.create_campaign(
+            author=None, body="Soldes demain !", targets=Targets(groups=[group.id]), tag="bench"
+        ),
+    )
+    personal = timed(
+        f"personalised New SMS to the {n:,}-member group",
+        lambda: messaging.create_campaign(
+            author=None,
+            body="Bonjour {prénom|client}, à {ville|bientôt} !",
+            targets=Targets(groups=[group.id]),
+            tag="bench",
+        ),
+    )
+    again = timed(
+        "plain New SMS again (the discussions exist now)",
+        lambda: messaging.create_campaign(
+            author=None, body="Soldes demain !", targets=Targets(groups=[group.id])
+        ),
+    )
+    assert personal.recipient_count == plain.recipient_count == again.recipient_count == n
+
+    user = User.objects.create_user("bench", password="x", role=User.Role.ADMIN)
+    client = Client()
+    client.force_login(user)
+    for label, page, params in [
+        ("campaign list", "/sms/campaigns/", {}),
+        ("campaign page (counts + recipients)", f"/sms/campaigns/{personal.id}/", {}),
+        ("campaign progress partial", f"/sms/campaigns/{personal.id}/progress/", {}),
+        (
+            "campaign recipients, search a number",
+            f"/sms/campaigns/{personal.id}/",
+            {"q": "06 00 04 24"},
+        ),
+        ("campaign recipients, failed only", f"/sms/campaigns/{personal.id}/", {"state": "failed"}),
+    ]:
+        median, queries = page_time(client, page, params)
+        print(f"{label:<52} {median * 1000:8.1f} ms (median of 7, {queries} queries)", flush=True)
+
+
+def recreate_postgres(url: str) -> None:
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+if __name__ == "__main__":
+    main()

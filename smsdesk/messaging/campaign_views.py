@@ -1,0 +1,252 @@
+"""Campagnes: the list of sends, a page per send with its progress, and its actions."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
+
+from smsdesk.core.display import absolute
+from smsdesk.core.errors import ServiceError
+from smsdesk.core.lists import Column, paginate, search_text, table_page
+from smsdesk.directory import services as directory
+from smsdesk.directory.templatetags.directory import peer_link
+from smsdesk.messaging import campaigns, personal
+from smsdesk.messaging.campaigns import STATUSES_OF
+from smsdesk.messaging.forms import NewSmsForm
+from smsdesk.messaging.models import STATUS_COLOURS, Campaign, Message
+from smsdesk.sms import gsm7
+
+POLL_SENDING = "every 2s"
+POLL_REPORTS = "every 10s"  # only delivery reports still to come
+
+
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    search = search_text(request)
+    tag = request.GET.get("tag", "").strip()[:50]
+    context = paginate(request, campaigns.campaign_list(search=search, tag=tag))
+    page = context["page"]
+    counts = campaigns.counts(c.id for c in page)
+    return render(
+        request,
+        "messaging/campaigns.html",
+        {
+            **context,
+            "q": search,
+            "tag": tag,
+            "tags": campaigns.tag_usage(),
+            "rows": [(c, counts[c.id]) for c in page],
+            "list_filters": [("tag", tag)] if tag else [],
+        },
+    )
+
+
+def campaign_page(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    campaign = _campaign(campaign_id)
+    counts = campaigns.counts([campaign.id])[campaign.id]
+    state = request.GET.get("state", "")
+    recipients = directory.with_names(Message.objects.filter(campaign_id=campaign.id), "peer")
+    if state in STATUSES_OF:
+        recipients = recipients.filter(status__in=STATUSES_OF[state])
+    else:
+        state = ""
+    return table_page(
+        request,
+        title=_("Campaign of %(date)s") % {"date": _date(campaign)},
+        queryset=recipients,
+        search=_search_recipients,
+        columns=[
+            Column(_("Recipient"), "number", ("peer", "id")),
+            Column(_("Text")),
+            Column(_("Status"), "status", ("status", "id")),
+            Column(_("Status changed"), "changed", ("status_at", "id")),
+        ],
+        default_sort="number",
+        row=lambda m: [
+            peer_link(m.peer, m.contact_name),
+            m.body,
+            _status_badge(m),
+            m.status_at,
+        ],
+        empty=_("No recipient matches."),
+        template="messaging/campaign.html",
+        extra={
+            "campaign": campaign,
+            "counts": counts,
+            "poll": _poll(counts),
+            "state": state,
+            "list_filters": [("state", state)] if state else [],
+        },
+    )
+
+
+def campaign_progress(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """The counts and the bar alone, polled by the page while the campaign sends."""
+    campaign = _campaign(campaign_id)
+    counts = campaigns.counts([campaign.id])[campaign.id]
+    response = render(
+        request,
+        "messaging/_campaign_progress.html",
+        {"campaign": campaign, "counts": counts, "poll": _poll(counts)},
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def cancel_campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """GET: how many messages will not go out; POST: cancel them."""
+    campaign = _campaign(campaign_id)
+    if request.method != "POST":
+        waiting = campaigns.counts([campaign.id])[campaign.id]["waiting"]
+        return _confirm(
+            request,
+            campaign,
+            count=waiting,
+            title=_("Cancel a campaign"),
+            question=ngettext(
+                "%(count)d message of this campaign has not gone out yet: cancel it?",
+                "%(count)d messages of this campaign have not gone out yet: cancel them?",
+                waiting,
+            )
+            % {"count": waiting},
+            button=_("Yes, cancel them"),
+            danger=True,
+        )
+    try:
+        done = campaigns.cancel_campaign(campaign.id, by=request.user)
+    except ServiceError as e:
+        _refused(e)
+        messages.error(request, e.message)
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d message cancelled: it will not be sent.",
+                "%(count)d messages cancelled: they will not be sent.",
+                done,
+            )
+            % {"count": done},
+        )
+    return redirect("messaging:campaign", campaign_id=campaign.id)
+
+
+def retry_campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """GET: what will be sent again, and the warning about `unknown`; POST: do it."""
+    campaign = _campaign(campaign_id)
+    if request.method != "POST":
+        counts = campaigns.counts([campaign.id])[campaign.id]
+        to_retry = counts["failed"] + counts["unknown"]
+        return _confirm(
+            request,
+            campaign,
+            count=to_retry,
+            title=_("Send again the failed and unknown messages"),
+            question=ngettext(
+                "%(count)d message of this campaign will be queued again.",
+                "%(count)d messages of this campaign will be queued again.",
+                to_retry,
+            )
+            % {"count": to_retry},
+            warning=campaigns.retry_warning(counts),
+            button=_("Yes, send them again"),
+        )
+    try:
+        done = campaigns.retry_campaign(campaign.id, by=request.user)
+    except ServiceError as e:
+        _refused(e)
+        messages.error(request, e.message)
+    else:
+        messages.success(
+            request,
+            ngettext("%(count)d message queued again.", "%(count)d messages queued again.", done)
+            % {"count": done},
+        )
+    return redirect("messaging:campaign", campaign_id=campaign.id)
+
+
+def _confirm(request: HttpRequest, campaign: Campaign, **context: object) -> HttpResponse:
+    return render(request, "messaging/campaign_confirm.html", {"campaign": campaign, **context})
+
+
+@require_POST
+def preview(request: HttpRequest) -> HttpResponse:
+    """New SMS with fields in the text: what one recipient gets (the one typed, else the
+    first), and the size of the longest rendering over all the chosen recipients, computed
+    by the code the service uses."""
+    form = NewSmsForm(request.POST)
+    form.is_valid()
+    text = request.POST.get("text", "")[:5000]
+    number = request.POST.get("preview_to", "").strip()[:64]
+    context: dict = {}
+    try:
+        template = personal.check_template(text)
+        if not template.has_fields:
+            return render(request, "messaging/_preview.html", context)
+        context["fields"] = True
+        targets = form.targets()
+        chosen = targets.numbers or targets.contacts or targets.groups
+        recipients = directory.expand(targets) if chosen else []
+        if number:
+            number = directory.normalise(number, field="preview_to")
+        elif recipients:
+            number = recipients[0]
+        if number:
+            context["number"] = number
+            context["rendered"] = personal.preview(text, number)
+        if recipients:
+            if len(recipients) > settings.SMSDESK_MAX_RECIPIENTS:
+                recipients = recipients[: settings.SMSDESK_MAX_RECIPIENTS]
+            bodies = personal.render_all(template, recipients)
+            longest = max(bodies.values(), key=lambda b: (gsm7.analyse(b).segments, len(b)))
+            context["longest"] = gsm7.analyse(longest)
+            context["recipients"] = len(recipients)
+    except ServiceError as e:
+        context["error"] = e.message
+    return render(request, "messaging/_preview.html", context)
+
+
+def _campaign(campaign_id: int) -> Campaign:
+    try:
+        return campaigns.get_campaign(campaign_id)
+    except ServiceError:
+        raise Http404(_("No such campaign.")) from None
+
+
+def _refused(error: ServiceError) -> None:
+    if error.http_status == 403:
+        raise PermissionDenied(error.message)
+
+
+def _poll(counts: campaigns.Counts) -> str:
+    if counts.sending:
+        return POLL_SENDING
+    return POLL_REPORTS if counts.awaiting_reports else ""
+
+
+def _date(campaign: Campaign) -> str:
+    return absolute(campaign.created_at)
+
+
+def _search_recipients(qs, q: str):  # type: ignore[no-untyped-def]
+    return qs.filter(directory.number_search(q, "peer") | Q(body__icontains=q))
+
+
+def _status_badge(message: Message) -> str:
+    badge = format_html(
+        '<span class="badge text-bg-{}" data-status="{}">{}</span>',
+        STATUS_COLOURS.get(message.status, "secondary"),
+        message.status,
+        message.get_status_display(),
+    )
+    if message.error:
+        badge = format_html(
+            '{}<div class="small text-danger sd-reason">{}</div>', badge, _(message.error)
+        )
+    return badge

@@ -1,0 +1,192 @@
+"""Campaigns (one "New SMS" each): their counts per state, progress, tags, and the actions
+on all their messages at once. The same functions serve the pages, the API and the CLI.
+
+Counts come from one grouped query over the campaigns asked for (the messages' campaign
+index), never one query per campaign. There is deliberately no index on `status`: the
+worker changes it on every send, and PostgreSQL can only rewrite such a row in place (a
+HOT update) when no index names the column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from smsdesk.accounts import access
+from smsdesk.messaging import errors, services
+from smsdesk.messaging.models import CANCELLABLE, Campaign, Message
+
+S = Message.Status
+WAITING = (S.SCHEDULED, S.QUEUED, S.SENDING)
+
+# The columns of a campaign's counts: (name, label, statuses, colour).
+BUCKETS = (
+    ("waiting", gettext_lazy("Waiting"), WAITING, "secondary"),
+    ("sent", gettext_lazy("Sent"), (S.SENT,), "primary"),
+    ("delivered", gettext_lazy("Delivered"), (S.DELIVERED,), "success"),
+    ("failed", gettext_lazy("Failed"), (S.FAILED,), "danger"),
+    ("blocked", gettext_lazy("Blocked (STOP)"), (S.BLOCKED,), "dark"),
+    ("unknown", gettext_lazy("Unknown"), (S.UNKNOWN,), "warning"),
+    ("cancelled", gettext_lazy("Cancelled"), (S.CANCELLED,), "light"),
+)
+BUCKET_OF = {status: name for name, _label, statuses, _c in BUCKETS for status in statuses}
+STATUSES_OF = {name: statuses for name, _label, statuses, _c in BUCKETS}
+
+
+@dataclass
+class Counts:
+    by_bucket: dict[str, int] = field(default_factory=dict)
+
+    def __getitem__(self, bucket: str) -> int:
+        """`counts["failed"]` (`counts.failed` in a template); KeyError for any other name,
+        so that a template's `counts.rows` still reaches the method."""
+        if bucket not in STATUSES_OF:
+            raise KeyError(bucket)
+        return self.by_bucket.get(bucket, 0)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_bucket.values())
+
+    @property
+    def done(self) -> int:
+        """Messages that left the queue, whatever became of them."""
+        return self.total - self["waiting"]
+
+    @property
+    def percent_done(self) -> int:
+        return 100 * self.done // self.total if self.total else 100
+
+    @property
+    def sending(self) -> bool:
+        return self["waiting"] > 0
+
+    @property
+    def awaiting_reports(self) -> bool:
+        """Sent, delivery not reported yet: the page still refreshes, more slowly."""
+        return self["sent"] > 0
+
+    def rows(self) -> list[dict]:
+        """For the page: each state with its count and its share of the bar (0-1000)."""
+        total = self.total or 1
+        out, x = [], 0
+        for name, label, _statuses, colour in BUCKETS:
+            width = 1000 * self[name] // total
+            out.append(
+                {
+                    "name": name,
+                    "label": label,
+                    "count": self[name],
+                    "colour": colour,
+                    "x": x,
+                    "width": width,
+                }
+            )
+            x += width
+        return out
+
+
+def counts(campaign_ids: Iterable[int]) -> dict[int, Counts]:
+    """Each campaign's counts per state, in one grouped query."""
+    ids = list(campaign_ids)
+    result = {cid: Counts() for cid in ids}
+    if not ids:
+        return result
+    grouped = (
+        Message.objects.filter(campaign_id__in=ids)
+        .order_by()
+        .values_list("campaign_id", "status")
+        .annotate(n=Count("id"))
+    )
+    for campaign_id, status, n in grouped:
+        bucket = BUCKET_OF.get(status)
+        if bucket:
+            by = result[campaign_id].by_bucket
+            by[bucket] = by.get(bucket, 0) + n
+    return result
+
+
+def get_campaign(campaign_id: int) -> Campaign:
+    try:
+        return Campaign.objects.select_related("author").get(id=campaign_id)
+    except Campaign.DoesNotExist:
+        raise errors.NotFound(_("No campaign with id %(id)s.") % {"id": campaign_id}) from None
+
+
+def campaign_list(*, search: str = "", tag: str = "") -> QuerySet:
+    qs = Campaign.objects.select_related("author").order_by("-created_at", "-id")
+    if tag:
+        qs = qs.filter(tag__iexact=tag)
+    if search:
+        qs = qs.filter(Q(body__icontains=search) | Q(tag__icontains=search))
+    return qs
+
+
+def tag_usage(limit: int = 50) -> list[tuple[str, int]]:
+    """Tags used so far, the most used first, with how many campaigns carry each (the
+    suggestions of the New SMS form and the filter of the campaign list)."""
+    rows = (
+        Campaign.objects.exclude(tag="")
+        .order_by()
+        .values_list("tag")
+        .annotate(n=Count("id"))
+        .order_by("-n", "tag")[:limit]
+    )
+    return [(tag, n) for tag, n in rows]
+
+
+def cancel_campaign(campaign_id: int, *, by=None) -> int:  # type: ignore[no-untyped-def]
+    """Cancel every message of the campaign that has not gone out: one conditional UPDATE,
+    so a message the worker claims at that instant goes out and is not counted here."""
+    campaign = get_campaign(campaign_id)
+    _check_may_act(campaign, by)
+    done = Message.objects.filter(campaign_id=campaign.id, status__in=CANCELLABLE).update(
+        status=S.CANCELLED, status_at=timezone.now(), due_at=None, cancelled_by=by
+    )
+    if not done:
+        raise services.NotActionable(_("Nothing is left to cancel in this campaign."))
+    return done
+
+
+@transaction.atomic
+def retry_campaign(campaign_id: int, *, by=None) -> int:  # type: ignore[no-untyped-def]
+    """Queue again the campaign's failed and unknown messages (the page warns first that an
+    unknown one may have arrived). The rules are messaging.services.retry_messages'."""
+    campaign = get_campaign(campaign_id)
+    _check_may_act(campaign, by)
+    done = services.retry_messages(Message.objects.filter(campaign_id=campaign.id), by=by)
+    if not done:
+        raise services.NotActionable(
+            _("Nothing to send again: no message of this campaign failed or is unknown.")
+        )
+    return done
+
+
+def retry_warning(campaign_counts: Counts) -> str:
+    unknown = campaign_counts["unknown"]
+    if not unknown:
+        return ""
+    return ngettext(
+        "%(count)d message is unknown: the network may have delivered it. Sending it again "
+        "may give that person the SMS twice.",
+        "%(count)d messages are unknown: the network may have delivered them. Sending them "
+        "again may give those people the SMS twice.",
+        unknown,
+    ) % {"count": unknown}
+
+
+def _check_may_act(campaign: Campaign, by) -> None:  # type: ignore[no-untyped-def]
+    """Operators act on their own campaigns, administrators on all (accounts/access.py); the
+    command line (by=None) too."""
+    if by is None or access.may_act_on_message(by, campaign.author_id):
+        return
+    raise NotAllowed(_("Only its author or an administrator may change this campaign."))
+
+
+NotAllowed = services.NotAllowed

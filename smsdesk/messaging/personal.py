@@ -1,0 +1,146 @@
+"""Personalised texts: each recipient's values for the fields of `sms.personalise`.
+
+The names a text may use: `{prénom}`, `{nom}`, `{numéro}` (and their English forms
+`{first_name}`, `{name}`, `{number}`), and every custom field of the directory by its key or
+its label (`{ville}`, `{Ville}`). A recipient who is not a contact has only `{numéro}`; extra
+values (the columns of an uploaded file) come on top, by column name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from smsdesk.directory import services as directory
+from smsdesk.directory.models import Contact, ContactField
+from smsdesk.messaging import errors
+from smsdesk.sms import personalise
+from smsdesk.sms.personalise import Template, field_key
+
+FIRST_NAME = ("prénom", "prenom", "first name", "first_name", "firstname")
+NAME = ("nom", "name", "last name", "last_name", "lastname")
+NUMBER = ("numéro", "numero", "number", "téléphone", "telephone")
+SHOWN_MISSING = 10  # recipients named in the error; the API's detail lists up to MAX_DETAIL
+MAX_DETAIL = 1000
+CHUNK = 5000  # numbers per query when reading contacts
+
+REASONS = {
+    "unclosed": gettext_lazy("is opened but never closed with “}”"),
+    "unopened": gettext_lazy("closes nothing (no “{” before it)"),
+    "bad_name": gettext_lazy("does not name a field (letters, digits, “-” or “_”, at most 40)"),
+    "nested": gettext_lazy("contains another “{”"),
+}
+
+
+def check_template(body: str) -> Template:
+    try:
+        return personalise.parse(body)
+    except personalise.PlaceholderError as e:
+        raise errors.BadPlaceholder(
+            _(
+                "The text has a mistake at character %(position)d: « %(excerpt)s » %(reason)s. "
+                "Fields are written {prénom} or {prénom|default text}; write {{ and }} for a "
+                "plain brace."
+            )
+            % {
+                "position": e.position + 1,
+                "excerpt": e.excerpt,
+                "reason": REASONS.get(e.reason, e.reason),
+            },
+            field="text",
+        ) from None
+
+
+def _custom_keys() -> dict[str, str]:
+    """Each custom field's stored key, by the names a text may call it."""
+    names: dict[str, str] = {}
+    for field in ContactField.objects.all():
+        names[field_key(field.key)] = field.key
+        names[field_key(field.label)] = field.key
+    return names
+
+
+def values_for(
+    recipients: Sequence[str],
+    extra: Mapping[str, Mapping[str, str]] | None = None,
+    *,
+    needed: set[str] | None = None,
+) -> dict[str, dict[str, str]]:
+    """Each recipient's values by `field_key` (only the `needed` keys when given): one query
+    per CHUNK numbers, and a number formatted only when a text shows it."""
+    wanted = (lambda key: True) if needed is None else needed.__contains__
+    number_keys = [k for k in map(field_key, NUMBER) if wanted(k)]
+    first_keys = [k for k in map(field_key, FIRST_NAME) if wanted(k)]
+    name_keys = [k for k in map(field_key, NAME) if wanted(k)]
+    custom = {alias: key for alias, key in _custom_keys().items() if wanted(alias)}
+    values: dict[str, dict[str, str]] = {}
+    for number in recipients:
+        shown = directory.display(number) if number_keys else ""
+        values[number] = dict.fromkeys(number_keys, shown)
+    if first_keys or name_keys or custom:
+        for start in range(0, len(recipients), CHUNK):
+            chunk = recipients[start : start + CHUNK]
+            rows = Contact.objects.filter(number__in=chunk).values_list(
+                "number", "first_name", "name", "fields"
+            )
+            for number, first_name, name, fields in rows:
+                mine = values[number]
+                mine.update(dict.fromkeys(first_keys, first_name))
+                mine.update(dict.fromkeys(name_keys, name))
+                stored = fields if isinstance(fields, dict) else {}
+                mine.update((alias, str(stored.get(key) or "")) for alias, key in custom.items())
+    for number, columns in (extra or {}).items():
+        if number in values:
+            values[number].update((field_key(k), str(v)) for k, v in columns.items())
+    return values
+
+
+def render_all(
+    template: Template,
+    recipients: Sequence[str],
+    extra: Mapping[str, Mapping[str, str]] | None = None,
+) -> dict[str, str]:
+    """Every recipient's text, or MissingFields naming those a field without default lacks."""
+    values = values_for(recipients, extra, needed={f.key for f in template.fields})
+    bodies: dict[str, str] = {}
+    missing: list[tuple[str, str]] = []
+    for number in recipients:
+        try:
+            bodies[number] = personalise.render(template, values[number])
+        except personalise.MissingField as e:
+            if len(missing) < MAX_DETAIL:
+                missing.append((e.name, number))
+            else:
+                missing.append((e.name, ""))
+    if missing:
+        raise _missing(missing)
+    return bodies
+
+
+def _missing(missing: list[tuple[str, str]]) -> errors.MissingFields:
+    shown = missing[:SHOWN_MISSING]
+    names = dict(
+        Contact.objects.filter(number__in=[n for _f, n in shown]).values_list("number", "name")
+    )
+    listed = ", ".join(
+        f"{names[n]} ({directory.display(n)})" if n in names else directory.display(n)
+        for _f, n in shown
+    )
+    fields = ", ".join(dict.fromkeys(f"{{{f}}}" for f, _n in missing))
+    message = ngettext(
+        "%(count)d recipient has no value for %(fields)s: %(list)s. Give a default, "
+        "as in {prénom|Madame, Monsieur}, or fill in the contact.",
+        "%(count)d recipients have no value for %(fields)s, among them: %(list)s. Give a "
+        "default, as in {prénom|Madame, Monsieur}, or fill in the contacts.",
+        len(missing),
+    ) % {"count": len(missing), "fields": fields, "list": listed}
+    detail = [(f, n) for f, n in missing if n]
+    return errors.MissingFields(message, missing=detail)
+
+
+def preview(body: str, number: str) -> str:
+    """The text `number` would get (MissingFields if it lacks a field without default)."""
+    template = check_template(body)
+    return render_all(template, [number])[number]
