@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Path, Query, Router, Schema
 
-from smsdesk.api.schemas import ErrorOut
+from smsdesk.api.schemas import MAX_ID, ErrorOut
 from smsdesk.messaging import campaigns
 from smsdesk.messaging.models import Campaign
 
@@ -68,12 +68,18 @@ def _out(campaign: Campaign, counts: campaigns.Counts) -> dict:
     }
 
 
-@router.get("", response={200: CampaignPage, 422: ErrorOut}, summary="Campaigns, newest first")
+@router.get(
+    "",
+    response={200: CampaignPage, 401: ErrorOut, 422: ErrorOut},
+    summary="Campaigns, newest first",
+)
 def list_campaigns(  # type: ignore[no-untyped-def]
     request: HttpRequest,
     tag: str = Query("", max_length=50),
     q: str = Query("", max_length=100),
-    before: int | None = Query(None, description="only campaigns with a smaller id"),
+    before: int | None = Query(
+        None, ge=1, le=MAX_ID, description="only campaigns with a smaller id"
+    ),
     limit: int = Query(50, ge=1, le=200),
 ):
     qs = campaigns.campaign_list(search=q, tag=tag).order_by("-id")
@@ -88,25 +94,43 @@ def list_campaigns(  # type: ignore[no-untyped-def]
     }
 
 
-@router.get("/{campaign_id}", response={200: CampaignOut, 404: ErrorOut}, summary="One campaign")
-def get_campaign(request: HttpRequest, campaign_id: int):  # type: ignore[no-untyped-def]
+@router.get(
+    "/{campaign_id}",
+    response={200: CampaignOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="One campaign",
+)
+def get_campaign(request: HttpRequest, campaign_id: int = Path(..., ge=1, le=MAX_ID)):  # type: ignore[no-untyped-def]
     campaign = campaigns.get_campaign(campaign_id)
     return _out(campaign, campaigns.counts([campaign.id])[campaign.id])
 
 
 @router.post(
     "/{campaign_id}/cancel",
-    response={200: ChangedOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response={
+        200: ChangedOut,
+        401: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+    },
     summary="Cancel the campaign's messages that have not gone out",
 )
-def cancel(request: HttpRequest, campaign_id: int):  # type: ignore[no-untyped-def]
+def cancel(request: HttpRequest, campaign_id: int = Path(..., ge=1, le=MAX_ID)):  # type: ignore[no-untyped-def]
     return {"changed": campaigns.cancel_campaign(campaign_id, by=request.user)}
 
 
 @router.post(
     "/{campaign_id}/retry",
-    response={200: ChangedOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    response={
+        200: ChangedOut,
+        401: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+    },
     summary="Queue again the failed and unknown messages (an unknown one may have arrived)",
 )
-def retry(request: HttpRequest, campaign_id: int):  # type: ignore[no-untyped-def]
+def retry(request: HttpRequest, campaign_id: int = Path(..., ge=1, le=MAX_ID)):  # type: ignore[no-untyped-def]
     return {"changed": campaigns.retry_campaign(campaign_id, by=request.user)}
