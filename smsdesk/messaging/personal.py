@@ -34,6 +34,11 @@ REASONS = {
 }
 
 
+def literal(body: str) -> Template:
+    """A text sent exactly as typed (a reply in a discussion): no fields, braces kept."""
+    return Template(parts=(body,) if body else ())
+
+
 def check_template(body: str) -> Template:
     try:
         return personalise.parse(body)

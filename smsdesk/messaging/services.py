@@ -235,6 +235,7 @@ def create_campaign(
     commercial: bool = False,
     tag: str = "",
     extra_fields: Mapping[str, Mapping[str, str]] | None = None,
+    personalise_text: bool = True,
 ) -> Campaign:
     """Save a New SMS: one Message per distinct recipient, queued or scheduled.
 
@@ -246,10 +247,11 @@ def create_campaign(
 
     A text with fields (`{prénom}`, see messaging/personal.py) gets one rendering per
     recipient; the length limit applies to the longest. `extra_fields` adds values by number
-    (an uploaded file's columns).
+    (an uploaded file's columns). With `personalise_text=False` (a reply in a discussion) the
+    text goes out exactly as typed, braces included.
     """
     now = timezone.now()
-    template = personal.check_template(body)
+    template = personal.check_template(body) if personalise_text else personal.literal(body)
     if not template.has_fields:
         body = personalise.render(template, {})  # "{{" and "}}" become plain braces
     # every check runs, so that a form shows all its errors at once

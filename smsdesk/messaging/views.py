@@ -315,7 +315,10 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
             with transaction.atomic():
                 once.claim(request)
                 services.create_campaign(
-                    author=request.user, body=form.cleaned_data["text"], to=[conversation.peer]
+                    author=request.user,
+                    body=form.cleaned_data["text"],
+                    to=[conversation.peer],
+                    personalise_text=False,  # a reply is what was typed, braces included
                 )
         except ServiceError as e:  # AlreadySubmitted too: said once, nothing sent again
             messages.error(request, e.message)

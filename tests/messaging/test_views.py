@@ -96,6 +96,19 @@ def test_reply_in_place(client_bob: Client) -> None:
     assert Message.objects.get(direction="out").peer == "+33698765432"
 
 
+def test_a_reply_goes_out_as_typed_braces_included(client_bob: Client) -> None:
+    # A reply is to one person: "{prénom}" or a lone "}" is text, not a field or a mistake.
+    services.receive_inbound(
+        gateway="simulator", sender="+33698765432", text="Code ?", received_at=_now()
+    )
+    conversation = Conversation.objects.get()
+    for text in ("Votre code : {prénom} :}", "{{x}}"):
+        client_bob.post(f"/sms/conversations/{conversation.id}/reply/", {"text": text})
+    sent = Message.objects.filter(direction="out").order_by("id").values_list("body", flat=True)
+    sent = list(sent)
+    assert sent == ["Votre code : {prénom} :}", "{{x}}"]
+
+
 def test_the_counter_uses_the_same_rule_as_the_service(client_bob: Client) -> None:
     html = client_bob.post("/sms/new/count/", {"text": "a" * 161}).content.decode()
     assert "161" in html and "2 SMS" in html
