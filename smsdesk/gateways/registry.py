@@ -39,6 +39,9 @@ class GatewaySpec:
     # Durable storage the builder gives the gateway (the worker: the database); None gives
     # a gateway that keeps what it must in memory.
     store: GatewayStore | None = field(default=None, compare=False, repr=False)
+    # What the settings say of incoming calls (SMSDESK_CALLS_HANG_UP), given by the builder;
+    # a gateway's own option (e.g. modem `hangup=`) wins.
+    hang_up_calls: bool = field(default=True, compare=False)
 
 
 Factory = Callable[[GatewaySpec], Gateway]

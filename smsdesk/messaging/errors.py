@@ -31,6 +31,10 @@ class SendAtInPast(ServiceError):
     code = "send_at_in_past"
 
 
+class UnknownGateway(ServiceError):
+    code = "unknown_gateway"
+
+
 class NotFound(ServiceError):
     code = "not_found"
     http_status = 404

@@ -79,6 +79,32 @@ def default_gateway() -> GatewayState:
     return gateway_state.default_gateway()
 
 
+def named_gateway(name: str) -> GatewayState:
+    """A gateway of SMSDESK_GATEWAYS chosen by name (a test send, a reply)."""
+    for spec in gateway_state.configured():
+        if spec.name == name:
+            return gateway_state.ensure(spec.name, spec.kind)
+    raise errors.UnknownGateway(
+        _("There is no gateway named %(name)s.") % {"name": name}, field="gateway"
+    )
+
+
+def reply_gateway(peer: str) -> str | None:
+    """The gateway a correspondent last wrote through, when it is configured and up: the
+    reply goes out the way they reached us. None: the default gateway."""
+    last = (
+        Message.objects.filter(peer=peer, direction=Message.Direction.INBOUND)
+        .order_by("-created_at")
+        .values_list("gateway_id", flat=True)
+        .first()
+    )
+    if not last or last not in {s.name for s in gateway_state.configured()}:
+        return None
+    if GatewayState.objects.filter(name=last, down_since__isnull=True).exists():
+        return last
+    return None
+
+
 def check_text(body: str) -> gsm7.TextInfo:
     control.check_typed(body, field="text", label=_("The text"), multiline=True)
     try:
@@ -236,6 +262,7 @@ def create_campaign(
     tag: str = "",
     extra_fields: Mapping[str, Mapping[str, str]] | None = None,
     personalise_text: bool = True,
+    gateway: str | None = None,
 ) -> Campaign:
     """Save a New SMS: one Message per distinct recipient, queued or scheduled.
 
@@ -265,7 +292,7 @@ def create_campaign(
     if commercial:
         body = commercial_text(body)
         send_at = commercial_send_at(send_at)
-    gateway = default_gateway()
+    gateway_row = named_gateway(gateway) if gateway else default_gateway()
     blocked = optout.blocked_among(recipients)
     scheduled = send_at > now
     campaign = Campaign.objects.create(
@@ -281,7 +308,7 @@ def create_campaign(
     pending = Message.Status.SCHEDULED if scheduled else Message.Status.QUEUED
     message = Message(
         direction=Message.Direction.OUTBOUND,
-        gateway=gateway,
+        gateway=gateway_row,
         body=body,
         encoding=info.encoding.value,
         segments=info.segments,
@@ -494,11 +521,23 @@ def _join_parts(parts: list[InboundPart], *, sender: str) -> Message:
 def _store_inbound(*, gateway: str, sender: str, text: str, received_at: datetime) -> Message:
     peer = _normalise_sender(sender, unknown=UNKNOWN_SENDER)
     text = control.from_network(text)
+    gateway_row = gateway_state.ensure(gateway)
+    # A gateway emits again what it was not told was committed (a crash between the commit
+    # and the SIM's delete): the same sender, network time stamp and text on the same
+    # gateway is that SMS again. Cheap: the (peer, created_at) index finds it.
+    again = Message.objects.filter(
+        peer=peer,
+        created_at=received_at,
+        direction=Message.Direction.INBOUND,
+        gateway=gateway_row,
+        body=text,
+    ).first()
+    if again is not None:
+        return again
     info = gsm7.analyse(text)
     keyword = keywords.classify(
         text, opt_out=settings.SMSDESK_STOP_KEYWORDS, opt_in=settings.SMSDESK_START_KEYWORDS
     )
-    gateway_row = gateway_state.ensure(gateway)
     message = Message.objects.create(
         direction=Message.Direction.INBOUND,
         status=Message.Status.UNREAD,

@@ -319,6 +319,7 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
                     body=form.cleaned_data["text"],
                     to=[conversation.peer],
                     personalise_text=False,  # a reply is what was typed, braces included
+                    gateway=services.reply_gateway(conversation.peer),
                 )
         except ServiceError as e:  # AlreadySubmitted too: said once, nothing sent again
             messages.error(request, e.message)

@@ -38,7 +38,7 @@ from smsdesk.gateways.base import (
     Outcome,
     SendResult,
 )
-from smsdesk.messaging import gateway_state, outbox
+from smsdesk.messaging import gateway_state, outbox, services
 from smsdesk.messaging.models import UnmatchedReport
 from smsdesk.worker.dispatch import Backoff, RateLimiter
 from smsdesk.worker.inbound import EventHandler
@@ -461,6 +461,11 @@ class Worker:
                 outbox.purge_unmatched(
                     older_than=timezone.now() - timedelta(hours=settings.SMSDESK_REPORT_TIMEOUT)
                 )
+                # A long SMS whose last parts never come is stored once its wait is over,
+                # even when no other SMS arrives to trigger it.
+                flushed = services.flush_incomplete_parts(now=timezone.now())
+                if flushed:
+                    log.info("stored %d long SMS with missing parts", flushed)
         except Exception:
             log.exception("worker housekeeping failed, retrying")
             _reset_connection()

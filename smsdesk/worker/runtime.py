@@ -7,6 +7,8 @@ import signal
 import threading
 from collections.abc import Callable
 
+from django.conf import settings
+
 from smsdesk.gateways import registry
 from smsdesk.messaging import gateway_state
 from smsdesk.worker.gateway_store import DatabaseGatewayStore
@@ -17,7 +19,16 @@ def build_worker() -> Worker:
     """One gateway per SMSDESK_GATEWAYS entry, each given its durable store."""
     specs = gateway_state.configured()
     return Worker(
-        [registry.build(dataclasses.replace(s, store=DatabaseGatewayStore(s.name))) for s in specs]
+        [
+            registry.build(
+                dataclasses.replace(
+                    s,
+                    store=DatabaseGatewayStore(s.name),
+                    hang_up_calls=settings.SMSDESK_CALLS_HANG_UP,
+                )
+            )
+            for s in specs
+        ]
     )
 
 

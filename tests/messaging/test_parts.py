@@ -85,3 +85,25 @@ def test_a_reference_used_again_matches_the_newest_waiting_part() -> None:
     assert Message.objects.get(id=claimed.sms.id).status == S.FAILED
     old.refresh_from_db()
     assert old.status == S.DELIVERED
+
+
+@pytest.mark.django_db
+def test_a_reference_come_round_while_the_old_part_still_waits_goes_to_the_newest() -> None:
+    # The old part's report never came (a network that drops them): after 256 more parts
+    # the modem gives "7" again, and a report of "7" is about the newest part.
+    ids = []
+    for number in ("+33611111111", "+33622222222"):
+        services.create_campaign(author=None, body="Bonjour", to=[number])
+        [claimed] = outbox.claim(gateway="simulator", worker_id="w", limit=10, now=timezone.now())
+        outbox.record_results(
+            [SendResult.ok(claimed.sms.id, ("7",))],
+            attempts={claimed.sms.id: 1},
+            now=timezone.now(),
+        )
+        ids.append(claimed.sms.id)
+    outbox.record_reports([report("7")])
+    assert Message.objects.get(id=ids[1]).status == S.DELIVERED
+    assert Message.objects.get(id=ids[0]).status == S.SENT  # still waits for its own
+    # Another gateway's "7" is another part altogether: it touches neither.
+    outbox.record_reports([StatusReport("modem-2", "7", DeliveryState.DELIVERED)])
+    assert Message.objects.get(id=ids[0]).status == S.SENT

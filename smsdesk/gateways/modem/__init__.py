@@ -38,7 +38,7 @@ def build_modem(spec: GatewaySpec) -> ModemGateway:
             baud=int(opts.pop("baud", "115200")),
             pin=pin,
             smsc=smsc,
-            hangup=_bool(opts.pop("hangup", "true"), "hangup"),
+            hangup=_bool(opts.pop("hangup"), "hangup") if "hangup" in opts else spec.hang_up_calls,
             report=_bool(opts.pop("report", "true"), "report"),
             health_every=float(opts.pop("health_every", "60")),
             rate=float(opts["rate"]) if opts.get("rate") else None,
