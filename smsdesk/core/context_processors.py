@@ -44,7 +44,15 @@ MENU = [
 PART_OF = {"accounts:users": ("accounts:user", "accounts:suspend")}
 
 # Shown to administrators only.
-ADMIN_MENU = [(_("Administration"), [("accounts:users", _("Users"), "person-gear")])]
+ADMIN_MENU = [
+    (
+        _("Administration"),
+        [
+            ("accounts:users", _("Users"), "person-gear"),
+            ("worker:gateways", _("Gateways"), "broadcast"),
+        ],
+    )
+]
 
 
 def menu(request: HttpRequest) -> dict:

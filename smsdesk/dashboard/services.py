@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from smsdesk.messaging import outbox
 from smsdesk.messaging import services as messaging_services
-from smsdesk.messaging.models import GatewayState, Message
-from smsdesk.worker.services import served_gateways
+from smsdesk.messaging.models import Message
+from smsdesk.worker.services import gateway_overview
 
 S = Message.Status
 PERIODS = (("day", timedelta(days=1)), ("week", timedelta(days=7)), ("month", timedelta(days=30)))
@@ -43,12 +43,7 @@ def figures() -> dict:
         }
         for key, _span in PERIODS
     ]
-    gateways = list(GatewayState.objects.order_by("name"))
-    served = served_gateways(now)
-    for g in gateways:
-        # Its last report says connected, and a running worker still drives it.
-        g.live = g.connected and g.name in served  # type: ignore[attr-defined]
-        g.served = g.name in served  # type: ignore[attr-defined]
+    gateways = gateway_overview(now)
     report_timeout = settings.SMSDESK_REPORT_TIMEOUT
     return {
         "periods": periods,

@@ -46,8 +46,14 @@ def record_health(event: Health) -> None:
         detail=event.detail[:200],
         operator=event.operator[:100],
         signal_percent=event.signal_percent,
+        extra=_bounded(event.extra),
         updated_at=event.at,
     )
+
+
+def _bounded(extra: dict[str, str]) -> dict[str, str]:
+    """The device's own words (a modem's answers): a few short strings, nothing more."""
+    return {str(k)[:30]: str(v)[:100] for k, v in list(extra.items())[:12]}
 
 
 def mark_up(name: str, *, at: datetime | None = None) -> None:

@@ -23,6 +23,8 @@ class GatewayState(models.Model):
     down_since = models.DateTimeField(null=True, blank=True)
     down_reason = models.CharField(max_length=255, blank=True)
     retrying = models.BooleanField(default=True)
+    # What the gateway says of its device (modem: imei, model, sim...), shown to admins.
+    extra = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         return self.name

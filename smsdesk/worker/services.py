@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from smsdesk.messaging import gateway_state
 from smsdesk.messaging.models import GatewayState
@@ -30,3 +31,44 @@ def down_gateways(workers: list[WorkerProcess] | None = None) -> list[GatewaySta
     if workers is None:
         workers = running_workers()
     return gateway_state.down({name for w in workers for name in w.gateways})
+
+
+# What the Passerelles page shows of a device, in this order (the keys of Health.extra).
+DEVICE_FIELDS = {
+    "maker": gettext_lazy("Maker"),
+    "model": gettext_lazy("Model"),
+    "imei": gettext_lazy("IMEI"),
+    "sim": gettext_lazy("SIM"),
+    "registration": gettext_lazy("Registration"),
+    "memory": gettext_lazy("SMS memory used"),
+    "device": gettext_lazy("Port"),
+}
+
+
+def gateway_overview(now: datetime | None = None) -> list[GatewayState]:
+    """Every known gateway with what the home and Passerelles pages show: `live` (connected
+    and driven by a running worker), `served`, `sent_today`, `queued` (its queue) and
+    `device` (the device's own words, as (key, value) pairs). Three queries in all."""
+    from django.db.models import Count
+
+    from smsdesk.messaging.models import Message, OutboxEntry
+
+    now = now or timezone.now()
+    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    gateways = list(GatewayState.objects.order_by("name"))
+    served = served_gateways(now)
+    sent_today = dict(
+        Message.objects.filter(direction=Message.Direction.OUTBOUND, sent_at__gte=midnight)
+        .values_list("gateway_id")
+        .annotate(n=Count("id"))
+    )
+    queued = dict(OutboxEntry.objects.values_list("gateway_id").annotate(n=Count("message_id")))
+    for g in gateways:
+        g.served = g.name in served  # type: ignore[attr-defined]
+        # Its last report says connected, and a running worker still drives it.
+        g.live = g.connected and g.served  # type: ignore[attr-defined]
+        g.sent_today = sent_today.get(g.name, 0)  # type: ignore[attr-defined]
+        g.queued = queued.get(g.name, 0)  # type: ignore[attr-defined]
+        extra = g.extra if isinstance(g.extra, dict) else {}
+        g.device = [(label, extra[k]) for k, label in DEVICE_FIELDS.items() if extra.get(k)]  # type: ignore[attr-defined]
+    return gateways
