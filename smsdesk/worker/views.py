@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -11,6 +12,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from smsdesk.accounts.access import admin_required
+from smsdesk.core import once
 from smsdesk.core.errors import ServiceError
 from smsdesk.messaging import gateway_state
 from smsdesk.messaging import services as messaging
@@ -65,12 +67,14 @@ def test_send(request: HttpRequest) -> HttpResponse:
         return redirect("worker:gateways")
     name = form.cleaned_data["gateway"]
     try:
-        messaging.create_campaign(
-            author=request.user,
-            body=form.cleaned_data["text"],
-            to=[form.cleaned_data["number"]],
-            gateway=name,
-        )
+        with transaction.atomic():
+            once.claim(request)  # a second click sends no second test SMS
+            messaging.create_campaign(
+                author=request.user,
+                body=form.cleaned_data["text"],
+                to=[form.cleaned_data["number"]],
+                gateway=name,
+            )
     except ServiceError as e:
         messages.error(request, e.message)
     else:

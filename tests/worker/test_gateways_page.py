@@ -107,3 +107,16 @@ def test_a_bad_test_send_says_why_and_saves_nothing(client_alice: Client, two_mo
     assert response.status_code == 200
     assert "alert-danger" in response.content.decode()
     assert not Message.objects.exists()
+
+
+def test_a_double_click_on_test_send_sends_one_sms(client_alice: Client, two_modems) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    from smsdesk.core import once
+
+    page = client_alice.get(reverse("worker:gateways")).content.decode()
+    key = re.search(rf'name="{once.FIELD}" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    data = {"gateway": "modem-1", "number": "0612345678", "text": "Essai", once.FIELD: key}
+    for _ in range(2):
+        client_alice.post(reverse("worker:test_send"), data)
+    assert Message.objects.count() == 1

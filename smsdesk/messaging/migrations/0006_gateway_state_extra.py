@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0004_gateway_state_parts_queue'),
+        ('messaging', '0005_message_cancelled_by_retried_by'),
     ]
 
     operations = [
