@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0005_message_cancelled_by_retried_by'),
+        ('messaging', '0006_campaign_tag'),
     ]
 
     operations = [
