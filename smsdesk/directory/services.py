@@ -17,6 +17,7 @@ from django.db.models.functions import Concat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from smsdesk.core.number_reasons import explain
 from smsdesk.core.text import search_safe
 from smsdesk.directory import errors
 from smsdesk.directory.models import Contact, ContactField, Group
@@ -30,17 +31,6 @@ MAX_FIELD_VALUE = 200
 CHUNK = 900  # ids or numbers per IN (...): under SQLite's bound-parameter limit
 MIN_SUGGEST = 2  # letters typed before the type-ahead answers
 
-# Why `sms.numbers.normalise` refused a number, in the user's language.
-NUMBER_REASONS = {
-    "empty": gettext_lazy("empty"),
-    "too short": gettext_lazy("too short"),
-    "too long": gettext_lazy("too long"),
-    "unknown country code": gettext_lazy("unknown country code"),
-    "wrong length": gettext_lazy("wrong length"),
-    "not a phone number": gettext_lazy("not a phone number"),
-    "not a valid number": gettext_lazy("not a valid number"),
-    "contains letters": gettext_lazy("contains letters"),
-}
 
 
 def region() -> str:
@@ -62,7 +52,7 @@ def normalise(raw: str, *, field: str = "number") -> str:
 def invalid_number_message(raw: str, error: sms_errors.InvalidNumber) -> str:
     return _("« %(number)s » is not a valid number (%(reason)s).") % {
         "number": str(raw)[:64],
-        "reason": NUMBER_REASONS.get(error.reason, error.reason),
+        "reason": explain(error.reason),
     }
 
 

@@ -16,7 +16,7 @@ from django.db.models import F, QuerySet, Sum
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import ngettext
 
 from smsdesk.accounts import access
 from smsdesk.calls import services as calls
@@ -25,6 +25,7 @@ from smsdesk.core import display
 from smsdesk.core import text as control
 from smsdesk.core.bulk import insert_rows
 from smsdesk.core.errors import collect
+from smsdesk.core.number_reasons import explain
 from smsdesk.directory import services as directory
 from smsdesk.directory.services import Targets
 from smsdesk.gateways.base import Concat
@@ -47,18 +48,6 @@ from smsdesk.sms import gsm7, keywords, numbers, personalise, sending_window
 
 # A date typed to the minute is a few seconds in the past by the time it is saved.
 SEND_AT_GRACE = timedelta(minutes=2)
-# Why `sms.numbers.normalise` refused a number, in the user's language.
-NUMBER_REASONS = {
-    "empty": gettext_lazy("empty"),
-    "too short": gettext_lazy("too short"),
-    "too long": gettext_lazy("too long"),
-    "unknown country code": gettext_lazy("unknown country code"),
-    "wrong length": gettext_lazy("wrong length"),
-    "not a phone number": gettext_lazy("not a phone number"),
-    "not a valid number": gettext_lazy("not a valid number"),
-    "contains letters": gettext_lazy("contains letters"),
-    "control character": gettext_lazy("contains an invisible control character"),
-}
 UNKNOWN_SENDER = "?"  # a network that sent no sender at all
 
 
@@ -142,12 +131,12 @@ def check_numbers(raw_numbers: Sequence[str]) -> list[str]:
     for raw in raw_numbers:
         shown = control.from_network(raw[:64], multiline=False)  # quoted back in the error
         if control.has_controls(raw):
-            invalid.append((shown, str(NUMBER_REASONS["control character"])))
+            invalid.append((shown, explain("control character")))
             continue
         try:
             number = numbers.normalise(raw, default_region=settings.SMSDESK_DEFAULT_REGION)
         except sms_errors.InvalidNumber as e:
-            invalid.append((shown, str(NUMBER_REASONS.get(e.reason, e.reason))))
+            invalid.append((shown, explain(e.reason)))
             continue
         if number not in seen:
             seen.add(number)

@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from smsdesk.core.number_reasons import explain
 from smsdesk.optout import errors
 from smsdesk.optout.models import OptOut, OptOutEvent, Source
 from smsdesk.sms import errors as sms_errors
@@ -124,11 +125,9 @@ def parse_number(raw: str) -> str:
     try:
         return numbers.normalise(raw, default_region=settings.SMSDESK_DEFAULT_REGION)
     except sms_errors.InvalidNumber as e:
-        from smsdesk.messaging.services import NUMBER_REASONS  # messaging imports us
-
         raise errors.InvalidNumber(
             _("« %(number)s » is not a valid phone number (%(reason)s).")
-            % {"number": raw, "reason": NUMBER_REASONS.get(e.reason, e.reason)},
+            % {"number": raw, "reason": explain(e.reason)},
             field="number",
         ) from None
 
