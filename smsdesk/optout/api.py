@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from smsdesk.api.schemas import ErrorOut
+from smsdesk.directory import services as directory
 from smsdesk.optout import services
 from smsdesk.optout.models import OptOut, OptOutEvent, Source
 
@@ -56,13 +57,15 @@ def _out(o: OptOut) -> dict:
 )
 def list_optouts(  # type: ignore[no-untyped-def]
     request: HttpRequest,
-    q: str = Query("", max_length=100, description="part of the number"),
+    q: str = Query(
+        "", max_length=100, description="a number in any format, part of one, or a contact's name"
+    ),
     before: int | None = Query(None, description="only entries with a smaller cursor"),
     limit: int = Query(50, ge=1, le=500),
 ):
     qs = OptOut.objects.select_related("by").order_by("-id")
     if q:
-        qs = qs.filter(number__icontains=q)
+        qs = qs.filter(directory.number_search(q, "number"))  # the same search as the page
     count = qs.count()
     if before is not None:
         qs = qs.filter(id__lt=before)

@@ -240,6 +240,17 @@ def test_the_api_adds_lists_and_removes(admin_user: User) -> None:
 
 
 @pytest.mark.django_db
+def test_the_api_searches_numbers_as_the_page_does(admin_user: User) -> None:
+    # The STOP page finds "06 98 76 54 32"; the API's `q` must read numbers the same way.
+    api = api_for(admin_user)
+    api.post("/api/v1/optouts", {"number": NUMBER}, content_type="application/json")
+    for q in ("06 98 76 54 32", "0033 6 98 76", "+33 6 98"):
+        found = api.get("/api/v1/optouts", {"q": q}).json()
+        assert [o["number"] for o in found["optouts"]] == [NUMBER], q
+    assert api.get("/api/v1/optouts", {"q": "07 11"}).json()["optouts"] == []
+
+
+@pytest.mark.django_db
 def test_the_api_lets_an_operator_read_but_not_change(operator: User) -> None:
     api = api_for(operator)
     refused = api.post("/api/v1/optouts", {"number": NUMBER}, content_type="application/json")
