@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
+from http.client import HTTPConnection
 from pathlib import Path
 
 import pytest
@@ -26,17 +26,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def answers(url: str) -> bool:
+def get(port: int, path: str, timeout: float) -> tuple[int, bytes]:
+    connection = HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def answers(port: int) -> bool:
+    try:
+        return get(port, "/accounts/login/", 2)[0] == 200
     except OSError:
         return False
 
 
 def test_sigterm_lets_a_request_in_progress_finish_then_exits(tmp_path: Path) -> None:
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
     env = dict(
         os.environ,
         DJANGO_SETTINGS_MODULE="tests.core.slow_site",
@@ -56,13 +64,12 @@ def test_sigterm_lets_a_request_in_progress_finish_then_exits(tmp_path: Path) ->
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_until(lambda: answers(f"{base}/accounts/login/"), 60, "serve answering")
+        wait_until(lambda: answers(port), 60, "serve answering")
         result: dict = {}
 
         def ask_slow_page() -> None:
             try:
-                with urllib.request.urlopen(f"{base}/test-slow/", timeout=30) as response:
-                    result["status"], result["body"] = response.status, response.read()
+                result["status"], result["body"] = get(port, "/test-slow/", 30)
             except OSError as e:
                 result["error"] = repr(e)
 
@@ -79,5 +86,5 @@ def test_sigterm_lets_a_request_in_progress_finish_then_exits(tmp_path: Path) ->
     output = log.read_text()
     assert result == {"status": 200, "body": b"answered in full"}, output
     assert returncode == 0, output
-    assert not answers(f"{base}/accounts/login/")  # stopped listening
+    assert not answers(port)  # stopped listening
     assert "Traceback" not in output, output
