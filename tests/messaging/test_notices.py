@@ -24,8 +24,9 @@ def receive(sender: str, text: str) -> Message:
 def test_without_after_it_says_where_to_start(client_bob: Client) -> None:
     assert client_bob.get(URL).json() == {"last": 0, "new": []}
     receive("+33611111111", "un")
-    newest = receive("+33622222222", "deux")
-    services.create_campaign(author=None, body="sortant", to=["0612345678"])  # not inbound
+    receive("+33622222222", "deux")
+    services.create_campaign(author=None, body="sortant", to=["0612345678"])
+    newest = Message.objects.latest("id")  # outbound: the mark is the newest of any kind
     response = client_bob.get(URL)
     assert response.json() == {"last": newest.id, "new": []}
     assert response["Cache-Control"] == "no-store"
@@ -41,8 +42,9 @@ def test_it_gives_what_arrived_since_newest_first_and_marks_nothing_read(
     third = receive("BANQUE", "<b>Code</b> 1234")
     with CaptureQueriesContext(connection) as queries:
         data = client_bob.get(URL, {"after": first.id}).json()
-    notice_queries = [q for q in queries if "messaging_message" in q["sql"]]
-    assert len(notice_queries) == 1 and "UPDATE" not in notice_queries[0]["sql"].upper()
+    notice_queries = [q["sql"].upper() for q in queries if "messaging_message" in q["sql"]]
+    assert len(notice_queries) == 2  # the newest id, then the inbound ones up to it
+    assert all(sql.startswith("SELECT") for sql in notice_queries)
     assert data["last"] == third.id and data["more"] is False
     assert [n["id"] for n in data["new"]] == [third.id, second.id]
     assert data["new"][0] == {
@@ -100,3 +102,36 @@ def test_an_odd_sender_still_gets_its_notice(client_bob: Client, sender: str) ->
     link = data["new"][0]["url"]
     assert link.startswith("/sms/conversations/with/?number=")
     assert client_bob.get(link).status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_mark_moves_past_a_big_send_so_the_next_question_reads_only_what_is_new(
+    client_bob: Client,
+) -> None:
+    first = receive("+33611111111", "avant l'envoi")
+    start = client_bob.get(URL, {"after": first.id}).json()["last"]
+    services.create_campaign(
+        author=None, body="campagne", to=[f"+336120{i:05d}" for i in range(300)]
+    )
+    data = client_bob.get(URL, {"after": start}).json()
+    newest = Message.objects.latest("id").id
+    assert data == {"last": newest, "more": False, "new": []}  # past the 300 outbound rows
+    late = receive("+33622222222", "après")
+    with CaptureQueriesContext(connection) as queries:
+        data = client_bob.get(URL, {"after": newest}).json()
+    assert [n["id"] for n in data["new"]] == [late.id]
+    inbound_sql = queries[-1]["sql"]
+    assert f'"id" > {newest}' in inbound_sql  # a range that starts after the campaign
+
+
+@pytest.mark.django_db
+def test_a_mark_from_a_restored_older_database_starts_again_from_its_newest(
+    client_bob: Client,
+) -> None:
+    newest = receive("+33611111111", "un")
+    data = client_bob.get(URL, {"after": newest.id + 1000}).json()
+    assert data == {"last": newest.id, "more": False, "new": []}
+    fresh = receive("+33622222222", "deux")
+    assert [n["id"] for n in client_bob.get(URL, {"after": data["last"]}).json()["new"]] == [
+        fresh.id
+    ]
