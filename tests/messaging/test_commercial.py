@@ -91,14 +91,14 @@ def test_the_new_sms_page_counts_the_mention_and_says_when_it_will_go(client_bob
         counted = client_bob.post(
             "/sms/new/count/", {"text": "x" * 150, "commercial": "on", "send_at": ""}
         ).content.decode()
-    assert "2 SMS" in counted and "mention de désinscription comprise" in counted
-    assert "30 novembre 2026 08:00" in counted
-    plain = client_bob.post("/sms/new/count/", {"text": "x" * 150}).content.decode()
-    assert "1 SMS" in plain and "désinscription" not in plain
-    with mock.patch("django.utils.timezone.now", return_value=sunday):
+        # every request on that Sunday: on a real later date the session has expired
+        plain = client_bob.post("/sms/new/count/", {"text": "x" * 150}).content.decode()
         response = client_bob.post(
             "/sms/new/", {"text": "Promo", "numbers": "0612345678", "commercial": "on"}
         )
+    assert "2 SMS" in counted and "mention de désinscription comprise" in counted
+    assert "30 novembre 2026 08:00" in counted
+    assert "1 SMS" in plain and "désinscription" not in plain
     assert response.status_code == 302
     assert Message.objects.get().due_at == datetime(2026, 11, 30, 8, 0, tzinfo=PARIS)
 
