@@ -16,8 +16,11 @@ class Call(models.Model):
     )
 
     class Meta:
-        ordering = ["-at"]
-        indexes = [models.Index(fields=["-at"], name="call_recent")]
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["at", "id"], name="call_recent"),
+            models.Index(fields=["caller", "at", "id"], name="call_caller"),
+        ]
 
     @property
     def hidden(self) -> bool:

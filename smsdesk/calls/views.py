@@ -22,9 +22,10 @@ def call_list(request: HttpRequest) -> HttpResponse:
         queryset=directory.with_names(Call.objects.all(), "caller"),
         search=lambda qs, q: qs.filter(directory.number_search(q, "caller")),
         columns=[
-            Column(_("Number"), "number", ("caller", "-at")),
+            # indexes call_caller and call_recent
+            Column(_("Number"), "number", ("caller", "at", "id")),
             Column(_("Date"), "date", ("at", "id")),
-            Column(_("Gateway"), "gateway", ("gateway", "-at")),
+            Column(_("Gateway")),
             Column(_("SMS reply")),
         ],
         default_sort="-date",

@@ -32,7 +32,10 @@ class Contact(models.Model):
 
     class Meta:
         ordering = ["name"]
-        indexes = [models.Index(fields=["name", "id"], name="contact_name")]
+        indexes = [
+            models.Index(fields=["name", "id"], name="contact_name"),
+            models.Index(fields=["first_name", "name", "id"], name="contact_first_name"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -11,7 +11,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from smsdesk.core.errors import ServiceError
-from smsdesk.core.lists import Column, paginate, search_text, sort_by
+from smsdesk.core.lists import Column, paginate, search_text, sort_order
 from smsdesk.directory import exports, imports, services, uploads
 from smsdesk.directory.forms import ContactFieldForm, ContactForm, GroupForm, ImportForm
 from smsdesk.directory.models import ContactField, Group
@@ -35,19 +35,16 @@ def _form_error(form, e: ServiceError) -> None:  # type: ignore[no-untyped-def]
 
 def contacts(request: HttpRequest) -> HttpResponse:
     columns = [
+        # indexes contact_name, contact_first_name and the unique number
         Column(_("Contact name"), "name", ("name", "id")),
         Column(_("First name"), "first_name", ("first_name", "name", "id")),
         Column(_("Number"), "number", ("number",)),
         Column(_("Groups")),
     ]
     q = search_text(request)
-    qs, sort = sort_by(request, services.contact_list(q), columns, "name")
-    context = paginate(request, qs.prefetch_related("groups"))
-    return render(
-        request,
-        "directory/contacts.html",
-        {"q": q, "columns": columns, "sort": sort, **context},
-    )
+    qs = services.contact_list(q).prefetch_related("groups")
+    context = paginate(request, qs, sort_order(request, columns, "name"))
+    return render(request, "directory/contacts.html", {"q": q, "columns": columns, **context})
 
 
 def contact(request: HttpRequest, contact_id: int) -> HttpResponse:
@@ -264,16 +261,12 @@ def field_delete(request: HttpRequest, field_id: int) -> HttpResponse:
 
 def groups(request: HttpRequest) -> HttpResponse:
     columns = [
-        Column(_("Group name"), "name", ("name",)),
-        Column(_("Contacts"), "size", ("size", "name")),
+        Column(_("Group name"), "name", ("name",)),  # unique, so indexed
+        Column(_("Contacts")),  # a count per group: no index can order by it
     ]
     q = search_text(request)
-    qs, sort = sort_by(request, services.group_list(q), columns, "name")
-    return render(
-        request,
-        "directory/groups.html",
-        {"q": q, "columns": columns, "sort": sort, **paginate(request, qs)},
-    )
+    context = paginate(request, services.group_list(q), sort_order(request, columns, "name"))
+    return render(request, "directory/groups.html", {"q": q, "columns": columns, **context})
 
 
 def group_new(request: HttpRequest) -> HttpResponse:

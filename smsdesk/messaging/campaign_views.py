@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from smsdesk.core.display import absolute
 from smsdesk.core.errors import ServiceError
-from smsdesk.core.lists import Column, paginate, search_text, table_page
+from smsdesk.core.lists import Column, Order, paginate, search_text, table_page
 from smsdesk.directory import services as directory
 from smsdesk.directory.templatetags.directory import peer_link
 from smsdesk.messaging import campaigns, personal
@@ -28,10 +28,14 @@ POLL_SENDING = "every 2s"
 POLL_REPORTS = "every 10s"  # only delivery reports still to come
 
 
+CAMPAIGN_ORDER = Order("-date", ("created_at", "id"), descending=True)
+
+
 def campaign_list(request: HttpRequest) -> HttpResponse:
     search = search_text(request)
     tag = request.GET.get("tag", "").strip()[:50]
-    context = paginate(request, campaigns.campaign_list(search=search, tag=tag))
+    qs = campaigns.campaign_list(search=search, tag=tag)
+    context = paginate(request, qs, CAMPAIGN_ORDER)  # index campaign_recent
     page = context["page"]
     counts = campaigns.counts(c.id for c in page)
     return render(
@@ -63,10 +67,11 @@ def campaign_page(request: HttpRequest, campaign_id: int) -> HttpResponse:
         queryset=recipients,
         search=_search_recipients,
         columns=[
+            # index msg_campaign; no sort by status nor its time: the worker changes them
             Column(_("Recipient"), "number", ("peer", "id")),
             Column(_("Text")),
-            Column(_("Status"), "status", ("status", "id")),
-            Column(_("Status changed"), "changed", ("status_at", "id")),
+            Column(_("Status")),
+            Column(_("Status changed")),
         ],
         default_sort="number",
         row=lambda m: [

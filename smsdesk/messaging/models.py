@@ -49,7 +49,8 @@ class Campaign(models.Model):
     tag = models.CharField(_("tag"), max_length=50, blank=True, db_index=True)
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["created_at", "id"], name="campaign_recent")]
 
 
 class Message(models.Model):
@@ -89,8 +90,13 @@ class Message(models.Model):
     body = models.TextField(_("text"))
     encoding = models.CharField(max_length=4, choices=Encoding, default=Encoding.GSM7)
     segments = models.PositiveSmallIntegerField(default=1)
-    campaign = models.ForeignKey(
-        Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
+    campaign = models.ForeignKey(  # indexed by msg_campaign
+        Campaign,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="messages",
+        db_index=False,
     )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -132,9 +138,13 @@ class Message(models.Model):
         # changes: PostgreSQL can then rewrite a row in place on each status change (a HOT
         # update, no index touched). The claim finds due messages in OutboxEntry, reports
         # find their message through MessagePart (bench/RESULTS.md).
+        # Each list's sort ends with the id, so a keyset page reads one page of its index
+        # (core/lists.py): msg_list for Envoyés/Reçus by date, msg_peer by number and for a
+        # discussion, msg_campaign for a campaign's recipients (it also finds them by campaign).
         indexes = [
-            models.Index(fields=["direction", "-created_at"], name="msg_list"),
-            models.Index(fields=["peer", "-created_at"], name="msg_peer"),
+            models.Index(fields=["direction", "created_at", "id"], name="msg_list"),
+            models.Index(fields=["peer", "created_at", "id"], name="msg_peer"),
+            models.Index(fields=["campaign", "peer", "id"], name="msg_campaign"),
         ]
 
     def __str__(self) -> str:
@@ -257,8 +267,8 @@ class Conversation(models.Model):
     unread_count = models.PositiveIntegerField(default=0)
 
     class Meta:
-        ordering = ["-last_at"]
-        indexes = [models.Index(fields=["-last_at"], name="conv_recent")]
+        ordering = ["-last_at", "-id"]
+        indexes = [models.Index(fields=["last_at", "id"], name="conv_recent")]
 
 
 class InboundPart(models.Model):

@@ -31,7 +31,8 @@ class OptOut(models.Model):
     )
 
     class Meta:
-        ordering = ["-created_at"]
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["created_at", "id"], name="optout_recent")]
 
 
 class AppendOnly(Exception):
@@ -55,7 +56,7 @@ class OptOutEvent(models.Model):
         ADDED = "added", _("Added")
         REMOVED = "removed", _("Removed")
 
-    number = models.CharField(_("number"), max_length=32, db_index=True)
+    number = models.CharField(_("number"), max_length=32)  # indexed by optout_event_number
     action = models.CharField(_("action"), max_length=8, choices=Action)
     source = models.CharField(_("how"), max_length=10, choices=Source)
     at = models.DateTimeField(_("date"))
@@ -75,6 +76,10 @@ class OptOutEvent(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["at", "id"], name="optout_event_recent"),
+            models.Index(fields=["number", "at", "id"], name="optout_event_number"),
+        ]
 
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         if not self._state.adding:

@@ -10,7 +10,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from smsdesk.core.errors import ServiceError
-from smsdesk.core.lists import Column, paginate, search_text, sort_by, table_page
+from smsdesk.core.lists import Column, paginate, search_text, sort_order, table_page
 from smsdesk.directory import services as directory
 from smsdesk.directory.templatetags.directory import peer_link
 from smsdesk.optout import services
@@ -20,9 +20,10 @@ from smsdesk.optout.models import OptOut, OptOutEvent, Source
 
 def _columns() -> list[Column]:
     return [
+        # the unique number and the index optout_recent
         Column(_("Number"), "number", ("number",)),
         Column(_("Date"), "date", ("created_at", "id")),
-        Column(_("How"), "source", ("source", "-created_at")),
+        Column(_("How")),
         Column(_("By")),
         Column(_("Message")),
     ]
@@ -38,8 +39,7 @@ def stop_list(request: HttpRequest) -> HttpResponse:
     if q:
         qs = _search(qs, q)
     columns = _columns()
-    qs, sort = sort_by(request, qs, columns, "-date")
-    context = paginate(request, qs)
+    context = paginate(request, qs, sort_order(request, columns, "-date"))
     entries = list(context["page"])
     history = services.history_of(e.number for e in entries)
     for e in entries:
@@ -47,7 +47,7 @@ def stop_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "optout/list.html",
-        {"q": q, "columns": columns, "sort": sort, "entries": entries, **context},
+        {"q": q, "columns": columns, "entries": entries, **context},
     )
 
 
@@ -69,8 +69,9 @@ def history(request: HttpRequest) -> HttpResponse:
         queryset=directory.with_names(OptOutEvent.objects.all(), "number"),
         search=_search,
         columns=[
+            # indexes optout_event_recent and optout_event_number
             Column(_("Date"), "date", ("at", "id")),
-            Column(_("Number"), "number", ("number", "-at")),
+            Column(_("Number"), "number", ("number", "at", "id")),
             Column(_("Change")),
             Column(_("How")),
             Column(_("By")),

@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils.html import conditional_escape, format_html
 
 from smsdesk.core import display, once
-from smsdesk.core.lists import Column
+from smsdesk.core.lists import CURSOR_PARAMS, Column
 from smsdesk.messaging.models import STATUS_COLOURS
 
 register = template.Library()
@@ -25,7 +25,8 @@ def sort_header(context: template.Context, column: Column) -> str:
     ascending = current == column.sort
     query = context["request"].GET.copy()
     query["sort"] = f"-{column.sort}" if ascending else column.sort
-    query.pop("page", None)  # a new order starts at the first page
+    for key in CURSOR_PARAMS:  # a new order starts at the first page
+        query.pop(key, None)
     arrow = ""
     if current.removeprefix("-") == column.sort:
         arrow = " ▲" if ascending else " ▼"
