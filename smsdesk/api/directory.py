@@ -5,11 +5,17 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from smsdesk.api.schemas import ErrorOut
+from smsdesk.api.schemas import COUNT_EXACT_HELP, COUNT_HELP, ErrorOut
+from smsdesk.core.lists import MAX_CURSOR, Order, api_count, keyset_page
 from smsdesk.directory import services
 from smsdesk.directory.models import Contact, Group
 
 router = Router(tags=["directory"])
+
+AFTER_HELP = "pass it as `after` for the next page; null on the last page"
+# Keyset pages on the indexes contact_name and the unique group name (core/lists.py).
+CONTACT_ORDER = Order("name", ("name", "id"), descending=False)
+GROUP_ORDER = Order("name", ("name",), descending=False)
 
 
 class ContactIn(Schema):
@@ -38,7 +44,9 @@ class ContactOut(Schema):
 
 
 class ContactPage(Schema):
-    count: int
+    count: int = Field(..., description=COUNT_HELP)
+    count_exact: bool = Field(..., description=COUNT_EXACT_HELP)
+    next_cursor: str | None = Field(..., description=AFTER_HELP)
     contacts: list[ContactOut]
 
 
@@ -61,7 +69,9 @@ class GroupOut(Schema):
 
 
 class GroupPage(Schema):
-    count: int
+    count: int = Field(..., description=COUNT_HELP)
+    count_exact: bool = Field(..., description=COUNT_EXACT_HELP)
+    next_cursor: str | None = Field(..., description=AFTER_HELP)
     groups: list[GroupOut]
 
 
@@ -81,7 +91,6 @@ def _group_out(g: Group) -> dict:
     return {"id": g.id, "name": g.name, "size": size if size is not None else g.contacts.count()}
 
 
-MAX_OFFSET = 10**9  # far past any directory: a larger offset is refused, never sent to SQL
 ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 
 
@@ -93,12 +102,18 @@ ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: Error
 def list_contacts(  # type: ignore[no-untyped-def]
     request: HttpRequest,
     q: str = Query("", max_length=100, description="name or number, any format"),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    after: str = Query("", max_length=MAX_CURSOR, description="the previous page's next_cursor"),
     limit: int = Query(100, ge=1, le=1000),
 ):
-    qs = services.contact_list(q).order_by("name", "id")
-    rows = qs.prefetch_related("groups")[offset : offset + limit]
-    return {"count": qs.count(), "contacts": [_contact_out(c) for c in rows]}
+    qs = services.contact_list(q)
+    page = keyset_page(
+        qs.prefetch_related("groups"), CONTACT_ORDER, per_page=limit, after=after, count=False
+    )
+    return {
+        **api_count(qs),
+        "next_cursor": page.next_cursor if page.has_next else None,
+        "contacts": [_contact_out(c) for c in page],
+    }
 
 
 @router.post("/contacts", response={201: ContactOut, **ERRORS}, summary="Add a contact")
@@ -135,11 +150,16 @@ def delete_contact(request: HttpRequest, contact_id: int):  # type: ignore[no-un
 def list_groups(  # type: ignore[no-untyped-def]
     request: HttpRequest,
     q: str = Query("", max_length=100),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    after: str = Query("", max_length=MAX_CURSOR, description="the previous page's next_cursor"),
     limit: int = Query(100, ge=1, le=1000),
 ):
-    qs = services.group_list(q).order_by("name")
-    return {"count": qs.count(), "groups": [_group_out(g) for g in qs[offset : offset + limit]]}
+    qs = services.group_list(q)
+    page = keyset_page(qs, GROUP_ORDER, per_page=limit, after=after, count=False)
+    return {
+        **api_count(qs),
+        "next_cursor": page.next_cursor if page.has_next else None,
+        "groups": [_group_out(g) for g in page],
+    }
 
 
 @router.post("/groups", response={201: GroupOut, **ERRORS}, summary="Add a group")

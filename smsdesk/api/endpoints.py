@@ -26,6 +26,7 @@ from smsdesk.api.schemas import (
 )
 from smsdesk.calls import api as calls_api
 from smsdesk.core.errors import ServiceError
+from smsdesk.core.lists import api_count
 from smsdesk.directory.services import Targets
 from smsdesk.messaging import filters, services
 from smsdesk.messaging.models import Message
@@ -221,13 +222,13 @@ def list_messages(  # type: ignore[no-untyped-def]
     limit: int = Query(50, ge=1, le=500),
 ):
     qs = filters.message_list(direction=direction, status=status, search=q).order_by("-id")
-    count = qs.count()
+    counted = api_count(qs)
     if before is not None:
-        qs = qs.filter(id__lt=before)
+        qs = qs.filter(id__lt=before)  # keyset on the primary key: no OFFSET
     rows = list(qs[: limit + 1])
     next_cursor = rows[limit - 1].id if len(rows) > limit else None
     return {
-        "count": count,
+        **counted,
         "next_cursor": next_cursor,
         "messages": [_out(m) for m in rows[:limit]],
     }

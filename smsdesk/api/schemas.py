@@ -60,9 +60,19 @@ class CreatedOut(Schema):
     messages: list[MessageOut]
 
 
+# Lists count without scanning (core/lists.py): exactly up to 1,000 rows, beyond an estimate.
+COUNT_HELP = (
+    "how many match: exact when count_exact is true; otherwise about that many "
+    "(PostgreSQL's estimate) or, on SQLite, more than that many"
+)
+COUNT_EXACT_HELP = "false when there are more than 1,000 and count is an estimate or a floor"
+NEXT_CURSOR_HELP = "pass it as `before` for the next page; null on the last page"
+
+
 class MessagePage(Schema):
-    count: int
-    next_cursor: int | None
+    count: int = Field(..., description=COUNT_HELP)
+    count_exact: bool = Field(..., description=COUNT_EXACT_HELP)
+    next_cursor: int | None = Field(..., description=NEXT_CURSOR_HELP)
     messages: list[MessageOut]
 
 

@@ -6,10 +6,11 @@ from datetime import datetime
 
 from django.conf import settings
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
-from smsdesk.api.schemas import ErrorOut
+from smsdesk.api.schemas import COUNT_EXACT_HELP, COUNT_HELP, NEXT_CURSOR_HELP, ErrorOut
 from smsdesk.calls.models import Call
+from smsdesk.core.lists import api_count
 from smsdesk.sms import errors as sms_errors
 from smsdesk.sms import numbers
 
@@ -25,8 +26,9 @@ class CallOut(Schema):
 
 
 class CallPage(Schema):
-    count: int
-    next_cursor: int | None
+    count: int = Field(..., description=COUNT_HELP)
+    count_exact: bool = Field(..., description=COUNT_EXACT_HELP)
+    next_cursor: int | None = Field(..., description=NEXT_CURSOR_HELP)
     calls: list[CallOut]
 
 
@@ -54,12 +56,12 @@ def list_calls(  # type: ignore[no-untyped-def]
         qs = qs.filter(at__gte=since)
     if until is not None:
         qs = qs.filter(at__lt=until)
-    count = qs.count()
+    counted = api_count(qs)
     if before is not None:
-        qs = qs.filter(id__lt=before)
+        qs = qs.filter(id__lt=before)  # keyset on the primary key: no OFFSET
     rows = list(qs[: limit + 1])
     return {
-        "count": count,
+        **counted,
         "next_cursor": rows[limit - 1].id if len(rows) > limit else None,
         "calls": [
             {

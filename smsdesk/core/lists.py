@@ -19,7 +19,7 @@ import binascii
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import connections
 from django.db.models import F, Model, QuerySet
@@ -138,9 +138,11 @@ def _checked(model_field: Field, value: object) -> object | None:
             return None
         try:
             moment = datetime.fromisoformat(value)
-        except ValueError:
+            if moment.tzinfo is None:
+                return None
+            return moment.astimezone(UTC)  # fails here, not in SQL, past year 1 or 9999
+        except (ValueError, OverflowError):
             return None
-        return moment if moment.tzinfo is not None else None
     if isinstance(model_field, IntegerField) or model_field.primary_key:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:
             return None
@@ -204,9 +206,7 @@ class Page:
         """ "37 results", "about 120,000 results", "more than 1,000 results"."""
         shown = number_format(self.count, force_grouping=True)
         if self.count_exact:
-            return ngettext("%(count)s result", "%(count)s results", self.count) % {
-                "count": shown
-            }
+            return ngettext("%(count)s result", "%(count)s results", self.count) % {"count": shown}
         if self.count_estimated:
             return _("about %(count)s results") % {"count": shown}
         return _("more than %(count)s results") % {"count": shown}
@@ -241,6 +241,8 @@ def keyset_page(
         has_previous, has_next = len(rows) > per_page, before_values is not None
         rows = rows[:per_page][::-1]
     else:
+        rows = []
+    if not rows:  # no cursor, or nothing left past it (rows deleted): the first page
         rows = list(ordered[: per_page + 1])
         has_previous, has_next = False, len(rows) > per_page
         rows = rows[:per_page]
@@ -274,6 +276,12 @@ def bounded_count(queryset: QuerySet, cap: int = COUNT_CAP) -> tuple[int, bool, 
     return cap, False, False
 
 
+def api_count(queryset: QuerySet) -> dict:
+    """`count` and `count_exact` of an API list page (see bounded_count)."""
+    count, exact, _estimated = bounded_count(queryset)
+    return {"count": count, "count_exact": exact}
+
+
 def _planner_estimate(queryset: QuerySet) -> int | None:
     """PostgreSQL's estimate of the rows of `queryset` (EXPLAIN, nothing read)."""
     connection = connections[queryset.db]
@@ -288,9 +296,7 @@ def _planner_estimate(queryset: QuerySet) -> int | None:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-def paginate(
-    request: HttpRequest, queryset: QuerySet, order: Order, *, count: bool = True
-) -> dict:
+def paginate(request: HttpRequest, queryset: QuerySet, order: Order, *, count: bool = True) -> dict:
     """The page asked for (`?after=`, `?before=`, `?last=1`, else the first), as the context
     of core/_list_controls.html and core/_pagination.html."""
     per_page = page_size(request.GET.get("per_page"))

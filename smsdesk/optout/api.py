@@ -7,7 +7,8 @@ from datetime import datetime
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from smsdesk.api.schemas import ErrorOut
+from smsdesk.api.schemas import COUNT_EXACT_HELP, COUNT_HELP, NEXT_CURSOR_HELP, ErrorOut
+from smsdesk.core.lists import api_count
 from smsdesk.directory import services as directory
 from smsdesk.optout import services
 from smsdesk.optout.models import OptOut, OptOutEvent, Source
@@ -29,8 +30,9 @@ class OptOutOut(Schema):
 
 
 class OptOutPage(Schema):
-    count: int
-    next_cursor: int | None
+    count: int = Field(..., description=COUNT_HELP)
+    count_exact: bool = Field(..., description=COUNT_EXACT_HELP)
+    next_cursor: int | None = Field(..., description=NEXT_CURSOR_HELP)
     optouts: list[OptOutOut]
 
 
@@ -66,12 +68,12 @@ def list_optouts(  # type: ignore[no-untyped-def]
     qs = OptOut.objects.select_related("by").order_by("-id")
     if q:
         qs = qs.filter(directory.number_search(q, "number"))  # the same search as the page
-    count = qs.count()
+    counted = api_count(qs)
     if before is not None:
-        qs = qs.filter(id__lt=before)
+        qs = qs.filter(id__lt=before)  # keyset on the primary key: no OFFSET
     rows = list(qs[: limit + 1])
     return {
-        "count": count,
+        **counted,
         "next_cursor": rows[limit - 1].id if len(rows) > limit else None,
         "optouts": [_out(o) for o in rows[:limit]],
     }

@@ -206,6 +206,65 @@ def test_every_list_search_survives(client_bob: Client, url: str, q: str) -> Non
     assert client_bob.get(f"{url}?q={q}&sort=%00&page=%00&per_page=%00").status_code == 200
 
 
+# Cursors are opaque tokens the page wrote, but anyone can type one: each of these is refused
+# and the list starts over at its first page, never a 500.
+def _token(value: object) -> str:
+    import base64
+    import json
+
+    raw = json.dumps(value).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+HOSTILE_CURSORS = [
+    "%00",
+    "%ff%fe",
+    "!!!",
+    "A" * 5000,
+    "e30",  # {}
+    _token(["-date", "not a date", 1]),
+    _token(["-date", "2026-01-01T00:00:00", 1]),  # no time zone
+    _token(["-date", "2026-01-01T00:00:00+00:00", -1]),
+    _token(["-date", "2026-01-01T00:00:00+00:00", 10**30]),
+    _token(["-date", "2026-01-01T00:00:00+00:00", True]),
+    _token(["-date", "2026-01-01T00:00:00+00:00", "1"]),
+    _token(["number", "+336\u0000", "2026-01-01T00:00:00+00:00", 1]),
+    _token(["number", ["x"], "2026-01-01T00:00:00+00:00", 1]),
+    _token(["name", "x" * 5000, 1]),
+    _token(["name", {"a": 1}, 1]),
+    _token(["sort", 1]),
+    _token([[[[[[]]]]]]),
+    _token(["-date", "0001-01-01T00:00:00+14:00", 1]),  # before year 1 in UTC
+    _token("a string"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/sms/sent/",
+        "/sms/received/",
+        "/sms/unread/",
+        "/sms/conversations/",
+        "/sms/campaigns/",
+        "/stop/",
+        "/stop/history/",
+        "/calls/",
+        "/directory/contacts/",
+        "/directory/groups/",
+    ],
+)
+@pytest.mark.parametrize("cursor", HOSTILE_CURSORS)
+def test_every_list_refuses_a_bad_cursor_with_its_first_page(
+    client_bob: Client, url: str, cursor: str
+) -> None:
+    for param in ("after", "before"):
+        response = client_bob.get(f"{url}?{param}={cursor}&last=%00")
+        assert response.status_code == 200, (url, param, cursor)
+        assert 'rel="prev"' not in response.content.decode()  # the first page
+
+
 # --- senders from the network ---------------------------------------------------------------
 ODD_SENDERS = ["A/B", "../", "..", "9" * 300, "", "   ", "BANK\x00", "<script>", "?x=1#y", "%2F"]
 
@@ -380,6 +439,16 @@ def test_a_long_sms_in_parts_with_controls_is_stored_whole(client_bob: Client, s
     [
         "/api/v1/contacts?q=%00",
         "/api/v1/contacts?offset=99999999999999999999999",
+        "/api/v1/contacts?after=%00",
+        "/api/v1/contacts?after=" + _token(["name", "\u0000", 1]),
+        "/api/v1/contacts?after=" + _token(["name", "x", 10**30]),
+        "/api/v1/groups?after=" + _token(["name", ["x"]]),
+        "/api/v1/groups?after=" + "A" * 5000,
+        "/api/v1/messages?before=-1",
+        "/api/v1/messages?before=99999999999999999999999",
+        "/api/v1/optouts?before=%00",
+        "/api/v1/calls?before=99999999999999999999999",
+        "/api/v1/campaigns?before=abc",
         "/api/v1/groups?q=%00",
         "/api/v1/contacts/99999999999999999999999",
     ],
