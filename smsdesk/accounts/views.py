@@ -16,6 +16,7 @@ from smsdesk.accounts.models import User
 from smsdesk.core import once
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.forms import add_service_error
+from smsdesk.core.lists import Order, paginate
 
 # A secret shown once after a redirect (POST-redirect-GET): kept in the session until shown.
 SHOW_ONCE = "smsdesk_show_once"
@@ -116,6 +117,10 @@ def _confirm(request: HttpRequest, **context: object) -> HttpResponse:
 
 
 # --- users (administrators) -----------------------------------------------------------------
+
+USER_ORDER = Order("username", ("username",), descending=False)  # unique, so indexed
+
+
 @admin_required
 def users(request: HttpRequest) -> HttpResponse:
     form = NewUserForm(request.POST or None)
@@ -139,10 +144,11 @@ def users(request: HttpRequest) -> HttpResponse:
             if not form.cleaned_data["password"]:
                 _show_once(request, "password", password)
             return redirect("accounts:user", user_id=user.id)
+    context = paginate(request, User.objects.all(), USER_ORDER)
     return render(
         request,
         "accounts/users.html",
-        {"users": User.objects.order_by("username"), "form": form},
+        {"users": context["page"], "form": form, **context},
         status=400 if form.errors else 200,
     )
 

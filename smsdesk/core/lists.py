@@ -84,14 +84,6 @@ def sort_order(
     return Order(sort, orders[sort.removeprefix("-")], sort.startswith("-"))
 
 
-def sort_by(
-    request: HttpRequest, queryset: QuerySet, columns: Sequence[Column], default: str
-) -> tuple[QuerySet, str]:
-    """`queryset` in the order `?sort=` asks for (or `default`), and that sort's name."""
-    order = sort_order(request, columns, default)
-    return queryset.order_by(*_order_fields(order.fields, order.descending)), order.name
-
-
 def _order_fields(fields: Sequence[str], descending: bool) -> list[str]:
     return [f"-{f}" if descending else f for f in fields]
 
@@ -256,11 +248,7 @@ def keyset_page(
 
 
 def _values(row: Model, order: Order) -> list[object]:
-    return [getattr(row, model_field_attname(row, name)) for name in order.fields]
-
-
-def model_field_attname(row: Model, name: str) -> str:
-    return row._meta.get_field(name).attname
+    return [getattr(row, row._meta.get_field(name).attname) for name in order.fields]
 
 
 def bounded_count(queryset: QuerySet, cap: int = COUNT_CAP) -> tuple[int, bool, bool]:

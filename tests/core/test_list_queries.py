@@ -205,3 +205,20 @@ def test_an_api_list_costs_the_same_queries_for_3_or_30_rows_and_deep(
     assert len(seen) == len(set(seen)) == 30
     if name != "campaigns":  # the campaign list has no count
         assert body["count"] == 35 and body["count_exact"] is True
+
+
+def test_the_users_page_pages_by_name_at_a_fixed_cost(admin_user: User) -> None:
+    client = Client()
+    client.force_login(admin_user)
+    for _ in range(2):
+        User.objects.create_user(f"user{next(_serial)}", password="x")
+    visit(client, "/accounts/users/")
+    few = visit(client, "/accounts/users/?per_page=10")
+    for _ in range(30):
+        User.objects.create_user(f"user{next(_serial)}", password="x")
+    first = visit(client, "/accounts/users/?per_page=10")
+    second = visit(client, "/accounts/users/" + next_link(first.html))
+    assert few.queries == first.queries == second.queries, "\n".join(second.sql)
+    assert not [sql for sql in second.sql if "OFFSET" in sql.upper()]
+    names = re.findall(r'data-username="([^"]+)"', first.html + second.html)
+    assert names == sorted(names) and len(names) == 20
