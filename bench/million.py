@@ -874,9 +874,10 @@ def deep_page_url(client, first_url: str, depth_rows: int = 50_000) -> tuple[str
     body = client.get(first_url).content.decode()
     match = REL_LAST.search(body) or LAST_LINK.search(body)
     if match:
-        return _absolute(first_url, next(g for g in match.groups() if g)), "last page"
+        href = html.unescape(next(g for g in match.groups() if g))
+        return _absolute(first_url, href), "last page"
     links = [html.unescape(h) for h in HREF.findall(body)]
-    if any("page=" in h for h in links):
+    if any(re.search(r"[?&]page=", h) for h in links):  # not per_page=, the size picker
         parts = urlsplit(first_url)
         query = dict(parse_qsl(parts.query))
         per_page = int(query.get("per_page", DEFAULT_PER_PAGE))
