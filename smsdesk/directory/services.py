@@ -7,7 +7,7 @@ API, CLI, CSV import) goes through these functions, so the same number typed as
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -503,24 +503,46 @@ def with_names(queryset: QuerySet, field_name: str) -> QuerySet:
     return queryset.annotate(contact_name=contact_name_of(field_name))
 
 
-def number_search(q: str, field_name: str) -> Q:
-    """The shared "Rechercher" of every list showing numbers: `q` as typed, as a number in any
-    common format (`06 98…`, `+33 6 98…`, `0033 698…`, `06.98…`), or as a contact's name."""
+def number_search(
+    q: str, field_name: str, *, containing: Callable[[str], QuerySet] | None = None
+) -> Q:
+    """The shared "Rechercher" of every list showing numbers.
+
+    A search written like the start of a number (`06 98…`, `+33 6 98…`, `0033 698…`, `06.98…`)
+    is looked up ONLY as the start of an E.164 number: a range the column's index serves.
+    Digits alone ("7654") are found anywhere in a number; anything else finds the numbers of
+    the contacts of that name and the numbers stored as text (an alphanumeric sender such as
+    "BANK"). For a large table, `containing(text)` gives the values of `field_name` holding
+    `text` from a small table (one row per number), so that the large one is read by its index.
+    """
     q = search_safe(q).strip()
-    cond = Q(**{f"{field_name}__icontains": q})
+    if not q:
+        return Q()
     prefix = numbers.search_prefix(q, default_region=region())
+    if prefix is not None and prefix[1]:
+        return starts_with(field_name, prefix[0])
+
+    def holding(text: str) -> Q:
+        if containing is None:
+            return Q(**{f"{field_name}__icontains": text})
+        return Q(**{f"{field_name}__in": _few_values(containing(text))})
+
     if prefix is not None:
-        value, starts = prefix
-        if len(value.lstrip("+")) >= 2:
-            if starts:
-                cond |= starts_with(field_name, value)
-            else:
-                cond |= Q(**{f"{field_name}__contains": value})
-    if any(c.isalpha() for c in q):
-        named = Contact.objects.filter(Q(name__icontains=q) | Q(first_name__icontains=q))
-        if " " in q:
-            named = Contact.objects.filter(
-                Q(name__icontains=q) | Q(first_name__icontains=q) | Q(id__in=_full_name_matches(q))
-            )
-        cond |= Q(**{f"{field_name}__in": named.values("number")})
-    return cond
+        return holding(prefix[0])
+    named = Contact.objects.filter(Q(name__icontains=q) | Q(first_name__icontains=q))
+    if " " in q:
+        named = Contact.objects.filter(
+            Q(name__icontains=q) | Q(first_name__icontains=q) | Q(id__in=_full_name_matches(q))
+        )
+    by_name = Q(**{f"{field_name}__in": _few_values(named.values_list("number", flat=True))})
+    return by_name | holding(q)
+
+
+FEW = 500  # values read beforehand, so that PostgreSQL can OR their index scans
+
+
+def _few_values(values: QuerySet) -> QuerySet | list[str]:
+    """`values` as a list when there are few (an IN list the planner combines with other
+    indexed conditions), else the query itself (a subquery: many matches, found early)."""
+    found = list(values[: FEW + 1])
+    return found if len(found) <= FEW else values

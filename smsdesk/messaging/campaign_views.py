@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.html import format_html
@@ -18,7 +17,7 @@ from smsdesk.core.errors import ServiceError
 from smsdesk.core.lists import Column, Order, paginate, search_text, table_page
 from smsdesk.directory import services as directory
 from smsdesk.directory.templatetags.directory import peer_link
-from smsdesk.messaging import campaigns, personal
+from smsdesk.messaging import campaigns, filters, personal
 from smsdesk.messaging.campaigns import STATUSES_OF
 from smsdesk.messaging.forms import NewSmsForm
 from smsdesk.messaging.models import STATUS_COLOURS, Campaign, Message
@@ -240,7 +239,7 @@ def _date(campaign: Campaign) -> str:
 
 
 def _search_recipients(qs, q: str):  # type: ignore[no-untyped-def]
-    return qs.filter(directory.number_search(q, "peer") | Q(body__icontains=q))
+    return qs.filter(filters.search_condition(q))  # as the message lists
 
 
 def _status_badge(message: Message) -> str:

@@ -209,6 +209,24 @@ class OutboxEntry(models.Model):
         indexes = [models.Index(fields=["gateway_id", "due_at", "message_id"], name="outbox_due")]
 
 
+class UnreadEntry(models.Model):
+    """An unread inbound message: what the Unread list reads, newest first.
+
+    One row per message whose status is `unread`, written with it (`_store_inbound`), deleted
+    when it is read (`mark_read`). The message table has no index on status (the worker's
+    status updates stay in place on PostgreSQL), so without this the list would scan every
+    received message to find the few unread ones.
+    """
+
+    message = models.OneToOneField(
+        Message, primary_key=True, on_delete=models.CASCADE, related_name="unread_entry"
+    )
+    created_at = models.DateTimeField()  # the message's, for reading in the list's order
+
+    class Meta:
+        indexes = [models.Index(fields=["-created_at", "-message"], name="unread_recent")]
+
+
 class MessagePart(models.Model):
     """One part of an outbound message as the network knows it: a message of N segments is
     handed over as N parts, each with its own reference and delivery report."""

@@ -40,6 +40,7 @@ from smsdesk.messaging.models import (
     GatewayState,
     InboundPart,
     Message,
+    UnreadEntry,
 )
 from smsdesk.optout import services as optout
 from smsdesk.optout.models import OptOut
@@ -539,6 +540,7 @@ def _store_inbound(*, gateway: str, sender: str, text: str, received_at: datetim
         status_at=received_at,
         keyword=keyword.value if keyword else "",
     )
+    UnreadEntry.objects.create(message=message, created_at=received_at)
     # get_or_create survives two first messages from one number arriving together.
     Conversation.objects.get_or_create(
         peer=peer,
@@ -663,25 +665,32 @@ def unread_total() -> int:
     )["total"]
 
 
-@transaction.atomic
 def mark_read(message_ids: Sequence[int]) -> int:
-    """Mark inbound messages read and lower their conversations' unread counts."""
-    rows = list(
-        Message.objects.select_for_update()
-        .filter(id__in=message_ids, status=Message.Status.UNREAD)
-        .values_list("id", "peer")
-    )
-    if not rows:
+    """Mark inbound messages read and lower their conversations' unread counts.
+
+    Nothing to mark, nothing written: no transaction is opened (on SQLite a write transaction
+    takes the database's lock, and a conversation view calls this on every view)."""
+    if not message_ids:
         return 0
-    Message.objects.filter(id__in=[r[0] for r in rows]).update(status=Message.Status.READ)
-    per_peer: dict[str, int] = {}
-    for _id, peer in rows:
-        per_peer[peer] = per_peer.get(peer, 0) + 1
-    for peer, count in per_peer.items():
-        Conversation.objects.filter(peer=peer).update(
-            unread_count=Greatest(F("unread_count") - count, 0)
+    with transaction.atomic():
+        rows = list(
+            Message.objects.select_for_update()
+            .filter(id__in=message_ids, status=Message.Status.UNREAD)
+            .values_list("id", "peer")
         )
-    return len(rows)
+        if not rows:
+            return 0
+        ids = [r[0] for r in rows]
+        Message.objects.filter(id__in=ids).update(status=Message.Status.READ)
+        UnreadEntry.objects.filter(message_id__in=ids).delete()
+        per_peer: dict[str, int] = {}
+        for _id, peer in rows:
+            per_peer[peer] = per_peer.get(peer, 0) + 1
+        for peer, count in per_peer.items():
+            Conversation.objects.filter(peer=peer).update(
+                unread_count=Greatest(F("unread_count") - count, 0)
+            )
+        return len(rows)
 
 
 class NotActionable(errors.ServiceError):

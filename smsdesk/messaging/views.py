@@ -297,7 +297,9 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
         .order_by("-created_at", "-id")[:200]
     )
     history.reverse()
-    services.mark_read([m.id for m in history if m.status == Message.Status.UNREAD])
+    unread = [m.id for m in history if m.status == Message.Status.UNREAD]
+    if unread:  # reading an already read conversation writes nothing
+        services.mark_read(unread)
     return render(
         request,
         "messaging/conversation.html",

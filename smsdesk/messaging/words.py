@@ -1,0 +1,66 @@
+"""Searching the text of messages by words, through an index on both databases.
+
+What a search matches (the same on SQLite and PostgreSQL): each word typed must begin a word of
+the message, in any order, case and accents ignored. "ete" finds "Été", "rdv dem" finds "RDV
+demain", "l'été" looks for "l" and "ete". A word is a run of letters and digits: quotes,
+apostrophes, `*`, `-`, parentheses and emoji only separate words, so nothing a person types is
+read as query syntax (`OR`, `NEAR(` are words like any other). A search with no letter or digit
+matches no text. Not matched: the middle of a word ("jour" does not find "bonjour").
+
+SQLite: the FTS5 table `messaging_message_words` (migration 0008), kept by triggers.
+PostgreSQL: the GIN index `msg_words` on `smsdesk_words(body)` (to_tsvector 'simple' of the
+unaccented text). Minor difference: PostgreSQL also keeps "exemple.com" or "12.5" as one word
+(found by "exemple" or "12", not by "com").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from django.db import connection
+from django.db.models import BooleanField, Q
+from django.db.models.expressions import RawSQL
+
+_WORD = re.compile(r"[^\W_]+")
+MAX_WORDS = 20  # a 100-character search holds at most 50; more adds cost, not precision
+
+
+def words(text: str) -> list[str]:
+    """The words of a search, in order, without repeats."""
+    found = _WORD.findall(unicodedata.normalize("NFC", text).casefold())
+    return list(dict.fromkeys(found))[:MAX_WORDS]
+
+
+def match(text: str) -> Q:
+    """Messages whose text has every word of `text` (as the start of one of its words); nothing
+    when `text` has no word."""
+    found = words(text)
+    if not found:
+        return Q(pk__in=[])
+    if connection.vendor == "sqlite":
+        # Each word as an FTS5 string (syntax characters inside quotes are plain text) and a
+        # prefix: "ete"* "dem"*. Words hold letters and digits only; doubling " is belt and braces.
+        query = " ".join('"' + w.replace('"', '""') + '"*' for w in found)
+        return Q(
+            RawSQL(
+                "messaging_message.id IN (SELECT rowid FROM messaging_message_words"
+                " WHERE messaging_message_words MATCH %s)",
+                [query],
+                output_field=BooleanField(),
+            )
+        )
+    if connection.vendor == "postgresql":
+        # One smsdesk_word_prefix(%s) per word: the SQL is fixed, the words are parameters.
+        tsquery = " && ".join(["smsdesk_word_prefix(%s)"] * len(found))
+        return Q(
+            RawSQL(  # noqa: S611
+                f"smsdesk_words(messaging_message.body) @@ ({tsquery})",
+                found,
+                output_field=BooleanField(),
+            )
+        )
+    cond = Q()  # another database: no index, the same meaning approximately
+    for w in found:
+        cond &= Q(body__icontains=w)
+    return cond
