@@ -32,7 +32,6 @@ CHUNK = 900  # ids or numbers per IN (...): under SQLite's bound-parameter limit
 MIN_SUGGEST = 2  # letters typed before the type-ahead answers
 
 
-
 def region() -> str:
     return settings.SMSDESK_DEFAULT_REGION
 

@@ -105,10 +105,33 @@ def test_api_a_body_over_the_limit_is_413_in_the_documented_shape(api: Client, s
     nothing_stored()
 
 
+# What a text-search engine would read as syntax (FTS5, tsquery), URL-encoded: each must be
+# searched as plain words (see messaging/words.py), never fail.
+SEARCH_SYNTAX = [
+    "%22",  # a double quote
+    "%22a%22+OR+b*+NEAR(c",
+    "*",
+    "a*",
+    "-b",
+    "NOT",
+    "AND+OR",
+    "NEAR(",
+    "body:x",
+    "l%27%C3%A9t%C3%A9",  # l'été
+    "%27%27%27",  # three apostrophes
+    "a%26b%7C!c:*%3C-%3E",  # a&b|!c:*<->
+    "%F0%9F%98%80",  # an emoji
+    "%5C",  # a backslash
+    "%22*" * 50,  # 100 characters of syntax
+    "%C3%A9" * 100,
+]
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "url",
     [
+        *[f"/api/v1/messages?q={q}" for q in SEARCH_SYNTAX],
         "/api/v1/messages?q=%00",
         "/api/v1/messages?q=%1b%5b2J",
         "/api/v1/messages?before=99999999999999999999999",
@@ -201,7 +224,7 @@ def test_user_form_refuses_and_creates_nobody(admin_user: User, username: str) -
         "/directory/groups/",
     ],
 )
-@pytest.mark.parametrize("q", ["%00", "%1b", "%ff%fe", "A/B", "../", "9" * 300])
+@pytest.mark.parametrize("q", ["%00", "%1b", "%ff%fe", "A/B", "../", "9" * 300, *SEARCH_SYNTAX])
 def test_every_list_search_survives(client_bob: Client, url: str, q: str) -> None:
     assert client_bob.get(f"{url}?q={q}&sort=%00&page=%00&per_page=%00").status_code == 200
 

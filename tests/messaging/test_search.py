@@ -1,0 +1,132 @@
+"""The message search (messaging/filters.py, messaging/words.py) on both databases: words through
+the text index, numbers through the peer index, the same answers from the pages and the API."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from smsdesk.accounts import services as accounts
+from smsdesk.accounts.models import ApiToken, User
+from smsdesk.directory import services as directory
+from smsdesk.messaging import filters, services, words
+from smsdesk.messaging.models import Message
+
+pytestmark = pytest.mark.django_db
+
+TEXTS = {
+    "+33611111111": "Rendez-vous l'été prochain, à Noël",
+    "+33622222222": "Bonjour, RDV demain 10h",
+    "+33633333333": 'Un "devis" pour vous : 4521 * NEAR(x) OR -y 😀',
+    "+33644444444": "Колобок и Ёлка",
+    "BANK": "Votre code : 77881",
+}
+
+
+@pytest.fixture
+def sent() -> None:
+    for number, text in TEXTS.items():
+        services.receive_inbound(
+            gateway="sim", sender=number, text=text, received_at=timezone.now()
+        )
+    directory.create_contact(name="Martin", first_name="Zoé", number="+33622222222")
+
+
+def found(search: str) -> set[str]:
+    return set(filters.message_list(search=search).values_list("peer", flat=True))
+
+
+@pytest.mark.parametrize(
+    "search,peers",
+    [
+        ("ete", {"+33611111111"}),  # accents and case ignored
+        ("ÉTÉ", {"+33611111111"}),
+        ("l'été", {"+33611111111"}),  # the apostrophe separates words
+        ("noel", {"+33611111111"}),
+        ("rdv dem", {"+33622222222"}),  # every word, each as the start of a word
+        ("dem rdv", {"+33622222222"}),
+        ("rdv devis", set()),
+        ("jour", set()),  # not the middle of a word
+        ("bonj", {"+33622222222"}),
+        ('"devis"', {"+33633333333"}),  # quotes are not syntax
+        ("devis*", {"+33633333333"}),
+        ("NEAR(x", {"+33633333333"}),
+        ("OR", {"+33633333333"}),
+        ("-y", {"+33633333333"}),
+        ("ёлка", {"+33644444444"}),
+        ("😀", set()),  # no letter or digit: no text matches
+        ('"*' * 50, set()),
+        ("é" * 100, set()),
+        ("Zoé", {"+33622222222"}),  # a contact's name
+        ("martin", {"+33622222222"}),
+        ("bank", {"BANK"}),  # an alphanumeric sender
+        ("4521", {"+33633333333"}),  # digits: a word of the text...
+        ("2222", {"+33622222222"}),  # ...or anywhere in a number
+        ("06 22 22", {"+33622222222"}),  # a number in any format
+        ("+33 6 22 22 22 22", {"+33622222222"}),
+        ("0033622222222", {"+33622222222"}),
+        ("06.11.11", {"+33611111111"}),
+    ],
+)
+def test_a_search_finds(sent, search: str, peers: set[str]) -> None:  # type: ignore[no-untyped-def]
+    assert found(search) == peers
+
+
+def test_a_number_written_as_a_number_is_searched_only_among_numbers(sent) -> None:  # type: ignore[no-untyped-def]
+    services.receive_inbound(
+        gateway="sim",
+        sender="+33655555555",
+        text="rappelle le 06 22 22 22 22",
+        received_at=timezone.now(),
+    )
+    assert found("06 22 22 22 22") == {"+33622222222"}  # not the text quoting it
+
+
+def test_a_number_search_is_one_range_on_the_peer(sent) -> None:  # type: ignore[no-untyped-def]
+    with CaptureQueriesContext(connection) as queries:
+        list(filters.message_list(search="06 22 22"))
+    sql = " ".join(q["sql"] for q in queries.captured_queries).lower()
+    assert '"messaging_message"."body"' not in sql.split(" from ", 1)[1]  # not the text
+    assert "messaging_message_words" not in sql and "smsdesk_words" not in sql
+    assert '"messaging_message"."peer" >=' in sql
+
+
+def test_the_words_of_a_search() -> None:
+    assert words.words("L'Été, l'ÉTÉ !") == ["l", "été"]
+    assert words.words('"a" OR b* NEAR(c) -d') == ["a", "or", "b", "near", "c", "d"]
+    assert words.words("😀 ** --") == []
+    assert len(words.words("a " * 50)) == 1
+    assert len(words.words(" ".join(str(i) for i in range(50)))) == words.MAX_WORDS
+
+
+def test_a_message_is_searchable_as_soon_as_it_is_saved() -> None:
+    services.create_campaign(author=None, body="Soldes d'hiver", to=["0612345678"])
+    assert found("hiver") == {"+33612345678"}
+    Message.objects.update(body="autre chose")  # an edited text (the CLI, an admin)
+    assert found("hiver") == set() and found("autre") == {"+33612345678"}
+    Message.objects.all().delete()
+    assert found("autre") == set()
+
+
+@pytest.fixture
+def api(operator: User) -> Client:
+    _token, raw = accounts.create_token(user=operator)
+    ApiToken.objects.update(name="test")
+    return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+
+@pytest.mark.parametrize("search", ["ete", "06 22 22", "martin", "NEAR(", '"'])
+def test_the_pages_and_the_api_find_the_same(
+    sent, api: Client, client_bob: Client, search: str
+) -> None:  # type: ignore[no-untyped-def]
+    from_api = {
+        m["to"] if m["direction"] == "out" else m["from"]
+        for m in api.get("/api/v1/messages", {"q": search}).json()["messages"]
+    }
+    html = client_bob.get("/sms/received/", {"q": search}).content.decode()
+    assert from_api == found(search)
+    for number in TEXTS:
+        assert (directory.display(number) in html) == (number in from_api) or number == "BANK"
