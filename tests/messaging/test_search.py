@@ -130,3 +130,17 @@ def test_the_pages_and_the_api_find_the_same(
     assert from_api == found(search)
     for number in TEXTS:
         assert (directory.display(number) in html) == (number in from_api) or number == "BANK"
+
+
+@pytest.mark.parametrize("few", [0, 1, 3])
+def test_common_words_find_the_same_as_rare_ones(monkeypatch, few: int) -> None:  # type: ignore[no-untyped-def]
+    # Matches read by id, or kept aside while the list reads in its order: the same answer.
+    for i in range(4):
+        services.create_campaign(author=None, body=f"Soldes n°{i}", to=[f"06123456{i:02d}"])
+    services.create_campaign(author=None, body="autre chose", to=["0699999999"])
+    expected = {f"+336123456{i:02d}" for i in range(4)}
+    monkeypatch.setattr(words, "FEW", few)
+    assert found("sold") == expected
+    assert found("soldes n") == expected
+    page = filters.message_list(search="sold").order_by("-created_at", "-id")[:2]
+    assert len(list(page)) == 2
