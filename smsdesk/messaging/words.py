@@ -7,10 +7,11 @@ apostrophes, `*`, `-`, parentheses and emoji only separate words, so nothing a p
 read as query syntax (`OR`, `NEAR(` are words like any other). A search with no letter or digit
 matches no text. Not matched: the middle of a word ("jour" does not find "bonjour").
 
-SQLite: the FTS5 table `messaging_message_words` (migration 0008), kept by triggers.
-PostgreSQL: the GIN index `msg_words` on `smsdesk_words(body)` (to_tsvector 'simple' of the
-unaccented text). Minor difference: PostgreSQL also keeps "exemple.com" or "12.5" as one word
-(found by "exemple" or "12", not by "com").
+SQLite: the FTS5 tables `messaging_message_words` and `messaging_campaign_words` (migration
+0008), kept by triggers. PostgreSQL: the GIN indexes `msg_words` and `campaign_words` on
+`smsdesk_words(body)` (to_tsvector 'simple' of the unaccented text). Minor difference:
+PostgreSQL also keeps "exemple.com" or "12.5" as one word (found by "exemple" or "12", not by
+"com").
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ def match(text: str) -> Q:
     """Messages whose text has every word of `text` (as the start of one of its words); nothing
     when `text` has no word.
 
+    A campaign's words are indexed once, in its row: its messages are found through it (the
+    words of the text as written in New SMS, fields such as {prénom} not expanded); a message
+    outside any campaign (received, automatic replies) through its own words.
+
     The matching ids are read first through the index, a query no ORDER BY can lead astray
     (PostgreSQL guesses 0.5 % of the rows for any prefix search, so it would rather read the
     list's index in date order, filtering every row: seconds at a million for a rare word).
@@ -46,9 +51,13 @@ def match(text: str) -> Q:
     if not found:
         return Q(pk__in=[])
     if connection.vendor == "sqlite":
-        return _sqlite(found)
+        return _sqlite(found, "messaging_message", "id") | _sqlite(
+            found, "messaging_campaign", "campaign_id"
+        )
     if connection.vendor == "postgresql":
-        return _postgresql(found)
+        return _postgresql(found, "messaging_message", "id") | _postgresql(
+            found, "messaging_campaign", "campaign_id"
+        )
     cond = Q()  # another database: no index, the same meaning approximately
     for w in found:
         cond &= Q(body__icontains=w)
@@ -64,25 +73,32 @@ def _ids(sql: str, params: list[str], limit: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def _sqlite(found: list[str]) -> Q:
+# Table and column names below are constants of this module, never user text.
+def _sqlite(found: list[str], table: str, column: str) -> Q:
     # Each word as an FTS5 string (syntax characters inside quotes are plain text) and a
     # prefix: "ete"* "dem"*. Words hold letters and digits only; doubling " is belt and braces.
     query = " ".join('"' + w.replace('"', '""') + '"*' for w in found)
-    matching = "SELECT rowid FROM messaging_message_words WHERE messaging_message_words MATCH %s"
+    matching = f"SELECT rowid FROM {table}_words WHERE {table}_words MATCH %s"  # noqa: S608
     ids = _ids(matching, [query], FEW + 1)
     if len(ids) <= FEW:
-        return Q(pk__in=ids)
+        return Q(**{f"{column}__in": ids})
     # Common: `+` keeps SQLite reading the list's index in order, the matches gathered once
     # aside (a correlated MATCH per row would evaluate the whole query again each time).
-    sql = f"+messaging_message.id IN ({matching})"
+    sql = f"+messaging_message.{column} IN ({matching})"
     return Q(RawSQL(sql, [query], output_field=BooleanField()))  # noqa: S611 (fixed SQL)
 
 
-def _postgresql(found: list[str]) -> Q:
+def _postgresql(found: list[str], table: str, column: str) -> Q:
     # One smsdesk_word_prefix(%s) per word: the SQL is fixed, the words are parameters.
     tsquery = " && ".join(["smsdesk_word_prefix(%s)"] * len(found))
-    condition = f"smsdesk_words(messaging_message.body) @@ ({tsquery})"
-    ids = _ids(f"SELECT id FROM messaging_message WHERE {condition}", found, FEW + 1)  # noqa: S608
+    condition = f"smsdesk_words({table}.body) @@ ({tsquery})"
+    if table == "messaging_message":  # the partial index's condition
+        condition = f"{table}.campaign_id IS NULL AND {condition}"
+    matching = f"SELECT id FROM {table} WHERE {condition}"  # noqa: S608
+    ids = _ids(matching, found, FEW + 1)
     if len(ids) <= FEW:
-        return Q(pk__in=ids)
-    return Q(RawSQL(condition, found, output_field=BooleanField()))  # noqa: S611 (fixed SQL)
+        return Q(**{f"{column}__in": ids})
+    if table == "messaging_message":
+        return Q(RawSQL(condition, found, output_field=BooleanField()))  # noqa: S611
+    sql = f"messaging_message.{column} IN ({matching})"
+    return Q(RawSQL(sql, found, output_field=BooleanField()))  # noqa: S611 (fixed SQL)

@@ -13,7 +13,7 @@ from smsdesk.accounts import services as accounts
 from smsdesk.accounts.models import ApiToken, User
 from smsdesk.directory import services as directory
 from smsdesk.messaging import filters, services, words
-from smsdesk.messaging.models import Message
+from smsdesk.messaging.models import Campaign, Message
 
 pytestmark = pytest.mark.django_db
 
@@ -104,11 +104,25 @@ def test_the_words_of_a_search() -> None:
 
 def test_a_message_is_searchable_as_soon_as_it_is_saved() -> None:
     services.create_campaign(author=None, body="Soldes d'hiver", to=["0612345678"])
-    assert found("hiver") == {"+33612345678"}
-    Message.objects.update(body="autre chose")  # an edited text (the CLI, an admin)
-    assert found("hiver") == set() and found("autre") == {"+33612345678"}
+    received = services.receive_inbound(
+        gateway="sim", sender="+33698765432", text="Il neige", received_at=timezone.now()
+    )
+    assert found("hiver") == {"+33612345678"} and found("neige") == {"+33698765432"}
+    Message.objects.filter(id=received.id).update(body="autre chose")  # the CLI, an admin
+    assert found("neige") == set() and found("autre") == {"+33698765432"}
     Message.objects.all().delete()
-    assert found("autre") == set()
+    Campaign.objects.all().delete()
+    assert found("autre") == set() and found("hiver") == set()
+
+
+def test_a_campaign_is_found_by_its_text_as_written() -> None:
+    directory.create_contact(name="Martin", first_name="Zoé", number="+33612345678")
+    services.create_campaign(
+        author=None, body="Bonne année {prénom|à vous}", to=["0612345678", "0698765432"]
+    )
+    both = {"+33612345678", "+33698765432"}
+    assert found("année") == both and found("bonne annee") == both
+    assert found("zoé") == {"+33612345678"}  # the name, through the contact
 
 
 @pytest.fixture
