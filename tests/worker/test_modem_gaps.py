@@ -92,7 +92,9 @@ def test_a_reply_goes_out_through_the_gateway_the_correspondent_wrote_to(setting
     assert services.reply_gateway("+33611111111") is None  # no longer configured
 
 
-def test_a_reply_from_the_page_takes_that_gateway(settings, client_bob: Client) -> None:  # type: ignore[no-untyped-def]
+def test_a_reply_from_the_page_takes_that_gateway(
+    settings, client_bob: Client
+) -> None:  # type: ignore[no-untyped-def]
     settings.SMSDESK_GATEWAYS = ["simulator", "modem-2=simulator"]
     gateway_state.register_all([("simulator", "simulator"), ("modem-2", "simulator")])
     services.receive_inbound(
