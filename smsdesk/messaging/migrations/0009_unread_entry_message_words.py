@@ -126,7 +126,7 @@ def unread_entries(apps, schema_editor):  # type: ignore[no-untyped-def]
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0007_gateway_state_extra'),
+        ('messaging', '0008_keyset_indexes'),
     ]
 
     operations = [
