@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from smsdesk.api.schemas import COUNT_EXACT_HELP, COUNT_HELP, ErrorOut
+from smsdesk.api.schemas import COUNT_EXACT_HELP, COUNT_HELP, ErrorOut, RowId
 from smsdesk.core.lists import MAX_CURSOR, Order, api_count, keyset_page
 from smsdesk.directory import services
 from smsdesk.directory.models import Contact, Group
@@ -52,14 +52,14 @@ class ContactPage(Schema):
 
 class GroupIn(Schema):
     name: str = Field(..., max_length=400)
-    contacts: list[int] = Field(default_factory=list, max_length=100_000)
+    contacts: list[RowId] = Field(default_factory=list, max_length=100_000)
 
 
 class GroupPatch(Schema):
     name: str | None = Field(None, max_length=400)
     add: list[int] = Field(default_factory=list, max_length=100_000)
     remove: list[int] = Field(default_factory=list, max_length=100_000)
-    contacts: list[int] | None = Field(None, max_length=100_000, description="replaces members")
+    contacts: list[RowId] | None = Field(None, max_length=100_000, description="replaces members")
 
 
 class GroupOut(Schema):
