@@ -4,13 +4,15 @@
 that was ~25 s of the ~35 s `create_campaign` took (bench/directory.py, cProfile), the
 database itself doing a small part. Here the constant columns are prepared once, from a
 template instance (so a field added to the model later, with its default, is written too),
-and only the varying columns change per row: `executemany` in chunks on SQLite, one
-`INSERT ... SELECT ... FROM unnest(arrays)` per chunk on PostgreSQL.
+and only the varying columns change per row: `executemany` in chunks on SQLite, COPY on
+PostgreSQL (through a temporary table when existing rows are to be updated).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+import json
+from collections.abc import Iterator, Sequence
 
 from django.db import connections, models, router
 
@@ -52,24 +54,101 @@ def insert_rows(
     table = quote(meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            casts = ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in constant)
-            arrays = ", ".join("%s::text[]" for _f in varying_fields)
-            names = ", ".join(f"v{i}" for i in range(len(varying_fields)))
-            typed = ", ".join(
-                f"CAST(v{i} AS {f.db_type(connection)})" for i, f in enumerate(varying_fields)
-            )
-            # Only names from the model's metadata (quoted) go into the text; values are params.
-            sql = (
-                f"INSERT INTO {table} ({columns}) SELECT {casts}{', ' if casts else ''}{typed} "  # noqa: S608
-                f"FROM unnest({arrays}) AS u({names}){suffix}"
-            )
-            for start in range(0, len(rows), CHUNK):
-                chunk = rows[start : start + CHUNK]
-                cursor.execute(
-                    sql, [*values, *([row[i] for row in chunk] for i in range(len(varying_fields)))]
-                )
+            _copy_rows(cursor, table, constant, values, varying_fields, rows, suffix, connection)
         else:
             marks = ", ".join(["%s"] * (len(constant) + len(varying_fields)))
             sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}){suffix}"  # noqa: S608
             for start in range(0, len(rows), CHUNK):
                 cursor.executemany(sql, [(*values, *row) for row in rows[start : start + CHUNK]])
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_temp_tables = itertools.count()
+
+
+def _escape(value: str) -> str:
+    """A value as COPY's text format writes it (most have nothing to escape)."""
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_COPY_ESCAPES)
+    return value
+
+
+def _copy_rows(cursor, table, constant, values, varying_fields, rows, suffix, connection):  # type: ignore[no-untyped-def]
+    """PostgreSQL: the rows go in through COPY (text format, built here with str methods)
+    rather than as arrays of parameters, which psycopg dumps element by element in Python
+    (1.8 s of a 100,000-row send, bench/RESULTS.md). The constant columns' text is asked of
+    the server once (`CAST(%s AS type)::text`), so it is exactly what an INSERT would store.
+    With ON CONFLICT (which COPY cannot do) the rows are copied into a temporary table and
+    moved by one INSERT ... SELECT."""
+    quote = connection.ops.quote_name
+    if suffix:
+        target = f"smsdesk_rows_{next(_temp_tables)}"
+        names = [f"v{i}" for i in range(len(varying_fields))]
+        cursor.execute(f"CREATE TEMPORARY TABLE {target} ({', '.join(f'{n} text' for n in names)})")
+        copy_into = f"COPY {target} ({', '.join(names)}) FROM STDIN"
+        prefix = ""
+    else:
+        all_columns = ", ".join(quote(f.column) for f in [*constant, *varying_fields])
+        copy_into = f"COPY {table} ({all_columns}) FROM STDIN"
+        prefix = ""
+        if constant:
+            casts = ", ".join(
+                f"CAST(CAST(%s AS {f.db_type(connection)}) AS text)" for f in constant
+            )
+            cursor.execute(f"SELECT {casts}", values)
+            prefix = "\t".join(r"\N" if v is None else _escape(v) for v in cursor.fetchone())
+            prefix += "\t"
+    with cursor.cursor.copy(copy_into) as copy:
+        for start in range(0, len(rows), CHUNK):
+            copy.write(
+                "".join(
+                    prefix + "\t".join(map(_escape, row)) + "\n"
+                    for row in rows[start : start + CHUNK]
+                )
+            )
+    if suffix:
+        columns = ", ".join(quote(f.column) for f in [*constant, *varying_fields])
+        casts = ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in constant)
+        typed = ", ".join(
+            f"CAST(v{i} AS {f.db_type(connection)})" for i, f in enumerate(varying_fields)
+        )
+        # Only names from the model's metadata (quoted) go into the text; values are params.
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {casts}{', ' if casts else ''}{typed} "  # noqa: S608
+            f"FROM {target}{suffix}",
+            values,
+        )
+        cursor.execute(f"DROP TABLE {target}")
+
+
+def select_among(
+    model: type[models.Model],
+    key: str,
+    keys: Sequence[str],
+    columns: Sequence[str],
+) -> Iterator[tuple]:
+    """The `columns` (field names) of `model`'s rows whose `key` field is one of `keys`, in
+    one query per 50,000 keys: the list goes in as ONE parameter (an array on PostgreSQL,
+    a JSON array read by `json_each` on SQLite). An `IN (%s, %s, ...)` of 900 parameters at
+    a time (SQLite's old bound) took 112 queries and 1.3-1.7 s for 100,000 numbers on
+    PostgreSQL, most of it building the query text (bench/RESULTS.md). A JSON field comes
+    back as the database gives it (text, or already decoded)."""
+    connection = connections[router.db_for_read(model)]
+    quote = connection.ops.quote_name
+    meta = model._meta
+    names = ", ".join(quote(meta.get_field(c).column) for c in columns)
+    table = quote(meta.db_table)
+    column = quote(meta.get_field(key).column)
+    if connection.vendor == "postgresql":
+        sql = f"SELECT {names} FROM {table} WHERE {column} = ANY(%s::text[])"  # noqa: S608
+    else:
+        sql = f"SELECT {names} FROM {table} WHERE {column} IN (SELECT value FROM json_each(%s))"  # noqa: S608
+    keys = list(keys)
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), SELECT_CHUNK):
+            chunk = keys[start : start + SELECT_CHUNK]
+            cursor.execute(sql, [chunk if connection.vendor == "postgresql" else json.dumps(chunk)])
+            yield from cursor.fetchall()
+
+
+SELECT_CHUNK = 50_000

@@ -8,11 +8,13 @@ values (the columns of an uploaded file) come on top, by column name.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from smsdesk.core.bulk import select_among
 from smsdesk.directory import services as directory
 from smsdesk.directory.models import Contact, ContactField
 from smsdesk.messaging import errors
@@ -24,7 +26,6 @@ NAME = ("nom", "name", "last name", "last_name", "lastname")
 NUMBER = ("numéro", "numero", "number", "téléphone", "telephone")
 SHOWN_MISSING = 10  # recipients named in the error; the API's detail lists up to MAX_DETAIL
 MAX_DETAIL = 1000
-CHUNK = 5000  # numbers per query when reading contacts
 
 REASONS = {
     "unclosed": gettext_lazy("is opened but never closed with “}”"),
@@ -73,8 +74,10 @@ def values_for(
     *,
     needed: set[str] | None = None,
 ) -> dict[str, dict[str, str]]:
-    """Each recipient's values by `field_key` (only the `needed` keys when given): one query
-    per CHUNK numbers, and a number formatted only when a text shows it."""
+    """Each recipient's values by `field_key` (only the `needed` keys when given): the
+    contacts read in one query per 50,000 numbers (core.bulk.select_among), a number
+    formatted only when a text shows it. `extra` (an uploaded file's columns) wins over a
+    contact's field of the same name: it is what the sender gave for this very send."""
     wanted = (lambda key: True) if needed is None else needed.__contains__
     number_keys = [k for k in map(field_key, NUMBER) if wanted(k)]
     first_keys = [k for k in map(field_key, FIRST_NAME) if wanted(k)]
@@ -85,20 +88,20 @@ def values_for(
         shown = directory.display(number) if number_keys else ""
         values[number] = dict.fromkeys(number_keys, shown)
     if first_keys or name_keys or custom:
-        for start in range(0, len(recipients), CHUNK):
-            chunk = recipients[start : start + CHUNK]
-            rows = Contact.objects.filter(number__in=chunk).values_list(
-                "number", "first_name", "name", "fields"
-            )
-            for number, first_name, name, fields in rows:
-                mine = values[number]
-                mine.update(dict.fromkeys(first_keys, first_name))
-                mine.update(dict.fromkeys(name_keys, name))
-                stored = fields if isinstance(fields, dict) else {}
-                mine.update((alias, str(stored.get(key) or "")) for alias, key in custom.items())
-    for number, columns in (extra or {}).items():
+        columns = ["number", "first_name", "name", *(["fields"] if custom else [])]
+        for number, first_name, name, *stored in select_among(
+            Contact, "number", recipients, columns
+        ):
+            mine = values[number]
+            mine.update(dict.fromkeys(first_keys, first_name))
+            mine.update(dict.fromkeys(name_keys, name))
+            if custom:
+                fields = json.loads(stored[0]) if isinstance(stored[0], str) else stored[0]
+                fields = fields if isinstance(fields, dict) else {}
+                mine.update((alias, str(fields.get(key) or "")) for alias, key in custom.items())
+    for number, columns_ in (extra or {}).items():
         if number in values:
-            values[number].update((field_key(k), str(v)) for k, v in columns.items())
+            values[number].update((field_key(k), str(v)) for k, v in columns_.items())
     return values
 
 
@@ -107,18 +110,31 @@ def render_all(
     recipients: Sequence[str],
     extra: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, str]:
-    """Every recipient's text, or MissingFields naming those a field without default lacks."""
-    values = values_for(recipients, extra, needed={f.key for f in template.fields})
+    """Every recipient's text, or MissingFields naming those a field without default lacks.
+
+    Rendered once per distinct tuple of values (many recipients share a first name and a
+    town): the same values give the same text."""
+    keys = tuple(dict.fromkeys(f.key for f in template.fields))
+    values = values_for(recipients, extra, needed=set(keys))
+    rendered: dict[tuple[str, ...], str | personalise.MissingField] = {}
     bodies: dict[str, str] = {}
     missing: list[tuple[str, str]] = []
     for number in recipients:
-        try:
-            bodies[number] = personalise.render(template, values[number])
-        except personalise.MissingField as e:
-            if len(missing) < MAX_DETAIL:
-                missing.append((e.name, number))
-            else:
-                missing.append((e.name, ""))
+        mine = values[number]
+        seen = tuple(mine.get(k, "") for k in keys)
+        text = rendered.get(seen)
+        if text is None:
+            try:
+                text = personalise.render(template, mine)
+            except personalise.MissingField as e:
+                text = e
+            rendered[seen] = text
+        if isinstance(text, str):
+            bodies[number] = text
+        elif len(missing) < MAX_DETAIL:
+            missing.append((text.name, number))
+        else:
+            missing.append((text.name, ""))
     if missing:
         raise _missing(missing)
     return bodies

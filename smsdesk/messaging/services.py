@@ -370,8 +370,9 @@ def _personalised(
     if not template.has_fields:
         return None
     bodies = _Bodies(personal.render_all(template, recipients, extra_fields))
-    if commercial:
-        bodies = _Bodies({number: commercial_text(text) for number, text in bodies.items()})
+    if commercial:  # the mention added once per distinct text
+        mentioned = {text: commercial_text(text) for text in set(bodies.values())}
+        bodies = _Bodies({number: mentioned[text] for number, text in bodies.items()})
     bodies.infos = {text: gsm7.analyse(text) for text in set(bodies.values())}
     check_text(min(bodies.infos, key=len))  # `{prénom|}` alone may leave someone an empty text
     check_text(max(bodies.infos, key=lambda text: (bodies.infos[text].segments, len(text))))

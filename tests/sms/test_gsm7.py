@@ -132,3 +132,19 @@ def test_the_fast_septet_conversion_agrees_with_the_plain_one(text: str) -> None
 @given(st.lists(st.sampled_from([0x1B, 0x1B, 0x65, 0x0A, 0x41, 0x00, 0x7F, 0x3C]), max_size=40))
 def test_from_septets_reads_escapes_like_decode_septets(septets: list[int]) -> None:
     assert gsm7.from_septets(bytes(septets)) == gsm7.decode_septets(septets)
+
+
+_MIXED = st.text(
+    alphabet=st.sampled_from(list("aZ0 @\n€{}[]^~|\\éèçêΓ☕😀")) | st.characters(), max_size=700
+)
+
+
+@given(_MIXED)
+def test_the_counted_analysis_agrees_with_the_part_by_part_one(text: str) -> None:
+    # analyse counts with C loops; _analyse_by_parts walks each character as split() does
+    assert gsm7.analyse(text) == gsm7._analyse_by_parts(text)
+
+
+@pytest.mark.parametrize("text", SAMPLES + ["a" * 152 + "€" + "a" * 10, "é" * 66 + "😀" + "é"])
+def test_the_counted_analysis_agrees_on_the_edges(text: str) -> None:
+    assert gsm7.analyse(text) == gsm7._analyse_by_parts(text)

@@ -1,0 +1,62 @@
+"""core.bulk: many rows in, many rows read, exactly as the ORM would store them."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from smsdesk.core.bulk import insert_rows, select_among
+from smsdesk.messaging.models import Conversation, Message
+
+AWKWARD = ["tab\there", "back\\slash \\N", "new\nline\r\nCRLF", "\\.", "é😀 « » {x}", ""]
+
+
+@pytest.mark.django_db
+def test_awkward_text_goes_in_as_it_was() -> None:
+    # COPY's text format on PostgreSQL: each of these must be escaped, or it breaks the row
+    now = timezone.now()
+    template = Message(
+        direction="out", body="constant\twith\\ a\nnewline", created_at=now, status_at=now
+    )
+    rows = [(f"+3361234567{i}", "queued", text) for i, text in enumerate(AWKWARD)]
+    insert_rows(Message, template, ["peer", "status", "error"], rows)
+    stored = dict(Message.objects.values_list("peer", "error"))
+    assert stored == {peer: text for peer, _s, text in rows}
+    assert set(Message.objects.values_list("body", flat=True)) == {"constant\twith\\ a\nnewline"}
+    assert all(m.created_at == now and m.due_at is None for m in Message.objects.all())
+
+
+@pytest.mark.django_db
+def test_an_upsert_updates_existing_rows_and_adds_new_ones() -> None:
+    now = timezone.now()
+    Conversation.objects.create(peer="+33612345670", last_at=now, last_body="old", unread_count=3)
+    template = Conversation(last_at=now, last_body="", last_direction="out")
+    insert_rows(
+        Conversation,
+        template,
+        ["peer", "last_body"],
+        [("+33612345670", "new\tone"), ("+33612345671", "other\\")],
+        conflict=["peer"],
+        update=["last_at", "last_body", "last_direction"],
+    )
+    got = {c.peer: (c.last_body, c.unread_count) for c in Conversation.objects.all()}
+    assert got == {"+33612345670": ("new\tone", 3), "+33612345671": ("other\\", 0)}
+    # twice in one transaction: the temporary table of the first call is gone
+    insert_rows(
+        Conversation, template, ["peer"], [("+33612345672",)], conflict=["peer"], update=["last_at"]
+    )
+    assert Conversation.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_select_among_reads_only_the_keys_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    import smsdesk.core.bulk as bulk
+
+    monkeypatch.setattr(bulk, "SELECT_CHUNK", 2)  # several queries, one answer
+    now = timezone.now()
+    for i in range(5):
+        Conversation.objects.create(peer=f"+3361234567{i}", last_at=now, last_body=f"b{i}")
+    keys = ["+33612345670", "+33612345673", "+33612345674", "+33699999999", "x' OR 1=1 --"]
+    got = sorted(select_among(Conversation, "peer", keys, ["peer", "last_body"]))
+    assert got == [("+33612345670", "b0"), ("+33612345673", "b3"), ("+33612345674", "b4")]
+    assert list(select_among(Conversation, "peer", [], ["peer"])) == []
