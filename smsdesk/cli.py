@@ -13,6 +13,7 @@ OWN_COMMANDS = (
     "createuser",
     "createtoken",
     "send",
+    "campaigns",
     "contacts",
     "simulate",
     "optout",

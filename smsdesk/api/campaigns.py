@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpRequest
-from ninja import Path, Query, Router, Schema
+from ninja import File, Form, Path, Query, Router, Schema, Status, UploadedFile
+from pydantic import Field
 
 from smsdesk.api.schemas import MAX_ID, ErrorOut
-from smsdesk.messaging import campaigns
+from smsdesk.directory import imports
+from smsdesk.messaging import campaigns, services
 from smsdesk.messaging.models import Campaign
 
 router = Router(tags=["campaigns"])
@@ -134,3 +136,101 @@ def cancel(request: HttpRequest, campaign_id: int = Path(..., ge=1, le=MAX_ID)):
 )
 def retry(request: HttpRequest, campaign_id: int = Path(..., ge=1, le=MAX_ID)):  # type: ignore[no-untyped-def]
     return {"changed": campaigns.retry_campaign(campaign_id, by=request.user)}
+
+
+class RejectedLineOut(Schema):
+    line: int
+    reason: str
+    text: str
+
+
+class DuplicateLineOut(Schema):
+    line: int
+    first_line: int
+    number: str
+
+
+class FileReportOut(Schema):
+    accepted: int
+    fields: list[str]
+    ignored_columns: list[str]
+    duplicates: list[DuplicateLineOut]
+    rejected: list[RejectedLineOut]
+
+
+class FromFileOut(Schema):
+    campaign: CampaignOut | None
+    file: FileReportOut
+
+
+class FromFileIn(Schema):
+    text: str = Field(
+        "",
+        max_length=5000,
+        description="may use the file's columns as fields, {column} or {column|default}",
+    )
+    send_at: datetime | None = Field(None, description="ISO 8601; omitted: send now")
+    commercial: bool = False
+    tag: str = Field("", max_length=50)
+    dry_run: bool = Field(
+        False, description="only read the file: its report, as New SMS previews it, no send"
+    )
+
+
+MAX_LINES_REPORTED = 1000
+
+
+@router.post(
+    "",
+    response={
+        200: FromFileOut,
+        201: FromFileOut,
+        400: ErrorOut,
+        401: ErrorOut,
+        413: ErrorOut,
+        422: ErrorOut,
+    },
+    summary="Send to the numbers of an uploaded CSV file, its columns usable as fields",
+)
+def create_from_file(  # type: ignore[no-untyped-def]
+    request: HttpRequest,
+    form: Form[FromFileIn],
+    file: File[UploadedFile],
+):
+    """multipart/form-data: `file` (the CSV, read as the contact import reads it: encoding,
+    separator, header, per-line refusals) and the fields of New SMS. The answer reports the
+    file's lines (rejected ones with their line number) beside the campaign; a dry run only
+    reads the file."""
+    if file.size is not None and file.size > imports.max_bytes():
+        raise imports.too_big(file.size)
+    recipients = imports.read_recipients(file.read())
+    report = _file_report(recipients)
+    if form.dry_run:
+        return Status(200, {"campaign": None, "file": report})
+    campaign = services.create_campaign(
+        author=request.user,
+        body=form.text,
+        recipient_file=recipients,
+        send_at=form.send_at,
+        source="api",
+        commercial=form.commercial,
+        tag=form.tag,
+    )
+    counts = campaigns.counts([campaign.id])[campaign.id]
+    return Status(201, {"campaign": _out(campaign, counts), "file": report})
+
+
+def _file_report(result: imports.RecipientFile) -> dict:
+    return {
+        "accepted": len(result.recipients),
+        "fields": result.fields,
+        "ignored_columns": result.ignored_columns,
+        "duplicates": [
+            {"line": d.line, "first_line": d.first_line, "number": d.number}
+            for d in result.duplicates[:MAX_LINES_REPORTED]
+        ],
+        "rejected": [
+            {"line": r.line, "reason": r.reason, "text": r.text}
+            for r in result.rejected[:MAX_LINES_REPORTED]
+        ],
+    }

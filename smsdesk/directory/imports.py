@@ -581,3 +581,127 @@ def ignored_note(result: Plan) -> str:
             "Custom fields), then you import the file again."
         )
     return note
+
+
+# --- a file of recipients for one send (New SMS, the API, `smsdesk send --csv`) ------------
+
+MAX_VALUE = 500  # characters of a cell used in a text; the SMS length bound comes later
+
+
+@dataclass
+class Recipient:
+    line: int
+    number: str  # E.164
+    values: dict[str, str]  # column name (as in the header) → cell
+
+
+@dataclass
+class RecipientFile:
+    """What a file of recipients holds: the same reading, layout and per-line refusals as a
+    contact import (`plan`), but nothing is compared with the directory and nothing is
+    written: every column but the number is a field a text may use, `{column}`."""
+
+    recipients: list[Recipient] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    fields: list[str] = field(default_factory=list)  # usable as {name}, in file order
+    ignored_columns: list[str] = field(default_factory=list)  # not usable as a field name
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    header: bool = False
+
+    @property
+    def numbers(self) -> list[str]:
+        return [r.number for r in self.recipients]
+
+    def values_by_number(self) -> dict[str, dict[str, str]]:
+        return {r.number: r.values for r in self.recipients}
+
+
+def read_recipients(data: bytes) -> RecipientFile:
+    """Read a file of recipients: a number column, found by its header word (“Numéro”,
+    “Téléphone”, “Mobile”...) or, without a header, by its content; with a header, every
+    other column whose title can name a field. Refuses what `decode` refuses (empty,
+    binary, a workbook, too big); bad lines are rejected one by one with their number."""
+    from smsdesk.core import text as control
+    from smsdesk.sms.personalise import field_key, valid_name
+
+    text, encoding = decode(data)
+    plan_ = Plan(encoding=encoding)  # collects the lines too long to read
+    result = RecipientFile(encoding=encoding)
+    lines = _lines(text, plan_)
+    result.rejected = plan_.rejected
+    result.delimiter = sniff_delimiter(lines)
+    records = _records(lines, result.delimiter)
+    if not records:
+        if result.rejected:
+            return result
+        raise errors.ImportRefused(_("The file is empty: there is no number to send to."))
+    layout = _layout(records, plan_, custom=[])
+    named: dict[int, str] = {}
+    if plan_.header:
+        result.header = True
+        seen_keys: set[str] = set()
+        for col, title in enumerate(records[0][1]):
+            title = " ".join(control.from_network(title, multiline=False).split())
+            if col == layout.number:
+                continue
+            if valid_name(title) and field_key(title) not in seen_keys:
+                named[col] = title
+                seen_keys.add(field_key(title))
+            else:
+                result.ignored_columns.append(title[:40] or str(col + 1))
+        records = records[1:]
+    else:
+        # Without titles a column cannot be named in a text: only the number is read.
+        width = max(len(cells) for _line, cells in records[:50])
+        result.ignored_columns = [str(i + 1) for i in range(width) if i != layout.number]
+    result.fields = list(named.values())
+    seen: dict[str, int] = {}
+    for line, cells in records:
+        if cells[0] == "\x00csv-error":
+            reason = _(
+                'a quote (") is opened and never closed: this line and the rest are unreadable'
+            )
+            result.rejected.append(Rejected(line, reason, _shorten(cells[1])))
+            continue
+        if len(cells) > MAX_COLUMNS:
+            reason = _("too many columns (%(count)d, at most %(max)d)") % {
+                "count": len(cells),
+                "max": MAX_COLUMNS,
+            }
+            result.rejected.append(Rejected(line, reason, _shorten(result.delimiter.join(cells))))
+            continue
+        raw_number = _cell(cells, layout.number)
+        shown = _shorten(control.from_network(result.delimiter.join(cells), multiline=False))
+        if not raw_number:
+            result.rejected.append(Rejected(line, _("no number"), shown))
+            continue
+        try:
+            number = numbers.normalise(raw_number, default_region=services.region())
+        except sms_errors.InvalidNumber as e:
+            reason = services.invalid_number_message(raw_number, e)
+            result.rejected.append(Rejected(line, reason, shown))
+            continue
+        if number in seen:
+            result.duplicates.append(Duplicate(line, seen[number], number))
+            continue
+        seen[number] = line
+        values = {
+            title: control.from_network(_cell(cells, col), multiline=False)[:MAX_VALUE]
+            for col, title in named.items()
+        }
+        result.recipients.append(Recipient(line, number, values))
+    result.rejected.sort(key=lambda r: r.line)
+    return result
+
+
+def recipients_line(result: RecipientFile) -> str:
+    """One line of counts for a file of recipients (the page, the API, the CLI)."""
+    return _(
+        "%(accepted)d numbers read, %(duplicates)d duplicates removed, %(rejected)d lines rejected."
+    ) % {
+        "accepted": len(result.recipients),
+        "duplicates": len(result.duplicates),
+        "rejected": len(result.rejected),
+    }

@@ -467,10 +467,15 @@ class Summary:
         return len(self.recipients) - len(self.blocked)
 
 
-def summarise(targets: Targets) -> Summary:
-    """What New SMS shows before saving: how many get it after duplicates and STOPs."""
+def summarise(targets: Targets, *, extra_numbers: Sequence[str] = ()) -> Summary:
+    """What New SMS shows before saving: how many get it after duplicates and STOPs.
+    `extra_numbers`: E.164 numbers from elsewhere (a file of recipients's accepted lines)."""
     recipients = expand(targets)
+    if extra_numbers:
+        known = set(recipients)
+        recipients += [n for n in dict.fromkeys(extra_numbers) if n not in known]
     chosen = sum(1 for n in targets.numbers if str(n).strip()) + len(targets.contacts)
+    chosen += len(extra_numbers)
     if targets.groups:
         chosen += Group.contacts.through.objects.filter(group_id__in=list(targets.groups)).count()
     return Summary(

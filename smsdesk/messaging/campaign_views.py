@@ -17,7 +17,7 @@ from smsdesk.core.errors import ServiceError
 from smsdesk.core.lists import Column, Order, paginate, search_text, table_page
 from smsdesk.directory import services as directory
 from smsdesk.directory.templatetags.directory import peer_link
-from smsdesk.messaging import campaigns, filters, personal
+from smsdesk.messaging import campaigns, filters, personal, views
 from smsdesk.messaging.campaigns import STATUSES_OF
 from smsdesk.messaging.forms import NewSmsForm
 from smsdesk.messaging.models import STATUS_COLOURS, Campaign, Message
@@ -197,17 +197,23 @@ def preview(request: HttpRequest) -> HttpResponse:
         targets = form.targets()
         chosen = targets.numbers or targets.contacts or targets.groups
         recipients = directory.expand(targets) if chosen else []
+        _token, recipient_file = views.recipient_file_of(request)
+        extra = None
+        if recipient_file is not None:  # its columns are fields, and win (personal.py)
+            known = set(recipients)
+            recipients += [n for n in recipient_file.numbers if n not in known]
+            extra = recipient_file.values_by_number()
         if number:
             number = directory.normalise(number, field="preview_to")
         elif recipients:
             number = recipients[0]
         if number:
             context["number"] = number
-            context["rendered"] = personal.preview(text, number)
+            context["rendered"] = personal.preview(text, number, extra)
         if recipients:
             if len(recipients) > settings.SMSDESK_MAX_RECIPIENTS:
                 recipients = recipients[: settings.SMSDESK_MAX_RECIPIENTS]
-            bodies = personal.render_all(template, recipients)
+            bodies = personal.render_all(template, recipients, extra)
             longest = max(bodies.values(), key=lambda b: (gsm7.analyse(b).segments, len(b)))
             context["longest"] = gsm7.analyse(longest)
             context["recipients"] = len(recipients)

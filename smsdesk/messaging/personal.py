@@ -99,10 +99,23 @@ def values_for(
                 fields = json.loads(stored[0]) if isinstance(stored[0], str) else stored[0]
                 fields = fields if isinstance(fields, dict) else {}
                 mine.update((alias, str(fields.get(key) or "")) for alias, key in custom.items())
-    for number, columns_ in (extra or {}).items():
-        if number in values:
-            values[number].update((field_key(k), str(v)) for k, v in columns_.items())
+    if extra:
+        keys_of = {name: _aliases(field_key(name)) for c in extra.values() for name in c}
+        for number, columns_ in extra.items():
+            if number in values:
+                mine = values[number]
+                for name, value in columns_.items():
+                    mine.update(dict.fromkeys(keys_of[name], str(value)))
     return values
+
+
+def _aliases(key: str) -> tuple[str, ...]:
+    """A file's column “Prenom” fills {prénom} and {first_name} too, as a contact would."""
+    for names in (FIRST_NAME, NAME, NUMBER):
+        keys = tuple(map(field_key, names))
+        if key in keys:
+            return keys
+    return (key,)
 
 
 def render_all(
@@ -161,7 +174,7 @@ def _missing(missing: list[tuple[str, str]]) -> errors.MissingFields:
     return errors.MissingFields(message, missing=detail)
 
 
-def preview(body: str, number: str) -> str:
+def preview(body: str, number: str, extra: Mapping[str, Mapping[str, str]] | None = None) -> str:
     """The text `number` would get (MissingFields if it lacks a field without default)."""
     template = check_template(body)
-    return render_all(template, [number])[number]
+    return render_all(template, [number], extra)[number]

@@ -27,6 +27,7 @@ from smsdesk.core.bulk import insert_rows
 from smsdesk.core.errors import collect
 from smsdesk.core.number_reasons import explain
 from smsdesk.directory import services as directory
+from smsdesk.directory.imports import RecipientFile
 from smsdesk.directory.services import Targets
 from smsdesk.gateways.base import Concat
 from smsdesk.messaging import errors, gateway_state, outbox, personal
@@ -253,6 +254,7 @@ def create_campaign(
     extra_fields: Mapping[str, Mapping[str, str]] | None = None,
     personalise_text: bool = True,
     gateway: str | None = None,
+    recipient_file: RecipientFile | None = None,
 ) -> Campaign:
     """Save a New SMS: one Message per distinct recipient, queued or scheduled.
 
@@ -266,6 +268,10 @@ def create_campaign(
     recipient; the length limit applies to the longest. `extra_fields` adds values by number
     (an uploaded file's columns). With `personalise_text=False` (a reply in a discussion) the
     text goes out exactly as typed, braces included.
+
+    `recipient_file` (directory.imports.read_recipients) adds the numbers its accepted lines
+    hold, and its columns as fields: a column wins over a contact's field of the same name,
+    being what the sender gave for this send. Its rejected lines were shown and are skipped.
     """
     now = timezone.now()
     template = personal.check_template(body) if personalise_text else personal.literal(body)
@@ -275,9 +281,11 @@ def create_campaign(
     tag, info, (recipients, chosen), send_at = collect(
         lambda: check_tag(tag),
         lambda: _check_body(body, commercial=commercial, personalised=template.has_fields),
-        lambda: _recipients(to, targets or Targets()),
+        lambda: _recipients(to, targets or Targets(), recipient_file),
         lambda: check_send_at(send_at, now),
     )
+    if recipient_file is not None:
+        extra_fields = {**recipient_file.values_by_number(), **(extra_fields or {})}
     bodies = _personalised(template, recipients, extra_fields, commercial=commercial)
     if commercial:
         body = commercial_text(body)
@@ -289,7 +297,10 @@ def create_campaign(
         author=author,
         body=body,
         send_at=send_at,
-        targets=chosen.as_record(),
+        targets={
+            **chosen.as_record(),
+            **({"file": len(recipient_file.recipients)} if recipient_file else {}),
+        },
         recipient_count=len(recipients),
         source=source,
         commercial=commercial,
@@ -379,14 +390,25 @@ def _personalised(
     return bodies
 
 
-def _recipients(to: Sequence[str], targets: Targets) -> tuple[list[str], Targets]:
-    """E.164 recipients of typed numbers, contacts and groups, deduplicated (and what was
-    chosen, for the record). Typed numbers keep their own checks and messages."""
+def _recipients(
+    to: Sequence[str], targets: Targets, recipient_file: RecipientFile | None = None
+) -> tuple[list[str], Targets]:
+    """E.164 recipients of typed numbers, contacts, groups and a file's accepted lines,
+    deduplicated (and what was chosen, for the record). Typed numbers keep their own checks
+    and messages; a file's numbers were checked line by line when it was read."""
     typed = [str(n) for n in (*to, *targets.numbers) if str(n).strip()]
-    if typed or not (targets.contacts or targets.groups):
+    if typed or not (targets.contacts or targets.groups or recipient_file):
         typed = check_numbers(typed)
     chosen = Targets(numbers=typed, contacts=targets.contacts, groups=targets.groups)
     recipients = directory.expand(chosen)
+    if recipient_file is not None:
+        known = set(recipients)
+        recipients += [n for n in recipient_file.numbers if n not in known]
+        if not recipients:
+            raise errors.NoRecipients(
+                _("The file has no valid number to send to: see its rejected lines."),
+                field="to",
+            )
     if not recipients:
         raise errors.NoRecipients(
             _("The chosen contacts and groups have nobody to text."), field="to"

@@ -8,6 +8,7 @@ urlpatterns = [
     path("new/count/", views.count, name="count"),
     path("new/summary/", views.summary, name="summary"),
     path("new/preview/", campaign_views.preview, name="preview"),
+    path("new/csv/", views.csv_upload, name="csv_upload"),
     path("campaigns/", campaign_views.campaign_list, name="campaigns"),
     path("campaigns/<int:campaign_id>/", campaign_views.campaign_page, name="campaign"),
     path(

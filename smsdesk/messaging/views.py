@@ -23,11 +23,13 @@ from smsdesk.core.display import when
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.forms import add_service_error
 from smsdesk.core.lists import Column, Order, paginate, search_text, sort_order
+from smsdesk.directory import imports, uploads
 from smsdesk.directory import services as directory
 from smsdesk.directory.models import Contact, ContactField, Group
 from smsdesk.messaging import campaigns, filters, notifications, services
 from smsdesk.messaging.forms import NewSmsForm, ReplyForm
 from smsdesk.messaging.models import Conversation, Message
+from smsdesk.optout import services as optout
 from smsdesk.sms import gsm7
 
 FORM_FIELDS = {"text": "text", "send_at": "send_at", "to": "numbers", "tag": "tag"}
@@ -35,8 +37,11 @@ FORM_FIELDS = {"text": "text", "send_at": "send_at", "to": "numbers", "tag": "ta
 
 def new_sms(request: HttpRequest) -> HttpResponse:
     form = NewSmsForm(request.POST or None)
+    csv_context: dict = {}
     if request.method == "POST" and form.is_valid():
         try:
+            token, recipient_file = recipient_file_of(request)
+            csv_context = _csv_context(token, recipient_file)
             with transaction.atomic():
                 once.claim(request)  # the same form posted twice sends once
                 campaign = services.create_campaign(
@@ -46,6 +51,7 @@ def new_sms(request: HttpRequest) -> HttpResponse:
                     send_at=form.cleaned_data["send_at"],
                     commercial=form.cleaned_data["commercial"],
                     tag=form.cleaned_data["tag"],
+                    recipient_file=recipient_file,
                 )
         except once.AlreadySubmitted as e:
             messages.info(request, e.message)
@@ -53,6 +59,7 @@ def new_sms(request: HttpRequest) -> HttpResponse:
         except ServiceError as e:
             add_service_error(form, e, FORM_FIELDS)
         else:
+            uploads.discard(token)
             count = campaign.recipient_count
             messages.success(
                 request,
@@ -76,9 +83,63 @@ def new_sms(request: HttpRequest) -> HttpResponse:
             **_picked(form),
             "tags": campaigns.tag_usage(),
             "custom_fields": ContactField.objects.all(),
+            "max_size": imports._megabytes(imports.max_bytes()),
+            **csv_context,
         },
         status=400 if form.errors else 200,
     )
+
+
+def recipient_file_of(
+    request: HttpRequest, *, chosen_again: bool = False
+) -> tuple[str, imports.RecipientFile | None]:
+    """The file of recipients this New SMS carries: uploaded before (its `csv_token`, bound
+    to this user by directory/uploads.py) or, from a browser without JavaScript, with the
+    form itself. `chosen_again`: a file just chosen replaces the one uploaded before."""
+    token = request.POST.get("csv_token", "")[:64]
+    upload = request.FILES.get("recipients_file")
+    if upload is not None and (not token or chosen_again):
+        if upload.size > imports.max_bytes():
+            raise imports.too_big(upload.size)
+        data = upload.read()
+        recipients = imports.read_recipients(data)
+        return uploads.save(data, user_id=request.user.id, filename=upload.name), recipients
+    if not token:
+        return "", None
+    data, _name = uploads.load(token, user_id=request.user.id)
+    return token, imports.read_recipients(data)
+
+
+PREVIEW_LINES = 100  # rejected and duplicate lines shown; the counts cover them all
+
+
+def _csv_context(token: str, recipient_file: imports.RecipientFile | None) -> dict:
+    if recipient_file is None:
+        return {}
+    return {
+        "csv_token": token,
+        "csv": recipient_file,
+        "csv_summary": imports.recipients_line(recipient_file),
+        "csv_rejected": recipient_file.rejected[:PREVIEW_LINES],
+        "csv_duplicates": recipient_file.duplicates[:PREVIEW_LINES],
+        "csv_blocked": len(optout.blocked_among(recipient_file.numbers)),
+    }
+
+
+@require_POST
+def csv_upload(request: HttpRequest) -> HttpResponse:
+    """New SMS, a file of recipients chosen: kept for this user (directory/uploads.py) and
+    previewed as the contact import previews a file: lines accepted, each rejected line
+    with its number and why, duplicates, the columns usable as fields."""
+    if "recipients_file" not in request.FILES:
+        return render(request, "messaging/_csv.html", {})
+    try:
+        context = _csv_context(*recipient_file_of(request, chosen_again=True))
+    except ServiceError as e:
+        return render(request, "messaging/_csv.html", {"csv_error": e.message}, status=400)
+    response = render(request, "messaging/_csv.html", context)
+    response["HX-Trigger"] = "csv-loaded"  # the recipients' summary and the preview follow
+    return response
 
 
 def _picked(form: NewSmsForm) -> dict:
@@ -102,10 +163,16 @@ def summary(request: HttpRequest) -> HttpResponse:
     form = NewSmsForm(request.POST)
     form.is_valid()
     targets = form.targets()
-    context: dict = {"empty": not (targets.numbers or targets.contacts or targets.groups)}
+    try:
+        _token, recipient_file = recipient_file_of(request)
+    except ServiceError:
+        recipient_file = None  # said beside the file field
+    from_file = recipient_file.numbers if recipient_file else []
+    chosen = targets.numbers or targets.contacts or targets.groups or from_file
+    context: dict = {"empty": not chosen}
     if not context["empty"]:
         try:
-            context["summary"] = directory.summarise(targets)
+            context["summary"] = directory.summarise(targets, extra_numbers=from_file)
         except ServiceError as e:
             context["error"] = e.message
     return render(request, "messaging/_summary.html", context)

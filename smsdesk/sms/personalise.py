@@ -66,6 +66,11 @@ class Template:
         return bool(self.fields)
 
 
+def valid_name(name: str) -> bool:
+    """Whether `{name}` can name a field (a column title of a file of recipients)."""
+    return 0 < len(name) <= MAX_NAME and bool(_NAME.match(name))
+
+
 def field_key(name: str) -> str:
     """How names are compared: `{Prénom}` and `{prénom}` are one field."""
     return " ".join(name.split()).casefold()
@@ -95,7 +100,7 @@ def parse(text: str) -> Template:
                 raise PlaceholderError("nested", i, text[i : end + 1][:50])
             name, bar, default = inside.partition("|")
             name = name.strip()
-            if not (0 < len(name) <= MAX_NAME and _NAME.match(name)):
+            if not valid_name(name):
                 raise PlaceholderError("bad_name", i, text[i : end + 1][:50])
             if literal:
                 parts.append("".join(literal))

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from smsdesk.core.errors import ServiceError
+from smsdesk.directory import imports
 from smsdesk.directory import services as directory
 from smsdesk.directory.services import Targets
 from smsdesk.messaging import services
@@ -49,6 +50,12 @@ class Command(BaseCommand):
         )
 
         parser.add_argument("--tag", default="", help="a free label for the campaign")
+        parser.add_argument(
+            "--csv",
+            metavar="FILE",
+            help="recipients from a CSV file (a number column; other titled columns are "
+            "fields of the text, {column}); rejected lines are listed on stderr",
+        )
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
         send_at = None
@@ -60,7 +67,13 @@ class Command(BaseCommand):
                     _("--at: “%(value)s” is not a date and time like 2026-12-01T09:30")
                     % {"value": opts["at"]}
                 ) from None
+        recipient_file = None
         try:
+            if opts["csv"]:
+                recipient_file = imports.read_recipients(_read(opts["csv"]))
+                self.stderr.write(imports.recipients_line(recipient_file))
+                for rejected in recipient_file.rejected:
+                    self.stderr.write(imports.rejected_line(rejected))
             targets = Targets(
                 numbers=opts["to"],
                 contacts=[directory.lookup_contact(c).id for c in opts["contact"]],
@@ -74,6 +87,7 @@ class Command(BaseCommand):
                 source="cli",
                 commercial=opts["commercial"],
                 tag=opts["tag"],
+                recipient_file=recipient_file,
             )
         except ServiceError as e:
             raise CommandError(str(e.message)) from None
@@ -82,3 +96,16 @@ class Command(BaseCommand):
             self.stdout.write(f"{m.id}\t{m.peer}\t{m.status}\t{when}")
         if warning := services.blocked_warning(campaign):
             self.stderr.write(warning)
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            data = f.read(imports.max_bytes() + 1)
+    except OSError as e:
+        raise CommandError(
+            _("Cannot read %(file)s: %(error)s") % {"file": path, "error": e.strerror}
+        ) from None
+    if len(data) > imports.max_bytes():
+        raise imports.too_big(len(data))
+    return data
