@@ -138,7 +138,8 @@ def csv_upload(request: HttpRequest) -> HttpResponse:
     except ServiceError as e:
         return render(request, "messaging/_csv.html", {"csv_error": e.message}, status=400)
     response = render(request, "messaging/_csv.html", context)
-    response["HX-Trigger"] = "csv-loaded"  # the recipients' summary and the preview follow
+    # after the swap: the summary and the preview then read the token it brings
+    response["HX-Trigger-After-Settle"] = "csv-loaded"
     return response
 
 

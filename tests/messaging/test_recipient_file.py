@@ -148,7 +148,7 @@ def test_the_page_previews_the_file_with_its_rejected_lines(client_bob: Client) 
     OptOut.objects.create(number="+33698765432", source="sms")
     response = upload(client_bob, THREE)
     page = response.content.decode()
-    assert response.status_code == 200 and response["HX-Trigger"] == "csv-loaded"
+    assert response.status_code == 200 and response["HX-Trigger-After-Settle"] == "csv-loaded"
     assert 'data-line="3"' in page and "ligne 3" in page
     assert "{Prénom}" in page and "{Ville}" in page
     assert 'id="csv-blocked"' in page
