@@ -126,17 +126,30 @@ def select_among(
     key: str,
     keys: Sequence[str],
     columns: Sequence[str],
+    *,
+    json_keys: Sequence[tuple[str, str]] = (),
 ) -> Iterator[tuple]:
     """The `columns` (field names) of `model`'s rows whose `key` field is one of `keys`, in
     one query per 50,000 keys: the list goes in as ONE parameter (an array on PostgreSQL,
     a JSON array read by `json_each` on SQLite). An `IN (%s, %s, ...)` of 900 parameters at
     a time (SQLite's old bound) took 112 queries and 1.3-1.7 s for 100,000 numbers on
     PostgreSQL, most of it building the query text (bench/RESULTS.md). A JSON field comes
-    back as the database gives it (text, or already decoded)."""
+    back as the database gives it (text, or already decoded). `json_keys`, (JSON field, key)
+    pairs, add one column each: that key's value as text (None when absent), read by the
+    database rather than every row's JSON decoded in Python."""
     connection = connections[router.db_for_read(model)]
     quote = connection.ops.quote_name
     meta = model._meta
     names = ", ".join(quote(meta.get_field(c).column) for c in columns)
+    paths: list[str] = []
+    for json_field, json_key in json_keys:
+        json_column = quote(meta.get_field(json_field).column)
+        if connection.vendor == "postgresql":
+            names += f", {json_column} ->> %s"
+            paths.append(json_key)
+        else:
+            names += f", json_extract({json_column}, %s)"
+            paths.append('$."' + json_key.replace('"', "") + '"')
     table = quote(meta.db_table)
     column = quote(meta.get_field(key).column)
     if connection.vendor == "postgresql":
@@ -147,7 +160,8 @@ def select_among(
     with connection.cursor() as cursor:
         for start in range(0, len(keys), SELECT_CHUNK):
             chunk = keys[start : start + SELECT_CHUNK]
-            cursor.execute(sql, [chunk if connection.vendor == "postgresql" else json.dumps(chunk)])
+            listed = chunk if connection.vendor == "postgresql" else json.dumps(chunk)
+            cursor.execute(sql, [*paths, listed])
             yield from cursor.fetchall()
 
 

@@ -8,7 +8,6 @@ values (the columns of an uploaded file) come on top, by column name.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 
 from django.utils.translation import gettext as _
@@ -88,17 +87,25 @@ def values_for(
         shown = directory.display(number) if number_keys else ""
         values[number] = dict.fromkeys(number_keys, shown)
     if first_keys or name_keys or custom:
-        columns = ["number", "first_name", "name", *(["fields"] if custom else [])]
+        aliases = list(custom)
+        stored_keys = list(dict.fromkeys(custom.values()))
+        position = {key: i for i, key in enumerate(stored_keys)}
+        contact_keys = (*first_keys, *name_keys, *aliases)
         for number, first_name, name, *stored in select_among(
-            Contact, "number", recipients, columns
+            Contact,
+            "number",
+            recipients,
+            ["number", "first_name", "name"],
+            json_keys=[("fields", key) for key in stored_keys],
         ):
-            mine = values[number]
-            mine.update(dict.fromkeys(first_keys, first_name))
-            mine.update(dict.fromkeys(name_keys, name))
-            if custom:
-                fields = json.loads(stored[0]) if isinstance(stored[0], str) else stored[0]
-                fields = fields if isinstance(fields, dict) else {}
-                mine.update((alias, str(fields.get(key) or "")) for alias, key in custom.items())
+            found = [_text(stored[position[custom[alias]]]) for alias in aliases]
+            values[number].update(
+                zip(
+                    contact_keys,
+                    (*[first_name] * len(first_keys), *[name] * len(name_keys), *found),
+                    strict=True,
+                )
+            )
     if extra:
         keys_of = {name: _aliases(field_key(name)) for c in extra.values() for name in c}
         for number, columns_ in extra.items():
@@ -107,6 +114,11 @@ def values_for(
                 for name, value in columns_.items():
                     mine.update(dict.fromkeys(keys_of[name], str(value)))
     return values
+
+
+def _text(value: object) -> str:
+    """A custom field's value as read from the JSON (a number comes back as a number)."""
+    return "" if value is None else str(value)
 
 
 def _aliases(key: str) -> tuple[str, ...]:

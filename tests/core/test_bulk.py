@@ -60,3 +60,24 @@ def test_select_among_reads_only_the_keys_asked(monkeypatch: pytest.MonkeyPatch)
     got = sorted(select_among(Conversation, "peer", keys, ["peer", "last_body"]))
     assert got == [("+33612345670", "b0"), ("+33612345673", "b3"), ("+33612345674", "b4")]
     assert list(select_among(Conversation, "peer", [], ["peer"])) == []
+
+
+@pytest.mark.django_db
+def test_select_among_reads_json_keys_in_the_database() -> None:
+    from smsdesk.directory.models import Contact
+
+    Contact.objects.create(name="A", number="+33612345670", fields={"ville": "Lyon", "n": 5})
+    Contact.objects.create(name="B", number="+33612345671", fields={})
+    rows = sorted(
+        select_among(
+            Contact,
+            "number",
+            ["+33612345670", "+33612345671"],
+            ["name"],
+            json_keys=[("fields", "ville"), ("fields", "n"), ("fields", 'x"; DROP')],
+        )
+    )
+    assert [(r[0], r[1], str(r[2]) if r[2] is not None else None, r[3]) for r in rows] == [
+        ("A", "Lyon", "5", None),
+        ("B", None, None, None),
+    ]
