@@ -13,6 +13,7 @@ POST_ONLY = (
     "reply",
     "count",
     "summary",
+    "csv_upload",
     "field_delete",
     "group_pick",
     "groups_delete",
