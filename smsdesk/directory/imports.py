@@ -171,6 +171,11 @@ def _binary() -> errors.ImportRefused:
     )
 
 
+def max_size_shown() -> str:
+    """The size limit of an uploaded file as people read it ("19,1 Mo")."""
+    return _megabytes(max_bytes())
+
+
 def _megabytes(size: int) -> str:
     return filesizeformat(size)  # "19,1 Mo" in French
 

@@ -83,7 +83,7 @@ def new_sms(request: HttpRequest) -> HttpResponse:
             **_picked(form),
             "tags": campaigns.tag_usage(),
             "custom_fields": ContactField.objects.all(),
-            "max_size": imports._megabytes(imports.max_bytes()),
+            "max_size": imports.max_size_shown(),
             **csv_context,
         },
         status=400 if form.errors else 200,
