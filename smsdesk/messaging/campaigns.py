@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from smsdesk.accounts import access
-from smsdesk.messaging import errors, services
+from smsdesk.messaging import errors, outbox, services
 from smsdesk.messaging.models import CANCELLABLE, Campaign, Message
 
 S = Message.Status
@@ -141,6 +141,7 @@ def tag_usage(limit: int = 50) -> list[tuple[str, int]]:
     return [(tag, n) for tag, n in rows]
 
 
+@transaction.atomic
 def cancel_campaign(campaign_id: int, *, by=None) -> int:  # type: ignore[no-untyped-def]
     """Cancel every message of the campaign that has not gone out: one conditional UPDATE,
     so a message the worker claims at that instant goes out and is not counted here."""
@@ -151,6 +152,7 @@ def cancel_campaign(campaign_id: int, *, by=None) -> int:  # type: ignore[no-unt
     )
     if not done:
         raise services.NotActionable(_("Nothing is left to cancel in this campaign."))
+    outbox.dequeue(Message.objects.filter(campaign_id=campaign.id, status=S.CANCELLED))
     return done
 
 

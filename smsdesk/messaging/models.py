@@ -330,3 +330,31 @@ GATEWAY_REASONS = (
     gettext_noop("simulated network"),  # the simulator's health detail, on the home page
     gettext_noop("simulated network unreachable"),  # during `smsdesk simulate outage`
 )
+
+
+class DailyCount(models.Model):
+    """How many messages reached an event on a local day (SMSDESK_TIME_ZONE), per gateway:
+    the home page's figures, read without scanning messages (messaging/stats.py).
+
+    Written only by `stats.fold`, which adds the `CountDelta` rows into it."""
+
+    day = models.DateField()
+    gateway = models.CharField(max_length=50, blank=True)  # "" for `blocked` (not per gateway)
+    event = models.CharField(max_length=10)  # stats.Event
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "gateway", "event"], name="daily_count_key")
+        ]
+
+
+class CountDelta(models.Model):
+    """A change of a `DailyCount` not folded in yet: appended (never updated) in the
+    transaction that changed the messages, so concurrent writers never wait on one row."""
+
+    id = models.BigAutoField(primary_key=True)
+    day = models.DateField()
+    gateway = models.CharField(max_length=50, blank=True)
+    event = models.CharField(max_length=10)
+    count = models.IntegerField()

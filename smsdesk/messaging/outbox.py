@@ -22,15 +22,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext_noop
 
 from smsdesk.gateways.base import DeliveryState, OutboundSMS, Outcome, SendResult, StatusReport
+from smsdesk.messaging import stats
 from smsdesk.messaging.models import (
     BLOCKED_REASON,
+    CountDelta,
     Message,
     MessagePart,
     OutboxEntry,
@@ -44,6 +47,8 @@ TABLE = Message._meta.db_table
 PARTS = MessagePart._meta.db_table
 QUEUE = OutboxEntry._meta.db_table
 UNMATCHED = UnmatchedReport._meta.db_table
+DELTAS = CountDelta._meta.db_table
+E = stats.Event
 WAITING = (S.QUEUED, S.SCHEDULED)  # the statuses a claim takes
 
 # Reasons are stored in English and translated when shown (templates: {% translate %}).
@@ -99,6 +104,13 @@ def enqueue(messages: Iterable[Message]) -> int:
         update_fields=["gateway_id", "due_at"],
     )
     return len(entries)
+
+
+def dequeue(messages: QuerySet[Message]) -> int:
+    """Take out of the queue the rows of messages no longer waiting (cancelled, blocked), so
+    that the queue's size is what waits. (The claim would skip them anyway.)"""
+    deleted, _ = OutboxEntry.objects.filter(message_id__in=messages.values("id")).delete()
+    return deleted
 
 
 def enqueue_campaign(campaign_id: int) -> int:
@@ -197,9 +209,10 @@ def claim(*, gateway: str, worker_id: str, limit: int, now: datetime) -> list[Cl
                 rows.extend(cursor.fetchall())
         blocked = _blocked_at_claim(rows)
         if blocked:
-            Message.objects.filter(id__in=blocked).update(
+            n_blocked = Message.objects.filter(id__in=blocked).update(
                 status=S.BLOCKED, error=BLOCKED_REASON, status_at=now, claimed_by=""
             )
+            stats.count(E.BLOCKED, at=now, gateway=None, n=n_blocked)
             rows = [r for r in rows if r[0] not in blocked]
     rows.sort()  # RETURNING gives no order; send oldest first
     return [Claimed(OutboundSMS(id=r[0], to=r[1], text=r[2]), r[3]) for r in rows]
@@ -292,8 +305,13 @@ def record_results(
         else:
             unknown.append((r.error[:255] or GATEWAY_BROKE, r.message_id))
             parts.extend(_parts_of(r))
-    if parts and gateway is None:
-        gateway = Message.objects.filter(id=parts[0][0]).values_list("gateway_id", flat=True)[0]
+    if results and gateway is None:
+        gateway = (
+            Message.objects.filter(id=results[0].message_id)
+            .values_list("gateway_id", flat=True)
+            .first()
+        ) or ""
+    today = stats.local_day(now)
     mine = f"m.status IN ('{S.SENDING}', '{S.UNKNOWN}')"
     sent_sql = (
         f"status = '{S.SENT}', gateway_ref = v.ref, sent_at = %s, status_at = %s, "
@@ -307,7 +325,11 @@ def record_results(
                 f"sent AS (UPDATE {TABLE} AS m SET {sent_sql} FROM v "
                 f"WHERE m.id = v.id AND {mine} AND m.id = ANY(ARRAY(SELECT id FROM v)) "
                 f"RETURNING m.id), "
-                f"parts AS ({_PARTS_INSERT_PG} RETURNING 1) "
+                f"parts AS ({_PARTS_INSERT_PG} RETURNING 1), "
+                # The counter in the same statement: no round trip of its own.
+                f"counted AS (INSERT INTO {DELTAS} (day, gateway, event, count) "
+                f"SELECT %s, %s, '{E.SENT}', count(*) FROM sent HAVING count(*) > 0 "
+                f"RETURNING 1) "
                 f"SELECT count(*) FROM sent",
                 [
                     *map(list, zip(*sent, strict=True)),
@@ -315,9 +337,12 @@ def record_results(
                     now,
                     gateway,
                     *map(list, zip(*parts, strict=True)),
+                    today,
+                    gateway,
                 ],
             )
             parts = []  # all written above
+            counted_sent = 0  # counted above
         else:
             n_sent = len(
                 _update_from_values(
@@ -329,6 +354,7 @@ def record_results(
                     where_sql=f"m.id = v.id AND {mine}",
                 )
             )
+            counted_sent = n_sent
         _insert_parts(cursor, parts, gateway)
         n_retry = _update_from_values(
             cursor,
@@ -355,6 +381,13 @@ def record_results(
             set_sql=f"status = '{S.UNKNOWN}', error = v.error, status_at = %s, claimed_by = ''",
             set_params=(_db(now),),
             where_sql=f"m.id = v.id AND m.status = '{S.SENDING}'",
+        )
+        stats.add(
+            [
+                (today, gateway, E.SENT, counted_sent),
+                (today, gateway, E.FAILED, len(n_failed)),
+                (today, gateway, E.UNKNOWN, len(n_unknown)),
+            ]
         )
     n_released = 0
     if released:
@@ -412,21 +445,39 @@ def _insert_parts(cursor, parts: Sequence[tuple[int, int, int, str]], gateway: s
 
 def record_unknown(message_ids: Iterable[int], *, reason: str, now: datetime) -> int:
     """The gateway broke while it had these: they may or may not have gone out."""
-    count = 0
-    for chunk in _chunks(list(message_ids), 900):
-        count += Message.objects.filter(id__in=chunk, status=S.SENDING).update(
-            status=S.UNKNOWN, error=reason[:255], status_at=now, claimed_by=""
-        )
-    return count
+    gateways: list[tuple] = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        for chunk in _chunks(list(message_ids), 900):
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(
+                f"UPDATE {TABLE} SET status = %s, error = %s, status_at = %s, claimed_by = '' "
+                f"WHERE id IN ({marks}) AND status = %s RETURNING gateway_id",
+                [S.UNKNOWN, reason[:255], _db(now), *chunk, S.SENDING],
+            )
+            gateways.extend(cursor.fetchall())
+        _count_per_gateway(E.UNKNOWN, gateways, now=now)
+    return len(gateways)
 
 
 def recover_in_flight(*, live_workers: Iterable[str], now: datetime) -> int:
     """Messages left `sending` by a worker that is gone become `unknown`, never resent."""
-    return (
-        Message.objects.filter(status=S.SENDING)
-        .exclude(claimed_by__in=list(live_workers))
-        .update(status=S.UNKNOWN, error=IN_FLIGHT_REASON[:255], status_at=now, claimed_by="")
-    )
+    live = list(live_workers)
+    alive = f"AND claimed_by NOT IN ({', '.join(['%s'] * len(live))}) " if live else ""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {TABLE} SET status = %s, error = %s, status_at = %s, claimed_by = '' "
+            f"WHERE status = %s {alive}RETURNING gateway_id",
+            [S.UNKNOWN, IN_FLIGHT_REASON[:255], _db(now), S.SENDING, *live],
+        )
+        gateways = cursor.fetchall()
+        _count_per_gateway(E.UNKNOWN, gateways, now=now)
+    return len(gateways)
+
+
+def _count_per_gateway(event: str, rows: Sequence[tuple], *, now: datetime) -> None:
+    """Count `event` today once per row; each row starts with its message's gateway."""
+    day = stats.local_day(now)
+    stats.add((day, row[0] or "", event, 1) for row in rows)
 
 
 # --- delivery reports -------------------------------------------------------------------
@@ -494,8 +545,13 @@ def _apply_reports(
     returning = "message_id, gateway_id, reference, total"
     reportable = f"msg.status IN ('{S.SENT}', '{S.UNKNOWN}')"
     if _pg():
-        # One round trip: the parts, and the messages of one part (nearly all of them).
+        # One round trip: the parts, and the messages of one part (nearly all of them),
+        # and their counters.
+        from django.conf import settings
         from django.utils import timezone
+
+        at = now or timezone.now()
+        settled = "RETURNING COALESCE(msg.gateway_id, '') AS gateway, msg.sent_at"
 
         hits = _pg_bound(
             f"WITH v(gateway, ref, state, detail, at) AS (SELECT * FROM unnest(%s::text[], "
@@ -510,13 +566,26 @@ def _apply_reports(
             f"delivered AS (UPDATE {TABLE} AS msg SET status = '{S.DELIVERED}', error = '', "
             f"status_at = %s, claimed_by = '' WHERE msg.id = ANY(ARRAY(SELECT message_id "
             f"FROM hit WHERE total = 1 AND state = '{P.DELIVERED}')) AND {reportable} "
-            f"RETURNING 1), "
+            f"{settled}), "
             f"failed AS (UPDATE {TABLE} AS msg SET status = '{S.FAILED}', error = (SELECT "
             f"hit.detail FROM hit WHERE hit.message_id = msg.id LIMIT 1), status_at = %s, "
             f"claimed_by = '' WHERE msg.id = ANY(ARRAY(SELECT message_id FROM hit "
-            f"WHERE total = 1 AND state = '{P.FAILED}')) AND {reportable} RETURNING 1) "
+            f"WHERE total = 1 AND state = '{P.FAILED}')) AND {reportable} {settled}), "
+            f"counted AS (INSERT INTO {DELTAS} (day, gateway, event, count) "
+            f"SELECT %s, gateway, '{E.DELIVERED}', count(*) FROM delivered GROUP BY gateway "
+            f"UNION ALL SELECT %s, gateway, '{E.FAILED}', count(*) FROM failed GROUP BY gateway "
+            f"UNION ALL SELECT (r.sent_at AT TIME ZONE %s)::date, r.gateway, '{E.REPORTED}', "
+            f"count(*) FROM (SELECT * FROM delivered UNION ALL SELECT * FROM failed) r "
+            f"WHERE r.sent_at IS NOT NULL GROUP BY 1, 2 RETURNING 1) "
             f"SELECT {returning} FROM hit",
-            [*map(list, zip(*pg_rows, strict=True)), *[now or timezone.now()] * 2],
+            [
+                *map(list, zip(*pg_rows, strict=True)),
+                at,
+                at,
+                stats.local_day(at),
+                stats.local_day(at),
+                settings.TIME_ZONE,
+            ],
         )
         _settle_messages(cursor, sorted({h[0] for h in hits if h[3] > 1}), now=now)
     else:
@@ -571,8 +640,12 @@ def _settle_messages(cursor, message_ids: Sequence[int], *, now: datetime | None
         return
     from django.utils import timezone
 
-    at = _db(now or timezone.now())
+    when = now or timezone.now()
+    at = _db(when)
     reportable = f"m.status IN ('{S.SENT}', '{S.UNKNOWN}')"
+    settled = " RETURNING gateway_id, sent_at"  # unqualified: SQLite
+    counted: list[stats.Delta] = []
+    today = stats.local_day(when)
     for chunk in _chunks(message_ids, 900):
         marks = ", ".join(["%s"] * len(chunk))
         cursor.execute(
@@ -580,16 +653,34 @@ def _settle_messages(cursor, message_ids: Sequence[int], *, now: datetime | None
             f"error = (SELECT p.detail FROM {PARTS} p WHERE p.message_id = m.id "
             f"AND p.state = '{P.FAILED}' ORDER BY p.seq LIMIT 1) "
             f"WHERE m.id IN ({marks}) AND {reportable} AND EXISTS (SELECT 1 FROM {PARTS} p "
-            f"WHERE p.message_id = m.id AND p.state = '{P.FAILED}')",
+            f"WHERE p.message_id = m.id AND p.state = '{P.FAILED}'){settled}",
             [at, *chunk],
         )
+        counted.extend(_settled(cursor.fetchall(), E.FAILED, today))
         cursor.execute(
             f"UPDATE {TABLE} AS m SET status = '{S.DELIVERED}', status_at = %s, "
             f"claimed_by = '', error = '' "
             f"WHERE m.id IN ({marks}) AND {reportable} AND NOT EXISTS (SELECT 1 FROM {PARTS} p "
-            f"WHERE p.message_id = m.id AND p.state <> '{P.DELIVERED}')",
+            f"WHERE p.message_id = m.id AND p.state <> '{P.DELIVERED}'){settled}",
             [at, *chunk],
         )
+        counted.extend(_settled(cursor.fetchall(), E.DELIVERED, today))
+    stats.add(counted)
+
+
+def _settled(rows: Sequence[tuple], event: str, today: date) -> list[stats.Delta]:
+    """The counters of messages just delivered or failed: `event` today, and `reported`
+    on the day each was sent. Rows are (gateway, sent_at)."""
+    counted: list[stats.Delta] = []
+    for gateway, sent_at in rows:
+        counted.append((today, gateway or "", event, 1))
+        if sent_at is not None:
+            if isinstance(sent_at, str):  # SQLite: the UTC text the ORM stored
+                sent_at = datetime.fromisoformat(sent_at)
+            if sent_at.tzinfo is None:  # SQLite stores UTC without its offset
+                sent_at = sent_at.replace(tzinfo=UTC)
+            counted.append((stats.local_day(sent_at), gateway or "", E.REPORTED, 1))
+    return counted
 
 
 def match_unmatched(gateway: str, *, now: datetime | None = None, limit: int = 1000) -> int:
@@ -673,6 +764,8 @@ def _update_from_values(
         )
         return cursor.fetchall() if returning else [()] * cursor.rowcount
     found: list[tuple] = []
+    # Python's sqlite3 gives no rowcount (-1) for a statement that starts with WITH.
+    tail = tail or " RETURNING 1"
     placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
     for chunk in _chunks(rows, _SQLITE_ROWS_PER_STATEMENT):
         values = ", ".join([placeholders] * len(chunk))
@@ -680,5 +773,5 @@ def _update_from_values(
             f"WITH v({names}) AS (VALUES {values}) {update}{tail}",
             [*(value for row in chunk for value in row), *set_params],
         )
-        found.extend(cursor.fetchall() if returning else [()] * cursor.rowcount)
+        found.extend(cursor.fetchall() if returning else [()] * len(cursor.fetchall()))
     return found

@@ -30,7 +30,7 @@ from smsdesk.directory import services as directory
 from smsdesk.directory.imports import RecipientFile
 from smsdesk.directory.services import Targets
 from smsdesk.gateways.base import Concat
-from smsdesk.messaging import errors, gateway_state, outbox, personal
+from smsdesk.messaging import errors, gateway_state, outbox, personal, stats
 from smsdesk.messaging.models import (
     BLOCKED_REASON,
     CANCELLABLE,
@@ -344,6 +344,8 @@ def create_campaign(
     # In recipients' order (ids grow with the insert); read only by those who iterate it.
     campaign.created_messages = campaign.messages.order_by("id")  # type: ignore[attr-defined]
     outbox.enqueue_campaign(campaign.pk)
+    if blocked:
+        stats.count(stats.Event.BLOCKED, at=now, gateway=None, n=len(blocked))
     _touch_conversations(recipients, body, Message.Direction.OUTBOUND, now, bodies=bodies)
     return campaign
 
@@ -564,6 +566,7 @@ def _store_inbound(*, gateway: str, sender: str, text: str, received_at: datetim
         keyword=keyword.value if keyword else "",
     )
     UnreadEntry.objects.create(message=message, created_at=received_at)
+    stats.count(stats.Event.RECEIVED, at=received_at, gateway=gateway_row.name)
     # get_or_create survives two first messages from one number arriving together.
     Conversation.objects.get_or_create(
         peer=peer,
@@ -634,7 +637,7 @@ def block_pending(number: str, *, now: datetime) -> int:
     (The worker checks the STOP list again when it claims a batch, for a message saved at
     the very moment the STOP arrived.) The confirmation of the STOP itself still goes.
     """
-    return (
+    blocked = (
         Message.objects.filter(
             direction=Message.Direction.OUTBOUND,
             peer=number,
@@ -643,6 +646,10 @@ def block_pending(number: str, *, now: datetime) -> int:
         .exclude(opt_out_notice=True)
         .update(status=Message.Status.BLOCKED, error=BLOCKED_REASON, status_at=now)
     )
+    if blocked:
+        stats.count(stats.Event.BLOCKED, at=now, gateway=None, n=blocked)
+        outbox.dequeue(Message.objects.filter(peer=number, status=Message.Status.BLOCKED))
+    return blocked
 
 
 # A caller gets at most one automatic answer in this time.
@@ -737,6 +744,7 @@ def _check_may_act(message_id: int, by) -> None:  # type: ignore[no-untyped-def]
         )
 
 
+@transaction.atomic
 def cancel_message(message_id: int, *, by=None) -> Message:  # type: ignore[no-untyped-def]
     """Cancel a message that has not been handed to a gateway yet; `by` (a user) is recorded.
 
@@ -748,6 +756,8 @@ def cancel_message(message_id: int, *, by=None) -> Message:  # type: ignore[no-u
     done = Message.objects.filter(id=message_id, status__in=CANCELLABLE).update(
         status=Message.Status.CANCELLED, status_at=now, due_at=None, cancelled_by=by
     )
+    if done:
+        outbox.dequeue(Message.objects.filter(id=message_id))
     message = get_message(message_id)
     if not done:
         raise NotActionable(
@@ -805,11 +815,18 @@ def retry_messages(messages: QuerySet[Message], *, by=None) -> int:  # type: ign
         )
     blocked = sorted(optout.blocked_among(peers)) if done else []
     for start in range(0, len(blocked), 900):  # under SQLite's bound-parameter limit
-        messages.filter(
-            status=Message.Status.QUEUED, peer__in=blocked[start : start + 900]
-        ).exclude(opt_out_notice=True).update(
-            status=Message.Status.BLOCKED, error=BLOCKED_REASON, status_at=now
+        n_blocked = (
+            messages.filter(status=Message.Status.QUEUED, peer__in=blocked[start : start + 900])
+            .exclude(opt_out_notice=True)
+            .update(status=Message.Status.BLOCKED, error=BLOCKED_REASON, status_at=now)
         )
+        stats.count(stats.Event.BLOCKED, at=now, gateway=None, n=n_blocked)
+        if n_blocked:
+            outbox.dequeue(
+                messages.filter(
+                    status=Message.Status.BLOCKED, peer__in=blocked[start : start + 900]
+                )
+            )
     return done
 
 

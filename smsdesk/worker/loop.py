@@ -38,7 +38,7 @@ from smsdesk.gateways.base import (
     Outcome,
     SendResult,
 )
-from smsdesk.messaging import gateway_state, outbox, services
+from smsdesk.messaging import gateway_state, outbox, services, stats
 from smsdesk.messaging.models import UnmatchedReport
 from smsdesk.worker.dispatch import Backoff, RateLimiter
 from smsdesk.worker.inbound import EventHandler
@@ -466,6 +466,8 @@ class Worker:
                 flushed = services.flush_incomplete_parts(now=timezone.now())
                 if flushed:
                     log.info("stored %d long SMS with missing parts", flushed)
+                # The counters the workers appended since: into the per-day table.
+                stats.fold()
         except Exception:
             log.exception("worker housekeeping failed, retrying")
             _reset_connection()

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from smsdesk.messaging import gateway_state
+from smsdesk.messaging import gateway_state, stats
 from smsdesk.messaging.models import GatewayState
 from smsdesk.worker.models import WorkerProcess
 
@@ -45,30 +45,37 @@ DEVICE_FIELDS = {
 }
 
 
-def gateway_overview(now: datetime | None = None) -> list[GatewayState]:
+def gateway_overview(
+    now: datetime | None = None, *, counts: stats.Counts | None = None
+) -> list[GatewayState]:
     """Every known gateway with what the home and Passerelles pages show: `live` (connected
-    and driven by a running worker), `served`, `sent_today`, `queued` (its queue) and
-    `device` (the device's own words, as (key, value) pairs). Three queries in all."""
-    from django.db.models import Count
+    and driven by a running worker), `served`, `sent_today` (from the maintained counters,
+    or `counts` when the caller has read them), `queued` (its queue: `queue_due` now and
+    `queue_later`) and `device` (the device's own words, as (key, value) pairs)."""
+    from django.db.models import Count, Q
 
-    from smsdesk.messaging.models import Message, OutboxEntry
+    from smsdesk.messaging.models import OutboxEntry
 
     now = now or timezone.now()
-    midnight = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
     gateways = list(GatewayState.objects.order_by("name"))
     served = served_gateways(now)
-    sent_today = dict(
-        Message.objects.filter(direction=Message.Direction.OUTBOUND, sent_at__gte=midnight)
-        .values_list("gateway_id")
-        .annotate(n=Count("id"))
-    )
-    queued = dict(OutboxEntry.objects.values_list("gateway_id").annotate(n=Count("message_id")))
+    counts = counts or stats.read(now, days=1)
+    queue = {
+        name: (due, later)
+        for name, due, later in OutboxEntry.objects.values_list("gateway_id")
+        .annotate(
+            due=Count("message_id", filter=Q(due_at__lte=now)),
+            later=Count("message_id", filter=Q(due_at__gt=now)),
+        )
+        .order_by()
+    }
     for g in gateways:
         g.served = g.name in served  # type: ignore[attr-defined]
         # Its last report says connected, and a running worker still drives it.
         g.live = g.connected and g.served  # type: ignore[attr-defined]
-        g.sent_today = sent_today.get(g.name, 0)  # type: ignore[attr-defined]
-        g.queued = queued.get(g.name, 0)  # type: ignore[attr-defined]
+        g.sent_today = counts.today_by_gateway.get((g.name, stats.Event.SENT), 0)  # type: ignore[attr-defined]
+        g.queue_due, g.queue_later = queue.get(g.name, (0, 0))  # type: ignore[attr-defined]
+        g.queued = g.queue_due + g.queue_later  # type: ignore[attr-defined]
         extra = g.extra if isinstance(g.extra, dict) else {}
         g.device = [(label, extra[k]) for k, label in DEVICE_FIELDS.items() if extra.get(k)]  # type: ignore[attr-defined]
     return gateways

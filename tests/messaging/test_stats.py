@@ -1,0 +1,220 @@
+"""The maintained counters (messaging/stats.py): they say what a scan of the messages
+says, whatever path changed the messages."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from importlib import import_module
+from types import SimpleNamespace
+
+import pytest
+from django.apps import apps
+from django.db import connection
+from django.utils import timezone
+
+from smsdesk.gateways.base import Concat
+from smsdesk.gateways.simulator import SimulatorGateway
+from smsdesk.messaging import campaigns, outbox, services, stats
+from smsdesk.messaging.models import CountDelta, DailyCount, Message
+from tests.worker.helpers import drain, make_due, runner_for
+
+S = Message.Status
+E = stats.Event
+Key = tuple[date, str, str]
+
+
+def day(at: datetime) -> date:
+    return timezone.localdate(at)
+
+
+def events_of(m: Message) -> Counter[Key]:
+    """What a message says it went through, as the counters count it."""
+    found: Counter[Key] = Counter()
+    gateway = m.gateway_id or ""
+    if m.direction == Message.Direction.INBOUND:
+        found[(day(m.created_at), gateway, E.RECEIVED)] += 1
+        return found
+    if m.sent_at is not None:
+        found[(day(m.sent_at), gateway, E.SENT)] += 1
+    if m.status in (S.DELIVERED, S.FAILED, S.UNKNOWN):
+        found[(day(m.status_at), gateway, m.status)] += 1
+    if m.status == S.BLOCKED:
+        found[(day(m.status_at), "", E.BLOCKED)] += 1
+    if m.status in (S.DELIVERED, S.FAILED) and m.sent_at is not None:
+        found[(day(m.sent_at), gateway, E.REPORTED)] += 1
+    return found
+
+
+def scanned(history: Counter[Key]) -> Counter[Key]:
+    total = Counter(history)
+    for m in Message.objects.all():
+        total.update(events_of(m))
+    return +total
+
+
+def folded() -> Counter[Key]:
+    stats.fold()
+    assert not CountDelta.objects.exists()
+    return +Counter({(r.day, r.gateway, r.event): r.count for r in DailyCount.objects.all()})
+
+
+@pytest.mark.django_db
+def test_changes_are_appended_then_folded_and_read_either_way() -> None:
+    now = timezone.now()
+    stats.add([(day(now), "sim", E.SENT, 2), (day(now), "sim", E.SENT, 1)])
+    stats.count(E.RECEIVED, at=now, gateway="sim")
+    stats.count(E.SENT, at=now - timedelta(days=40), gateway="sim", n=5)
+    assert CountDelta.objects.count() == 3  # summed per key before the INSERT
+    before = stats.read(now)
+    assert stats.fold() == 3
+    assert stats.fold() == 0
+    after = stats.read(now)
+    for counts in (before, after):
+        assert counts.total(E.SENT, days=1) == 3
+        assert counts.total(E.RECEIVED, days=30) == 1
+        assert counts.today_by_gateway == {("sim", E.SENT): 3, ("sim", E.RECEIVED): 1}
+        assert counts.earlier == {E.SENT: 5}
+        assert counts.sent_without_report(before=day(now) + timedelta(days=1)) == 8
+    stats.count(E.SENT, at=now, gateway="sim")  # folded into the existing row
+    stats.fold()
+    assert DailyCount.objects.get(day=day(now), gateway="sim", event=E.SENT).count == 4
+
+
+@pytest.mark.django_db
+def test_a_message_is_counted_on_its_local_day(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.TIME_ZONE = "Europe/Paris"
+    # 23:30 UTC on 31 March is 1:30 on 1 April in Paris (summer time).
+    at = datetime(2026, 3, 31, 23, 30, tzinfo=UTC)
+    services.receive_inbound(gateway="simulator", sender="+33698765432", text="x", received_at=at)
+    assert folded() == Counter({(date(2026, 4, 1), "simulator", E.RECEIVED): 1})
+
+
+@pytest.mark.django_db
+def test_the_per_day_series_has_every_day_and_zeros() -> None:
+    now = timezone.now()
+    stats.count(E.SENT, at=now - timedelta(days=2), gateway="sim", n=4)
+    series = stats.read(now).per_day(E.SENT, days=3)
+    assert series == [
+        (day(now) - timedelta(days=2), 4),
+        (day(now) - timedelta(days=1), 0),
+        (day(now), 0),
+    ]
+
+
+NUMBERS = [f"+336120000{i:02d}" for i in range(12)]
+REFUSED, BUSY, UNDELIVERABLE = NUMBERS[0], NUMBERS[1], NUMBERS[2]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_counters_equal_a_scan_after_a_random_mix_of_operations(settings, seed: int) -> None:  # type: ignore[no-untyped-def]
+    settings.SMSDESK_MAX_ATTEMPTS = 2
+    settings.SMSDESK_STOP_CONFIRMATION = True
+    rng = random.Random(seed)
+    gateway = SimulatorGateway(
+        delivery_delay=0,
+        fail_permanent=[REFUSED],
+        fail_temporary=[BUSY],
+        undeliverable=[UNDELIVERABLE],
+    )
+    runner = runner_for(gateway)
+    history: Counter[Key] = Counter()  # what retried messages had counted before
+    long_ref = 0
+
+    def send() -> None:
+        to = rng.sample(NUMBERS, rng.randint(1, 5))
+        text = "Bonjour" if rng.random() < 0.7 else "Un long message. " * 20  # 3 parts
+        later = timezone.now() + timedelta(hours=1) if rng.random() < 0.2 else None
+        services.create_campaign(author=None, body=text, to=to, send_at=later)
+
+    def inbound() -> None:
+        nonlocal long_ref
+        sender = rng.choice(NUMBERS)
+        text = rng.choice(["Merci", "STOP", "START", "Oui"])
+        if rng.random() < 0.2:
+            long_ref += 1
+            for seq in (2, 1):  # out of order
+                services.receive_inbound(
+                    gateway="simulator",
+                    sender=sender,
+                    text=f"part {seq} ",
+                    received_at=timezone.now(),
+                    concat=Concat(long_ref, 2, seq),
+                )
+            return
+        services.receive_inbound(
+            gateway="simulator", sender=sender, text=text, received_at=timezone.now()
+        )
+
+    def cancel() -> None:
+        waiting = list(Message.objects.filter(status__in=[S.QUEUED, S.SCHEDULED]))
+        if waiting:
+            m = rng.choice(waiting)
+            if m.campaign_id and rng.random() < 0.3:
+                campaigns.cancel_campaign(m.campaign_id)
+            else:
+                services.cancel_message(m.id)
+
+    def retry() -> None:
+        done = list(Message.objects.filter(status__in=[S.FAILED, S.UNKNOWN]))
+        if done:
+            m = rng.choice(done)
+            history.update(events_of(m))
+            services.retry_message(m.id)
+
+    def in_flight_lost() -> None:
+        # A worker claims a batch and dies before recording it; another recovers it.
+        claimed = outbox.claim(gateway="simulator", worker_id="dead", limit=3, now=timezone.now())
+        if claimed and rng.random() < 0.5:
+            outbox.record_unknown([c.sms.id for c in claimed], reason="gone", now=timezone.now())
+        else:
+            outbox.recover_in_flight(live_workers=["test-worker"], now=timezone.now())
+
+    def time_passes() -> None:
+        make_due(
+            *Message.objects.filter(status__in=[S.QUEUED, S.SCHEDULED]).values_list("id", flat=True)
+        )
+
+    operations = [send, send, inbound, inbound, cancel, retry, in_flight_lost, time_passes]
+    for _ in range(40):
+        rng.choice(operations)()
+        if rng.random() < 0.5:
+            drain(runner)
+        if rng.random() < 0.2:
+            stats.fold()
+    time_passes()
+    drain(runner)
+
+    expected = scanned(history)
+    assert {e for _d, _g, e in expected} >= {E.SENT, E.DELIVERED, E.FAILED, E.RECEIVED}
+    counts = stats.read()
+    today = timezone.localdate()
+    for event in E:
+        assert counts.by_day.get((today, event), 0) == sum(
+            n for (d, _g, e), n in expected.items() if d == today and e == event
+        ), event
+    assert folded() == expected
+
+
+@pytest.mark.django_db
+def test_the_migration_counts_existing_messages_once(operator) -> None:  # type: ignore[no-untyped-def]
+    campaign = services.create_campaign(author=operator, body="x", to=NUMBERS[:4])
+    a, b, c, _queued = campaign.messages.order_by("id")
+    yesterday = timezone.now() - timedelta(days=1)
+    Message.objects.filter(pk=a.pk).update(
+        status=S.DELIVERED, sent_at=yesterday, status_at=timezone.now()
+    )
+    Message.objects.filter(pk=b.pk).update(status=S.FAILED, status_at=yesterday)
+    Message.objects.filter(pk=c.pk).update(status=S.SENT, sent_at=yesterday)
+    services.receive_inbound(
+        gateway="simulator", sender="+33698765432", text="x", received_at=yesterday
+    )
+    expected = scanned(Counter())
+    DailyCount.objects.all().delete()
+    CountDelta.objects.all().delete()
+    migration = import_module("smsdesk.messaging.migrations.0008_daily_counts")
+    migration.backfill(apps, SimpleNamespace(connection=connection))  # it reads only that
+    assert folded() == expected
+    assert len(expected) == 5
