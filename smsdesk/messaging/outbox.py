@@ -715,13 +715,6 @@ def purge_unmatched(*, older_than: datetime) -> int:
     return deleted
 
 
-def awaiting_report(*, sent_before: datetime) -> int:
-    """Messages sent before then that still wait for their delivery report."""
-    return Message.objects.filter(
-        direction=Message.Direction.OUTBOUND, status=S.SENT, sent_at__lt=sent_before
-    ).count()
-
-
 # --- SQL helpers --------------------------------------------------------------------------
 
 # SQLite binds at most 32,766 parameters per statement: stay well under it.
