@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from smsdesk.gateways.simulator import SimulatorGateway
-from smsdesk.messaging import services
+from smsdesk.messaging import outbox, services
 from smsdesk.messaging.models import Message
 from smsdesk.optout.models import AppendOnly, OptOut, OptOutEvent
 from tests.worker.helpers import drain, make_due, runner_for
@@ -124,8 +124,11 @@ def test_the_confirmation_goes_out_though_its_number_is_on_the_list_and_nothing_
     ).created_messages[0]
     inbound("STOP")
     # Its time comes, and the claim checks the STOP list once more: only the notice passes.
+    # (Written as it was when the STOP came: queued, in the worker's queue; blocking it took
+    # it out of the queue.)
     Message.objects.filter(pk=waiting.pk).update(status=S.QUEUED)
-    make_due(waiting.pk)  # (its row in the worker's queue too)
+    outbox.enqueue([Message.objects.get(pk=waiting.pk)])
+    make_due(waiting.pk)
     gateway = SimulatorGateway(delivery_delay=0)
     drain(runner_for(gateway))
     [notice] = notices()
