@@ -3,7 +3,7 @@ counters (messaging/stats.py) instead of a scan.
 
 Seeds N messages over 30 days (a quick generator: outbound sent / delivered / failed and
 inbound; not the documented million of bench/million.py), fills the counters from them
-with the backfill of migration 0008 (as an upgraded installation would), then renders "/"
+with the backfill of migration 0009 (as an upgraded installation would), then renders "/"
 in-process and prints the median and worst of 20 and the number of queries. Usage:
 
     .venv/bin/python bench/home.py --messages 200000
@@ -94,7 +94,7 @@ def main() -> None:
     Message.objects.bulk_create(batch)
     seed_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    migration = import_module("smsdesk.messaging.migrations.0008_daily_counts")
+    migration = import_module("smsdesk.messaging.migrations.0009_daily_counts")
     migration.backfill(apps, SimpleNamespace(connection=connection))
     backfill_s = time.perf_counter() - t0
     if connection.vendor == "postgresql":

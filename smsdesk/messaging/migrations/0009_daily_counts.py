@@ -51,7 +51,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0007_gateway_state_extra'),
+        ('messaging', '0008_keyset_indexes'),
     ]
 
     operations = [
