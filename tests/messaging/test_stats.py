@@ -214,7 +214,7 @@ def test_the_migration_counts_existing_messages_once(operator) -> None:  # type:
     expected = scanned(Counter())
     DailyCount.objects.all().delete()
     CountDelta.objects.all().delete()
-    migration = import_module("smsdesk.messaging.migrations.0009_daily_counts")
+    migration = import_module("smsdesk.messaging.migrations.0010_daily_counts")
     migration.backfill(apps, SimpleNamespace(connection=connection))  # it reads only that
     assert folded() == expected
     assert len(expected) == 5

@@ -51,7 +51,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0008_keyset_indexes'),
+        ('messaging', '0009_unread_entry_message_words'),
     ]
 
     operations = [
