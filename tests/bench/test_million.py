@@ -6,12 +6,21 @@ from __future__ import annotations
 import random
 
 import pytest
+from django.db.models import Sum
 from django.test import Client
 
 from bench import million
 from smsdesk.accounts.models import User
 from smsdesk.directory.models import Contact, Group
-from smsdesk.messaging.models import Campaign, Conversation, Message, MessagePart, OutboxEntry
+from smsdesk.messaging.models import (
+    Campaign,
+    Conversation,
+    DailyCount,
+    Message,
+    MessagePart,
+    OutboxEntry,
+    UnreadEntry,
+)
 from smsdesk.optout.models import OptOut, OptOutEvent
 from smsdesk.sms import numbers
 
@@ -51,6 +60,18 @@ def test_discussions_count_their_unread_messages(seeded: million.Seeded) -> None
     unread = Message.objects.filter(status=S.UNREAD)
     assert unread.exists()
     assert sum(Conversation.objects.values_list("unread_count", flat=True)) == unread.count()
+    # and the Unread list reads them from their entries, as the services write them
+    assert set(UnreadEntry.objects.values_list("message_id", flat=True)) == set(
+        unread.values_list("id", flat=True)
+    )
+
+
+def test_the_home_page_counters_say_what_the_messages_say(seeded: million.Seeded) -> None:
+    counted = dict(
+        DailyCount.objects.values_list("event").annotate(n=Sum("count")).values_list("event", "n")
+    )
+    assert counted["received"] == Message.objects.filter(direction="in").count()
+    assert counted["sent"] == Message.objects.filter(direction="out", sent_at__isnull=False).count()
 
 
 def test_stop_list_has_its_history(seeded: million.Seeded) -> None:
