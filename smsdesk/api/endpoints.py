@@ -14,8 +14,10 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
 from smsdesk.accounts import services as accounts
+from smsdesk.api import calls as calls_api
 from smsdesk.api import campaigns as campaigns_api
 from smsdesk.api import directory as directory_api
+from smsdesk.api import optout as optout_api
 from smsdesk.api.schemas import (
     MAX_ID,
     CreatedOut,
@@ -24,13 +26,11 @@ from smsdesk.api.schemas import (
     MessagePage,
     SendIn,
 )
-from smsdesk.calls import api as calls_api
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.lists import api_count
 from smsdesk.directory.services import Targets
 from smsdesk.messaging import filters, services
 from smsdesk.messaging.models import Message
-from smsdesk.optout import api as optout_api
 
 
 class TokenAuth(HttpBearer):

@@ -1,5 +1,6 @@
-"""The left-hand menu of the manual, with the current entry highlighted and the number of
-unread SMS beside "SMS non lus"."""
+"""The left-hand menu of the manual, with the current entry highlighted and the numbers the
+apps register beside their entries (core/hooks.py: the unread SMS beside "SMS non lus").
+Entries are url names: the menu is the manual's layout, it imports no app."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from smsdesk.messaging import services as messaging_services
+from smsdesk.core import hooks
 
 # (section title or None, [(url name, label, icon)])
 MENU = [
@@ -59,7 +60,7 @@ def menu(request: HttpRequest) -> dict:
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
     current = request.resolver_match.view_name if request.resolver_match else ""
-    badges = {"messaging:unread": messaging_services.unread_total()}
+    badges = hooks.menu_badges()
     sections = [
         (
             title,

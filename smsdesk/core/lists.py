@@ -311,7 +311,6 @@ def table_page(
     row: Callable[[Model], Sequence[object]],
     empty: str,
     intro: str = "",
-    link_first: bool = False,
     template: str = "core/simple_list.html",
     extra: dict | None = None,
 ) -> HttpResponse:
@@ -336,6 +335,5 @@ def table_page(
             "rows": [list(zip(labels, row(obj), strict=False)) for obj in context["page"]],
             "q": q,
             **context,
-            "link_first": link_first,
         },
     )

@@ -15,8 +15,6 @@ from smsdesk.core.lists import Column, paginate, search_text, sort_order
 from smsdesk.directory import exports, imports, services, uploads
 from smsdesk.directory.forms import ContactFieldForm, ContactForm, GroupForm, ImportForm
 from smsdesk.directory.models import ContactField, Group
-from smsdesk.messaging.models import Message
-from smsdesk.optout.models import OptOut
 
 MAX_SELECTED = 1000  # boxes ticked in one list page at most (the page shows 100)
 PREVIEW_ROWS = 20
@@ -49,15 +47,12 @@ def contacts(request: HttpRequest) -> HttpResponse:
 
 def contact(request: HttpRequest, contact_id: int) -> HttpResponse:
     person = _get(services.get_contact, contact_id)
-    history = list(Message.objects.filter(peer=person.number).order_by("-created_at", "-id")[:10])
     return render(
         request,
         "directory/contact.html",
         {
             "contact": person,
             "groups": person.groups.all(),
-            "history": history,
-            "stop": OptOut.objects.filter(number=person.number).first(),
             "custom": [(f.label, person.fields.get(f.key, "")) for f in services.custom_fields()],
         },
     )

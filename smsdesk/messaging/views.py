@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db import transaction
@@ -26,7 +25,7 @@ from smsdesk.core.lists import Column, Order, paginate, search_text, sort_order
 from smsdesk.directory import imports, uploads
 from smsdesk.directory import services as directory
 from smsdesk.directory.models import Contact, ContactField, Group
-from smsdesk.messaging import campaigns, filters, notifications, services
+from smsdesk.messaging import campaigns, filters, links, notifications, services
 from smsdesk.messaging.forms import NewSmsForm, ReplyForm
 from smsdesk.messaging.models import Conversation, Message
 from smsdesk.optout import services as optout
@@ -424,19 +423,13 @@ def inbound_notices(request: HttpRequest) -> JsonResponse:
                         "from": m.peer,
                         "text": Truncator(m.body).chars(notifications.PREVIEW_CHARS),
                         "at": when(m.created_at),
-                        "url": _notice_link(m.peer),
+                        "url": links.conversation_url(m.peer),
                     }
                     for m in shown
                 ],
             }
         )
     )
-
-
-def _notice_link(peer: str) -> str:
-    """Where a notice leads: the discussion with `peer`, whatever its characters (a
-    stranger's "A/B"), through the by-number link that redirects to its id."""
-    return f"{reverse('messaging:conversation_with')}?{urlencode({'number': peer})}"
 
 
 def _no_store(response: HttpResponse) -> HttpResponse:

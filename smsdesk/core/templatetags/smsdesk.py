@@ -1,19 +1,12 @@
 from urllib.parse import urlencode
 
 from django import template
-from django.urls import reverse
 from django.utils.html import conditional_escape, format_html
 
 from smsdesk.core import display, once
 from smsdesk.core.lists import CURSOR_PARAMS, Column
-from smsdesk.messaging.models import STATUS_COLOURS
 
 register = template.Library()
-
-
-@register.filter
-def status_colour(status: str) -> str:
-    return STATUS_COLOURS.get(status, "secondary")
 
 
 @register.simple_tag(takes_context=True)
@@ -56,13 +49,6 @@ def form_key(context: template.Context) -> str:
     return format_html(
         '<input type="hidden" name="{}" value="{}">', once.FIELD, once.key_for(context["request"])
     )
-
-
-@register.simple_tag
-def conversation_url(number: str) -> str:
-    """The link to the conversation with `number` (whatever its characters): the number goes
-    in the query string, encoded, and the page redirects to the conversation by its id."""
-    return f"{reverse('messaging:conversation_with')}?{urlencode({'number': number})}"
 
 
 @register.simple_tag(takes_context=True)

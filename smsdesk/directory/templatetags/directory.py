@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from django import template
-from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from smsdesk.core import hooks
 from smsdesk.directory import services
 
 register = template.Library()
@@ -34,9 +32,11 @@ def peer_label(number: str, name: str | None) -> SafeString:
 
 
 def peer_link(number: str, name: str | None) -> SafeString:
-    """A number (and its contact's name) linking to its conversation: through the by-number
-    address, encoded, which redirects to the conversation's id (any sender, even "A/B")."""
-    url = f"{reverse('messaging:conversation_with')}?{urlencode({'number': number})}"
+    """A number (and its contact's name) linking to the page an app registered for numbers
+    (messaging: the conversation, core/hooks.py); just the label when none did."""
+    url = hooks.number_link(number)
+    if url is None:
+        return peer_label(number, name)
     return format_html('<a href="{}">{}</a>', url, peer_label(number, name))
 
 

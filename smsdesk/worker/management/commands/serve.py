@@ -5,6 +5,7 @@ import threading
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+from django.core.wsgi import get_wsgi_application
 from django.utils.translation import gettext as _
 from waitress.server import create_server
 
@@ -30,8 +31,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
-        from smsdesk.wsgi import application
-
         call_command("migrate", interactive=False, verbosity=0)
         try:
             worker = None if opts["no_worker"] else build_worker()
@@ -39,7 +38,7 @@ class Command(BaseCommand):
             raise CommandError(str(e)) from None
         try:
             server = create_server(
-                application,
+                get_wsgi_application(),
                 host=opts["host"],
                 port=opts["port"],
                 threads=opts["threads"],

@@ -1,0 +1,30 @@
+"""What the apps plug into `core`. Every app uses core and core imports no app
+(docs/architecture.md, "may import"), so what a shared page needs from an app above (the
+unread count beside "SMS non lus", where a phone number links to) is registered here by that
+app, in its `AppConfig.ready()`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+# url name of a menu entry -> the number shown beside it (0: nothing shown)
+_menu_badges: dict[str, Callable[[], int]] = {}
+_number_link: list[Callable[[str], str]] = []
+
+
+def add_menu_badge(url_name: str, count: Callable[[], int]) -> None:
+    _menu_badges[url_name] = count
+
+
+def menu_badges() -> dict[str, int]:
+    return {name: count() for name, count in _menu_badges.items()}
+
+
+def set_number_link(link: Callable[[str], str]) -> None:
+    """`link(number)`: the page a phone number (or a sender's name) leads to."""
+    _number_link[:] = [link]
+
+
+def number_link(number: str) -> str | None:
+    """Where `number` links to, or None when no app offers a page for it."""
+    return _number_link[0](number) if _number_link else None
