@@ -13,10 +13,28 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from django.db import connections, models, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 
 CHUNK = 20_000
+
+
+def _field(model: type[models.Model], name: str) -> models.Field:
+    """`model`'s field `name`, one of its own (not a reverse relation or a generic key)."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise ValueError(f"{model.__name__}.{name} is not a column")
+    return field
+
+
+def _column(model: type[models.Model], name: str) -> str:
+    column = _field(model, name).column
+    if column is None:
+        raise ValueError(f"{model.__name__}.{name} is not a column")
+    return column
 
 
 def insert_rows(
@@ -39,15 +57,15 @@ def insert_rows(
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not (f.primary_key and f.auto_created)]
     fields = [f for f in fields if not isinstance(f, models.AutoField)]
-    varying_fields = [meta.get_field(name) for name in varying]
+    varying_fields = [_field(model, name) for name in varying]
     constant = [f for f in fields if f not in varying_fields]
     values = [f.get_db_prep_save(f.pre_save(template, add=True), connection) for f in constant]
     columns = ", ".join(quote(f.column) for f in [*constant, *varying_fields])
     suffix = ""
     if conflict:
-        targets = ", ".join(quote(meta.get_field(n).column) for n in conflict)
+        targets = ", ".join(quote(_column(model, n)) for n in conflict)
         sets = ", ".join(
-            f"{quote(meta.get_field(n).column)} = excluded.{quote(meta.get_field(n).column)}"
+            f"{quote(_column(model, n))} = excluded.{quote(_column(model, n))}"
             for n in update
         )
         suffix = f" ON CONFLICT ({targets}) DO UPDATE SET {sets}"
@@ -73,7 +91,16 @@ def _escape(value: str) -> str:
     return value
 
 
-def _copy_rows(cursor, table, constant, values, varying_fields, rows, suffix, connection):  # type: ignore[no-untyped-def]
+def _copy_rows(
+    cursor: CursorWrapper,
+    table: str,
+    constant: Sequence[models.Field],
+    values: Sequence[Any],
+    varying_fields: Sequence[models.Field],
+    rows: Sequence[Sequence[str]],
+    suffix: str,
+    connection: BaseDatabaseWrapper,
+) -> None:
     """PostgreSQL: the rows go in through COPY (text format, built here with str methods)
     rather than as arrays of parameters, which psycopg dumps element by element in Python
     (1.8 s of a 100,000-row send, bench/RESULTS.md). The constant columns' text is asked of
@@ -140,10 +167,10 @@ def select_among(
     connection = connections[router.db_for_read(model)]
     quote = connection.ops.quote_name
     meta = model._meta
-    names = ", ".join(quote(meta.get_field(c).column) for c in columns)
+    names = ", ".join(quote(_column(model, c)) for c in columns)
     paths: list[str] = []
     for json_field, json_key in json_keys:
-        json_column = quote(meta.get_field(json_field).column)
+        json_column = quote(_column(model, json_field))
         if connection.vendor == "postgresql":
             names += f", {json_column} ->> %s"
             paths.append(json_key)
@@ -151,7 +178,7 @@ def select_among(
             names += f", json_extract({json_column}, %s)"
             paths.append('$."' + json_key.replace('"', "") + '"')
     table = quote(meta.db_table)
-    column = quote(meta.get_field(key).column)
+    column = quote(_column(model, key))
     if connection.vendor == "postgresql":
         sql = f"SELECT {names} FROM {table} WHERE {column} = ANY(%s::text[])"  # noqa: S608
     else:

@@ -48,7 +48,8 @@ def when(value: datetime, *, now: datetime | None = None) -> str:
 def when_html(value: object, *, now: datetime | None = None) -> SafeString:
     """`when` in a <time> element that carries the exact instant and the full date on hover."""
     if not isinstance(value, datetime):  # any other cell of a list, as it would be shown
-        return conditional_escape("" if value is None else value)
+        text = value if isinstance(value, str) else "" if value is None else str(value)
+        return conditional_escape(text)  # a SafeString (a link) stays as it is
     return format_html(
         '<time datetime="{}" title="{}">{}</time>',
         localtime(value).isoformat(timespec="seconds"),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 
 class ServiceError(Exception):
     """A refusal a user can act on. `message` is translated and says what to fix;
@@ -35,14 +38,14 @@ class ServiceErrors(ServiceError):
         return self.errors[0].as_dict() | {"message": str(self.message)}
 
 
-def collect(*checks: object) -> list[object]:
+def collect(*checks: Callable[[], Any]) -> list[Any]:
     """Run each check (a callable); raise every ServiceError they raise together, or return
     their results in order."""
-    results: list[object] = []
+    results: list[Any] = []
     failures: list[ServiceError] = []
     for check in checks:
         try:
-            results.append(check())  # type: ignore[operator]
+            results.append(check())
         except ServiceErrors as e:
             failures.extend(e.errors)
         except ServiceError as e:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from django import forms
 
@@ -22,14 +23,14 @@ def add_service_error(
 class StyledForm(forms.Form):
     """A form whose widgets carry Bootstrap's classes (red when the field has an error)."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         for field in self.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs.setdefault("class", css)
 
-    def add_error(self, field: str | None, error: object) -> None:
-        super().add_error(field, error)  # type: ignore[arg-type]
+    def add_error(self, field: str | None, error: Any) -> None:  # whatever Django's takes
+        super().add_error(field, error)
         for name in self.errors:
             attrs = self.fields[name].widget.attrs if name in self.fields else {}
             if attrs and "is-invalid" not in attrs["class"]:

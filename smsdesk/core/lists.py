@@ -20,8 +20,10 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Model, QuerySet
 from django.db.models.fields import (
     CharField,
@@ -32,6 +34,7 @@ from django.db.models.fields import (
 )
 from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from django.db.models.lookups import GreaterThan, LessThan
+from django.db.models.sql.compiler import SQLCompiler
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.formats import number_format
@@ -116,7 +119,7 @@ def decode_cursor(model: type[Model], order: Order, token: str | None) -> list[o
         return None
     values = []
     for name, value in zip(order.fields, data[1:], strict=True):
-        checked = _checked(model._meta.get_field(name), value)
+        checked = _checked(_field(model, name), value)
         if checked is None:
             return None
         values.append(checked)
@@ -150,12 +153,12 @@ class _RowAfter(TupleGreaterThan):
     """`(a, b, id) > (x, y, z)` written as a row value on every database: Django spells it
     out as ORs on SQLite, which no index range serves; SQLite >= 3.15 reads row values."""
 
-    def as_sql(self, compiler, connection):  # type: ignore[no-untyped-def]
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, Any]:
         return GreaterThan.as_sql(self, compiler, connection)
 
 
 class _RowBefore(TupleLessThan):
-    def as_sql(self, compiler, connection):  # type: ignore[no-untyped-def]
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, Any]:
         return LessThan.as_sql(self, compiler, connection)
 
 
@@ -248,7 +251,15 @@ def keyset_page(
 
 
 def _values(row: Model, order: Order) -> list[object]:
-    return [getattr(row, row._meta.get_field(name).attname) for name in order.fields]
+    return [getattr(row, _field(type(row), name).attname) for name in order.fields]
+
+
+def _field(model: type[Model], name: str) -> Field:
+    """A field of `model` with a column: the only kind a sort is made of."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, Field):
+        raise ValueError(f"{model.__name__}.{name} has no column to sort by")
+    return field
 
 
 def bounded_count(queryset: QuerySet, cap: int = COUNT_CAP) -> tuple[int, bool, bool]:

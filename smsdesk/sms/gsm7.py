@@ -229,7 +229,8 @@ def to_septets(text: str) -> bytes | None:
 
 def from_septets(septets: bytes) -> str:
     """The text of GSM-7 septets given one per byte (each < 128), read like decode_septets."""
-    text = codecs.charmap_decode(septets, "strict", _CHAR_OF_SEPTET)[0]
+    # a str is a decoding table too (the stdlib's encodings/cp*.py pass one); typeshed says maps
+    text = codecs.charmap_decode(septets, "strict", _CHAR_OF_SEPTET)[0]  # type: ignore[arg-type]
     if "\x1b" not in text:
         return text
     out: list[str] = []

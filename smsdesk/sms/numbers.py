@@ -70,6 +70,8 @@ def _region(region: str) -> _Region | None:
     international = metadata.international_prefix or ""
     formats = []
     for f in metadata.number_format:
+        if f.pattern is None or f.format is None:  # never so in phonenumbers' data
+            continue
         rule = f.format
         if f.national_prefix_formatting_rule:  # e.g. "0\1": the trunk 0 before the first group
             rule = re.sub(r"(\\\d)", f.national_prefix_formatting_rule, rule, count=1)

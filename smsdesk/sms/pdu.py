@@ -296,10 +296,10 @@ def encode_submit(
         parts = _split_units(utf16, 2 * gsm7.SINGLE_UCS2, per_part, 2, _cuts_a_surrogate_pair)
 
     total = len(parts)
+    ref = 0  # the concatenation reference, when there are parts
     if total > 1:
         first_octet |= _UDHI
-        if concat_ref is None:
-            concat_ref = next(_references) & header_ref_max
+        ref = next(_references) & header_ref_max if concat_ref is None else concat_ref
     address = bytes((len(digits), toa)) + _digits_to_bcd(digits)
     # TP-MR .. TP-DCS, and TP-VP: the same for every part
     middle = bytes((first_octet, message_ref)) + address + bytes((0, dcs)) + vp
@@ -309,9 +309,9 @@ def encode_submit(
         if total == 1:
             udh = b""
         elif concat_16bit:
-            udh = bytes((6, _IEI_CONCAT_16BIT, 4, concat_ref >> 8, concat_ref & 0xFF, total, seq))
+            udh = bytes((6, _IEI_CONCAT_16BIT, 4, ref >> 8, ref & 0xFF, total, seq))
         else:
-            udh = bytes((5, _IEI_CONCAT_8BIT, 3, concat_ref, total, seq))
+            udh = bytes((5, _IEI_CONCAT_8BIT, 3, ref, total, seq))
         if dcs == 0x00:
             header_septets = (len(udh) * 8 + 6) // 7  # the text starts on a septet boundary
             count = header_septets + len(part)

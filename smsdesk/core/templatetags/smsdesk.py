@@ -14,7 +14,7 @@ def sort_header(context: template.Context, column: Column) -> str:
     """A column's header: a link that sorts the list by it (again: the other way)."""
     if not column.sort:
         return conditional_escape(column.label)
-    current = context.get("sort", "")
+    current = context.get("sort") or ""
     ascending = current == column.sort
     query = context["request"].GET.copy()
     query["sort"] = f"-{column.sort}" if ascending else column.sort

@@ -123,7 +123,7 @@ class ATChannel:
 
     def __init__(
         self,
-        port: serial.SerialBase,
+        port: serial.Serial,
         *,
         on_urc: Callable[[Urc], None],
         on_link_down: Callable[[str], None],

@@ -31,6 +31,7 @@ import serial
 from smsdesk.gateways.base import (
     Concat,
     DeliveryState,
+    EventSink,
     Gateway,
     GatewayError,
     GatewayEvent,
@@ -141,7 +142,7 @@ class ModemGateway(Gateway):
 
     # ------------------------------------------------------------------ Gateway
 
-    def start(self, emit) -> None:  # type: ignore[no-untyped-def]
+    def start(self, emit: EventSink) -> None:
         super().start(emit)
         self._running.set()
         self._connect()  # raises GatewayUnavailable / GatewayError for the worker

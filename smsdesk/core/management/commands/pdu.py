@@ -8,7 +8,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from smsdesk.sms import pdu
@@ -22,7 +22,7 @@ class Command(BaseCommand):
     )
     requires_system_checks: list[str] = []  # no database, no gateway: works on any set-up
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True, metavar="encode|decode")
         encode = actions.add_parser(
             "encode", help="the SMS-SUBMIT PDU of each part, one a line, in hex"
@@ -55,7 +55,7 @@ class Command(BaseCommand):
             help="the PDU does not start with the SMSC address",
         )
 
-    def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **opts: Any) -> None:
         if opts["action"] == "encode":
             try:
                 parts = pdu.encode_submit(
