@@ -19,15 +19,10 @@ On PostgreSQL the database named in the URL is dropped and created again.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import _setup  # the checkout on sys.path, a fresh database (bench/_setup.py)
 
 
 def timed(label: str, func):  # type: ignore[no-untyped-def]
@@ -55,26 +50,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--contacts", type=int, default=100_000)
-    parser.add_argument("--database-url", default="")
+    parser.add_argument("--contacts", type=int, default=100_000, help="contacts in the group")
+    _setup.add_database_option(parser)
     args = parser.parse_args()
 
-    data_dir = tempfile.mkdtemp(prefix="smsdesk-bench-")
-    url = args.database_url or f"sqlite:///{data_dir}/bench.sqlite3"
-    os.environ.update(
-        SMSDESK_DATA_DIR=data_dir,
-        SMSDESK_DATABASE_URL=url,
-        SMSDESK_LOG_LEVEL="WARNING",
-        SMSDESK_ALLOWED_HOSTS="testserver",
-        DJANGO_SETTINGS_MODULE="smsdesk.settings",
-    )
-    if url.startswith("postgres"):
-        recreate_postgres(url)
-
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    _setup.fresh_django(args.database_url)
     from django.db import connection
     from django.test import Client
 
@@ -85,7 +65,6 @@ def main() -> None:
     from smsdesk.directory.services import Targets
     from smsdesk.messaging import services as messaging
 
-    call_command("migrate", verbosity=0)
     n = args.contacts
     print(f"{connection.vendor}, {n:,} contacts")
     ContactField.objects.create(key="ville", label="Ville")
@@ -145,15 +124,6 @@ def main() -> None:
     ]:
         median, queries = page_time(client, page, params)
         print(f"{label:<52} {median * 1000:8.1f} ms (median of 7, {queries} queries)", flush=True)
-
-
-def recreate_postgres(url: str) -> None:
-    import psycopg
-
-    base, _, name = url.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 if __name__ == "__main__":

@@ -19,15 +19,10 @@ On PostgreSQL the database named in the URL is dropped and created again.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import _setup  # the checkout on sys.path, a fresh database (bench/_setup.py)
 
 TARGETS = {  # seconds, from issue 9
     "import": 10.0,
@@ -70,28 +65,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--contacts", type=int, default=100_000)
-    parser.add_argument("--database-url", default="")
+    parser.add_argument("--contacts", type=int, default=100_000, help="contacts imported")
+    _setup.add_database_option(parser)
     parser.add_argument("--profile", action="store_true", help="cProfile the group send")
     args = parser.parse_args()
 
-    data_dir = tempfile.mkdtemp(prefix="smsdesk-bench-")
-    url = args.database_url or f"sqlite:///{data_dir}/bench.sqlite3"
-    os.environ.update(
-        SMSDESK_DATA_DIR=data_dir,
-        SMSDESK_DATABASE_URL=url,
-        SMSDESK_LOG_LEVEL="WARNING",
-        SMSDESK_ALLOWED_HOSTS="testserver",
-        SMSDESK_IMPORT_MAX_BYTES=str(200_000_000),
-        DJANGO_SETTINGS_MODULE="smsdesk.settings",
-    )
-    if url.startswith("postgres"):
-        recreate_postgres(url)
-
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    _setup.fresh_django(args.database_url, SMSDESK_IMPORT_MAX_BYTES=str(200_000_000))
     from django.db import connection
     from django.test import Client
 
@@ -102,7 +81,6 @@ def main() -> None:
     from smsdesk.messaging import services as messaging
     from smsdesk.messaging.models import Message
 
-    call_command("migrate", verbosity=0)
     n = args.contacts
     print(f"{connection.vendor}, {n:,} contacts")
     ContactField.objects.create(key="city", label="Ville")
@@ -168,15 +146,6 @@ def main() -> None:
     else:
         campaign = timed(f"New SMS to the {n:,}-member group (saved)", send, TARGETS["group send"])
     assert campaign.recipient_count == n and Message.objects.count() == n
-
-
-def recreate_postgres(url: str) -> None:
-    import psycopg
-
-    base, _, name = url.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 if __name__ == "__main__":

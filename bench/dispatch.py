@@ -20,23 +20,19 @@ import cProfile
 import os
 import pstats
 import re
-import sys
-import tempfile
 import threading
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import _setup  # the checkout on sys.path, a fresh database (bench/_setup.py)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--messages", type=int, default=100_000)
-    parser.add_argument("--batch-size", type=int, default=500)
-    parser.add_argument("--database-url", default="")
+    parser.add_argument("--messages", type=int, default=100_000, help="messages queued")
+    parser.add_argument("--batch-size", type=int, default=500, help="messages claimed at once")
+    _setup.add_database_option(parser)
     parser.add_argument(
         "--stop-list",
         type=int,
@@ -56,21 +52,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    data_dir = tempfile.mkdtemp(prefix="smsdesk-bench-")
-    url = args.database_url or f"sqlite:///{data_dir}/bench.sqlite3"
-    os.environ.update(
-        SMSDESK_DATA_DIR=data_dir,
-        SMSDESK_DATABASE_URL=url,
-        SMSDESK_LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="smsdesk.settings",
-    )
-    if url.startswith("postgres"):
-        recreate_postgres(url)
-
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    url = _setup.fresh_django(args.database_url)
     from django.db import connection
     from django.utils import timezone
 
@@ -80,7 +62,6 @@ def main() -> None:
     from smsdesk.optout.models import OptOut
     from smsdesk.worker.loop import GatewayRunner
 
-    call_command("migrate", verbosity=0)
     gateway_row = GatewayState.objects.create(name="simulator", kind="simulator")
     OptOut.objects.bulk_create(
         (
@@ -184,15 +165,6 @@ class SqlProfile:
         print(f"SQL: {total:.2f} s in {sum(n for n, _t in self.stats.values()):.0f} statements")
         for sql, (n, t) in sorted(self.stats.items(), key=lambda kv: -kv[1][1])[:12]:
             print(f"  {t:6.2f} s {n:5.0f}x {1e6 * t / messages:5.1f} us/msg  {sql}")
-
-
-def recreate_postgres(url: str) -> None:
-    import psycopg
-
-    base, _, name = url.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 if __name__ == "__main__":

@@ -16,49 +16,27 @@ On PostgreSQL the database named in the URL is dropped and created again.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+import _setup  # the checkout on sys.path, a fresh database (bench/_setup.py)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--messages", type=int, default=200_000)
-    parser.add_argument("--database-url", default="")
-    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--messages", type=int, default=200_000, help="messages seeded")
+    _setup.add_database_option(parser)
+    parser.add_argument("--runs", type=int, default=20, help="times each page is read")
     args = parser.parse_args()
 
-    data_dir = tempfile.mkdtemp(prefix="smsdesk-bench-")
-    url = args.database_url or f"sqlite:///{data_dir}/bench.sqlite3"
-    os.environ.update(
-        SMSDESK_DATA_DIR=data_dir,
-        SMSDESK_DATABASE_URL=url,
-        SMSDESK_LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="smsdesk.settings",
-    )
-    if url.startswith("postgres"):
-        from dispatch import recreate_postgres
-
-        recreate_postgres(url)
-
-    import django
-
-    django.setup()
+    _setup.fresh_django(args.database_url)
     from datetime import timedelta
     from importlib import import_module
 
     from django.apps import apps
-    from django.core.management import call_command
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -67,7 +45,6 @@ def main() -> None:
     from smsdesk.accounts.models import User
     from smsdesk.messaging.models import GatewayState, Message
 
-    call_command("migrate", verbosity=0)
     gateway = GatewayState.objects.create(name="simulator", kind="simulator", connected=True)
     now = timezone.now()
     t0 = time.perf_counter()
@@ -94,7 +71,7 @@ def main() -> None:
     Message.objects.bulk_create(batch)
     seed_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    migration = import_module("smsdesk.messaging.migrations.0009_daily_counts")
+    migration = import_module("smsdesk.messaging.migrations.0010_daily_counts")
     migration.backfill(apps, SimpleNamespace(connection=connection))
     backfill_s = time.perf_counter() - t0
     if connection.vendor == "postgresql":

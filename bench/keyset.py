@@ -19,16 +19,11 @@ On PostgreSQL the database named in the URL is dropped and created again.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import _setup  # the checkout on sys.path, a fresh database (bench/_setup.py)
 
 PEERS = 20_000
 PER_PAGE = 25
@@ -38,32 +33,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--messages", type=int, default=200_000)
-    parser.add_argument("--database-url", default="")
+    parser.add_argument("--messages", type=int, default=200_000, help="messages seeded")
+    _setup.add_database_option(parser)
     args = parser.parse_args()
 
-    data_dir = tempfile.mkdtemp(prefix="smsdesk-bench-")
-    url = args.database_url or f"sqlite:///{data_dir}/bench.sqlite3"
-    os.environ.update(
-        SMSDESK_DATA_DIR=data_dir,
-        SMSDESK_DATABASE_URL=url,
-        SMSDESK_LOG_LEVEL="WARNING",
-        SMSDESK_ALLOWED_HOSTS="testserver",
-        DJANGO_SETTINGS_MODULE="smsdesk.settings",
-    )
-    if url.startswith("postgres"):
-        recreate_postgres(url)
-
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    _setup.fresh_django(args.database_url)
     from django.db import connection
 
     from smsdesk.core.bulk import insert_rows
     from smsdesk.messaging.models import Message
 
-    call_command("migrate", verbosity=0)
     n = args.messages
     start = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -164,15 +143,6 @@ def explain(sql: str) -> None:
     for number, line in enumerate(plan):
         if number == 0 or any(word in line for word in keep):
             print(f"    {line.strip()}")
-
-
-def recreate_postgres(url: str) -> None:
-    import psycopg
-
-    base, _, name = url.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 if __name__ == "__main__":

@@ -54,19 +54,14 @@ import os
 import random
 import re
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import import_module
-from pathlib import Path
 from types import SimpleNamespace
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 HOME_BOUND = 0.050  # seconds, issue 12
 PAGE_BOUND = 0.150
@@ -1031,13 +1026,15 @@ def measure_pages(facts: Seeded) -> list[Figure]:
 
 
 def main() -> None:
+    import _setup  # beside this script (the tests import this module as bench.million)
+
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--messages", type=int, default=1_000_000)
-    parser.add_argument("--correspondents", type=int, default=20_000)
+    parser.add_argument("--messages", type=int, default=1_000_000, help="messages seeded")
+    parser.add_argument("--correspondents", type=int, default=20_000, help="peer numbers")
     parser.add_argument("--seed", type=int, default=12, help="the generator's random seed")
-    parser.add_argument("--database-url", default="")
+    _setup.add_database_option(parser)
     parser.add_argument("--data-dir", default="", help="SQLite file's directory")
     parser.add_argument("--keep", action="store_true", help="reuse a database seeded before")
     parser.add_argument("--check", action="store_true", help="check the seeded data's rules")
@@ -1046,28 +1043,13 @@ def main() -> None:
     data_dir = args.data_dir or (
         os.path.join(tempfile.gettempdir(), f"smsdesk-million-{args.messages}")
         if args.keep
-        else tempfile.mkdtemp(prefix="smsdesk-bench-")
+        else ""
     )
-    os.makedirs(data_dir, exist_ok=True)
-    url = args.database_url or f"sqlite:///{data_dir}/bench.sqlite3"
-    os.environ.update(
-        SMSDESK_DATA_DIR=data_dir,
-        SMSDESK_DATABASE_URL=url,
-        SMSDESK_LOG_LEVEL="WARNING",
-        SMSDESK_ALLOWED_HOSTS="testserver",
-        SMSDESK_DEBUG="0",
-        DJANGO_SETTINGS_MODULE="smsdesk.settings",
-    )
+    url, data_dir = _setup.environment(args.database_url, data_dir, SMSDESK_DEBUG="0")
     reuse = args.keep and _seeded_before(url)
-    if url.startswith("postgres") and not reuse:
-        recreate_postgres(url)
-    elif not reuse and os.path.exists(f"{data_dir}/bench.sqlite3"):
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{data_dir}/bench.sqlite3{suffix}").unlink(missing_ok=True)
-
-    import django
-
-    django.setup()
+    if not reuse:
+        _setup.empty_database(url)
+    _setup.start_django(migrate=False)
     from django.core.management import call_command
     from django.db import connection
 
@@ -1110,15 +1092,6 @@ def _seeded_before(url: str) -> bool:
             return bool(conn.execute("SELECT 1 FROM messaging_message LIMIT 1").fetchone())
     except sqlite3.Error:
         return False
-
-
-def recreate_postgres(url: str) -> None:
-    import psycopg
-
-    base, _, name = url.rpartition("/")
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 if __name__ == "__main__":

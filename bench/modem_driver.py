@@ -14,18 +14,16 @@ nothing to the modem's round trip. Usage:
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import _setup  # noqa: F401 - the checkout on sys.path, for tests' modem emulator
 
-from smsdesk.gateways.base import OutboundSMS, Outcome  # noqa: E402
-from smsdesk.gateways.modem import ModemGateway  # noqa: E402
-from tests.gateways.modem.emulator import ModemEmulator  # noqa: E402
+from smsdesk.gateways.base import OutboundSMS, Outcome
+from smsdesk.gateways.modem import ModemGateway
+from tests.gateways.modem.emulator import ModemEmulator
 
 
 def run(modems: int, messages: int, delay: float) -> list[float]:

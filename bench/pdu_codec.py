@@ -132,7 +132,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--rounds", type=int, default=9, help="rounds, each side timed in turn")
     parser.add_argument("--operations", type=int, default=20_000, help="per round and side")
     args = parser.parse_args()
 
