@@ -140,6 +140,9 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Database sessions that carry their user's id in a column: a suspension or a password
+# change deletes that user's sessions with one indexed DELETE (smsdesk/accounts/sessions.py).
+SESSION_ENGINE = "smsdesk.accounts.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("SMSDESK_SESSION_HOURS", 12) * 3600
 SESSION_COOKIE_SECURE = env_bool("SMSDESK_SECURE_COOKIES", False)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -41,3 +42,17 @@ class ApiToken(models.Model):
     def digest_of(raw: str) -> str:
         # Tokens are 256 random bits: a plain hash is enough, no slow KDF is needed.
         return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+class LoginSession(AbstractBaseSession):
+    """A browser's session (SESSION_ENGINE `smsdesk.accounts.sessions`), with the id of the
+    user logged in on it, so that a user's sessions are found by an index, not by decoding
+    every session (`services.end_sessions`)."""
+
+    user_id = models.BigIntegerField(null=True, db_index=True)
+
+    @classmethod
+    def get_session_store_class(cls) -> type:
+        from smsdesk.accounts.sessions import SessionStore
+
+        return SessionStore

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from smsdesk.accounts.models import ApiToken, User
+from smsdesk.accounts.models import ApiToken, LoginSession, User
 from smsdesk.core import text
 from smsdesk.core.errors import ServiceError, collect
 
@@ -98,13 +98,25 @@ def set_role(*, user: User, role: str) -> User:
 
 @transaction.atomic
 def set_active(*, user: User, active: bool) -> User:
-    """Suspend (the user can no longer log in, nor use their API tokens) or reactivate."""
+    """Suspend (the user is logged out everywhere, can no longer log in, and their API tokens
+    stop working) or reactivate (the tokens work again; the sessions stay ended)."""
     if not active and user.role == User.Role.ADMIN:
         _keep_one_admin(user)
     user.is_active = active
-    # Django checks is_active on every request: a suspended user's sessions end at once.
     user.save(update_fields=["is_active"])
+    # On reactivation too: a login that was being answered while the suspension was saved
+    # could have written its session after it; none may outlive the suspension.
+    end_sessions(user)
     return user
+
+
+def end_sessions(user: User, *, keep: str | None = None) -> int:
+    """End the user's login sessions, all of them or all but `keep` (the key of the session
+    that asked): one DELETE on an index, whatever the number of sessions."""
+    sessions = LoginSession.objects.filter(user_id=user.pk)
+    if keep:
+        sessions = sessions.exclude(session_key=keep)
+    return sessions.delete()[0]
 
 
 def reset_password(*, user: User, password: str = "") -> str:

@@ -1,0 +1,79 @@
+"""What ends a login session or an API token ends it for good (README "Security"):
+a suspension, a password reset by an administrator, a change of one's own password."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth import SESSION_KEY
+from django.test import Client
+
+from smsdesk.accounts import services
+from smsdesk.accounts.models import LoginSession, User
+from smsdesk.accounts.sessions import SessionStore
+
+PASSWORD = "correct horse 42"
+NEW_PASSWORD = "une autre phrase 7"
+
+
+def logged_in(username: str, password: str = PASSWORD) -> Client:
+    """A browser that logged in through the login form (a real session row)."""
+    client = Client()
+    response = client.post("/accounts/login/", {"username": username, "password": password})
+    assert response.status_code == 302, response.content
+    return client
+
+
+def is_in(client: Client) -> bool:
+    response = client.get("/")
+    assert response.status_code in (200, 302)
+    return response.status_code == 200
+
+
+def api_works(raw_token: str) -> bool:
+    response = Client(HTTP_AUTHORIZATION=f"Bearer {raw_token}").get("/api/v1/messages")
+    assert response.status_code in (200, 401)
+    return response.status_code == 200
+
+
+@pytest.fixture
+def alice(admin_user: User) -> Client:
+    return logged_in("alice")
+
+
+# --- suspension -----------------------------------------------------------------------------
+@pytest.mark.django_db
+def test_a_suspension_ends_the_sessions_for_good(alice: Client, operator: User) -> None:
+    phone, desk = logged_in("bob"), logged_in("bob")
+    alice.post(f"/accounts/users/{operator.id}/suspend/")
+    alice.post(f"/accounts/users/{operator.id}/reactivate/")
+    # Reactivated, bob logs in again: the cookies he had before the suspension are dead.
+    assert not is_in(phone) and not is_in(desk)
+    assert is_in(logged_in("bob"))
+    assert is_in(alice)  # the administrator's own session is untouched
+
+
+@pytest.mark.django_db
+def test_each_session_row_carries_its_user_through_a_login(operator: User) -> None:
+    client = Client()
+    client.get("/accounts/login/")
+    client.post("/accounts/login/", {"username": "bob", "password": PASSWORD})
+    key = client.cookies["sessionid"].value
+    assert LoginSession.objects.get(session_key=key).user_id == operator.id
+    client.post("/accounts/logout/")
+    assert not LoginSession.objects.filter(session_key=key).exists()
+
+
+@pytest.mark.django_db
+def test_ending_a_users_sessions_is_one_query_whatever_their_number(
+    operator: User, admin_user: User, django_assert_num_queries: Callable[..., Any]
+) -> None:
+    for user in [operator] * 30 + [admin_user] * 5:
+        store = SessionStore()
+        store[SESSION_KEY] = str(user.pk)
+        store.create()
+    with django_assert_num_queries(1):
+        assert services.end_sessions(operator) == 30
+    assert list(LoginSession.objects.values_list("user_id", flat=True)) == [admin_user.id] * 5
