@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import secrets
 
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -119,22 +121,39 @@ def end_sessions(user: User, *, keep: str | None = None) -> int:
     return sessions.delete()[0]
 
 
+@transaction.atomic
 def reset_password(*, user: User, password: str = "") -> str:
-    """Give `user` a new password (generated when none is given), shown once to the admin."""
+    """Give `user` a new password (generated when none is given), shown once to the admin.
+    The user is logged out everywhere and their API tokens are revoked."""
     password = password or generate_password()
     check_password(password, user)
     user.set_password(password)
-    # The session carries a hash of the password: the user's open sessions end here.
     user.save(update_fields=["password"])
+    password_set(user)
     return password
 
 
-def change_own_password(*, user: User, old: str, new: str) -> None:
+def change_own_password(*, user: User, old: str, new: str, request: HttpRequest) -> int:
+    """The user changes their own password from the browser of `request`, which stays logged
+    in; their other sessions end and their API tokens are revoked (how many: returned)."""
     if not user.check_password(old):
         raise AccountError(_("The current password is not right."), field="old_password")
     check_password(new, user)
-    user.set_password(new)
-    user.save(update_fields=["password"])
+    with transaction.atomic():
+        user.set_password(new)
+        user.save(update_fields=["password"])
+        revoked = password_set(user, keep_session=request.session.session_key)
+    update_session_auth_hash(request, user)  # this browser's session follows the new password
+    return revoked
+
+
+def password_set(user: User, *, keep_session: str | None = None) -> int:
+    """What a new password ends, whoever set it: every session of the user but `keep_session`
+    (the browser that changed it), and every API token (a password changed because it leaked
+    must not leave a token made with it working). Returns the number of tokens revoked.
+    Any new way of setting a password (a reset by email) calls this too."""
+    end_sessions(user, keep=keep_session)
+    return ApiToken.objects.filter(user=user).delete()[0]
 
 
 def generate_password() -> str:

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import update_session_auth_hash
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from smsdesk.accounts import services
@@ -96,16 +96,29 @@ def change_password(request: HttpRequest) -> HttpResponse:
     form = OwnPasswordForm(request.POST)
     if form.is_valid():
         try:
-            services.change_own_password(
+            revoked = services.change_own_password(
                 user=request.user,
                 old=form.cleaned_data["old_password"],
                 new=form.cleaned_data["new_password"],
+                request=request,
             )
         except ServiceError as e:
             add_service_error(form, e, {"password": "new_password"})
         else:
-            update_session_auth_hash(request, request.user)  # stay logged in here
-            messages.success(request, _("Your password was changed."))
+            messages.success(
+                request, _("Your password was changed; you are logged out everywhere else.")
+            )
+            if revoked:
+                messages.warning(
+                    request,
+                    ngettext(
+                        "Your API token was revoked: create a new one for your programs.",
+                        "Your %(count)d API tokens were revoked: create new ones for your "
+                        "programs.",
+                        revoked,
+                    )
+                    % {"count": revoked},
+                )
             return redirect("accounts:profile")
     return profile(request, password_form=form)
 
@@ -234,7 +247,10 @@ def reset_password(request: HttpRequest, user_id: int) -> HttpResponse:
     else:
         messages.success(
             request,
-            _("The password of “%(name)s” was changed; their open sessions are ended.")
+            _(
+                "The password of “%(name)s” was changed: they are logged out everywhere and "
+                "their API tokens are revoked."
+            )
             % {"name": user},
         )
         if not chosen:

@@ -11,7 +11,7 @@ from django.contrib.auth import SESSION_KEY
 from django.test import Client
 
 from smsdesk.accounts import services
-from smsdesk.accounts.models import LoginSession, User
+from smsdesk.accounts.models import ApiToken, LoginSession, User
 from smsdesk.accounts.sessions import SessionStore
 
 PASSWORD = "correct horse 42"
@@ -77,3 +77,67 @@ def test_ending_a_users_sessions_is_one_query_whatever_their_number(
     with django_assert_num_queries(1):
         assert services.end_sessions(operator) == 30
     assert list(LoginSession.objects.values_list("user_id", flat=True)) == [admin_user.id] * 5
+
+
+# --- a password reset by an administrator ---------------------------------------------------
+@pytest.mark.django_db
+def test_a_reset_by_an_administrator_ends_sessions_and_revokes_tokens(
+    alice: Client, operator: User, admin_user: User
+) -> None:
+    phone = logged_in("bob")
+    _token, raw = services.create_token(user=operator, name="CRM")
+    _own, alices_raw = services.create_token(user=admin_user)
+    assert api_works(raw)
+    page = alice.post(f"/accounts/users/{operator.id}/password/", {}, follow=True)
+    assert "déconnecté partout" in page.content.decode()
+    assert "jetons d’API sont révoqués" in page.content.decode()
+    # gone from the database at once, not only refused at the next request
+    assert not LoginSession.objects.filter(user_id=operator.id).exists()
+    assert not ApiToken.objects.filter(user=operator).exists()
+    assert not api_works(raw) and not is_in(phone)
+    assert api_works(alices_raw) and is_in(alice)  # only bob's
+
+
+@pytest.mark.django_db
+def test_the_reset_form_says_what_it_ends(alice: Client, operator: User) -> None:
+    page = alice.get(f"/accounts/users/{operator.id}/").content.decode()
+    assert "déconnecté partout et ses jetons d’API sont révoqués" in page
+
+
+# --- a change of one's own password ---------------------------------------------------------
+@pytest.mark.django_db
+def test_my_password_change_ends_my_other_sessions_and_revokes_my_tokens(
+    operator: User,
+) -> None:
+    desk, phone = logged_in("bob"), logged_in("bob")
+    tokens = [services.create_token(user=operator, name=n)[1] for n in ("CRM", "script")]
+    page = desk.post(
+        "/accounts/me/password/",
+        {"old_password": PASSWORD, "new_password": NEW_PASSWORD},
+        follow=True,
+    ).content.decode()
+    assert "vous êtes déconnecté partout ailleurs" in page
+    assert "Vos 2 jetons d’API ont été révoqués : créez-en de nouveaux" in page
+    # the other session is gone from the database at once, not only refused when next used
+    [kept] = LoginSession.objects.filter(user_id=operator.id)
+    assert kept.session_key == desk.cookies["sessionid"].value
+    assert is_in(desk)  # the browser that changed it stays logged in
+    assert not is_in(phone)
+    assert [api_works(raw) for raw in tokens] == [False, False]
+
+
+@pytest.mark.django_db
+def test_the_password_form_says_what_a_change_ends(client_bob: Client) -> None:
+    page = client_bob.get("/accounts/me/").content.decode()
+    assert "vous déconnecte partout ailleurs et révoque vos jetons d’API" in page
+
+
+@pytest.mark.django_db
+def test_a_refused_change_ends_nothing(operator: User) -> None:
+    desk, phone = logged_in("bob"), logged_in("bob")
+    _token, raw = services.create_token(user=operator)
+    response = desk.post(
+        "/accounts/me/password/", {"old_password": "wrong", "new_password": NEW_PASSWORD}
+    )
+    assert response.status_code == 400
+    assert is_in(phone) and api_works(raw)
