@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import secrets
 
-from django.contrib.auth import update_session_auth_hash
+from django.conf import settings
+from django.contrib.auth import authenticate, update_session_auth_hash
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from smsdesk.accounts.models import ApiToken, LoginSession, User
 from smsdesk.core import text
@@ -29,6 +31,11 @@ class AccountError(ServiceError):
 class LastAdministrator(AccountError):
     code = "last_admin"
     http_status = 409
+
+
+class LockedOut(AccountError):
+    code = "locked_out"
+    http_status = 429
 
 
 def check_username(username: str) -> str:
@@ -136,8 +143,7 @@ def reset_password(*, user: User, password: str = "") -> str:
 def change_own_password(*, user: User, old: str, new: str, request: HttpRequest) -> int:
     """The user changes their own password from the browser of `request`, which stays logged
     in; their other sessions end and their API tokens are revoked (how many: returned)."""
-    if not user.check_password(old):
-        raise AccountError(_("The current password is not right."), field="old_password")
+    _check_current_password(user, old, request)
     check_password(new, user)
     with transaction.atomic():
         user.set_password(new)
@@ -145,6 +151,38 @@ def change_own_password(*, user: User, old: str, new: str, request: HttpRequest)
         revoked = password_set(user, keep_session=request.session.session_key)
     update_session_auth_hash(request, user)  # this browser's session follows the new password
     return revoked
+
+
+def _check_current_password(user: User, password: str, request: HttpRequest) -> None:
+    """Check the password the way the login form does, through django-axes: a wrong one counts
+    as a failed login of this user name from this address (one count with the login form,
+    SMSDESK_LOGIN_FAILURES), and a locked-out name is refused even with the right one. So a
+    session left open on a shared PC gives no more guesses than the login form."""
+    if authenticate(request, username=user.get_username(), password=password) == user:
+        return
+    if getattr(request, "axes_locked_out", False):
+        # Said beside the field: axes' whole-page answer would read as being logged out.
+        request.axes_locked_out = False
+        minutes = lockout_minutes()
+        raise LockedOut(
+            ngettext(
+                "Too many wrong passwords: this user name is locked from this computer for "
+                "%(minutes)s minute. Wait, then try again, or ask your administrator to reset "
+                "your password.",
+                "Too many wrong passwords: this user name is locked from this computer for "
+                "%(minutes)s minutes. Wait, then try again, or ask your administrator to "
+                "reset your password.",
+                minutes,
+            )
+            % {"minutes": minutes},
+            field="old_password",
+        )
+    raise AccountError(_("The current password is not right."), field="old_password")
+
+
+def lockout_minutes() -> int:
+    """How long a user name stays locked after too many wrong passwords (django-axes)."""
+    return int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
 
 
 def password_set(user: User, *, keep_session: str | None = None) -> int:

@@ -35,7 +35,9 @@ def _pop_once(request: HttpRequest, kind: str) -> str:
 
 
 # --- my account -----------------------------------------------------------------------------
-def profile(request: HttpRequest, password_form: OwnPasswordForm | None = None) -> HttpResponse:
+def profile(
+    request: HttpRequest, password_form: OwnPasswordForm | None = None, status: int = 200
+) -> HttpResponse:
     return render(
         request,
         "accounts/profile.html",
@@ -44,7 +46,7 @@ def profile(request: HttpRequest, password_form: OwnPasswordForm | None = None) 
             "new_token": _pop_once(request, "token"),
             "password_form": password_form or OwnPasswordForm(),
         },
-        status=400 if password_form and password_form.errors else 200,
+        status=400 if status == 200 and password_form and password_form.errors else status,
     )
 
 
@@ -104,6 +106,7 @@ def change_password(request: HttpRequest) -> HttpResponse:
             )
         except ServiceError as e:
             add_service_error(form, e, {"password": "new_password"})
+            return profile(request, password_form=form, status=e.http_status)
         else:
             messages.success(
                 request, _("Your password was changed; you are logged out everywhere else.")

@@ -3,11 +3,13 @@ a suspension, a password reset by an administrator, a change of one's own passwo
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.contrib.auth import SESSION_KEY
+from django.http import HttpResponse
 from django.test import Client
 
 from smsdesk.accounts import services
@@ -141,3 +143,37 @@ def test_a_refused_change_ends_nothing(operator: User) -> None:
     )
     assert response.status_code == 400
     assert is_in(phone) and api_works(raw)
+
+
+# --- the current password is throttled like the login ---------------------------------------
+def change(client: Client, old: str) -> HttpResponse:
+    form = {"old_password": old, "new_password": NEW_PASSWORD}
+    return client.post("/accounts/me/password/", form)
+
+
+@pytest.mark.django_db
+def test_wrong_current_passwords_lock_like_wrong_logins(operator: User) -> None:
+    desk = logged_in("bob")
+    for _ in range(9):  # SMSDESK_LOGIN_FAILURES is 10
+        assert change(desk, "wrong").status_code == 400
+    locked = change(desk, "wrong")
+    assert locked.status_code == 429
+    assert "Trop de mots de passe erronés" in locked.content.decode()
+    assert 'name="old_password"' in locked.content.decode()  # said beside the field
+    assert change(desk, PASSWORD).status_code == 429  # the right one no longer helps
+    operator.refresh_from_db()
+    assert operator.check_password(PASSWORD)
+    # one count with the login: the name is locked on the login form from this address too
+    login = Client().post("/accounts/login/", {"username": "bob", "password": PASSWORD})
+    assert login.status_code == 429
+    assert is_in(desk)  # locked out of guessing, not logged out
+
+
+@pytest.mark.django_db
+def test_a_wrong_current_password_is_logged_as_a_failed_login(
+    operator: User, caplog: pytest.LogCaptureFixture
+) -> None:
+    desk = logged_in("bob")
+    with caplog.at_level(logging.WARNING, logger="smsdesk.accounts.login"):
+        change(desk, "wrong")
+    assert "failed login for user name 'bob' from 127.0.0.1" in caplog.text
