@@ -18,32 +18,26 @@ from smsdesk.core.errors import ServiceError
 from smsdesk.core.forms import add_service_error
 from smsdesk.core.lists import Order, paginate
 
-# A secret shown once after a redirect (POST-redirect-GET): kept in the session until shown.
-SHOW_ONCE = "smsdesk_show_once"
-
-
-def _show_once(request: HttpRequest, kind: str, value: str) -> None:
-    request.session[SHOW_ONCE] = {"kind": kind, "value": value}
-
-
-def _pop_once(request: HttpRequest, kind: str) -> str:
-    shown = request.session.get(SHOW_ONCE)
-    if shown and shown.get("kind") == kind:
-        del request.session[SHOW_ONCE]
-        return shown["value"]
-    return ""
+# A secret (a new API token, a generated password) is shown in the answer to the form that
+# made it, never carried to the next page through the session: it would sit readable in the
+# session table until then. The page's script then sets the address to the page's own URL
+# (accounts/shown_once.js), so that a reload shows the page without the secret and posts
+# nothing again.
 
 
 # --- my account -----------------------------------------------------------------------------
 def profile(
-    request: HttpRequest, password_form: OwnPasswordForm | None = None, status: int = 200
+    request: HttpRequest,
+    password_form: OwnPasswordForm | None = None,
+    status: int = 200,
+    new_token: str = "",
 ) -> HttpResponse:
     return render(
         request,
         "accounts/profile.html",
         {
             "tokens": request.user.api_tokens.all(),
-            "new_token": _pop_once(request, "token"),
+            "new_token": new_token,
             "password_form": password_form or OwnPasswordForm(),
         },
         status=400 if status == 200 and password_form and password_form.errors else status,
@@ -60,9 +54,8 @@ def create_token(request: HttpRequest) -> HttpResponse:
             )
     except ServiceError as e:
         messages.error(request, e.message)
-    else:
-        _show_once(request, "token", raw)
-    return redirect("accounts:profile")
+        return redirect("accounts:profile")
+    return profile(request, new_token=raw)  # shown in this answer only
 
 
 def revoke_token(request: HttpRequest, token_id: int) -> HttpResponse:
@@ -157,9 +150,9 @@ def users(request: HttpRequest) -> HttpResponse:
             add_service_error(form, e)
         else:
             messages.success(request, _("The account “%(name)s” was created.") % {"name": user})
-            if not form.cleaned_data["password"]:
-                _show_once(request, "password", password)
-            return redirect("accounts:user", user_id=user.id)
+            if form.cleaned_data["password"]:
+                return redirect("accounts:user", user_id=user.id)
+            return _user_page(request, user, new_password=password)  # shown in this answer only
     context = paginate(request, User.objects.all(), USER_ORDER)
     return render(
         request,
@@ -171,7 +164,10 @@ def users(request: HttpRequest) -> HttpResponse:
 
 @admin_required
 def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
-    user = get_object_or_404(User, id=user_id)
+    return _user_page(request, get_object_or_404(User, id=user_id))
+
+
+def _user_page(request: HttpRequest, user: User, new_password: str = "") -> HttpResponse:
     return render(
         request,
         "accounts/user.html",
@@ -179,7 +175,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
             "account": user,
             "role_form": RoleForm(initial={"role": user.role}),
             "password_form": PasswordResetForm(),
-            "new_password": _pop_once(request, "password"),
+            "new_password": new_password,
         },
     )
 
@@ -257,5 +253,5 @@ def reset_password(request: HttpRequest, user_id: int) -> HttpResponse:
             % {"name": user},
         )
         if not chosen:
-            _show_once(request, "password", password)
+            return _user_page(request, user, new_password=password)  # shown in this answer only
     return redirect("accounts:user", user_id=user.id)

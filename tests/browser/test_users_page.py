@@ -45,8 +45,12 @@ def test_an_administrator_creates_suspends_and_reactivates_a_user(page) -> None:
     page.get_by_role("button", name="Créer le compte").click()
     expect(page.get_by_text("Le compte « carole » a été créé.")).to_be_visible()
     password = page.locator("#new-password").inner_text()
-    assert User.objects.get(username="carole").check_password(password)
+    carole = User.objects.get(username="carole")
+    assert carole.check_password(password)
     shot(page, "user-created")
+    # shown in the answer to the form, never kept in the session: the address is the
+    # account's own page, so a reload shows it without the password and posts nothing
+    expect(page).to_have_url(re.compile(rf"/accounts/users/{carole.id}/$"))
     page.reload()
     expect(page.locator("#new-password")).to_have_count(0)  # shown once
 
@@ -85,3 +89,19 @@ def test_the_users_page_on_a_phone_and_an_operator_is_refused(browser, live_serv
     shot(page, "users-403-phone")
     assert refused == []
     context.close()
+
+
+def test_a_new_token_is_shown_once_and_a_reload_makes_no_other(page) -> None:  # type: ignore[no-untyped-def]
+    refused = watch_csp(page)
+    User.objects.create_user("bob", password=PASSWORD)
+    log_in(page, "bob")
+    page.goto(page.base + "/accounts/me/")
+    page.get_by_placeholder("Libellé, ex. CRM").fill("CRM")
+    page.get_by_role("button", name="Créer un jeton").click()
+    token = page.locator("#new-token").inner_text()
+    assert token.startswith("smsd_")
+    expect(page).to_have_url(re.compile(r"/accounts/me/$"))
+    page.reload()
+    expect(page.locator("#new-token")).to_have_count(0)
+    assert User.objects.get(username="bob").api_tokens.count() == 1
+    assert refused == []
