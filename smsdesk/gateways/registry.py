@@ -12,12 +12,17 @@ Each entry of the setting is `[NAME=]KIND[:TARGET][?OPTION=VALUE&...]`, for exam
     modem=modem:/dev/ttyUSB0?baud=115200&pin=1234
 
 NAME defaults to KIND. The first entry sends the messages that name no gateway.
+
+An entry may hold secrets (a SIM's `pin`, a provider's `password` or `api_key`, the password in
+`smpp://user:password@host`): whatever shows an entry, or a URL, in a page, a log line or an
+error goes through `masked` first.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +33,36 @@ from smsdesk.gateways.base import Gateway, GatewayError, GatewayStore
 # Modules of the kinds that ship with smsdesk; imported on first use so that they register.
 # One that is not there (yet) is skipped: its kind is then unknown.
 BUILTIN_KIND_MODULES = ("smsdesk.gateways.simulator", "smsdesk.gateways.modem")
+
+
+MASK = "***"
+# An option whose name (or its last part: sim_pin, smtp-password) says it holds a secret.
+_SECRET_OPTION = re.compile(
+    r"(?:^|[_.-])(?:pin2?|puk2?|pass|passwd|password|passphrase|pwd|secret|token|"
+    r"key|apikey|auth|credentials?|signature)$",
+    re.IGNORECASE,
+)
+# NAME=VALUE at the start, after ?, & or ;, or after a space; the value ends where a query
+# value ends, or at a quote (an entry quoted in a message).
+_OPTION = re.compile(r"(?P<before>^|[?&;\s])(?P<name>[A-Za-z][\w.-]*)=(?P<value>[^&;\s'\"]*)")
+# scheme://user:PASSWORD@host
+_URL_PASSWORD = re.compile(r"(?P<before>[A-Za-z][\w+.-]*://[^\s:/?#@'\"]*:)[^\s@'\"]*(?=@)")
+
+
+def masked(text: str) -> str:
+    """`text` (a gateway entry, a URL such as a database's, or a message quoting one) with its
+    secrets replaced by ***: the value of each option named like a secret (pin, password,
+    secret, token, api_key, ...) and the password of a URL's user. The one function for
+    showing configuration anywhere."""
+    text = _URL_PASSWORD.sub(lambda m: m["before"] + MASK, text)
+    return _OPTION.sub(
+        lambda m: (
+            f"{m['before']}{m['name']}={MASK}"
+            if m["value"] and _SECRET_OPTION.search(m["name"])
+            else m[0]
+        ),
+        text,
+    )
 
 
 @dataclass(frozen=True)
@@ -42,6 +77,13 @@ class GatewaySpec:
     # What the settings say of incoming calls (SMSDESK_CALLS_HANG_UP), given by the builder;
     # a gateway's own option (e.g. modem `hangup=`) wins.
     hang_up_calls: bool = field(default=True, compare=False)
+
+    def __repr__(self) -> str:  # never the secrets among the options
+        options = {k: MASK if _SECRET_OPTION.search(k) else v for k, v in self.options.items()}
+        return (
+            f"GatewaySpec(name={self.name!r}, kind={self.kind!r}, "
+            f"target={masked(self.target)!r}, options={options!r})"
+        )
 
 
 Factory = Callable[[GatewaySpec], Gateway]
@@ -91,13 +133,13 @@ def parse_spec(entry: str) -> GatewaySpec:
     if kind not in kinds:
         why = f", its module did not load: {_UNLOADED[kind]}" if kind in _UNLOADED else ""
         raise GatewayError(
-            f"gateway {entry!r}: unknown kind {kind!r} (known: {', '.join(kinds)}){why}"
+            f"gateway {masked(entry)!r}: unknown kind {kind!r} (known: {', '.join(kinds)}){why}"
         )
     options = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
     name = (name or kind).strip()
     if not name.replace("-", "").replace("_", "").isalnum() or len(name) > 50:
         raise GatewayError(
-            f"gateway {entry!r}: a name uses letters, digits, - and _ only (at most 50)"
+            f"gateway {masked(entry)!r}: a name uses letters, digits, - and _ only (at most 50)"
         )
     return GatewaySpec(name=name, kind=kind, target=target, options=options)
 

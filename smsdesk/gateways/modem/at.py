@@ -57,6 +57,13 @@ URC_PREFIXES = (
 URCS_WITH_PDU = ("+CMT:", "+CDS:")  # the next line is the PDU, part of the same URC
 ANSWERS_WITH_PDU = ("+CMGR:", "+CMGL:")
 _FINAL_ERROR = re.compile(r"^\+(CMS|CME) ERROR:\s*(.*)$")
+# Commands whose arguments are a secret (the SIM's PIN or PUK): never in an error or a log line.
+_SECRET_ARGUMENTS = re.compile(r"(\+(?:CPIN2?|CPWD|CLCK)=).*", re.IGNORECASE)
+
+
+def shown(command: str) -> str:
+    """`command` as errors and logs say it: AT+CPIN="***" for AT+CPIN="1234"."""
+    return _SECRET_ARGUMENTS.sub(r'\1"***"', command)
 
 
 class ATError(Exception):
@@ -83,6 +90,7 @@ class CommandError(ATError):
     """The modem answered ERROR, +CMS ERROR: n or +CME ERROR: n."""
 
     def __init__(self, command: str, kind: str, code: int | None, line: str) -> None:
+        command = shown(command)
         super().__init__(f"{command}: {line}")
         self.command = command
         self.kind = kind  # "CMS", "CME" or "" for a bare ERROR
@@ -191,7 +199,7 @@ class ATChannel:
             self._start(pending, command.encode("ascii") + b"\r")
             if not pending.done.wait(self.timeout if timeout is None else timeout):
                 self._abandon(pending)
-                raise NoAnswer(f"{command}: no answer")
+                raise NoAnswer(f"{shown(command)}: no answer")
             return self._finish(pending)
 
     def send_pdu(
@@ -343,7 +351,7 @@ class ATChannel:
             elif line.startswith(">") and pending is not None and pending.wants_prompt:
                 pending.prompted.set()  # "> " followed by a line end on some firmwares
             else:
-                log.debug("modem: ignored line %r", line)
+                log.debug("modem: ignored line %r", shown(line))  # a late echo of a PIN
         if urc is not None:
             try:
                 self.on_urc(urc)

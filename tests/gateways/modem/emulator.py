@@ -97,6 +97,7 @@ class Script:
     no_prompt: int = 0  # this many AT+CMGS get no prompt at all
     swallow_pdu: int = 0  # this many PDUs get no answer
     silent_until: float = 0.0  # monotonic time until which nothing is answered
+    pin_answer: str = ""  # AT+CPIN="…" answered this (e.g. "+CME ERROR: 100"), the PIN unread
     inside_answers: collections.deque = field(default_factory=collections.deque)
 
 
@@ -423,7 +424,9 @@ class ModemEmulator:
 
     def _enter_pin(self, pin: str) -> None:
         self.pin_attempts.append(pin)
-        if self.sim_ready or self.pin_tries <= 0:
+        if self.script.pin_answer:
+            self._final([], self.script.pin_answer)
+        elif self.sim_ready or self.pin_tries <= 0:
             self._final([], "+CME ERROR: 3")
         elif pin != self.pin:
             self.pin_tries -= 1

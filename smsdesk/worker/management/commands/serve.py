@@ -11,6 +11,7 @@ from waitress.server import create_server
 
 from smsdesk.accounts.models import User
 from smsdesk.gateways.base import GatewayError
+from smsdesk.gateways.registry import masked
 from smsdesk.worker.runtime import build_worker, stop_on_signals
 
 
@@ -70,7 +71,7 @@ class Command(BaseCommand):
                 "host": opts["host"],
                 "port": opts["port"],
                 "db": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
-                "gateways": ", ".join(settings.SMSDESK_GATEWAYS),
+                "gateways": ", ".join(masked(g) for g in settings.SMSDESK_GATEWAYS),
             }
         )
         if not User.objects.exists():
