@@ -9,8 +9,10 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import stat
 import zoneinfo
 from pathlib import Path
+from typing import IO, Any
 
 from smsdesk.sms import sending_window
 from smsdesk.sms.sending_window import Window
@@ -91,10 +93,37 @@ FILE_MODE = 0o600
 
 
 def data_dir() -> Path:
-    path = Path(env_str("SMSDESK_DATA_DIR", str(Path.home() / ".local/share/smsdesk")))
+    return private_dir(Path(env_str("SMSDESK_DATA_DIR", str(Path.home() / ".local/share/smsdesk"))))
+
+
+def private_dir(path: Path) -> Path:
+    """`path`, a folder only its owner may enter (0700): created so, or tightened."""
     path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     make_private(path, DIR_MODE)
     return path
+
+
+_OPEN_FLAGS = {"w": os.O_TRUNC, "a": os.O_APPEND, "x": os.O_EXCL}
+
+
+def private_file(path: str | Path, mode: str = "w", **kwargs: Any) -> IO[Any]:
+    """Open `path` for writing as a file only its owner may read (0600), whatever the umask:
+    created 0600, and an existing file's rights taken back to 0600 before anything is
+    written. `mode`: "w" (replace), "a" (append) or "x" (a new file only, else
+    FileExistsError), with "b" for bytes; `kwargs` go to open() (encoding, buffering...).
+    Every file smsdesk writes that holds numbers, texts or secrets is opened here."""
+    flags = os.O_WRONLY | os.O_CREAT | _OPEN_FLAGS[mode[0]]
+    fd = os.open(path, flags, FILE_MODE)
+    try:
+        status = os.fstat(fd)
+        # Only a regular file: --output /dev/stdout must not change the terminal's mode.
+        if stat.S_ISREG(status.st_mode) and status.st_mode & ~FILE_MODE & 0o777:
+            with contextlib.suppress(PermissionError):  # not ours: the owner chose
+                os.fchmod(fd, FILE_MODE)
+        return os.fdopen(fd, mode.replace("x", "w"), **kwargs)
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def make_private(path: Path, mode: int) -> None:
@@ -118,7 +147,7 @@ def private_sqlite_file(name: str | Path) -> None:
         return
     if not path.exists() and path.parent.is_dir():
         with contextlib.suppress(FileExistsError):
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+            private_file(path, "x").close()
     for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         make_private(file, FILE_MODE)
 
@@ -130,13 +159,11 @@ def secret_key(directory: Path) -> str:
         return key
     key_file = directory / "secret_key"
     if not key_file.exists():
-        # O_EXCL: two processes starting together must not write two different keys.
-        try:
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(secrets.token_urlsafe(50))
+        # "x": two processes starting together must not write two different keys.
+        with (
+            contextlib.suppress(FileExistsError),
+            private_file(key_file, "x", encoding="utf-8") as f,
+        ):
+            f.write(secrets.token_urlsafe(50))
     make_private(key_file, FILE_MODE)
     return key_file.read_text(encoding="utf-8").strip()

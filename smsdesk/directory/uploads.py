@@ -8,7 +8,6 @@ into the session cookie, and the preview the user saw is computed again from the
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import time
@@ -17,6 +16,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from smsdesk.config import private_dir, private_file
 from smsdesk.directory import errors
 
 MAX_AGE = 24 * 3600
@@ -24,9 +24,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{20,40}")
 
 
 def _folder() -> Path:
-    folder = Path(settings.DATA_DIR) / "imports"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    return folder
+    return private_dir(Path(settings.DATA_DIR) / "imports")
 
 
 def save(data: bytes, *, user_id: int, filename: str) -> str:
@@ -37,8 +35,7 @@ def save(data: bytes, *, user_id: int, filename: str) -> str:
         (folder / f"{token}.csv", data),
         (folder / f"{token}.json", json.dumps({"user": user_id, "name": filename[:200]}).encode()),
     ):
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
+        with private_file(path, "xb") as f:
             f.write(content)
     return token
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import secrets
 import threading
 import time
@@ -30,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from smsdesk.config import private_file
 from smsdesk.gateways.base import (
     DeliveryState,
     EventSink,
@@ -239,12 +239,9 @@ class SimulatorGateway(Gateway):
             for m in accepted
         )
         # One unbuffered write per batch: once send_many returns, the record is in the
-        # kernel and survives the process being killed.
-        fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        try:
-            os.write(fd, lines.encode("utf-8"))
-        finally:
-            os.close(fd)
+        # kernel and survives the process being killed. Numbers and texts: owner only.
+        with private_file(self.log_path, "ab", buffering=0) as log:
+            log.write(lines.encode("utf-8"))
 
 
 @register("simulator")

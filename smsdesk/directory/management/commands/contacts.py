@@ -4,6 +4,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from smsdesk.config import private_file
 from smsdesk.core.errors import ServiceError
 from smsdesk.directory import exports, imports, services
 
@@ -70,7 +71,7 @@ class Command(BaseCommand):
         qs = services.contact_list(search)
         chunks = exports.json_chunks(qs) if fmt == "json" else exports.csv_chunks(qs)
         if output:
-            with open(output, "w", encoding="utf-8", newline="") as f:
+            with private_file(output, "w", encoding="utf-8", newline="") as f:
                 for chunk in chunks:
                     f.write(chunk)
             self.stderr.write(
