@@ -55,6 +55,7 @@ def create_token(request: HttpRequest) -> HttpResponse:
     except ServiceError as e:
         messages.error(request, e.message)
         return redirect("accounts:profile")
+    once.done(request)
     return profile(request, new_token=raw)  # shown in this answer only
 
 
@@ -152,6 +153,7 @@ def users(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("The account “%(name)s” was created.") % {"name": user})
             if form.cleaned_data["password"]:
                 return redirect("accounts:user", user_id=user.id)
+            once.done(request)
             return _user_page(request, user, new_password=password)  # shown in this answer only
     context = paginate(request, User.objects.all(), USER_ORDER)
     return render(

@@ -46,7 +46,19 @@ def new_key() -> str:
 def key_for(request: HttpRequest) -> str:
     """The key of a form being shown: the one it was posted with (errors shown again), or new."""
     posted = request.POST.get(FIELD, "") if request.method == "POST" else ""
+    if getattr(request, _DONE, False):
+        return new_key()
     return posted if _SHAPE.match(posted) else new_key()
+
+
+_DONE = "smsdesk_form_done"
+
+
+def done(request: HttpRequest) -> None:
+    """The posted form's work is done and its answer is a page, not a redirect (a secret shown
+    once): the forms on that page get new keys, so that the next one is not taken for a
+    second submission of this one."""
+    setattr(request, _DONE, True)
 
 
 def claim(request: HttpRequest) -> None:

@@ -70,6 +70,17 @@ def test_a_token_form_posted_twice_makes_one_token(client_bob: Client) -> None:
 
 
 @pytest.mark.django_db
+def test_the_page_showing_a_new_token_makes_the_next_one(client_bob: Client) -> None:
+    """The token is shown in the answer to its form: that page's form has a new key."""
+    key = key_of(client_bob.get("/accounts/me/").content.decode())
+    shown = client_bob.post("/accounts/me/tokens/", {"name": "CRM", "form_key": key})
+    next_key = key_of(shown.content.decode())
+    assert next_key != key
+    client_bob.post("/accounts/me/tokens/", {"name": "script", "form_key": next_key})
+    assert sorted(ApiToken.objects.values_list("name", flat=True)) == ["CRM", "script"]
+
+
+@pytest.mark.django_db
 def test_a_user_form_posted_twice_makes_one_user(admin_user: User) -> None:
     client = Client()
     client.force_login(admin_user)
