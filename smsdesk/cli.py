@@ -9,6 +9,7 @@ import sys
 # (migrate, changepassword, dbshell, ...) stay available and are listed by `help --all`.
 OWN_COMMANDS = (
     "serve",
+    "web",
     "worker",
     "createuser",
     "createtoken",

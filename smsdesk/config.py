@@ -7,6 +7,7 @@ variable, instead of silently running with a default the administrator did not c
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import secrets
 import stat
@@ -68,6 +69,66 @@ def env_phrases(name: str, default: list[str]) -> list[str]:
     if raw is None or raw.strip() == "":
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def env_networks(name: str, default: list[str]) -> list[IPNetwork]:
+    """Addresses or networks (`10.0.0.5 192.168.1.0/24 ::1`), for the proxies and scrapers
+    we believe."""
+    networks = []
+    for item in env_list(name, default):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(f"{name}: {item!r} is not an IP address or network") from None
+    return networks
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = os.environ.get(name, "").strip().lower() or default
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return raw
+
+
+def load_env_file(path: str | None = None) -> Path | None:
+    """Read the environment file named by SMSDESK_ENV_FILE (the install's
+    /etc/smsdesk/smsdesk.env), the one systemd's EnvironmentFile= gives the services, so that
+    a command typed by an administrator sees the same settings. A variable already in the
+    environment wins: systemd has set it from the same file, or someone set it on purpose.
+
+    The syntax is the part of systemd's that the install writes and the README shows: one
+    `NAME=value` a line, `#` or `;` comments, optional single or double quotes around the
+    value (no `$` expansion, as in systemd)."""
+    path = path if path is not None else os.environ.get("SMSDESK_ENV_FILE", "")
+    if not path:
+        return None
+    file = Path(path)
+    try:
+        lines = file.read_text(encoding="utf-8").splitlines()
+    except OSError as e:
+        raise ConfigError(
+            f"SMSDESK_ENV_FILE: cannot read {file} ({e.strerror}); run the command as the "
+            "smsdesk user (sudo -u smsdesk ...), or as root"
+        ) from None
+    for number, line in enumerate(lines, start=1):
+        line = line.strip()
+        if not line or line[0] in "#;":
+            continue
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or not name.replace("_", "").isalnum() or name[0].isdigit():
+            raise ConfigError(f"{file}, line {number}: expected NAME=value")
+        value = value.strip()
+        quote = value[:1]
+        if len(value) >= 2 and quote in ("'", '"') and value[-1] == quote:
+            value = value[1:-1]
+            if quote == '"':  # systemd reads \" and \\ inside double quotes
+                value = value.replace('\\"', '"').replace("\\\\", "\\")
+        os.environ.setdefault(name, value)
+    return file
 
 
 def env_window(prefix: str) -> Window:

@@ -15,16 +15,24 @@ from django.utils.translation import gettext_lazy as _
 from smsdesk.config import data_dir as _data_dir
 from smsdesk.config import (
     env_bool,
+    env_choice,
     env_int,
     env_list,
+    env_networks,
     env_phrases,
     env_secret,
     env_str,
     env_window,
+    load_env_file,
 )
 from smsdesk.config import private_sqlite_file as _private_sqlite_file
 from smsdesk.config import secret_key as _secret_key
+from smsdesk.core.logs import logging_config
 from smsdesk.sms.keywords import DEFAULT_OPT_IN_KEYWORDS, DEFAULT_OPT_OUT_KEYWORDS
+
+# SMSDESK_ENV_FILE (the install's /etc/smsdesk/smsdesk.env): what systemd gives the services,
+# read here too so that a command typed by an administrator runs with the same settings.
+SMSDESK_ENV_FILE = load_env_file()
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = _data_dir()  # created 0700, or made 0700 if looser
@@ -52,11 +60,20 @@ INSTALLED_APPS = [
     "smsdesk.dashboard",
     "smsdesk.api",
     "smsdesk.worker",
+    "smsdesk.ops",
 ]
 
 MIDDLEWARE = [
+    # first: every log line of the request carries its id (X-Request-ID)
+    "smsdesk.core.logs.RequestIdMiddleware",
+    # the proxy's X-Forwarded-* believed from SMSDESK_TRUSTED_PROXIES only, removed otherwise
+    "smsdesk.core.proxies.TrustedProxyMiddleware",
+    # /healthz, /readyz, /metrics: before the host check, the HTTPS redirect and the login
+    "smsdesk.ops.middleware.OpsEndpointsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # after the static files: times pages and API calls only
+    "smsdesk.ops.middleware.RequestMetricsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "smsdesk.core.middleware.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -149,11 +166,18 @@ SESSION_COOKIE_SECURE = env_bool("SMSDESK_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# The reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (core/proxies.py).
+SMSDESK_TRUSTED_PROXIES = env_networks("SMSDESK_TRUSTED_PROXIES", ["127.0.0.1", "::1"])
 if SESSION_COOKIE_SECURE:
-    # Behind HTTPS: browsers keep to HTTPS for a year. The reverse proxy says the request
-    # came over HTTPS with X-Forwarded-Proto (README "Production notes").
+    # Behind HTTPS: browsers keep to HTTPS for a year, and a page asked over plain HTTP is
+    # redirected. The reverse proxy says the request came over HTTPS with X-Forwarded-Proto,
+    # believed from SMSDESK_TRUSTED_PROXIES only (README "Production").
     SECURE_HSTS_SECONDS = 365 * 24 * 3600
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+# Whether subdomains share the HSTS promise, and preloading it into browsers, commit other
+# services of the domain: the domain's owner decides, not smsdesk (`smsdesk check` is quiet).
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 
 # Login throttling (django-axes): a user name is locked out from one address after
 # SMSDESK_LOGIN_FAILURES wrong passwords, for SMSDESK_LOCKOUT_MINUTES.
@@ -193,8 +217,20 @@ USE_TZ = True
 
 # --- static files: served by the app itself, never from a CDN ------------------------------
 STATIC_URL = "static/"
-# WhiteNoise serves the files straight from the packages: no collectstatic step to forget.
-WHITENOISE_USE_FINDERS = True
+SMSDESK_STATIC_ROOT = env_str("SMSDESK_STATIC_ROOT")
+if SMSDESK_STATIC_ROOT:
+    # Production (the install, the container image): `smsdesk collectstatic` wrote the files
+    # there with a hash in each name, so WhiteNoise serves them with a far-future
+    # `Cache-Control: max-age=315360000, immutable`, compressed.
+    STATIC_ROOT = SMSDESK_STATIC_ROOT
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "smsdesk.core.staticfiles.StaticFilesStorage"},
+    }
+else:
+    # Embedded: WhiteNoise serves the files straight from the packages (cached a minute):
+    # no collectstatic step to forget.
+    WHITENOISE_USE_FINDERS = True
 
 # --- SMS ----------------------------------------------------------------------------------
 # Gateways this installation talks to, see README "Gateways". The first one sends by default.
@@ -244,11 +280,14 @@ SMSDESK_COMMERCIAL_MENTION = env_str("SMSDESK_COMMERCIAL_MENTION", "STOP SMS : r
 SMSDESK_COMMERCIAL_TIME_ZONE = env_str("SMSDESK_COMMERCIAL_TIME_ZONE", "Europe/Paris")
 SMSDESK_COMMERCIAL_WINDOW = env_window("SMSDESK_COMMERCIAL")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("SMSDESK_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# --- operations (README "Production") -----------------------------------------------------
+# /metrics: for a bearer token, or from these addresses (a scraper on a private network).
+SMSDESK_METRICS_TOKEN = env_secret("SMSDESK_METRICS_TOKEN", "")
+SMSDESK_METRICS_ALLOW = env_networks("SMSDESK_METRICS_ALLOW", [])
+
+# One line per event on stderr (journald, docker logs), plain or JSON, with the request id.
+LOGGING = logging_config(
+    level=env_str("SMSDESK_LOG_LEVEL", "INFO"),
+    fmt=env_choice("SMSDESK_LOG_FORMAT", "plain", ("plain", "json")),
+    access_log=env_bool("SMSDESK_ACCESS_LOG", False),
+)

@@ -180,3 +180,15 @@ def read(now: datetime | None = None, *, days: int = RECENT_DAYS) -> Counts:
             if day == today:
                 today_by_gateway[(gateway, event)] += n
     return Counts(today, dict(by_day), dict(today_by_gateway), dict(earlier))
+
+
+def totals() -> dict[tuple[str, str], int]:
+    """Every event ever counted, per (gateway, event), folded or not: the metrics' counters
+    (one GROUP BY over the small counter tables, about a row per day, gateway and event)."""
+    sql = (
+        f"SELECT gateway, event, SUM(count) FROM (SELECT gateway, event, count FROM {DAILY} "
+        f"UNION ALL SELECT gateway, event, count FROM {DELTAS}) AS c GROUP BY 1, 2"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return {(gateway, event): int(n or 0) for gateway, event, n in cursor.fetchall()}
