@@ -11,6 +11,7 @@ OWN_COMMANDS = (
     "serve",
     "web",
     "worker",
+    "check",
     "createuser",
     "createtoken",
     "send",

@@ -276,6 +276,12 @@ class Gateway(ABC):
         `unknown`, so a gateway that knows better returns per-message results.
         """
 
+    def preflight(self) -> str | None:
+        """What `smsdesk check` can find out without sending anything nor taking the line
+        from a running worker: "" when it looks reachable, the problem in words, or None
+        when nothing can be checked that way."""
+        return None
+
     def poll(self) -> None:  # noqa: B027 - optional hook, most gateways push events themselves
         """Called by the worker between batches: emit any event that is due."""
 

@@ -121,6 +121,9 @@ class SimulatorGateway(Gateway):
         self._emitted: set[int] = set()
         self._lock = threading.Lock()
 
+    def preflight(self) -> str:
+        return ""  # the simulated network is always there
+
     def start(self, emit: EventSink) -> None:
         self._check_reachable()
         super().start(emit)

@@ -18,8 +18,11 @@ Never lost, never twice:
 from __future__ import annotations
 
 import contextlib
+import grp
 import logging
+import os
 import queue
+import stat
 import threading
 import time
 from collections.abc import Sequence
@@ -141,6 +144,22 @@ class ModemGateway(Gateway):
         self._lifecycle = threading.Lock()  # stop() never races a connection being made
 
     # ------------------------------------------------------------------ Gateway
+
+    def preflight(self) -> str:
+        """The port is there and this user may open it; it is not opened (the worker may
+        hold it, and a second program on the port would disturb it)."""
+        try:
+            mode = os.stat(self.device).st_mode
+        except FileNotFoundError:
+            return f"no such device: {self.device} (unplugged? see /dev/serial/by-id/)"
+        except OSError as e:
+            return f"{self.device}: {e.strerror}"
+        if not stat.S_ISCHR(mode):
+            return f"{self.device} is not a serial port"
+        if not os.access(self.device, os.R_OK | os.W_OK):
+            group = _group_name(os.stat(self.device).st_gid)
+            return f"permission denied on {self.device}: add this user to the group {group!r}"
+        return ""
 
     def start(self, emit: EventSink) -> None:
         super().start(emit)
@@ -613,3 +632,10 @@ def _clip_number(value: str) -> str:
     if number and kind == "145" and not number.startswith("+"):
         number = "+" + number
     return number
+
+
+def _group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
