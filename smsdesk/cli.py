@@ -12,6 +12,8 @@ OWN_COMMANDS = (
     "web",
     "worker",
     "check",
+    "backup",
+    "restore",
     "createuser",
     "createtoken",
     "send",
