@@ -2,22 +2,24 @@
 
 Seeds a database with `bench/million.py`'s generator (default 100,000 messages, PostgreSQL
 by default: the production set-up), collects the static files as the install does, then for
-each server, in alternated rounds, starts it as a separate process with its workers sized to
-the cores, and loads it with a small load generator (threads, keep-alive connections,
-`http.client`) for a few seconds on each of:
+each server starts it as a separate process with its workers sized to the cores (all of them
+at once, on their own ports), then loads them in turn, a few seconds each, alternating the
+order from round to round, with a small load generator (threads, keep-alive connections,
+`http.client`), on each of:
 
 - `page`: the Sent list (`/sms/sent/`) as a logged-in user (a session cookie);
 - `api`: an API send, `POST /api/v1/messages` with a bearer token (one number a call: each
   call creates a campaign and its message, queued; no worker runs).
 
 It prints, per server and target, the requests per second, the median and 99th percentile
-latency and the errors (any answer but 200/201, or a failed connection), per round and the
-median of the rounds. The load generator runs on the same 2 cores as the server: the figures
+latency and the errors (any answer but 200/201, or a failed connection), per slice, then the
+median of the rounds and of each round's ratio to the first server (the robust figure on a
+noisy machine). The load generator runs on the same 2 cores as the server: the figures
 compare the servers with each other, they are not the machine's capacity.
 
 Usage:
 
-    nice .venv/bin/python bench/webserver.py                         # PostgreSQL, 3 rounds
+    nice .venv/bin/python bench/webserver.py                         # PostgreSQL, 10 rounds
     nice .venv/bin/python bench/webserver.py --database-url sqlite --rounds 1 --seconds 5
 """
 
@@ -27,7 +29,6 @@ import argparse
 import http.client
 import json
 import os
-import shutil
 import signal
 import socket
 import statistics
@@ -187,7 +188,6 @@ def prepare(url: str, messages: int) -> tuple[str, str, dict[str, str]]:
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     _token, raw = create_token(user=user)
-    env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="smsdesk-bench-prom-")
     return f"sessionid={session.session_key}", raw, env
 
 
@@ -199,8 +199,8 @@ def main() -> None:
         "--database-url", default="postgresql://postgres@127.0.0.1:5432/smsdesk_bench_web"
     )
     parser.add_argument("--messages", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--threads", type=int, default=4, help="threads per server worker")
     parser.add_argument("--only", nargs="*", help="servers to run (default: all)")
@@ -226,44 +226,58 @@ def main() -> None:
     results: dict[tuple[str, str], list[Run]] = {}
     print(
         f"{args.database_url.split(':')[0]}, {args.messages:,} messages, {CORES} cores, "
-        f"{args.clients} clients, {args.seconds:g} s per target, {args.threads} threads/worker"
+        f"{args.clients} clients, {args.seconds:g} s per slice, {args.threads} threads/worker"
     )
-    for round_ in range(1, args.rounds + 1):
-        for name in names if round_ % 2 else list(reversed(names)):
+    # Every server runs at once, each on its own port, idle while another is loaded: the
+    # slices alternate between them, so a noisy neighbour hits them all alike.
+    running: dict[str, tuple[int, subprocess.Popen]] = {}
+    try:
+        for name in names:
             port = free_port()
-            shutil.rmtree(env["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
-            os.makedirs(env["PROMETHEUS_MULTIPROC_DIR"])
+            multiproc = tempfile.mkdtemp(prefix=f"smsdesk-bench-prom-{name}-")
             process = subprocess.Popen(
                 servers(port, args.threads)[name],
                 cwd=ROOT,
-                env={**os.environ, **env},
+                env={**os.environ, **env, "PROMETHEUS_MULTIPROC_DIR": multiproc},
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-            try:
-                wait_ready(port, process)
-                for target, request in targets.items():
-                    load(port, request, clients=args.clients, seconds=1.0)  # warm-up
-                    run = load(port, request, clients=args.clients, seconds=args.seconds)
+            running[name] = (port, process)
+        for port, process in running.values():
+            wait_ready(port, process)
+            for request in targets.values():
+                load(port, request, clients=args.clients, seconds=1.0)  # warm-up
+        for round_ in range(1, args.rounds + 1):
+            order = names if round_ % 2 else list(reversed(names))
+            for target, request in targets.items():
+                for name in order:
+                    run = load(
+                        running[name][0], request, clients=args.clients, seconds=args.seconds
+                    )
                     results.setdefault((name, target), []).append(run)
                     print(
-                        f"round {round_} {name:<14} {target:<5} {run.rate:7.1f} req/s  "
-                        f"p50 {run.pct(0.5):6.1f} ms  p99 {run.pct(0.99):6.1f} ms  "
+                        f"round {round_:>2} {name:<14} {target:<5} {run.rate:7.1f} req/s  "
+                        f"p50 {run.pct(0.5):7.1f} ms  p99 {run.pct(0.99):7.1f} ms  "
                         f"errors {run.errors}",
                         flush=True,
                     )
-            finally:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-    print("\nmedian of the rounds")
-    print("| server | target | req/s | p50 ms | p99 ms | errors |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    finally:
+        for _port, process in running.values():
+            process.send_signal(signal.SIGTERM)
+        for _port, process in running.values():
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    first = names[0]
+    print(f"\nmedian of {args.rounds} rounds (ratio: req/s over {first}'s in the same round)")
+    print("| server | target | req/s | ratio | p50 ms | p99 ms | errors |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for (name, target), runs in results.items():
+        ratios = [r.rate / b.rate for r, b in zip(runs, results[(first, target)], strict=True)]
         print(
             f"| {name} | {target} | {statistics.median(r.rate for r in runs):.0f} | "
+            f"{statistics.median(ratios):.2f} | "
             f"{statistics.median(r.pct(0.5) for r in runs):.1f} | "
             f"{statistics.median(r.pct(0.99) for r in runs):.1f} | {sum(r.errors for r in runs)} |"
         )
