@@ -39,7 +39,7 @@ curl -s -D - -o /dev/null "http://127.0.0.1:$PORT$css" | grep -i '^cache-control
 sleep 3
 smsdesk campaigns list
 kill "$web" "$worker"; wait "$web" "$worker" || true
-tail -3 /tmp/web.log /tmp/worker.log
+tail -n 3 /tmp/web.log /tmp/worker.log
 
 step "a backup as the timer takes it"
 runuser -u smsdesk -- env SMSDESK_ENV_FILE=/etc/smsdesk/smsdesk.env \
