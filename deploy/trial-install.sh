@@ -20,7 +20,8 @@ grep -c . /opt/smsdesk/static/staticfiles.json
 grep -v '^SMSDESK_SECRET_KEY=' /etc/smsdesk/smsdesk.env | grep -v '^#' | grep .
 
 step "the web and the worker, started as their units start them"
-as_service() { runuser -u smsdesk -- env -i PATH=/usr/bin:/bin $(grep -v '^#' /etc/smsdesk/smsdesk.env | grep . | tr '\n' ' ') SMSDESK_WEB_PORT=$PORT PROMETHEUS_MULTIPROC_DIR=/tmp/smsdesk-web-trial "$@"; }
+# setpriv execs (runuser would stay as a parent that does not pass SIGTERM on)
+as_service() { setpriv --reuid smsdesk --regid smsdesk --init-groups env -i PATH=/usr/bin:/bin $(grep -v '^#' /etc/smsdesk/smsdesk.env | grep . | tr '\n' ' ') SMSDESK_WEB_PORT=$PORT PROMETHEUS_MULTIPROC_DIR=/tmp/smsdesk-web-trial "$@"; }
 cd /
 as_service /opt/smsdesk/venv/bin/smsdesk web > /tmp/web.log 2>&1 &
 web=$!
