@@ -21,8 +21,9 @@ grep -v '^SMSDESK_SECRET_KEY=' /etc/smsdesk/smsdesk.env | grep -v '^#' | grep .
 
 step "the web and the worker, started as their units start them"
 # setpriv execs (runuser would stay as a parent that does not pass SIGTERM on)
-as_service() { setpriv --reuid smsdesk --regid smsdesk --init-groups env -i PATH=/usr/bin:/bin $(grep -v '^#' /etc/smsdesk/smsdesk.env | grep . | tr '\n' ' ') SMSDESK_WEB_PORT=$PORT PROMETHEUS_MULTIPROC_DIR=/tmp/smsdesk-web-trial "$@"; }
+as_service() { exec setpriv --reuid smsdesk --regid smsdesk --init-groups env -i PATH=/usr/bin:/bin $(grep -v '^#' /etc/smsdesk/smsdesk.env | grep . | tr '\n' ' ') SMSDESK_WEB_PORT=$PORT PROMETHEUS_MULTIPROC_DIR=/tmp/smsdesk-web-trial "$@"; }
 cd /
+# `exec` in the function: `&` runs it in a subshell, and $! must be the server itself
 as_service /opt/smsdesk/venv/bin/smsdesk web > /tmp/web.log 2>&1 &
 web=$!
 for _ in $(seq 60); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.5; done
@@ -52,6 +53,8 @@ step "systemd-analyze verify on the installed units"
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null 2>&1
 systemd-analyze verify /etc/systemd/system/smsdesk-*.service /etc/systemd/system/smsdesk-backup.timer && echo "verify: clean"
 for u in web worker backup; do systemd-analyze security --offline=yes /etc/systemd/system/smsdesk-$u.service | tail -1; done
+
+cd /home/newcomer/smsdesk
 
 step "install again (an upgrade): settings and data kept"
 key=$(grep '^SMSDESK_SECRET_KEY=' /etc/smsdesk/smsdesk.env)
