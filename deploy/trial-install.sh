@@ -67,4 +67,4 @@ scripts/uninstall
 ls -d /var/lib/smsdesk /etc/smsdesk /var/backups/smsdesk; id smsdesk
 [ ! -e /opt/smsdesk ] && [ ! -e /usr/local/bin/smsdesk ] && echo "code removed"
 scripts/uninstall --purge
-ls -d /var/lib/smsdesk /etc/smsdesk 2>&1 | head -2; id smsdesk 2>&1 | head -1
+ls -d /var/lib/smsdesk /etc/smsdesk 2>&1 | head -2; id smsdesk 2>&1 | head -1 || true
