@@ -13,8 +13,9 @@ scripts/install "$@"
 
 step "user, folders, modes"
 id smsdesk
-stat -c '%a %U:%G %n' /var/lib/smsdesk /var/backups/smsdesk /etc/smsdesk /etc/smsdesk/* \
-  /var/lib/smsdesk/* /opt/smsdesk/venv/bin/smsdesk /usr/local/bin/smsdesk
+stat -c '%a %U:%G %n' /var/backups/smsdesk /etc/smsdesk /etc/smsdesk/* \
+  /opt/smsdesk/venv/bin/smsdesk /usr/local/bin/smsdesk
+find /var/lib/smsdesk -exec stat -c '%a %U:%G %n' {} +
 ls /etc/systemd/system/smsdesk-* /opt/smsdesk/static | head -20
 grep -c . /opt/smsdesk/static/staticfiles.json
 grep -v '^SMSDESK_SECRET_KEY=' /etc/smsdesk/smsdesk.env | grep -v '^#' | grep .
