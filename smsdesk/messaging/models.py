@@ -47,6 +47,9 @@ class Campaign(models.Model):
     # A free label ("soldes-juin") to find campaigns again and count them; suggested from
     # earlier ones. Stored as typed, compared without case.
     tag = models.CharField(_("tag"), max_length=50, blank=True, db_index=True)
+    # The web request that created it (X-Request-ID, core/logs.py): its log lines carry the
+    # same id. NULL when none (CLI); nullable so that adding it rewrote no table.
+    request_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         ordering = ["-created_at", "-id"]

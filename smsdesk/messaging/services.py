@@ -25,6 +25,7 @@ from smsdesk.core import display
 from smsdesk.core import text as control
 from smsdesk.core.bulk import insert_rows
 from smsdesk.core.errors import collect
+from smsdesk.core.logs import current_request_id
 from smsdesk.core.number_reasons import explain
 from smsdesk.directory import services as directory
 from smsdesk.directory.imports import RecipientFile
@@ -305,6 +306,7 @@ def create_campaign(
         source=source,
         commercial=commercial,
         tag=tag,
+        request_id=current_request_id() or None,
     )
     pending = Message.Status.SCHEDULED if scheduled else Message.Status.QUEUED
     message = Message(

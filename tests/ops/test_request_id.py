@@ -52,3 +52,23 @@ def test_outside_a_request_the_id_is_a_dash() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "m", None, None)
     RequestIdFilter().filter(record)
     assert record.request_id == "-"  # type: ignore[attr-defined]
+
+
+@pytest.mark.django_db
+def test_a_campaign_keeps_the_id_of_the_request_that_created_it(operator) -> None:  # type: ignore[no-untyped-def]
+    from smsdesk.accounts.services import create_token
+    from smsdesk.messaging.models import Campaign
+    from smsdesk.messaging.services import create_campaign
+
+    _token, raw = create_token(user=operator)
+    response = Client().post(
+        "/api/v1/messages",
+        {"to": ["0612345678"], "text": "Bonjour"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {raw}",
+        HTTP_X_REQUEST_ID="api-call-77",
+    )
+    assert response.status_code == 201
+    assert Campaign.objects.get(id=response.json()["campaign_id"]).request_id == "api-call-77"
+    # outside a request (the command line) there is none
+    assert create_campaign(author=None, body="x", to=["0612345679"]).request_id is None
