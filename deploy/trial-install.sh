@@ -68,4 +68,5 @@ scripts/uninstall
 ls -d /var/lib/smsdesk /etc/smsdesk /var/backups/smsdesk; id smsdesk
 [ ! -e /opt/smsdesk ] && [ ! -e /usr/local/bin/smsdesk ] && echo "code removed"
 scripts/uninstall --purge
-ls -d /var/lib/smsdesk /etc/smsdesk 2>&1 | head -2; id smsdesk 2>&1 | head -1 || true
+ls -d /var/lib/smsdesk /etc/smsdesk 2>&1 || echo "data and settings gone"
+id smsdesk 2>&1 || echo "user gone"

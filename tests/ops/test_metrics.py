@@ -109,3 +109,33 @@ def test_gateway_up_follows_a_running_worker() -> None:
     assert sample(families, "smsdesk_gateway_up", kind="modem", line="orange") == 1
     assert sample(families, "smsdesk_gateway_signal_percent", line="orange") == 71
     assert sample(families, "smsdesk_workers", host="pi") == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@override_settings(SMSDESK_METRICS_TOKEN=TOKEN)
+def test_the_grafana_dashboard_asks_only_for_metrics_that_exist(client_bob: Client) -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    from django.utils import timezone
+
+    from smsdesk.messaging import gateway_state
+    from smsdesk.worker.models import WorkerProcess
+
+    services.create_campaign(author=None, body="Bonjour", to=["0612345678"])
+    drain(runner_for(SimulatorGateway(delivery_delay=0), worker_id="w"))
+    gateway_state.record_health(Health(gateway="simulator", connected=True, signal_percent=50))
+    now = timezone.now()
+    WorkerProcess.objects.create(id="w", hostname="h", pid=1, started_at=now, heartbeat_at=now)
+    client_bob.get("/sms/sent/")
+    response = Client().get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}").content.decode()
+    exposed = {name for name in re.findall(r"^(smsdesk_\w+)", response, re.M)}
+    dashboard = json.loads((Path(__file__).parents[2] / "docs/grafana-dashboard.json").read_text())
+    asked = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"smsdesk_\w+", target["expr"])
+    }
+    assert asked and asked <= exposed, asked - exposed
