@@ -51,6 +51,16 @@ class Finding:
     text: str
 
 
+def describe(finding: Finding) -> str:
+    """One line: the level's word, the topic, what was found (in the user's language)."""
+    words = {Level.OK: _("ok"), Level.WARNING: _("warning"), Level.ERROR: _("error")}
+    width = max(len(w) for w in words.values())
+    return f"{words[finding.level]:<{width}}  " + _("%(topic)s: %(text)s") % {
+        "topic": finding.topic,
+        "text": finding.text,
+    }
+
+
 def ok(topic: str, text: str) -> Finding:
     return Finding(Level.OK, topic, text)
 

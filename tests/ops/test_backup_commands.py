@@ -72,7 +72,7 @@ def test_an_encrypted_backup_shows_nothing_and_restores_with_its_passphrase(
 
     target = environment(tmp_path / "new", url=f"sqlite:///{tmp_path}/new/smsdesk.sqlite3")
     without = run("restore", str(archive), env=target, check=False)
-    assert without.returncode == 1 and "encrypted" in without.stderr
+    assert without.returncode == 1 and "chiffrée" in without.stderr  # French, the default
     wrong = tmp_path / "wrong"
     wrong.mkdir()
     bad = run(
@@ -92,7 +92,7 @@ def test_a_short_passphrase_is_refused(source, tmp_path: Path) -> None:  # type:
     done = run(
         "backup", str(tmp_path / "x.backup"), "--passphrase-file", short, env=source, check=False
     )
-    assert done.returncode == 1 and "12 characters" in done.stderr
+    assert done.returncode == 1 and "12 caractères" in done.stderr
     assert not list(tmp_path.glob("*.backup*"))
 
 
@@ -113,7 +113,7 @@ def test_restore_refuses_a_data_directory_in_use(source, tmp_path: Path) -> None
     (tmp_path / "used").mkdir(mode=0o700)
     (tmp_path / "used" / "notes.txt").write_text("someone's file")
     done = run("restore", str(archive), env=used, check=False)
-    assert done.returncode == 1 and "not empty (notes.txt)" in done.stderr
+    assert done.returncode == 1 and "n’est pas vide (notes.txt)" in done.stderr
     assert (tmp_path / "used" / "notes.txt").exists()
 
 
@@ -124,7 +124,7 @@ def test_restore_refuses_a_damaged_archive_or_a_newer_one(source, tmp_path: Path
     cut.write_bytes(archive.read_bytes()[: archive.stat().st_size // 2])
     target = environment(tmp_path / "t1", url=f"sqlite:///{tmp_path}/t1/smsdesk.sqlite3")
     done = run("restore", str(cut), env=target, check=False)
-    assert done.returncode == 1 and "Cannot read the backup" in done.stderr
+    assert done.returncode == 1 and "Impossible de lire la sauvegarde" in done.stderr
 
     content = members(archive)
     manifest = json.loads(content["manifest.json"])
@@ -138,5 +138,5 @@ def test_restore_refuses_a_damaged_archive_or_a_newer_one(source, tmp_path: Path
             tar.addfile(info, io.BytesIO(data))
     target = environment(tmp_path / "t2", url=f"sqlite:///{tmp_path}/t2/smsdesk.sqlite3")
     done = run("restore", str(newer), env=target, check=False)
-    assert done.returncode == 1 and "newer smsdesk" in done.stderr
+    assert done.returncode == 1 and "version plus récente de smsdesk" in done.stderr
     assert "messaging.9999_from_the_future" in done.stderr

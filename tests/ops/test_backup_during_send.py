@@ -115,7 +115,7 @@ def test_a_backup_taken_during_a_send_restores_whole(tmp_path: Path, other_datab
     url = other_database or f"sqlite:///{target_dir}/smsdesk.sqlite3"
     target = environment(target_dir, url=url, SMSDESK_GATEWAYS="simulator?delivery_delay=0")
     done = run("restore", str(archive), "--passphrase-file", str(passphrase), env=target)
-    assert "Counts as in the backup; the checks pass." in done.stdout, done.stdout
+    assert "Comptes identiques à la sauvegarde ; les vérifications passent." in done.stdout
     restored_count = int(re.search(r"messages: (\d+)", done.stdout).group(1))
     assert restored_count == COUNT
 
@@ -164,4 +164,4 @@ def test_a_backup_taken_during_a_send_restores_whole(tmp_path: Path, other_datab
     again = run(
         "restore", str(archive), "--passphrase-file", str(passphrase), env=target, check=False
     )
-    assert again.returncode == 1 and "already holds" in again.stderr
+    assert again.returncode == 1 and "contient déjà" in again.stderr

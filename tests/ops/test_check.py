@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import override_settings
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tests.ops.processes import environment, run
 
@@ -28,20 +28,29 @@ def private_test_database() -> None:
                 Path(f"{name}{suffix}").chmod(0o600)
 
 
-def check() -> tuple[bool, list[str]]:
+def check(language: str = "en") -> tuple[bool, list[str]]:
     out = StringIO()
     try:
-        call_command("check", stdout=out)
+        with translation.override(language):
+            call_command("check", stdout=out)
         passed = True
     except CommandError as e:
-        assert "error(s)" in str(e)
+        assert "error(s)" in str(e) or "erreur(s)" in str(e)
         passed = False
     return passed, out.getvalue().splitlines()
 
 
-def line(lines: list[str], topic: str) -> str:
-    [found] = [ln for ln in lines if ln.split(None, 1)[1].startswith(f"{topic}:")]
+def line(lines: list[str], topic: str, separator: str = ":") -> str:
+    [found] = [ln for ln in lines if ln.split(None, 1)[1].startswith(f"{topic}{separator}")]
     return found
+
+
+def test_it_speaks_the_administrators_language() -> None:
+    passed, lines = check("fr")
+    assert passed
+    database = line(lines, "base de données", separator=" :")
+    assert database.startswith("ok") and ("SQLite" in database or "PostgreSQL" in database)
+    assert any(ln.startswith("attention") and "HTTPS : désactivé" in ln for ln in lines)
 
 
 def test_a_plain_installation_passes_with_its_warnings_said() -> None:
@@ -149,7 +158,9 @@ def test_an_unreachable_database_is_one_error_and_the_rest_still_checked(tmp_pat
     env = environment(tmp_path / "data", url="postgresql://postgres@127.0.0.1:1/nothing")
     done = run("check", env=env, check=False, timeout=120)
     assert done.returncode == 1, done.stdout + done.stderr
-    lines = done.stdout.splitlines()
-    assert line(lines, "database").startswith("error") and "unreachable" in line(lines, "database")
-    assert not [ln for ln in lines if "migrations:" in ln or "worker:" in ln]
-    assert line(lines, "time zone").startswith("ok") and line(lines, "file modes").startswith("ok")
+    lines = done.stdout.splitlines()  # in French, the default language
+    database = line(lines, "base de données", separator=" :")
+    assert database.startswith("erreur") and "injoignable" in database
+    assert not [ln for ln in lines if "migrations :" in ln or "worker :" in ln]
+    assert line(lines, "fuseau horaire", separator=" :").startswith("ok")
+    assert line(lines, "droits des fichiers", separator=" :").startswith("ok")

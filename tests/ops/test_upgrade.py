@@ -53,8 +53,8 @@ def test_a_running_worker_stops_at_its_next_heartbeat(tmp_path: Path) -> None:
             worker.kill()
     assert code == EXIT_SCHEMA_NEWER, log.read_text()
     said = log.read_text()
-    assert "upgraded by a newer smsdesk (messaging.9999_from_a_newer_version)" in said
-    assert "Install the new version" in said
+    assert "version plus récente de smsdesk (messaging.9999_from_a_newer_version)" in said
+    assert "Installez ici la nouvelle version" in said  # French, the default language
     assert not WorkerProcess.objects.exists()  # it left as on SIGTERM
 
 
@@ -63,8 +63,8 @@ def test_an_old_worker_does_not_start_and_a_new_one_waits_for_migrate(tmp_path: 
     a_newer_version_migrates()
     done = run("worker", env=env, check=False, timeout=60)
     assert done.returncode == EXIT_SCHEMA_NEWER
-    assert "newer smsdesk" in done.stderr and not WorkerProcess.objects.exists()
+    assert "plus récente de smsdesk" in done.stderr and not WorkerProcess.objects.exists()
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM django_migrations WHERE app = 'messaging'")
     done = run("worker", env=env, check=False, timeout=60)
-    assert done.returncode == 1 and "run `smsdesk migrate` first" in done.stderr
+    assert done.returncode == 1 and "lancez d’abord `smsdesk migrate`" in done.stderr

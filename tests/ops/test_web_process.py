@@ -86,7 +86,7 @@ def test_it_will_not_start_on_a_database_that_lacks_migrations(tmp_path: Path) -
     env = environment(tmp_path / "data", url=f"sqlite:///{tmp_path}/empty.sqlite3")
     done = run("web", "--port", str(free_port()), env=env, check=False, timeout=60)
     assert done.returncode == 1
-    assert "run `smsdesk migrate` first" in done.stderr
+    assert "lancez d’abord `smsdesk migrate`" in done.stderr  # French, the default
 
 
 def test_it_will_not_start_without_the_collected_static_files(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from smsdesk.ops.checks import Level, run_all
+from smsdesk.ops.checks import Level, describe, run_all
 
 
 class Command(BaseCommand):
@@ -15,16 +15,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
         findings = run_all()
-        words = {Level.OK: _("ok"), Level.WARNING: _("warning"), Level.ERROR: _("error")}
-        width = max(len(w) for w in words.values())
+        style = {Level.OK: str, Level.WARNING: self.style.WARNING, Level.ERROR: self.style.ERROR}
         for f in findings:
-            line = f"{words[f.level]:<{width}}  {f.topic}: {f.text}"
-            style = {
-                Level.OK: str,
-                Level.WARNING: self.style.WARNING,
-                Level.ERROR: self.style.ERROR,
-            }
-            self.stdout.write(style[f.level](line))
+            self.stdout.write(style[f.level](describe(f)))
         errors = sum(f.level is Level.ERROR for f in findings)
         if errors:
             raise CommandError(

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from smsdesk.ops.backup import BackupError, read_passphrase, restore
-from smsdesk.ops.checks import Level, run_all
+from smsdesk.ops.checks import Level, describe, run_all
 
 
 class Command(BaseCommand):
@@ -47,7 +47,7 @@ class Command(BaseCommand):
         findings = run_all()
         for f in findings:
             if f.level is not Level.OK:
-                self.stdout.write(f"{f.level.value}: {f.topic}: {f.text}")
+                self.stdout.write(describe(f))
         if differ:
             raise CommandError(
                 _("The counts differ from the backup's: %(list)s")
