@@ -65,8 +65,7 @@ def insert_rows(
     if conflict:
         targets = ", ".join(quote(_column(model, n)) for n in conflict)
         sets = ", ".join(
-            f"{quote(_column(model, n))} = excluded.{quote(_column(model, n))}"
-            for n in update
+            f"{quote(_column(model, n))} = excluded.{quote(_column(model, n))}" for n in update
         )
         suffix = f" ON CONFLICT ({targets}) DO UPDATE SET {sets}"
     table = quote(meta.db_table)

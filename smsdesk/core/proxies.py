@@ -11,15 +11,16 @@ REMOTE_ADDR) and the metrics allow-list then all see the real client.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 FORWARDED = ("HTTP_X_FORWARDED_FOR", "HTTP_X_FORWARDED_PROTO", "HTTP_X_FORWARDED_HOST")
 
 
-def is_in(address: str, networks: list) -> bool:  # type: ignore[type-arg]
+def is_in(address: str, networks: Sequence[Network]) -> bool:
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
@@ -29,7 +30,7 @@ def is_in(address: str, networks: list) -> bool:  # type: ignore[type-arg]
     return any(ip in network for network in networks)
 
 
-def client_address(remote_addr: str, forwarded_for: str, trusted: list) -> str:  # type: ignore[type-arg]
+def client_address(remote_addr: str, forwarded_for: str, trusted: Sequence[Network]) -> str:
     """The first address, from the right, that is not one of our proxies: the hops a client
     wrote on the left are its own words, the ones our proxies appended are true."""
     address = remote_addr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from whitenoise.storage import CompressedManifestStaticFilesStorage
+from whitenoise.storage import CompressedManifestStaticFilesStorage  # type: ignore[import-untyped]
 
 # Third-party files we ship as their authors made them, whose references may point at files
 # not shipped: Bootstrap's and Chart.js's source maps, the .woff beside bootstrap-icons'
