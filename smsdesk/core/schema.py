@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
@@ -56,3 +57,56 @@ def describe(migrations: tuple[Migration, ...], limit: int = 5) -> str:
     names = [f"{app}.{name}" for app, name in migrations[:limit]]
     more = len(migrations) - limit
     return ", ".join(names) + (f" (+{more})" if more > 0 else "")
+
+
+# --- which migrations may run while the previous version still serves ---------------------
+# docs/production.md "Upgrades": `smsdesk migrate` is safe under a running old version when
+# a migration only adds tables, indexes, or columns the old code need not fill (nullable, or
+# with a database default). `unsafe_operations` applies that rule; what it flags is either
+# listed in NEEDS_STOP (a release holding it says "stop the old version first") or, after
+# reading, in REVIEWED_SAFE with the reason. tests/core/test_migration_safety.py fails on a
+# new migration in neither list, so that each one is looked at once.
+NEEDS_STOP: dict[Migration, str] = {
+    ("accounts", "0002_user_notifications"): "NOT NULL columns the old code does not fill",
+    ("directory", "0002_contact_fields"): "NOT NULL columns, and a data change",
+    ("messaging", "0002_optout_keyword_notice_commercial"): "NOT NULL columns",
+    ("messaging", "0004_gateway_state_parts_queue"): "a renamed table, NOT NULL columns, "
+    "and the queue back-filled, which the old code does not keep",
+    ("messaging", "0006_campaign_tag"): "a NOT NULL column",
+    ("messaging", "0007_gateway_state_extra"): "a NOT NULL column",
+    ("messaging", "0009_unread_entry_message_words"): "the Unread entries, back-filled, are "
+    "not kept by the old code",
+    ("messaging", "0010_daily_counts"): "the counters, back-filled, are not kept by the old code",
+    ("worker", "0002_gateway_store"): "removes a table the old simulator uses",
+}
+REVIEWED_SAFE: dict[Migration, str] = {
+    ("messaging", "0008_keyset_indexes"): "its AlterField only drops an index",
+    ("optout", "0002_optout_history"): "its AlterField only changes choices (no SQL)",
+    ("optout", "0003_keyset_indexes"): "its AlterField only drops an index",
+}
+
+
+def unsafe_operations(migration: Any) -> list[str]:
+    """What in a migration may break the previous version while it still runs."""
+    from django.db import migrations
+    from django.db.models import NOT_PROVIDED
+
+    harmless = (
+        migrations.CreateModel,
+        migrations.AddIndex,
+        migrations.RemoveIndex,
+        migrations.RenameIndex,
+        migrations.AlterModelOptions,
+    )
+    found = []
+    for op in migration.operations:
+        if isinstance(op, harmless):
+            continue
+        if isinstance(op, migrations.AddField):
+            field = op.field
+            if field.null or field.many_to_many or field.db_default is not NOT_PROVIDED:
+                continue
+            found.append(f"NOT NULL {op.model_name}.{op.name}")
+        else:
+            found.append(type(op).__name__)
+    return found
