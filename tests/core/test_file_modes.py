@@ -71,7 +71,8 @@ def test_a_start_tightens_loose_modes(tmp_path: Path) -> None:
         f.chmod(0o644)
     (data / "secret_key").chmod(0o644)
     data.chmod(0o755)
-    done = smsdesk(data, "check")
+    # any command starts smsdesk; this one opens no database (which would remove the -wal)
+    done = smsdesk(data, "pdu", "encode", "--to", "+33612345678", "--text", "x")
     assert done.returncode == 0, done.stderr
     assert mode(data) == 0o700
     assert [mode(f) for f in [*files, data / "secret_key"]] == [0o600] * 4

@@ -18,6 +18,13 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
+def no_browser_test_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE for the whole run; Django's deploy
+    check rightly calls it an error (async.E001), which is not what these tests look at."""
+    monkeypatch.delenv("DJANGO_ALLOW_ASYNC_UNSAFE", raising=False)
+
+
+@pytest.fixture(autouse=True)
 def private_test_database() -> None:
     """Django's test runner made the test database with the umask's modes; smsdesk makes
     its own 0600 (config.private_sqlite_file), which `check` would otherwise report."""
