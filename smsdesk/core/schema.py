@@ -18,6 +18,9 @@ from typing import Any
 from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
+from django.utils.translation import gettext as _
+
+from smsdesk.core.errors import ServiceError
 
 Migration = tuple[str, str]  # (app label, name)
 
@@ -51,6 +54,22 @@ def status() -> SchemaStatus:
         pending=tuple(sorted(known - applied)),
         newer=tuple(sorted(m for m in applied - known if m[0] in apps)),
     )
+
+
+class NotMigrated(ServiceError):
+    code = "not_migrated"
+
+
+def require_migrated() -> SchemaStatus:
+    """The status, for a process about to serve; refuses a database that lacks migrations
+    (every page or send would fail on a missing column)."""
+    state = status()
+    if state.pending:
+        raise NotMigrated(
+            _("The database lacks migrations (%(list)s): run `smsdesk migrate` first.")
+            % {"list": describe(state.pending)}
+        )
+    return state
 
 
 def describe(migrations: tuple[Migration, ...], limit: int = 5) -> str:

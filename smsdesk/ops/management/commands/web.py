@@ -69,12 +69,7 @@ class Command(BaseCommand):
                 shutil.rmtree(metrics_dir, ignore_errors=True)
 
     def _check_ready(self) -> None:
-        state = schema.status()
-        if state.pending:
-            raise CommandError(
-                _("The database lacks migrations (%(list)s): run `smsdesk migrate` first.")
-                % {"list": schema.describe(state.pending)}
-            )
+        state = schema.require_migrated()
         if state.newer:
             self.stderr.write(
                 _(

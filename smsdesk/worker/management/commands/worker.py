@@ -13,12 +13,7 @@ class Command(BaseCommand):
     help = "Run the worker alone: sends due messages and records what the gateways receive."
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
-        state = schema.status()
-        if state.pending:
-            raise CommandError(
-                _("The database lacks migrations (%(list)s): run `smsdesk migrate` first.")
-                % {"list": schema.describe(state.pending)}
-            )
+        state = schema.require_migrated()
         if state.newer:
             self.refuse_newer(state.newer)
         try:
