@@ -1,12 +1,14 @@
 """A backup taken while a worker process sends, restored elsewhere (issue 23, "must show").
 
-The issue's figure is 5,000 messages; the test sends 3,000 (the suite stays quick) and
-`docs/production.md` records a 5,000-message run with the same script path.
+The issue's figure is 5,000 messages; the suite sends 3,000 to stay quick.
+`BACKUP_TEST_MESSAGES=5000 pytest tests/ops/test_backup_during_send.py` runs the issue's
+figure (docs/production.md records that run on both databases).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections import Counter
 from pathlib import Path
@@ -21,7 +23,7 @@ from tests.worker.helpers import database_url, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 S = Message.Status
-COUNT = 3000
+COUNT = int(os.environ.get("BACKUP_TEST_MESSAGES", "3000"))
 PASSWORD = "correct horse 42"
 PAGES = [
     "/",
@@ -103,7 +105,7 @@ def test_a_backup_taken_during_a_send_restores_whole(tmp_path: Path, other_datab
 
     worker = smsdesk("worker", env=source, log=tmp_path / "worker.log")
     try:
-        wait_until(lambda: statuses()[S.DELIVERED] >= 500, 120, "the send under way")
+        wait_until(lambda: statuses()[S.DELIVERED] >= COUNT // 6, 120, "the send under way")
         run("backup", str(archive), "--passphrase-file", str(passphrase), env=source)
         at_backup = statuses()
         wait_until(lambda: statuses()[S.DELIVERED] == COUNT, 180, "the whole send delivered")
