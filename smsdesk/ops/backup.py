@@ -37,7 +37,7 @@ from django.db import connection, connections, transaction
 from django.utils.translation import gettext as _
 
 import smsdesk
-from smsdesk.config import FILE_MODE
+from smsdesk.config import FILE_MODE, private_dir, private_file
 from smsdesk.core import schema
 from smsdesk.core.errors import ServiceError
 from smsdesk.ops.sealed import SealedReader, SealedWriter, SealError, is_sealed
@@ -110,9 +110,8 @@ def backup(destination: Path, *, passphrase: bytes | None = None, keep: int = 0)
         target = destination
     partial = target.with_name(target.name + ".partial")
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".smsdesk-backup-") as work:
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
         try:
-            with os.fdopen(fd, "wb") as out:
+            with private_file(partial, "wb") as out:
                 sealed = SealedWriter(out, passphrase) if passphrase else None
                 stream: Any = sealed or out
                 with tarfile.open(fileobj=stream, mode="w|gz") as tar:
@@ -337,10 +336,10 @@ def restore(path: Path, *, passphrase: bytes | None = None) -> Restored:
             for item in sorted(data.rglob("*")):
                 target = Path(settings.DATA_DIR) / item.relative_to(data)
                 if item.is_dir():
-                    target.mkdir(mode=0o700, exist_ok=True)
+                    private_dir(target)
                 else:
-                    shutil.copyfile(item, target)
-                    target.chmod(FILE_MODE)
+                    with item.open("rb") as source, private_file(target, "wb") as copy:
+                        shutil.copyfileobj(source, copy)
     connections.close_all()
     migrated = bool(schema.status().pending)
     if migrated:
@@ -396,8 +395,7 @@ def _restore_secrets(secrets: dict[str, str]) -> list[str]:
                 )
             )
     else:
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        with private_file(key_file, "w", encoding="utf-8") as f:
             f.write(secrets["secret_key"])
     if secrets.get("api_token_pepper", "") != settings.SMSDESK_API_TOKEN_PEPPER:
         notes.append(
