@@ -43,6 +43,19 @@ def test_a_stop_lists_the_number_marks_the_message_and_queues_one_confirmation()
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "text",
+    ["STOP\u200b", "\u202eSTOP", "STOP STOP", "STOP 🙏", "stop\n-- Envoyé de mon iPhone"],
+    ids=repr,
+)
+def test_a_stop_that_looks_like_stop_on_a_phone_lists_the_number(text: str) -> None:
+    # What the audit sent: each shows "STOP" on a screen, none was honoured.
+    message = inbound(text)
+    assert message.keyword == Message.Keyword.STOP
+    assert OptOut.objects.get(number=NUMBER).keyword == text
+
+
+@pytest.mark.django_db
 def test_a_message_that_only_contains_stop_changes_nothing() -> None:
     message = inbound("Merci, stop pour aujourd'hui")
     assert message.keyword == ""
