@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import logging
 import os
 import secrets
 import stat
@@ -15,12 +16,15 @@ import zoneinfo
 from pathlib import Path
 from typing import IO, Any
 
-from smsdesk.sms import sending_window
+import phonenumbers
+
+from smsdesk.sms import keywords, sending_window
 from smsdesk.sms.sending_window import Window
 
 
 class ConfigError(RuntimeError):
-    """A setting in the environment is malformed."""
+    """A setting in the environment is malformed: every command says it in one line and
+    exits 2 (smsdesk/cli.py), before anything runs."""
 
 
 def env_str(name: str, default: str = "") -> str:
@@ -31,7 +35,10 @@ def env_secret(name: str, default: str = "") -> str:
     """Value of NAME, or the content of the file named by NAME_FILE (for container secrets)."""
     path = os.environ.get(f"{name}_FILE")
     if path:
-        return Path(path).read_text(encoding="utf-8").strip()
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{name}_FILE: cannot read {path!r}: {_reason(e)}") from None
     return os.environ.get(name, default)
 
 
@@ -46,21 +53,75 @@ def env_bool(name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be true or false, not {raw!r}")
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {value}")
+    return value
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
+    """Names separated by spaces or commas (host names, origins: neither holds either)."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     return [item.strip() for item in raw.replace(",", " ").split() if item.strip()]
+
+
+def env_words(name: str, default: list[str]) -> list[str]:
+    """Items separated by spaces only: an item may hold commas (a gateway entry's options,
+    `fail_permanent=+33600000001,+33600000002`, the README's example)."""
+    raw = os.environ.get(name)
+    return raw.split() if raw and raw.strip() else default
+
+
+def env_log_level(name: str, default: str) -> str:
+    value = env_str(name, default).strip().upper()
+    if value not in LOG_LEVELS:
+        raise ConfigError(f"{name} must be one of {', '.join(LOG_LEVELS)}, not {value!r}")
+    return value
+
+
+def env_time_zone(name: str, default: str) -> str:
+    value = env_str(name, default).strip()
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        raise ConfigError(f"{name}: {value!r} is not a time zone (e.g. Europe/Paris)") from None
+    return value
+
+
+def env_region(name: str, default: str) -> str:
+    value = env_str(name, default).strip().upper()
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(f"{name}: {value!r} is not a two-letter country code (e.g. FR)")
+    return value
+
+
+def env_keywords(name: str, default: list[str]) -> list[str]:
+    words = env_phrases(name, default)
+    if not keywords.keyword_set(words):
+        raise ConfigError(f"{name} lists no word (comma separated, e.g. {', '.join(default)})")
+    return words
+
+
+def env_database_url(name: str, default: str) -> dict:
+    import dj_database_url
+
+    url = env_str(name, default)
+    try:
+        return dj_database_url.parse(url, conn_max_age=600)
+    except ValueError as e:
+        raise ConfigError(f"{name}: {e}") from None
+
+
+LOG_LEVELS = [logging.getLevelName(n) for n in (10, 20, 30, 40, 50)]
 
 
 def env_phrases(name: str, default: list[str]) -> list[str]:
@@ -154,7 +215,11 @@ FILE_MODE = 0o600
 
 
 def data_dir() -> Path:
-    return private_dir(Path(env_str("SMSDESK_DATA_DIR", str(Path.home() / ".local/share/smsdesk"))))
+    path = Path(env_str("SMSDESK_DATA_DIR", str(Path.home() / ".local/share/smsdesk")))
+    try:
+        return private_dir(path)
+    except OSError as e:
+        raise ConfigError(f"SMSDESK_DATA_DIR: cannot create {str(path)!r}: {_reason(e)}") from None
 
 
 def private_dir(path: Path) -> Path:
@@ -185,6 +250,10 @@ def private_file(path: str | Path, mode: str = "w", **kwargs: Any) -> IO[Any]:
     except BaseException:
         os.close(fd)
         raise
+
+
+def _reason(e: BaseException) -> str:
+    return getattr(e, "strerror", None) or str(e)
 
 
 def make_private(path: Path, mode: int) -> None:
@@ -219,12 +288,16 @@ def secret_key(directory: Path) -> str:
     if key:
         return key
     key_file = directory / "secret_key"
-    if not key_file.exists():
-        # "x": two processes starting together must not write two different keys.
-        with (
-            contextlib.suppress(FileExistsError),
-            private_file(key_file, "x", encoding="utf-8") as f,
-        ):
-            f.write(secrets.token_urlsafe(50))
-    make_private(key_file, FILE_MODE)
-    return key_file.read_text(encoding="utf-8").strip()
+    try:
+        if not key_file.exists():
+            # "x": two processes starting together must not write two different keys.
+            with (
+                contextlib.suppress(FileExistsError),
+                private_file(key_file, "x", encoding="utf-8") as f,
+            ):
+                f.write(secrets.token_urlsafe(50))
+        make_private(key_file, FILE_MODE)
+        return key_file.read_text(encoding="utf-8").strip()
+    except OSError as e:
+        why = _reason(e)
+        raise ConfigError(f"SMSDESK_DATA_DIR: cannot keep {str(key_file)!r}: {why}") from None

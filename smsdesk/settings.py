@@ -9,25 +9,32 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from smsdesk.config import data_dir as _data_dir
 from smsdesk.config import (
+    ConfigError,
     env_bool,
     env_choice,
+    env_database_url,
     env_int,
+    env_keywords,
     env_list,
+    env_log_level,
     env_networks,
-    env_phrases,
+    env_region,
     env_secret,
     env_str,
+    env_time_zone,
     env_window,
+    env_words,
     load_env_file,
 )
+from smsdesk.config import data_dir as _data_dir
 from smsdesk.config import private_sqlite_file as _private_sqlite_file
 from smsdesk.config import secret_key as _secret_key
 from smsdesk.core.logs import logging_config
+from smsdesk.gateways import registry as _gateway_registry
+from smsdesk.gateways.base import GatewayError as _GatewayError
 from smsdesk.sms.keywords import DEFAULT_OPT_IN_KEYWORDS, DEFAULT_OPT_OUT_KEYWORDS
 
 # SMSDESK_ENV_FILE (the install's /etc/smsdesk/smsdesk.env): what systemd gives the services,
@@ -111,7 +118,7 @@ TEMPLATES = [
 
 # --- database -----------------------------------------------------------------------------
 DATABASE_URL = env_str("SMSDESK_DATABASE_URL", f"sqlite:///{DATA_DIR / 'smsdesk.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600)}
+DATABASES = {"default": env_database_url("SMSDESK_DATABASE_URL", DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web pages read while the worker writes; IMMEDIATE takes the write lock at
     # BEGIN so two writers queue on the busy timeout instead of failing with "locked".
@@ -161,7 +168,7 @@ AUTHENTICATION_BACKENDS = [
 # change deletes that user's sessions with one indexed DELETE (smsdesk/accounts/sessions.py).
 SESSION_ENGINE = "smsdesk.accounts.sessions"
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = env_int("SMSDESK_SESSION_HOURS", 12) * 3600
+SESSION_COOKIE_AGE = env_int("SMSDESK_SESSION_HOURS", 12, minimum=1) * 3600
 SESSION_COOKIE_SECURE = env_bool("SMSDESK_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -181,8 +188,8 @@ SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
 
 # Login throttling (django-axes): a user name is locked out from one address after
 # SMSDESK_LOGIN_FAILURES wrong passwords, for SMSDESK_LOCKOUT_MINUTES.
-AXES_FAILURE_LIMIT = env_int("SMSDESK_LOGIN_FAILURES", 10)
-AXES_COOLOFF_TIME = timedelta(minutes=env_int("SMSDESK_LOCKOUT_MINUTES", 15))
+AXES_FAILURE_LIMIT = env_int("SMSDESK_LOGIN_FAILURES", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SMSDESK_LOCKOUT_MINUTES", 15, minimum=0))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
@@ -212,7 +219,7 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 # one date format per language, 24-hour clock in both (smsdesk/formats/)
 FORMAT_MODULE_PATH = ["smsdesk.formats"]
-TIME_ZONE = env_str("SMSDESK_TIME_ZONE", "Europe/Paris")
+TIME_ZONE = env_time_zone("SMSDESK_TIME_ZONE", "Europe/Paris")
 USE_TZ = True
 
 # --- static files: served by the app itself, never from a CDN ------------------------------
@@ -234,41 +241,47 @@ else:
 
 # --- SMS ----------------------------------------------------------------------------------
 # Gateways this installation talks to, see README "Gateways". The first one sends by default.
-SMSDESK_GATEWAYS = env_list("SMSDESK_GATEWAYS", ["simulator"])
-SMSDESK_DEFAULT_REGION = env_str("SMSDESK_DEFAULT_REGION", "FR")
+SMSDESK_GATEWAYS = env_words("SMSDESK_GATEWAYS", ["simulator"])
+try:  # a wrong kind, name or option stops every command here, in one line (exit 2)
+    _gateway_registry.check(SMSDESK_GATEWAYS)
+except _GatewayError as _e:
+    raise ConfigError(f"SMSDESK_GATEWAYS: {_e}") from None
+SMSDESK_DEFAULT_REGION = env_region("SMSDESK_DEFAULT_REGION", "FR")
 # A text may use at most this many concatenated parts (10 = 1,530 GSM-7 or 670 UCS-2 chars).
-SMSDESK_MAX_SEGMENTS = env_int("SMSDESK_MAX_SEGMENTS", 10)
-SMSDESK_MAX_RECIPIENTS = env_int("SMSDESK_MAX_RECIPIENTS", 100_000)
+SMSDESK_MAX_SEGMENTS = env_int("SMSDESK_MAX_SEGMENTS", 10, minimum=1)
+SMSDESK_MAX_RECIPIENTS = env_int("SMSDESK_MAX_RECIPIENTS", 100_000, minimum=1)
 # How far ahead a send may be scheduled, in days.
-SMSDESK_MAX_SCHEDULE_DAYS = env_int("SMSDESK_MAX_SCHEDULE_DAYS", 365)
+SMSDESK_MAX_SCHEDULE_DAYS = env_int("SMSDESK_MAX_SCHEDULE_DAYS", 365, minimum=0)
 # Largest request body (a New SMS form or an API call); 100,000 numbers fit in 4 MB.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("SMSDESK_MAX_REQUEST_BYTES", 4 * 1024 * 1024)
-SMSDESK_MAX_ATTEMPTS = env_int("SMSDESK_MAX_ATTEMPTS", 5)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("SMSDESK_MAX_REQUEST_BYTES", 4 * 1024 * 1024, minimum=1)
+SMSDESK_MAX_ATTEMPTS = env_int("SMSDESK_MAX_ATTEMPTS", 5, minimum=1)
 # Seconds to wait for the missing parts of a long SMS before storing it incomplete.
-SMSDESK_CONCAT_WAIT = env_int("SMSDESK_CONCAT_WAIT", 3600)
+SMSDESK_CONCAT_WAIT = env_int("SMSDESK_CONCAT_WAIT", 3600, minimum=0)
 # Pages ask this often whether an SMS arrived, for the notices (README "In the browser");
 # 0 turns the notices off for everyone.
-SMSDESK_NOTIFY_SECONDS = env_int("SMSDESK_NOTIFY_SECONDS", 10)
+SMSDESK_NOTIFY_SECONDS = env_int("SMSDESK_NOTIFY_SECONDS", 10, minimum=0)
 # Contact import: the largest CSV file accepted (20 MB: about 400,000 lines of name and number).
-SMSDESK_IMPORT_MAX_BYTES = env_int("SMSDESK_IMPORT_MAX_BYTES", 20_000_000)
+SMSDESK_IMPORT_MAX_BYTES = env_int("SMSDESK_IMPORT_MAX_BYTES", 20_000_000, minimum=1)
 # On SIGTERM, how many seconds a hand-over in progress may take before the worker marks what
 # the gateway still has `unknown` and exits.
-SMSDESK_STOP_GRACE = env_int("SMSDESK_STOP_GRACE", 30)
+SMSDESK_STOP_GRACE = env_int("SMSDESK_STOP_GRACE", 30, minimum=0)
 # Hours after which a sent message still waiting for its delivery report is counted apart on
 # the home page (and a report that matched no message is forgotten).
-SMSDESK_REPORT_TIMEOUT = env_int("SMSDESK_REPORT_TIMEOUT", 48)
+SMSDESK_REPORT_TIMEOUT = env_int("SMSDESK_REPORT_TIMEOUT", 48, minimum=1)
 SMSDESK_API_TOKEN_PEPPER = env_secret("SMSDESK_API_TOKEN_PEPPER", "")
 
 # --- STOP list, calls, commercial sending (README "SMS STOP", "Appels", "SMS commerciaux") --
-SMSDESK_STOP_KEYWORDS = env_phrases("SMSDESK_STOP_KEYWORDS", list(DEFAULT_OPT_OUT_KEYWORDS))
-SMSDESK_START_KEYWORDS = env_phrases("SMSDESK_START_KEYWORDS", list(DEFAULT_OPT_IN_KEYWORDS))
+SMSDESK_STOP_KEYWORDS = env_keywords("SMSDESK_STOP_KEYWORDS", list(DEFAULT_OPT_OUT_KEYWORDS))
+SMSDESK_START_KEYWORDS = env_keywords("SMSDESK_START_KEYWORDS", list(DEFAULT_OPT_IN_KEYWORDS))
 SMSDESK_STOP_CONFIRMATION = env_bool("SMSDESK_STOP_CONFIRMATION", True)
 SMSDESK_STOP_CONFIRMATION_TEXT = env_str(
     "SMSDESK_STOP_CONFIRMATION_TEXT",
     "Vous ne recevrez plus nos SMS. Envoyez START pour vous réabonner.",
 )
 # A number that says STOP again within this delay gets no second confirmation.
-SMSDESK_STOP_CONFIRMATION_DELAY_HOURS = env_int("SMSDESK_STOP_CONFIRMATION_DELAY_HOURS", 24)
+SMSDESK_STOP_CONFIRMATION_DELAY_HOURS = env_int(
+    "SMSDESK_STOP_CONFIRMATION_DELAY_HOURS", 24, minimum=0
+)
 # For the gateways that can refuse a call (a modem): the SIM never answers a call anyway.
 SMSDESK_CALLS_HANG_UP = env_bool("SMSDESK_CALLS_HANG_UP", True)
 SMSDESK_CALLS_AUTO_REPLY = env_bool("SMSDESK_CALLS_AUTO_REPLY", False)
@@ -277,7 +290,7 @@ SMSDESK_CALLS_AUTO_REPLY_TEXT = env_str(
     "Ce numéro ne prend pas les appels. Écrivez-nous par SMS, nous vous répondrons.",
 )
 SMSDESK_COMMERCIAL_MENTION = env_str("SMSDESK_COMMERCIAL_MENTION", "STOP SMS : répondez STOP")
-SMSDESK_COMMERCIAL_TIME_ZONE = env_str("SMSDESK_COMMERCIAL_TIME_ZONE", "Europe/Paris")
+SMSDESK_COMMERCIAL_TIME_ZONE = env_time_zone("SMSDESK_COMMERCIAL_TIME_ZONE", "Europe/Paris")
 SMSDESK_COMMERCIAL_WINDOW = env_window("SMSDESK_COMMERCIAL")
 
 # --- operations (README "Production") -----------------------------------------------------
@@ -287,7 +300,7 @@ SMSDESK_METRICS_ALLOW = env_networks("SMSDESK_METRICS_ALLOW", [])
 
 # One line per event on stderr (journald, docker logs), plain or JSON, with the request id.
 LOGGING = logging_config(
-    level=env_str("SMSDESK_LOG_LEVEL", "INFO"),
+    level=env_log_level("SMSDESK_LOG_LEVEL", "INFO"),
     fmt=env_choice("SMSDESK_LOG_FORMAT", "plain", ("plain", "json")),
     access_log=env_bool("SMSDESK_ACCESS_LOG", False),
 )

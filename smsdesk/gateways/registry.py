@@ -155,6 +155,13 @@ def parse_specs(entries: Sequence[str]) -> list[GatewaySpec]:
     return specs
 
 
+def check(entries: Sequence[str]) -> None:
+    """Parse each entry and build its gateway once (building opens nothing): GatewayError
+    for a wrong kind, name or option, at start rather than when the worker needs it."""
+    for spec in parse_specs(entries):
+        build(spec)
+
+
 @functools.lru_cache(maxsize=8)
 def _parsed(entries: tuple[str, ...]) -> tuple[GatewaySpec, ...]:
     return tuple(parse_specs(entries))
@@ -184,12 +191,18 @@ def build(spec: GatewaySpec) -> Gateway:
 
 def take_int(options: dict[str, str], key: str, default: int | None) -> int | None:
     raw = options.pop(key, "")
-    return int(raw) if raw else default
+    try:
+        return int(raw) if raw else default
+    except ValueError:
+        raise ValueError(f"{key} must be a whole number, not {raw!r}") from None
 
 
 def take_float(options: dict[str, str], key: str, default: float | None) -> float | None:
     raw = options.pop(key, "")
-    return float(raw) if raw else default
+    try:
+        return float(raw) if raw else default
+    except ValueError:
+        raise ValueError(f"{key} must be a number, not {raw!r}") from None
 
 
 def take_numbers(options: dict[str, str], key: str) -> list[str]:
