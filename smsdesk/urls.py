@@ -1,8 +1,8 @@
 from django.contrib.auth.decorators import login_not_required
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.i18n import set_language
 
-from smsdesk.api.endpoints import api
+from smsdesk.api.endpoints import api, unknown_path
 
 
 def _token_auth_only(patterns: list) -> list:  # type: ignore[type-arg]
@@ -27,4 +27,5 @@ urlpatterns = [
     # the login page offers the language switch too
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("api/v1/", (_token_auth_only(api_urls), api_app, api_namespace)),
+    re_path(r"^api/(?P<path>.*)$", unknown_path),
 ]

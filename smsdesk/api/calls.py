@@ -8,7 +8,14 @@ from django.conf import settings
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from smsdesk.api.schemas import COUNT_EXACT_HELP, COUNT_HELP, NEXT_CURSOR_HELP, ErrorOut
+from smsdesk.api.schemas import (
+    COUNT_EXACT_HELP,
+    COUNT_HELP,
+    MAX_ID,
+    NEXT_CURSOR_HELP,
+    ErrorOut,
+    Moment,
+)
 from smsdesk.calls.models import Call
 from smsdesk.core.lists import api_count
 from smsdesk.sms import errors as sms_errors
@@ -40,9 +47,9 @@ class CallPage(Schema):
 def list_calls(  # type: ignore[no-untyped-def]
     request: HttpRequest,
     number: str = Query("", max_length=64, description="the caller, any format"),
-    since: datetime | None = Query(None, description="ISO 8601, at or after"),  # noqa: B008
-    until: datetime | None = Query(None, description="ISO 8601, before"),  # noqa: B008
-    before: int | None = Query(None, description="only calls with a smaller id"),
+    since: Moment | None = Query(None, description="ISO 8601, at or after"),  # noqa: B008
+    until: Moment | None = Query(None, description="ISO 8601, before"),  # noqa: B008
+    before: int | None = Query(None, ge=1, le=MAX_ID, description="only calls with a smaller id"),
     limit: int = Query(50, ge=1, le=500),
 ):
     qs = Call.objects.order_by("-id")

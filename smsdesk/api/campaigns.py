@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import File, Form, Path, Query, Router, Schema, Status, UploadedFile
 from pydantic import Field
 
-from smsdesk.api.schemas import MAX_ID, ErrorOut
+from smsdesk.api.schemas import MAX_ID, ErrorOut, Moment
 from smsdesk.directory import imports
 from smsdesk.messaging import campaigns, services
 from smsdesk.messaging.models import Campaign
@@ -169,7 +169,7 @@ class FromFileIn(Schema):
         max_length=5000,
         description="may use the file's columns as fields, {column} or {column|default}",
     )
-    send_at: datetime | None = Field(None, description="ISO 8601; omitted: send now")
+    send_at: Moment | None = Field(None, description="ISO 8601; omitted: send now")
     commercial: bool = False
     tag: str = Field("", max_length=50)
     dry_run: bool = Field(

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Path, Query, Router, Schema, Status
 
-from smsdesk.api.schemas import COUNT_EXACT_HELP, COUNT_HELP, ErrorOut, RowId
+from smsdesk.api.schemas import COUNT_EXACT_HELP, COUNT_HELP, MAX_ID, ErrorOut, RowId
 from smsdesk.core.lists import MAX_CURSOR, Order, api_count, keyset_page
 from smsdesk.directory import services
 from smsdesk.directory.models import Contact, Group
 
 router = Router(tags=["directory"])
 
+ID = Path(..., ge=1, le=MAX_ID)  # every id in a path
 AFTER_HELP = "pass it as `after` for the next page; null on the last page"
 # Keyset pages on the indexes contact_name and the unique group name (core/lists.py).
 CONTACT_ORDER = Order("name", ("name", "id"), descending=False)
@@ -23,7 +24,7 @@ class ContactIn(Schema):
     number: str = Field(..., max_length=64, description="E.164 or national format")
     first_name: str = Field("", max_length=200)
     fields: dict[str, str] = Field(default_factory=dict, description="custom fields by key")
-    groups: list[int] = Field(default_factory=list, max_length=1000, description="group ids")
+    groups: list[RowId] = Field(default_factory=list, max_length=1000, description="group ids")
 
 
 class ContactPatch(Schema):
@@ -31,7 +32,7 @@ class ContactPatch(Schema):
     number: str | None = Field(None, max_length=64)
     first_name: str | None = Field(None, max_length=200)
     fields: dict[str, str] | None = Field(None, description="replaces all custom fields")
-    groups: list[int] | None = Field(None, max_length=1000, description="replaces the groups")
+    groups: list[RowId] | None = Field(None, max_length=1000, description="replaces the groups")
 
 
 class ContactOut(Schema):
@@ -57,8 +58,8 @@ class GroupIn(Schema):
 
 class GroupPatch(Schema):
     name: str | None = Field(None, max_length=400)
-    add: list[int] = Field(default_factory=list, max_length=100_000)
-    remove: list[int] = Field(default_factory=list, max_length=100_000)
+    add: list[RowId] = Field(default_factory=list, max_length=100_000)
+    remove: list[RowId] = Field(default_factory=list, max_length=100_000)
     contacts: list[RowId] | None = Field(None, max_length=100_000, description="replaces members")
 
 
@@ -126,19 +127,19 @@ def create_contact(request: HttpRequest, payload: ContactIn):  # type: ignore[no
     "/contacts/{contact_id}",
     response={200: ContactOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
 )
-def get_contact(request: HttpRequest, contact_id: int):  # type: ignore[no-untyped-def]
+def get_contact(request: HttpRequest, contact_id: int = ID):  # type: ignore[no-untyped-def]
     return _contact_out(services.get_contact(contact_id))
 
 
 @router.patch("/contacts/{contact_id}", response={200: ContactOut, **ERRORS})
-def update_contact(request: HttpRequest, contact_id: int, payload: ContactPatch):  # type: ignore[no-untyped-def]
+def update_contact(request: HttpRequest, payload: ContactPatch, contact_id: int = ID):  # type: ignore[no-untyped-def]
     return _contact_out(services.update_contact(contact_id, **payload.dict()))
 
 
 @router.delete(
     "/contacts/{contact_id}", response={204: None, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 )
-def delete_contact(request: HttpRequest, contact_id: int):  # type: ignore[no-untyped-def]
+def delete_contact(request: HttpRequest, contact_id: int = ID):  # type: ignore[no-untyped-def]
     services.get_contact(contact_id)
     services.delete_contacts([contact_id])
     return Status(204, None)
@@ -170,19 +171,19 @@ def create_group(request: HttpRequest, payload: GroupIn):  # type: ignore[no-unt
 @router.get(
     "/groups/{group_id}", response={200: GroupOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 )
-def get_group(request: HttpRequest, group_id: int):  # type: ignore[no-untyped-def]
+def get_group(request: HttpRequest, group_id: int = ID):  # type: ignore[no-untyped-def]
     return _group_out(services.get_group(group_id))
 
 
 @router.patch("/groups/{group_id}", response={200: GroupOut, **ERRORS})
-def update_group(request: HttpRequest, group_id: int, payload: GroupPatch):  # type: ignore[no-untyped-def]
+def update_group(request: HttpRequest, payload: GroupPatch, group_id: int = ID):  # type: ignore[no-untyped-def]
     return _group_out(services.update_group(group_id, **payload.dict()))
 
 
 @router.delete(
     "/groups/{group_id}", response={204: None, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 )
-def delete_group(request: HttpRequest, group_id: int):  # type: ignore[no-untyped-def]
+def delete_group(request: HttpRequest, group_id: int = ID):  # type: ignore[no-untyped-def]
     services.get_group(group_id)
     services.delete_groups([group_id])
     return Status(204, None)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
@@ -62,7 +63,27 @@ def staff_or_token(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
 UNAUTHORIZED = "A valid API token is required: Authorization: Bearer <token>."
 
-api = NinjaAPI(
+_ERROR_BODY = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+
+
+class SmsdeskAPI(NinjaAPI):
+    """Declares in the schema the answers an operation may give before its own code runs:
+    400 `control_character` for a control character in a query parameter
+    (core.middleware.QueryControlsMiddleware), so that clients and the schema check know it."""
+
+    def get_openapi_schema(self, **kwargs):  # type: ignore[no-untyped-def,override]
+        schema = super().get_openapi_schema(**kwargs)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                responses = operation["responses"]
+                if any(p["in"] == "query" for p in operation.get("parameters", [])):
+                    responses.setdefault(
+                        400, {"description": "Bad Request", "content": _ERROR_BODY}
+                    )
+        return schema
+
+
+api = SmsdeskAPI(
     title="smsdesk API",
     version="1",
     auth=TokenAuth(),
@@ -92,14 +113,16 @@ def service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
 @api.exception_handler(ValidationError)
 def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     first = exc.errors[0] if exc.errors else {}
-    loc = [str(p) for p in first.get("loc", []) if p not in ("body", "payload", "query")]
+    loc = [str(p) for p in first.get("loc", []) if p not in ("body", "payload", "query", "path")]
     field = ".".join(loc) or None
+    # a refusal of our own (core/bounds.py) reads as its message, without pydantic's prefix
+    reason = str(first.get("msg", "invalid input")).removeprefix("Value error, ")
     return api.create_response(
         request,
         {
             "code": "invalid_input",
             "field": field,
-            "message": f"{field or 'request'}: {first.get('msg', 'invalid input')}",
+            "message": f"{field or 'request'}: {reason}",
             "detail": [
                 {"field": ".".join(str(p) for p in e.get("loc", [])), "reason": e.get("msg")}
                 for e in exc.errors
@@ -142,6 +165,13 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 @api.exception_handler(Http404)
 def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "not_found", "Not found.")
+
+
+@login_not_required
+def unknown_path(request: HttpRequest, path: str = "") -> HttpResponse:
+    """Any address under /api/v1/ that no endpoint serves (`/optouts/..%2F..%2Fetc`): the
+    JSON 404 too, never the web's HTML page."""
     return _error(request, 404, "not_found", "Not found.")
 
 

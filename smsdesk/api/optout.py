@@ -7,7 +7,7 @@ from datetime import datetime
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from smsdesk.api.schemas import COUNT_EXACT_HELP, COUNT_HELP, NEXT_CURSOR_HELP, ErrorOut
+from smsdesk.api.schemas import COUNT_EXACT_HELP, COUNT_HELP, MAX_ID, NEXT_CURSOR_HELP, ErrorOut
 from smsdesk.core.lists import api_count
 from smsdesk.directory import services as directory
 from smsdesk.optout import services
@@ -62,7 +62,9 @@ def list_optouts(  # type: ignore[no-untyped-def]
     q: str = Query(
         "", max_length=100, description="a number in any format, part of one, or a contact's name"
     ),
-    before: int | None = Query(None, description="only entries with a smaller cursor"),
+    before: int | None = Query(
+        None, ge=1, le=MAX_ID, description="only entries with a smaller cursor"
+    ),
     limit: int = Query(50, ge=1, le=500),
 ):
     qs = OptOut.objects.select_related("by").order_by("-id")

@@ -5,10 +5,15 @@ from typing import Annotated
 
 from django.conf import settings
 from ninja import Field, Schema
-from pydantic import ConfigDict
+from pydantic import AfterValidator, ConfigDict
 
-MAX_ID = 2**63 - 1  # ids are 64-bit: a larger one is refused, not sent to the database
+from smsdesk.core.bounds import MAX_ID, moment
+
+# Ids are 64-bit and moments inside the calendar once in UTC: anything else is refused with
+# 422 here, never sent to the database (core/bounds.py).
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
+Moment = Annotated[datetime, AfterValidator(moment)]
+__all__ = ["MAX_ID", "Moment", "RowId"]
 
 
 class SendIn(Schema):
@@ -27,7 +32,7 @@ class SendIn(Schema):
         max_length=5000,
         description="may hold fields, {prénom} or {prénom|default} (README, Personalised texts)",
     )
-    send_at: datetime | None = Field(None, description="ISO 8601; omitted: send now")
+    send_at: Moment | None = Field(None, description="ISO 8601; omitted: send now")
     commercial: bool = Field(
         False,
         description="advertising: the opt-out mention is added and it waits for the allowed "

@@ -6,7 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 
+from smsdesk.core import bounds
 from smsdesk.core.errors import ServiceError
 
 
@@ -35,3 +37,18 @@ class StyledForm(forms.Form):
             attrs = self.fields[name].widget.attrs if name in self.fields else {}
             if attrs and "is-invalid" not in attrs["class"]:
                 attrs["class"] += " is-invalid"
+
+
+class RowsChoiceField(forms.ModelMultipleChoiceField):
+    """Ticked rows by id; an id no column can hold (2**63, "²") is refused as an unknown
+    choice before the query (Django's own field sends it: OverflowError on SQLite)."""
+
+    def _check_values(self, value):  # type: ignore[no-untyped-def]
+        for pk in value:
+            if bounds.parse_id(str(pk)) is None:
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": str(pk)[:40]},
+                )
+        return super()._check_values(value)

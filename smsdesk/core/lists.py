@@ -19,7 +19,7 @@ import binascii
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.db import connections
@@ -41,6 +41,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from smsdesk.core import bounds
 from smsdesk.core.text import search_safe
 
 PAGE_SIZES = (10, 25, 50, 100)
@@ -135,8 +136,8 @@ def _checked(model_field: Field, value: object) -> object | None:
             moment = datetime.fromisoformat(value)
             if moment.tzinfo is None:
                 return None
-            return moment.astimezone(UTC)  # fails here, not in SQL, past year 1 or 9999
-        except (ValueError, OverflowError):
+            return bounds.moment(moment)  # fails here, not in SQL, past year 1 or 9999
+        except ValueError:
             return None
     if isinstance(model_field, IntegerField) or model_field.primary_key:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**63:

@@ -5,9 +5,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils import translation
 from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext as _
+
+from smsdesk.core import bounds
+
+# Under this path every answer is JSON in the API's error shape, errors included.
+API_PREFIX = "/api/"
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith(API_PREFIX)
 
 
 class LanguageMiddleware:
@@ -46,3 +57,21 @@ class NoStoreMiddleware:
         if "Cache-Control" not in response.headers:
             patch_cache_control(response, no_store=True, private=True)
         return response
+
+
+class QueryControlsMiddleware:
+    """A control character in a query parameter (`?q=%00`) is refused here, for every page
+    and API call at once, naming the parameter: 400 with the error page, or the JSON error
+    under /api/. (A NUL reaching PostgreSQL failed the request with a 500.)"""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        refusal = bounds.control_in_query(request)
+        if refusal is None:
+            return self.get_response(request)
+        if is_api(request):
+            return JsonResponse(refusal.as_dict(), status=400)
+        context = {"error_title": _("Bad request"), "error_text": refusal.message}
+        return render(request, "core/error.html", context, status=400)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from smsdesk.core.forms import RowsChoiceField
 from smsdesk.directory.models import ContactField, Group
 
 
@@ -14,7 +15,7 @@ class ContactForm(forms.Form):
         max_length=64,
         widget=forms.TextInput(attrs={"placeholder": "06 12 34 56 78", "inputmode": "tel"}),
     )
-    groups = forms.ModelMultipleChoiceField(
+    groups = RowsChoiceField(
         label=_("Groups"),
         queryset=Group.objects.all(),
         required=False,

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from smsdesk.core.number_reasons import explain
-from smsdesk.core.text import search_safe
+from smsdesk.core.text import ControlCharacter, check_typed, search_safe
 from smsdesk.directory import errors
 from smsdesk.directory.models import Contact, ContactField, Group
 from smsdesk.optout import services as optout
@@ -73,7 +73,12 @@ GROUP_NAME_LABEL = gettext_lazy("The group name")
 
 
 def clean_text(value: str | None, *, limit: int, label: object, field_name: str) -> str:
-    """One line of printable text (tabs, newlines and runs of spaces made one space)."""
+    """One line of printable text (tabs, newlines and runs of spaces made one space); a
+    control character is refused, naming the field (README: never silently removed)."""
+    try:
+        check_typed(value or "", field=field_name, label=str(label), multiline=True)
+    except ControlCharacter as e:
+        raise errors.InvalidField(e.message, field=field_name) from None
     text = " ".join((value or "").split())
     if not text.isprintable():
         text = "".join(c for c in text if c.isprintable())

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from smsdesk.core import bounds
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.lists import Column, paginate, search_text, sort_order
 from smsdesk.directory import exports, imports, services, uploads
@@ -21,7 +22,7 @@ PREVIEW_ROWS = 20
 
 
 def _ids(values: list[str]) -> list[int]:
-    return [int(v) for v in values[:MAX_SELECTED] if v.isdigit()]
+    return bounds.ids(values, limit=MAX_SELECTED)
 
 
 def _form_error(form, e: ServiceError) -> None:  # type: ignore[no-untyped-def]

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from smsdesk.core import bounds
 from smsdesk.directory.services import Targets
 
 
@@ -70,7 +71,7 @@ class NewSmsForm(forms.Form):
 
 def _ids(data, name: str) -> list[int]:  # type: ignore[no-untyped-def]
     values = data.getlist(name) if hasattr(data, "getlist") else []
-    return [int(v) for v in values[:10_000] if str(v).isdigit()]
+    return bounds.ids(values, limit=10_000)
 
 
 class ReplyForm(forms.Form):

@@ -322,7 +322,10 @@ def _act_on_message(request: HttpRequest, action: Callable[[], Message], done: s
 
 def _back(request: HttpRequest) -> str:
     target = request.POST.get("next", "") or request.GET.get("next", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+    # a path of this site only: anything else would be read by redirect() as a view's name
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}
+    ):
         return target
     return reverse("messaging:sent")
 

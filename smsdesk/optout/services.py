@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from smsdesk.core.bulk import select_among
 from smsdesk.core.number_reasons import explain
+from smsdesk.core.text import check_typed
 from smsdesk.optout import errors
 from smsdesk.optout.models import OptOut, OptOutEvent, Source
 from smsdesk.sms import errors as sms_errors
@@ -142,7 +143,8 @@ def add_number(raw: str, *, by, source: str = Source.MANUAL, reason: str = "") -
     """
     _check_admin(by)
     number = parse_number(raw)
-    entry, created = opt_out(number, source=source, by=by, reason=reason.strip())
+    reason = check_typed(reason.strip(), field="reason", label=_("The reason"))
+    entry, created = opt_out(number, source=source, by=by, reason=reason)
     if not created:
         raise errors.AlreadyOptedOut(
             _("%(number)s is already on the STOP list.") % {"number": number}, field="number"
@@ -157,7 +159,7 @@ def remove_number(raw: str, *, by, reason: str, source: str = Source.MANUAL) -> 
     """An administrator takes a number off the STOP list, saying why; it can be texted again."""
     _check_admin(by)
     number = parse_number(raw)
-    reason = (reason or "").strip()
+    reason = check_typed((reason or "").strip(), field="reason", label=_("The reason"))
     if not reason:
         raise errors.ReasonRequired(
             _("Say why this number is removed from the STOP list: the reason is kept."),

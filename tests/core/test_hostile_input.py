@@ -132,8 +132,7 @@ SEARCH_SYNTAX = [
     "url",
     [
         *[f"/api/v1/messages?q={q}" for q in SEARCH_SYNTAX],
-        "/api/v1/messages?q=%00",
-        "/api/v1/messages?q=%1b%5b2J",
+        "/api/v1/messages?q=%ff%fe",
         "/api/v1/messages?before=99999999999999999999999",
         "/api/v1/messages?limit=-1",
         "/api/v1/messages?direction=sideways",
@@ -145,6 +144,34 @@ def test_api_reads_never_fail(api: Client, url: str) -> None:
     response = api.get(url)
     assert response.status_code in (200, 404, 422), url
     assert "code" in response.json() or "messages" in response.json()
+
+
+# A control character in any query parameter is refused before any view runs: 400, naming
+# the parameter (the web: the error page; the API: its JSON error). On PostgreSQL a NUL used
+# to reach the query and fail with a 500.
+CONTROL_QUERIES = ["q=%00", "q=%1b%5b2J", "tag=%00", "number=06%0012", "sort=%07", "a%00=1"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", CONTROL_QUERIES)
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/messages",
+        "/api/v1/campaigns",
+        "/api/v1/calls",
+        "/api/v1/contacts",
+        "/api/v1/optouts",
+    ],
+)
+def test_api_refuses_a_control_character_in_the_query(api: Client, url: str, query: str) -> None:
+    response = api.get(f"{url}?{query}")
+    assert response.status_code == 400, (url, query)
+    error = response.json()
+    assert error["code"] == "control_character"
+    name = query.split("=")[0]
+    assert error["field"] == (name if "%" not in name else None), error
+    assert "U+00" in error["message"]
 
 
 # --- the forms ------------------------------------------------------------------------------
@@ -224,9 +251,34 @@ def test_user_form_refuses_and_creates_nobody(admin_user: User, username: str) -
         "/directory/groups/",
     ],
 )
-@pytest.mark.parametrize("q", ["%00", "%1b", "%ff%fe", "A/B", "../", "9" * 300, *SEARCH_SYNTAX])
+@pytest.mark.parametrize("q", ["%ff%fe", "A/B", "../", "9" * 300, *SEARCH_SYNTAX])
 def test_every_list_search_survives(client_bob: Client, url: str, q: str) -> None:
-    assert client_bob.get(f"{url}?q={q}&sort=%00&page=%00&per_page=%00").status_code == 200
+    assert client_bob.get(f"{url}?q={q}&sort=%ff&page=-1&per_page=1e99").status_code == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", CONTROL_QUERIES)
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/sms/sent/",
+        "/sms/campaigns/",
+        "/sms/conversations/",
+        "/sms/conversations/with/",
+        "/stop/",
+        "/calls/",
+        "/directory/contacts/",
+        "/",
+    ],
+)
+def test_every_page_refuses_a_control_character_in_the_query(
+    client_bob: Client, url: str, query: str
+) -> None:
+    response = client_bob.get(f"{url}?{query}")
+    assert response.status_code == 400, (url, query)
+    html = response.content.decode()
+    assert 'id="error-page"' in html and "caractère de contrôle invisible" in html
+    assert "sd-sidebar" in html  # the page in the app's layout, with the menu
 
 
 # Cursors are opaque tokens the page wrote, but anyone can type one: each of these is refused
@@ -240,7 +292,6 @@ def _token(value: object) -> str:
 
 
 HOSTILE_CURSORS = [
-    "%00",
     "%ff%fe",
     "!!!",
     "A" * 5000,
@@ -283,7 +334,7 @@ def test_every_list_refuses_a_bad_cursor_with_its_first_page(
     client_bob: Client, url: str, cursor: str
 ) -> None:
     for param in ("after", "before"):
-        response = client_bob.get(f"{url}?{param}={cursor}&last=%00")
+        response = client_bob.get(f"{url}?{param}={cursor}&last=%ff")
         assert response.status_code == 200, (url, param, cursor)
         assert 'rel="prev"' not in response.content.decode()  # the first page
 
@@ -460,19 +511,19 @@ def test_a_long_sms_in_parts_with_controls_is_stored_whole(client_bob: Client, s
 @pytest.mark.parametrize(
     "url",
     [
-        "/api/v1/contacts?q=%00",
+        "/api/v1/contacts?q=%ff",
         "/api/v1/contacts?offset=99999999999999999999999",
-        "/api/v1/contacts?after=%00",
+        "/api/v1/contacts?after=%ff%fe",
         "/api/v1/contacts?after=" + _token(["name", "\u0000", 1]),
         "/api/v1/contacts?after=" + _token(["name", "x", 10**30]),
         "/api/v1/groups?after=" + _token(["name", ["x"]]),
         "/api/v1/groups?after=" + "A" * 5000,
         "/api/v1/messages?before=-1",
         "/api/v1/messages?before=99999999999999999999999",
-        "/api/v1/optouts?before=%00",
+        "/api/v1/optouts?before=%ff",
         "/api/v1/calls?before=99999999999999999999999",
         "/api/v1/campaigns?before=abc",
-        "/api/v1/groups?q=%00",
+        "/api/v1/groups?q=%ff%fe",
         "/api/v1/contacts/99999999999999999999999",
     ],
 )
@@ -481,8 +532,262 @@ def test_directory_api_reads_never_fail(api: Client, url: str) -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url,body,field",
+    [
+        ("/api/v1/contacts", {"name": "Du\x00pont", "number": "0612345678"}, "name"),
+        ("/api/v1/contacts", {"name": "D", "first_name": "\x1bJo", "number": "0612345678"},
+         "first_name"),
+        ("/api/v1/groups", {"name": "Club\x00"}, "name"),
+    ],
+)
+def test_a_control_character_in_a_name_is_refused_naming_the_field(
+    api: Client, url: str, body: dict, field: str
+) -> None:
+    # README: refused with the field and the position, never silently removed.
+    from smsdesk.directory.models import Contact, Group
+
+    response = api.post(url, body, content_type="application/json")
+    assert response.status_code == 400
+    error = response.json()
+    assert error["field"] == field and "U+00" in error["message"], error
+    assert not Contact.objects.exists() and not Group.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_contact_form_refuses_a_control_character_in_the_name(client_bob: Client) -> None:
+    from smsdesk.directory.models import Contact
+
+    # (a NUL is refused by Django's own field; an escape reaches the service)
+    response = client_bob.post(
+        "/directory/contacts/new/", {"name": "Du\x1bpont", "number": "0612345678"}
+    )
+    assert response.status_code == 400
+    assert "caractère de contrôle invisible (U+001B) en position 3" in response.content.decode()
+    assert not Contact.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url,body",
+    [
+        ("/api/v1/contacts", {"name": "x", "number": "0612345678", "groups": [2**63]}),
+        ("/api/v1/groups/{group}", {"add": [2**63]}),
+        ("/api/v1/groups/{group}", {"remove": [10**30]}),
+        ("/api/v1/groups", {"name": "g2", "contacts": [2**64]}),
+    ],
+)
+def test_api_refuses_ids_no_column_holds_with_422(api: Client, url: str, body: dict) -> None:
+    from smsdesk.directory import services as directory
+
+    group = directory.create_group(name="g")
+    method = api.patch if "{group}" in url else api.post
+    response = method(url.format(group=group.id), body, content_type="application/json")
+    assert response.status_code == 422, response.content
+    assert response.json()["code"] == "invalid_input"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("param", ["since", "until"])
+@pytest.mark.parametrize(
+    "value", ["9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00%2B23:59", "9999-12-31T23:59:59Z"]
+)
+def test_api_refuses_dates_outside_the_calendar_with_422(
+    api: Client, param: str, value: str
+) -> None:
+    response = api.get(f"/api/v1/calls?{param}={value}")
+    assert response.status_code == 422
+    error = response.json()
+    assert error["field"] == param and "0001-01-02" in error["message"], error
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url", ["/api/v1/optouts/..%2F..%2Fetc", "/api/v1/nothing", "/api/v1/contacts/1/x", "/api/x"]
+)
+def test_an_unknown_api_address_is_the_json_404(api: Client, url: str) -> None:
+    for response in (api.get(url), api.delete(url), Client().get(url)):
+        assert response.status_code == 404, url
+        assert response.json() == {"code": "not_found", "field": None, "message": "Not found."}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["contacts", "groups"])
+@pytest.mark.parametrize("value", ["9223372036854775808", "²", "-1"])
+def test_new_sms_ignores_ids_no_column_holds(client_bob: Client, field: str, value: str) -> None:
+    # The form's pickers write ids; anything else was not typed by a person and is ignored.
+    response = client_bob.post("/sms/new/", {"text": "x", field: value})
+    assert response.status_code == 400  # no recipient left
+    nothing_stored()
+
+
+@pytest.mark.django_db
 def test_directory_api_refuses_huge_ids_in_a_send(api: Client) -> None:
     body = {"text": "x", "contacts": [10**30], "groups": [-1]}
     response = api.post("/api/v1/messages", body, content_type="application/json")
     assert response.status_code == 422
     nothing_stored()
+
+
+# --- every page and form, from the URL conf ---------------------------------------------------
+# Every address the URL conf serves (but the API, fuzzed from its schema in
+# tests/api/test_schema_fuzz.py, the log-out and the language switch) is asked with GET and
+# POST, its ids in the path replaced by real ones then by ones no column holds, and every
+# parameter name a page reads (the fields of every form class, and each name the views read
+# from GET or POST, found in the source) set to a hostile value: ids of 2**63 and beyond,
+# digits `int` cannot read ("²"), far dates with odd offsets, control characters. Never a
+# 5xx. A page or a parameter added later is in the URL conf or the source, hence here.
+import importlib  # noqa: E402
+import re  # noqa: E402
+from datetime import datetime as dt  # noqa: E402
+from datetime import timedelta, timezone  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from django import forms as django_forms  # noqa: E402
+from django.urls import URLPattern, URLResolver, get_resolver  # noqa: E402
+from hypothesis import HealthCheck, example, given  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from smsdesk.core.lists import CURSOR_PARAMS  # noqa: E402
+
+SOURCE = Path(__file__).resolve().parents[2] / "smsdesk"
+SKIPPED_ROUTES = ("api/", "^api/", "accounts/logout/", "i18n/setlang/")
+
+
+def routes() -> list[tuple[str, URLPattern]]:
+    found = []
+
+    def walk(patterns: list, prefix: str) -> None:  # type: ignore[type-arg]
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, prefix + str(p.pattern))
+            elif not (prefix + str(p.pattern)).startswith(SKIPPED_ROUTES):
+                found.append((prefix + str(p.pattern), p))
+
+    walk(get_resolver().url_patterns, "")
+    return found
+
+
+def parameter_names() -> list[str]:
+    names = {"sort", "q", "per_page", *CURSOR_PARAMS}
+    for module in SOURCE.glob("*/forms.py"):
+        loaded = importlib.import_module(f"smsdesk.{module.parent.name}.forms")
+        for value in vars(loaded).values():
+            if isinstance(value, type) and issubclass(value, django_forms.Form):
+                names |= set(value.base_fields)
+    read = re.compile(
+        r"\b(?:GET|POST|data|source)\.(?:get|getlist)\(\s*\"(\w+)\"|_ids\(\s*[\w.]+,\s*\"(\w+)\""
+    )
+    for path in SOURCE.rglob("*.py"):
+        for match in read.finditer(path.read_text(encoding="utf-8")):
+            names.add(match.group(1) or match.group(2))
+    return sorted(names)
+
+
+ROUTES = routes()
+NAMES = parameter_names()
+WEB_IDS = ["9223372036854775808", "99999999999999999999999", "²", "٣", "-1", "0", "1e3"]
+WEB_DATES = ["9999-12-31T23:59", "0001-01-01T00:00", "9999-12-31T23:59:59-23:59", "0001-01-01"]
+
+
+def web_hostile() -> st.SearchStrategy[str]:
+    offsets = st.integers(-(24 * 60 - 1), 24 * 60 - 1).map(lambda m: timezone(timedelta(minutes=m)))
+    far = st.builds(
+        lambda year, zone: dt(year, 12 if year > 1 else 1, 31 if year > 1 else 1, tzinfo=zone)
+        .isoformat(),
+        st.sampled_from([1, 9999]),
+        offsets,
+    )
+    return st.one_of(
+        st.sampled_from(WEB_IDS + WEB_DATES),
+        st.integers(min_value=2**63, max_value=2**128).map(str),
+        far,
+        st.builds(lambda c: f"a{c}b", st.sampled_from(["\x00", "\x1b", "\x7f", "\x08", "\x9f"])),
+    )
+
+
+@pytest.fixture
+def web_objects(admin_user: User) -> dict:
+    from smsdesk.accounts.models import User as UserModel
+    from smsdesk.directory import services as directory
+    from smsdesk.directory import uploads
+    from smsdesk.directory.models import ContactField
+    from smsdesk.optout import services as optout
+    from smsdesk.optout.models import OptOut
+
+    carol = UserModel.objects.create_user("carol", password="correct horse 42")
+    contact = directory.create_contact(name="Dupont", number="0698765432")
+    group = directory.create_group(name="Adhérents", contacts=[contact.id])
+    message = services.receive_inbound(
+        gateway="simulator", sender="+33698765432", text="Bonjour", received_at=_now()
+    )
+    campaign = services.create_campaign(
+        author=admin_user,
+        body="x",
+        targets=directory.Targets(numbers=["0611223344"]),
+        send_at=None,
+    )
+    optout.add_number("0655555555", by=admin_user, source="api", reason="test")
+    token, _raw = accounts.create_token(user=admin_user)
+    return {
+        "token_id": token.id,
+        "user_id": carol.id,
+        "campaign_id": campaign.id,
+        "message_id": campaign.created_messages[0].id,
+        "conversation_id": Conversation.objects.get(peer=message.peer).id,
+        "contact_id": contact.id,
+        "group_id": group.id,
+        "entry_id": OptOut.objects.get().id,
+        "field_id": ContactField.objects.create(key="ville", label="Ville").id,
+        "token": uploads.save(b"Nom,Numero\nA,0612345678\n", user_id=admin_user.id, filename="a"),
+        "kind": "contacts",
+    }
+
+
+def _url(route: str, pattern: URLPattern, values: dict, hostile_id: str | None = None) -> str:
+    url = "/" + route
+    for name, converter in pattern.pattern.converters.items():
+        value = values[name]
+        if hostile_id is not None and type(converter).__name__ == "IntConverter":
+            value = hostile_id
+        url = re.sub(rf"<\w+:{name}>", str(value), url)
+    return url
+
+
+def test_the_sweep_knows_every_page_and_parameter() -> None:
+    assert len(ROUTES) > 50
+    for name in ("contacts", "groups", "send_at", "tag", "number", "contact", "keep", "after"):
+        assert name in NAMES, name
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route,pattern", ROUTES, ids=[r for r, _p in ROUTES])
+def test_every_page_survives_hostile_ids_dates_and_controls(
+    admin_user: User, web_objects: dict, route: str, pattern: URLPattern
+) -> None:
+    client = Client(raise_request_exception=False)
+    client.force_login(admin_user)
+    url = _url(route, pattern, web_objects)
+    for hostile_id in ("9223372036854775808", "99999999999999999999999"):
+        if pattern.pattern.converters:
+            for method in ("get", "post"):
+                status = getattr(client, method)(_url(route, pattern, web_objects, hostile_id))
+                assert status.status_code < 500, (method, route, hostile_id)
+
+    @given(value=web_hostile())
+    @example(value="9223372036854775808")
+    @example(value="²")
+    @example(value="9999-12-31T23:59:59-23:59")
+    @example(value="a\x00b")
+    @hypothesis_settings(
+        max_examples=2, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck)
+    )
+    def check(value: str) -> None:
+        params = dict.fromkeys(NAMES, value)
+        get = client.get(url, params)
+        assert get.status_code < 500, ("GET", route, repr(value), get.status_code)
+        post = client.post(url, params)
+        assert post.status_code < 500, ("POST", route, repr(value), post.status_code)
+
+    check()
