@@ -55,6 +55,14 @@ def main(argv: list[str] | None = None) -> None:
     except ServiceError as e:  # a command that let a refusal through: still one line
         sys.stderr.write(f"smsdesk: {e.message}\n")
         sys.exit(1)
+    except Exception as e:
+        from smsdesk.core import faults  # Django is set up by now
+
+        fault = faults.classify(e)
+        if fault is None:
+            raise
+        sys.stderr.write(f"smsdesk: {faults.one_line(fault, e)}\n")
+        sys.exit(1)
 
 
 def overview() -> str:

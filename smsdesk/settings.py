@@ -112,12 +112,17 @@ TEMPLATES = [
                 "smsdesk.core.context_processors.menu",
                 "smsdesk.accounts.context_processors.login_rules",
                 "smsdesk.worker.context_processors.worker_status",
+                "smsdesk.core.disk.disk_space",
             ],
         },
     },
 ]
 
 # --- database -----------------------------------------------------------------------------
+# Seconds a write waits for another one's lock (SQLite's busy timeout, PostgreSQL's
+# lock_timeout) before the request gets a plain 503 (core/faults.py): well under the 60 s a
+# reverse proxy usually waits, so the user sees our page, not the proxy's.
+SMSDESK_LOCK_WAIT = env_int("SMSDESK_LOCK_WAIT", 10, minimum=1)
 DATABASE_URL = env_str("SMSDESK_DATABASE_URL", f"sqlite:///{DATA_DIR / 'smsdesk.sqlite3'}")
 DATABASES = {"default": env_database_url("SMSDESK_DATABASE_URL", DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -128,7 +133,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
-        "timeout": 30,
+        "timeout": SMSDESK_LOCK_WAIT,
         "init_command": (
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
         ),
@@ -145,8 +150,11 @@ if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
     # No JIT: our queries read a page or a batch through an index, but a subquery's cost
     # estimate can pass jit_above_cost and compile for 150 ms a query that runs in 4 ms
     # (the home page at a million messages, bench/RESULTS.md). Usual advice for web loads.
+    # A lock waited for longer than SMSDESK_LOCK_WAIT fails the statement (a plain 503).
     _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
-    _pg_options["options"] = f"{_pg_options.get('options', '')} -c jit=off".strip()
+    _pg_options["options"] = (
+        f"{_pg_options.get('options', '')} -c jit=off -c lock_timeout={SMSDESK_LOCK_WAIT}s"
+    ).strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- accounts -----------------------------------------------------------------------------
@@ -261,6 +269,9 @@ SMSDESK_CONCAT_WAIT = env_int("SMSDESK_CONCAT_WAIT", 3600, minimum=0)
 # Pages ask this often whether an SMS arrived, for the notices (README "In the browser");
 # 0 turns the notices off for everyone.
 SMSDESK_NOTIFY_SECONDS = env_int("SMSDESK_NOTIFY_SECONDS", 10, minimum=0)
+# Administrators see a banner when the data directory's disk has less free space than this
+# (MB; 0: never).
+SMSDESK_DISK_LOW_MB = env_int("SMSDESK_DISK_LOW_MB", 500, minimum=0)
 # Contact import: the largest CSV file accepted (20 MB: about 400,000 lines of name and number).
 SMSDESK_IMPORT_MAX_BYTES = env_int("SMSDESK_IMPORT_MAX_BYTES", 20_000_000, minimum=1)
 # On SIGTERM, how many seconds a hand-over in progress may take before the worker marks what

@@ -15,6 +15,9 @@ def _token_auth_only(patterns: list) -> list:  # type: ignore[type-arg]
     return patterns
 
 
+# A full disk or a database that cannot be used: 503 said plainly (core/faults.py).
+handler500 = "smsdesk.core.faults.server_error"
+
 api_urls, api_app, api_namespace = api.urls
 urlpatterns = [
     path("", include("smsdesk.dashboard.urls")),

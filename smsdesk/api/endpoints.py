@@ -64,12 +64,19 @@ def staff_or_token(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 UNAUTHORIZED = "A valid API token is required: Authorization: Bearer <token>."
 
 _ERROR_BODY = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
+_UNAVAILABLE = {
+    "description": "The disk is full or the database cannot be used: nothing was saved, "
+    "send the same request again later (disk_full, database_busy, database_unavailable)",
+    "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+    "content": _ERROR_BODY,
+}
 
 
 class SmsdeskAPI(NinjaAPI):
-    """Declares in the schema the answers an operation may give before its own code runs:
-    400 `control_character` for a control character in a query parameter
-    (core.middleware.QueryControlsMiddleware), so that clients and the schema check know it."""
+    """Declares in the schema the answers any operation may give outside its own code: 400
+    `control_character` for a control character in a query parameter
+    (core.middleware.QueryControlsMiddleware), and 503 with Retry-After when the disk is full
+    or the database cannot be used (core/faults.py)."""
 
     def get_openapi_schema(self, **kwargs):  # type: ignore[no-untyped-def,override]
         schema = super().get_openapi_schema(**kwargs)
@@ -80,6 +87,7 @@ class SmsdeskAPI(NinjaAPI):
                     responses.setdefault(
                         400, {"description": "Bad Request", "content": _ERROR_BODY}
                     )
+                responses.setdefault(503, _UNAVAILABLE)
         return schema
 
 
