@@ -274,6 +274,14 @@ SMSDESK_NOTIFY_SECONDS = env_int("SMSDESK_NOTIFY_SECONDS", 10, minimum=0)
 SMSDESK_DISK_LOW_MB = env_int("SMSDESK_DISK_LOW_MB", 500, minimum=0)
 # Contact import: the largest CSV file accepted (20 MB: about 400,000 lines of name and number).
 SMSDESK_IMPORT_MAX_BYTES = env_int("SMSDESK_IMPORT_MAX_BYTES", 20_000_000, minimum=1)
+# Files a user may keep waiting between an upload and its import or send (directory/uploads.py):
+# how many, and their total size (at least one file of the largest size).
+SMSDESK_UPLOADS_PER_USER = env_int("SMSDESK_UPLOADS_PER_USER", 5, minimum=1)
+SMSDESK_UPLOADS_MAX_BYTES = env_int(
+    "SMSDESK_UPLOADS_MAX_BYTES",
+    max(50_000_000, SMSDESK_IMPORT_MAX_BYTES),
+    minimum=SMSDESK_IMPORT_MAX_BYTES,
+)
 # On SIGTERM, how many seconds a hand-over in progress may take before the worker marks what
 # the gateway still has `unknown` and exits.
 SMSDESK_STOP_GRACE = env_int("SMSDESK_STOP_GRACE", 30, minimum=0)

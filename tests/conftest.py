@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
@@ -29,3 +33,11 @@ def client_bob(operator: User) -> Client:
 def in_a_month() -> datetime:
     """A sending time well inside the bound (SMSDESK_MAX_SCHEDULE_DAYS), local time."""
     return timezone.localtime() + timedelta(days=30)
+
+
+@pytest.fixture(autouse=True)
+def no_upload_left_behind() -> Iterator[None]:
+    # Uploaded files wait in the data directory, outside the database the test rolls back,
+    # and each user may keep only a few (directory/uploads.py): each test starts with none.
+    yield
+    shutil.rmtree(Path(settings.DATA_DIR) / "imports", ignore_errors=True)

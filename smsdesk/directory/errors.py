@@ -45,6 +45,12 @@ class ImportRefused(ServiceError):
         super().__init__(message, field="file")
 
 
+class UploadsFull(ImportRefused):
+    """The user already has as many files waiting as SMSDESK_UPLOADS_* allow."""
+
+    code = "uploads_full"
+
+
 class ImportExpired(ServiceError):
     code = "import_expired"
     http_status = 404

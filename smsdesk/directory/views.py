@@ -161,10 +161,14 @@ def import_upload(request: HttpRequest) -> HttpResponse:
             except ServiceError as e:
                 form.add_error("file", e.message)
             else:
-                token = uploads.save(data, user_id=request.user.id, filename=upload.name)
-                url = redirect("directory:import_preview", token=token).url
-                group = form.cleaned_data["group"].strip()
-                return redirect(f"{url}?{urlencode({'group': group})}" if group else url)
+                try:
+                    token = uploads.save(data, user_id=request.user.id, filename=upload.name)
+                except ServiceError as e:
+                    form.add_error("file", e.message)
+                else:
+                    url = redirect("directory:import_preview", token=token).url
+                    group = form.cleaned_data["group"].strip()
+                    return redirect(f"{url}?{urlencode({'group': group})}" if group else url)
     return render(
         request,
         "directory/import.html",
@@ -174,6 +178,10 @@ def import_upload(request: HttpRequest) -> HttpResponse:
 
 
 def import_preview(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method == "POST" and request.POST.get("cancel"):
+        uploads.discard(token, user_id=request.user.id)
+        messages.info(request, _("Import cancelled: the file was removed from the server."))
+        return redirect("directory:import")
     try:
         data, filename = uploads.load(token, user_id=request.user.id)
     except ServiceError as e:

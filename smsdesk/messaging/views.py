@@ -102,7 +102,9 @@ def recipient_file_of(
             raise imports.too_big(upload.size)
         data = upload.read()
         recipients = imports.read_recipients(data)
-        return uploads.save(data, user_id=request.user.id, filename=upload.name), recipients
+        # the file chosen before on this form is replaced, not kept a day beside it
+        kept = uploads.save(data, user_id=request.user.id, filename=upload.name, replacing=token)
+        return kept, recipients
     if not token:
         return "", None
     data, _name = uploads.load(token, user_id=request.user.id)
