@@ -16,6 +16,7 @@ import zoneinfo
 from pathlib import Path
 from typing import IO, Any
 
+import dj_database_url
 import phonenumbers
 
 from smsdesk.sms import keywords, sending_window
@@ -111,9 +112,7 @@ def env_keywords(name: str, default: list[str]) -> list[str]:
     return words
 
 
-def env_database_url(name: str, default: str) -> dict:
-    import dj_database_url
-
+def env_database_url(name: str, default: str) -> dj_database_url.DBConfig:
     url = env_str(name, default)
     try:
         return dj_database_url.parse(url, conn_max_age=600)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 
 from smsdesk.core import bounds
 from smsdesk.core.errors import ServiceError
@@ -43,12 +44,12 @@ class RowsChoiceField(forms.ModelMultipleChoiceField):
     """Ticked rows by id; an id no column can hold (2**63, "²") is refused as an unknown
     choice before the query (Django's own field sends it: OverflowError on SQLite)."""
 
-    def _check_values(self, value):  # type: ignore[no-untyped-def]
-        for pk in value:
+    def clean(self, value: Any) -> QuerySet[Any]:
+        for pk in value if isinstance(value, list | tuple) else ():
             if bounds.parse_id(str(pk)) is None:
                 raise ValidationError(
                     self.error_messages["invalid_pk_value"],
                     code="invalid_pk_value",
                     params={"pk": str(pk)[:40]},
                 )
-        return super()._check_values(value)
+        return super().clean(value)
