@@ -150,6 +150,13 @@ def test_a_full_disk_is_said_plainly_everywhere_and_nothing_is_lost(small_disk: 
         status, _h, home = web.open("/")
         assert status == 200 and 'id="disk-low"' in home  # reading still works, and warns
 
+        late = Browser(base)  # logging in writes a session: it fits in a page, or a plain 503
+        late.open("/accounts/login/")
+        status, _h, html = late.open(
+            "/accounts/login/", {"username": "alice", "password": "correct horse 42"}
+        )
+        assert status == 200 or (status == 503 and "Le disque du serveur est plein" in html)
+
         cli = smsdesk(small_disk, "send", "--to", *NUMBERS, "--text", "x")
         assert cli.returncode == 1
         assert len(cli.stderr.strip().splitlines()) == 1, cli.stderr
