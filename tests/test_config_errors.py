@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from smsdesk import config
+from smsdesk.cli import OWN_COMMANDS
 from smsdesk.gateways import registry
 from tests.worker.helpers import ROOT
 
@@ -42,22 +43,30 @@ WRONG = [
     ("SMSDESK_DATA_DIR", "/proc/no/such/dir", "cannot create"),
 ]
 
+# Arguments that would make each of smsdesk's own commands run (they never get that far).
+ARGUMENTS = {
+    "serve": ["--port", "1"],
+    "web": ["--port", "1"],
+    "backup": ["/tmp/never-written.tar"],
+    "restore": ["/tmp/never-read.tar"],
+    "createuser": ["eve"],
+    "createtoken": ["eve"],
+    "send": ["--to", "0612345678", "--text", "x"],
+    "campaigns": ["list"],
+    "contacts": ["export"],
+    "simulate": ["inbound", "--from", "0612345678", "--text", "STOP"],
+    "optout": ["list"],
+    "modem": ["probe", "/dev/null"],
+    "pdu": ["encode", "--to", "+33612345678", "--text", "x"],
+}
+# Every command of `smsdesk --help` (a new one is here at once), Django's own, the overview,
+# and the README's first command.
 COMMANDS = [
-    ["serve", "--port", "1"],
+    *([name, *ARGUMENTS.get(name, [])] for name in OWN_COMMANDS),
     ["serve", "--no-worker", "--port", "1"],
-    ["worker"],
-    ["send", "--to", "0612345678", "--text", "x"],
-    ["createuser", "eve"],
-    ["createtoken", "eve"],
-    ["campaigns", "list"],
-    ["contacts", "export"],
-    ["simulate", "inbound", "--from", "0612345678", "--text", "STOP"],
-    ["optout", "list"],
-    ["modem", "probe", "/dev/null"],
-    ["pdu", "encode", "--to", "+33612345678", "--text", "x"],
     ["migrate"],
     ["--help"],
-    ["scripts/start"],  # the README's first command: `smsdesk serve` through the venv
+    ["scripts/start"],  # `smsdesk serve` through the venv
 ]
 
 
