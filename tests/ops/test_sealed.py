@@ -34,7 +34,9 @@ def unseal(sealed: bytes, passphrase: bytes = PASSPHRASE, read_size: int = 10_00
 def test_what_is_sealed_comes_back(size: int) -> None:
     data = os.urandom(size)
     sealed = seal(data)
-    assert data[:64] not in sealed or size == 0
+    # the clear text is not in the sealed bytes (checked from 16 bytes on: a byte or two of
+    # random data may well appear in any ciphertext, 16 never by chance)
+    assert size < 16 or data[:64] not in sealed
     assert unseal(sealed) == data
     assert SealedReader(io.BytesIO(sealed), PASSPHRASE).read() == data
 
