@@ -57,7 +57,7 @@ def main() -> None:
     from django.utils import timezone
 
     from smsdesk.gateways.simulator import SimulatorGateway
-    from smsdesk.messaging import outbox
+    from smsdesk.messaging import lifecycle
     from smsdesk.messaging.models import GatewayState, Message
     from smsdesk.optout.models import OptOut
     from smsdesk.worker.loop import GatewayRunner
@@ -88,7 +88,7 @@ def main() -> None:
         ],
         batch_size=2000,
     )
-    outbox.enqueue(created)
+    lifecycle.enqueue(created)
     if connection.vendor == "postgresql" and not os.environ.get("BENCH_NO_ANALYZE"):
         # What autovacuum does within a minute of a bulk load: without statistics the
         # planner takes the 100,000-row queue for an empty table (bench/RESULTS.md).
@@ -101,9 +101,7 @@ def main() -> None:
     gateway.start(runner.emit)
     profile = SqlProfile()
     if args.sql_profile:
-        from smsdesk.messaging import outbox
-
-        outbox._pg_bound = profile.wrap(outbox._pg_bound)  # bypasses Django's cursor
+        lifecycle.pg_bound = profile.wrap(lifecycle.pg_bound)  # bypasses Django's cursor
     python_profile = cProfile.Profile() if os.environ.get("BENCH_CPROFILE") else None
     t0 = time.perf_counter()
     with connection.execute_wrapper(profile) if args.sql_profile else contextlib.nullcontext():

@@ -16,7 +16,7 @@ of seeding):
   most delivered, some sent (no report), failed, unknown, cancelled; `blocked` for numbers
   on the STOP list by then; the newest campaign still sending (a few hundred `queued`) and two
   campaigns `scheduled` for the coming days, each waiting message with its `OutboxEntry`
-  (as `messaging.outbox.enqueue` writes it). One `MessagePart` per segment of every message
+  (as `messaging.lifecycle` writes it). One `MessagePart` per segment of every message
   handed to the gateway. Some campaigns carry a tag; commercial ones the opt-out mention.
 - About 40 % inbound: short French replies, `read` except the trailing ones of a few hundred
   discussions (`unread`); STOP and START messages for the STOP list.
@@ -717,7 +717,10 @@ def seed(
             )
         counters = import_module("smsdesk.messaging.migrations.0010_daily_counts")
         counters.backfill(django_apps, SimpleNamespace(connection=connection))
-        log(f"  unread entries, day counters in {time.perf_counter() - t:.1f} s")
+        # The campaigns' counts per state (messaging/lifecycle.py), as their migration does.
+        campaign_counts = import_module("smsdesk.messaging.migrations.0011_campaign_counts")
+        campaign_counts.backfill(django_apps, SimpleNamespace(connection=connection))
+        log(f"  unread entries, day and campaign counters in {time.perf_counter() - t:.1f} s")
         _reset_sequences(
             [
                 Message,
@@ -846,6 +849,17 @@ def check_invariants() -> list[str]:
     )
     if bad_counts:
         problems.append(f"{bad_counts} campaigns whose recipient_count is not their messages")
+    from smsdesk.messaging import lifecycle
+
+    ids = list(Campaign.objects.values_list("id", flat=True))
+    kept = lifecycle.campaign_counts(ids)
+    scanned: dict[int, dict[str, int]] = {i: {} for i in ids}
+    grouped = Message.objects.filter(campaign_id__isnull=False).values_list("campaign_id", "status")
+    for cid, status, n in grouped.annotate(n=Count("id")).order_by():
+        bucket = lifecycle.BUCKET_OF[status]
+        scanned[cid][bucket] = scanned[cid].get(bucket, 0) + n
+    if kept != scanned:
+        problems.append("campaign counts differ from the campaigns' messages")
     handed = S.DELIVERED, S.SENT, S.FAILED
     with_parts = set(MessagePart.objects.values_list("message_id", flat=True).distinct())
     if with_parts != set(Message.objects.filter(status__in=handed).values_list("id", flat=True)):

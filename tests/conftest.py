@@ -41,3 +41,28 @@ def no_upload_left_behind() -> Iterator[None]:
     # and each user may keep only a few (directory/uploads.py): each test starts with none.
     yield
     shutil.rmtree(Path(settings.DATA_DIR) / "imports", ignore_errors=True)
+
+
+DB_FIXTURES = ("db", "transactional_db", "django_db_reset_sequences", "live_server")
+
+
+@pytest.fixture(autouse=True)
+def every_waiting_message_has_its_queue_row(request):  # type: ignore[no-untyped-def]
+    """A test that leaves a claimable (queued, scheduled) outbound message without its row in
+    the worker's queue fails: a status was written outside messaging/lifecycle.py, and the
+    worker would never send that message."""
+    uses_db = request.node.get_closest_marker("django_db") is not None or any(
+        name in request.fixturenames for name in DB_FIXTURES
+    )
+    if uses_db:
+        request.getfixturevalue("_django_db_helper")  # torn down after this fixture
+    yield
+    if not uses_db:
+        return
+    from smsdesk.messaging import lifecycle
+
+    strays = lifecycle.waiting_without_queue_row()
+    if strays:
+        pytest.fail(
+            f"claimable messages without a queue row (written outside lifecycle.py): {strays}"
+        )

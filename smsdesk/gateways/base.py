@@ -12,8 +12,16 @@ Failures come in kinds the worker must tell apart (DESIGN.md, "Failures"):
   left us. The message goes back to `queued` with no try used; the gateway is marked down and
   retried with back-off.
 - a result `MAYBE_HANDED_OVER`: the link died after the bytes left; that message is `unknown`.
-- any other exception from `send_many`: the worker cannot tell what went out, so the whole
-  call is `unknown` (a gateway that can say which messages went returns results instead).
+- any other exception from `send_many`: the worker cannot tell what went out, so what the
+  call had not reported yet is `unknown` (a gateway that can say which messages went returns
+  results instead).
+
+Results as the network acknowledges them: `send_many` is given a `progress` callback; a
+gateway that hands messages over one after the other (a modem, an SMPP bind's window, a slow
+network) calls it with each result as soon as the network has acknowledged it, and the worker
+records those in small groups while the hand-over goes on. A worker killed in the middle of a
+long hand-over then leaves `unknown` only what the network had not acknowledged yet, not the
+whole call. A result given to `progress` is final: the returned list repeats it.
 - `GatewayError` that is not `GatewayUnavailable`, from `start`: the configuration is wrong
   (wrong PIN, unknown option). The gateway stays down with the reason; it is not retried on
   its own (a SIM locks after three wrong PINs).
@@ -122,6 +130,11 @@ class InboundSMS:
     received_at: datetime = field(default_factory=utcnow)
     concat: Concat | None = None
     handle: object = field(default=None, compare=False)  # the gateway's, for `acknowledge`
+    # The gateway's own identity of this delivery (a modem's SIM slot and PDU, the
+    # simulator's injection id, a network's message id): the same SMS emitted again (a
+    # crash before `acknowledge`) carries the same one and is stored once. "" when the
+    # gateway has none: then every SMS is stored, a genuine repeat is never dropped.
+    delivery_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +168,8 @@ class Health:
 
 GatewayEvent = InboundSMS | StatusReport | IncomingCall | Health
 EventSink = Callable[[GatewayEvent], None]
+# Called by `send_many`, on the worker's thread, with results the network acknowledged.
+ProgressSink = Callable[[Sequence[SendResult]], None]
 
 
 class GatewayError(Exception):
@@ -267,13 +282,18 @@ class Gateway(ABC):
             self._emit(event)
 
     @abstractmethod
-    def send_many(self, messages: Sequence[OutboundSMS]) -> list[SendResult]:
+    def send_many(
+        self, messages: Sequence[OutboundSMS], progress: ProgressSink | None = None
+    ) -> list[SendResult]:
         """Hand the messages to the network; one result per message, in the same order.
 
+        `progress`, when given, is called with results as the network acknowledges them
+        (each result at most once, before the call returns); the worker records them at once.
         Must not raise for a per-message refusal (return a refused result instead). Raise
-        GatewayUnavailable only when none of them left us. Any other exception means the
-        gateway cannot tell what went out: the worker marks every message of the call
-        `unknown`, so a gateway that knows better returns per-message results.
+        GatewayUnavailable only when none of those not reported through `progress` left us.
+        Any other exception means the gateway cannot tell what went out: the worker marks
+        every message of the call not reported yet `unknown`, so a gateway that knows better
+        returns (or reports) per-message results.
         """
 
     def preflight(self) -> str | None:

@@ -14,8 +14,15 @@ them, and `smsdesk simulate` in another process reaches it). Without a store it 
 memory.
 
 It keeps a record of every message it was handed, in memory and, with `log`, appended to a
-file, so that a test can prove that nothing went out twice even across a worker killed
-mid-batch.
+file (each line with `t`, when its hand-over began), so that a test can prove that nothing
+went out twice even across a worker killed mid-batch, and when each message was handed over.
+
+With a `latency`, a hand-over of several messages acknowledges them as it goes, in groups of
+`ACK_EVERY` (each after its share of the latency), through the worker's `progress` callback:
+a slow network to kill a worker in the middle of.
+
+An injected SMS carries its store id as its `delivery_id`: emitted again after a crash of the
+worker, it is recognised and stored once; two identical SMS injected are two SMS.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from smsdesk.gateways.base import (
     IncomingCall,
     MemoryStore,
     OutboundSMS,
+    ProgressSink,
     SendResult,
     StatusReport,
     StoredItem,
@@ -58,6 +66,7 @@ from smsdesk.sms import gsm7
 
 # Kinds of the items the simulator keeps in its store.
 REPORT, INBOUND, CALL, OUTAGE = "report", "inbound", "call", "outage"
+ACK_EVERY = 10  # messages the simulated network acknowledges at a time, with a latency
 UNREACHABLE = "simulated network unreachable"  # English, translated when shown
 
 
@@ -129,11 +138,28 @@ class SimulatorGateway(Gateway):
         super().start(emit)
         self.emit(Health(self.name, connected=True, detail="simulated network", operator="SIM"))
 
-    def send_many(self, messages: Sequence[OutboundSMS]) -> list[SendResult]:
+    def send_many(
+        self, messages: Sequence[OutboundSMS], progress: ProgressSink | None = None
+    ) -> list[SendResult]:
         self._check_reachable()
         if self.hang_after is not None and len(self.handed) >= self.hang_after:
             while True:
                 time.sleep(3600)
+        started = time.time()
+        if self.latency > 0 and progress is not None and len(messages) > ACK_EVERY:
+            results: list[SendResult] = []
+            for start in range(0, len(messages), ACK_EVERY):
+                group = messages[start : start + ACK_EVERY]
+                time.sleep(self.latency * len(group) / len(messages))
+                acknowledged = self._hand_over(group, started)
+                results.extend(acknowledged)
+                progress(acknowledged)
+            return results
+        if self.latency > 0:
+            time.sleep(self.latency)
+        return self._hand_over(messages, started)
+
+    def _hand_over(self, messages: Sequence[OutboundSMS], started: float) -> list[SendResult]:
         results: list[SendResult] = []
         accepted: list[OutboundSMS] = []
         reports: list[StoredItem] = []
@@ -160,15 +186,13 @@ class SimulatorGateway(Gateway):
                 reports.append(
                     StoredItem(REPORT, {"ref": ref, "state": state, "detail": detail}, due)
                 )
-        if self.latency > 0:
-            time.sleep(self.latency)
         # The network owes these reports from now on: stored before anything counts as
-        # handed over, so that a store that fails means nothing left us.
+        # handed over, so that a store that fails means nothing (more) left us.
         try:
             self.store.put(reports)
         except Exception as e:
             raise GatewayUnavailable(f"simulated network cannot store its reports: {e}") from e
-        self._record(accepted)
+        self._record(accepted, started)
         return results
 
     def poll(self) -> None:
@@ -203,7 +227,14 @@ class SimulatorGateway(Gateway):
         p = item.payload
         at = datetime.fromtimestamp(float(p.get("at") or item.due or time.time()), UTC)
         if item.kind == INBOUND:
-            return InboundSMS(self.name, p["sender"], p["text"], received_at=at, handle=item.id)
+            return InboundSMS(
+                self.name,
+                p["sender"],
+                p["text"],
+                received_at=at,
+                handle=item.id,
+                delivery_id=f"simulator:{item.id}",
+            )
         if item.kind == CALL:
             return IncomingCall(self.name, p["caller"], at=at, handle=item.id)
         return StatusReport(
@@ -233,12 +264,13 @@ class SimulatorGateway(Gateway):
             self._refs += 1
             return f"{self._ref_prefix}-{self._refs}"
 
-    def _record(self, accepted: list[OutboundSMS]) -> None:
+    def _record(self, accepted: list[OutboundSMS], started: float) -> None:
         self.handed.extend(accepted)
         if self.log_path is None or not accepted:
             return
         lines = "".join(
-            json.dumps({"id": m.id, "to": m.to, "text": m.text}, ensure_ascii=False) + "\n"
+            json.dumps({"id": m.id, "to": m.to, "text": m.text, "t": started}, ensure_ascii=False)
+            + "\n"
             for m in accepted
         )
         # One unbuffered write per batch: once send_many returns, the record is in the

@@ -1,10 +1,9 @@
 """Campaigns (one "New SMS" each): their counts per state, progress, tags, and the actions
 on all their messages at once. The same functions serve the pages, the API and the CLI.
 
-Counts come from one grouped query over the campaigns asked for (the messages' campaign
-index), never one query per campaign. There is deliberately no index on `status`: the
-worker changes it on every send, and PostgreSQL can only rewrite such a row in place (a
-HOT update) when no index names the column.
+Counts are kept per campaign and state by the transitions themselves (messaging/lifecycle.py:
+`CampaignCount` and its appended deltas), read in one query over those small tables for all
+the campaigns of a page: no message is read, however big the campaign.
 """
 
 from __future__ import annotations
@@ -14,20 +13,19 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from smsdesk.accounts import access
-from smsdesk.messaging import errors, outbox, services
-from smsdesk.messaging.models import CANCELLABLE, Campaign, Message
+from smsdesk.messaging import errors, lifecycle, services
+from smsdesk.messaging.lifecycle import OUTSTANDING
+from smsdesk.messaging.models import Campaign, Message
 
 S = Message.Status
-WAITING = (S.SCHEDULED, S.QUEUED, S.SENDING)
 
 # The columns of a campaign's counts: (name, label, statuses, colour).
 BUCKETS = (
-    ("waiting", gettext_lazy("Waiting"), WAITING, "secondary"),
+    ("waiting", gettext_lazy("Waiting"), OUTSTANDING, "secondary"),
     ("sent", gettext_lazy("Sent"), (S.SENT,), "primary"),
     ("delivered", gettext_lazy("Delivered"), (S.DELIVERED,), "success"),
     ("failed", gettext_lazy("Failed"), (S.FAILED,), "danger"),
@@ -35,7 +33,6 @@ BUCKETS = (
     ("unknown", gettext_lazy("Unknown"), (S.UNKNOWN,), "warning"),
     ("cancelled", gettext_lazy("Cancelled"), (S.CANCELLED,), "light"),
 )
-BUCKET_OF = {status: name for name, _label, statuses, _c in BUCKETS for status in statuses}
 STATUSES_OF = {name: statuses for name, _label, statuses, _c in BUCKETS}
 
 
@@ -93,23 +90,10 @@ class Counts:
 
 
 def counts(campaign_ids: Iterable[int]) -> dict[int, Counts]:
-    """Each campaign's counts per state, in one grouped query."""
-    ids = list(campaign_ids)
-    result = {cid: Counts() for cid in ids}
-    if not ids:
-        return result
-    grouped = (
-        Message.objects.filter(campaign_id__in=ids)
-        .order_by()
-        .values_list("campaign_id", "status")
-        .annotate(n=Count("id"))
-    )
-    for campaign_id, status, n in grouped:
-        bucket = BUCKET_OF.get(status)
-        if bucket:
-            by = result[campaign_id].by_bucket
-            by[bucket] = by.get(bucket, 0) + n
-    return result
+    """Each campaign's counts per state, from the maintained counts (one query)."""
+    return {
+        cid: Counts(by_bucket) for cid, by_bucket in lifecycle.campaign_counts(campaign_ids).items()
+    }
 
 
 def get_campaign(campaign_id: int) -> Campaign:
@@ -147,13 +131,15 @@ def cancel_campaign(campaign_id: int, *, by=None) -> int:  # type: ignore[no-unt
     so a message the worker claims at that instant goes out and is not counted here."""
     campaign = get_campaign(campaign_id)
     _check_may_act(campaign, by)
-    done = Message.objects.filter(campaign_id=campaign.id, status__in=CANCELLABLE).update(
-        status=S.CANCELLED, status_at=timezone.now(), due_at=None, cancelled_by=by
+    done = lifecycle.move(
+        lifecycle.CANCEL,
+        within=Message.objects.filter(campaign_id=campaign.id),
+        due_at=None,
+        cancelled_by=by,
     )
     if not done:
         raise services.NotActionable(_("Nothing is left to cancel in this campaign."))
-    outbox.dequeue(Message.objects.filter(campaign_id=campaign.id, status=S.CANCELLED))
-    return done
+    return len(done)
 
 
 @transaction.atomic

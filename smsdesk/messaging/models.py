@@ -111,11 +111,13 @@ class Message(models.Model):
     claimed_by = models.CharField(max_length=40, blank=True)  # worker id while `sending`
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     status_at = models.DateTimeField(_("status changed"), null=True, blank=True)
-    gateway_ref = models.CharField(max_length=64, blank=True)  # first part's (see MessagePart)
+    # Outbound: the first part's reference (see MessagePart). Inbound: the gateway's identity
+    # of the delivery (InboundSMS.delivery_id), so that one emitted again is stored once.
+    gateway_ref = models.CharField(max_length=64, blank=True)
     error = models.CharField(_("reason"), max_length=255, blank=True)
     keyword = models.CharField(_("keyword"), max_length=5, choices=Keyword, blank=True)
     # The confirmation of a STOP: it goes to a number that is on the STOP list by then, so
-    # the STOP checks (block_pending, the worker's claim) let exactly these messages through.
+    # the STOP rule (messaging/stop.py, `what_a_stop_blocks`) lets exactly these through.
     opt_out_notice = models.BooleanField(default=False)
     # Who stopped it, or asked for it to be sent again (shown beside the status).
     cancelled_by = models.ForeignKey(
@@ -159,11 +161,15 @@ class Message(models.Model):
 
     @property
     def can_cancel(self) -> bool:
-        return self.status in CANCELLABLE
+        from smsdesk.messaging.lifecycle import CANCEL
+
+        return self.direction == self.Direction.OUTBOUND and self.status in CANCEL.sources
 
     @property
     def can_retry(self) -> bool:
-        return self.direction == self.Direction.OUTBOUND and self.status in RETRYABLE
+        from smsdesk.messaging.lifecycle import RETRY
+
+        return self.direction == self.Direction.OUTBOUND and self.status in RETRY.sources
 
 
 FINAL_STATUSES = frozenset(
@@ -175,9 +181,6 @@ FINAL_STATUSES = frozenset(
     }
 )
 
-# What a user may still do to a message, by its status (the services and pages read these).
-CANCELLABLE = frozenset({Message.Status.SCHEDULED, Message.Status.QUEUED})
-RETRYABLE = frozenset({Message.Status.FAILED, Message.Status.UNKNOWN})
 
 # Bootstrap colour of each status badge.
 STATUS_COLOURS = {
@@ -198,9 +201,10 @@ STATUS_COLOURS = {
 class OutboxEntry(models.Model):
     """A message waiting to be claimed: the narrow queue the worker's claim takes from.
 
-    One row per `queued` or `scheduled` outbound message, written with it
-    (`outbox.enqueue`), deleted by the claim. A row whose message is no longer waiting (cancelled,
-    blocked) is harmless: the claim only takes messages still `queued` or `scheduled`.
+    One row per `queued` or `scheduled` outbound message (`lifecycle.CLAIMABLE`), written and
+    deleted by the transitions that make it claimable or not (messaging/lifecycle.py, their
+    `Queue` effect; the claim deletes what it takes). tests/conftest.py fails any test that
+    leaves a claimable message without its row.
     """
 
     message_id = models.BigIntegerField(primary_key=True)
@@ -361,3 +365,36 @@ class CountDelta(models.Model):
     gateway = models.CharField(max_length=50, blank=True)
     event = models.CharField(max_length=10)
     count = models.IntegerField()
+
+
+class CampaignCount(models.Model):
+    """How many of a campaign's messages are in each state of its page (`lifecycle.BUCKET_OF`:
+    waiting, sent, delivered, failed, blocked, unknown, cancelled), so that the campaign list
+    and a campaign's page never group over its messages.
+
+    Written only by `lifecycle.fold_campaign_counts`, which adds the `CampaignCountDelta`
+    rows into it; `lifecycle.campaign_counts` reads both."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    bucket = models.CharField(max_length=10)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "bucket"], name="campaign_count_key")
+        ]
+
+
+class CampaignCountDelta(models.Model):
+    """A change of a `CampaignCount` not folded in yet: appended in the transaction of the
+    status change (never updated, so two workers sending one campaign never wait on one row).
+    No foreign key: a check per row at commit would cost the worker's batches; a deleted
+    campaign's rows are dropped by the next fold."""
+
+    id = models.BigAutoField(primary_key=True)
+    campaign_id = models.BigIntegerField()
+    bucket = models.CharField(max_length=10)
+    count = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["campaign_id"], name="campaign_delta_campaign")]

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, QuerySet, Sum
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -31,18 +31,14 @@ from smsdesk.directory import services as directory
 from smsdesk.directory.imports import RecipientFile
 from smsdesk.directory.services import Targets
 from smsdesk.gateways.base import Concat
-from smsdesk.messaging import errors, gateway_state, outbox, personal, stats
+from smsdesk.messaging import errors, gateway_state, lifecycle, personal, stop
 from smsdesk.messaging.models import (
-    BLOCKED_REASON,
-    CANCELLABLE,
     MISSING_PART_MARK,
-    RETRYABLE,
     Campaign,
     Conversation,
     GatewayState,
     InboundPart,
     Message,
-    UnreadEntry,
 )
 from smsdesk.optout import services as optout
 from smsdesk.optout.models import OptOut
@@ -56,7 +52,7 @@ UNKNOWN_SENDER = "?"  # a network that sent no sender at all
 
 def blocked_warning(campaign: Campaign) -> str:
     """What to tell the sender when some recipients are on the STOP list ("" if none)."""
-    count = campaign.messages.filter(status=Message.Status.BLOCKED).count()
+    count = lifecycle.campaign_counts([campaign.pk])[campaign.pk].get("blocked", 0)
     if not count:
         return ""
     return ngettext(
@@ -308,7 +304,6 @@ def create_campaign(
         tag=tag,
         request_id=current_request_id() or None,
     )
-    pending = Message.Status.SCHEDULED if scheduled else Message.Status.QUEUED
     message = Message(
         direction=Message.Direction.OUTBOUND,
         gateway=gateway_row,
@@ -321,33 +316,27 @@ def create_campaign(
         due_at=send_at,
         status_at=now,
     )
-    # One row per recipient, only peer/status/error differ: see core/bulk.py for why not
-    # bulk_create (10x slower for a 100,000-member group).
-    rows = [
-        (number, Message.Status.BLOCKED, BLOCKED_REASON)
-        if number in blocked
-        else (number, pending, "")
-        for number in recipients
-    ]
+    # One row per recipient, only peer (and the personalised text) differ: see core/bulk.py
+    # for why not bulk_create (10x slower for a 100,000-member group).
     if bodies is None:
-        insert_rows(Message, message, ["peer", "status", "error"], rows)
+        lifecycle.create_campaign_messages(
+            message, ["peer"], [(n,) for n in recipients], blocked=blocked, scheduled=scheduled
+        )
     else:
         infos = bodies.infos
-        insert_rows(
-            Message,
+        lifecycle.create_campaign_messages(
             message,
-            ["peer", "status", "error", "body", "encoding", "segments"],
+            ["peer", "body", "encoding", "segments"],
             [
-                (*row, text, infos[text].encoding.value, str(infos[text].segments))
-                for row in rows
-                for text in (bodies[row[0]],)
+                (number, text, infos[text].encoding.value, str(infos[text].segments))
+                for number in recipients
+                for text in (bodies[number],)
             ],
+            blocked=blocked,
+            scheduled=scheduled,
         )
     # In recipients' order (ids grow with the insert); read only by those who iterate it.
     campaign.created_messages = campaign.messages.order_by("id")  # type: ignore[attr-defined]
-    outbox.enqueue_campaign(campaign.pk)
-    if blocked:
-        stats.count(stats.Event.BLOCKED, at=now, gateway=None, n=len(blocked))
     _touch_conversations(recipients, body, Message.Direction.OUTBOUND, now, bodies=bodies)
     return campaign
 
@@ -448,9 +437,15 @@ def receive_inbound(
     text: str,
     received_at: datetime,
     concat: Concat | None = None,
+    delivery_id: str = "",
 ) -> Message | None:
     """Store an SMS from a correspondent; a STOP puts the sender on the STOP list, a START
     takes it off.
+
+    The same SMS emitted again by its gateway (a crash between our commit and the gateway's
+    `acknowledge`) carries the same `delivery_id` (the gateway's identity of that delivery):
+    it is stored once. Without one, every SMS is stored, two identical ones in the same
+    second too: a genuine repeat is never dropped.
 
     One transaction: the message and the change of the STOP list (and the confirmation SMS)
     are stored together or not at all, so a crash can never keep one without the other.
@@ -465,7 +460,13 @@ def receive_inbound(
     flush_incomplete_parts(now=timezone.now())
     if concat is not None and concat.total > 1:
         return _receive_part(gateway, sender, text, received_at, concat)
-    return _store_inbound(gateway=gateway, sender=sender, text=text, received_at=received_at)
+    return _store_inbound(
+        gateway=gateway,
+        sender=sender,
+        text=text,
+        received_at=received_at,
+        delivery_id=delivery_id,
+    )
 
 
 @transaction.atomic
@@ -535,40 +536,43 @@ def _join_parts(parts: list[InboundPart], *, sender: str) -> Message:
     )
 
 
-def _store_inbound(*, gateway: str, sender: str, text: str, received_at: datetime) -> Message:
+def _store_inbound(
+    *, gateway: str, sender: str, text: str, received_at: datetime, delivery_id: str = ""
+) -> Message:
     peer = _normalise_sender(sender, unknown=UNKNOWN_SENDER)
     text = control.from_network(text)
     gateway_row = gateway_state.ensure(gateway)
-    # A gateway emits again what it was not told was committed (a crash between the commit
-    # and the SIM's delete): the same sender, network time stamp and text on the same
-    # gateway is that SMS again. Cheap: the (peer, created_at) index finds it.
-    again = Message.objects.filter(
-        peer=peer,
-        created_at=received_at,
-        direction=Message.Direction.INBOUND,
-        gateway=gateway_row,
-        body=text,
-    ).first()
-    if again is not None:
-        return again
+    delivery_id = delivery_id[:64]
+    if delivery_id:
+        # Emitted again (not acknowledged before a crash): the same delivery of the same
+        # gateway. Cheap: the (peer, created_at) index finds it.
+        again = Message.objects.filter(
+            peer=peer,
+            created_at=received_at,
+            direction=Message.Direction.INBOUND,
+            gateway=gateway_row,
+            gateway_ref=delivery_id,
+        ).first()
+        if again is not None:
+            return again
     info = gsm7.analyse(text)
     keyword = keywords.classify(
         text, opt_out=settings.SMSDESK_STOP_KEYWORDS, opt_in=settings.SMSDESK_START_KEYWORDS
     )
-    message = Message.objects.create(
-        direction=Message.Direction.INBOUND,
-        status=Message.Status.UNREAD,
-        peer=peer,
-        gateway=gateway_row,
-        body=text,
-        encoding=info.encoding.value,
-        segments=max(1, info.segments),
-        created_at=received_at,
-        status_at=received_at,
-        keyword=keyword.value if keyword else "",
+    message = lifecycle.create_inbound(
+        Message(
+            direction=Message.Direction.INBOUND,
+            peer=peer,
+            gateway=gateway_row,
+            body=text,
+            encoding=info.encoding.value,
+            segments=max(1, info.segments),
+            created_at=received_at,
+            status_at=received_at,
+            gateway_ref=delivery_id,
+            keyword=keyword.value if keyword else "",
+        )
     )
-    UnreadEntry.objects.create(message=message, created_at=received_at)
-    stats.count(stats.Event.RECEIVED, at=received_at, gateway=gateway_row.name)
     # get_or_create survives two first messages from one number arriving together.
     Conversation.objects.get_or_create(
         peer=peer,
@@ -581,10 +585,10 @@ def _store_inbound(*, gateway: str, sender: str, text: str, received_at: datetim
         unread_count=F("unread_count") + 1,
     )
     if keyword is keywords.Keyword.STOP:
+        # What waits for the number is blocked with it (messaging/stop.py).
         _entry, created = optout.opt_out(
             peer, source=OptOut.Source.SMS, keyword=text, at=received_at
         )
-        block_pending(peer, now=received_at)
         if created:
             _confirm_opt_out(peer, gateway_row)
     elif keyword is keywords.Keyword.START:
@@ -615,43 +619,22 @@ def queue_automatic_reply(
     through the gateway the correspondent reached. No author, no campaign."""
     now = timezone.now()
     info = gsm7.analyse(body)
-    message = Message.objects.create(
-        direction=Message.Direction.OUTBOUND,
-        status=Message.Status.QUEUED,
-        peer=peer,
-        gateway=gateway,
-        body=body,
-        encoding=info.encoding.value,
-        segments=max(1, info.segments),
-        created_at=now,
-        due_at=now,
-        status_at=now,
-        opt_out_notice=opt_out_notice,
+    message = lifecycle.create_outbound(
+        Message(
+            direction=Message.Direction.OUTBOUND,
+            peer=peer,
+            gateway=gateway,
+            body=body,
+            encoding=info.encoding.value,
+            segments=max(1, info.segments),
+            created_at=now,
+            due_at=now,
+            status_at=now,
+            opt_out_notice=opt_out_notice,
+        )
     )
-    outbox.enqueue([message])
     _touch_conversations([peer], body, Message.Direction.OUTBOUND, now)
     return message
-
-
-def block_pending(number: str, *, now: datetime) -> int:
-    """A number joined the STOP list: what was still waiting for it is never sent.
-
-    (The worker checks the STOP list again when it claims a batch, for a message saved at
-    the very moment the STOP arrived.) The confirmation of the STOP itself still goes.
-    """
-    blocked = (
-        Message.objects.filter(
-            direction=Message.Direction.OUTBOUND,
-            peer=number,
-            status__in=[Message.Status.QUEUED, Message.Status.SCHEDULED],
-        )
-        .exclude(opt_out_notice=True)
-        .update(status=Message.Status.BLOCKED, error=BLOCKED_REASON, status_at=now)
-    )
-    if blocked:
-        stats.count(stats.Event.BLOCKED, at=now, gateway=None, n=blocked)
-        outbox.dequeue(Message.objects.filter(peer=number, status=Message.Status.BLOCKED))
-    return blocked
 
 
 # A caller gets at most one automatic answer in this time.
@@ -698,31 +681,8 @@ def unread_total() -> int:
 
 
 def mark_read(message_ids: Sequence[int]) -> int:
-    """Mark inbound messages read and lower their conversations' unread counts.
-
-    Nothing to mark, nothing written: no transaction is opened (on SQLite a write transaction
-    takes the database's lock, and a conversation view calls this on every view)."""
-    if not message_ids:
-        return 0
-    with transaction.atomic():
-        rows = list(
-            Message.objects.select_for_update()
-            .filter(id__in=message_ids, status=Message.Status.UNREAD)
-            .values_list("id", "peer")
-        )
-        if not rows:
-            return 0
-        ids = [r[0] for r in rows]
-        Message.objects.filter(id__in=ids).update(status=Message.Status.READ)
-        UnreadEntry.objects.filter(message_id__in=ids).delete()
-        per_peer: dict[str, int] = {}
-        for _id, peer in rows:
-            per_peer[peer] = per_peer.get(peer, 0) + 1
-        for peer, count in per_peer.items():
-            Conversation.objects.filter(peer=peer).update(
-                unread_count=Greatest(F("unread_count") - count, 0)
-            )
-        return len(rows)
+    """Mark inbound messages read (their conversations' unread counts lowered)."""
+    return lifecycle.mark_read(message_ids)
 
 
 class NotActionable(errors.ServiceError):
@@ -754,12 +714,7 @@ def cancel_message(message_id: int, *, by=None) -> Message:  # type: ignore[no-u
     user is told it is already on its way, never a half-cancelled message.
     """
     _check_may_act(message_id, by)
-    now = timezone.now()
-    done = Message.objects.filter(id=message_id, status__in=CANCELLABLE).update(
-        status=Message.Status.CANCELLED, status_at=now, due_at=None, cancelled_by=by
-    )
-    if done:
-        outbox.dequeue(Message.objects.filter(id=message_id))
+    done = lifecycle.move(lifecycle.CANCEL, ids=[message_id], due_at=None, cancelled_by=by)
     message = get_message(message_id)
     if not done:
         raise NotActionable(
@@ -795,41 +750,19 @@ def retry_messages(messages: QuerySet[Message], *, by=None) -> int:  # type: ign
     Returns how many were queued again (blocked ones included). Who may ask is the caller's
     check (_check_may_act, campaigns._check_may_act)."""
     now = timezone.now()
-    retryable = messages.filter(direction=Message.Direction.OUTBOUND, status__in=RETRYABLE)
-    ids, peers = set(), set()
-    for message_id, peer in retryable.values_list("id", "peer"):
-        ids.add(message_id)
-        peers.add(peer)
-    done = retryable.update(
-        status=Message.Status.QUEUED,
-        status_at=now,
+    retryable = messages.filter(direction=Message.Direction.OUTBOUND)
+    peers = dict(retryable.filter(status__in=lifecycle.RETRY.sources).values_list("id", "peer"))
+    done = lifecycle.move(
+        lifecycle.RETRY,
+        within=retryable,
+        now=now,
         due_at=now,
         error="",
         attempts=0,
         retried_by=by,
     )
-    ordered = sorted(ids)
-    for start in range(0, len(ordered), 900):  # into the worker's queue (messaging/outbox.py)
-        outbox.enqueue(
-            Message.objects.filter(
-                id__in=ordered[start : start + 900], status=Message.Status.QUEUED
-            )
-        )
-    blocked = sorted(optout.blocked_among(peers)) if done else []
-    for start in range(0, len(blocked), 900):  # under SQLite's bound-parameter limit
-        n_blocked = (
-            messages.filter(status=Message.Status.QUEUED, peer__in=blocked[start : start + 900])
-            .exclude(opt_out_notice=True)
-            .update(status=Message.Status.BLOCKED, error=BLOCKED_REASON, status_at=now)
-        )
-        stats.count(stats.Event.BLOCKED, at=now, gateway=None, n=n_blocked)
-        if n_blocked:
-            outbox.dequeue(
-                messages.filter(
-                    status=Message.Status.BLOCKED, peer__in=blocked[start : start + 900]
-                )
-            )
-    return done
+    stop.block_among(done, (peers[i] for i in done if i in peers), at=now)
+    return len(done)
 
 
 def get_message(message_id: int) -> Message:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 
 from django.conf import settings
@@ -27,6 +27,11 @@ from smsdesk.sms import errors as sms_errors
 from smsdesk.sms import numbers
 
 MAX_REASON = 255
+
+# Called with (number, time) in the transaction that puts a number on the list: messaging
+# registers the STOP rule here (messaging/stop.py), so that every way onto the list blocks
+# what waits for the number, and this app imports nothing above it.
+on_opt_out: list[Callable[[str, datetime], None]] = []
 
 
 def blocked_among(numbers: Iterable[str]) -> set[str]:
@@ -68,7 +73,9 @@ def opt_out(  # type: ignore[no-untyped-def]
     at: datetime | None = None,
 ) -> tuple[OptOut, bool]:
     """Put `number` (E.164) on the STOP list; returns (entry, created). Idempotent: a number
-    already on the list is left as it is and no history is written."""
+    already on the list is left as it is and no history is written. What waits for it is
+    blocked in the same transaction (`on_opt_out`)."""
+    at = at or timezone.now()
     try:
         with transaction.atomic():
             entry = OptOut.objects.create(
@@ -78,12 +85,14 @@ def opt_out(  # type: ignore[no-untyped-def]
                 number=number,
                 action=OptOutEvent.Action.ADDED,
                 source=source,
-                at=at or timezone.now(),
+                at=at,
                 by=by,
                 by_name=_by_name(by),
                 reason=reason[:MAX_REASON],
                 text=keyword[:160],
             )
+            for listener in on_opt_out:
+                listener(number, at)
             return entry, True
     except IntegrityError:
         return OptOut.objects.get(number=number), False
@@ -139,7 +148,7 @@ def _check_admin(by) -> None:  # type: ignore[no-untyped-def]
 def add_number(raw: str, *, by, source: str = Source.MANUAL, reason: str = "") -> OptOut:  # type: ignore[no-untyped-def]
     """An administrator puts a number on the STOP list by hand (page, API or command line).
 
-    What was still waiting for that number is blocked at once, as for an SMS STOP.
+    What was still waiting for that number is blocked at once (`opt_out`), as for an SMS STOP.
     """
     _check_admin(by)
     number = parse_number(raw)
@@ -149,9 +158,6 @@ def add_number(raw: str, *, by, source: str = Source.MANUAL, reason: str = "") -
         raise errors.AlreadyOptedOut(
             _("%(number)s is already on the STOP list.") % {"number": number}, field="number"
         )
-    from smsdesk.messaging.services import block_pending  # messaging imports us
-
-    block_pending(number, now=timezone.now())
     return entry
 
 

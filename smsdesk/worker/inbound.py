@@ -27,11 +27,14 @@ class EventHandler:
 
         Each inbound SMS or call is its own transaction, so one failure (database busy,
         disk full) neither loses nor duplicates the others. Reports go in one transaction.
+        Inbound SMS go first: a STOP is stored before anything else is.
         """
         recorded: list[GatewayEvent] = []
         failed: list[GatewayEvent] = []
         reports = [e for e in events if isinstance(e, StatusReport)]
-        for event in events:
+        # What people texted first (a STOP among it), before calls and anything else.
+        ordered = sorted(events, key=lambda e: not isinstance(e, InboundSMS))
+        for event in ordered:
             if isinstance(event, StatusReport):
                 continue
             try:
@@ -60,6 +63,7 @@ class EventHandler:
                 text=event.text,
                 received_at=event.received_at,
                 concat=event.concat,
+                delivery_id=event.delivery_id,
             )
         elif isinstance(event, IncomingCall):
             services.receive_call(gateway=event.gateway, caller=event.caller, at=event.at)

@@ -1,10 +1,13 @@
 """The worker process: one thread per gateway, plus housekeeping.
 
 Each gateway thread starts its gateway (again and again, with back-off, while it cannot be
-reached), then loops on: claim a batch, hand it over, record the results, then record the
-events the gateway emitted meanwhile (status reports, inbound SMS, calls) and acknowledge
-them to the gateway once committed. Keeping a gateway's events on its own thread keeps them
-in order with its sends, and a slow modem never holds up an SMPP bind.
+reached), then loops on: record what the network said (inbound SMS first, so a STOP is
+stored before anything is claimed; status reports, calls) and acknowledge it to the gateway
+once committed; claim a batch; read the network once more and check the STOP list for the
+batch (what opted out meanwhile is `blocked`, never handed over); hand the rest over,
+recording the results in small groups as the network acknowledges them (`progress`); record
+the remainder. Keeping a gateway's events on its own thread keeps them in order with its
+sends, and a slow modem never holds up an SMPP bind.
 
 What the thread knows and the database does not yet (results of a hand-over, events) stays
 in memory while the database is away, and is written when it is back: a worker that lives
@@ -38,11 +41,11 @@ from smsdesk.gateways.base import (
     Outcome,
     SendResult,
 )
-from smsdesk.messaging import gateway_state, outbox, services, stats
+from smsdesk.messaging import gateway_state, lifecycle, outbox, services, stats, stop
 from smsdesk.messaging.models import UnmatchedReport
-from smsdesk.worker.dispatch import Backoff, RateLimiter
 from smsdesk.worker.inbound import EventHandler
 from smsdesk.worker.models import WorkerProcess
+from smsdesk.worker.pacing import Backoff, RateLimiter
 from smsdesk.worker.services import HEARTBEAT_EVERY, HEARTBEAT_TIMEOUT
 
 log = logging.getLogger(__name__)
@@ -56,6 +59,10 @@ STOPPED_MID_HANDOVER = gettext_noop(
 )
 # How often the stored reports that wait for their part are looked at, at the least.
 UNMATCHED_EVERY = 10.0
+# Results acknowledged during a hand-over are recorded in groups of this many, or after this
+# long: a kill then loses (to `unknown`) at most that, not the whole batch.
+PROGRESS_GROUP = 100
+PROGRESS_EVERY = 0.2
 
 
 class State:
@@ -67,12 +74,13 @@ class State:
 
 @dataclass
 class _Unrecorded:
-    """What a hand-over produced and the database does not know yet."""
+    """What a hand-over produced and the database does not know yet: results, and the
+    messages (of `attempts`) without one."""
 
     results: list[SendResult]
     attempts: dict[int, int]
-    release_reason: str = ""  # set: nothing was handed over, put them all back
-    unknown_reason: str = ""  # set: cannot tell what went, all `unknown`
+    release_reason: str = ""  # set: those without a result were not handed over: put back
+    unknown_reason: str = ""  # set: cannot tell what went of those without one: `unknown`
 
 
 def _reset_connection() -> None:
@@ -184,12 +192,13 @@ class GatewayRunner(threading.Thread):
         self._publish_state()
         claimed = 0
         allowance = 0
+        had_events = False
         if self.state == State.UP:
-            self.gateway.poll()
+            had_events = self.read_network()  # a STOP is stored before we claim
             allowance = self.limiter.allowance()
             if allowance >= 1:
                 claimed = self.send_batch(allowance)
-        had_events = self.drain_events()
+        had_events = self.drain_events() or had_events
         if self._unrecorded_events:
             raise RuntimeError("events could not be recorded")  # back off, then again
         self._match_unmatched()
@@ -273,30 +282,45 @@ class GatewayRunner(threading.Thread):
 
     # --- sending --------------------------------------------------------------------------
 
+    def read_network(self) -> bool:
+        """Record what the gateway has for us (inbound SMS first); raises when some of it
+        could not be recorded: nothing is claimed or handed over before a STOP is stored."""
+        self.gateway.poll()
+        had_events = self.drain_events()
+        if self._unrecorded_events:
+            raise RuntimeError("events could not be recorded")  # back off, then again
+        return had_events
+
     def send_batch(self, limit: int) -> int:
         """Claim up to `limit` due messages, hand them over, record what happened."""
-        now = timezone.now()
-        claimed = outbox.claim(
-            gateway=self.gateway.name, worker_id=self.worker_id, limit=limit, now=now
+        claimed = lifecycle.claim(
+            gateway=self.gateway.name, worker_id=self.worker_id, limit=limit, now=timezone.now()
         )
         if not claimed:
             self._answered()
             return 0
-        attempts = {c.sms.id: c.attempts for c in claimed}
-        ids = [c.sms.id for c in claimed]
-        self.in_flight = ids
+        # Immediately before the hand-over: what the network said meanwhile, then the STOP
+        # list for this batch (a STOP stored while we claimed). If this fails, the batch is
+        # released by `release_unheld`: nothing of it was handed over.
+        self.read_network()
+        blocked = stop.block_at_handover(claimed, at=timezone.now())
+        batch = [c for c in claimed if c.sms.id not in blocked]
+        attempts = {c.sms.id: c.attempts for c in batch}
+        self.in_flight = list(attempts)
+        progress = _Progress(self, attempts)
         try:
-            results = self.gateway.send_many([c.sms for c in claimed])
+            results = self.gateway.send_many([c.sms for c in batch], progress) if batch else []
         except GatewayUnavailable as e:
-            self._unrecorded = _Unrecorded([], attempts, release_reason=str(e) or "unreachable")
-            self.limiter.refund(len(ids))
+            rest = progress.unreported()
+            self._unrecorded = progress.remainder([], release_reason=str(e) or "unreachable")
+            self.limiter.refund(len(rest))
             self._went_down(str(e), retry=True)
-        except Exception as e:  # the gateway cannot tell which went out
+        except Exception as e:  # the gateway cannot tell which of the rest went out
             log.exception("gateway %s failed in send_many", self.gateway.name)
-            self._unrecorded = _Unrecorded([], attempts, unknown_reason=GATEWAY_BROKE % e)
+            self._unrecorded = progress.remainder([], unknown_reason=GATEWAY_BROKE % e)
             self._went_down(str(e) or type(e).__name__, retry=True)
         else:
-            self._unrecorded = _Unrecorded(results, attempts)
+            self._unrecorded = progress.remainder(results)
             not_handed = [r for r in results if r.outcome is Outcome.NOT_HANDED_OVER]
             if not_handed:
                 self.limiter.refund(len(not_handed))
@@ -305,25 +329,27 @@ class GatewayRunner(threading.Thread):
                 self._answered()
         finally:
             self.in_flight = []
-        self.limiter.spend(len(ids))
-        self.sent += len(ids)
+        self.limiter.spend(len(attempts))
+        self.sent += len(attempts)
         self._flush_results()
-        return len(ids)
+        return len(claimed)
 
     def _flush_results(self) -> None:
         pending = self._unrecorded
         if pending is None:
             return
         now = timezone.now()
-        if pending.release_reason:
-            outbox.release(list(pending.attempts), reason=pending.release_reason, now=now)
-        elif pending.unknown_reason:
-            outbox.record_unknown(pending.attempts, reason=pending.unknown_reason, now=now)
-        else:
-            outbox.record_results(
+        if pending.results:
+            lifecycle.record_results(
                 pending.results, attempts=pending.attempts, now=now, gateway=self.gateway.name
             )
             self._new_parts = self._new_parts or any(r.references for r in pending.results)
+        answered = {r.message_id for r in pending.results}
+        without = [i for i in pending.attempts if i not in answered]
+        if pending.release_reason:
+            lifecycle.release(without, reason=pending.release_reason, now=now)
+        elif pending.unknown_reason:
+            lifecycle.record_unknown(without, reason=pending.unknown_reason, now=now)
         self._unrecorded = None
 
     def _match_unmatched(self) -> None:
@@ -412,9 +438,7 @@ class Worker:
             gateway_state.register_all([(g.name, g.kind) for g in self.gateways])
             self.register()
             self.recover()
-            queued = outbox.enqueue_strays()
-            if queued:
-                log.warning("queued %d waiting messages that had no queue entry", queued)
+            lifecycle.alarm_strays(timezone.now())
             self._started = True
         except Exception:
             log.exception("worker %s: database not ready, trying again", self.id[:8])
@@ -435,7 +459,7 @@ class Worker:
         stuck = [i for r in self.runners if r.is_alive() for i in r.in_flight]
         try:
             if stuck:
-                count = outbox.record_unknown(
+                count = lifecycle.record_unknown(
                     stuck, reason=STOPPED_MID_HANDOVER, now=timezone.now()
                 )
                 log.warning(
@@ -457,7 +481,7 @@ class Worker:
             if (timezone.now() - self._last_heartbeat).total_seconds() >= HEARTBEAT_EVERY:
                 self.register()
                 self.recover()
-                outbox.enqueue_strays(since=timezone.now() - timedelta(minutes=10))
+                lifecycle.alarm_strays(timezone.now())
                 outbox.purge_unmatched(
                     older_than=timezone.now() - timedelta(hours=settings.SMSDESK_REPORT_TIMEOUT)
                 )
@@ -466,8 +490,10 @@ class Worker:
                 flushed = services.flush_incomplete_parts(now=timezone.now())
                 if flushed:
                     log.info("stored %d long SMS with missing parts", flushed)
-                # The counters the workers appended since: into the per-day table.
+                # The counters the workers appended since: into the per-day table, and the
+                # campaigns' counts.
                 stats.fold()
+                lifecycle.fold_campaign_counts()
         except Exception:
             log.exception("worker housekeeping failed, retrying")
             _reset_connection()
@@ -503,7 +529,7 @@ class Worker:
                 live.append(w.id)
             else:
                 w.delete()
-        count = outbox.recover_in_flight(live_workers=live, now=now)
+        count = lifecycle.recover_in_flight(live_workers=live, now=now)
         if count:
             log.warning("%d messages left in flight by a stopped worker are now 'unknown'", count)
         return count
@@ -521,3 +547,61 @@ def _is_alive(w: WorkerProcess, now: datetime) -> bool:
         except PermissionError:
             return True
     return True
+
+
+class _Progress:
+    """The `progress` callback of one hand-over: records the results the network
+    acknowledges in groups (PROGRESS_GROUP, or every PROGRESS_EVERY seconds) while the
+    hand-over goes on. A group that cannot be written (the database is away) is kept, and
+    written with the rest once the hand-over is over."""
+
+    def __init__(self, runner: GatewayRunner, attempts: dict[int, int]) -> None:
+        self.runner = runner
+        self.attempts = attempts
+        self.reported: dict[int, SendResult] = {}
+        self.recorded: set[int] = set()
+        self._waiting: list[SendResult] = []
+        self._since = runner.clock()
+
+    def __call__(self, results: Sequence[SendResult]) -> None:
+        for r in results:
+            if r.message_id in self.attempts and r.message_id not in self.reported:
+                self.reported[r.message_id] = r
+                self._waiting.append(r)
+        due = self.runner.clock() - self._since >= PROGRESS_EVERY
+        if len(self._waiting) >= PROGRESS_GROUP or (due and self._waiting):
+            self._record()
+
+    def _record(self) -> None:
+        group, self._waiting = self._waiting, []
+        self._since = self.runner.clock()
+        try:
+            lifecycle.record_results(
+                group,
+                attempts=self.attempts,
+                now=timezone.now(),
+                gateway=self.runner.gateway.name,
+            )
+        except Exception:
+            log.warning(
+                "gateway %s: %d results kept in memory until the database answers",
+                self.runner.gateway.name,
+                len(group),
+                exc_info=True,
+            )
+            _reset_connection()
+            return
+        self.recorded.update(r.message_id for r in group)
+        self.runner._new_parts = self.runner._new_parts or any(r.references for r in group)
+        self.runner.in_flight = [i for i in self.runner.in_flight if i not in self.recorded]
+
+    def unreported(self) -> list[int]:
+        return [i for i in self.attempts if i not in self.reported]
+
+    def remainder(self, results: Sequence[SendResult], **reasons: str) -> _Unrecorded:
+        """What is still to record once the call is over: every result not recorded yet
+        (from the call's list, or reported), and the messages without any."""
+        known = {**self.reported, **{r.message_id: r for r in results}}
+        left = [r for i, r in known.items() if i not in self.recorded]
+        attempts = {i: a for i, a in self.attempts.items() if i not in self.recorded}
+        return _Unrecorded(left, attempts, **reasons)

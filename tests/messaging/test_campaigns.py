@@ -8,7 +8,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from smsdesk.accounts.models import User
-from smsdesk.messaging import campaigns, services
+from smsdesk.messaging import campaigns, lifecycle, services
 from smsdesk.messaging.models import Campaign, Message, OutboxEntry
 from smsdesk.optout.models import OptOut
 
@@ -20,10 +20,29 @@ def a_campaign(author=None, *, tag: str = "", numbers=NUMBERS) -> Campaign:  # t
     return services.create_campaign(author=author, body="Bonjour", to=numbers, tag=tag)
 
 
+# How a queued message reaches each state, through the lifecycle's transitions (so that the
+# campaign's maintained counts follow, as they do for the worker's batched paths).
+PATHS = {
+    S.QUEUED: (),
+    S.SENDING: (lifecycle.CLAIM,),
+    S.SENT: (lifecycle.CLAIM, lifecycle.SEND),
+    S.DELIVERED: (lifecycle.CLAIM, lifecycle.SEND, lifecycle.DELIVER),
+    S.FAILED: (lifecycle.CLAIM, lifecycle.REFUSE),
+    S.UNKNOWN: (lifecycle.CLAIM, lifecycle.LOSE),
+    S.CANCELLED: (lifecycle.CANCEL,),
+    S.BLOCKED: (lifecycle.BLOCK,),
+}
+
+
 def set_states(campaign: Campaign, *states: str) -> list[Message]:
     messages = list(campaign.messages.order_by("id"))
     for message, state in zip(messages, states, strict=False):
-        Message.objects.filter(id=message.id).update(status=state)
+        if state == S.SCHEDULED:  # as if it had been saved for later (same queue row, bucket)
+            Message.objects.filter(id=message.id).update(status=state)
+        for transition in PATHS.get(state, ()):
+            if Message.objects.get(id=message.id).status in transition.sources:
+                assert lifecycle.move(transition, ids=[message.id]) == [message.id]
+        assert Message.objects.get(id=message.id).status == state
     return messages
 
 

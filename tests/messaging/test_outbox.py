@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from smsdesk.messaging import outbox, services
+from smsdesk.messaging import lifecycle, outbox, services
 from smsdesk.messaging.models import Message
 
 
@@ -11,7 +11,7 @@ from smsdesk.messaging.models import Message
 def test_claim_takes_exactly_the_limit() -> None:
     # Regression: on PostgreSQL `id IN (SELECT ... LIMIT n SKIP LOCKED)` claimed everything.
     services.create_campaign(author=None, body="x", to=[f"+336123456{i:02d}" for i in range(100)])
-    claimed = outbox.claim(gateway="simulator", worker_id="w1", limit=20, now=timezone.now())
+    claimed = lifecycle.claim(gateway="simulator", worker_id="w1", limit=20, now=timezone.now())
     assert len(claimed) == 20
     assert Message.objects.filter(status="sending", claimed_by="w1").count() == 20
     assert [c.sms.id for c in claimed] == sorted(c.sms.id for c in claimed)  # oldest first
@@ -21,8 +21,12 @@ def test_claim_takes_exactly_the_limit() -> None:
 def test_a_second_claim_never_takes_a_claimed_message() -> None:
     services.create_campaign(author=None, body="x", to=[f"+336123456{i:02d}" for i in range(30)])
     now = timezone.now()
-    first = {c.sms.id for c in outbox.claim(gateway="simulator", worker_id="a", limit=20, now=now)}
-    second = {c.sms.id for c in outbox.claim(gateway="simulator", worker_id="b", limit=20, now=now)}
+    first = {
+        c.sms.id for c in lifecycle.claim(gateway="simulator", worker_id="a", limit=20, now=now)
+    }
+    second = {
+        c.sms.id for c in lifecycle.claim(gateway="simulator", worker_id="b", limit=20, now=now)
+    }
     assert len(first) == 20 and len(second) == 10 and not first & second
 
 
@@ -30,9 +34,9 @@ def test_a_second_claim_never_takes_a_claimed_message() -> None:
 def test_recover_marks_only_dead_workers_messages_unknown() -> None:
     services.create_campaign(author=None, body="x", to=[f"+336123456{i:02d}" for i in range(10)])
     now = timezone.now()
-    outbox.claim(gateway="simulator", worker_id="alive", limit=4, now=now)
-    outbox.claim(gateway="simulator", worker_id="dead", limit=3, now=now)
-    assert outbox.recover_in_flight(live_workers=["alive"], now=now) == 3
+    lifecycle.claim(gateway="simulator", worker_id="alive", limit=4, now=now)
+    lifecycle.claim(gateway="simulator", worker_id="dead", limit=3, now=now)
+    assert lifecycle.recover_in_flight(live_workers=["alive"], now=now) == 3
     assert Message.objects.filter(status="unknown").count() == 3
     assert Message.objects.filter(status="sending", claimed_by="alive").count() == 4
 
@@ -45,14 +49,14 @@ def test_results_and_reports_of_a_large_batch_are_each_recorded_once() -> None:
     count = 2500
     services.create_campaign(author=None, body="x", to=[f"+3361{i:07d}" for i in range(count)])
     now = timezone.now()
-    claimed = outbox.claim(gateway="simulator", worker_id="w", limit=count, now=now)
+    claimed = lifecycle.claim(gateway="simulator", worker_id="w", limit=count, now=now)
     results = [
         SendResult.ok(c.sms.id, f"ref-{c.sms.id}")
         if i % 5
         else SendResult.failed(c.sms.id, "busy", permanent=i % 10 == 0)
         for i, c in enumerate(claimed)
     ]
-    outbox.record_results(results, attempts={c.sms.id: c.attempts for c in claimed}, now=now)
+    lifecycle.record_results(results, attempts={c.sms.id: c.attempts for c in claimed}, now=now)
     assert Message.objects.filter(status="sent").count() == 2000
     assert Message.objects.filter(status="failed", error="busy").count() == 250
     assert Message.objects.filter(status="queued", error="busy", due_at__gt=now).count() == 250

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from smsdesk.gateways.base import DeliveryState, SendResult, StatusReport
-from smsdesk.messaging import outbox, services
+from smsdesk.messaging import lifecycle, outbox, services
 from smsdesk.messaging.models import Message, MessagePart, UnmatchedReport
 
 S = Message.Status
@@ -20,8 +20,8 @@ def sent_in_parts(refs: list[str]) -> Message:
         author=None, body=LONG, to=["+33612345678"]
     ).created_messages
     assert message.segments == 3
-    [claimed] = outbox.claim(gateway="simulator", worker_id="w", limit=10, now=timezone.now())
-    outbox.record_results(
+    [claimed] = lifecycle.claim(gateway="simulator", worker_id="w", limit=10, now=timezone.now())
+    lifecycle.record_results(
         [SendResult.ok(claimed.sms.id, refs)], attempts={claimed.sms.id: 1}, now=timezone.now()
     )
     return message
@@ -77,8 +77,8 @@ def test_a_reference_used_again_matches_the_newest_waiting_part() -> None:
     old = sent_in_parts(["7", "8", "9"])
     outbox.record_reports([report("7"), report("8"), report("9")])
     services.create_campaign(author=None, body="x", to=["+33698765432"])
-    [claimed] = outbox.claim(gateway="simulator", worker_id="w", limit=10, now=timezone.now())
-    outbox.record_results(
+    [claimed] = lifecycle.claim(gateway="simulator", worker_id="w", limit=10, now=timezone.now())
+    lifecycle.record_results(
         [SendResult.ok(claimed.sms.id, "7")], attempts={claimed.sms.id: 1}, now=timezone.now()
     )
     outbox.record_reports([report("7", DeliveryState.FAILED)])
@@ -94,8 +94,10 @@ def test_a_reference_come_round_while_the_old_part_still_waits_goes_to_the_newes
     ids = []
     for number in ("+33611111111", "+33622222222"):
         services.create_campaign(author=None, body="Bonjour", to=[number])
-        [claimed] = outbox.claim(gateway="simulator", worker_id="w", limit=10, now=timezone.now())
-        outbox.record_results(
+        [claimed] = lifecycle.claim(
+            gateway="simulator", worker_id="w", limit=10, now=timezone.now()
+        )
+        lifecycle.record_results(
             [SendResult.ok(claimed.sms.id, ("7",))],
             attempts={claimed.sms.id: 1},
             now=timezone.now(),

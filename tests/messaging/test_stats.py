@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from smsdesk.gateways.base import Concat
 from smsdesk.gateways.simulator import SimulatorGateway
-from smsdesk.messaging import campaigns, outbox, services, stats
+from smsdesk.messaging import campaigns, lifecycle, services, stats
 from smsdesk.messaging.models import CountDelta, DailyCount, Message
 from tests.worker.helpers import drain, make_due, runner_for
 
@@ -166,11 +166,13 @@ def test_counters_equal_a_scan_after_a_random_mix_of_operations(settings, seed: 
 
     def in_flight_lost() -> None:
         # A worker claims a batch and dies before recording it; another recovers it.
-        claimed = outbox.claim(gateway="simulator", worker_id="dead", limit=3, now=timezone.now())
+        claimed = lifecycle.claim(
+            gateway="simulator", worker_id="dead", limit=3, now=timezone.now()
+        )
         if claimed and rng.random() < 0.5:
-            outbox.record_unknown([c.sms.id for c in claimed], reason="gone", now=timezone.now())
+            lifecycle.record_unknown([c.sms.id for c in claimed], reason="gone", now=timezone.now())
         else:
-            outbox.recover_in_flight(live_workers=["test-worker"], now=timezone.now())
+            lifecycle.recover_in_flight(live_workers=["test-worker"], now=timezone.now())
 
     def time_passes() -> None:
         make_due(

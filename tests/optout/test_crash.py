@@ -20,7 +20,7 @@ SCRIPT = """
 import os, django
 django.setup()
 from django.utils import timezone
-from smsdesk.messaging import services
+from smsdesk.messaging import services, stop
 from smsdesk.optout.models import OptOut
 
 def crash(*args, **kwargs):
@@ -28,7 +28,7 @@ def crash(*args, **kwargs):
     os._exit(9)
 
 if os.environ["CRASH_AT"] == "inside":
-    services.block_pending = crash
+    stop.apply_stop = crash
 services.receive_inbound(
     gateway="simulator", sender="+33698765432", text="STOP", received_at=timezone.now()
 )

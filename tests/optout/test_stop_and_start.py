@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from smsdesk.gateways.simulator import SimulatorGateway
-from smsdesk.messaging import outbox, services
+from smsdesk.messaging import lifecycle, services, stop
 from smsdesk.messaging.models import Message
 from smsdesk.optout.models import AppendOnly, OptOut, OptOutEvent
 from tests.worker.helpers import drain, make_due, runner_for
@@ -140,7 +140,7 @@ def test_the_confirmation_goes_out_though_its_number_is_on_the_list_and_nothing_
     # (Written as it was when the STOP came: queued, in the worker's queue; blocking it took
     # it out of the queue.)
     Message.objects.filter(pk=waiting.pk).update(status=S.QUEUED)
-    outbox.enqueue([Message.objects.get(pk=waiting.pk)])
+    lifecycle.enqueue([Message.objects.get(pk=waiting.pk)])
     make_due(waiting.pk)
     gateway = SimulatorGateway(delivery_delay=0)
     drain(runner_for(gateway))
@@ -163,7 +163,7 @@ def test_the_message_and_the_opt_out_are_stored_together_or_not_at_all(monkeypat
     def disk_full(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise OSError("disk full")
 
-    monkeypatch.setattr(services, "block_pending", disk_full)
+    monkeypatch.setattr(stop, "apply_stop", disk_full)
     with pytest.raises(OSError):
         inbound("STOP")
     assert not Message.objects.exists()

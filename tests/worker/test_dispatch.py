@@ -97,7 +97,7 @@ def test_it_respects_the_gateway_rate() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_a_gateway_that_breaks_mid_batch_leaves_its_messages_unknown() -> None:
     class Broken(SimulatorGateway):
-        def send_many(self, messages):  # type: ignore[no-untyped-def]
+        def send_many(self, messages, progress=None):  # type: ignore[no-untyped-def]
             raise OSError("serial port vanished")
 
     [msg] = send("+33612345678")

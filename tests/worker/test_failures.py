@@ -14,7 +14,7 @@ from django.test import Client
 
 from smsdesk.gateways.base import GatewayError, GatewayUnavailable, OutboundSMS, SendResult
 from smsdesk.gateways.simulator import SimulatorGateway
-from smsdesk.messaging import outbox, services
+from smsdesk.messaging import lifecycle, services
 from smsdesk.messaging.models import GatewayState, Message
 from smsdesk.worker.gateway_store import DatabaseGatewayStore
 from smsdesk.worker.loop import State, Worker
@@ -44,7 +44,7 @@ class FakeClock:
 
 def test_unreachable_in_send_many_puts_the_batch_back_without_using_a_try() -> None:
     class Unplugged(SimulatorGateway):
-        def send_many(self, messages: Sequence[OutboundSMS]) -> list[SendResult]:
+        def send_many(self, messages: Sequence[OutboundSMS], progress=None) -> list[SendResult]:  # type: ignore[no-untyped-def]
             raise GatewayUnavailable("could not open port /dev/ttyUSB0")
 
     ids = send(20)
@@ -63,7 +63,7 @@ def test_unreachable_in_send_many_puts_the_batch_back_without_using_a_try() -> N
 
 def test_per_message_outcomes_only_touch_their_own_message() -> None:
     class HalfWay(SimulatorGateway):
-        def send_many(self, messages: Sequence[OutboundSMS]) -> list[SendResult]:
+        def send_many(self, messages: Sequence[OutboundSMS], progress=None) -> list[SendResult]:  # type: ignore[no-untyped-def]
             first, second, third = messages
             return [
                 SendResult.ok(first.id, ["r1"]),
@@ -107,7 +107,7 @@ def test_results_wait_in_memory_while_the_database_is_away(monkeypatch) -> None:
     ids = send(10)
     gateway = SimulatorGateway(delivery_delay=0, batch_size=10)
     runner = runner_for(gateway, clock=FakeClock())
-    real = outbox.record_results
+    real = lifecycle.record_results
     failures = {"left": 2}
 
     def flaky(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -116,7 +116,7 @@ def test_results_wait_in_memory_while_the_database_is_away(monkeypatch) -> None:
             raise OperationalError("server closed the connection unexpectedly")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(outbox, "record_results", flaky)
+    monkeypatch.setattr(lifecycle, "record_results", flaky)
     monkeypatch.setattr(runner.stopping, "wait", lambda delay: False)  # no real back-off
     for _ in range(3):
         runner.run_once()  # never raises: an OperationalError does not end the worker
@@ -236,7 +236,7 @@ def test_sigterm_grace_marks_what_the_gateway_still_has_unknown(settings, caplog
     release = threading.Event()
 
     class Slow(SimulatorGateway):
-        def send_many(self, messages: Sequence[OutboundSMS]) -> list[SendResult]:
+        def send_many(self, messages: Sequence[OutboundSMS], progress=None) -> list[SendResult]:  # type: ignore[no-untyped-def]
             release.wait(40)  # a hand-over that takes 40 s
             return super().send_many(messages)
 

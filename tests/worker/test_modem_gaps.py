@@ -31,7 +31,11 @@ def inbound() -> list[tuple[str, str]]:
 def test_an_sms_emitted_again_after_a_crash_is_stored_once() -> None:
     for _ in range(2):  # committed, not acknowledged, emitted again at the next start
         services.receive_inbound(
-            gateway="modem", sender="+33611111111", text="STOP", received_at=SCTS
+            gateway="modem",
+            sender="+33611111111",
+            text="STOP",
+            received_at=SCTS,
+            delivery_id="SM3:0791331...",  # the same SIM slot and PDU
         )
     assert inbound() == [("+33611111111", "STOP")]
     assert Conversation.objects.get(peer="+33611111111").unread_count == 1
@@ -92,9 +96,7 @@ def test_a_reply_goes_out_through_the_gateway_the_correspondent_wrote_to(setting
     assert services.reply_gateway("+33611111111") is None  # no longer configured
 
 
-def test_a_reply_from_the_page_takes_that_gateway(
-    settings, client_bob: Client
-) -> None:  # type: ignore[no-untyped-def]
+def test_a_reply_from_the_page_takes_that_gateway(settings, client_bob: Client) -> None:  # type: ignore[no-untyped-def]
     settings.SMSDESK_GATEWAYS = ["simulator", "modem-2=simulator"]
     gateway_state.register_all([("simulator", "simulator"), ("modem-2", "simulator")])
     services.receive_inbound(

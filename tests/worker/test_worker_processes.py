@@ -15,7 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from smsdesk.gateways.simulator import read_log
-from smsdesk.messaging import outbox
+from smsdesk.messaging import lifecycle
 from smsdesk.messaging.models import GatewayState, Message
 from tests.worker.helpers import ROOT, database_url, start_worker, wait_until
 
@@ -44,7 +44,7 @@ def queue_messages(count: int) -> list[int]:
         ],
         batch_size=1000,
     )
-    outbox.enqueue(created)
+    lifecycle.enqueue(created)
     return list(Message.objects.values_list("id", flat=True))
 
 
@@ -185,3 +185,27 @@ def start_serve(gateways: str, log_file: Path) -> subprocess.Popen:
         stdout=log_file.open("ab"),
         stderr=subprocess.STDOUT,
     )
+
+
+def test_a_sigkill_during_a_slow_hand_over_leaves_unknown_only_what_was_not_acknowledged(
+    tmp_path: Path,
+) -> None:
+    ids = queue_messages(300)
+    log = tmp_path / "handed.jsonl"
+    # One hand-over of 300 taking 3 s; the network acknowledges 10 at a time as it goes.
+    worker = start_worker(
+        f"simulator?delivery_delay=0&latency=3&batch_size=300&log={log}", tmp_path / "out.txt"
+    )
+    wait_until(lambda: counts()[S.SENT] >= 100, 60, "results recorded during the hand-over")
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait(10)
+    acknowledged = {entry["id"] for entry in read_log(log)}
+    recorded = set(Message.objects.filter(status=S.SENT).values_list("id", flat=True))
+    assert recorded <= acknowledged < set(ids)  # killed in the middle of the hand-over
+    # At most one group of results was acknowledged and not written yet.
+    assert len(acknowledged - recorded) <= 100
+    lifecycle.recover_in_flight(live_workers=[], now=timezone.now())
+    final = counts()
+    assert final[S.UNKNOWN] == 300 - len(recorded) < 300  # not the whole batch
+    assert final[S.SENT] == len(recorded) and sum(final.values()) == 300
+    connection.close()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import grp
+import hashlib
 import logging
 import os
 import queue
@@ -43,6 +44,7 @@ from smsdesk.gateways.base import (
     InboundSMS,
     IncomingCall,
     OutboundSMS,
+    ProgressSink,
     SendResult,
     StatusReport,
 )
@@ -183,7 +185,9 @@ class ModemGateway(Gateway):
     def connected(self) -> bool:
         return self._connected.is_set()
 
-    def send_many(self, messages: Sequence[OutboundSMS]) -> list[SendResult]:
+    def send_many(
+        self, messages: Sequence[OutboundSMS], progress: ProgressSink | None = None
+    ) -> list[SendResult]:
         results: list[SendResult] = []
         for msg in messages:
             session = self._session
@@ -192,7 +196,10 @@ class ModemGateway(Gateway):
                     raise GatewayUnavailable(self._fatal or self._down_reason)
                 results.append(SendResult.not_handed_over(msg.id, self._down_reason))
                 continue
-            results.append(self._send_one(session, msg))
+            result = self._send_one(session, msg)
+            results.append(result)
+            if progress is not None:  # the network answered +CMGS for each part of it
+                progress([result])
         return results
 
     def acknowledge(self, events: Sequence[GatewayEvent]) -> None:
@@ -506,6 +513,7 @@ class ModemGateway(Gateway):
                     received_at=decoded.timestamp.astimezone(UTC) if decoded.timestamp else now,
                     concat=Concat(concat.ref, concat.total, concat.seq) if concat else None,
                     handle=handle,
+                    delivery_id=_delivery_id(handle),
                 )
             )
             return True
@@ -613,6 +621,16 @@ def port_problem(error: BaseException) -> str:
     if errno in (16, 11) or "busy" in text or "exclusive" in text or "lock" in text:
         return "the modem's port is held by another program"
     return UNPLUGGED
+
+
+def _delivery_id(handle: SimSlot | None) -> str:
+    """A stored SMS's identity: its SIM slot and its PDU (which holds the network's time
+    stamp). Emitted again after a crash, it is the same; a slot reused for a new SMS holds
+    another PDU. An SMS handed over directly (+CMT) has none: stored each time it comes."""
+    if handle is None:
+        return ""
+    digest = hashlib.sha256(handle.pdu.encode("ascii", "replace")).hexdigest()[:32]
+    return f"{handle.storage}{handle.index}:{digest}"
 
 
 def _storage_index(value: str) -> tuple[str, int | None]:
