@@ -256,3 +256,34 @@ def test_sigterm_grace_marks_what_the_gateway_still_has_unknown(settings, caplog
         release.set()
         for runner in worker.runners:
             runner.join(10)
+
+
+class AcknowledgesThenBreaks(SimulatorGateway):
+    """The network acknowledges the first two messages of the call, then the link breaks."""
+
+    failure: Exception = RuntimeError("the link broke")
+
+    def send_many(self, messages, progress=None):  # type: ignore[no-untyped-def]
+        progress([SendResult.ok(m.id, [f"r{m.id}"]) for m in messages[:2]])
+        raise self.failure
+
+
+def test_a_call_that_breaks_leaves_unknown_only_what_was_not_acknowledged() -> None:
+    first, second, third, fourth = send(4)
+    runner = runner_for(AcknowledgesThenBreaks(delivery_delay=0, batch_size=4), clock=FakeClock())
+    runner.step()
+    assert Message.objects.get(id=first).status == Message.objects.get(id=second).status == S.SENT
+    assert Message.objects.get(id=third).status == Message.objects.get(id=fourth).status
+    assert Message.objects.get(id=third).status == S.UNKNOWN
+
+
+def test_unreachable_after_some_were_acknowledged_puts_back_only_the_rest() -> None:
+    class Unplugged(AcknowledgesThenBreaks):
+        failure = GatewayUnavailable("unplugged")
+
+    *_sent, fourth = send(4)
+    runner = runner_for(Unplugged(delivery_delay=0, batch_size=4), clock=FakeClock())
+    runner.step()
+    assert statuses() == {S.SENT: 2, S.QUEUED: 2}
+    back = Message.objects.get(id=fourth)
+    assert back.attempts == 0 and back.error == "unplugged"  # no try used: nothing left

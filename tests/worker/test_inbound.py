@@ -4,6 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from smsdesk.calls.models import Call
+from smsdesk.gateways import simulator
 from smsdesk.gateways.simulator import SimulatorGateway
 from smsdesk.messaging.models import Conversation, Message
 from smsdesk.optout.models import OptOut
@@ -81,3 +82,30 @@ def test_an_event_the_database_refuses_is_kept_and_recorded_later(monkeypatch) -
     runner.drain_events()
     assert sorted(Message.objects.values_list("body", flat=True)) == ["premier", "second"]
     assert gateway.store.items(("inbound",)) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_identical_sms_in_the_same_second_are_two_sms() -> None:
+    store = DatabaseGatewayStore("simulator")
+    same = simulator.injected_sms("+33698765432", "Oui")
+    store.put([same, same])  # one phone, one text, one second: sent twice on purpose
+    deliver_injections()
+    received = Message.objects.filter(direction=Message.Direction.INBOUND)
+    assert [m.body for m in received] == ["Oui", "Oui"]
+    assert len({m.created_at for m in received}) == 1
+    assert Conversation.objects.get(peer="+33698765432").unread_count == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_sms_emitted_again_after_a_crash_is_stored_once() -> None:
+    store = DatabaseGatewayStore("simulator")
+    store.put([simulator.injected_sms("+33698765432", "Oui")])
+    # A worker records it, then dies before acknowledging it: it stays in the network's store.
+    first = SimulatorGateway(store=store)
+    first.acknowledge = lambda events: None  # type: ignore[method-assign]
+    runner_for(first).step()
+    assert Message.objects.filter(direction="in").count() == 1
+    assert len(store.items(("inbound",))) == 1
+    deliver_injections()  # the next worker emits it again, and acknowledges it
+    assert Message.objects.filter(direction="in").count() == 1
+    assert Conversation.objects.get(peer="+33698765432").unread_count == 1
