@@ -64,12 +64,16 @@ def _apply(
     missing = [r for r in reports if (r.gateway, r.reference[:64]) not in matched]
     if not missing:
         return []
-    # Duplicates of reports already applied name a known part: nothing to wait for.
+    # Duplicates of reports already applied name a part reported already: nothing to wait
+    # for. A part still waiting that the statement did not see was committed meanwhile (by
+    # another worker, whose simulator shares the network's reports): kept, matched later.
     known = set(
         MessagePart.objects.filter(
             gateway_id__in={r.gateway for r in missing},
             reference__in=[r.reference[:64] for r in missing],
-        ).values_list("gateway_id", "reference")
+        )
+        .exclude(state=P.SENT)
+        .values_list("gateway_id", "reference")
     )
     unmatched = [r for r in missing if (r.gateway, r.reference[:64]) not in known]
     if store_unmatched and unmatched:
