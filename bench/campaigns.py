@@ -63,7 +63,7 @@ def main() -> None:
     from smsdesk.directory import services
     from smsdesk.directory.models import Contact, ContactField
     from smsdesk.directory.services import Targets
-    from smsdesk.messaging import services as messaging
+    from smsdesk.messaging import sending
 
     n = args.contacts
     print(f"{connection.vendor}, {n:,} contacts")
@@ -87,13 +87,13 @@ def main() -> None:
 
     plain = timed(
         f"plain New SMS to the {n:,}-member group",
-        lambda: messaging.create_campaign(
+        lambda: sending.create_campaign(
             author=None, body="Soldes demain !", targets=Targets(groups=[group.id]), tag="bench"
         ),
     )
     personal = timed(
         f"personalised New SMS to the {n:,}-member group",
-        lambda: messaging.create_campaign(
+        lambda: sending.create_campaign(
             author=None,
             body="Bonjour {prénom|client}, à {ville|bientôt} !",
             targets=Targets(groups=[group.id]),
@@ -102,7 +102,7 @@ def main() -> None:
     )
     again = timed(
         "plain New SMS again (the discussions exist now)",
-        lambda: messaging.create_campaign(
+        lambda: sending.create_campaign(
             author=None, body="Soldes demain !", targets=Targets(groups=[group.id])
         ),
     )

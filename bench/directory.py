@@ -78,7 +78,7 @@ def main() -> None:
     from smsdesk.directory import exports, imports, services
     from smsdesk.directory.models import Contact, ContactField, Group
     from smsdesk.directory.services import Targets
-    from smsdesk.messaging import services as messaging
+    from smsdesk.messaging import sending
     from smsdesk.messaging.models import Message
 
     n = args.contacts
@@ -130,7 +130,7 @@ def main() -> None:
     assert Group.objects.get(id=group.id).contacts.count() == n
 
     def send():  # type: ignore[no-untyped-def]
-        return messaging.create_campaign(
+        return sending.create_campaign(
             author=None, body="Soldes demain !", targets=Targets(groups=[group.id])
         )
 

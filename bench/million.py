@@ -301,7 +301,7 @@ def seed(
         MessagePart,
         OutboxEntry,
     )
-    from smsdesk.messaging.services import commercial_text
+    from smsdesk.messaging.sending import commercial_text
     from smsdesk.optout.models import OptOut, OptOutEvent, Source
     from smsdesk.sms import gsm7
 

@@ -66,12 +66,12 @@ def test_core_importing_an_app_breaks_the_contract(tmp_path: Path) -> None:
     copy_code(tmp_path)
     # a new module: the contract is about the package, not the files it had
     (tmp_path / "smsdesk" / "core" / "badge.py").write_text(
-        "from smsdesk.messaging.services import unread_total\n"
+        "from smsdesk.messaging.receiving import unread_total\n"
     )
     result = lint(tmp_path)
     assert result.returncode == 1
     assert "core imports only sms BROKEN" in result.stdout
-    assert "smsdesk.core.badge -> smsdesk.messaging.services" in result.stdout
+    assert "smsdesk.core.badge -> smsdesk.messaging.receiving" in result.stdout
 
 
 def test_a_stale_exception_breaks_the_contract(tmp_path: Path) -> None:

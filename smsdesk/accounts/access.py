@@ -1,8 +1,13 @@
-"""Who may do what: the one place other apps ask.
+"""Who may do what: the one place other apps ask, and the one way they refuse.
 
-Administrators manage users, gateways and removals from the STOP list, and may act on every
-message. Operators send, read every conversation (the inbox is shared) and reply; they cancel
-or send again only the messages they wrote themselves.
+Administrators manage users, gateways, the contacts' custom fields and the STOP list by hand,
+and may act on every message. Operators send, read every conversation (the inbox is shared)
+and reply; they cancel or send again only the messages they wrote themselves.
+
+Services call `require_admin` / `require_author_or_admin` with the acting user (`by`; None
+from the command line, whose user administers the installation), which raise `NotAllowed`
+(403 on the API and the pages); views of pages only administrators see are decorated with
+`admin_required`.
 """
 
 from __future__ import annotations
@@ -14,9 +19,39 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
+from smsdesk.core.errors import ServiceError
+
+
+class NotAllowed(ServiceError):
+    code = "forbidden"
+    http_status = 403
+
 
 def is_admin(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False) and getattr(user, "is_admin", False))
+
+
+def may_administer(by: Any) -> bool:
+    """`by` a user, or None for the command line (it administers the server)."""
+    return by is None or is_admin(by)
+
+
+def may_act_on_message(user: Any, author_id: int | None) -> bool:
+    """Cancel or send again: administrators any message, operators their own; the command
+    line (None) any."""
+    if may_administer(user):
+        return True
+    return author_id is not None and author_id == getattr(user, "id", None)
+
+
+def require_admin(by: Any, message: str, *, error: type[ServiceError] = NotAllowed) -> None:
+    if not may_administer(by):
+        raise error(message)
+
+
+def require_author_or_admin(by: Any, author_id: int | None, message: str) -> None:
+    if not may_act_on_message(by, author_id):
+        raise NotAllowed(message)
 
 
 def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -30,10 +65,3 @@ def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
         return view(request, *args, **kwargs)
 
     return wrapper
-
-
-def may_act_on_message(user: Any, author_id: int | None) -> bool:
-    """Cancel or send again: administrators any message, operators their own."""
-    if is_admin(user):
-        return True
-    return author_id is not None and author_id == getattr(user, "id", None)

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from smsdesk.api.schemas import MAX_ID, ErrorOut, Moment
 from smsdesk.directory import imports
-from smsdesk.messaging import campaigns, services
+from smsdesk.messaging import campaigns, sending
 from smsdesk.messaging.models import Campaign
 
 router = Router(tags=["campaigns"])
@@ -207,7 +207,7 @@ def create_from_file(  # type: ignore[no-untyped-def]
     report = _file_report(recipients)
     if form.dry_run:
         return Status(200, {"campaign": None, "file": report})
-    campaign = services.create_campaign(
+    campaign = sending.create_campaign(
         author=request.user,
         body=form.text,
         recipient_file=recipients,

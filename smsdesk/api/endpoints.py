@@ -30,7 +30,7 @@ from smsdesk.api.schemas import (
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.lists import api_count
 from smsdesk.directory.services import Targets
-from smsdesk.messaging import filters, services
+from smsdesk.messaging import actions, filters, sending
 from smsdesk.messaging.models import Message
 
 
@@ -217,7 +217,7 @@ def _out(m: Message) -> dict:
     summary="Send an SMS to numbers, contacts and groups, now or later",
 )
 def send(request: HttpRequest, payload: SendIn):  # type: ignore[no-untyped-def]
-    campaign = services.create_campaign(
+    campaign = sending.create_campaign(
         author=request.user,
         body=payload.text,
         targets=Targets(numbers=payload.to, contacts=payload.contacts, groups=payload.groups),
@@ -240,7 +240,7 @@ def send(request: HttpRequest, payload: SendIn):  # type: ignore[no-untyped-def]
 def get_message(  # type: ignore[no-untyped-def]
     request: HttpRequest, message_id: int = Path(..., ge=1, le=MAX_ID)
 ):
-    return _out(services.get_message(message_id))
+    return _out(actions.get_message(message_id))
 
 
 @api.get(

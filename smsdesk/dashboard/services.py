@@ -10,8 +10,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from smsdesk.messaging import services as messaging_services
-from smsdesk.messaging import stats
+from smsdesk.messaging import receiving, stats
 from smsdesk.messaging.models import Campaign, Message
 from smsdesk.worker.services import gateway_overview
 
@@ -81,7 +80,7 @@ def figures(now: datetime | None = None) -> dict:
                 {"label": _("Received"), "data": [d["received"] for d in days]},
             ],
         },
-        "unread": messaging_services.unread_total(),
+        "unread": receiving.unread_total(),
         "waiting": sum(g.queue_due for g in gateways),  # type: ignore[attr-defined]
         "scheduled": sum(g.queue_later for g in gateways),  # type: ignore[attr-defined]
         "next_campaign": next_scheduled_campaign(now),

@@ -8,7 +8,8 @@ API, CLI, CSV import) goes through these functions, so the same number typed as
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -17,11 +18,11 @@ from django.db.models.functions import Concat
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from smsdesk.core.number_reasons import explain
+from smsdesk.accounts import access
+from smsdesk.core import number_reasons
 from smsdesk.core.text import ControlCharacter, check_typed, search_safe
 from smsdesk.directory import errors
 from smsdesk.directory.models import Contact, ContactField, Group
-from smsdesk.optout import services as optout
 from smsdesk.sms import errors as sms_errors
 from smsdesk.sms import numbers
 
@@ -43,16 +44,13 @@ def display(number: str) -> str:
 
 def normalise(raw: str, *, field: str = "number") -> str:
     try:
-        return numbers.normalise(raw, default_region=region())
+        return number_reasons.parse_typed(raw)
     except sms_errors.InvalidNumber as e:
         raise errors.InvalidNumber(invalid_number_message(raw, e), field=field) from None
 
 
 def invalid_number_message(raw: str, error: sms_errors.InvalidNumber) -> str:
-    return _("« %(number)s » is not a valid number (%(reason)s).") % {
-        "number": str(raw)[:64],
-        "reason": explain(error.reason),
-    }
+    return number_reasons.invalid_number_message(raw, error.reason)
 
 
 def number_reason(raw: str) -> str | None:
@@ -104,6 +102,29 @@ def clean_first_name(value: str | None) -> str:
 
 def custom_fields() -> list[ContactField]:
     return list(ContactField.objects.all())
+
+
+FIELDS_ADMIN_ONLY = gettext_lazy("Only an administrator can change the contacts' fields.")
+
+
+@transaction.atomic
+def create_field(*, label: str, key: str, by: Any) -> ContactField:
+    """A custom contact field (administrators); its key is what `{key}` in a text reads."""
+    access.require_admin(by, str(FIELDS_ADMIN_ONLY))
+    label = label.strip()
+    if (
+        ContactField.objects.filter(key=key).exists()
+        or ContactField.objects.filter(label__iexact=label).exists()
+    ):
+        raise errors.InvalidField(_("A field with this key or label already exists."))
+    return ContactField.objects.create(label=label, key=key, position=ContactField.objects.count())
+
+
+def delete_field(field_id: int, *, by: Any) -> int:
+    """Delete a custom field (administrators); values stored in contacts stay."""
+    access.require_admin(by, str(FIELDS_ADMIN_ONLY))
+    deleted, _rows = ContactField.objects.filter(id=field_id).delete()
+    return deleted
 
 
 def clean_fields(
@@ -428,66 +449,25 @@ class Targets:
         }
 
 
-def expand(targets: Targets) -> list[str]:
-    """The E.164 numbers `targets` stand for, each once, in the order chosen: typed numbers,
-    then contacts, then group members. A bad typed number or an unknown id is an error."""
-    bad = [(str(raw), number_reason(str(raw))) for raw in targets.numbers if str(raw).strip()]
-    invalid = [(raw, reason) for raw, reason in bad if reason]
-    if invalid:
-        raise errors.InvalidNumber(
-            " ".join(reason for _raw, reason in invalid[:10] if reason), field="to"
-        )
-    found: dict[str, None] = {}
-    for raw in targets.numbers:
-        if str(raw).strip():
-            found[numbers.normalise(str(raw), default_region=region())] = None
-    contact_ids = _existing_contact_ids(targets.contacts)
+def members(contact_ids: Sequence[int], group_ids: Sequence[int]) -> tuple[list[str], int]:
+    """The numbers of these contacts, then of these groups' members, in the order chosen
+    (duplicates kept: messaging.recipients removes them), and how many were chosen. An
+    unknown id is an error."""
+    found: list[str] = []
+    contact_ids = _existing_contact_ids(contact_ids)
     for chunk in _chunks(contact_ids):
         by_id = dict(Contact.objects.filter(id__in=chunk).values_list("id", "number"))
-        found.update((by_id[c], None) for c in chunk)
-    groups = _groups_by_id(targets.groups)
+        found.extend(by_id[c] for c in chunk)
+    groups = _groups_by_id(group_ids)
     if groups:
         # Stored numbers are already E.164: no parsing, one query however big the group.
-        members = (
+        in_groups = (
             Group.contacts.through.objects.filter(group_id__in=[g.id for g in groups])
             .order_by("group_id", "contact__name", "contact_id")
             .values_list("contact__number", flat=True)
         )
-        found.update((n, None) for n in members.iterator(chunk_size=5000))
-    return list(found)
-
-
-@dataclass
-class Summary:
-    chosen: int  # numbers before removing duplicates
-    recipients: list[str] = field(default_factory=list)  # distinct, STOP ones included
-    blocked: set[str] = field(default_factory=set)
-
-    @property
-    def duplicates(self) -> int:
-        return self.chosen - len(self.recipients)
-
-    @property
-    def sendable(self) -> int:
-        return len(self.recipients) - len(self.blocked)
-
-
-def summarise(targets: Targets, *, extra_numbers: Sequence[str] = ()) -> Summary:
-    """What New SMS shows before saving: how many get it after duplicates and STOPs.
-    `extra_numbers`: E.164 numbers from elsewhere (a file of recipients's accepted lines)."""
-    recipients = expand(targets)
-    if extra_numbers:
-        known = set(recipients)
-        recipients += [n for n in dict.fromkeys(extra_numbers) if n not in known]
-    chosen = sum(1 for n in targets.numbers if str(n).strip()) + len(targets.contacts)
-    chosen += len(extra_numbers)
-    if targets.groups:
-        chosen += Group.contacts.through.objects.filter(group_id__in=list(targets.groups)).count()
-    return Summary(
-        chosen=max(chosen, len(recipients)),
-        recipients=recipients,
-        blocked=optout.blocked_among(recipients),
-    )
+        found.extend(in_groups.iterator(chunk_size=5000))
+    return found, len(found)
 
 
 # --- names beside numbers -------------------------------------------------------------------

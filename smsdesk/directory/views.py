@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -10,12 +9,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from smsdesk.accounts import access
 from smsdesk.core import bounds
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.lists import Column, paginate, search_text, sort_order
 from smsdesk.directory import exports, imports, services, uploads
 from smsdesk.directory.forms import ContactFieldForm, ContactForm, GroupForm, ImportForm
-from smsdesk.directory.models import ContactField, Group
+from smsdesk.directory.models import Group
 
 MAX_SELECTED = 1000  # boxes ticked in one list page at most (the page shows 100)
 PREVIEW_ROWS = 20
@@ -231,20 +231,18 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponse:
 # --- custom fields (administrators) ---------------------------------------------------------
 
 
+@access.admin_required
 def fields(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_admin:
-        raise PermissionDenied
     form = ContactFieldForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        label, key = form.cleaned_data["label"].strip(), form.cleaned_data["key"]
-        if (
-            ContactField.objects.filter(key=key).exists()
-            or ContactField.objects.filter(label__iexact=label).exists()
-        ):
-            form.add_error(None, _("A field with this key or label already exists."))
+        try:
+            field = services.create_field(
+                label=form.cleaned_data["label"], key=form.cleaned_data["key"], by=request.user
+            )
+        except ServiceError as e:
+            form.add_error(None, e.message)
         else:
-            ContactField.objects.create(label=label, key=key, position=ContactField.objects.count())
-            messages.success(request, _("Field « %(label)s » added.") % {"label": label})
+            messages.success(request, _("Field « %(label)s » added.") % {"label": field.label})
             return redirect("directory:fields")
     return render(
         request, "directory/fields.html", {"form": form, "fields": services.custom_fields()}
@@ -252,10 +250,9 @@ def fields(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@access.admin_required
 def field_delete(request: HttpRequest, field_id: int) -> HttpResponse:
-    if not request.user.is_admin:
-        raise PermissionDenied
-    ContactField.objects.filter(id=field_id).delete()
+    services.delete_field(field_id, by=request.user)
     messages.success(request, _("Field deleted (values already stored stay in the contacts)."))
     return redirect("directory:fields")
 

@@ -7,8 +7,8 @@ class MessagingConfig(AppConfig):
 
     def ready(self) -> None:
         from smsdesk.core import hooks
-        from smsdesk.messaging import links, services, stop
+        from smsdesk.messaging import links, receiving, stop
 
-        hooks.add_menu_badge("messaging:unread", services.unread_total)
+        hooks.add_menu_badge("messaging:unread", receiving.unread_total)
         hooks.set_number_link(links.conversation_url)
         stop.register()  # an opt-out blocks what waits for the number (optout imports us not)

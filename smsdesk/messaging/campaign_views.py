@@ -17,11 +17,11 @@ from smsdesk.core.errors import ServiceError
 from smsdesk.core.lists import Column, Order, paginate, search_text, table_page
 from smsdesk.directory import services as directory
 from smsdesk.directory.templatetags.directory import peer_link
-from smsdesk.messaging import campaigns, filters, personal, views
+from smsdesk.messaging import campaigns, filters, personal, sending, views
 from smsdesk.messaging.campaigns import STATUSES_OF
 from smsdesk.messaging.forms import NewSmsForm
 from smsdesk.messaging.models import STATUS_COLOURS, Campaign, Message
-from smsdesk.sms import gsm7
+from smsdesk.messaging.recipients import resolve_recipients
 
 POLL_SENDING = "every 2s"
 POLL_REPORTS = "every 10s"  # only delivery reports still to come
@@ -195,14 +195,14 @@ def preview(request: HttpRequest) -> HttpResponse:
             return render(request, "messaging/_preview.html", context)
         context["fields"] = True
         targets = form.targets()
-        chosen = targets.numbers or targets.contacts or targets.groups
-        recipients = directory.expand(targets) if chosen else []
         _token, recipient_file = views.recipient_file_of(request)
-        extra = None
-        if recipient_file is not None:  # its columns are fields, and win (personal.py)
-            known = set(recipients)
-            recipients += [n for n in recipient_file.numbers if n not in known]
-            extra = recipient_file.values_by_number()
+        # The send's own resolution and rendering (commercial mention included), so that
+        # the longest text shown is the longest the send will store.
+        resolved = resolve_recipients(targets=targets, recipient_file=recipient_file)
+        if resolved.invalid:
+            resolved.checked()  # raises what the send would say
+        recipients = resolved.numbers[: settings.SMSDESK_MAX_RECIPIENTS]
+        extra = recipient_file.values_by_number() if recipient_file is not None else None
         if number:
             number = directory.normalise(number, field="preview_to")
         elif recipients:
@@ -211,11 +211,12 @@ def preview(request: HttpRequest) -> HttpResponse:
             context["number"] = number
             context["rendered"] = personal.preview(text, number, extra)
         if recipients:
-            if len(recipients) > settings.SMSDESK_MAX_RECIPIENTS:
-                recipients = recipients[: settings.SMSDESK_MAX_RECIPIENTS]
-            bodies = personal.render_all(template, recipients, extra)
-            longest = max(bodies.values(), key=lambda b: (gsm7.analyse(b).segments, len(b)))
-            context["longest"] = gsm7.analyse(longest)
+            commercial = bool(request.POST.get("commercial"))
+            bodies = sending.personalised(template, recipients, extra, commercial=commercial)
+            assert bodies is not None  # the template has fields
+            context["longest"] = max(
+                bodies.infos.values(), key=lambda info: (info.segments, info.length)
+            )
             context["recipients"] = len(recipients)
     except ServiceError as e:
         context["error"] = e.message

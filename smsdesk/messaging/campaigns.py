@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
@@ -17,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from smsdesk.accounts import access
-from smsdesk.messaging import errors, lifecycle, services
+from smsdesk.messaging import actions, errors, lifecycle
 from smsdesk.messaging.lifecycle import OUTSTANDING
 from smsdesk.messaging.models import Campaign, Message
 
@@ -126,7 +127,7 @@ def tag_usage(limit: int = 50) -> list[tuple[str, int]]:
 
 
 @transaction.atomic
-def cancel_campaign(campaign_id: int, *, by=None) -> int:  # type: ignore[no-untyped-def]
+def cancel_campaign(campaign_id: int, *, by: Any = None) -> int:
     """Cancel every message of the campaign that has not gone out: one conditional UPDATE,
     so a message the worker claims at that instant goes out and is not counted here."""
     campaign = get_campaign(campaign_id)
@@ -138,19 +139,19 @@ def cancel_campaign(campaign_id: int, *, by=None) -> int:  # type: ignore[no-unt
         cancelled_by=by,
     )
     if not done:
-        raise services.NotActionable(_("Nothing is left to cancel in this campaign."))
+        raise actions.NotActionable(_("Nothing is left to cancel in this campaign."))
     return len(done)
 
 
 @transaction.atomic
-def retry_campaign(campaign_id: int, *, by=None) -> int:  # type: ignore[no-untyped-def]
+def retry_campaign(campaign_id: int, *, by: Any = None) -> int:
     """Queue again the campaign's failed and unknown messages (the page warns first that an
-    unknown one may have arrived). The rules are messaging.services.retry_messages'."""
+    unknown one may have arrived). The rules are messaging.actions.retry_messages'."""
     campaign = get_campaign(campaign_id)
     _check_may_act(campaign, by)
-    done = services.retry_messages(Message.objects.filter(campaign_id=campaign.id), by=by)
+    done = actions.retry_messages(Message.objects.filter(campaign_id=campaign.id), by=by)
     if not done:
-        raise services.NotActionable(
+        raise actions.NotActionable(
             _("Nothing to send again: no message of this campaign failed or is unknown.")
         )
     return done
@@ -169,12 +170,12 @@ def retry_warning(campaign_counts: Counts) -> str:
     ) % {"count": unknown}
 
 
-def _check_may_act(campaign: Campaign, by) -> None:  # type: ignore[no-untyped-def]
-    """Operators act on their own campaigns, administrators on all (accounts/access.py); the
-    command line (by=None) too."""
-    if by is None or access.may_act_on_message(by, campaign.author_id):
-        return
-    raise NotAllowed(_("Only its author or an administrator may change this campaign."))
+def _check_may_act(campaign: Campaign, by: Any) -> None:
+    access.require_author_or_admin(
+        by,
+        campaign.author_id,
+        _("Only its author or an administrator may change this campaign."),
+    )
 
 
-NotAllowed = services.NotAllowed
+NotAllowed = access.NotAllowed

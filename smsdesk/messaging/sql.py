@@ -16,7 +16,7 @@ IDS_PER_STATEMENT = 900  # ids in one `IN (...)` on SQLite
 Cursor = Any  # a Django cursor wrapper (untyped in Django's stubs)
 
 
-def db_time(value: datetime) -> object:
+def db_time(value: datetime) -> Any:
     """Raw SQL must store datetimes exactly as the ORM does (text in SQLite)."""
     return connection.ops.adapt_datetimefield_value(value)
 
@@ -33,7 +33,7 @@ def pg_bound(sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
 
     with psycopg.Cursor(connection.connection) as cursor:
         # Arrays (`%s::type[]`) travel in binary: quicker to dump than their text form.
-        cursor.execute(sql.replace("%s::", "%b::"), params)  # type: ignore[arg-type]
+        cursor.execute(sql.replace("%s::", "%b::"), params)
         return cursor.fetchall() if cursor.description else []
 
 

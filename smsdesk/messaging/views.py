@@ -25,9 +25,10 @@ from smsdesk.core.lists import Column, Order, paginate, search_text, sort_order
 from smsdesk.directory import imports, uploads
 from smsdesk.directory import services as directory
 from smsdesk.directory.models import Contact, ContactField, Group
-from smsdesk.messaging import campaigns, filters, links, notifications, services
+from smsdesk.messaging import actions, campaigns, filters, links, notifications, sending
 from smsdesk.messaging.forms import NewSmsForm, ReplyForm
 from smsdesk.messaging.models import Conversation, Message
+from smsdesk.messaging.recipients import resolve_recipients
 from smsdesk.optout import services as optout
 from smsdesk.sms import gsm7
 
@@ -43,7 +44,7 @@ def new_sms(request: HttpRequest) -> HttpResponse:
             csv_context = _csv_context(token, recipient_file)
             with transaction.atomic():
                 once.claim(request)  # the same form posted twice sends once
-                campaign = services.create_campaign(
+                campaign = sending.create_campaign(
                     author=request.user,
                     body=form.cleaned_data["text"],
                     targets=form.targets(),
@@ -69,7 +70,7 @@ def new_sms(request: HttpRequest) -> HttpResponse:
                 )
                 % {"count": count},
             )
-            if warning := services.blocked_warning(campaign):
+            if warning := sending.blocked_warning(campaign):
                 messages.warning(request, warning)
             if campaign.commercial and campaign.send_at > timezone.now():
                 messages.info(request, _commercial_when(campaign.send_at))
@@ -173,8 +174,11 @@ def summary(request: HttpRequest) -> HttpResponse:
     chosen = targets.numbers or targets.contacts or targets.groups or from_file
     context: dict = {"empty": not chosen}
     if not context["empty"]:
-        try:
-            context["summary"] = directory.summarise(targets, extra_numbers=from_file)
+        try:  # the send's own resolution: the counts shown are what the send will do
+            resolved = resolve_recipients(targets=targets, recipient_file=recipient_file)
+            if resolved.invalid:
+                resolved.checked()  # raises what the send would say
+            context["summary"] = resolved
         except ServiceError as e:
             context["error"] = e.message
     return render(request, "messaging/_summary.html", context)
@@ -189,15 +193,15 @@ def count(request: HttpRequest) -> HttpResponse:
     commercial = bool(request.POST.get("commercial"))
     when = ""
     if commercial:
-        text = services.commercial_text(text) if text.strip() else text
+        text = sending.commercial_text(text) if text.strip() else text
         send_at = NewSmsForm({"send_at": request.POST.get("send_at", "")[:40]})
         send_at.is_valid()
         try:  # the same bounds as the service (a far date is said on saving)
-            due = services.check_send_at(send_at.cleaned_data.get("send_at"), timezone.now())
+            due = sending.check_send_at(send_at.cleaned_data.get("send_at"), timezone.now())
         except ServiceError:
             due = None
         if due is not None:
-            when = _commercial_when(services.commercial_send_at(due))
+            when = _commercial_when(sending.commercial_send_at(due))
     info = gsm7.analyse(text)
     context = {"info": info, "commercial": commercial, "when": when}
     return render(request, "messaging/_count.html", context)
@@ -274,7 +278,7 @@ def cancel(request: HttpRequest, message_id: int) -> HttpResponse:
         )
     return _act_on_message(
         request,
-        lambda: services.cancel_message(message_id, by=request.user),
+        lambda: actions.cancel_message(message_id, by=request.user),
         _("The message was cancelled: it will not be sent."),
     )
 
@@ -295,7 +299,7 @@ def retry(request: HttpRequest, message_id: int) -> HttpResponse:
         )
     return _act_on_message(
         request,
-        lambda: services.retry_message(message_id, by=request.user),
+        lambda: actions.retry_message(message_id, by=request.user),
         _("The message is queued again."),
     )
 
@@ -371,7 +375,7 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
     history.reverse()
     unread = [m.id for m in history if m.status == Message.Status.UNREAD]
     if unread:  # reading an already read conversation writes nothing
-        services.mark_read(unread)
+        actions.mark_read(unread)
     return render(
         request,
         "messaging/conversation.html",
@@ -393,12 +397,12 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
         try:
             with transaction.atomic():
                 once.claim(request)
-                services.create_campaign(
+                sending.create_campaign(
                     author=request.user,
                     body=form.cleaned_data["text"],
                     to=[conversation.peer],
                     personalise_text=False,  # a reply is what was typed, braces included
-                    gateway=services.reply_gateway(conversation.peer),
+                    gateway=sending.reply_gateway(conversation.peer),
                 )
         except ServiceError as e:  # AlreadySubmitted too: said once, nothing sent again
             messages.error(request, e.message)

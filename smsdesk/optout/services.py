@@ -1,6 +1,6 @@
 """The STOP list: who asked never to be texted again, and the history of every change.
 
-Every entry point (the inbound STOP/START handled by messaging.services.receive_inbound, the
+Every entry point (the inbound STOP/START handled by messaging.receiving.receive_inbound, the
 SMS STOP page, the API, `smsdesk optout`) changes the list through `opt_out` / `opt_in`, so
 each change writes its `OptOutEvent` in the same transaction as the change itself.
 """
@@ -11,20 +11,20 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from smsdesk.accounts import access
+from smsdesk.core import number_reasons
 from smsdesk.core.bulk import select_among
-from smsdesk.core.number_reasons import explain
 from smsdesk.core.text import check_typed
 from smsdesk.optout import errors
 from smsdesk.optout.models import OptOut, OptOutEvent, Source
 from smsdesk.sms import errors as sms_errors
-from smsdesk.sms import numbers
 
 MAX_REASON = 255
 
@@ -45,11 +45,10 @@ def count_blocked(raw_numbers: Iterable[str]) -> int:
     For the New SMS page, before saving: a number that does not parse is not counted here
     (the form reports it when saving).
     """
-    region = settings.SMSDESK_DEFAULT_REGION
     valid: set[str] = set()
     for raw in raw_numbers:
         try:
-            valid.add(numbers.normalise(raw, default_region=region))
+            valid.add(number_reasons.parse_typed(raw))
         except sms_errors.InvalidNumber:
             continue
     return len(blocked_among(valid))
@@ -59,7 +58,7 @@ def is_blocked(number: str) -> bool:
     return OptOut.objects.filter(number=number).exists()
 
 
-def _by_name(by) -> str:  # type: ignore[no-untyped-def]
+def _by_name(by: Any) -> str:
     return by.get_username() if by is not None else ""
 
 
@@ -127,25 +126,22 @@ def opt_in(  # type: ignore[no-untyped-def]
 
 def parse_number(raw: str) -> str:
     """A number as typed ("06 12 34 56 78") in E.164, or InvalidNumber saying why."""
-    raw = str(raw)[:64]
     try:
-        return numbers.normalise(raw, default_region=settings.SMSDESK_DEFAULT_REGION)
+        return number_reasons.parse_typed(str(raw)[:64])
     except sms_errors.InvalidNumber as e:
         raise errors.InvalidNumber(
-            _("« %(number)s » is not a valid phone number (%(reason)s).")
-            % {"number": raw, "reason": explain(e.reason)},
-            field="number",
+            number_reasons.invalid_number_message(raw, e.reason), field="number"
         ) from None
 
 
-def _check_admin(by) -> None:  # type: ignore[no-untyped-def]
-    # `by` is None from the command line: whoever runs it administers the server.
-    if by is not None and not getattr(by, "is_admin", False):
-        raise errors.AdminOnly(_("Only an administrator can change the STOP list."))
+def _check_admin(by: Any) -> None:
+    access.require_admin(
+        by, _("Only an administrator can change the STOP list."), error=errors.AdminOnly
+    )
 
 
 @transaction.atomic
-def add_number(raw: str, *, by, source: str = Source.MANUAL, reason: str = "") -> OptOut:  # type: ignore[no-untyped-def]
+def add_number(raw: str, *, by: Any, source: str = Source.MANUAL, reason: str = "") -> OptOut:
     """An administrator puts a number on the STOP list by hand (page, API or command line).
 
     What was still waiting for that number is blocked at once (`opt_out`), as for an SMS STOP.
@@ -161,7 +157,7 @@ def add_number(raw: str, *, by, source: str = Source.MANUAL, reason: str = "") -
     return entry
 
 
-def remove_number(raw: str, *, by, reason: str, source: str = Source.MANUAL) -> OptOutEvent:  # type: ignore[no-untyped-def]
+def remove_number(raw: str, *, by: Any, reason: str, source: str = Source.MANUAL) -> OptOutEvent:
     """An administrator takes a number off the STOP list, saying why; it can be texted again."""
     _check_admin(by)
     number = parse_number(raw)

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from smsdesk.accounts import access
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.lists import Column, paginate, search_text, sort_order, table_page
 from smsdesk.directory import services as directory
@@ -91,7 +92,7 @@ def history(request: HttpRequest) -> HttpResponse:
 
 
 def _require_admin(request: HttpRequest) -> None:
-    if not getattr(request.user, "is_admin", False):
+    if not access.is_admin(request.user):
         raise PermissionDenied(_("Only an administrator can change the STOP list."))
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from smsdesk.calls import services as calls_services
 from smsdesk.gateways.base import GatewayEvent, Health, InboundSMS, IncomingCall, StatusReport
-from smsdesk.messaging import gateway_state, outbox, services
+from smsdesk.messaging import gateway_state, outbox, receiving
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class EventHandler:
 
     def _record(self, event: GatewayEvent) -> None:
         if isinstance(event, InboundSMS):
-            services.receive_inbound(
+            receiving.receive_inbound(
                 gateway=event.gateway,
                 sender=event.sender,
                 text=event.text,
@@ -66,6 +67,6 @@ class EventHandler:
                 delivery_id=event.delivery_id,
             )
         elif isinstance(event, IncomingCall):
-            services.receive_call(gateway=event.gateway, caller=event.caller, at=event.at)
+            calls_services.receive_call(gateway=event.gateway, caller=event.caller, at=event.at)
         elif isinstance(event, Health):
             gateway_state.record_health(event)

@@ -41,7 +41,7 @@ from smsdesk.gateways.base import (
     Outcome,
     SendResult,
 )
-from smsdesk.messaging import gateway_state, lifecycle, outbox, services, stats, stop
+from smsdesk.messaging import gateway_state, lifecycle, outbox, receiving, stats, stop
 from smsdesk.messaging.models import UnmatchedReport
 from smsdesk.worker.inbound import EventHandler
 from smsdesk.worker.models import WorkerProcess
@@ -487,7 +487,7 @@ class Worker:
                 )
                 # A long SMS whose last parts never come is stored once its wait is over,
                 # even when no other SMS arrives to trigger it.
-                flushed = services.flush_incomplete_parts(now=timezone.now())
+                flushed = receiving.flush_incomplete_parts(now=timezone.now())
                 if flushed:
                     log.info("stored %d long SMS with missing parts", flushed)
                 # The counters the workers appended since: into the per-day table, and the

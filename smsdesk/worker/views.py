@@ -14,8 +14,7 @@ from django.views.decorators.http import require_POST
 from smsdesk.accounts.access import admin_required
 from smsdesk.core import once
 from smsdesk.core.errors import ServiceError
-from smsdesk.messaging import gateway_state
-from smsdesk.messaging import services as messaging
+from smsdesk.messaging import gateway_state, sending
 from smsdesk.worker import services
 
 REFRESH_SECONDS = 10
@@ -69,7 +68,7 @@ def test_send(request: HttpRequest) -> HttpResponse:
     try:
         with transaction.atomic():
             once.claim(request)  # a second click sends no second test SMS
-            messaging.create_campaign(
+            sending.create_campaign(
                 author=request.user,
                 body=form.cleaned_data["text"],
                 to=[form.cleaned_data["number"]],

@@ -121,7 +121,7 @@ NEEDS_A_ROW = {"messaging:conversation_with": 404}  # no ?number= given
 def test_a_logged_in_user_sees_every_page(client_bob: Client, admin_user, operator) -> None:  # type: ignore[no-untyped-def]
     from smsdesk.accounts.services import create_token
     from smsdesk.messaging.models import Conversation
-    from smsdesk.messaging.services import create_campaign
+    from smsdesk.messaging.sending import create_campaign
 
     campaign = create_campaign(author=operator, body="hi", to=["+33612345678"])
     token, _raw = create_token(user=operator)

@@ -9,7 +9,7 @@ from django.test import Client
 
 from smsdesk.accounts import services
 from smsdesk.accounts.models import User
-from smsdesk.messaging import services as messaging
+from smsdesk.messaging import sending
 from smsdesk.messaging.models import Message
 from tests.conftest import in_a_month
 
@@ -188,7 +188,7 @@ def test_my_password_needs_the_current_one_and_a_strong_one(
 def test_an_operator_cannot_cancel_an_administrators_message(
     client_bob: Client, client_alice: Client, admin_user: User
 ) -> None:
-    [m] = messaging.create_campaign(
+    [m] = sending.create_campaign(
         author=admin_user, body="x", to=["0612345678"], send_at=in_a_month()
     ).created_messages
     response = client_bob.post(f"/sms/messages/{m.id}/cancel/", follow=True)
@@ -201,7 +201,7 @@ def test_an_operator_cannot_cancel_an_administrators_message(
 def test_an_administrator_cancels_any_message_and_is_recorded(
     client_alice: Client, operator: User, admin_user: User
 ) -> None:
-    [m] = messaging.create_campaign(
+    [m] = sending.create_campaign(
         author=operator, body="x", to=["0612345678"], send_at=in_a_month()
     ).created_messages
     client_alice.post(f"/sms/messages/{m.id}/cancel/")
@@ -212,7 +212,7 @@ def test_an_administrator_cancels_any_message_and_is_recorded(
 
 @pytest.mark.django_db
 def test_a_retry_records_who_asked(client_bob: Client, operator: User) -> None:
-    [m] = messaging.create_campaign(author=operator, body="x", to=["0612345678"]).created_messages
+    [m] = sending.create_campaign(author=operator, body="x", to=["0612345678"]).created_messages
     Message.objects.filter(id=m.id).update(status="failed")
     client_bob.post(f"/sms/messages/{m.id}/retry/")
     m.refresh_from_db()
@@ -222,5 +222,5 @@ def test_a_retry_records_who_asked(client_bob: Client, operator: User) -> None:
 
 @pytest.mark.django_db
 def test_operators_read_every_conversation(client_bob: Client, admin_user: User) -> None:
-    messaging.create_campaign(author=admin_user, body="Réunion à 9 h", to=["0612345678"])
+    sending.create_campaign(author=admin_user, body="Réunion à 9 h", to=["0612345678"])
     assert "Réunion à 9 h" in client_bob.get("/sms/sent/").content.decode()

@@ -5,7 +5,7 @@ from django.test import Client
 
 from smsdesk.accounts import services as accounts
 from smsdesk.accounts.models import User
-from smsdesk.messaging import services
+from smsdesk.messaging import receiving, sending
 from smsdesk.messaging.models import Message
 from tests.conftest import in_a_month
 
@@ -63,7 +63,7 @@ def test_bad_input_says_which_field_and_stores_nothing(api: Client, body, status
 
 @pytest.mark.django_db
 def test_get_one_message(api: Client) -> None:
-    [m] = services.create_campaign(author=None, body="Hi", to=["0612345678"]).created_messages
+    [m] = sending.create_campaign(author=None, body="Hi", to=["0612345678"]).created_messages
     response = api.get(f"/api/v1/messages/{m.id}")
     assert response.status_code == 200
     assert response.json()["status"] == "queued" and response.json()["to"] == "+33612345678"
@@ -72,8 +72,8 @@ def test_get_one_message(api: Client) -> None:
 
 @pytest.mark.django_db
 def test_list_filters_by_direction_and_pages(api: Client) -> None:
-    services.create_campaign(author=None, body="out", to=["0612345678", "0612345679", "0612345670"])
-    services.receive_inbound(
+    sending.create_campaign(author=None, body="out", to=["0612345678", "0612345679", "0612345670"])
+    receiving.receive_inbound(
         gateway="simulator",
         sender="+33698765432",
         text="in",

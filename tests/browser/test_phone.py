@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from smsdesk.accounts.models import User
 from smsdesk.calls import services as calls
 from smsdesk.directory.models import Contact, Group
-from smsdesk.messaging import services
+from smsdesk.messaging import receiving, sending
 from smsdesk.messaging.models import Message
 from smsdesk.optout import services as optout
 from smsdesk.optout.models import OptOut
@@ -52,13 +52,13 @@ def seed() -> None:
     """A few ordinary days of SMS, and the text that used to push pages sideways: long
     words, long URLs, long numbers and names."""
     now = timezone.now()
-    services.create_campaign(
+    sending.create_campaign(
         author=None,
         body=f"Bonjour, votre rendez-vous du 2 décembre à 14 h est confirmé. Détails : {LONG_URL}",
         to=["06 12 34 56 78", "+33698765432", "+4915123456789", "+33600000001"],
     )
-    services.create_campaign(author=None, body=f"Mot sans fin : {LONG_WORD}", to=["+33698765432"])
-    services.create_campaign(
+    sending.create_campaign(author=None, body=f"Mot sans fin : {LONG_WORD}", to=["+33698765432"])
+    sending.create_campaign(
         author=None,
         body="Joyeux Noël de la part de toute l’équipe !",
         to=["06 12 34 56 78"],
@@ -71,7 +71,7 @@ def seed() -> None:
         ("+33611111111", "STOP", 60 * 48),
     ]
     for sender, text, minutes_ago in inbound:
-        services.receive_inbound(
+        receiving.receive_inbound(
             gateway="simulator",
             sender=sender,
             text=text,

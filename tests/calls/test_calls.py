@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from smsdesk.accounts import services as accounts
 from smsdesk.accounts.models import User
+from smsdesk.calls import services as calls_services
 from smsdesk.calls.models import Call
-from smsdesk.messaging import services
 from smsdesk.messaging.models import Message
 from smsdesk.optout import services as optout
 
@@ -19,7 +19,7 @@ CALLER = "+33698765432"
 
 
 def call(caller: str = CALLER, at: datetime | None = None) -> Call:
-    return services.receive_call(gateway="simulator", caller=caller, at=at or timezone.now())
+    return calls_services.receive_call(gateway="simulator", caller=caller, at=at or timezone.now())
 
 
 @pytest.fixture

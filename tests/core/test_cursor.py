@@ -17,7 +17,7 @@ from smsdesk.core.lists import (
     encode_cursor,
     keyset_page,
 )
-from smsdesk.messaging import services
+from smsdesk.messaging import sending
 from smsdesk.messaging.models import Message
 
 NEWEST = Order("-date", ("created_at", "id"), descending=True)
@@ -48,7 +48,7 @@ def test_a_cursor_of_another_order_is_refused() -> None:
 
 
 def _messages(count: int, *, at: datetime = MOMENT) -> list[int]:
-    services.create_campaign(author=None, body="x", to=[f"+336123{i:05d}" for i in range(count)])
+    sending.create_campaign(author=None, body="x", to=[f"+336123{i:05d}" for i in range(count)])
     Message.objects.update(created_at=at)  # every row ties on the date: the id decides
     return list(Message.objects.order_by("-created_at", "-id").values_list("id", flat=True))
 
@@ -93,8 +93,8 @@ def test_rows_arriving_during_a_walk_neither_repeat_nor_hide_the_others() -> Non
     expected = _messages(25)
     first = keyset_page(Message.objects.all(), NEWEST, per_page=10)
     # New SMS arrive (newer than everything) and old ones are imported (older than all).
-    services.create_campaign(author=None, body="new", to=["+33699999991", "+33699999992"])
-    services.create_campaign(author=None, body="old", to=["+33699999993"])
+    sending.create_campaign(author=None, body="new", to=["+33699999991", "+33699999992"])
+    sending.create_campaign(author=None, body="old", to=["+33699999993"])
     Message.objects.filter(body="old").update(created_at=MOMENT - timedelta(days=1))
     seen, page = _ids(first), first
     while page.has_next:

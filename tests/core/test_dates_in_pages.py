@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from smsdesk.calls import services as calls
-from smsdesk.messaging import services
+from smsdesk.messaging import receiving
 from smsdesk.optout import services as optout
 from smsdesk.optout.models import OptOut
 
@@ -24,7 +24,7 @@ PAGES = [
 
 @pytest.fixture
 def dated(db) -> None:  # type: ignore[no-untyped-def]
-    services.receive_inbound(gateway="sim", sender="+33698765432", text="Allô", received_at=AT)
+    receiving.receive_inbound(gateway="sim", sender="+33698765432", text="Allô", received_at=AT)
     calls.record_call(gateway="sim", caller="+33698765432", at=AT)
     OptOut.objects.filter(
         pk=optout.opt_out("+33611111111", source=OptOut.Source.MANUAL)[0].pk

@@ -13,7 +13,7 @@ from django.test import Client
 from smsdesk.accounts import services as accounts
 from smsdesk.accounts.models import ApiToken, User
 from smsdesk.cli import main
-from smsdesk.messaging import services
+from smsdesk.messaging import receiving
 from smsdesk.messaging.models import Campaign, Conversation, Message
 from smsdesk.worker.models import GatewayStoreItem
 
@@ -204,7 +204,7 @@ def test_new_sms_form_shows_every_error_at_once(client_bob: Client) -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize("text", ["Oui\x00", "\x07", "a" * 6000])
 def test_reply_form_refuses_and_stores_nothing(client_bob: Client, text: str) -> None:
-    services.receive_inbound(
+    receiving.receive_inbound(
         gateway="simulator", sender="+33698765432", text="Allô ?", received_at=_now()
     )
     conversation = Conversation.objects.get()
@@ -352,7 +352,7 @@ def _now():  # type: ignore[no-untyped-def]
 @pytest.mark.django_db
 @pytest.mark.parametrize("sender", ODD_SENDERS, ids=repr)
 def test_odd_senders_are_stored_shown_and_linked(client_bob: Client, sender: str) -> None:
-    message = services.receive_inbound(
+    message = receiving.receive_inbound(
         gateway="simulator", sender=sender, text="STOP\x00 now", received_at=_now()
     )
     assert "\x00" not in message.body and "\x00" not in message.peer
@@ -372,7 +372,7 @@ def test_odd_senders_are_stored_shown_and_linked(client_bob: Client, sender: str
 
 @pytest.mark.django_db
 def test_a_stop_from_an_odd_sender_is_listed(client_bob: Client) -> None:
-    services.receive_inbound(gateway="simulator", sender="A/B", text="STOP", received_at=_now())
+    receiving.receive_inbound(gateway="simulator", sender="A/B", text="STOP", received_at=_now())
     html = client_bob.get("/stop/").content.decode()
     assert "/sms/conversations/with/?number=A%2FB" in html
 
@@ -488,7 +488,7 @@ def test_the_live_counter_survives_any_date(client_bob: Client, send_at: str) ->
 def test_a_long_sms_in_parts_with_controls_is_stored_whole(client_bob: Client, sender: str) -> None:
     from smsdesk.gateways.base import Concat
 
-    first = services.receive_inbound(
+    first = receiving.receive_inbound(
         gateway="modem",
         sender=sender,
         text="Bon\x00",
@@ -496,7 +496,7 @@ def test_a_long_sms_in_parts_with_controls_is_stored_whole(client_bob: Client, s
         concat=Concat(ref=7, total=2, seq=1),
     )
     assert first is None  # waiting for the other part
-    whole = services.receive_inbound(
+    whole = receiving.receive_inbound(
         gateway="modem",
         sender=sender,
         text="jour\x1b",

@@ -20,7 +20,7 @@ from smsdesk.accounts import services as accounts
 from smsdesk.accounts.models import User
 from smsdesk.calls.models import Call
 from smsdesk.directory import services as directory
-from smsdesk.messaging import services as messaging
+from smsdesk.messaging import receiving, sending
 from smsdesk.optout import services as optout
 
 pytestmark = pytest.mark.django_db
@@ -34,14 +34,14 @@ def _numbers(n: int) -> list[str]:
 
 def _sent(n: int) -> str:
     for number in _numbers(n):
-        messaging.create_campaign(author=None, body="sortant", to=[number])
+        sending.create_campaign(author=None, body="sortant", to=[number])
     return "/sms/sent/"
 
 
 def _received(url: str) -> Callable[[int], str]:
     def seed(n: int) -> str:
         for number in _numbers(n):
-            messaging.receive_inbound(
+            receiving.receive_inbound(
                 gateway="sim", sender=number, text="entrant", received_at=timezone.now()
             )
         return url
@@ -60,7 +60,7 @@ def _campaigns(n: int) -> str:
 
 
 def _campaign_recipients(n: int) -> str:
-    campaign = messaging.create_campaign(author=None, body="x", to=_numbers(n))
+    campaign = sending.create_campaign(author=None, body="x", to=_numbers(n))
     return f"/sms/campaigns/{campaign.id}/"
 
 

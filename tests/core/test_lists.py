@@ -6,7 +6,7 @@ import re
 
 from django.test import Client
 
-from smsdesk.messaging import services
+from smsdesk.messaging import sending
 from smsdesk.optout import services as optout
 
 
@@ -17,7 +17,7 @@ def peers_in_order(html: str) -> list[str]:
 
 def test_sent_sorts_by_number_both_ways_and_by_date_by_default(client_bob: Client) -> None:
     for number in ("0612345673", "0612345671", "0612345672"):
-        services.create_campaign(author=None, body="x", to=[number])
+        sending.create_campaign(author=None, body="x", to=[number])
     newest_first = ["+33612345672", "+33612345671", "+33612345673"]
     assert peers_in_order(client_bob.get("/sms/sent/").content.decode()) == newest_first
     html = client_bob.get("/sms/sent/?sort=number").content.decode()
@@ -36,7 +36,7 @@ def link(html: str, rel: str) -> str | None:
 
 
 def test_pages_keep_the_search_the_size_and_the_order(client_bob: Client) -> None:
-    services.create_campaign(author=None, body="x", to=[f"06123456{i:02d}" for i in range(25)])
+    sending.create_campaign(author=None, body="x", to=[f"06123456{i:02d}" for i in range(25)])
     html = client_bob.get("/sms/sent/?per_page=10&q=0612&sort=number").content.decode()
     assert peers_in_order(html)[0] == "+33612345600"
     assert link(html, "prev") is None and link(html, "first") is None
@@ -58,7 +58,7 @@ def test_pages_keep_the_search_the_size_and_the_order(client_bob: Client) -> Non
 
 
 def test_a_new_order_starts_at_the_first_page(client_bob: Client) -> None:
-    services.create_campaign(author=None, body="x", to=[f"06123456{i:02d}" for i in range(12)])
+    sending.create_campaign(author=None, body="x", to=[f"06123456{i:02d}" for i in range(12)])
     html = client_bob.get("/sms/sent/?per_page=10").content.decode()
     page_2 = client_bob.get(f"/sms/sent/{link(html, 'next')}").content.decode()
     assert "after=" not in re.search(r'href="(\?[^"]*sort=number[^"]*)"', page_2).group(1)

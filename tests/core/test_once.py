@@ -10,7 +10,7 @@ from django.test import Client
 
 from smsdesk.accounts.models import ApiToken, User
 from smsdesk.core.models import FormKey
-from smsdesk.messaging import services
+from smsdesk.messaging import receiving, sending
 from smsdesk.messaging.models import Conversation, Message
 
 
@@ -47,7 +47,7 @@ def test_each_new_form_gets_a_new_key(client_bob: Client) -> None:
 
 @pytest.mark.django_db
 def test_a_reply_posted_twice_sends_once(client_bob: Client) -> None:
-    services.receive_inbound(
+    receiving.receive_inbound(
         gateway="simulator", sender="+33698765432", text="Allô ?", received_at=_now()
     )
     conversation = Conversation.objects.get()
@@ -110,7 +110,7 @@ def _now():  # type: ignore[no-untyped-def]
 def test_cancel_asks_first(client_bob: Client, operator: User) -> None:
     from tests.conftest import in_a_month
 
-    [m] = services.create_campaign(
+    [m] = sending.create_campaign(
         author=operator, body="Joyeux Noël", to=["0612345678"], send_at=in_a_month()
     ).created_messages
     listing = client_bob.get("/sms/sent/").content.decode()
@@ -129,7 +129,7 @@ def test_cancel_asks_first(client_bob: Client, operator: User) -> None:
 
 @pytest.mark.django_db
 def test_the_confirmation_never_goes_back_to_another_site(client_bob: Client, operator) -> None:  # type: ignore[no-untyped-def]
-    [m] = services.create_campaign(author=operator, body="x", to=["0612345678"]).created_messages
+    [m] = sending.create_campaign(author=operator, body="x", to=["0612345678"]).created_messages
     html = client_bob.get(f"/sms/messages/{m.id}/cancel/?next=https://evil.example/").content
     assert b'href="https://evil' not in html and b'value="https://evil' not in html
     assert b'href="/sms/sent/"' in html

@@ -12,8 +12,7 @@ from django.utils import timezone
 
 from smsdesk.accounts.models import User
 from smsdesk.dashboard import services
-from smsdesk.messaging import campaigns, stats
-from smsdesk.messaging import services as messaging
+from smsdesk.messaging import campaigns, receiving, sending, stats
 from smsdesk.messaging.models import Message
 
 S = Message.Status
@@ -33,11 +32,11 @@ def test_figures_count_each_period_from_the_counters(operator: User) -> None:
     count(E.DELIVERED, days_ago=3, n=3)
     count(E.SENT, days_ago=10, n=10)  # in the month, not in the week
     count(E.SENT, days_ago=40, n=100)  # in none
-    messaging.receive_inbound(
+    receiving.receive_inbound(
         gateway="simulator", sender="+33698765432", text="Bonjour", received_at=timezone.now()
     )
-    messaging.create_campaign(author=operator, body="now", to=["0612345674"])
-    later = messaging.create_campaign(
+    sending.create_campaign(author=operator, body="now", to=["0612345674"])
+    later = sending.create_campaign(
         author=operator, body="later", to=["0612345675"], send_at=timezone.now() + timedelta(days=1)
     )
 
@@ -67,7 +66,7 @@ def test_figures_count_each_period_from_the_counters(operator: User) -> None:
 
 @pytest.mark.django_db
 def test_a_cancelled_campaign_is_neither_waiting_nor_next(operator: User) -> None:
-    later = messaging.create_campaign(
+    later = sending.create_campaign(
         author=operator, body="later", to=["0612345675"], send_at=timezone.now() + timedelta(days=1)
     )
     campaigns.cancel_campaign(later.id, by=operator)
@@ -83,7 +82,7 @@ def test_the_delivery_rate_is_delivered_over_sent() -> None:
 
 @pytest.mark.django_db
 def test_the_home_page_shows_them_in_french(client_bob: Client) -> None:
-    messaging.receive_inbound(
+    receiving.receive_inbound(
         gateway="simulator", sender="+33698765432", text="Bonjour", received_at=timezone.now()
     )
     html = client_bob.get("/").content.decode()
@@ -126,9 +125,9 @@ def test_the_home_view_runs_the_same_queries_whatever_the_volume(client_bob: Cli
         count(E.SENT, days_ago=day, n=50)
         count(E.DELIVERED, days_ago=day, n=40)
         count(E.RECEIVED, days_ago=day, n=5, gateway="modem")
-    messaging.create_campaign(author=None, body="x", to=[f"06123456{i:02d}" for i in range(60)])
+    sending.create_campaign(author=None, body="x", to=[f"06123456{i:02d}" for i in range(60)])
     for i in range(20):
-        messaging.receive_inbound(
+        receiving.receive_inbound(
             gateway="simulator", sender=f"+336987654{i:02d}", text="x", received_at=timezone.now()
         )
     with CaptureQueriesContext(connection) as many:

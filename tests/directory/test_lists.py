@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from smsdesk.calls.models import Call
 from smsdesk.directory import services
-from smsdesk.messaging import services as messaging
+from smsdesk.messaging import receiving, sending
 from smsdesk.optout import services as optout
 
 pytestmark = pytest.mark.django_db
@@ -25,8 +25,8 @@ def traffic() -> None:
     now = timezone.now()
     services.create_contact(name="Dupont", first_name="Jean", number="0698765432")
     for i, number in enumerate(["+33698765432", "+33611223344", "+447911123456"]):
-        messaging.create_campaign(author=None, body=f"sortant {i}", to=[number])
-        messaging.receive_inbound(
+        sending.create_campaign(author=None, body=f"sortant {i}", to=[number])
+        receiving.receive_inbound(
             gateway="sim", sender=number, text=f"entrant {i}", received_at=now
         )
         Call.objects.create(caller=number, gateway="sim", at=now - timedelta(minutes=i))
@@ -79,8 +79,8 @@ def test_names_cost_no_query_per_row(client_bob: Client, traffic, url: str) -> N
     for i in range(20):
         number = f"+336112233{i:02d}"
         services.create_contact(name=f"Contact {i}", number=number)
-        messaging.create_campaign(author=None, body="x", to=[number])
-        messaging.receive_inbound(
+        sending.create_campaign(author=None, body="x", to=[number])
+        receiving.receive_inbound(
             gateway="sim", sender=number, text="y", received_at=timezone.now()
         )
         Call.objects.create(caller=number, gateway="sim", at=timezone.now())

@@ -8,8 +8,9 @@ from smsdesk.core.errors import ServiceError
 from smsdesk.directory import errors, services
 from smsdesk.directory.models import Contact, ContactField, Group
 from smsdesk.directory.services import Targets
-from smsdesk.messaging import services as messaging
+from smsdesk.messaging import sending
 from smsdesk.messaging.models import Campaign, Message
+from smsdesk.messaging.recipients import resolve_recipients
 from smsdesk.optout import services as optout
 
 pytestmark = pytest.mark.django_db
@@ -85,17 +86,19 @@ def test_expand_deduplicates_numbers_contacts_and_groups_in_order() -> None:
     a = services.create_contact(name="A", number="0612345678")
     b = services.create_contact(name="B", number="0698765432")
     group = services.create_group(name="G", contacts=[a.id, b.id])
-    found = services.expand(
-        Targets(numbers=["+33 6 12 34 56 78", "0611223344"], contacts=[b.id], groups=[group.id])
-    )
+    found = resolve_recipients(
+        targets=Targets(
+            numbers=["+33 6 12 34 56 78", "0611223344"], contacts=[b.id], groups=[group.id]
+        )
+    ).numbers
     assert found == ["+33612345678", "+33611223344", "+33698765432"]
 
 
 def test_expand_names_unknown_contacts_and_groups() -> None:
     with pytest.raises(errors.UnknownTargets, match="42"):
-        services.expand(Targets(contacts=[42]))
+        resolve_recipients(targets=Targets(contacts=[42]))
     with pytest.raises(errors.UnknownTargets, match="7"):
-        services.expand(Targets(groups=[7]))
+        resolve_recipients(targets=Targets(groups=[7]))
 
 
 def test_summary_counts_duplicates_and_stop_numbers() -> None:
@@ -103,8 +106,8 @@ def test_summary_counts_duplicates_and_stop_numbers() -> None:
     b = services.create_contact(name="B", number="0698765432")
     group = services.create_group(name="G", contacts=[a.id, b.id])
     optout.opt_out("+33698765432", source="sms")
-    summary = services.summarise(Targets(numbers=["0612345678"], groups=[group.id]))
-    assert (summary.chosen, len(summary.recipients), summary.duplicates, summary.sendable) == (
+    summary = resolve_recipients(targets=Targets(numbers=["0612345678"], groups=[group.id]))
+    assert (summary.chosen, len(summary.numbers), summary.duplicates, summary.sendable) == (
         3,
         2,
         1,
@@ -116,7 +119,7 @@ def test_create_campaign_sends_to_a_group_and_typed_numbers_once_each() -> None:
     a = services.create_contact(name="A", number="0612345678")
     b = services.create_contact(name="B", number="0698765432")
     group = services.create_group(name="G", contacts=[a.id, b.id])
-    campaign = messaging.create_campaign(
+    campaign = sending.create_campaign(
         author=None,
         body="Bonjour",
         targets=Targets(numbers=["06 12 34 56 78", "0611223344"], groups=[group.id]),
@@ -131,22 +134,22 @@ def test_create_campaign_sends_to_a_group_and_typed_numbers_once_each() -> None:
 
 
 def test_create_campaign_still_takes_to_alone() -> None:
-    messaging.create_campaign(author=None, body="x", to=["0612345678"])
+    sending.create_campaign(author=None, body="x", to=["0612345678"])
     assert Message.objects.get().peer == "+33612345678"
 
 
 def test_an_empty_group_is_nobody_to_text_and_nothing_is_stored() -> None:
     group = services.create_group(name="Vide")
-    with pytest.raises(messaging.errors.NoRecipients, match="personne"):
-        messaging.create_campaign(author=None, body="x", targets=Targets(groups=[group.id]))
+    with pytest.raises(sending.errors.NoRecipients, match="personne"):
+        sending.create_campaign(author=None, body="x", targets=Targets(groups=[group.id]))
     assert not Campaign.objects.exists()
 
 
 def test_a_bad_typed_number_with_a_group_is_still_named() -> None:
     a = services.create_contact(name="A", number="0612345678")
     group = services.create_group(name="G", contacts=[a.id])
-    with pytest.raises(messaging.errors.InvalidNumbers, match="« 06 12 »"):
-        messaging.create_campaign(
+    with pytest.raises(sending.errors.InvalidNumbers, match="« 06 12 »"):
+        sending.create_campaign(
             author=None, body="x", targets=Targets(numbers=["06 12"], groups=[group.id])
         )
     assert not Message.objects.exists()
@@ -157,8 +160,8 @@ def test_too_many_recipients_counts_group_members(settings) -> None:  # type: ig
     a = services.create_contact(name="A", number="0612345678")
     b = services.create_contact(name="B", number="0698765432")
     group = services.create_group(name="G", contacts=[a.id, b.id])
-    with pytest.raises(messaging.errors.TooManyRecipients):
-        messaging.create_campaign(author=None, body="x", targets=Targets(groups=[group.id]))
+    with pytest.raises(sending.errors.TooManyRecipients):
+        sending.create_campaign(author=None, body="x", targets=Targets(groups=[group.id]))
 
 
 def test_lookup_by_number_or_exact_name() -> None:

@@ -38,9 +38,9 @@ def test_add_a_contact_then_see_its_page(client_bob: Client) -> None:
 def test_the_contact_page_shows_groups_discussion_and_stop(client_bob: Client) -> None:
     contact = services.create_contact(name="Dupont", number="0612345678")
     services.create_group(name="Clients", contacts=[contact.id])
-    from smsdesk.messaging import services as messaging
+    from smsdesk.messaging import sending
 
-    messaging.create_campaign(author=None, body="Votre colis arrive", to=["0612345678"])
+    sending.create_campaign(author=None, body="Votre colis arrive", to=["0612345678"])
     optout.opt_out("+33612345678", source="sms")
     html = client_bob.get(f"/directory/contacts/{contact.id}/").content.decode()
     assert "Clients" in html and "Votre colis arrive" in html and "a envoyé STOP" in html

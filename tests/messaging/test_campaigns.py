@@ -8,7 +8,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from smsdesk.accounts.models import User
-from smsdesk.messaging import campaigns, lifecycle, services
+from smsdesk.messaging import actions, campaigns, lifecycle, sending
 from smsdesk.messaging.models import Campaign, Message, OutboxEntry
 from smsdesk.optout.models import OptOut
 
@@ -17,7 +17,7 @@ NUMBERS = ["0612345601", "0612345602", "0612345603", "0612345604", "0612345605"]
 
 
 def a_campaign(author=None, *, tag: str = "", numbers=NUMBERS) -> Campaign:  # type: ignore[no-untyped-def]
-    return services.create_campaign(author=author, body="Bonjour", to=numbers, tag=tag)
+    return sending.create_campaign(author=author, body="Bonjour", to=numbers, tag=tag)
 
 
 # How a queued message reaches each state, through the lifecycle's transitions (so that the
@@ -67,7 +67,7 @@ def test_cancel_stops_only_what_has_not_gone_out() -> None:
     assert campaigns.cancel_campaign(campaign.id) == 3  # the scheduled one and two queued
     states = sorted(campaign.messages.values_list("status", flat=True))
     assert states == sorted([S.SENDING, S.DELIVERED, S.CANCELLED, S.CANCELLED, S.CANCELLED])
-    with pytest.raises(services.NotActionable):
+    with pytest.raises(actions.NotActionable):
         campaigns.cancel_campaign(campaign.id)
 
 
@@ -89,7 +89,7 @@ def test_retry_requeues_failed_and_unknown_and_blocks_stop_numbers() -> None:
     # back in the worker's queue (messaging/outbox.py)
     queued = OutboxEntry.objects.filter(message_id__in=[messages[0].id, messages[1].id])
     assert queued.count() == 2
-    with pytest.raises(services.NotActionable):
+    with pytest.raises(actions.NotActionable):
         campaigns.retry_campaign(campaign.id)
 
 
@@ -97,9 +97,9 @@ def test_retry_requeues_failed_and_unknown_and_blocks_stop_numbers() -> None:
 def test_retry_of_one_message_follows_the_same_rule() -> None:
     campaign = a_campaign(numbers=NUMBERS[:2])
     failed, delivered = set_states(campaign, S.FAILED, S.DELIVERED)
-    assert services.retry_message(failed.id).status == S.QUEUED
-    with pytest.raises(services.NotActionable):
-        services.retry_message(delivered.id)
+    assert actions.retry_message(failed.id).status == S.QUEUED
+    with pytest.raises(actions.NotActionable):
+        actions.retry_message(delivered.id)
 
 
 @pytest.mark.django_db

@@ -49,7 +49,7 @@ def test_send_at_a_later_time_is_scheduled() -> None:
 @pytest.mark.parametrize(
     "args,error",
     [
-        (["--to", "12", "--text", "x"], "pas valide"),
+        (["--to", "12", "--text", "x"], "n’est pas un numéro valide"),
         (["--to", "0612345678", "--text", " "], "vide"),
         (["--to", "0612345678", "--text", "x", "--at", "demain"], "pas une date"),
         (["--to", "0612345678", "--text", "x", "--at", "2000-01-01T00:00"], "passée"),

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from smsdesk.accounts.models import User
-from smsdesk.messaging import services
+from smsdesk.messaging import sending
 from smsdesk.messaging.models import Message
 from smsdesk.sms import gsm7
 
@@ -21,7 +21,7 @@ MENTION = "STOP SMS : répondez STOP"
 
 def save_at(now: datetime, **kwargs):  # type: ignore[no-untyped-def]
     with mock.patch("django.utils.timezone.now", return_value=now):
-        return services.create_campaign(author=None, to=["0612345678"], **kwargs)
+        return sending.create_campaign(author=None, to=["0612345678"], **kwargs)
 
 
 @pytest.mark.django_db
@@ -77,7 +77,7 @@ def test_the_mention_is_added_once_and_counted_in_the_segments(settings) -> None
 def test_the_mention_can_make_a_text_too_long(settings) -> None:  # type: ignore[no-untyped-def]
     settings.SMSDESK_MAX_SEGMENTS = 1
     now = datetime(2026, 11, 25, 10, 0, tzinfo=PARIS)
-    with pytest.raises(services.errors.TextTooLong):
+    with pytest.raises(sending.errors.TextTooLong):
         save_at(now, body="x" * 150, commercial=True)
     assert not Message.objects.exists()
 

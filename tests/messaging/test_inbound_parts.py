@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from smsdesk.gateways.base import Concat
-from smsdesk.messaging import services
+from smsdesk.messaging import receiving
 from smsdesk.messaging.models import InboundPart, Message
 from smsdesk.optout.models import OptOut
 
@@ -19,7 +19,7 @@ AT = datetime(2026, 11, 25, 10, 30, tzinfo=UTC)
 
 
 def part(seq: int, text: str, *, total: int = 3, ref: int = 42, sender: str = "+33611111111"):  # type: ignore[no-untyped-def]
-    return services.receive_inbound(
+    return receiving.receive_inbound(
         gateway="modem",
         sender=sender,
         text=text,
@@ -44,7 +44,7 @@ def test_a_part_delivered_twice_is_stored_once():
     part(2, "milieu, ")
     part(3, "fin.")
     part(3, "fin.")  # and again after the message was stored (restart before the SIM delete)
-    services.flush_incomplete_parts(now=timezone.now() + timedelta(days=2))
+    receiving.flush_incomplete_parts(now=timezone.now() + timedelta(days=2))
     assert list(Message.objects.values_list("body", flat=True)) == ["Début, milieu, fin."]
     assert InboundPart.objects.count() == 0  # forgotten after the wait
 
@@ -64,11 +64,11 @@ def test_an_incomplete_message_is_stored_with_a_mark_after_the_wait(settings):
     settings.SMSDESK_CONCAT_WAIT = 600
     part(1, "Début, ")
     part(3, "fin.")
-    assert services.flush_incomplete_parts(now=timezone.now()) == 0
-    assert services.flush_incomplete_parts(now=timezone.now() + timedelta(seconds=601)) == 1
+    assert receiving.flush_incomplete_parts(now=timezone.now()) == 0
+    assert receiving.flush_incomplete_parts(now=timezone.now() + timedelta(seconds=601)) == 1
     assert list(Message.objects.values_list("body", flat=True)) == ["Début, [… 2/3 …]fin."]
     part(2, "milieu, ")  # too late: stored on its own rather than lost
-    services.flush_incomplete_parts(now=timezone.now() + timedelta(seconds=601))
+    receiving.flush_incomplete_parts(now=timezone.now() + timedelta(seconds=601))
     assert Message.objects.count() == 2
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from django.test import Client
 
-from smsdesk.messaging import services
+from smsdesk.messaging import receiving, sending
 
 SAFE = 'rel="noopener noreferrer nofollow" target="_blank"'
 HOSTILE = (
@@ -26,7 +26,7 @@ def links(html: str) -> list[str]:
     "path", ["/sms/received/", "/sms/unread/", "/sms/conversations/with/?number=%2B33698765432"]
 )
 def test_inbound_texts_link_their_urls_and_nothing_else(client_bob: Client, path: str) -> None:
-    services.receive_inbound(
+    receiving.receive_inbound(
         gateway="sim",
         sender="+33698765432",
         text=HOSTILE,
@@ -41,5 +41,5 @@ def test_inbound_texts_link_their_urls_and_nothing_else(client_bob: Client, path
 
 @pytest.mark.django_db
 def test_sent_texts_link_their_urls_too(client_bob: Client) -> None:
-    services.create_campaign(author=None, body="Voir https://exemple.fr/a.", to=["0612345678"])
+    sending.create_campaign(author=None, body="Voir https://exemple.fr/a.", to=["0612345678"])
     assert links(client_bob.get("/sms/sent/").content.decode()) == ["https://exemple.fr/a"]

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from smsdesk.messaging import services
+from smsdesk.messaging import receiving, sending
 from smsdesk.messaging.models import Conversation, Message
 
 URL = "/sms/inbound/notices/"
@@ -17,7 +17,7 @@ AT = datetime(2020, 1, 2, 14, 2, tzinfo=UTC)  # not today: an absolute date
 
 
 def receive(sender: str, text: str) -> Message:
-    return services.receive_inbound(gateway="sim", sender=sender, text=text, received_at=AT)
+    return receiving.receive_inbound(gateway="sim", sender=sender, text=text, received_at=AT)
 
 
 @pytest.mark.django_db
@@ -25,7 +25,7 @@ def test_without_after_it_says_where_to_start(client_bob: Client) -> None:
     assert client_bob.get(URL).json() == {"last": 0, "new": []}
     receive("+33611111111", "un")
     receive("+33622222222", "deux")
-    services.create_campaign(author=None, body="sortant", to=["0612345678"])
+    sending.create_campaign(author=None, body="sortant", to=["0612345678"])
     newest = Message.objects.latest("id")  # outbound: the mark is the newest of any kind
     response = client_bob.get(URL)
     assert response.json() == {"last": newest.id, "new": []}
@@ -37,7 +37,7 @@ def test_it_gives_what_arrived_since_newest_first_and_marks_nothing_read(
     client_bob: Client,
 ) -> None:
     first = receive("+33611111111", "déjà vu")
-    services.create_campaign(author=None, body="sortant", to=["0612345678"])
+    sending.create_campaign(author=None, body="sortant", to=["0612345678"])
     second = receive("+33622222222", "Bonjour " + "x" * 200)
     third = receive("BANQUE", "<b>Code</b> 1234")
     with CaptureQueriesContext(connection) as queries:
@@ -110,7 +110,7 @@ def test_the_mark_moves_past_a_big_send_so_the_next_question_reads_only_what_is_
 ) -> None:
     first = receive("+33611111111", "avant l'envoi")
     start = client_bob.get(URL, {"after": first.id}).json()["last"]
-    services.create_campaign(
+    sending.create_campaign(
         author=None, body="campagne", to=[f"+336120{i:05d}" for i in range(300)]
     )
     data = client_bob.get(URL, {"after": start}).json()

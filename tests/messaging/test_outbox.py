@@ -3,14 +3,14 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from smsdesk.messaging import lifecycle, outbox, services
+from smsdesk.messaging import lifecycle, outbox, sending
 from smsdesk.messaging.models import Message
 
 
 @pytest.mark.django_db(transaction=True)
 def test_claim_takes_exactly_the_limit() -> None:
     # Regression: on PostgreSQL `id IN (SELECT ... LIMIT n SKIP LOCKED)` claimed everything.
-    services.create_campaign(author=None, body="x", to=[f"+336123456{i:02d}" for i in range(100)])
+    sending.create_campaign(author=None, body="x", to=[f"+336123456{i:02d}" for i in range(100)])
     claimed = lifecycle.claim(gateway="simulator", worker_id="w1", limit=20, now=timezone.now())
     assert len(claimed) == 20
     assert Message.objects.filter(status="sending", claimed_by="w1").count() == 20
@@ -19,7 +19,7 @@ def test_claim_takes_exactly_the_limit() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_a_second_claim_never_takes_a_claimed_message() -> None:
-    services.create_campaign(author=None, body="x", to=[f"+336123456{i:02d}" for i in range(30)])
+    sending.create_campaign(author=None, body="x", to=[f"+336123456{i:02d}" for i in range(30)])
     now = timezone.now()
     first = {
         c.sms.id for c in lifecycle.claim(gateway="simulator", worker_id="a", limit=20, now=now)
@@ -32,7 +32,7 @@ def test_a_second_claim_never_takes_a_claimed_message() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_recover_marks_only_dead_workers_messages_unknown() -> None:
-    services.create_campaign(author=None, body="x", to=[f"+336123456{i:02d}" for i in range(10)])
+    sending.create_campaign(author=None, body="x", to=[f"+336123456{i:02d}" for i in range(10)])
     now = timezone.now()
     lifecycle.claim(gateway="simulator", worker_id="alive", limit=4, now=now)
     lifecycle.claim(gateway="simulator", worker_id="dead", limit=3, now=now)
@@ -47,7 +47,7 @@ def test_results_and_reports_of_a_large_batch_are_each_recorded_once() -> None:
     from smsdesk.gateways.base import DeliveryState, SendResult, StatusReport
 
     count = 2500
-    services.create_campaign(author=None, body="x", to=[f"+3361{i:07d}" for i in range(count)])
+    sending.create_campaign(author=None, body="x", to=[f"+3361{i:07d}" for i in range(count)])
     now = timezone.now()
     claimed = lifecycle.claim(gateway="simulator", worker_id="w", limit=count, now=now)
     results = [

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from smsdesk.gateways.base import DeliveryState, SendResult, StatusReport
-from smsdesk.messaging import lifecycle, outbox, services
+from smsdesk.messaging import lifecycle, outbox, sending
 from smsdesk.messaging.models import Message, MessagePart, UnmatchedReport
 
 S = Message.Status
@@ -16,7 +16,7 @@ LONG = "Réunion du conseil " * 20  # 380 GSM-7 characters: 3 parts
 
 
 def sent_in_parts(refs: list[str]) -> Message:
-    [message] = services.create_campaign(
+    [message] = sending.create_campaign(
         author=None, body=LONG, to=["+33612345678"]
     ).created_messages
     assert message.segments == 3
@@ -76,7 +76,7 @@ def test_a_reference_used_again_matches_the_newest_waiting_part() -> None:
     # A modem's references (0-255) come round again.
     old = sent_in_parts(["7", "8", "9"])
     outbox.record_reports([report("7"), report("8"), report("9")])
-    services.create_campaign(author=None, body="x", to=["+33698765432"])
+    sending.create_campaign(author=None, body="x", to=["+33698765432"])
     [claimed] = lifecycle.claim(gateway="simulator", worker_id="w", limit=10, now=timezone.now())
     lifecycle.record_results(
         [SendResult.ok(claimed.sms.id, "7")], attempts={claimed.sms.id: 1}, now=timezone.now()
@@ -93,7 +93,7 @@ def test_a_reference_come_round_while_the_old_part_still_waits_goes_to_the_newes
     # the modem gives "7" again, and a report of "7" is about the newest part.
     ids = []
     for number in ("+33611111111", "+33622222222"):
-        services.create_campaign(author=None, body="Bonjour", to=[number])
+        sending.create_campaign(author=None, body="Bonjour", to=[number])
         [claimed] = lifecycle.claim(
             gateway="simulator", worker_id="w", limit=10, now=timezone.now()
         )

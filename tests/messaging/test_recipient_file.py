@@ -16,7 +16,7 @@ from smsdesk.accounts.models import User
 from smsdesk.core.errors import ServiceError
 from smsdesk.directory import imports
 from smsdesk.directory.models import Contact
-from smsdesk.messaging import errors, services
+from smsdesk.messaging import errors, sending
 from smsdesk.messaging.models import Campaign, Message
 from smsdesk.optout.models import OptOut
 
@@ -90,7 +90,7 @@ def test_a_title_that_cannot_name_a_field_is_ignored_and_said() -> None:
 @pytest.mark.django_db
 def test_one_campaign_with_the_columns_rendered_and_stop_numbers_blocked() -> None:
     OptOut.objects.create(number="+33698765432", source="sms")
-    campaign = services.create_campaign(
+    campaign = sending.create_campaign(
         author=None,
         body="Bonjour {prénom|vous}, à {ville|bientôt} !",
         recipient_file=imports.read_recipients(THREE.encode()),
@@ -106,7 +106,7 @@ def test_one_campaign_with_the_columns_rendered_and_stop_numbers_blocked() -> No
 @pytest.mark.django_db
 def test_a_column_wins_over_the_contact_field_of_the_same_name() -> None:
     Contact.objects.create(name="Dupont", first_name="Jean-Marc", number="+33612345678")
-    campaign = services.create_campaign(
+    campaign = sending.create_campaign(
         author=None,
         body="{prenom} {nom}",
         recipient_file=imports.read_recipients(b"Numero;Prenom\n0612345678;Jeannot\n"),
@@ -118,7 +118,7 @@ def test_a_column_wins_over_the_contact_field_of_the_same_name() -> None:
 def test_an_empty_cell_without_default_is_a_missing_field() -> None:
     data = b"Numero;Ville\n0612345678;Lyon\n0698765432;\n"
     with pytest.raises(errors.MissingFields) as caught:
-        services.create_campaign(
+        sending.create_campaign(
             author=None, body="À {ville} !", recipient_file=imports.read_recipients(data)
         )
     assert "06 98 76 54 32" in caught.value.message
@@ -128,7 +128,7 @@ def test_an_empty_cell_without_default_is_a_missing_field() -> None:
 @pytest.mark.django_db
 def test_a_file_without_any_valid_number_is_refused() -> None:
     with pytest.raises(errors.NoRecipients):
-        services.create_campaign(
+        sending.create_campaign(
             author=None, body="x", recipient_file=imports.read_recipients(b"Numero\n06 00\n")
         )
 
@@ -253,7 +253,7 @@ def test_send_csv_sends_and_lists_rejected_lines(tmp_path: Path) -> None:
 
 @pytest.mark.django_db
 def test_the_campaigns_command_lists_shows_cancels_and_retries(tmp_path: Path) -> None:
-    c = services.create_campaign(author=None, body="Promo", to=["0612345678"], tag="noël")
+    c = sending.create_campaign(author=None, body="Promo", to=["0612345678"], tag="noël")
     out = io.StringIO()
     call_command("campaigns", "list", stdout=out)
     assert out.getvalue().startswith(f"{c.id}\t") and "noël" in out.getvalue()

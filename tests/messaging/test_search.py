@@ -12,7 +12,7 @@ from django.utils import timezone
 from smsdesk.accounts import services as accounts
 from smsdesk.accounts.models import ApiToken, User
 from smsdesk.directory import services as directory
-from smsdesk.messaging import filters, services, words
+from smsdesk.messaging import filters, receiving, sending, words
 from smsdesk.messaging.models import Campaign, Message
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +29,7 @@ TEXTS = {
 @pytest.fixture
 def sent() -> None:
     for number, text in TEXTS.items():
-        services.receive_inbound(
+        receiving.receive_inbound(
             gateway="sim", sender=number, text=text, received_at=timezone.now()
         )
     directory.create_contact(name="Martin", first_name="Zoé", number="+33622222222")
@@ -76,7 +76,7 @@ def test_a_search_finds(sent, search: str, peers: set[str]) -> None:  # type: ig
 
 
 def test_a_number_written_as_a_number_is_searched_only_among_numbers(sent) -> None:  # type: ignore[no-untyped-def]
-    services.receive_inbound(
+    receiving.receive_inbound(
         gateway="sim",
         sender="+33655555555",
         text="rappelle le 06 22 22 22 22",
@@ -103,8 +103,8 @@ def test_the_words_of_a_search() -> None:
 
 
 def test_a_message_is_searchable_as_soon_as_it_is_saved() -> None:
-    services.create_campaign(author=None, body="Soldes d'hiver", to=["0612345678"])
-    received = services.receive_inbound(
+    sending.create_campaign(author=None, body="Soldes d'hiver", to=["0612345678"])
+    received = receiving.receive_inbound(
         gateway="sim", sender="+33698765432", text="Il neige", received_at=timezone.now()
     )
     assert found("hiver") == {"+33612345678"} and found("neige") == {"+33698765432"}
@@ -117,7 +117,7 @@ def test_a_message_is_searchable_as_soon_as_it_is_saved() -> None:
 
 def test_a_campaign_is_found_by_its_text_as_written() -> None:
     directory.create_contact(name="Martin", first_name="Zoé", number="+33612345678")
-    services.create_campaign(
+    sending.create_campaign(
         author=None, body="Bonne année {prénom|à vous}", to=["0612345678", "0698765432"]
     )
     both = {"+33612345678", "+33698765432"}
@@ -150,8 +150,8 @@ def test_the_pages_and_the_api_find_the_same(
 def test_common_words_find_the_same_as_rare_ones(monkeypatch, few: int) -> None:  # type: ignore[no-untyped-def]
     # Matches read by id, or kept aside while the list reads in its order: the same answer.
     for i in range(4):
-        services.create_campaign(author=None, body=f"Soldes n°{i}", to=[f"06123456{i:02d}"])
-    services.create_campaign(author=None, body="autre chose", to=["0699999999"])
+        sending.create_campaign(author=None, body=f"Soldes n°{i}", to=[f"06123456{i:02d}"])
+    sending.create_campaign(author=None, body="autre chose", to=["0699999999"])
     expected = {f"+336123456{i:02d}" for i in range(4)}
     monkeypatch.setattr(words, "FEW", few)
     assert found("sold") == expected

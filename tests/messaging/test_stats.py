@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from smsdesk.gateways.base import Concat
 from smsdesk.gateways.simulator import SimulatorGateway
-from smsdesk.messaging import campaigns, lifecycle, services, stats
+from smsdesk.messaging import actions, campaigns, lifecycle, receiving, sending, stats
 from smsdesk.messaging.models import CountDelta, DailyCount, Message
 from tests.worker.helpers import drain, make_due, runner_for
 
@@ -87,7 +87,7 @@ def test_a_message_is_counted_on_its_local_day(settings) -> None:  # type: ignor
     settings.TIME_ZONE = "Europe/Paris"
     # 23:30 UTC on 31 March is 1:30 on 1 April in Paris (summer time).
     at = datetime(2026, 3, 31, 23, 30, tzinfo=UTC)
-    services.receive_inbound(gateway="simulator", sender="+33698765432", text="x", received_at=at)
+    receiving.receive_inbound(gateway="simulator", sender="+33698765432", text="x", received_at=at)
     assert folded() == Counter({(date(2026, 4, 1), "simulator", E.RECEIVED): 1})
 
 
@@ -127,7 +127,7 @@ def test_counters_equal_a_scan_after_a_random_mix_of_operations(settings, seed: 
         to = rng.sample(NUMBERS, rng.randint(1, 5))
         text = "Bonjour" if rng.random() < 0.7 else "Un long message. " * 20  # 3 parts
         later = timezone.now() + timedelta(hours=1) if rng.random() < 0.2 else None
-        services.create_campaign(author=None, body=text, to=to, send_at=later)
+        sending.create_campaign(author=None, body=text, to=to, send_at=later)
 
     def inbound() -> None:
         nonlocal long_ref
@@ -136,7 +136,7 @@ def test_counters_equal_a_scan_after_a_random_mix_of_operations(settings, seed: 
         if rng.random() < 0.2:
             long_ref += 1
             for seq in (2, 1):  # out of order
-                services.receive_inbound(
+                receiving.receive_inbound(
                     gateway="simulator",
                     sender=sender,
                     text=f"part {seq} ",
@@ -144,7 +144,7 @@ def test_counters_equal_a_scan_after_a_random_mix_of_operations(settings, seed: 
                     concat=Concat(long_ref, 2, seq),
                 )
             return
-        services.receive_inbound(
+        receiving.receive_inbound(
             gateway="simulator", sender=sender, text=text, received_at=timezone.now()
         )
 
@@ -155,14 +155,14 @@ def test_counters_equal_a_scan_after_a_random_mix_of_operations(settings, seed: 
             if m.campaign_id and rng.random() < 0.3:
                 campaigns.cancel_campaign(m.campaign_id)
             else:
-                services.cancel_message(m.id)
+                actions.cancel_message(m.id)
 
     def retry() -> None:
         done = list(Message.objects.filter(status__in=[S.FAILED, S.UNKNOWN]))
         if done:
             m = rng.choice(done)
             history.update(events_of(m))
-            services.retry_message(m.id)
+            actions.retry_message(m.id)
 
     def in_flight_lost() -> None:
         # A worker claims a batch and dies before recording it; another recovers it.
@@ -202,7 +202,7 @@ def test_counters_equal_a_scan_after_a_random_mix_of_operations(settings, seed: 
 
 @pytest.mark.django_db
 def test_the_migration_counts_existing_messages_once(operator) -> None:  # type: ignore[no-untyped-def]
-    campaign = services.create_campaign(author=operator, body="x", to=NUMBERS[:4])
+    campaign = sending.create_campaign(author=operator, body="x", to=NUMBERS[:4])
     a, b, c, _queued = campaign.messages.order_by("id")
     yesterday = timezone.now() - timedelta(days=1)
     Message.objects.filter(pk=a.pk).update(
@@ -210,7 +210,7 @@ def test_the_migration_counts_existing_messages_once(operator) -> None:  # type:
     )
     Message.objects.filter(pk=b.pk).update(status=S.FAILED, status_at=yesterday)
     Message.objects.filter(pk=c.pk).update(status=S.SENT, sent_at=yesterday)
-    services.receive_inbound(
+    receiving.receive_inbound(
         gateway="simulator", sender="+33698765432", text="x", received_at=yesterday
     )
     expected = scanned(Counter())

@@ -12,14 +12,14 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from smsdesk.messaging import filters, services
+from smsdesk.messaging import actions, filters, receiving, sending
 from smsdesk.messaging.models import Conversation, Message, UnreadEntry
 
 pytestmark = pytest.mark.django_db
 
 
 def receive(sender: str, text: str, minutes_ago: int = 0) -> Message:
-    return services.receive_inbound(
+    return receiving.receive_inbound(
         gateway="sim",
         sender=sender,
         text=text,
@@ -36,13 +36,13 @@ def test_a_received_sms_is_unread_until_its_conversation_is_read(client_bob: Cli
     second = receive("+33611111111", "deux", 1)
     other = receive("+33622222222", "autre")
     assert unread_ids() == {first.id, second.id, other.id}
-    assert services.unread_total() == 3
+    assert receiving.unread_total() == 3
     assert UnreadEntry.objects.get(message=first).created_at == first.created_at
 
     conversation = Conversation.objects.get(peer="+33611111111")
     client_bob.get(f"/sms/conversations/{conversation.id}/")
     assert unread_ids() == {other.id}
-    assert services.unread_total() == 1
+    assert receiving.unread_total() == 1
     assert set(Message.objects.filter(status="read").values_list("id", flat=True)) == {
         first.id,
         second.id,
@@ -51,9 +51,9 @@ def test_a_received_sms_is_unread_until_its_conversation_is_read(client_bob: Cli
 
 def test_the_unread_list_shows_the_unread_ones_only(client_bob: Client) -> None:
     read = receive("+33611111111", "déjà lu", 5)
-    services.mark_read([read.id])
+    actions.mark_read([read.id])
     receive("+33622222222", "pas encore lu")
-    services.create_campaign(author=None, body="sortant", to=["0633333333"])
+    sending.create_campaign(author=None, body="sortant", to=["0633333333"])
     html = client_bob.get("/sms/unread/").content.decode()
     assert "pas encore lu" in html and "déjà lu" not in html and "sortant" not in html
     assert list(filters.message_list(status="unread").values_list("body", flat=True)) == [
@@ -63,8 +63,8 @@ def test_the_unread_list_shows_the_unread_ones_only(client_bob: Client) -> None:
 
 def test_mark_read_removes_the_entry_once(client_bob: Client) -> None:
     message = receive("+33611111111", "un")
-    assert services.mark_read([message.id]) == 1
-    assert services.mark_read([message.id]) == 0  # already read: nothing counted twice
+    assert actions.mark_read([message.id]) == 1
+    assert actions.mark_read([message.id]) == 0  # already read: nothing counted twice
     assert unread_ids() == set()
     assert Conversation.objects.get().unread_count == 0
 
@@ -78,7 +78,7 @@ def test_a_deleted_message_leaves_no_entry() -> None:
 def test_the_same_sms_delivered_twice_is_unread_once() -> None:
     at = timezone.now()
     for _ in range(2):  # the gateway's identity of the delivery tells it is the same SMS
-        services.receive_inbound(
+        receiving.receive_inbound(
             gateway="sim", sender="+33611111111", text="x", received_at=at, delivery_id="sim:1"
         )
     assert UnreadEntry.objects.count() == 1

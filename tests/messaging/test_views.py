@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.test import Client
 
 from smsdesk.accounts.models import User
-from smsdesk.messaging import services
+from smsdesk.messaging import receiving, sending
 from smsdesk.messaging.models import Conversation, Message
 from smsdesk.optout.models import OptOut
 
@@ -39,7 +39,7 @@ def test_new_sms_shows_what_to_fix_and_stores_nothing(client_bob: Client) -> Non
     response = client_bob.post("/sms/new/", {"text": "Bonjour", "numbers": "06 12\n0698765432"})
     assert response.status_code == 400
     html = response.content.decode()
-    assert "« 06 12 »" in html and "pas valide" in html  # says which number, in French
+    assert "« 06 12 »" in html and "n’est pas un numéro valide" in html  # which number, French
     assert "Bonjour" in html and "0698765432" in html  # what was typed is kept
     assert not Message.objects.exists()
 
@@ -54,8 +54,8 @@ def test_new_sms_refuses_a_past_date(client_bob: Client) -> None:
 
 
 def test_sent_list_searches_text_and_number(client_bob: Client) -> None:
-    services.create_campaign(author=None, body="réunion lundi", to=["0612345678"])
-    services.create_campaign(author=None, body="autre chose", to=["0698765432"])
+    sending.create_campaign(author=None, body="réunion lundi", to=["0612345678"])
+    sending.create_campaign(author=None, body="autre chose", to=["0698765432"])
     html = client_bob.get("/sms/sent/?q=lundi").content.decode()
     assert "réunion lundi" in html and "autre chose" not in html
     html = client_bob.get("/sms/sent/?q=06 98 76").content.decode()
@@ -63,7 +63,7 @@ def test_sent_list_searches_text_and_number(client_bob: Client) -> None:
 
 
 def test_received_body_is_escaped(client_bob: Client) -> None:
-    msg = services.receive_inbound(
+    msg = receiving.receive_inbound(
         gateway="simulator",
         sender="+33698765432",
         text="<script>alert(1)</script>",
@@ -75,7 +75,7 @@ def test_received_body_is_escaped(client_bob: Client) -> None:
 
 
 def test_opening_a_conversation_marks_it_read(client_bob: Client) -> None:
-    services.receive_inbound(
+    receiving.receive_inbound(
         gateway="simulator", sender="+33698765432", text="Allô ?", received_at=_now()
     )
     assert "Allô ?" in client_bob.get("/sms/unread/").content.decode()
@@ -87,7 +87,7 @@ def test_opening_a_conversation_marks_it_read(client_bob: Client) -> None:
 
 
 def test_reply_in_place(client_bob: Client) -> None:
-    services.receive_inbound(
+    receiving.receive_inbound(
         gateway="simulator", sender="+33698765432", text="Allô ?", received_at=_now()
     )
     conversation = Conversation.objects.get()
@@ -98,7 +98,7 @@ def test_reply_in_place(client_bob: Client) -> None:
 
 def test_a_reply_goes_out_as_typed_braces_included(client_bob: Client) -> None:
     # A reply is to one person: "{prénom}" or a lone "}" is text, not a field or a mistake.
-    services.receive_inbound(
+    receiving.receive_inbound(
         gateway="simulator", sender="+33698765432", text="Code ?", received_at=_now()
     )
     conversation = Conversation.objects.get()
@@ -121,7 +121,7 @@ def _now():  # type: ignore[no-untyped-def]
 
 
 def test_cancel_a_scheduled_message(client_bob: Client, operator) -> None:  # type: ignore[no-untyped-def]
-    [m] = services.create_campaign(
+    [m] = sending.create_campaign(
         author=operator, body="x", to=["0612345678"], send_at=_now() + timedelta(hours=2)
     ).created_messages
     response = client_bob.post(f"/sms/messages/{m.id}/cancel/", {"next": "/sms/sent/"})
@@ -133,7 +133,7 @@ def test_cancel_a_scheduled_message(client_bob: Client, operator) -> None:  # ty
 def _sent_message(status: str, **fields: str) -> Message:
     """A message of bob's to 06 12 34 56 78, moved by hand to `status`."""
     bob = User.objects.get(username="bob")
-    [m] = services.create_campaign(author=bob, body="x", to=["0612345678"]).created_messages
+    [m] = sending.create_campaign(author=bob, body="x", to=["0612345678"]).created_messages
     Message.objects.filter(id=m.id).update(status=status, **fields)
     return m
 

@@ -20,7 +20,7 @@ SCRIPT = """
 import os, django
 django.setup()
 from django.utils import timezone
-from smsdesk.messaging import services, stop
+from smsdesk.messaging import receiving, stop
 from smsdesk.optout.models import OptOut
 
 def crash(*args, **kwargs):
@@ -29,7 +29,7 @@ def crash(*args, **kwargs):
 
 if os.environ["CRASH_AT"] == "inside":
     stop.apply_stop = crash
-services.receive_inbound(
+receiving.receive_inbound(
     gateway="simulator", sender="+33698765432", text="STOP", received_at=timezone.now()
 )
 os._exit(9)  # "after": the commit has returned, the process dies at once

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from smsdesk.accounts import services as accounts
 from smsdesk.accounts.models import User
-from smsdesk.messaging import services as messaging
+from smsdesk.messaging import receiving, sending
 from smsdesk.messaging.models import Message
 from smsdesk.optout import errors, services
 from smsdesk.optout.models import OptOut, OptOutEvent
@@ -45,7 +45,7 @@ def test_removing_is_recorded_with_who_and_why_and_the_number_can_be_texted_agai
         "opted in again on paper",
     )
     assert not services.is_blocked(NUMBER)
-    [msg] = messaging.create_campaign(author=None, body="x", to=[NUMBER]).created_messages
+    [msg] = sending.create_campaign(author=None, body="x", to=[NUMBER]).created_messages
     assert msg.status == Message.Status.QUEUED
     # Re-adding works, and the history keeps all three changes.
     services.add_number(NUMBER, by=admin_user)
@@ -60,7 +60,7 @@ def test_removing_is_recorded_with_who_and_why_and_the_number_can_be_texted_agai
 @pytest.mark.django_db
 def test_adding_by_hand_blocks_what_was_waiting(admin_user: User) -> None:
     later = timezone.now() + timezone.timedelta(hours=2)
-    [msg] = messaging.create_campaign(
+    [msg] = sending.create_campaign(
         author=None, body="x", to=[NUMBER], send_at=later
     ).created_messages
     services.add_number(NUMBER, by=admin_user)
@@ -101,7 +101,7 @@ def test_count_blocked_reads_any_format_and_counts_each_number_once() -> None:
 
 @pytest.mark.django_db
 def test_the_page_shows_how_by_whom_and_the_history(client_alice: Client, admin_user) -> None:  # type: ignore[no-untyped-def]
-    messaging.receive_inbound(
+    receiving.receive_inbound(
         gateway="simulator", sender=NUMBER, text="STOP", received_at=timezone.now()
     )
     services.add_number("+33611111111", by=admin_user, reason="asked at the desk")
@@ -110,10 +110,10 @@ def test_the_page_shows_how_by_whom_and_the_history(client_alice: Client, admin_
     assert "À la main" in html and "alice" in html and "asked at the desk" in html
     assert "Ajouter un numéro" in html and "Retirer" in html
     # A number that came and went and came back shows its changes on its line.
-    messaging.receive_inbound(
+    receiving.receive_inbound(
         gateway="simulator", sender=NUMBER, text="START", received_at=timezone.now()
     )
-    messaging.receive_inbound(
+    receiving.receive_inbound(
         gateway="simulator", sender=NUMBER, text="Stop.", received_at=timezone.now()
     )
     html = client_alice.get("/stop/").content.decode()

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from smsdesk.gateways.simulator import SimulatorGateway
-from smsdesk.messaging import lifecycle, services, stop
+from smsdesk.messaging import lifecycle, receiving, sending, stop
 from smsdesk.messaging.models import Message
 from smsdesk.optout.models import AppendOnly, OptOut, OptOutEvent
 from tests.worker.helpers import drain, make_due, runner_for
@@ -20,7 +20,7 @@ CONFIRMATION = "Vous ne recevrez plus nos SMS. Envoyez START pour vous réabonne
 
 
 def inbound(text: str, sender: str = NUMBER) -> Message:
-    return services.receive_inbound(
+    return receiving.receive_inbound(
         gateway="simulator", sender=sender, text=text, received_at=timezone.now()
     )
 
@@ -71,7 +71,7 @@ def test_start_lifts_the_opt_out_and_is_recorded() -> None:
     actions = list(OptOutEvent.objects.order_by("id").values_list("action", "source", "text"))
     assert actions == [("added", "sms", "STOP"), ("removed", "sms", "Start")]
     # It can be texted again.
-    [msg] = services.create_campaign(author=None, body="Re-bonjour", to=[NUMBER]).created_messages
+    [msg] = sending.create_campaign(author=None, body="Re-bonjour", to=[NUMBER]).created_messages
     assert msg.status == S.QUEUED
 
 
@@ -132,7 +132,7 @@ def test_keywords_come_from_the_settings(settings) -> None:  # type: ignore[no-u
 
 @pytest.mark.django_db(transaction=True)
 def test_the_confirmation_goes_out_though_its_number_is_on_the_list_and_nothing_else_does() -> None:
-    waiting = services.create_campaign(
+    waiting = sending.create_campaign(
         author=None, body="Promo", to=[NUMBER], send_at=timezone.now() + timedelta(hours=1)
     ).created_messages[0]
     inbound("STOP")

@@ -13,7 +13,7 @@ from django.db import connection
 
 from smsdesk.gateways import simulator
 from smsdesk.gateways.simulator import read_log
-from smsdesk.messaging import services
+from smsdesk.messaging import sending
 from smsdesk.messaging.models import Message
 from smsdesk.optout import services as optout
 from smsdesk.optout.models import Source
@@ -36,7 +36,7 @@ def waiting(campaign_id: int) -> list[tuple[int, str]]:
 
 
 def test_no_number_is_handed_over_in_a_batch_claimed_after_its_stop(tmp_path: Path) -> None:
-    campaign = services.create_campaign(author=None, body="Soldes !", to=RECIPIENTS)
+    campaign = sending.create_campaign(author=None, body="Soldes !", to=RECIPIENTS)
     log = tmp_path / "handed.jsonl"
     worker = start_worker(
         f"simulator?delivery_delay=0&latency=1&batch_size={BATCH}&log={log}", tmp_path / "out"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from smsdesk.gateways.simulator import SimulatorGateway
-from smsdesk.messaging import services
+from smsdesk.messaging import sending
 from smsdesk.messaging.models import Message
 from tests.worker.helpers import runner_for
 
@@ -17,7 +17,7 @@ RECIPIENTS = [f"+336{n:08d}" for n in range(10_000)]
 
 @pytest.mark.django_db(transaction=True)
 def test_a_stop_in_the_middle_of_a_big_send_blocks_what_was_not_handed_over() -> None:
-    campaign = services.create_campaign(author=None, body="Soldes !", to=RECIPIENTS)
+    campaign = sending.create_campaign(author=None, body="Soldes !", to=RECIPIENTS)
     assert campaign.recipient_count == 10_000
     gateway = SimulatorGateway(delivery_delay=0, batch_size=250)
     runner = runner_for(gateway)

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from smsdesk.gateways.simulator import SimulatorGateway
-from smsdesk.messaging import services
+from smsdesk.messaging import receiving, sending
 from smsdesk.messaging.models import Message
 from tests.worker.helpers import drain, make_due, runner_for
 
@@ -14,7 +14,7 @@ S = Message.Status
 
 
 def send(*numbers: str, text: str = "Bonjour", send_at=None) -> list[Message]:  # type: ignore[no-untyped-def]
-    campaign = services.create_campaign(author=None, body=text, to=list(numbers), send_at=send_at)
+    campaign = sending.create_campaign(author=None, body=text, to=list(numbers), send_at=send_at)
     return campaign.created_messages
 
 
@@ -112,7 +112,7 @@ def test_a_stop_blocks_what_was_still_waiting_for_that_number() -> None:
     gateway = SimulatorGateway(delivery_delay=0)
     [scheduled] = send("0698765432", send_at=timezone.now() + timedelta(hours=1))
     [other] = send("0612345678", send_at=timezone.now() + timedelta(hours=1))
-    services.receive_inbound(
+    receiving.receive_inbound(
         gateway="simulator", sender="+33698765432", text="STOP", received_at=timezone.now()
     )
     scheduled.refresh_from_db()

@@ -14,7 +14,7 @@ from django.test import Client
 
 from smsdesk.gateways.base import GatewayError, GatewayUnavailable, OutboundSMS, SendResult
 from smsdesk.gateways.simulator import SimulatorGateway
-from smsdesk.messaging import lifecycle, services
+from smsdesk.messaging import lifecycle, sending
 from smsdesk.messaging.models import GatewayState, Message
 from smsdesk.worker.gateway_store import DatabaseGatewayStore
 from smsdesk.worker.loop import State, Worker
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def send(count: int, text: str = "Bonjour") -> list[int]:
     to = [f"+3361{i:07d}" for i in range(count)]
-    campaign = services.create_campaign(author=None, body=text, to=to)
+    campaign = sending.create_campaign(author=None, body=text, to=to)
     return [m.id for m in campaign.created_messages]
 
 

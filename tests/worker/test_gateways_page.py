@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from smsdesk.accounts.models import User
 from smsdesk.gateways.base import Health
-from smsdesk.messaging import gateway_state, services
+from smsdesk.messaging import gateway_state, sending
 from smsdesk.messaging.models import Message
 from smsdesk.worker.models import WorkerProcess
 
@@ -74,7 +74,7 @@ def test_an_admin_sees_each_gateway_state(client_alice: Client, two_modems) -> N
 
 
 def test_sent_today_and_the_queue_are_counted_per_gateway(client_alice: Client, two_modems) -> None:  # type: ignore[no-untyped-def]
-    services.create_campaign(
+    sending.create_campaign(
         author=None, body="x", to=["+33611111111", "+33622222222"], gateway="modem-2"
     )
     home = client_alice.get("/").content.decode()

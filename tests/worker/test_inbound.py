@@ -55,12 +55,12 @@ def test_simulate_call_is_logged() -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_an_event_the_database_refuses_is_kept_and_recorded_later(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from smsdesk.messaging import services
+    from smsdesk.messaging import receiving
 
     gateway = SimulatorGateway()
     runner = runner_for(gateway)
     runner.step()  # starts the gateway
-    real = services.receive_inbound
+    real = receiving.receive_inbound
     calls = {"n": 0}
 
     def flaky(**kwargs):  # type: ignore[no-untyped-def]
@@ -69,7 +69,7 @@ def test_an_event_the_database_refuses_is_kept_and_recorded_later(monkeypatch) -
             raise RuntimeError("database is locked")
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "receive_inbound", flaky)
+    monkeypatch.setattr(receiving, "receive_inbound", flaky)
     gateway.inject_inbound("+33698765432", "premier")
     gateway.inject_inbound("+33698765433", "second")
     gateway.poll()

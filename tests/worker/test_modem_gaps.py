@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from smsdesk.gateways.base import Concat
-from smsdesk.messaging import gateway_state, services
+from smsdesk.messaging import gateway_state, receiving, sending
 from smsdesk.messaging.errors import UnknownGateway
 from smsdesk.messaging.models import Conversation, InboundPart, Message
 from smsdesk.worker.loop import Worker
@@ -30,7 +30,7 @@ def inbound() -> list[tuple[str, str]]:
 
 def test_an_sms_emitted_again_after_a_crash_is_stored_once() -> None:
     for _ in range(2):  # committed, not acknowledged, emitted again at the next start
-        services.receive_inbound(
+        receiving.receive_inbound(
             gateway="modem",
             sender="+33611111111",
             text="STOP",
@@ -42,18 +42,20 @@ def test_an_sms_emitted_again_after_a_crash_is_stored_once() -> None:
 
 
 def test_the_same_text_sent_again_later_or_elsewhere_is_a_new_sms() -> None:
-    services.receive_inbound(gateway="modem", sender="+33611111111", text="Oui", received_at=SCTS)
+    receiving.receive_inbound(gateway="modem", sender="+33611111111", text="Oui", received_at=SCTS)
     later = SCTS + timedelta(seconds=1)
-    services.receive_inbound(gateway="modem", sender="+33611111111", text="Oui", received_at=later)
-    services.receive_inbound(gateway="modem-2", sender="+33611111111", text="Oui", received_at=SCTS)
-    services.receive_inbound(gateway="modem", sender="+33622222222", text="Oui", received_at=SCTS)
+    receiving.receive_inbound(gateway="modem", sender="+33611111111", text="Oui", received_at=later)
+    receiving.receive_inbound(
+        gateway="modem-2", sender="+33611111111", text="Oui", received_at=SCTS
+    )
+    receiving.receive_inbound(gateway="modem", sender="+33622222222", text="Oui", received_at=SCTS)
     assert len(inbound()) == 4
 
 
 def test_the_housekeeping_stores_a_long_sms_whose_parts_stopped_coming(settings) -> None:  # type: ignore[no-untyped-def]
     settings.SMSDESK_CONCAT_WAIT = 60
     old = timezone.now() - timedelta(minutes=5)
-    services.receive_inbound(
+    receiving.receive_inbound(
         gateway="simulator",
         sender="+33611111111",
         text="Première partie, ",
@@ -85,21 +87,21 @@ def test_a_reply_goes_out_through_the_gateway_the_correspondent_wrote_to(setting
     settings.SMSDESK_GATEWAYS = ["simulator", "modem-2=simulator"]
     gateway_state.register_all([("simulator", "simulator"), ("modem-2", "simulator")])
     gateway_state.mark_up("modem-2")
-    services.receive_inbound(
+    receiving.receive_inbound(
         gateway="modem-2", sender="+33611111111", text="Bonjour", received_at=SCTS
     )
-    assert services.reply_gateway("+33611111111") == "modem-2"
-    assert services.reply_gateway("+33699999999") is None  # never wrote: the default
+    assert sending.reply_gateway("+33611111111") == "modem-2"
+    assert sending.reply_gateway("+33699999999") is None  # never wrote: the default
     gateway_state.mark_down("modem-2", reason="no answer", since=SCTS, retrying=True)
-    assert services.reply_gateway("+33611111111") is None  # down: the default
+    assert sending.reply_gateway("+33611111111") is None  # down: the default
     settings.SMSDESK_GATEWAYS = ["simulator"]
-    assert services.reply_gateway("+33611111111") is None  # no longer configured
+    assert sending.reply_gateway("+33611111111") is None  # no longer configured
 
 
 def test_a_reply_from_the_page_takes_that_gateway(settings, client_bob: Client) -> None:  # type: ignore[no-untyped-def]
     settings.SMSDESK_GATEWAYS = ["simulator", "modem-2=simulator"]
     gateway_state.register_all([("simulator", "simulator"), ("modem-2", "simulator")])
-    services.receive_inbound(
+    receiving.receive_inbound(
         gateway="modem-2", sender="+33611111111", text="Bonjour", received_at=SCTS
     )
     conversation = Conversation.objects.get(peer="+33611111111")
@@ -112,9 +114,9 @@ def test_a_reply_from_the_page_takes_that_gateway(settings, client_bob: Client) 
 def test_a_campaign_through_a_gateway_that_is_not_configured_is_refused(settings) -> None:  # type: ignore[no-untyped-def]
     settings.SMSDESK_GATEWAYS = ["simulator"]
     with pytest.raises(UnknownGateway):
-        services.create_campaign(author=None, body="x", to=["+33611111111"], gateway="modem-9")
+        sending.create_campaign(author=None, body="x", to=["+33611111111"], gateway="modem-9")
     assert not Message.objects.exists()
-    campaign = services.create_campaign(
+    campaign = sending.create_campaign(
         author=None, body="x", to=["+33611111111"], gateway="simulator"
     )
     assert campaign.messages.get().gateway_id == "simulator"

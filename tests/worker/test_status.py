@@ -47,11 +47,11 @@ def test_a_gateway_is_connected_only_while_a_worker_drives_it(client_bob: Client
 
 @pytest.mark.django_db
 def test_the_menu_counts_unread_sms(client_bob: Client) -> None:
-    from smsdesk.messaging import services
+    from smsdesk.messaging import receiving
 
     assert 'id="menu-badge-envelope"' not in client_bob.get("/").content.decode()
     for text in ("un", "deux"):
-        services.receive_inbound(
+        receiving.receive_inbound(
             gateway="simulator", sender="+33698765432", text=text, received_at=timezone.now()
         )
     html = client_bob.get("/sms/sent/").content.decode()

@@ -12,7 +12,7 @@ import pytest
 from smsdesk.calls.models import Call
 from smsdesk.gateways.modem import build_modem
 from smsdesk.gateways.registry import parse_spec
-from smsdesk.messaging import services
+from smsdesk.messaging import sending
 from smsdesk.messaging.models import GatewayState, Message, MessagePart
 from smsdesk.optout.models import OptOut
 from smsdesk.worker.loop import Worker
@@ -32,8 +32,8 @@ def test_the_worker_sends_receives_and_hangs_up_through_the_modem(make_emulator,
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     try:
-        campaign = services.create_campaign(author=None, body="Bonjour", to=["+33612345678"])
-        long_campaign = services.create_campaign(author=None, body=LONG, to=["+33687654321"])
+        campaign = sending.create_campaign(author=None, body="Bonjour", to=["+33612345678"])
+        long_campaign = sending.create_campaign(author=None, body=LONG, to=["+33687654321"])
         short = Message.objects.get(campaign=campaign)
         long = Message.objects.get(campaign=long_campaign)
         wait_for(lambda: Message.objects.filter(status=S.DELIVERED).count() == 2, 30)

@@ -11,7 +11,7 @@ import pytest
 
 from smsdesk.gateways.modem import build_modem
 from smsdesk.gateways.registry import parse_spec
-from smsdesk.messaging import services
+from smsdesk.messaging import sending
 from smsdesk.messaging.models import Message, MessagePart
 from smsdesk.worker.loop import Worker
 from tests.gateways.modem.conftest import wait_for
@@ -42,8 +42,8 @@ def test_two_modems_in_one_worker_each_send_their_own(make_emulator, settings) -
     thread.start()
     try:
         via_orange, via_sfr = numbers(0, 5), numbers(10, 5)
-        services.create_campaign(author=None, body="Par Orange", to=via_orange, gateway="orange")
-        services.create_campaign(author=None, body="Par SFR", to=via_sfr, gateway="sfr")
+        sending.create_campaign(author=None, body="Par Orange", to=via_orange, gateway="orange")
+        sending.create_campaign(author=None, body="Par SFR", to=via_sfr, gateway="sfr")
         wait_for(lambda: statuses(via_orange + via_sfr) == {S.DELIVERED: 10}, 30)
         assert sorted(s.number for s in orange.submitted) == via_orange
         assert sorted(s.number for s in sfr.submitted) == via_sfr
@@ -56,8 +56,8 @@ def test_two_modems_in_one_worker_each_send_their_own(make_emulator, settings) -
         # Orange's modem is pulled out: only its messages wait; SFR's go on.
         orange.unplug()
         later_orange, later_sfr = numbers(20, 3), numbers(30, 3)
-        services.create_campaign(author=None, body="Plus tard", to=later_orange, gateway="orange")
-        services.create_campaign(author=None, body="Plus tard", to=later_sfr, gateway="sfr")
+        sending.create_campaign(author=None, body="Plus tard", to=later_orange, gateway="orange")
+        sending.create_campaign(author=None, body="Plus tard", to=later_sfr, gateway="sfr")
         wait_for(lambda: statuses(later_sfr) == {S.DELIVERED: 3}, 30)
         waiting = statuses(later_orange)
         assert set(waiting) <= {S.QUEUED, S.SCHEDULED}, waiting  # not failed, not unknown
@@ -68,12 +68,12 @@ def test_two_modems_in_one_worker_each_send_their_own(make_emulator, settings) -
         sfr.deliver("+33699999999", "Vous êtes ouverts samedi ?")
         wait_for(lambda: Message.objects.filter(peer="+33699999999").exists())
         assert Message.objects.get(peer="+33699999999").gateway_id == "sfr"
-        services.create_campaign(
+        sending.create_campaign(
             author=None,
             body="Oui, de 9 h à 12 h.",
             to=["+33699999999"],
             personalise_text=False,
-            gateway=services.reply_gateway("+33699999999"),
+            gateway=sending.reply_gateway("+33699999999"),
         )
         wait_for(lambda: any(s.number == "+33699999999" for s in sfr.submitted), 30)
     finally:

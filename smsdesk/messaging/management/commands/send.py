@@ -8,7 +8,7 @@ from smsdesk.core.errors import ServiceError
 from smsdesk.directory import imports
 from smsdesk.directory import services as directory
 from smsdesk.directory.services import Targets
-from smsdesk.messaging import services
+from smsdesk.messaging import sending
 
 
 class Command(BaseCommand):
@@ -79,7 +79,7 @@ class Command(BaseCommand):
                 contacts=[directory.lookup_contact(c).id for c in opts["contact"]],
                 groups=[directory.lookup_group(g).id for g in opts["group"]],
             )
-            campaign = services.create_campaign(
+            campaign = sending.create_campaign(
                 author=None,
                 body=opts["text"],
                 targets=targets,
@@ -94,7 +94,7 @@ class Command(BaseCommand):
         when = timezone.localtime(campaign.send_at).strftime("%Y-%m-%d %H:%M")
         for m in campaign.created_messages:
             self.stdout.write(f"{m.id}\t{m.peer}\t{m.status}\t{when}")
-        if warning := services.blocked_warning(campaign):
+        if warning := sending.blocked_warning(campaign):
             self.stderr.write(warning)
 
 

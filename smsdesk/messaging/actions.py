@@ -1,0 +1,105 @@
+"""Actions of users on messages: read, cancel, send again (a campaign's are
+messaging/campaigns.py', through the same rules)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from smsdesk.accounts import access
+from smsdesk.messaging import errors, lifecycle, stop
+from smsdesk.messaging.models import (
+    Message,
+)
+
+
+def mark_read(message_ids: Sequence[int]) -> int:
+    """Mark inbound messages read (their conversations' unread counts lowered)."""
+    return lifecycle.mark_read(message_ids)
+
+
+class NotActionable(errors.ServiceError):
+    code = "not_actionable"
+    http_status = 409
+
+
+NotAllowed = access.NotAllowed
+
+
+def _check_may_act(message_id: int, by: Any) -> None:
+    access.require_author_or_admin(
+        by,
+        get_message(message_id).author_id if by is not None else None,
+        _("Only its author or an administrator may cancel or send again this message."),
+    )
+
+
+@transaction.atomic
+def cancel_message(message_id: int, *, by: Any = None) -> Message:
+    """Cancel a message that has not been handed to a gateway yet; `by` (a user) is recorded.
+
+    One conditional UPDATE: if the worker claimed it a moment ago, nothing changes and the
+    user is told it is already on its way, never a half-cancelled message.
+    """
+    _check_may_act(message_id, by)
+    done = lifecycle.move(lifecycle.CANCEL, ids=[message_id], due_at=None, cancelled_by=by)
+    message = get_message(message_id)
+    if not done:
+        raise NotActionable(
+            _("This message can no longer be cancelled: it is %(status)s.")
+            % {"status": message.get_status_display().lower()}
+        )
+    return message
+
+
+@transaction.atomic
+def retry_message(message_id: int, *, by: Any = None) -> Message:
+    """Queue again a message that failed or whose fate is unknown, at a user's request only.
+
+    An `unknown` message may already have reached the phone: the page says so before the
+    user confirms, and the worker never does this on its own.
+    """
+    _check_may_act(message_id, by)
+    done = retry_messages(Message.objects.filter(id=message_id), by=by)
+    message = get_message(message_id)
+    if not done:
+        raise NotActionable(
+            _("Only a failed or unknown message can be sent again; this one is %(status)s.")
+            % {"status": message.get_status_display().lower()}
+        )
+    return message
+
+
+@transaction.atomic
+def retry_messages(messages: QuerySet[Message], *, by: Any = None) -> int:
+    """The rule of every "send again" (one message, or a campaign's): the outbound ones among
+    `messages` that failed or whose fate is unknown are queued again now, in one UPDATE
+    (`by`, a user, recorded); those to a number that has said STOP since are blocked instead.
+    Returns how many were queued again (blocked ones included). Who may ask is the caller's
+    check (_check_may_act, campaigns._check_may_act)."""
+    now = timezone.now()
+    retryable = messages.filter(direction=Message.Direction.OUTBOUND)
+    peers = dict(retryable.filter(status__in=lifecycle.RETRY.sources).values_list("id", "peer"))
+    done = lifecycle.move(
+        lifecycle.RETRY,
+        within=retryable,
+        now=now,
+        due_at=now,
+        error="",
+        attempts=0,
+        retried_by=by,
+    )
+    stop.block_among(done, (peers[i] for i in done if i in peers), at=now)
+    return len(done)
+
+
+def get_message(message_id: int) -> Message:
+    try:
+        return Message.objects.select_related("gateway").get(id=message_id)
+    except Message.DoesNotExist:
+        raise errors.NotFound(_("No message with id %(id)s.") % {"id": message_id}) from None

@@ -1,0 +1,364 @@
+"""Sending: what New SMS, a reply, the API and the CLI call to save messages to send, and
+the automatic replies the platform sends on its own.
+
+A message accepted here is in the database when the function returns (nothing is lost), and
+the worker is the only one to hand it to a gateway (nothing is sent twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from smsdesk.core import display
+from smsdesk.core import text as control
+from smsdesk.core.bulk import insert_rows
+from smsdesk.core.errors import collect
+from smsdesk.directory.imports import RecipientFile
+from smsdesk.directory.services import Targets
+from smsdesk.messaging import errors, gateway_state, lifecycle, personal
+from smsdesk.messaging.models import (
+    Campaign,
+    Conversation,
+    GatewayState,
+    Message,
+)
+from smsdesk.messaging.recipients import Recipients, resolve_recipients
+from smsdesk.sms import errors as sms_errors
+from smsdesk.sms import gsm7, personalise, sending_window
+
+# A date typed to the minute is a few seconds in the past by the time it is saved.
+SEND_AT_GRACE = timedelta(minutes=2)
+
+
+def blocked_warning(campaign: Campaign) -> str:
+    """What to tell the sender when some recipients are on the STOP list ("" if none)."""
+    count = lifecycle.campaign_counts([campaign.pk])[campaign.pk].get("blocked", 0)
+    if not count:
+        return ""
+    return ngettext(
+        "%(count)d number sent STOP: it does not get this SMS (see STOP SMS).",
+        "%(count)d numbers sent STOP: they do not get this SMS (see STOP SMS).",
+        count,
+    ) % {"count": count}
+
+
+def default_gateway() -> GatewayState:
+    """The first gateway of SMSDESK_GATEWAYS: it sends messages that name no other."""
+    return gateway_state.default_gateway()
+
+
+def named_gateway(name: str) -> GatewayState:
+    """A gateway of SMSDESK_GATEWAYS chosen by name (a test send, a reply)."""
+    for spec in gateway_state.configured():
+        if spec.name == name:
+            return gateway_state.ensure(spec.name, spec.kind)
+    raise errors.UnknownGateway(
+        _("There is no gateway named %(name)s.") % {"name": name}, field="gateway"
+    )
+
+
+def reply_gateway(peer: str) -> str | None:
+    """The gateway a correspondent last wrote through, when it is configured and up: the
+    reply goes out the way they reached us. None: the default gateway."""
+    last = (
+        Message.objects.filter(peer=peer, direction=Message.Direction.INBOUND)
+        .order_by("-created_at")
+        .values_list("gateway_id", flat=True)
+        .first()
+    )
+    if not last or last not in {s.name for s in gateway_state.configured()}:
+        return None
+    if GatewayState.objects.filter(name=last, down_since__isnull=True).exists():
+        return last
+    return None
+
+
+def check_text(body: str) -> gsm7.TextInfo:
+    control.check_typed(body, field="text", label=_("The text"), multiline=True)
+    try:
+        return gsm7.validate_text(body, max_segments=settings.SMSDESK_MAX_SEGMENTS)
+    except sms_errors.EmptyText:
+        raise errors.EmptyText(_("The text of the SMS is empty."), field="text") from None
+    except sms_errors.TextTooLong as e:
+        raise errors.TextTooLong(
+            _(
+                "The text is too long: it would take %(segments)d SMS, the maximum is "
+                "%(max)d (%(gsm)d plain characters, or %(ucs)d when it has accents or "
+                "symbols outside the GSM alphabet)."
+            )
+            % {
+                "segments": e.segments,
+                "max": e.max_segments,
+                "gsm": 153 * e.max_segments,
+                "ucs": 67 * e.max_segments,
+            },
+            field="text",
+        ) from None
+
+
+def check_send_at(send_at: datetime | None, now: datetime) -> datetime:
+    """A sending time from now to SMSDESK_MAX_SCHEDULE_DAYS ahead, in UTC whatever offset it
+    was given with. (A far date must be refused here: 9999-12-31 at -14:00 is after the year
+    9999 in UTC, which neither Python nor the database can hold.)"""
+    if send_at is None:
+        return now
+    if timezone.is_naive(send_at):
+        try:
+            send_at = timezone.make_aware(send_at)
+        except (OverflowError, ValueError):  # at the very edge of the calendar
+            send_at = send_at.replace(tzinfo=UTC)
+    latest = now + timedelta(days=settings.SMSDESK_MAX_SCHEDULE_DAYS)
+    if send_at > latest:
+        raise errors.SendAtTooFar(
+            _("The sending date is too far ahead: at most %(days)d days from now (until %(date)s).")
+            % {
+                "days": settings.SMSDESK_MAX_SCHEDULE_DAYS,
+                "date": display.absolute(latest),
+            },
+            field="send_at",
+        )
+    if send_at < now - SEND_AT_GRACE:
+        try:
+            shown = display.absolute(send_at)
+        except OverflowError:
+            shown = send_at.isoformat()
+        raise errors.SendAtInPast(
+            _(
+                "The sending date %(date)s is in the past. Choose a later date, or leave it "
+                "empty to send now."
+            )
+            % {"date": shown},
+            field="send_at",
+        )
+    return max(send_at.astimezone(UTC), now)
+
+
+def commercial_text(body: str) -> str:
+    """A commercial SMS must tell how to opt out: the configured mention, added at the end
+    unless the text already carries it (then the text is left as typed)."""
+    mention = settings.SMSDESK_COMMERCIAL_MENTION.strip()
+    if not mention or mention.casefold() in body.casefold():
+        return body
+    return f"{body.rstrip()}\n{mention}"
+
+
+def commercial_send_at(send_at: datetime) -> datetime:
+    """The time a commercial SMS due at `send_at` may go out: the next opening of the allowed
+    window (SMSDESK_COMMERCIAL_*), or `send_at` itself when it is inside."""
+    return sending_window.next_allowed(
+        send_at,
+        settings.SMSDESK_COMMERCIAL_WINDOW,
+        ZoneInfo(settings.SMSDESK_COMMERCIAL_TIME_ZONE),
+    )
+
+
+def _check_body(body: str, *, commercial: bool, personalised: bool = False) -> gsm7.TextInfo:
+    """The text as typed, then (commercial) with the opt-out mention that will be added. A
+    text with fields: its length is checked on each rendering instead (personalised)."""
+    if personalised:
+        control.check_typed(body, field="text", label=_("The text"), multiline=True)
+        return gsm7.analyse(commercial_text(body) if commercial else body)
+    info = check_text(body)
+    return check_text(commercial_text(body)) if commercial else info
+
+
+@transaction.atomic
+def create_campaign(
+    *,
+    author: Any,  # a User, or None (the command line)
+    body: str,
+    to: Sequence[str] = (),
+    targets: Targets | None = None,
+    send_at: datetime | None = None,
+    source: str = "web",
+    commercial: bool = False,
+    tag: str = "",
+    extra_fields: Mapping[str, Mapping[str, str]] | None = None,
+    personalise_text: bool = True,
+    gateway: str | None = None,
+    recipient_file: RecipientFile | None = None,
+) -> Campaign:
+    """Save a New SMS: one Message per distinct recipient, queued or scheduled.
+
+    Recipients are the numbers in `to` and `targets` (typed numbers, contact ids, group ids),
+    each once. Numbers on the STOP list get a `blocked` message that is never sent, so the
+    sender sees why they were skipped. Everything is validated before anything is written. A
+    commercial SMS gets the opt-out mention and waits for the allowed hours: its due time is
+    computed here, so the worker needs no rule of its own.
+
+    A text with fields (`{prénom}`, see messaging/personal.py) gets one rendering per
+    recipient; the length limit applies to the longest. `extra_fields` adds values by number
+    (an uploaded file's columns). With `personalise_text=False` (a reply in a discussion) the
+    text goes out exactly as typed, braces included.
+
+    `recipient_file` (directory.imports.read_recipients) adds the numbers its accepted lines
+    hold, and its columns as fields: a column wins over a contact's field of the same name,
+    being what the sender gave for this send. Its rejected lines were shown and are skipped.
+    """
+    now = timezone.now()
+    template = personal.check_template(body) if personalise_text else personal.literal(body)
+    if not template.has_fields:
+        body = personalise.render(template, {})  # "{{" and "}}" become plain braces
+    # every check runs, so that a form shows all its errors at once
+    checked = collect(
+        lambda: check_tag(tag),
+        lambda: _check_body(body, commercial=commercial, personalised=template.has_fields),
+        lambda: resolve_recipients(to, targets, recipient_file).checked(),
+        lambda: check_send_at(send_at, now),
+    )
+    tag = cast(str, checked[0])
+    info = cast(gsm7.TextInfo, checked[1])
+    resolved = cast(Recipients, checked[2])
+    due = cast(datetime, checked[3])
+    recipients = resolved.numbers
+    if recipient_file is not None:
+        extra_fields = {**recipient_file.values_by_number(), **(extra_fields or {})}
+    bodies = personalised(template, recipients, extra_fields, commercial=commercial)
+    if commercial:
+        body = commercial_text(body)
+        due = commercial_send_at(due)
+    gateway_row = named_gateway(gateway) if gateway else default_gateway()
+    blocked = resolved.blocked
+    scheduled = due > now
+    campaign = Campaign.objects.create(
+        author=author,
+        body=body,
+        send_at=due,
+        targets={
+            **resolved.targets.as_record(),
+            **({"file": len(recipient_file.recipients)} if recipient_file else {}),
+        },
+        recipient_count=len(recipients),
+        source=source,
+        commercial=commercial,
+        tag=tag,
+    )
+    message = Message(
+        direction=Message.Direction.OUTBOUND,
+        gateway=gateway_row,
+        body=body,
+        encoding=info.encoding.value,
+        segments=info.segments,
+        campaign=campaign,
+        author=author,
+        created_at=now,
+        due_at=due,
+        status_at=now,
+    )
+    # One row per recipient, only peer (and the personalised text) differ: see core/bulk.py
+    # for why not bulk_create (10x slower for a 100,000-member group).
+    if bodies is None:
+        lifecycle.create_campaign_messages(
+            message, ["peer"], [(n,) for n in recipients], blocked=blocked, scheduled=scheduled
+        )
+    else:
+        infos = bodies.infos
+        lifecycle.create_campaign_messages(
+            message,
+            ["peer", "body", "encoding", "segments"],
+            [
+                (number, text, infos[text].encoding.value, str(infos[text].segments))
+                for number in recipients
+                for text in (bodies[number],)
+            ],
+            blocked=blocked,
+            scheduled=scheduled,
+        )
+    # In recipients' order (ids grow with the insert); read only by those who iterate it.
+    campaign.created_messages = campaign.messages.order_by("id")  # type: ignore[attr-defined]
+    _touch_conversations(recipients, body, Message.Direction.OUTBOUND, now, bodies=bodies)
+    return campaign
+
+
+MAX_TAG = 50
+
+
+def check_tag(tag: str) -> str:
+    tag = " ".join(str(tag or "").split())
+    if len(tag) > MAX_TAG:
+        raise errors.TagTooLong(
+            _("The tag is too long: at most %(max)d characters.") % {"max": MAX_TAG},
+            field="tag",
+        )
+    if any(not c.isprintable() for c in tag):
+        raise errors.TagTooLong(_("The tag contains an invisible character."), field="tag")
+    return tag
+
+
+class _Bodies(dict):
+    """Each recipient's text, and each distinct text's size (`infos`)."""
+
+    infos: dict[str, gsm7.TextInfo]
+
+
+def personalised(
+    template: personalise.Template,
+    recipients: list[str],
+    extra_fields: Mapping[str, Mapping[str, str]] | None,
+    *,
+    commercial: bool,
+) -> _Bodies | None:
+    """Each recipient's text (None when the text has no field), checked like a plain text:
+    the longest rendering must fit SMSDESK_MAX_SEGMENTS."""
+    if not template.has_fields:
+        return None
+    bodies = _Bodies(personal.render_all(template, recipients, extra_fields))
+    if commercial:  # the mention added once per distinct text
+        mentioned = {text: commercial_text(text) for text in set(bodies.values())}
+        bodies = _Bodies({number: mentioned[text] for number, text in bodies.items()})
+    bodies.infos = {text: gsm7.analyse(text) for text in set(bodies.values())}
+    check_text(min(bodies.infos, key=len))  # `{prénom|}` alone may leave someone an empty text
+    check_text(max(bodies.infos, key=lambda text: (bodies.infos[text].segments, len(text))))
+    return bodies
+
+
+def _touch_conversations(
+    peers: Sequence[str],
+    body: str,
+    direction: str,
+    at: datetime,
+    *,
+    bodies: Mapping[str, str] | None = None,
+) -> None:
+    insert_rows(
+        Conversation,
+        Conversation(last_at=at, last_body=body[:160], last_direction=direction),
+        ["peer", "last_body"] if bodies else ["peer"],
+        [(p, bodies[p][:160]) for p in peers] if bodies else [(p,) for p in peers],
+        conflict=["peer"],
+        update=["last_at", "last_body", "last_direction"],
+    )
+
+
+def queue_automatic_reply(
+    *, peer: str, gateway: GatewayState, body: str, opt_out_notice: bool = False
+) -> Message:
+    """An SMS the platform sends on its own (a STOP confirmation, the answer to a call),
+    through the gateway the correspondent reached. No author, no campaign."""
+    now = timezone.now()
+    info = gsm7.analyse(body)
+    message = lifecycle.create_outbound(
+        Message(
+            direction=Message.Direction.OUTBOUND,
+            peer=peer,
+            gateway=gateway,
+            body=body,
+            encoding=info.encoding.value,
+            segments=max(1, info.segments),
+            created_at=now,
+            due_at=now,
+            status_at=now,
+            opt_out_notice=opt_out_notice,
+        )
+    )
+    _touch_conversations([peer], body, Message.Direction.OUTBOUND, now)
+    return message
