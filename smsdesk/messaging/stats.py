@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import TextChoices
@@ -51,7 +52,7 @@ DAILY = DailyCount._meta.db_table
 Delta = tuple[date, str, str, int]
 
 
-def _db_day(day: date) -> object:
+def _db_day(day: date) -> Any:
     return connection.ops.adapt_datefield_value(day)
 
 
@@ -63,7 +64,7 @@ def local_day(at: datetime) -> date:
 def add(deltas: Iterable[Delta]) -> None:
     """Append counter changes, summed per (day, gateway, event), in one INSERT. Call it in
     the transaction that changed the messages."""
-    summed: dict[tuple[object, str, str], int] = defaultdict(int)
+    summed: dict[tuple[Any, str, str], int] = defaultdict(int)
     for day, gateway, event, count in deltas:
         summed[(_db_day(day), gateway or "", str(event))] += count
     rows = [(*key, n) for key, n in summed.items() if n]
@@ -95,7 +96,7 @@ def fold() -> int:
         taken = cursor.fetchall()
         if not taken:
             return 0
-        summed: dict[tuple[object, str, str], int] = defaultdict(int)
+        summed: dict[tuple[date, str, str], int] = defaultdict(int)
         for day, gateway, event, n in taken:
             if isinstance(day, str):  # SQLite returns the text it stores
                 day = date.fromisoformat(day)

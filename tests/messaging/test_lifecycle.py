@@ -15,7 +15,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from smsdesk.gateways.base import DeliveryState, SendResult, StatusReport
-from smsdesk.messaging import campaigns, lifecycle, outbox, services
+from smsdesk.messaging import actions, campaigns, lifecycle, outbox, sending
 from smsdesk.messaging.models import CountDelta, Message, OutboxEntry
 from smsdesk.optout import services as optout
 from smsdesk.optout.models import Source
@@ -62,7 +62,7 @@ def changes(request, monkeypatch):  # type: ignore[no-untyped-def]
 def test_every_transition_keeps_queue_counters_and_campaign_counts(changes) -> None:  # type: ignore[no-untyped-def]
     mode, seen = changes
     optout.opt_out(NUMBERS[5], source=Source.SMS)
-    campaign = services.create_campaign(author=None, body="Bonjour", to=NUMBERS)
+    campaign = sending.create_campaign(author=None, body="Bonjour", to=NUMBERS)
     ids = list(campaign.messages.order_by("id").values_list("id", flat=True))
     check_invariants(campaign.id)
     now = timezone.now()
@@ -85,7 +85,7 @@ def test_every_transition_keeps_queue_counters_and_campaign_counts(changes) -> N
     outbox.record_reports([StatusReport("simulator", "r0", DeliveryState.DELIVERED)], now=now)
     check_invariants(campaign.id)
     lifecycle.release([], reason="", now=now)
-    assert services.retry_message(ids[2]).status == S.QUEUED
+    assert actions.retry_message(ids[2]).status == S.QUEUED
     check_invariants(campaign.id)
     optout.add_number(NUMBERS[2], by=None, source=Source.API)  # blocks the retried one
     check_invariants(campaign.id)
@@ -130,7 +130,7 @@ def test_every_transition_keeps_queue_counters_and_campaign_counts(changes) -> N
 
 @pytest.mark.django_db
 def test_a_result_for_a_message_another_worker_thought_lost_still_counts(changes) -> None:  # type: ignore[no-untyped-def]
-    campaign = services.create_campaign(author=None, body="x", to=NUMBERS[:2])
+    campaign = sending.create_campaign(author=None, body="x", to=NUMBERS[:2])
     now = timezone.now()
     claimed = lifecycle.claim(gateway="simulator", worker_id="w", limit=2, now=now)
     lifecycle.recover_in_flight(live_workers=[], now=now)  # we looked dead
@@ -152,7 +152,7 @@ def test_a_result_for_a_message_another_worker_thought_lost_still_counts(changes
 
 @pytest.mark.django_db
 def test_counts_survive_the_fold() -> None:
-    campaign = services.create_campaign(author=None, body="x", to=NUMBERS[:3])
+    campaign = sending.create_campaign(author=None, body="x", to=NUMBERS[:3])
     campaigns.cancel_campaign(campaign.id)
     before = lifecycle.campaign_counts([campaign.id])
     assert lifecycle.fold_campaign_counts() >= 2
@@ -162,7 +162,7 @@ def test_counts_survive_the_fold() -> None:
 
 @pytest.mark.django_db
 def test_the_heartbeat_alarm_names_a_waiting_message_without_its_queue_row(caplog) -> None:  # type: ignore[no-untyped-def]
-    campaign = services.create_campaign(author=None, body="x", to=NUMBERS[:2])
+    campaign = sending.create_campaign(author=None, body="x", to=NUMBERS[:2])
     stray = campaign.messages.order_by("id").first()
     assert lifecycle.alarm_strays(timezone.now()) == 0
     OutboxEntry.objects.filter(message_id=stray.id).delete()  # a write outside lifecycle.py
@@ -189,3 +189,31 @@ def test_no_code_but_the_lifecycle_writes_a_status() -> None:
         text = path.read_text(encoding="utf-8")
         offenders += [f"{path.relative_to(ROOT)}: {m.group(0)[:60]}" for m in WRITES.finditer(text)]
     assert offenders == []
+
+
+@pytest.mark.django_db
+def test_a_report_settles_a_message_whose_hand_over_was_unknown(changes) -> None:  # type: ignore[no-untyped-def]
+    campaign = services_send(NUMBERS[:2])
+    now = timezone.now()
+    claimed = lifecycle.claim(gateway="simulator", worker_id="w", limit=2, now=now)
+    lifecycle.record_results(
+        [SendResult.maybe(c.sms.id, "link died", [f"m{c.sms.id}"]) for c in claimed],
+        attempts={c.sms.id: 1 for c in claimed},
+        now=now,
+        gateway="simulator",
+    )
+    assert set(campaign.messages.values_list("status", flat=True)) == {S.UNKNOWN}
+    first, second = (c.sms.id for c in claimed)
+    outbox.record_reports(
+        [
+            StatusReport("simulator", f"m{first}", DeliveryState.DELIVERED),
+            StatusReport("simulator", f"m{second}", DeliveryState.FAILED, detail="absent"),
+        ]
+    )
+    assert Message.objects.get(id=first).status == S.DELIVERED  # the network had it after all
+    assert Message.objects.get(id=second).status == S.FAILED
+    check_invariants(campaign.id)
+
+
+def services_send(numbers: list[str]):  # type: ignore[no-untyped-def]
+    return sending.create_campaign(author=None, body="x", to=numbers)
