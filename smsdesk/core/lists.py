@@ -320,7 +320,7 @@ def table_page(
     search: Callable[[QuerySet, str], QuerySet],
     columns: Sequence[Column],
     default_sort: str,
-    row: Callable[[Model], Sequence[object]],
+    row: Callable[[Any], Sequence[object]],  # a row of `queryset` (its own model)
     empty: str,
     intro: str = "",
     template: str = "core/simple_list.html",

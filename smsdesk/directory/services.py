@@ -152,7 +152,8 @@ def clean_fields(
 
 
 def _taken(number: str, *, exclude: int | None = None) -> None:
-    other = Contact.objects.filter(number=number).exclude(id=exclude).first()
+    others = Contact.objects.filter(number=number)
+    other = (others.exclude(id=exclude) if exclude is not None else others).first()
     if other is not None:
         raise errors.NumberTaken(
             _("The number %(number)s already belongs to the contact « %(name)s ».")
@@ -308,7 +309,8 @@ def _clean_group_name(name: str, *, exclude: int | None = None) -> str:
     cleaned = clean_text(name, limit=MAX_NAME, label=GROUP_NAME_LABEL, field_name="name")
     if not cleaned:
         raise errors.InvalidField(_("The group name is empty."), field="name")
-    if Group.objects.filter(name__iexact=cleaned).exclude(id=exclude).exists():
+    same = Group.objects.filter(name__iexact=cleaned)
+    if (same.exclude(id=exclude) if exclude is not None else same).exists():
         raise errors.GroupNameTaken(
             _("A group named « %(name)s » already exists.") % {"name": cleaned}, field="name"
         )
@@ -423,7 +425,7 @@ def _groups_by_id(group_ids: Sequence[int]) -> list[Group]:
     return found
 
 
-def _chunks(values: list, size: int = CHUNK) -> Iterable[list]:  # type: ignore[type-arg]
+def _chunks(values: list[Any], size: int = CHUNK) -> Iterable[list[Any]]:
     for i in range(0, len(values), size):
         yield values[i : i + size]
 

@@ -183,7 +183,7 @@ FINAL_STATUSES = frozenset(
 
 
 # Bootstrap colour of each status badge.
-STATUS_COLOURS = {
+STATUS_COLOURS: dict[str, str] = {
     Message.Status.SCHEDULED: "info",
     Message.Status.QUEUED: "secondary",
     Message.Status.SENDING: "secondary",

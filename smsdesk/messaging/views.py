@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TypeVar, cast
 
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -98,17 +99,20 @@ def recipient_file_of(
     form itself. `chosen_again`: a file just chosen replaces the one uploaded before."""
     token = request.POST.get("csv_token", "")[:64]
     upload = request.FILES.get("recipients_file")
+    user_id = request.user.pk
+    assert user_id is not None  # logged in: LoginRequiredMiddleware
     if upload is not None and (not token or chosen_again):
-        if upload.size > imports.max_bytes():
-            raise imports.too_big(upload.size)
+        size = upload.size or 0
+        if size > imports.max_bytes():
+            raise imports.too_big(size)
         data = upload.read()
         recipients = imports.read_recipients(data)
         # the file chosen before on this form is replaced, not kept a day beside it
-        kept = uploads.save(data, user_id=request.user.id, filename=upload.name, replacing=token)
+        kept = uploads.save(data, user_id=user_id, filename=upload.name or "", replacing=token)
         return kept, recipients
     if not token:
         return "", None
-    data, _name = uploads.load(token, user_id=request.user.id)
+    data, _name = uploads.load(token, user_id=user_id)
     return token, imports.read_recipients(data)
 
 
@@ -152,7 +156,7 @@ def _picked(form: NewSmsForm) -> dict:
     targets = form.targets()
     contacts = Contact.objects.filter(id__in=targets.contacts[:1000])
     groups = Group.objects.filter(id__in=targets.groups[:100])
-    fields = [f for f in form.data.getlist("numbers")[:100]] or [""]
+    fields = [f for f in cast(QueryDict, form.data).getlist("numbers")[:100]] or [""]
     return {
         "number_fields": fields,
         "picked_contacts": [(c.id, c.full_name) for c in contacts],
@@ -441,6 +445,9 @@ def inbound_notices(request: HttpRequest) -> JsonResponse:
     )
 
 
-def _no_store(response: HttpResponse) -> HttpResponse:
+_Response = TypeVar("_Response", bound=HttpResponse)
+
+
+def _no_store(response: _Response) -> _Response:
     response["Cache-Control"] = "no-store"
     return response

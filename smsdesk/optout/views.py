@@ -44,7 +44,7 @@ def stop_list(request: HttpRequest) -> HttpResponse:
     entries = list(context["page"])
     history = services.history_of(e.number for e in entries)
     for e in entries:
-        e.history = history.get(e.number, [])  # type: ignore[attr-defined]
+        e.history = history.get(e.number, [])
     return render(
         request,
         "optout/list.html",

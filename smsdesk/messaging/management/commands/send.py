@@ -92,7 +92,7 @@ class Command(BaseCommand):
         except ServiceError as e:
             raise CommandError(str(e.message)) from None
         when = timezone.localtime(campaign.send_at).strftime("%Y-%m-%d %H:%M")
-        for m in campaign.created_messages:
+        for m in campaign.created_messages:  # type: ignore[attr-defined]
             self.stdout.write(f"{m.id}\t{m.peer}\t{m.status}\t{when}")
         if warning := sending.blocked_warning(campaign):
             self.stderr.write(warning)
