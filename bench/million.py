@@ -718,7 +718,7 @@ def seed(
         counters = import_module("smsdesk.messaging.migrations.0010_daily_counts")
         counters.backfill(django_apps, SimpleNamespace(connection=connection))
         # The campaigns' counts per state (messaging/lifecycle.py), as their migration does.
-        campaign_counts = import_module("smsdesk.messaging.migrations.0011_campaign_counts")
+        campaign_counts = import_module("smsdesk.messaging.migrations.0012_campaign_counts")
         campaign_counts.backfill(django_apps, SimpleNamespace(connection=connection))
         log(f"  unread entries, day and campaign counters in {time.perf_counter() - t:.1f} s")
         _reset_sequences(
@@ -1055,9 +1055,7 @@ def main() -> None:
     args = parser.parse_args()
 
     data_dir = args.data_dir or (
-        os.path.join(tempfile.gettempdir(), f"smsdesk-million-{args.messages}")
-        if args.keep
-        else ""
+        os.path.join(tempfile.gettempdir(), f"smsdesk-million-{args.messages}") if args.keep else ""
     )
     url, data_dir = _setup.environment(args.database_url, data_dir, SMSDESK_DEBUG="0")
     reuse = args.keep and _seeded_before(url)

@@ -22,6 +22,7 @@ from smsdesk.core import display
 from smsdesk.core import text as control
 from smsdesk.core.bulk import insert_rows
 from smsdesk.core.errors import collect
+from smsdesk.core.logs import current_request_id
 from smsdesk.directory.imports import RecipientFile
 from smsdesk.directory.services import Targets
 from smsdesk.messaging import errors, gateway_state, lifecycle, personal
@@ -241,6 +242,7 @@ def create_campaign(
         source=source,
         commercial=commercial,
         tag=tag,
+        request_id=current_request_id() or None,
     )
     message = Message(
         direction=Message.Direction.OUTBOUND,

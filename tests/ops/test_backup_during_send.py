@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from smsdesk.messaging import services
+from smsdesk.messaging import sending
 from smsdesk.messaging.models import Message
 from tests.ops.processes import Browser, environment, free_port, run, smsdesk, stop, wait_for
 from tests.worker.helpers import database_url, wait_until
@@ -98,7 +98,7 @@ def test_a_backup_taken_during_a_send_restores_whole(tmp_path: Path, other_datab
     )
     run("createuser", "alice", "--admin", "--password-stdin", env=source, input=PASSWORD + "\n")
     numbers = [f"+3361{i:07d}" for i in range(COUNT)]
-    campaign = services.create_campaign(author=None, body="Soldes ce week-end", to=numbers)
+    campaign = sending.create_campaign(author=None, body="Soldes ce week-end", to=numbers)
     passphrase = tmp_path / "passphrase"
     passphrase.write_text("a long enough passphrase\n")
     archive = tmp_path / "during-the-send.backup"

@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from smsdesk.gateways.base import Health
 from smsdesk.gateways.simulator import SimulatorGateway
-from smsdesk.messaging import services, stats
+from smsdesk.messaging import sending, stats
 from smsdesk.messaging.models import OutboxEntry
 from tests.worker.helpers import drain, runner_for
 
@@ -64,7 +64,7 @@ def test_the_allow_list_lets_a_scraper_in_without_the_token() -> None:
 @pytest.mark.django_db(transaction=True)
 @override_settings(SMSDESK_METRICS_TOKEN=TOKEN)
 def test_the_figures_follow_a_send_from_the_counters(client_bob: Client) -> None:
-    services.create_campaign(author=None, body="Bonjour", to=["0612345678", "0612345679"])
+    sending.create_campaign(author=None, body="Bonjour", to=["0612345678", "0612345679"])
     before = scrape()
     assert sample(before, "smsdesk_queue_depth", line="simulator") == 2
     assert before["smsdesk_messages"][("__type__",)] == "counter"
@@ -123,7 +123,7 @@ def test_the_grafana_dashboard_asks_only_for_metrics_that_exist(client_bob: Clie
     from smsdesk.messaging import gateway_state
     from smsdesk.worker.models import WorkerProcess
 
-    services.create_campaign(author=None, body="Bonjour", to=["0612345678"])
+    sending.create_campaign(author=None, body="Bonjour", to=["0612345678"])
     drain(runner_for(SimulatorGateway(delivery_delay=0), worker_id="w"))
     gateway_state.record_health(Health(gateway="simulator", connected=True, signal_percent=50))
     now = timezone.now()

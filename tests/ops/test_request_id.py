@@ -58,7 +58,7 @@ def test_outside_a_request_the_id_is_a_dash() -> None:
 def test_a_campaign_keeps_the_id_of_the_request_that_created_it(operator) -> None:  # type: ignore[no-untyped-def]
     from smsdesk.accounts.services import create_token
     from smsdesk.messaging.models import Campaign
-    from smsdesk.messaging.services import create_campaign
+    from smsdesk.messaging.sending import create_campaign
 
     _token, raw = create_token(user=operator)
     response = Client().post(

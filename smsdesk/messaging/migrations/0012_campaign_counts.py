@@ -45,7 +45,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0010_daily_counts'),
+        ('messaging', '0011_campaign_request_id'),
     ]
 
     operations = [
