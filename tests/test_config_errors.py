@@ -72,8 +72,8 @@ COMMANDS = [
 
 def run_all(tmp_path: Path) -> list[tuple[list[str], tuple[str, str, str], subprocess.Popen]]:
     runs = []
-    pairs = zip(cycle(COMMANDS), WRONG) if len(WRONG) >= len(COMMANDS) else zip(
-        COMMANDS, cycle(WRONG)
+    pairs = (
+        zip(cycle(COMMANDS), WRONG) if len(WRONG) >= len(COMMANDS) else zip(COMMANDS, cycle(WRONG))
     )
     for i, (command, wrong) in enumerate(pairs):
         name, value, _named = wrong

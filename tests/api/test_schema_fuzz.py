@@ -28,7 +28,7 @@ from smsdesk.accounts import services as accounts
 from smsdesk.accounts.models import User
 from smsdesk.api.endpoints import api
 from smsdesk.directory import services as directory
-from smsdesk.messaging import services as messaging
+from smsdesk.messaging import sending
 from smsdesk.optout import services as optout
 
 # The schema as the server publishes it (/api/v1/openapi.json).
@@ -200,7 +200,7 @@ def objects(bearer: str) -> dict:
     user.save()
     contact = directory.create_contact(name="Dupont", number="0698765432")
     group = directory.create_group(name="Adhérents", contacts=[contact.id])
-    campaign = messaging.create_campaign(
+    campaign = sending.create_campaign(
         author=user, body="x", targets=directory.Targets(numbers=["0611223344"]), send_at=None
     )
     optout.add_number("0655555555", by=user, source="api", reason="test")
@@ -229,8 +229,9 @@ def _request(field: Field_, value: object, objects: dict) -> tuple[str, dict, ob
             continue
         {"path": path_values, "query": query}.get(other.where, body)[other.name] = given_value
     url = field.path.format(**{k: str(v) for k, v in path_values.items()})
-    if field.where == "form" or any(f.where == "form" for f in FIELDS if f.path == field.path
-                                     and f.method == field.method):
+    if field.where == "form" or any(
+        f.where == "form" for f in FIELDS if f.path == field.path and f.method == field.method
+    ):
         return url, query, body, "multipart"
     return url, query, body, "application/json"
 
@@ -257,17 +258,20 @@ def hostile(kind: str) -> st.SearchStrategy:
         st.integers(min_value=2**63, max_value=2**200),
         st.integers(max_value=0, min_value=-(2**200)),
     )
-    offsets = st.integers(-(24 * 60 - 1), 24 * 60 - 1).map(
-        lambda m: timezone(timedelta(minutes=m))
-    )
+    offsets = st.integers(-(24 * 60 - 1), 24 * 60 - 1).map(lambda m: timezone(timedelta(minutes=m)))
     edge_years = st.one_of(st.just(1), st.just(9999), st.integers(1, 9999))
     dates = st.one_of(
         st.sampled_from(FAR_DATES),
         st.builds(
             lambda year, day, zone: (
-                datetime(year, 1, 1) + timedelta(days=day) if year < 9999 or day < 364
-                else datetime(9999, 12, 31, 23, 59, 59)
-            ).replace(tzinfo=zone).isoformat(),
+                (
+                    datetime(year, 1, 1) + timedelta(days=day)
+                    if year < 9999 or day < 364
+                    else datetime(9999, 12, 31, 23, 59, 59)
+                )
+                .replace(tzinfo=zone)
+                .isoformat()
+            ),
             edge_years,
             st.integers(0, 364),
             offsets,
@@ -319,8 +323,11 @@ def test_a_valid_request_is_accepted_before_it_is_made_hostile(
     # Each hostile request below differs from this one in one field only: this one must get
     # past validation, or the hostile value would never reach the code it is meant to test.
     client = Client(HTTP_AUTHORIZATION=bearer)
-    value = (VALID.get(field.name) or VALID_OPTIONAL.get(f"{field.where}:{field.name}") or
-             (lambda o: None))(objects)
+    value = (
+        VALID.get(field.name)
+        or VALID_OPTIONAL.get(f"{field.where}:{field.name}")
+        or (lambda o: None)
+    )(objects)
     if value is None:
         return  # an optional field: the request without it is the valid one
     response = _send(client, field, value, objects)
@@ -339,10 +346,19 @@ def test_every_parameter_refuses_hostile_values_in_the_json_shape(
     client = Client(HTTP_AUTHORIZATION=bearer, raise_request_exception=False)
 
     @given(value=hostile(field.kind))
-    @example(value={"id": 2**63, "ids": [2**63], "date": FAR_DATES[0], "text": "a\x00b",
-                    "texts": ["a\x00b"], "text-values": {"ville": "a\x00b"}}[field.kind])
-    @settings(max_examples=8, derandomize=True, deadline=None,
-              suppress_health_check=list(HealthCheck))
+    @example(
+        value={
+            "id": 2**63,
+            "ids": [2**63],
+            "date": FAR_DATES[0],
+            "text": "a\x00b",
+            "texts": ["a\x00b"],
+            "text-values": {"ville": "a\x00b"},
+        }[field.kind]
+    )
+    @settings(
+        max_examples=8, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck)
+    )
     def check(value: object) -> None:
         response = _send(client, field, value, objects)
         assert response.status_code < 500, (str(field), repr(value), response.status_code)

@@ -107,8 +107,9 @@ class Browser:
 
 def test_a_full_disk_is_said_plainly_everywhere_and_nothing_is_lost(small_disk: Path) -> None:
     assert smsdesk(small_disk, "migrate", "-v0").returncode == 0
-    made = smsdesk(small_disk, "createuser", "alice", "--admin", "--password-stdin",
-                   stdin="correct horse 42\n")
+    made = smsdesk(
+        small_disk, "createuser", "alice", "--admin", "--password-stdin", stdin="correct horse 42\n"
+    )
     assert made.returncode == 0, made.stderr
     token = smsdesk(small_disk, "createtoken", "alice").stdout.strip().splitlines()[-1]
     port = free_port()

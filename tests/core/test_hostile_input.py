@@ -13,7 +13,7 @@ from django.test import Client
 from smsdesk.accounts import services as accounts
 from smsdesk.accounts.models import ApiToken, User
 from smsdesk.cli import main
-from smsdesk.messaging import receiving
+from smsdesk.messaging import receiving, sending
 from smsdesk.messaging.models import Campaign, Conversation, Message
 from smsdesk.worker.models import GatewayStoreItem
 
@@ -536,8 +536,11 @@ def test_directory_api_reads_never_fail(api: Client, url: str) -> None:
     "url,body,field",
     [
         ("/api/v1/contacts", {"name": "Du\x00pont", "number": "0612345678"}, "name"),
-        ("/api/v1/contacts", {"name": "D", "first_name": "\x1bJo", "number": "0612345678"},
-         "first_name"),
+        (
+            "/api/v1/contacts",
+            {"name": "D", "first_name": "\x1bJo", "number": "0612345678"},
+            "first_name",
+        ),
         ("/api/v1/groups", {"name": "Club\x00"}, "name"),
     ],
 )
@@ -694,8 +697,9 @@ WEB_DATES = ["9999-12-31T23:59", "0001-01-01T00:00", "9999-12-31T23:59:59-23:59"
 def web_hostile() -> st.SearchStrategy[str]:
     offsets = st.integers(-(24 * 60 - 1), 24 * 60 - 1).map(lambda m: timezone(timedelta(minutes=m)))
     far = st.builds(
-        lambda year, zone: dt(year, 12 if year > 1 else 1, 31 if year > 1 else 1, tzinfo=zone)
-        .isoformat(),
+        lambda year, zone: dt(
+            year, 12 if year > 1 else 1, 31 if year > 1 else 1, tzinfo=zone
+        ).isoformat(),
         st.sampled_from([1, 9999]),
         offsets,
     )
@@ -719,10 +723,10 @@ def web_objects(admin_user: User) -> dict:
     carol = UserModel.objects.create_user("carol", password="correct horse 42")
     contact = directory.create_contact(name="Dupont", number="0698765432")
     group = directory.create_group(name="Adhérents", contacts=[contact.id])
-    message = services.receive_inbound(
+    message = receiving.receive_inbound(
         gateway="simulator", sender="+33698765432", text="Bonjour", received_at=_now()
     )
-    campaign = services.create_campaign(
+    campaign = sending.create_campaign(
         author=admin_user,
         body="x",
         targets=directory.Targets(numbers=["0611223344"]),

@@ -233,8 +233,8 @@ def unreachable(people: dict, tmp_path) -> Iterator[None]:  # type: ignore[no-un
     """The database's address leads nowhere: PostgreSQL refuses the connection, SQLite's
     file cannot be opened."""
     connection.close()
-    key, value = ("NAME", str(tmp_path / "gone" / "db.sqlite3")) if SQLITE else (
-        "PORT", str(closed_port())
+    key, value = (
+        ("NAME", str(tmp_path / "gone" / "db.sqlite3")) if SQLITE else ("PORT", str(closed_port()))
     )
     kept = connection.settings_dict[key]
     connection.settings_dict[key] = value
