@@ -140,3 +140,31 @@ def test_restore_refuses_a_damaged_archive_or_a_newer_one(source, tmp_path: Path
     done = run("restore", str(newer), env=target, check=False)
     assert done.returncode == 1 and "version plus récente de smsdesk" in done.stderr
     assert "messaging.9999_from_the_future" in done.stderr
+
+
+def test_restore_refuses_paths_outside_and_links(source, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # A crafted archive: a path climbing out of the restore folder, then a symbolic link.
+    # Each is refused with the archive's own words and nothing lands outside.
+    archive = tmp_path / "plain.backup"
+    run("backup", str(archive), env=source)
+    content = members(archive)
+    for n, hostile in enumerate(["../../escaped.txt", "link"]):
+        crafted = tmp_path / f"crafted{n}.backup"
+        with tarfile.open(crafted, "w:gz") as tar:
+            info = tarfile.TarInfo(hostile)
+            if hostile == "link":
+                info.type, info.linkname = tarfile.SYMTYPE, "/etc/passwd"
+                tar.addfile(info)
+            else:
+                info.size = 4
+                tar.addfile(info, io.BytesIO(b"evil"))
+            for name, data in content.items():
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        target = environment(tmp_path / f"t{n}", url=f"sqlite:///{tmp_path}/t{n}/smsdesk.sqlite3")
+        done = run("restore", str(crafted), env=target, check=False)
+        assert done.returncode == 1 and "Impossible de lire la sauvegarde" in done.stderr
+        assert hostile in done.stderr
+    assert not any(p.name == "escaped.txt" for p in tmp_path.rglob("escaped.txt"))
+    assert not (tmp_path.parent / "escaped.txt").exists()

@@ -93,7 +93,9 @@ def statuses() -> Counter:
 def test_a_backup_taken_during_a_send_restores_whole(tmp_path: Path, other_database) -> None:  # type: ignore[no-untyped-def]
     source = environment(
         tmp_path / "source",
-        SMSDESK_GATEWAYS="simulator?delivery_delay=0.2&batch_size=50&rate=400",
+        # A send of some 30 s: long enough for a backup (a process start and a dump) to land in
+        # its middle even on a loaded machine.
+        SMSDESK_GATEWAYS="simulator?delivery_delay=0.2&batch_size=50&rate=150",
         SMSDESK_LOG_LEVEL="WARNING",
     )
     run("createuser", "alice", "--admin", "--password-stdin", env=source, input=PASSWORD + "\n")
