@@ -12,3 +12,5 @@ LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # No notice of new SMS pops up over the pages other tests look at; the tests of the notices
 # (tests/browser/test_phone.py, tests/accounts/test_notification_settings.py) turn them on.
 SMSDESK_NOTIFY_SECONDS = 0
+# A query of a customer's data without its organisation is an error here (core/tenancy.py).
+SMSDESK_STRICT_TENANCY = True

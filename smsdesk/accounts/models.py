@@ -7,6 +7,26 @@ from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from smsdesk.core.tenancy import OrgManager, OrgOwned
+
+
+class Organisation(models.Model):
+    """A customer of the platform (*Espace client*): its staff, lines and data, sealed from
+    every other's. A single-customer installation has one, "default", and never shows it."""
+
+    name = models.CharField(_("name"), max_length=100)
+    slug = models.SlugField(_("short name"), max_length=50, unique=True)
+    is_active = models.BooleanField(_("active"), default=True)  # False: suspended
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
 
 class User(AbstractUser):
     """A member of staff. Accounts are given out by an administrator: no self sign-up."""
@@ -14,18 +34,52 @@ class User(AbstractUser):
     class Role(models.TextChoices):
         ADMIN = "admin", _("Administrator")
         OPERATOR = "operator", _("Operator")
+        READ_ONLY = "read_only", _("Read only")
+        PLATFORM = "platform", _("Platform administrator")
 
     role = models.CharField(_("role"), max_length=16, choices=Role, default=Role.OPERATOR)
+    # None only for a platform administrator (the provider), who belongs to no organisation.
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+    )
     # "Mon compte": a small notice on any page when an SMS arrives, and a sound with it
     notify_inbound = models.BooleanField(_("show a notice when an SMS arrives"), default=True)
     notify_sound = models.BooleanField(_("with a sound"), default=False)
 
+    class Meta(AbstractUser.Meta):
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(role="platform", organisation__isnull=True)
+                    | (~models.Q(role="platform") & models.Q(organisation__isnull=False))
+                ),
+                name="user_platform_has_no_organisation",
+            )
+        ]
+
     @property
     def is_admin(self) -> bool:
-        return self.role == self.Role.ADMIN or self.is_superuser
+        """An organisation's administrator (a platform administrator administers the
+        platform, not an organisation's data)."""
+        return self.role == self.Role.ADMIN or (self.is_superuser and not self.is_platform)
+
+    @property
+    def is_platform(self) -> bool:
+        return self.role == self.Role.PLATFORM
+
+    @property
+    def is_read_only(self) -> bool:
+        return self.role == self.Role.READ_ONLY
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.organisation_id is None and self.role != self.Role.PLATFORM:
+            from smsdesk.core.tenancy import sole_organisation
+
+            self.organisation = sole_organisation()
+        super().save(*args, **kwargs)
 
 
-class ApiToken(models.Model):
+class ApiToken(OrgOwned):
     """A bearer token for the REST API. Only its SHA-256 is stored; it is shown once."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
@@ -35,8 +89,11 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
 
+    objects = OrgManager()
+
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organisation", "id"], name="token_org")]
 
     @staticmethod
     def digest_of(raw: str) -> str:
@@ -56,3 +113,19 @@ class LoginSession(AbstractBaseSession):
         from smsdesk.accounts.sessions import SessionStore
 
         return SessionStore
+
+
+class LineAssignment(models.Model):
+    """Which organisation a line (a gateway of SMSDESK_GATEWAYS, by name) belongs to, as the
+    platform administrator set it. Platform-level: lines are the provider's. A line named with
+    `org=slug` in SMSDESK_GATEWAYS needs no row; a line with neither belongs to the only
+    organisation of a single-customer installation."""
+
+    line = models.CharField(_("line"), max_length=50, unique=True)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="line_assignments"
+    )
+    assigned_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["line"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate, update_session_auth_hash
@@ -15,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from smsdesk.accounts.models import ApiToken, LoginSession, User
-from smsdesk.core import text
+from smsdesk.core import tenancy, text
 from smsdesk.core.errors import ServiceError, collect
 
 TOKEN_PREFIX = "smsd_"  # noqa: S105 - a marker, not a secret
@@ -54,9 +55,14 @@ def check_username(username: str) -> str:
     return username
 
 
+# Roles inside an organisation (the platform administrator is made by `create_user(...,
+# role=PLATFORM)` only from the command line: `createuser --platform-admin`).
+ORGANISATION_ROLES = (User.Role.ADMIN, User.Role.OPERATOR, User.Role.READ_ONLY)
+
+
 def check_role(role: str) -> str:
-    if role not in User.Role.values:
-        raise AccountError(_("Choose a role: administrator or operator."), field="role")
+    if role not in ORGANISATION_ROLES:
+        raise AccountError(_("Choose a role: administrator, operator or read only."), field="role")
     return role
 
 
@@ -69,9 +75,24 @@ def check_password(password: str, user: User) -> str:
 
 
 @transaction.atomic
-def create_user(*, username: str, password: str, role: str = User.Role.OPERATOR) -> User:
-    username, role = collect(lambda: check_username(username), lambda: check_role(role))
-    candidate = User(username=username, role=role)
+def create_user(
+    *,
+    username: str,
+    password: str,
+    role: str = User.Role.OPERATOR,
+    org: Any = None,
+    platform: bool = False,
+) -> User:
+    """A member of staff of organisation `org` (None: the only one), or with `platform` the
+    platform administrator (the provider), who belongs to none."""
+    if platform:
+        username = check_username(username)
+        role = User.Role.PLATFORM
+        org = None
+    else:
+        username, role = collect(lambda: check_username(username), lambda: check_role(role))
+        org = tenancy.resolve(org)
+    candidate = User(username=username, role=role, organisation=org)
     check_password(password, candidate)
     candidate.set_password(password)
     candidate.is_staff = role == User.Role.ADMIN
@@ -80,11 +101,12 @@ def create_user(*, username: str, password: str, role: str = User.Role.OPERATOR)
 
 
 def _keep_one_admin(user: User) -> None:
-    """Refuse a change that would leave no active administrator (nobody could manage users).
-    The administrators' rows are locked so that two such changes at once cannot both pass."""
+    """Refuse a change that would leave the user's organisation with no active administrator
+    (nobody could manage its users). The administrators' rows are locked so that two such
+    changes at once cannot both pass."""
     admins = list(
         User.objects.select_for_update()
-        .filter(role=User.Role.ADMIN, is_active=True)
+        .filter(role=User.Role.ADMIN, is_active=True, organisation_id=user.organisation_id)
         .values_list("id", flat=True)
     )
     if admins == [user.id]:
@@ -191,7 +213,7 @@ def password_set(user: User, *, keep_session: str | None = None) -> int:
     must not leave a token made with it working). Returns the number of tokens revoked.
     Any new way of setting a password (a reset by email) calls this too."""
     end_sessions(user, keep=keep_session)
-    return ApiToken.objects.filter(user=user).delete()[0]
+    return ApiToken.objects.for_org(user.organisation_id).filter(user=user).delete()[0]
 
 
 def generate_password() -> str:
@@ -201,8 +223,11 @@ def generate_password() -> str:
 def create_token(*, user: User, name: str = "") -> tuple[ApiToken, str]:
     """A new API token; the raw value is returned once and never stored."""
     name = text.check_typed(name.strip(), field="name", label=_("Label"))
+    if user.organisation_id is None:  # the platform administrator has no customer data
+        raise AccountError(_("A platform administrator has no API token."))
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
+        organisation_id=user.organisation_id,
         user=user,
         name=name[:100],
         prefix=raw[: len(TOKEN_PREFIX) + 6],
@@ -214,23 +239,29 @@ def create_token(*, user: User, name: str = "") -> tuple[ApiToken, str]:
 def user_for_token(raw: str) -> User | None:
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
+    # Across organisations: the token says which one it belongs to. A suspended
+    # organisation's tokens answer 401 like a wrong one.
     token = (
-        ApiToken.objects.select_related("user")
+        ApiToken.objects.across_orgs()
+        .select_related("user", "organisation")
         .filter(digest=ApiToken.digest_of(raw), user__is_active=True)
         .first()
     )
-    if token is None:
+    if token is None or not token.organisation.is_active:
         return None
     now = timezone.now()
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         # At most one write a minute per token: the API must not write on every read.
-        ApiToken.objects.filter(id=token.id).update(last_used_at=now)
+        ApiToken.objects.for_org(token.organisation_id).filter(id=token.id).update(last_used_at=now)
     return token.user
 
 
 @transaction.atomic
 def revoke_token(*, user: User, token_id: int) -> bool:
-    return ApiToken.objects.filter(user=user, id=token_id).delete()[0] > 0
+    return (
+        ApiToken.objects.for_org(user.organisation_id).filter(user=user, id=token_id).delete()[0]
+        > 0
+    )
 
 
 def set_notifications(*, user: User, inbound: bool, sound: bool) -> None:

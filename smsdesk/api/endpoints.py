@@ -10,10 +10,12 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Path, Query, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
+from smsdesk.accounts import access
 from smsdesk.accounts import services as accounts
 from smsdesk.api import calls as calls_api
 from smsdesk.api import campaigns as campaigns_api
@@ -36,9 +38,14 @@ from smsdesk.messaging.models import Message
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str):  # type: ignore[no-untyped-def]
+        """The token's user, and their organisation as the request's: every endpoint reads
+        and writes that organisation's data only. A read-only account's token reads."""
         user = accounts.user_for_token(token)
         if user is not None:
             request.user = user
+            request.organisation = user.organisation  # type: ignore[attr-defined]
+            if user.is_read_only and request.method not in ("GET", "HEAD", "OPTIONS"):
+                raise access.NotAllowed(_("A read-only account cannot change anything."))
         return user
 
 
@@ -219,6 +226,7 @@ def _out(m: Message) -> dict:
 def send(request: HttpRequest, payload: SendIn):  # type: ignore[no-untyped-def]
     campaign = sending.create_campaign(
         author=request.user,
+        org=request.organisation,
         body=payload.text,
         targets=Targets(numbers=payload.to, contacts=payload.contacts, groups=payload.groups),
         send_at=payload.send_at,
@@ -240,7 +248,7 @@ def send(request: HttpRequest, payload: SendIn):  # type: ignore[no-untyped-def]
 def get_message(  # type: ignore[no-untyped-def]
     request: HttpRequest, message_id: int = Path(..., ge=1, le=MAX_ID)
 ):
-    return _out(actions.get_message(message_id))
+    return _out(actions.get_message(message_id, org=request.organisation))
 
 
 @api.get(
@@ -259,7 +267,9 @@ def list_messages(  # type: ignore[no-untyped-def]
     ),
     limit: int = Query(50, ge=1, le=500),
 ):
-    qs = filters.message_list(direction=direction, status=status, search=q).order_by("-id")
+    qs = filters.message_list(
+        org=request.organisation, direction=direction, status=status, search=q
+    ).order_by("-id")
     counted = api_count(qs)
     if before is not None:
         qs = qs.filter(id__lt=before)  # keyset on the primary key: no OFFSET

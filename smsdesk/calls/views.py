@@ -19,8 +19,10 @@ def call_list(request: HttpRequest) -> HttpResponse:
         request,
         title=_("Calls"),
         intro=_("Calls received by the SIM card.") + " " + handling,
-        queryset=directory.with_names(Call.objects.all(), "caller"),
-        search=lambda qs, q: qs.filter(directory.number_search(q, "caller")),
+        queryset=directory.with_names(Call.objects.for_org(request.organisation), "caller"),
+        search=lambda qs, q: qs.filter(
+            directory.number_search(q, "caller", org=request.organisation)
+        ),
         columns=[
             # indexes call_caller and call_recent
             Column(_("Number"), "number", ("caller", "at", "id")),

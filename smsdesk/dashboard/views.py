@@ -5,4 +5,4 @@ from smsdesk.dashboard import services
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard/home.html", services.figures())
+    return render(request, "dashboard/home.html", services.figures(org=request.organisation))

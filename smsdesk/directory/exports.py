@@ -19,10 +19,12 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from smsdesk.core import tenancy
 from smsdesk.directory import services
 from smsdesk.directory.imports import FORMULA_START, GROUP_SEPARATOR
 from smsdesk.directory.models import Contact, ContactField, Group
@@ -54,9 +56,9 @@ def _rows(contacts: QuerySet[Contact]) -> Iterator[tuple[int, str, str, str, dic
         yield cid, name, number, first_name, fields or {}, groups.get(cid, [])
 
 
-def csv_chunks(contacts: QuerySet[Contact]) -> Iterator[str]:
+def csv_chunks(contacts: QuerySet[Contact], *, org: Any = None) -> Iterator[str]:
     """The CSV file, in pieces (for a streaming response or a file)."""
-    custom = list(ContactField.objects.all())
+    custom = list(ContactField.objects.for_org(tenancy.resolve(org)))
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=CSV_DELIMITER, lineterminator="\r\n")
     buffer.write("\ufeff")

@@ -12,15 +12,21 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from smsdesk.accounts import access
+from smsdesk.core import tenancy
 from smsdesk.messaging import errors, lifecycle, stop
 from smsdesk.messaging.models import (
     Message,
 )
 
 
-def mark_read(message_ids: Sequence[int]) -> int:
-    """Mark inbound messages read (their conversations' unread counts lowered)."""
-    return lifecycle.mark_read(message_ids)
+def mark_read(message_ids: Sequence[int], *, org: Any = None) -> int:
+    """Mark inbound messages of `org` read (their conversations' unread counts lowered)."""
+    mine = list(
+        Message.objects.for_org(tenancy.resolve(org))
+        .filter(id__in=list(message_ids))
+        .values_list("id", flat=True)
+    )
+    return lifecycle.mark_read(mine)
 
 
 class NotActionable(errors.ServiceError):
@@ -31,24 +37,26 @@ class NotActionable(errors.ServiceError):
 NotAllowed = access.NotAllowed
 
 
-def _check_may_act(message_id: int, by: Any) -> None:
+def _check_may_act(message_id: int, by: Any, org: Any) -> None:
+    message = get_message(message_id, org=org)  # another organisation's: not found
     access.require_author_or_admin(
         by,
-        get_message(message_id).author_id if by is not None else None,
+        message.author_id if by is not None else None,
         _("Only its author or an administrator may cancel or send again this message."),
     )
 
 
 @transaction.atomic
-def cancel_message(message_id: int, *, by: Any = None) -> Message:
+def cancel_message(message_id: int, *, by: Any = None, org: Any = None) -> Message:
     """Cancel a message that has not been handed to a gateway yet; `by` (a user) is recorded.
 
     One conditional UPDATE: if the worker claimed it a moment ago, nothing changes and the
     user is told it is already on its way, never a half-cancelled message.
     """
-    _check_may_act(message_id, by)
+    org = tenancy.resolve(org)
+    _check_may_act(message_id, by, org)
     done = lifecycle.move(lifecycle.CANCEL, ids=[message_id], due_at=None, cancelled_by=by)
-    message = get_message(message_id)
+    message = get_message(message_id, org=org)
     if not done:
         raise NotActionable(
             _("This message can no longer be cancelled: it is %(status)s.")
@@ -58,15 +66,16 @@ def cancel_message(message_id: int, *, by: Any = None) -> Message:
 
 
 @transaction.atomic
-def retry_message(message_id: int, *, by: Any = None) -> Message:
+def retry_message(message_id: int, *, by: Any = None, org: Any = None) -> Message:
     """Queue again a message that failed or whose fate is unknown, at a user's request only.
 
     An `unknown` message may already have reached the phone: the page says so before the
     user confirms, and the worker never does this on its own.
     """
-    _check_may_act(message_id, by)
-    done = retry_messages(Message.objects.filter(id=message_id), by=by)
-    message = get_message(message_id)
+    org = tenancy.resolve(org)
+    _check_may_act(message_id, by, org)
+    done = retry_messages(Message.objects.for_org(org).filter(id=message_id), by=by, org=org)
+    message = get_message(message_id, org=org)
     if not done:
         raise NotActionable(
             _("Only a failed or unknown message can be sent again; this one is %(status)s.")
@@ -76,7 +85,7 @@ def retry_message(message_id: int, *, by: Any = None) -> Message:
 
 
 @transaction.atomic
-def retry_messages(messages: QuerySet[Message], *, by: Any = None) -> int:
+def retry_messages(messages: QuerySet[Message], *, by: Any = None, org: Any = None) -> int:
     """The rule of every "send again" (one message, or a campaign's): the outbound ones among
     `messages` that failed or whose fate is unknown are queued again now, in one UPDATE
     (`by`, a user, recorded); those to a number that has said STOP since are blocked instead.
@@ -94,12 +103,17 @@ def retry_messages(messages: QuerySet[Message], *, by: Any = None) -> int:
         attempts=0,
         retried_by=by,
     )
-    stop.block_among(done, (peers[i] for i in done if i in peers), at=now)
+    stop.block_among(done, (peers[i] for i in done if i in peers), at=now, org=org)
     return len(done)
 
 
-def get_message(message_id: int) -> Message:
+def get_message(message_id: int, *, org: Any = None) -> Message:
+    """A message of `org`; another organisation's answers exactly as a missing one."""
     try:
-        return Message.objects.select_related("gateway").get(id=message_id)
+        return (
+            Message.objects.for_org(tenancy.resolve(org))
+            .select_related("gateway")
+            .get(id=message_id)
+        )
     except Message.DoesNotExist:
         raise errors.NotFound(_("No message with id %(id)s.") % {"id": message_id}) from None

@@ -33,7 +33,7 @@ CAMPAIGN_ORDER = Order("-date", ("created_at", "id"), descending=True)
 def campaign_list(request: HttpRequest) -> HttpResponse:
     search = search_text(request)
     tag = request.GET.get("tag", "").strip()[:50]
-    qs = campaigns.campaign_list(search=search, tag=tag)
+    qs = campaigns.campaign_list(org=request.organisation, search=search, tag=tag)
     context = paginate(request, qs, CAMPAIGN_ORDER)  # index campaign_recent
     page = context["page"]
     counts = campaigns.counts(c.id for c in page)
@@ -44,7 +44,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
             **context,
             "q": search,
             "tag": tag,
-            "tags": campaigns.tag_usage(),
+            "tags": campaigns.tag_usage(org=request.organisation),
             "rows": [(c, counts[c.id]) for c in page],
             "list_filters": [("tag", tag)] if tag else [],
         },
@@ -52,10 +52,11 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 
 
 def campaign_page(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    campaign = _campaign(campaign_id)
+    campaign = _campaign(request, campaign_id)
     counts = campaigns.counts([campaign.id])[campaign.id]
     state = request.GET.get("state", "")
-    recipients = directory.with_names(Message.objects.filter(campaign_id=campaign.id), "peer")
+    mine = Message.objects.for_org(request.organisation)
+    recipients = directory.with_names(mine.filter(campaign_id=campaign.id), "peer")
     if state in STATUSES_OF:
         recipients = recipients.filter(status__in=STATUSES_OF[state])
     else:
@@ -93,7 +94,7 @@ def campaign_page(request: HttpRequest, campaign_id: int) -> HttpResponse:
 
 def campaign_progress(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """The counts and the bar alone, polled by the page while the campaign sends."""
-    campaign = _campaign(campaign_id)
+    campaign = _campaign(request, campaign_id)
     counts = campaigns.counts([campaign.id])[campaign.id]
     response = render(
         request,
@@ -106,7 +107,7 @@ def campaign_progress(request: HttpRequest, campaign_id: int) -> HttpResponse:
 
 def cancel_campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """GET: how many messages will not go out; POST: cancel them."""
-    campaign = _campaign(campaign_id)
+    campaign = _campaign(request, campaign_id)
     if request.method != "POST":
         waiting = campaigns.counts([campaign.id])[campaign.id]["waiting"]
         return _confirm(
@@ -124,7 +125,7 @@ def cancel_campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
             danger=True,
         )
     try:
-        done = campaigns.cancel_campaign(campaign.id, by=request.user)
+        done = campaigns.cancel_campaign(campaign.id, by=request.user, org=request.organisation)
     except ServiceError as e:
         _refused(e)
         messages.error(request, e.message)
@@ -143,7 +144,7 @@ def cancel_campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
 
 def retry_campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """GET: what will be sent again, and the warning about `unknown`; POST: do it."""
-    campaign = _campaign(campaign_id)
+    campaign = _campaign(request, campaign_id)
     if request.method != "POST":
         counts = campaigns.counts([campaign.id])[campaign.id]
         to_retry = counts["failed"] + counts["unknown"]
@@ -162,7 +163,7 @@ def retry_campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
             button=_("Yes, send them again"),
         )
     try:
-        done = campaigns.retry_campaign(campaign.id, by=request.user)
+        done = campaigns.retry_campaign(campaign.id, by=request.user, org=request.organisation)
     except ServiceError as e:
         _refused(e)
         messages.error(request, e.message)
@@ -198,7 +199,9 @@ def preview(request: HttpRequest) -> HttpResponse:
         _token, recipient_file = views.recipient_file_of(request)
         # The send's own resolution and rendering (commercial mention included), so that
         # the longest text shown is the longest the send will store.
-        resolved = resolve_recipients(targets=targets, recipient_file=recipient_file)
+        resolved = resolve_recipients(
+            targets=targets, recipient_file=recipient_file, org=request.organisation
+        )
         if resolved.invalid:
             resolved.checked()  # raises what the send would say
         recipients = resolved.numbers[: settings.SMSDESK_MAX_RECIPIENTS]
@@ -209,10 +212,12 @@ def preview(request: HttpRequest) -> HttpResponse:
             number = recipients[0]
         if number:
             context["number"] = number
-            context["rendered"] = personal.preview(text, number, extra)
+            context["rendered"] = personal.preview(text, number, extra, org=request.organisation)
         if recipients:
             commercial = bool(request.POST.get("commercial"))
-            bodies = sending.personalised(template, recipients, extra, commercial=commercial)
+            bodies = sending.personalised(
+                template, recipients, extra, commercial=commercial, org=request.organisation
+            )
             assert bodies is not None  # the template has fields
             context["longest"] = max(
                 bodies.infos.values(), key=lambda info: (info.segments, info.length)
@@ -223,9 +228,9 @@ def preview(request: HttpRequest) -> HttpResponse:
     return render(request, "messaging/_preview.html", context)
 
 
-def _campaign(campaign_id: int) -> Campaign:
+def _campaign(request: HttpRequest, campaign_id: int) -> Campaign:
     try:
-        return campaigns.get_campaign(campaign_id)
+        return campaigns.get_campaign(campaign_id, org=request.organisation)
     except ServiceError:
         raise Http404(_("No such campaign.")) from None
 

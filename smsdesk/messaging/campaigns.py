@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from smsdesk.accounts import access
+from smsdesk.core import tenancy
 from smsdesk.messaging import actions, errors, lifecycle
 from smsdesk.messaging.lifecycle import OUTSTANDING
 from smsdesk.messaging.models import Campaign, Message
@@ -97,15 +98,24 @@ def counts(campaign_ids: Iterable[int]) -> dict[int, Counts]:
     }
 
 
-def get_campaign(campaign_id: int) -> Campaign:
+def get_campaign(campaign_id: int, *, org: Any = None) -> Campaign:
+    """A campaign of `org`; another organisation's answers exactly as a missing one."""
     try:
-        return Campaign.objects.select_related("author").get(id=campaign_id)
+        return (
+            Campaign.objects.for_org(tenancy.resolve(org))
+            .select_related("author")
+            .get(id=campaign_id)
+        )
     except Campaign.DoesNotExist:
         raise errors.NotFound(_("No campaign with id %(id)s.") % {"id": campaign_id}) from None
 
 
-def campaign_list(*, search: str = "", tag: str = "") -> QuerySet:
-    qs = Campaign.objects.select_related("author").order_by("-created_at", "-id")
+def campaign_list(*, org: Any = None, search: str = "", tag: str = "") -> QuerySet:
+    qs = (
+        Campaign.objects.for_org(tenancy.resolve(org))
+        .select_related("author")
+        .order_by("-created_at", "-id")
+    )
     if tag:
         qs = qs.filter(tag__iexact=tag)
     if search:
@@ -113,11 +123,12 @@ def campaign_list(*, search: str = "", tag: str = "") -> QuerySet:
     return qs
 
 
-def tag_usage(limit: int = 50) -> list[tuple[str, int]]:
+def tag_usage(limit: int = 50, *, org: Any = None) -> list[tuple[str, int]]:
     """Tags used so far, the most used first, with how many campaigns carry each (the
     suggestions of the New SMS form and the filter of the campaign list)."""
     rows = (
-        Campaign.objects.exclude(tag="")
+        Campaign.objects.for_org(tenancy.resolve(org))
+        .exclude(tag="")
         .order_by()
         .values_list("tag")
         .annotate(n=Count("id"))
@@ -127,14 +138,14 @@ def tag_usage(limit: int = 50) -> list[tuple[str, int]]:
 
 
 @transaction.atomic
-def cancel_campaign(campaign_id: int, *, by: Any = None) -> int:
+def cancel_campaign(campaign_id: int, *, by: Any = None, org: Any = None) -> int:
     """Cancel every message of the campaign that has not gone out: one conditional UPDATE,
     so a message the worker claims at that instant goes out and is not counted here."""
-    campaign = get_campaign(campaign_id)
+    campaign = get_campaign(campaign_id, org=org)
     _check_may_act(campaign, by)
     done = lifecycle.move(
         lifecycle.CANCEL,
-        within=Message.objects.filter(campaign_id=campaign.id),
+        within=Message.objects.for_org(campaign.organisation_id).filter(campaign_id=campaign.id),
         due_at=None,
         cancelled_by=by,
     )
@@ -144,12 +155,16 @@ def cancel_campaign(campaign_id: int, *, by: Any = None) -> int:
 
 
 @transaction.atomic
-def retry_campaign(campaign_id: int, *, by: Any = None) -> int:
+def retry_campaign(campaign_id: int, *, by: Any = None, org: Any = None) -> int:
     """Queue again the campaign's failed and unknown messages (the page warns first that an
     unknown one may have arrived). The rules are messaging.actions.retry_messages'."""
-    campaign = get_campaign(campaign_id)
+    campaign = get_campaign(campaign_id, org=org)
     _check_may_act(campaign, by)
-    done = actions.retry_messages(Message.objects.filter(campaign_id=campaign.id), by=by)
+    done = actions.retry_messages(
+        Message.objects.for_org(campaign.organisation_id).filter(campaign_id=campaign.id),
+        by=by,
+        org=campaign.organisation_id,
+    )
     if not done:
         raise actions.NotActionable(
             _("Nothing to send again: no message of this campaign failed or is unknown.")

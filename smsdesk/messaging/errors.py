@@ -35,6 +35,13 @@ class UnknownGateway(ServiceError):
     code = "unknown_gateway"
 
 
+class NoLine(ServiceError):
+    """The organisation has no line to send through (the provider has assigned none)."""
+
+    code = "no_line"
+    http_status = 409
+
+
 class NotFound(ServiceError):
     code = "not_found"
     http_status = 404

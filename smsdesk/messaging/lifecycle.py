@@ -190,8 +190,9 @@ subscribers: list[Subscriber] = []
 
 # --- counting what moved ------------------------------------------------------------------
 
-Moved = tuple[Any, ...]  # RETURNING id, campaign_id, gateway_id, sent_at
-RETURNING = "id, campaign_id, gateway_id, sent_at"  # unqualified: SQLite
+Moved = tuple[Any, ...]  # RETURNING id, campaign_id, gateway_id, sent_at, organisation_id
+RETURNING = "id, campaign_id, gateway_id, sent_at, organisation_id"  # unqualified: SQLite
+N_MOVED = 5
 
 
 @dataclass
@@ -199,8 +200,10 @@ class _Tally:
     """What a call moved: written once at its end (day counters, campaign counts, changes)."""
 
     now: datetime
-    # (day, gateway, event) -> count: summed here, one row each when written
-    day_counts: dict[tuple[Any, str, str], int] = field(default_factory=lambda: defaultdict(int))
+    # (organisation, day, gateway, event) -> count: summed here, one row each when written
+    day_counts: dict[tuple[int, Any, str, str], int] = field(
+        default_factory=lambda: defaultdict(int)
+    )
     campaigns: dict[tuple[int, str], int] = field(default_factory=lambda: defaultdict(int))
     changes: list[Change] = field(default_factory=list)
     _days: dict[object, Any] = field(default_factory=dict)  # sent_at -> its local day
@@ -218,13 +221,14 @@ class _Tally:
         new_bucket = BUCKET_OF.get(t.target)
         listening = bool(subscribers)
         counts = self.day_counts
-        for message_id, campaign_id, gateway, sent_at in rows:
+        for message_id, campaign_id, gateway, sent_at, org in rows:
             for event in t.counters:
                 if event == E.REPORTED:
                     if sent_at is not None:
-                        counts[(self._day_of(sent_at), gateway or "", event)] += 1
+                        counts[(org, self._day_of(sent_at), gateway or "", event)] += 1
                 else:  # blocked is not per gateway (it never reached one)
-                    counts[(today, "" if event == E.BLOCKED else gateway or "", event)] += 1
+                    line = "" if event == E.BLOCKED else gateway or ""
+                    counts[(org, today, line, event)] += 1
             if campaign_id is not None and old_bucket != new_bucket:
                 if old_bucket:
                     self.campaigns[(campaign_id, old_bucket)] -= 1
@@ -233,16 +237,18 @@ class _Tally:
             if listening:
                 self.changes.append(Change(message_id, old, t.target, t))
 
-    def created(self, t: Transition, n: int, *, campaign_id: int) -> None:
+    def created(self, t: Transition, n: int, *, campaign_id: int, org: int) -> None:
         """`n` new messages of a campaign took `t` (no change listened to: not one by one)."""
         if not n:
             return
         for event in t.counters:
-            self.day_counts[(stats.local_day(self.now), "", event)] += n
+            self.day_counts[(org, stats.local_day(self.now), "", event)] += n
         self.campaigns[(campaign_id, BUCKET_OF[t.target])] += n
 
     def write(self) -> None:
-        stats.add((day, gateway, event, n) for (day, gateway, event), n in self.day_counts.items())
+        stats.add(
+            (org, day, line, event, n) for (org, day, line, event), n in self.day_counts.items()
+        )
         add_campaign_deltas((cid, bucket, n) for (cid, bucket), n in self.campaigns.items())
         if self.changes:
             for subscriber in subscribers:
@@ -349,7 +355,7 @@ def _move(
                     [*params, *chunk, source],
                 )
                 rows.extend(cursor.fetchall())
-        tally.moved(t, (r[:4] for r in rows), old=source)
+        tally.moved(t, (r[:N_MOVED] for r in rows), old=source)
         moved.extend(rows)
         if remaining is not None:
             if len(rows) == len(remaining):
@@ -465,11 +471,12 @@ def create_campaign_messages(
                 f"SELECT {RETURNING}, status FROM {TABLE} WHERE campaign_id = %s", [campaign_id]
             )
             for row in cursor.fetchall():
-                t = BLOCK_NEW if row[4] == S.BLOCKED else waiting
-                tally.moved(t, [row[:4]], old=None)
+                t = BLOCK_NEW if row[N_MOVED] == S.BLOCKED else waiting
+                tally.moved(t, [row[:N_MOVED]], old=None)
         else:
-            tally.created(BLOCK_NEW, n_blocked, campaign_id=campaign_id)
-            tally.created(waiting, len(rows) - n_blocked, campaign_id=campaign_id)
+            org = prototype.organisation_id
+            tally.created(BLOCK_NEW, n_blocked, campaign_id=campaign_id, org=org)
+            tally.created(waiting, len(rows) - n_blocked, campaign_id=campaign_id, org=org)
     tally.write()
 
 
@@ -478,7 +485,8 @@ def create_outbound(message: Message) -> Message:
     message.status = QUEUE_NEW.target
     message.save(force_insert=True)
     tally = _Tally(message.created_at)
-    tally.moved(QUEUE_NEW, [(message.pk, message.campaign_id, message.gateway_id, None)], old=None)
+    row = (message.pk, message.campaign_id, message.gateway_id, None, message.organisation_id)
+    tally.moved(QUEUE_NEW, [row], old=None)
     with connection.cursor() as cursor:
         _queue_effect(cursor, QUEUE_NEW, [message.pk])
     tally.write()
@@ -489,9 +497,12 @@ def create_inbound(message: Message) -> Message:
     """Save one received message, unread (with its row in the Unread list)."""
     message.status = RECEIVE.target
     message.save(force_insert=True)
-    UnreadEntry.objects.create(message=message, created_at=message.created_at)
+    UnreadEntry.objects.create(
+        message=message, created_at=message.created_at, organisation_id=message.organisation_id
+    )
     tally = _Tally(message.created_at)
-    tally.moved(RECEIVE, [(message.pk, None, message.gateway_id, None)], old=None)
+    row = (message.pk, None, message.gateway_id, None, message.organisation_id)
+    tally.moved(RECEIVE, [row], old=None)
     tally.write()
     return message
 
@@ -554,7 +565,7 @@ def claim(*, gateway: str, worker_id: str, limit: int, now: datetime) -> list[Cl
                 queue_done=True,
             )
             tally.write()
-            rows = [(r[0], *r[4:]) for r in moved]
+            rows = [(r[0], *r[N_MOVED:]) for r in moved]
     rows.sort()  # RETURNING gives no order; send oldest first
     return [Claimed(OutboundSMS(id=r[0], to=r[1], text=r[2]), r[3], r[1]) for r in rows]
 
@@ -633,7 +644,8 @@ def record_results(
             parts.extend(_parts_of(r))
     if results and gateway is None:
         gateway = (
-            Message.objects.filter(id=results[0].message_id)
+            Message.objects.across_orgs()  # the worker: a line's messages, whoever's
+            .filter(id=results[0].message_id)
             .values_list("gateway_id", flat=True)
             .first()
         ) or ""
@@ -650,11 +662,12 @@ def record_results(
                 f"WITH v(ref, vid) AS (SELECT * FROM unnest(%s::text[], %s::bigint[])), "
                 f"sent AS (UPDATE {TABLE} AS m SET status = '{SEND.target}', status_at = %s, "
                 f"{sent_sql} FROM v WHERE m.id = v.vid AND m.status = '{usual}' "
-                f"AND m.id = ANY(ARRAY(SELECT vid FROM v)) RETURNING m.id, m.campaign_id), "
+                f"AND m.id = ANY(ARRAY(SELECT vid FROM v)) "
+                f"RETURNING m.id, m.campaign_id, m.organisation_id), "
                 f"parts AS ({_PARTS_INSERT_PG} RETURNING 1), "
-                f"counted AS (INSERT INTO {DELTAS} (day, gateway, event, count) "
-                f"SELECT %s, %s, '{E.SENT}', count(*) FROM sent HAVING count(*) > 0 "
-                f"RETURNING 1)"
+                f"counted AS (INSERT INTO {DELTAS} (organisation_id, day, gateway, event, count) "
+                f"SELECT organisation_id, %s, %s, '{E.SENT}', count(*) FROM sent "
+                f"GROUP BY organisation_id RETURNING 1)"
                 + (f", campaigns AS ({campaign_sql})" if campaign_sql else "")
                 + " SELECT count(*) FROM sent",
                 [
@@ -787,7 +800,8 @@ def record_unknown(message_ids: Iterable[int], *, reason: str, now: datetime) ->
 def recover_in_flight(*, live_workers: Iterable[str], now: datetime) -> int:
     """Messages left `sending` by a worker that is gone become `unknown`, never resent."""
     live = list(live_workers)
-    within = Message.objects.filter(status=S.SENDING).exclude(claimed_by__in=live)
+    # the worker's recovery: every organisation's messages
+    within = Message.objects.across_orgs().filter(status=S.SENDING).exclude(claimed_by__in=live)
     tally = _Tally(now)
     with transaction.atomic(), connection.cursor() as cursor:
         moved = _move(
@@ -827,7 +841,7 @@ def apply_reports(
         ]
         usual = DELIVER.sources[0]
         settled = "RETURNING msg.id, msg.campaign_id, COALESCE(msg.gateway_id, '') AS gateway, "
-        settled += "msg.sent_at"
+        settled += "msg.sent_at, msg.organisation_id AS org"
         extra = "".join(
             f", {name}_campaigns AS ({sql})"
             for name, t in (("delivered", DELIVER), ("failed", FAIL_REPORTED))
@@ -852,12 +866,15 @@ def apply_reports(
             f"status_at = %s, claimed_by = '' WHERE msg.id = ANY(ARRAY(SELECT message_id "
             f"FROM hit WHERE total = 1 AND state = '{P.FAILED}')) AND msg.status = '{usual}' "
             f"{settled}), "
-            f"counted AS (INSERT INTO {DELTAS} (day, gateway, event, count) "
-            f"SELECT %s, gateway, '{E.DELIVERED}', count(*) FROM delivered GROUP BY gateway "
-            f"UNION ALL SELECT %s, gateway, '{E.FAILED}', count(*) FROM failed GROUP BY gateway "
-            f"UNION ALL SELECT (r.sent_at AT TIME ZONE %s)::date, r.gateway, '{E.REPORTED}', "
-            f"count(*) FROM (SELECT * FROM delivered UNION ALL SELECT * FROM failed) r "
-            f"WHERE r.sent_at IS NOT NULL GROUP BY 1, 2 RETURNING 1){extra} "
+            f"counted AS (INSERT INTO {DELTAS} (organisation_id, day, gateway, event, count) "
+            f"SELECT org, %s, gateway, '{E.DELIVERED}', count(*) FROM delivered "
+            f"GROUP BY org, gateway "
+            f"UNION ALL SELECT org, %s, gateway, '{E.FAILED}', count(*) FROM failed "
+            f"GROUP BY org, gateway "
+            f"UNION ALL SELECT r.org, (r.sent_at AT TIME ZONE %s)::date, r.gateway, "
+            f"'{E.REPORTED}', count(*) FROM (SELECT * FROM delivered UNION ALL "
+            f"SELECT * FROM failed) r WHERE r.sent_at IS NOT NULL GROUP BY 1, 2, 3 "
+            f"RETURNING 1){extra} "
             f"SELECT {returning}, (SELECT count(*) FROM delivered) + "
             f"(SELECT count(*) FROM failed) FROM hit",
             [
@@ -978,7 +995,9 @@ def _settle(
 
 
 def mark_read(message_ids: Sequence[int]) -> int:
-    """Mark inbound messages read and lower their conversations' unread counts.
+    """Mark inbound messages read and lower their conversations' unread counts. The ids
+    were read by the caller through its organisation (`for_org`); each message's
+    conversation is its own organisation's.
 
     Nothing to mark, nothing written: no transaction is opened (on SQLite a write transaction
     takes the database's lock, and a conversation view calls this on every view)."""
@@ -986,20 +1005,21 @@ def mark_read(message_ids: Sequence[int]) -> int:
         return 0
     with transaction.atomic():
         rows = list(
-            Message.objects.select_for_update()
+            Message.objects.across_orgs()  # ids the caller read through its organisation
+            .select_for_update()
             .filter(id__in=message_ids, status__in=READ.sources)
-            .values_list("id", "peer")
+            .values_list("id", "peer", "organisation_id")
         )
         if not rows:
             return 0
         moved = set(move(READ, ids=[r[0] for r in rows]))
-        UnreadEntry.objects.filter(message_id__in=moved).delete()
-        per_peer: dict[str, int] = defaultdict(int)
-        for message_id, peer in rows:
+        UnreadEntry.objects.across_orgs().filter(message_id__in=moved).delete()
+        per_peer: dict[tuple[int, str], int] = defaultdict(int)
+        for message_id, peer, org in rows:
             if message_id in moved:
-                per_peer[peer] += 1
-        for peer, count in per_peer.items():
-            Conversation.objects.filter(peer=peer).update(
+                per_peer[(org, peer)] += 1
+        for (org, peer), count in per_peer.items():
+            Conversation.objects.for_org(org).filter(peer=peer).update(
                 unread_count=Greatest(F("unread_count") - count, 0)
             )
         return len(moved)
@@ -1067,7 +1087,8 @@ def waiting_without_queue_row(*, since: datetime | None = None) -> list[int]:
     """Ids of claimable outbound messages that have no queue row: none, unless some code
     wrote a status without this module. With `since`, only those created since then (read
     through the list index: cheap enough for the worker's heartbeat)."""
-    qs = Message.objects.filter(direction=OUT, status__in=CLAIMABLE, gateway__isnull=False).exclude(
+    qs = Message.objects.across_orgs()  # the worker's alarm, over every organisation
+    qs = qs.filter(direction=OUT, status__in=CLAIMABLE, gateway__isnull=False).exclude(
         id__in=OutboxEntry.objects.values("message_id")
     )
     if since is not None:

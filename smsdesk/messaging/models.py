@@ -5,6 +5,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
+from smsdesk.core.tenancy import OrgManager, OrgOwned
+
 
 class GatewayState(models.Model):
     """What is known of a configured gateway (SMSDESK_GATEWAYS): its last health report and,
@@ -30,7 +32,7 @@ class GatewayState(models.Model):
         return self.name
 
 
-class Campaign(models.Model):
+class Campaign(OrgOwned):
     """One "New SMS" submission: the text, when to send it, and the targets as entered."""
 
     author = models.ForeignKey(
@@ -51,12 +53,17 @@ class Campaign(models.Model):
     # same id. NULL when none (CLI); nullable so that adding it rewrote no table.
     request_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
 
+    objects = OrgManager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["created_at", "id"], name="campaign_recent")]
+        indexes = [
+            models.Index(fields=["organisation", "created_at", "id"], name="campaign_recent"),
+            models.Index(fields=["organisation", "id"], name="campaign_org_id"),  # the API's
+        ]
 
 
-class Message(models.Model):
+class Message(OrgOwned):
     """One SMS, outbound or inbound. Statuses are described in DESIGN.md ("Messages")."""
 
     class Direction(models.TextChoices):
@@ -137,6 +144,8 @@ class Message(models.Model):
         verbose_name=_("sent again by"),
     )
 
+    objects = OrgManager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         # No index names `status`, `gateway_ref`, `sent_at` or the other columns the worker
@@ -147,8 +156,10 @@ class Message(models.Model):
         # (core/lists.py): msg_list for Envoyés/Reçus by date, msg_peer by number and for a
         # discussion, msg_campaign for a campaign's recipients (it also finds them by campaign).
         indexes = [
-            models.Index(fields=["direction", "created_at", "id"], name="msg_list"),
-            models.Index(fields=["peer", "created_at", "id"], name="msg_peer"),
+            models.Index(fields=["organisation", "direction", "created_at", "id"], name="msg_list"),
+            models.Index(fields=["organisation", "peer", "created_at", "id"], name="msg_peer"),
+            # the API's pages by id
+            models.Index(fields=["organisation", "id"], name="msg_org_id"),
             models.Index(fields=["campaign", "peer", "id"], name="msg_campaign"),
         ]
 
@@ -216,7 +227,7 @@ class OutboxEntry(models.Model):
         indexes = [models.Index(fields=["gateway_id", "due_at", "message_id"], name="outbox_due")]
 
 
-class UnreadEntry(models.Model):
+class UnreadEntry(OrgOwned):
     """An unread inbound message: what the Unread list reads, newest first.
 
     One row per message whose status is `unread`, written with it (`_store_inbound`), deleted
@@ -230,8 +241,12 @@ class UnreadEntry(models.Model):
     )
     created_at = models.DateTimeField()  # the message's, for reading in the list's order
 
+    objects = OrgManager()
+
     class Meta:
-        indexes = [models.Index(fields=["-created_at", "-message"], name="unread_recent")]
+        indexes = [
+            models.Index(fields=["organisation", "-created_at", "-message"], name="unread_recent")
+        ]
 
 
 class MessagePart(models.Model):
@@ -281,19 +296,24 @@ class UnmatchedReport(models.Model):
         indexes = [models.Index(fields=["gateway_id", "reference"], name="unmatched_ref")]
 
 
-class Conversation(models.Model):
+class Conversation(OrgOwned):
     """One per correspondent: what the discussion list shows, kept up to date on each message
     so that the list stays fast with millions of messages."""
 
-    peer = models.CharField(_("number"), max_length=32, unique=True)
+    peer = models.CharField(_("number"), max_length=32)
     last_at = models.DateTimeField()
     last_body = models.CharField(max_length=160)
     last_direction = models.CharField(max_length=3, choices=Message.Direction)
     unread_count = models.PositiveIntegerField(default=0)
 
+    objects = OrgManager()
+
     class Meta:
         ordering = ["-last_at", "-id"]
-        indexes = [models.Index(fields=["last_at", "id"], name="conv_recent")]
+        indexes = [models.Index(fields=["organisation", "last_at", "id"], name="conv_recent")]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "peer"], name="conversation_peer")
+        ]
 
 
 class InboundPart(models.Model):
@@ -339,7 +359,7 @@ GATEWAY_REASONS = (
 )
 
 
-class DailyCount(models.Model):
+class DailyCount(OrgOwned):
     """How many messages reached an event on a local day (SMSDESK_TIME_ZONE), per gateway:
     the home page's figures, read without scanning messages (messaging/stats.py).
 
@@ -350,13 +370,17 @@ class DailyCount(models.Model):
     event = models.CharField(max_length=10)  # stats.Event
     count = models.BigIntegerField(default=0)
 
+    objects = OrgManager()
+
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["day", "gateway", "event"], name="daily_count_key")
+            models.UniqueConstraint(
+                fields=["organisation", "day", "gateway", "event"], name="daily_count_key"
+            )
         ]
 
 
-class CountDelta(models.Model):
+class CountDelta(OrgOwned):
     """A change of a `DailyCount` not folded in yet: appended (never updated) in the
     transaction that changed the messages, so concurrent writers never wait on one row."""
 
@@ -365,6 +389,11 @@ class CountDelta(models.Model):
     gateway = models.CharField(max_length=50, blank=True)
     event = models.CharField(max_length=10)
     count = models.IntegerField()
+
+    objects = OrgManager()
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "day"], name="count_delta_org")]
 
 
 class CampaignCount(models.Model):

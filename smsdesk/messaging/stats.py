@@ -32,6 +32,7 @@ from django.db import connection, transaction
 from django.db.models import TextChoices
 from django.utils import timezone
 
+from smsdesk.core import tenancy
 from smsdesk.messaging.models import CountDelta, DailyCount
 
 
@@ -48,8 +49,8 @@ class Event(TextChoices):
 DELTAS = CountDelta._meta.db_table
 DAILY = DailyCount._meta.db_table
 
-# (day, gateway, event, count)
-Delta = tuple[date, str, str, int]
+# (organisation id, day, gateway, event, count)
+Delta = tuple[int, date, str, str, int]
 
 
 def _db_day(day: date) -> Any:
@@ -64,9 +65,9 @@ def local_day(at: datetime) -> date:
 def add(deltas: Iterable[Delta]) -> None:
     """Append counter changes, summed per (day, gateway, event), in one INSERT. Call it in
     the transaction that changed the messages."""
-    summed: dict[tuple[Any, str, str], int] = defaultdict(int)
-    for day, gateway, event, count in deltas:
-        summed[(_db_day(day), gateway or "", str(event))] += count
+    summed: dict[tuple[int, Any, str, str], int] = defaultdict(int)
+    for org, day, gateway, event, count in deltas:
+        summed[(org, _db_day(day), gateway or "", str(event))] += count
     rows = [(*key, n) for key, n in summed.items() if n]
     if not rows:
         return
@@ -74,15 +75,17 @@ def add(deltas: Iterable[Delta]) -> None:
         for start in range(0, len(rows), 500):
             chunk = rows[start : start + 500]
             cursor.execute(
-                f"INSERT INTO {DELTAS} (day, gateway, event, count) VALUES "
-                + ", ".join(["(%s, %s, %s, %s)"] * len(chunk)),
+                f"INSERT INTO {DELTAS} (organisation_id, day, gateway, event, count) VALUES "
+                + ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk)),
                 [value for row in chunk for value in row],
             )
 
 
-def count(event: str, *, at: datetime, gateway: str | None, n: int = 1) -> None:
-    """One counter change (a message received, a few blocked)."""
-    add([(local_day(at), gateway or "", event, n)])
+def count(
+    event: str, *, at: datetime, gateway: str | None, n: int = 1, org: Any = None
+) -> None:
+    """One counter change (a message received, a few blocked) of organisation `org`."""
+    add([(tenancy.org_id(tenancy.resolve(org)), local_day(at), gateway or "", event, n)])
 
 
 def fold() -> int:
@@ -92,22 +95,24 @@ def fold() -> int:
     them once the first commits), and the per-day rows are updated in a fixed order, so two
     folds cannot deadlock."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {DELTAS} RETURNING day, gateway, event, count")
+        cursor.execute(
+            f"DELETE FROM {DELTAS} RETURNING organisation_id, day, gateway, event, count"
+        )
         taken = cursor.fetchall()
         if not taken:
             return 0
-        summed: dict[tuple[date, str, str], int] = defaultdict(int)
-        for day, gateway, event, n in taken:
+        summed: dict[tuple[int, date, str, str], int] = defaultdict(int)
+        for org, day, gateway, event, n in taken:
             if isinstance(day, str):  # SQLite returns the text it stores
                 day = date.fromisoformat(day)
-            summed[(day, gateway, event)] += n
-        rows = sorted((_db_day(day), g, e, n) for (day, g, e), n in summed.items() if n)
+            summed[(org, day, gateway, event)] += n
+        rows = sorted((o, _db_day(day), g, e, n) for (o, day, g, e), n in summed.items() if n)
         for start in range(0, len(rows), 500):
             chunk = rows[start : start + 500]
             cursor.execute(
-                f"INSERT INTO {DAILY} (day, gateway, event, count) VALUES "
-                + ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
-                + f" ON CONFLICT (day, gateway, event) DO UPDATE "
+                f"INSERT INTO {DAILY} (organisation_id, day, gateway, event, count) VALUES "
+                + ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+                + f" ON CONFLICT (organisation_id, day, gateway, event) DO UPDATE "
                 f"SET count = {DAILY}.count + excluded.count",
                 [value for row in chunk for value in row],
             )
@@ -152,24 +157,26 @@ class Counts:
 RECENT_DAYS = 31  # what the home page shows (30 days), and a day of margin
 
 
-def read(now: datetime | None = None, *, days: int = RECENT_DAYS) -> Counts:
-    """The counters of the last `days` days (and the sent/reported totals before), folded
-    or not, in one query over the small counter tables."""
+def read(now: datetime | None = None, *, org: Any = None, days: int = RECENT_DAYS) -> Counts:
+    """The counters of organisation `org` over the last `days` days (and the sent/reported
+    totals before), folded or not, in one query over the small counter tables."""
+    org = tenancy.resolve(org)
     today = local_day(now or timezone.now())
     first = today - timedelta(days=days - 1)
     old = (Event.SENT.value, Event.REPORTED.value)
     sql = (
         f"SELECT CASE WHEN day >= %s THEN day END AS d, "
         f"CASE WHEN day = %s THEN gateway ELSE '' END AS g, event, SUM(count) "
-        f"FROM (SELECT day, gateway, event, count FROM {DAILY} "
-        f"UNION ALL SELECT day, gateway, event, count FROM {DELTAS}) AS c "
+        f"FROM (SELECT day, gateway, event, count FROM {DAILY} WHERE organisation_id = %s "
+        f"UNION ALL SELECT day, gateway, event, count FROM {DELTAS} "
+        f"WHERE organisation_id = %s) AS c "
         f"WHERE day >= %s OR event IN (%s, %s) GROUP BY 1, 2, 3"
     )
     by_day: dict[tuple[date, str], int] = defaultdict(int)
     today_by_gateway: dict[tuple[str, str], int] = defaultdict(int)
     earlier: dict[str, int] = defaultdict(int)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_db_day(first), _db_day(today), _db_day(first), *old])
+        cursor.execute(sql, [_db_day(first), _db_day(today), org.pk, org.pk, _db_day(first), *old])
         for day, gateway, event, n in cursor.fetchall():
             n = int(n or 0)
             if day is None:
@@ -184,7 +191,8 @@ def read(now: datetime | None = None, *, days: int = RECENT_DAYS) -> Counts:
 
 
 def totals() -> dict[tuple[str, str], int]:
-    """Every event ever counted, per (gateway, event), folded or not: the metrics' counters
+    """Every event ever counted, per (gateway, event), folded or not, over every
+    organisation: the platform's metrics' counters
     (one GROUP BY over the small counter tables, about a row per day, gateway and event)."""
     sql = (
         f"SELECT gateway, event, SUM(count) FROM (SELECT gateway, event, count FROM {DAILY} "

@@ -42,11 +42,12 @@ def new_sms(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             token, recipient_file = recipient_file_of(request)
-            csv_context = _csv_context(token, recipient_file)
+            csv_context = _csv_context(request, token, recipient_file)
             with transaction.atomic():
                 once.claim(request)  # the same form posted twice sends once
                 campaign = sending.create_campaign(
                     author=request.user,
+                    org=request.organisation,
                     body=form.cleaned_data["text"],
                     targets=form.targets(),
                     send_at=form.cleaned_data["send_at"],
@@ -81,9 +82,9 @@ def new_sms(request: HttpRequest) -> HttpResponse:
         "messaging/new.html",
         {
             "form": form,
-            **_picked(form),
-            "tags": campaigns.tag_usage(),
-            "custom_fields": ContactField.objects.all(),
+            **_picked(request, form),
+            "tags": campaigns.tag_usage(org=request.organisation),
+            "custom_fields": ContactField.objects.for_org(request.organisation),
             "max_size": imports.max_size_shown(),
             **csv_context,
         },
@@ -119,7 +120,9 @@ def recipient_file_of(
 PREVIEW_LINES = 100  # rejected and duplicate lines shown; the counts cover them all
 
 
-def _csv_context(token: str, recipient_file: imports.RecipientFile | None) -> dict:
+def _csv_context(
+    request: HttpRequest, token: str, recipient_file: imports.RecipientFile | None
+) -> dict:
     if recipient_file is None:
         return {}
     return {
@@ -128,7 +131,7 @@ def _csv_context(token: str, recipient_file: imports.RecipientFile | None) -> di
         "csv_summary": imports.recipients_line(recipient_file),
         "csv_rejected": recipient_file.rejected[:PREVIEW_LINES],
         "csv_duplicates": recipient_file.duplicates[:PREVIEW_LINES],
-        "csv_blocked": len(optout.blocked_among(recipient_file.numbers)),
+        "csv_blocked": len(optout.blocked_among(recipient_file.numbers, org=request.organisation)),
     }
 
 
@@ -140,7 +143,7 @@ def csv_upload(request: HttpRequest) -> HttpResponse:
     if "recipients_file" not in request.FILES:
         return render(request, "messaging/_csv.html", {})
     try:
-        context = _csv_context(*recipient_file_of(request, chosen_again=True))
+        context = _csv_context(request, *recipient_file_of(request, chosen_again=True))
     except ServiceError as e:
         return render(request, "messaging/_csv.html", {"csv_error": e.message}, status=400)
     response = render(request, "messaging/_csv.html", context)
@@ -149,13 +152,13 @@ def csv_upload(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _picked(form: NewSmsForm) -> dict:
+def _picked(request: HttpRequest, form: NewSmsForm) -> dict:
     """What was typed and picked, to show again when the form comes back with an error."""
     if not form.is_bound:
         return {"number_fields": [""], "picked_contacts": [], "picked_groups": []}
     targets = form.targets()
-    contacts = Contact.objects.filter(id__in=targets.contacts[:1000])
-    groups = Group.objects.filter(id__in=targets.groups[:100])
+    contacts = Contact.objects.for_org(request.organisation).filter(id__in=targets.contacts[:1000])
+    groups = Group.objects.for_org(request.organisation).filter(id__in=targets.groups[:100])
     fields = [f for f in cast(QueryDict, form.data).getlist("numbers")[:100]] or [""]
     return {
         "number_fields": fields,
@@ -179,7 +182,9 @@ def summary(request: HttpRequest) -> HttpResponse:
     context: dict = {"empty": not chosen}
     if not context["empty"]:
         try:  # the send's own resolution: the counts shown are what the send will do
-            resolved = resolve_recipients(targets=targets, recipient_file=recipient_file)
+            resolved = resolve_recipients(
+                targets=targets, recipient_file=recipient_file, org=request.organisation
+            )
             if resolved.invalid:
                 resolved.checked()  # raises what the send would say
             context["summary"] = resolved
@@ -237,7 +242,9 @@ def _list(
         Column(_("Delivered") if outbound else _("Status")),
     ]
     search = search_text(request)
-    qs = filters.message_list(direction=direction, status=status, search=search)
+    qs = filters.message_list(
+        org=request.organisation, direction=direction, status=status, search=search
+    )
     return render(
         request,
         "messaging/list.html",
@@ -271,7 +278,7 @@ def unread(request: HttpRequest) -> HttpResponse:
 def cancel(request: HttpRequest, message_id: int) -> HttpResponse:
     """GET: the confirmation step; POST: cancel."""
     if request.method != "POST":
-        message = get_object_or_404(Message, id=message_id)
+        message = get_object_or_404(Message.objects.for_org(request.organisation), id=message_id)
         return _confirm(
             request,
             message,
@@ -282,7 +289,7 @@ def cancel(request: HttpRequest, message_id: int) -> HttpResponse:
         )
     return _act_on_message(
         request,
-        lambda: actions.cancel_message(message_id, by=request.user),
+        lambda: actions.cancel_message(message_id, by=request.user, org=request.organisation),
         _("The message was cancelled: it will not be sent."),
     )
 
@@ -290,7 +297,7 @@ def cancel(request: HttpRequest, message_id: int) -> HttpResponse:
 def retry(request: HttpRequest, message_id: int) -> HttpResponse:
     """GET: the confirmation step (it says when the SMS may have arrived already); POST: retry."""
     if request.method != "POST":
-        message = get_object_or_404(Message, id=message_id)
+        message = get_object_or_404(Message.objects.for_org(request.organisation), id=message_id)
         return _confirm(
             request,
             message,
@@ -303,7 +310,7 @@ def retry(request: HttpRequest, message_id: int) -> HttpResponse:
         )
     return _act_on_message(
         request,
-        lambda: actions.retry_message(message_id, by=request.user),
+        lambda: actions.retry_message(message_id, by=request.user, org=request.organisation),
         _("The message is queued again."),
     )
 
@@ -344,7 +351,7 @@ def conversation_with(request: HttpRequest) -> HttpResponse:
     """The conversation with `?number=` (as stored), by its id: lists that show a number link
     here, so no URL path is ever built from a text a stranger chose."""
     number = request.GET.get("number", "")[:64]
-    conversation = Conversation.objects.filter(peer=number).first()
+    conversation = Conversation.objects.for_org(request.organisation).filter(peer=number).first()
     if conversation is None:  # a contact never texted yet: the first SMS starts it
         if not number:
             raise Http404
@@ -360,33 +367,37 @@ CONVERSATION_ORDER = Order("-date", ("last_at", "id"), descending=True)
 
 def conversations(request: HttpRequest) -> HttpResponse:
     search = search_text(request)
-    qs = Conversation.objects.all()
+    qs = Conversation.objects.for_org(request.organisation)
     if search:
-        qs = qs.filter(directory.number_search(search, "peer") | Q(last_body__icontains=search))
+        found = directory.number_search(search, "peer", org=request.organisation)
+        qs = qs.filter(found | Q(last_body__icontains=search))
     qs = directory.with_names(qs, "peer")
     context = paginate(request, qs, CONVERSATION_ORDER)  # index conv_recent
     return render(request, "messaging/conversations.html", {"q": search, **context})
 
 
 def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    conversation = get_object_or_404(Conversation, id=conversation_id)
+    conversation = get_object_or_404(
+        Conversation.objects.for_org(request.organisation), id=conversation_id
+    )
     peer = conversation.peer
     history = list(
-        Message.objects.filter(peer=peer)
+        Message.objects.for_org(request.organisation)
+        .filter(peer=peer)
         .select_related("cancelled_by", "retried_by")
         .order_by("-created_at", "-id")[:200]
     )
     history.reverse()
     unread = [m.id for m in history if m.status == Message.Status.UNREAD]
     if unread:  # reading an already read conversation writes nothing
-        actions.mark_read(unread)
+        actions.mark_read(unread, org=request.organisation)
     return render(
         request,
         "messaging/conversation.html",
         {
             "conversation": conversation,
             "peer": peer,
-            "contact": Contact.objects.filter(number=peer).first(),
+            "contact": Contact.objects.for_org(request.organisation).filter(number=peer).first(),
             "history": history,
             "form": ReplyForm(),
         },
@@ -395,7 +406,9 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
 
 @require_POST
 def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    conversation = get_object_or_404(Conversation, id=conversation_id)
+    conversation = get_object_or_404(
+        Conversation.objects.for_org(request.organisation), id=conversation_id
+    )
     form = ReplyForm(request.POST)
     if form.is_valid():
         try:
@@ -403,10 +416,11 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
                 once.claim(request)
                 sending.create_campaign(
                     author=request.user,
+                    org=request.organisation,
                     body=form.cleaned_data["text"],
                     to=[conversation.peer],
                     personalise_text=False,  # a reply is what was typed, braces included
-                    gateway=sending.reply_gateway(conversation.peer),
+                    gateway=sending.reply_gateway(conversation.peer, org=request.organisation),
                 )
         except ServiceError as e:  # AlreadySubmitted too: said once, nothing sent again
             messages.error(request, e.message)
@@ -420,10 +434,12 @@ def inbound_notices(request: HttpRequest) -> JsonResponse:
     """The SMS received since `?after=<id>` for the notices of core/static/core/smsdesk.js;
     without `after`, only where to start. Reads only: nothing is marked read."""
     after = request.GET.get("after", "")
-    newest = notifications.newest_id()  # read first: a row added meanwhile is for next time
+    newest = notifications.newest_id(
+        org=request.organisation
+    )  # read first: a row added meanwhile is for next time
     if not (after.isascii() and after.isdigit() and len(after) < 19):
         return _no_store(JsonResponse({"last": newest, "new": []}))
-    found = notifications.inbound_between(int(after), newest)
+    found = notifications.inbound_between(int(after), newest, org=request.organisation)
     shown = found[: notifications.MAX_NOTICES]
     return _no_store(
         JsonResponse(

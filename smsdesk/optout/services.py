@@ -3,6 +3,10 @@
 Every entry point (the inbound STOP/START handled by messaging.receiving.receive_inbound, the
 SMS STOP page, the API, `smsdesk optout`) changes the list through `opt_out` / `opt_in`, so
 each change writes its `OptOutEvent` in the same transaction as the change itself.
+
+The list is an organisation's: an opt-out is given to a sender, so a STOP to organisation A
+never blocks organisation B. Every function takes the organisation (`org`; None: the only
+one of a single-customer installation, core.tenancy.resolve).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from smsdesk.accounts import access
-from smsdesk.core import number_reasons
+from smsdesk.core import number_reasons, tenancy
 from smsdesk.core.bulk import select_among
 from smsdesk.core.text import check_typed
 from smsdesk.optout import errors
@@ -28,18 +32,32 @@ from smsdesk.sms import errors as sms_errors
 
 MAX_REASON = 255
 
-# Called with (number, time) in the transaction that puts a number on the list: messaging
-# registers the STOP rule here (messaging/stop.py), so that every way onto the list blocks
-# what waits for the number, and this app imports nothing above it.
-on_opt_out: list[Callable[[str, datetime], None]] = []
+# Called with (organisation, number, time) in the transaction that puts a number on the
+# list: messaging registers the STOP rule here (messaging/stop.py), so that every way onto
+# the list blocks what waits for the number, and this app imports nothing above it.
+on_opt_out: list[Callable[[Any, str, datetime], None]] = []
 
 
-def blocked_among(numbers: Iterable[str]) -> set[str]:
-    """The numbers (E.164) of `numbers` that are on the STOP list (one query per 50,000)."""
-    return {number for (number,) in select_among(OptOut, "number", list(numbers), ["number"])}
+def blocked_among(numbers: Iterable[str], *, org: Any = None) -> set[str]:
+    """The numbers (E.164) of `numbers` on `org`'s STOP list (one query per 50,000)."""
+    org = tenancy.resolve(org)
+    return {
+        number for (number,) in select_among(OptOut, "number", list(numbers), ["number"], org=org)
+    }
 
 
-def count_blocked(raw_numbers: Iterable[str]) -> int:
+def blocked_anywhere(numbers: Iterable[str]) -> set[str]:
+    """The numbers on any organisation's STOP list: the worker's quick first look before
+    the exact check per organisation (messaging.stop.block_at_handover)."""
+    wanted = list(numbers)
+    if not wanted:
+        return set()
+    return set(
+        OptOut.objects.across_orgs().filter(number__in=wanted).values_list("number", flat=True)
+    )
+
+
+def count_blocked(raw_numbers: Iterable[str], *, org: Any = None) -> int:
     """How many distinct numbers of `raw_numbers` (any format) are on the STOP list.
 
     For the New SMS page, before saving: a number that does not parse is not counted here
@@ -51,11 +69,11 @@ def count_blocked(raw_numbers: Iterable[str]) -> int:
             valid.add(number_reasons.parse_typed(raw))
         except sms_errors.InvalidNumber:
             continue
-    return len(blocked_among(valid))
+    return len(blocked_among(valid, org=org))
 
 
-def is_blocked(number: str) -> bool:
-    return OptOut.objects.filter(number=number).exists()
+def is_blocked(number: str, *, org: Any = None) -> bool:
+    return OptOut.objects.for_org(tenancy.resolve(org)).filter(number=number).exists()
 
 
 def _by_name(by: Any) -> str:
@@ -66,6 +84,7 @@ def opt_out(  # type: ignore[no-untyped-def]
     number: str,
     *,
     source: str,
+    org: Any = None,
     keyword: str = "",
     by=None,
     reason: str = "",
@@ -75,12 +94,18 @@ def opt_out(  # type: ignore[no-untyped-def]
     already on the list is left as it is and no history is written. What waits for it is
     blocked in the same transaction (`on_opt_out`)."""
     at = at or timezone.now()
+    org = tenancy.resolve(org)
     try:
         with transaction.atomic():
             entry = OptOut.objects.create(
-                number=number, source=source, keyword=(keyword or reason)[:160], by=by
+                organisation=org,
+                number=number,
+                source=source,
+                keyword=(keyword or reason)[:160],
+                by=by,
             )
             OptOutEvent.objects.create(
+                organisation=org,
                 number=number,
                 action=OptOutEvent.Action.ADDED,
                 source=source,
@@ -91,16 +116,17 @@ def opt_out(  # type: ignore[no-untyped-def]
                 text=keyword[:160],
             )
             for listener in on_opt_out:
-                listener(number, at)
+                listener(org, number, at)
             return entry, True
     except IntegrityError:
-        return OptOut.objects.get(number=number), False
+        return OptOut.objects.for_org(org).get(number=number), False
 
 
 def opt_in(  # type: ignore[no-untyped-def]
     number: str,
     *,
     source: str,
+    org: Any = None,
     text: str = "",
     by=None,
     reason: str = "",
@@ -108,11 +134,13 @@ def opt_in(  # type: ignore[no-untyped-def]
 ) -> OptOutEvent | None:
     """Take `number` off the STOP list (a START, or a removal by hand); None if it was not
     on it. The number can be texted again from now on."""
+    org = tenancy.resolve(org)
     with transaction.atomic():
-        deleted, _rows = OptOut.objects.filter(number=number).delete()
+        deleted, _rows = OptOut.objects.for_org(org).filter(number=number).delete()
         if not deleted:
             return None
         return OptOutEvent.objects.create(
+            organisation=org,
             number=number,
             action=OptOutEvent.Action.REMOVED,
             source=source,
@@ -141,7 +169,9 @@ def _check_admin(by: Any) -> None:
 
 
 @transaction.atomic
-def add_number(raw: str, *, by: Any, source: str = Source.MANUAL, reason: str = "") -> OptOut:
+def add_number(
+    raw: str, *, by: Any, org: Any = None, source: str = Source.MANUAL, reason: str = ""
+) -> OptOut:
     """An administrator puts a number on the STOP list by hand (page, API or command line).
 
     What was still waiting for that number is blocked at once (`opt_out`), as for an SMS STOP.
@@ -149,7 +179,7 @@ def add_number(raw: str, *, by: Any, source: str = Source.MANUAL, reason: str = 
     _check_admin(by)
     number = parse_number(raw)
     reason = check_typed(reason.strip(), field="reason", label=_("The reason"))
-    entry, created = opt_out(number, source=source, by=by, reason=reason)
+    entry, created = opt_out(number, source=source, org=org, by=by, reason=reason)
     if not created:
         raise errors.AlreadyOptedOut(
             _("%(number)s is already on the STOP list.") % {"number": number}, field="number"
@@ -157,7 +187,9 @@ def add_number(raw: str, *, by: Any, source: str = Source.MANUAL, reason: str = 
     return entry
 
 
-def remove_number(raw: str, *, by: Any, reason: str, source: str = Source.MANUAL) -> OptOutEvent:
+def remove_number(
+    raw: str, *, by: Any, reason: str, org: Any = None, source: str = Source.MANUAL
+) -> OptOutEvent:
     """An administrator takes a number off the STOP list, saying why; it can be texted again."""
     _check_admin(by)
     number = parse_number(raw)
@@ -172,7 +204,7 @@ def remove_number(raw: str, *, by: Any, reason: str, source: str = Source.MANUAL
             _("The reason is too long: at most %(max)d characters.") % {"max": MAX_REASON},
             field="reason",
         )
-    event = opt_in(number, source=source, by=by, reason=reason)
+    event = opt_in(number, source=source, org=org, by=by, reason=reason)
     if event is None:
         raise errors.NotOptedOut(
             _("%(number)s is not on the STOP list.") % {"number": number}, field="number"
@@ -180,10 +212,11 @@ def remove_number(raw: str, *, by: Any, reason: str, source: str = Source.MANUAL
     return event
 
 
-def history_of(numbers_shown: Iterable[str]) -> dict[str, list[OptOutEvent]]:
+def history_of(numbers_shown: Iterable[str], *, org: Any = None) -> dict[str, list[OptOutEvent]]:
     """The changes of each number, newest first (for the lines of the SMS STOP page)."""
     events: dict[str, list[OptOutEvent]] = {}
-    for e in OptOutEvent.objects.filter(number__in=list(numbers_shown)).order_by("-at", "-id"):
+    rows = OptOutEvent.objects.for_org(tenancy.resolve(org))
+    for e in rows.filter(number__in=list(numbers_shown)).order_by("-at", "-id"):
         events.setdefault(e.number, []).append(e)
     return events
 

@@ -30,19 +30,20 @@ def _columns() -> list[Column]:
     ]
 
 
-def _search(qs, q: str):  # type: ignore[no-untyped-def]
-    return qs.filter(directory.number_search(q, "number"))
+def _search(qs, q: str, org):  # type: ignore[no-untyped-def]
+    return qs.filter(directory.number_search(q, "number", org=org))
 
 
 def stop_list(request: HttpRequest) -> HttpResponse:
     q = search_text(request)
-    qs = directory.with_names(OptOut.objects.select_related("by"), "number")
+    mine = OptOut.objects.for_org(request.organisation)
+    qs = directory.with_names(mine.select_related("by"), "number")
     if q:
-        qs = _search(qs, q)
+        qs = _search(qs, q, request.organisation)
     columns = _columns()
     context = paginate(request, qs, sort_order(request, columns, "-date"))
     entries = list(context["page"])
-    history = services.history_of(e.number for e in entries)
+    history = services.history_of((e.number for e in entries), org=request.organisation)
     for e in entries:
         e.history = history.get(e.number, [])
     return render(
@@ -53,9 +54,9 @@ def stop_list(request: HttpRequest) -> HttpResponse:
 
 
 def export_csv(request: HttpRequest) -> StreamingHttpResponse:
-    qs = OptOut.objects.order_by("created_at", "id")
+    qs = OptOut.objects.for_org(request.organisation).order_by("created_at", "id")
     if q := search_text(request):
-        qs = _search(qs, q)
+        qs = _search(qs, q, request.organisation)
     response = StreamingHttpResponse(services.export_rows(qs), content_type="text/csv")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="sms-stop-{stamp}.csv"'
@@ -67,8 +68,8 @@ def history(request: HttpRequest) -> HttpResponse:
         request,
         title=_("STOP SMS history"),
         intro=_("Every change of the STOP list, kept for good: nobody can edit it."),
-        queryset=directory.with_names(OptOutEvent.objects.all(), "number"),
-        search=_search,
+        queryset=directory.with_names(OptOutEvent.objects.for_org(request.organisation), "number"),
+        search=lambda qs, q: _search(qs, q, request.organisation),
         columns=[
             # indexes optout_event_recent and optout_event_number
             Column(_("Date"), "date", ("at", "id")),
@@ -104,6 +105,7 @@ def add_number(request: HttpRequest) -> HttpResponse:
             entry = services.add_number(
                 form.cleaned_data["number"],
                 by=request.user,
+                org=request.organisation,
                 source=Source.MANUAL,
                 reason=form.cleaned_data["reason"],
             )
@@ -123,12 +125,15 @@ def add_number(request: HttpRequest) -> HttpResponse:
 def remove_number(request: HttpRequest, entry_id: int) -> HttpResponse:
     """A confirmation page (with the reason to give), then the removal."""
     _require_admin(request)
-    entry = get_object_or_404(OptOut, id=entry_id)
+    entry = get_object_or_404(OptOut.objects.for_org(request.organisation), id=entry_id)
     form = RemoveNumberForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             services.remove_number(
-                entry.number, by=request.user, reason=form.cleaned_data["reason"]
+                entry.number,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                org=request.organisation,
             )
         except ServiceError as e:
             form.add_error(e.field if e.field in form.fields else None, e.message)
@@ -152,7 +157,7 @@ def check_numbers(request: HttpRequest) -> HttpResponse:
     """For the New SMS page, before saving: how many of the typed numbers are on the list."""
     raw = request.POST.get("numbers", "")[:2_000_000]
     typed = [n for n in raw.replace(",", "\n").replace(";", "\n").splitlines() if n.strip()]
-    count = services.count_blocked(typed[:MAX_CHECKED])
+    count = services.count_blocked(typed[:MAX_CHECKED], org=request.organisation)
     text = ""
     if count:
         text = ngettext(

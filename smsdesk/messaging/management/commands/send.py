@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from smsdesk.accounts.cli import add_org_argument, organisation_from
 from smsdesk.core.errors import ServiceError
 from smsdesk.directory import imports
 from smsdesk.directory import services as directory
@@ -15,6 +16,7 @@ class Command(BaseCommand):
     help = "Queue an SMS to numbers, contacts and groups (sent by the worker, now or at --at)."
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        add_org_argument(parser)
         parser.add_argument(
             "--to",
             nargs="+",
@@ -58,6 +60,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
+        org = organisation_from(opts)
         send_at = None
         if opts["at"]:
             try:
@@ -76,11 +79,12 @@ class Command(BaseCommand):
                     self.stderr.write(imports.rejected_line(rejected))
             targets = Targets(
                 numbers=opts["to"],
-                contacts=[directory.lookup_contact(c).id for c in opts["contact"]],
-                groups=[directory.lookup_group(g).id for g in opts["group"]],
+                contacts=[directory.lookup_contact(c, org=org).id for c in opts["contact"]],
+                groups=[directory.lookup_group(g, org=org).id for g in opts["group"]],
             )
             campaign = sending.create_campaign(
                 author=None,
+                org=org,
                 body=opts["text"],
                 targets=targets,
                 send_at=send_at,
