@@ -41,6 +41,17 @@ def text_index_triggers(apps, schema_editor):
     for sql in words.SQLITE_WORDS:
         if sql.lstrip().startswith("CREATE TRIGGER"):
             schema_editor.execute(sql.replace("CREATE TRIGGER", "CREATE TRIGGER IF NOT EXISTS", 1))
+    # Rows written while the triggers were away (a migration run backwards and forwards
+    # again): the word tables are made again from the text.
+    for table in ("messaging_message", "messaging_campaign"):
+        schema_editor.execute(f"INSERT INTO {table}_words({table}_words) VALUES ('delete-all')")
+    schema_editor.execute(
+        "INSERT INTO messaging_message_words(rowid, body) "
+        "SELECT id, body FROM messaging_message WHERE campaign_id IS NULL"
+    )
+    schema_editor.execute(
+        "INSERT INTO messaging_campaign_words(rowid, body) SELECT id, body FROM messaging_campaign"
+    )
 
 
 class Migration(migrations.Migration):
@@ -52,6 +63,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # backwards, last: the rebuilt tables get their triggers again
+        migrations.RunPython(migrations.RunPython.noop, text_index_triggers),
         migrations.RemoveConstraint(
             model_name='dailycount',
             name='daily_count_key',
