@@ -118,8 +118,7 @@ def _fingerprint(org: Organisation) -> dict:
     """What B holds, to check that nothing A did changed it."""
     return {
         m.__name__: sorted(
-            (r.pk, r.status if hasattr(r, "status") else "")
-            for r in m.objects.for_org(org).all()
+            (r.pk, r.status if hasattr(r, "status") else "") for r in m.objects.for_org(org).all()
         )
         for m in MODELS
     }
@@ -185,9 +184,10 @@ def test_every_url_answers_for_its_organisation_only(world) -> None:  # type: ig
             body = _text(got)
             if theirs != absent:  # a page about one row: B's answers as a missing one
                 assert got.status_code == nothing.status_code, (name, method)
-                assert _without_ids(body, theirs) == _without_ids(
-                    _text(nothing), absent
-                ), (name, method)
+                assert _without_ids(body, theirs) == _without_ids(_text(nothing), absent), (
+                    name,
+                    method,
+                )
             if got.status_code == 200:
                 _no_mark(name, body)
             checked += 1
@@ -197,7 +197,11 @@ def test_every_url_answers_for_its_organisation_only(world) -> None:  # type: ig
             _no_mark(name, _text(got))
     assert checked > 40
     assert _fingerprint(b["org"]) == before  # nothing of B's changed by A's actions
-    for export in ("/directory/contacts/export/?format=csv", "/stop/export/", "/sms/notices/?after=0"):
+    for export in (
+        "/directory/contacts/export/?format=csv",
+        "/stop/export/",
+        "/sms/notices/?after=0",
+    ):
         _no_mark(export, _text(client.get(export)))
 
 

@@ -39,7 +39,7 @@ def organisation_from(options: dict[str, Any]) -> Organisation:
     if not orgs:
         from smsdesk.core.tenancy import sole_organisation
 
-        return sole_organisation()  # type: ignore[no-any-return]
+        return sole_organisation()
     raise CommandError(
         _("There are several organisations: say which one with --org SLUG (%(slugs)s).")
         % {"slugs": _slugs()},

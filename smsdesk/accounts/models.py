@@ -7,7 +7,7 @@ from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from smsdesk.core.tenancy import OrgManager, OrgOwned
+from smsdesk.core.tenancy import OrgOwned
 
 
 class Organisation(models.Model):
@@ -46,7 +46,7 @@ class User(AbstractUser):
     notify_inbound = models.BooleanField(_("show a notice when an SMS arrives"), default=True)
     notify_sound = models.BooleanField(_("with a sound"), default=False)
 
-    class Meta(AbstractUser.Meta):
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined]
         constraints = [
             models.CheckConstraint(
                 condition=(
@@ -88,8 +88,6 @@ class ApiToken(OrgOwned):
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
-
-    objects = OrgManager()
 
     class Meta:
         ordering = ["-created_at"]

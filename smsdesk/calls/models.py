@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from smsdesk.core.tenancy import OrgManager, OrgOwned
+from smsdesk.core.tenancy import OrgOwned
 
 
 class Call(OrgOwned):
@@ -16,8 +16,6 @@ class Call(OrgOwned):
     reply = models.ForeignKey(
         "messaging.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-
-    objects = OrgManager()
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -67,7 +67,7 @@ class OrgQuerySet(models.QuerySet):
         self._origin: str | None = None
 
     def _clone(self) -> Self:
-        clone = super()._clone()
+        clone = super()._clone()  # type: ignore[misc]
         clone._scoped = self._scoped
         clone._origin = self._origin
         return clone
@@ -83,12 +83,12 @@ class OrgQuerySet(models.QuerySet):
 
     def across_orgs(self) -> Self:
         """Every organisation's rows: the worker, the platform's figures. Say why where used."""
-        clone = self._chain()
+        clone = self._chain()  # type: ignore[attr-defined]
         clone._scoped = True
         return clone
 
     def _check_scope(self) -> None:
-        if self._scoped or self._origin is None or "instance" in self._hints:
+        if self._scoped or self._origin is None or "instance" in self._hints:  # type: ignore[attr-defined]
             return
         message = (
             f"{self.model._meta.label} queried without for_org() or across_orgs() "
@@ -200,3 +200,9 @@ class OrgOwned(models.Model):
 
 def is_org_owned(model: type[models.Model]) -> bool:
     return issubclass(model, OrgOwned)
+
+
+def of_request(request: Any) -> Any:
+    """The organisation of a request: the user's (accounts.middleware), the token's (the
+    API), or the one a platform administrator entered."""
+    return request.organisation

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from smsdesk.core.tenancy import OrgManager, OrgOwned
+from smsdesk.core.tenancy import OrgOwned
 
 
 class ContactField(OrgOwned):
@@ -15,8 +15,6 @@ class ContactField(OrgOwned):
     key = models.SlugField(_("key"), max_length=40)
     label = models.CharField(_("label"), max_length=60)
     position = models.PositiveSmallIntegerField(default=0)
-
-    objects = OrgManager()
 
     class Meta:
         ordering = ["position", "id"]
@@ -37,8 +35,6 @@ class Contact(OrgOwned):
     fields = models.JSONField(_("custom fields"), default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects = OrgManager()
 
     class Meta:
         ordering = ["name"]
@@ -64,8 +60,6 @@ class Group(OrgOwned):
     name = models.CharField(_("group name"), max_length=200)
     contacts = models.ManyToManyField(Contact, related_name="groups", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = OrgManager()
 
     class Meta:
         ordering = ["name"]

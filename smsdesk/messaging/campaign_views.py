@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from smsdesk.core import tenancy
 from smsdesk.core.display import absolute
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.lists import Column, Order, paginate, search_text, table_page
@@ -33,7 +34,7 @@ CAMPAIGN_ORDER = Order("-date", ("created_at", "id"), descending=True)
 def campaign_list(request: HttpRequest) -> HttpResponse:
     search = search_text(request)
     tag = request.GET.get("tag", "").strip()[:50]
-    qs = campaigns.campaign_list(org=request.organisation, search=search, tag=tag)
+    qs = campaigns.campaign_list(org=tenancy.of_request(request), search=search, tag=tag)
     context = paginate(request, qs, CAMPAIGN_ORDER)  # index campaign_recent
     page = context["page"]
     counts = campaigns.counts(c.id for c in page)
@@ -44,7 +45,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
             **context,
             "q": search,
             "tag": tag,
-            "tags": campaigns.tag_usage(org=request.organisation),
+            "tags": campaigns.tag_usage(org=tenancy.of_request(request)),
             "rows": [(c, counts[c.id]) for c in page],
             "list_filters": [("tag", tag)] if tag else [],
         },
@@ -55,7 +56,7 @@ def campaign_page(request: HttpRequest, campaign_id: int) -> HttpResponse:
     campaign = _campaign(request, campaign_id)
     counts = campaigns.counts([campaign.id])[campaign.id]
     state = request.GET.get("state", "")
-    mine = Message.objects.for_org(request.organisation)
+    mine = Message.objects.for_org(tenancy.of_request(request))
     recipients = directory.with_names(mine.filter(campaign_id=campaign.id), "peer")
     if state in STATUSES_OF:
         recipients = recipients.filter(status__in=STATUSES_OF[state])
@@ -125,7 +126,9 @@ def cancel_campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
             danger=True,
         )
     try:
-        done = campaigns.cancel_campaign(campaign.id, by=request.user, org=request.organisation)
+        done = campaigns.cancel_campaign(
+            campaign.id, by=request.user, org=tenancy.of_request(request)
+        )
     except ServiceError as e:
         _refused(e)
         messages.error(request, e.message)
@@ -163,7 +166,9 @@ def retry_campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
             button=_("Yes, send them again"),
         )
     try:
-        done = campaigns.retry_campaign(campaign.id, by=request.user, org=request.organisation)
+        done = campaigns.retry_campaign(
+            campaign.id, by=request.user, org=tenancy.of_request(request)
+        )
     except ServiceError as e:
         _refused(e)
         messages.error(request, e.message)
@@ -200,7 +205,7 @@ def preview(request: HttpRequest) -> HttpResponse:
         # The send's own resolution and rendering (commercial mention included), so that
         # the longest text shown is the longest the send will store.
         resolved = resolve_recipients(
-            targets=targets, recipient_file=recipient_file, org=request.organisation
+            targets=targets, recipient_file=recipient_file, org=tenancy.of_request(request)
         )
         if resolved.invalid:
             resolved.checked()  # raises what the send would say
@@ -212,11 +217,13 @@ def preview(request: HttpRequest) -> HttpResponse:
             number = recipients[0]
         if number:
             context["number"] = number
-            context["rendered"] = personal.preview(text, number, extra, org=request.organisation)
+            context["rendered"] = personal.preview(
+                text, number, extra, org=tenancy.of_request(request)
+            )
         if recipients:
             commercial = bool(request.POST.get("commercial"))
             bodies = sending.personalised(
-                template, recipients, extra, commercial=commercial, org=request.organisation
+                template, recipients, extra, commercial=commercial, org=tenancy.of_request(request)
             )
             assert bodies is not None  # the template has fields
             context["longest"] = max(
@@ -230,7 +237,7 @@ def preview(request: HttpRequest) -> HttpResponse:
 
 def _campaign(request: HttpRequest, campaign_id: int) -> Campaign:
     try:
-        return campaigns.get_campaign(campaign_id, org=request.organisation)
+        return campaigns.get_campaign(campaign_id, org=tenancy.of_request(request))
     except ServiceError:
         raise Http404(_("No such campaign.")) from None
 

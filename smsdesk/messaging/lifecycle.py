@@ -519,7 +519,13 @@ class Claimed:
 
 def claim(*, gateway: str, worker_id: str, limit: int, now: datetime) -> list[Claimed]:
     """Move up to `limit` due messages of `gateway` to `sending`, for us; oldest first. (The
-    STOP list is checked by the worker just before the hand-over: `block_at_handover`.)"""
+    STOP list is checked by the worker just before the hand-over: `block_at_handover`.)
+    Nothing is claimed on the line of a suspended organisation: its messages wait, as they
+    are, until it is resumed (`lines.held_lines`)."""
+    from smsdesk.messaging import lines
+
+    if gateway in lines.held_lines():
+        return []
     set_clause = "claimed_by = %s, attempts = attempts + 1"
     returning = "id, peer, body, attempts"  # unqualified: SQLite
     sources = ", ".join(f"'{s}'" for s in CLAIM.sources)

@@ -12,6 +12,7 @@ services choose the gateway among `lines_of(org)` and refuse any other).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from smsdesk.accounts.models import LineAssignment, Organisation
@@ -61,6 +62,31 @@ def lines_of(org: Any) -> list[str]:
     """The names of `org`'s lines, in SMSDESK_GATEWAYS order (the first sends by default)."""
     org_id = org if isinstance(org, int) else org.pk
     return [name for name, owner in owners().items() if owner == org_id]
+
+
+HELD_FOR = 2.0  # seconds a worker trusts its answer (it asks before each claim)
+_held: tuple[float, frozenset[str]] = (0.0, frozenset())
+
+
+def held_lines() -> frozenset[str]:
+    """The lines of suspended organisations: nothing is claimed on them (their messages stay
+    queued or scheduled, neither sent nor failed) until the organisation is resumed."""
+    global _held
+    now = time.monotonic()
+    if now - _held[0] < HELD_FOR:
+        return _held[1]
+    suspended = set(Organisation.objects.filter(is_active=False).values_list("id", flat=True))
+    found = (
+        frozenset(n for n, o in owners().items() if o in suspended) if suspended else frozenset()
+    )
+    _held = (now, found)
+    return found
+
+
+def forget_held() -> None:
+    """After a suspension or a resumption (and in tests): ask again at the next claim."""
+    global _held
+    _held = (0.0, frozenset())
 
 
 def configured_org_slug(name: str) -> str:

@@ -5,7 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
-from smsdesk.core.tenancy import OrgManager, OrgOwned
+from smsdesk.core.tenancy import OrgOwned
 
 
 class GatewayState(models.Model):
@@ -52,8 +52,6 @@ class Campaign(OrgOwned):
     # The web request that created it (X-Request-ID, core/logs.py): its log lines carry the
     # same id. NULL when none (CLI); nullable so that adding it rewrote no table.
     request_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
-
-    objects = OrgManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -143,8 +141,6 @@ class Message(OrgOwned):
         related_name="+",
         verbose_name=_("sent again by"),
     )
-
-    objects = OrgManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -241,8 +237,6 @@ class UnreadEntry(OrgOwned):
     )
     created_at = models.DateTimeField()  # the message's, for reading in the list's order
 
-    objects = OrgManager()
-
     class Meta:
         indexes = [
             models.Index(fields=["organisation", "-created_at", "-message"], name="unread_recent")
@@ -306,8 +300,6 @@ class Conversation(OrgOwned):
     last_direction = models.CharField(max_length=3, choices=Message.Direction)
     unread_count = models.PositiveIntegerField(default=0)
 
-    objects = OrgManager()
-
     class Meta:
         ordering = ["-last_at", "-id"]
         indexes = [models.Index(fields=["organisation", "last_at", "id"], name="conv_recent")]
@@ -370,8 +362,6 @@ class DailyCount(OrgOwned):
     event = models.CharField(max_length=10)  # stats.Event
     count = models.BigIntegerField(default=0)
 
-    objects = OrgManager()
-
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -389,8 +379,6 @@ class CountDelta(OrgOwned):
     gateway = models.CharField(max_length=50, blank=True)
     event = models.CharField(max_length=10)
     count = models.IntegerField()
-
-    objects = OrgManager()
 
     class Meta:
         indexes = [models.Index(fields=["organisation", "day"], name="count_delta_org")]

@@ -295,7 +295,7 @@ def create_campaign(
             scheduled=scheduled,
         )
     # In recipients' order (ids grow with the insert); read only by those who iterate it.
-    campaign.created_messages = campaign.messages.order_by("id")  # type: ignore[attr-defined]
+    campaign.created_messages = campaign.messages.order_by("id")
     _touch_conversations(org, recipients, body, Message.Direction.OUTBOUND, now, bodies=bodies)
     return campaign
 

@@ -81,9 +81,7 @@ def add(deltas: Iterable[Delta]) -> None:
             )
 
 
-def count(
-    event: str, *, at: datetime, gateway: str | None, n: int = 1, org: Any = None
-) -> None:
+def count(event: str, *, at: datetime, gateway: str | None, n: int = 1, org: Any = None) -> None:
     """One counter change (a message received, a few blocked) of organisation `org`."""
     add([(tenancy.org_id(tenancy.resolve(org)), local_day(at), gateway or "", event, n)])
 

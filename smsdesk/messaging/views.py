@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from smsdesk.core import once
+from smsdesk.core import once, tenancy
 from smsdesk.core.display import when
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.forms import add_service_error
@@ -47,7 +47,7 @@ def new_sms(request: HttpRequest) -> HttpResponse:
                 once.claim(request)  # the same form posted twice sends once
                 campaign = sending.create_campaign(
                     author=request.user,
-                    org=request.organisation,
+                    org=tenancy.of_request(request),
                     body=form.cleaned_data["text"],
                     targets=form.targets(),
                     send_at=form.cleaned_data["send_at"],
@@ -83,8 +83,8 @@ def new_sms(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             **_picked(request, form),
-            "tags": campaigns.tag_usage(org=request.organisation),
-            "custom_fields": ContactField.objects.for_org(request.organisation),
+            "tags": campaigns.tag_usage(org=tenancy.of_request(request)),
+            "custom_fields": ContactField.objects.for_org(tenancy.of_request(request)),
             "max_size": imports.max_size_shown(),
             **csv_context,
         },
@@ -131,7 +131,9 @@ def _csv_context(
         "csv_summary": imports.recipients_line(recipient_file),
         "csv_rejected": recipient_file.rejected[:PREVIEW_LINES],
         "csv_duplicates": recipient_file.duplicates[:PREVIEW_LINES],
-        "csv_blocked": len(optout.blocked_among(recipient_file.numbers, org=request.organisation)),
+        "csv_blocked": len(
+            optout.blocked_among(recipient_file.numbers, org=tenancy.of_request(request))
+        ),
     }
 
 
@@ -157,8 +159,10 @@ def _picked(request: HttpRequest, form: NewSmsForm) -> dict:
     if not form.is_bound:
         return {"number_fields": [""], "picked_contacts": [], "picked_groups": []}
     targets = form.targets()
-    contacts = Contact.objects.for_org(request.organisation).filter(id__in=targets.contacts[:1000])
-    groups = Group.objects.for_org(request.organisation).filter(id__in=targets.groups[:100])
+    contacts = Contact.objects.for_org(tenancy.of_request(request)).filter(
+        id__in=targets.contacts[:1000]
+    )
+    groups = Group.objects.for_org(tenancy.of_request(request)).filter(id__in=targets.groups[:100])
     fields = [f for f in cast(QueryDict, form.data).getlist("numbers")[:100]] or [""]
     return {
         "number_fields": fields,
@@ -183,7 +187,7 @@ def summary(request: HttpRequest) -> HttpResponse:
     if not context["empty"]:
         try:  # the send's own resolution: the counts shown are what the send will do
             resolved = resolve_recipients(
-                targets=targets, recipient_file=recipient_file, org=request.organisation
+                targets=targets, recipient_file=recipient_file, org=tenancy.of_request(request)
             )
             if resolved.invalid:
                 resolved.checked()  # raises what the send would say
@@ -243,7 +247,7 @@ def _list(
     ]
     search = search_text(request)
     qs = filters.message_list(
-        org=request.organisation, direction=direction, status=status, search=search
+        org=tenancy.of_request(request), direction=direction, status=status, search=search
     )
     return render(
         request,
@@ -278,7 +282,9 @@ def unread(request: HttpRequest) -> HttpResponse:
 def cancel(request: HttpRequest, message_id: int) -> HttpResponse:
     """GET: the confirmation step; POST: cancel."""
     if request.method != "POST":
-        message = get_object_or_404(Message.objects.for_org(request.organisation), id=message_id)
+        message = get_object_or_404(
+            Message.objects.for_org(tenancy.of_request(request)), id=message_id
+        )
         return _confirm(
             request,
             message,
@@ -289,7 +295,9 @@ def cancel(request: HttpRequest, message_id: int) -> HttpResponse:
         )
     return _act_on_message(
         request,
-        lambda: actions.cancel_message(message_id, by=request.user, org=request.organisation),
+        lambda: actions.cancel_message(
+            message_id, by=request.user, org=tenancy.of_request(request)
+        ),
         _("The message was cancelled: it will not be sent."),
     )
 
@@ -297,7 +305,9 @@ def cancel(request: HttpRequest, message_id: int) -> HttpResponse:
 def retry(request: HttpRequest, message_id: int) -> HttpResponse:
     """GET: the confirmation step (it says when the SMS may have arrived already); POST: retry."""
     if request.method != "POST":
-        message = get_object_or_404(Message.objects.for_org(request.organisation), id=message_id)
+        message = get_object_or_404(
+            Message.objects.for_org(tenancy.of_request(request)), id=message_id
+        )
         return _confirm(
             request,
             message,
@@ -310,7 +320,7 @@ def retry(request: HttpRequest, message_id: int) -> HttpResponse:
         )
     return _act_on_message(
         request,
-        lambda: actions.retry_message(message_id, by=request.user, org=request.organisation),
+        lambda: actions.retry_message(message_id, by=request.user, org=tenancy.of_request(request)),
         _("The message is queued again."),
     )
 
@@ -351,7 +361,9 @@ def conversation_with(request: HttpRequest) -> HttpResponse:
     """The conversation with `?number=` (as stored), by its id: lists that show a number link
     here, so no URL path is ever built from a text a stranger chose."""
     number = request.GET.get("number", "")[:64]
-    conversation = Conversation.objects.for_org(request.organisation).filter(peer=number).first()
+    conversation = (
+        Conversation.objects.for_org(tenancy.of_request(request)).filter(peer=number).first()
+    )
     if conversation is None:  # a contact never texted yet: the first SMS starts it
         if not number:
             raise Http404
@@ -367,9 +379,9 @@ CONVERSATION_ORDER = Order("-date", ("last_at", "id"), descending=True)
 
 def conversations(request: HttpRequest) -> HttpResponse:
     search = search_text(request)
-    qs = Conversation.objects.for_org(request.organisation)
+    qs = Conversation.objects.for_org(tenancy.of_request(request))
     if search:
-        found = directory.number_search(search, "peer", org=request.organisation)
+        found = directory.number_search(search, "peer", org=tenancy.of_request(request))
         qs = qs.filter(found | Q(last_body__icontains=search))
     qs = directory.with_names(qs, "peer")
     context = paginate(request, qs, CONVERSATION_ORDER)  # index conv_recent
@@ -378,11 +390,11 @@ def conversations(request: HttpRequest) -> HttpResponse:
 
 def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = get_object_or_404(
-        Conversation.objects.for_org(request.organisation), id=conversation_id
+        Conversation.objects.for_org(tenancy.of_request(request)), id=conversation_id
     )
     peer = conversation.peer
     history = list(
-        Message.objects.for_org(request.organisation)
+        Message.objects.for_org(tenancy.of_request(request))
         .filter(peer=peer)
         .select_related("cancelled_by", "retried_by")
         .order_by("-created_at", "-id")[:200]
@@ -390,14 +402,16 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
     history.reverse()
     unread = [m.id for m in history if m.status == Message.Status.UNREAD]
     if unread:  # reading an already read conversation writes nothing
-        actions.mark_read(unread, org=request.organisation)
+        actions.mark_read(unread, org=tenancy.of_request(request))
     return render(
         request,
         "messaging/conversation.html",
         {
             "conversation": conversation,
             "peer": peer,
-            "contact": Contact.objects.for_org(request.organisation).filter(number=peer).first(),
+            "contact": Contact.objects.for_org(tenancy.of_request(request))
+            .filter(number=peer)
+            .first(),
             "history": history,
             "form": ReplyForm(),
         },
@@ -407,7 +421,7 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
 @require_POST
 def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = get_object_or_404(
-        Conversation.objects.for_org(request.organisation), id=conversation_id
+        Conversation.objects.for_org(tenancy.of_request(request)), id=conversation_id
     )
     form = ReplyForm(request.POST)
     if form.is_valid():
@@ -416,11 +430,13 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
                 once.claim(request)
                 sending.create_campaign(
                     author=request.user,
-                    org=request.organisation,
+                    org=tenancy.of_request(request),
                     body=form.cleaned_data["text"],
                     to=[conversation.peer],
                     personalise_text=False,  # a reply is what was typed, braces included
-                    gateway=sending.reply_gateway(conversation.peer, org=request.organisation),
+                    gateway=sending.reply_gateway(
+                        conversation.peer, org=tenancy.of_request(request)
+                    ),
                 )
         except ServiceError as e:  # AlreadySubmitted too: said once, nothing sent again
             messages.error(request, e.message)
@@ -435,11 +451,11 @@ def inbound_notices(request: HttpRequest) -> JsonResponse:
     without `after`, only where to start. Reads only: nothing is marked read."""
     after = request.GET.get("after", "")
     newest = notifications.newest_id(
-        org=request.organisation
+        org=tenancy.of_request(request)
     )  # read first: a row added meanwhile is for next time
     if not (after.isascii() and after.isdigit() and len(after) < 19):
         return _no_store(JsonResponse({"last": newest, "new": []}))
-    found = notifications.inbound_between(int(after), newest, org=request.organisation)
+    found = notifications.inbound_between(int(after), newest, org=tenancy.of_request(request))
     shown = found[: notifications.MAX_NOTICES]
     return _no_store(
         JsonResponse(

@@ -32,8 +32,6 @@ class OptOut(OrgOwned):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
 
-    objects = OrgManager()
-
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
@@ -82,7 +80,7 @@ class OptOutEvent(OrgOwned):
     reason = models.CharField(_("reason"), max_length=255, blank=True)
     text = models.CharField(_("message"), max_length=160, blank=True)  # the SMS, if any
 
-    objects = OrgManager.from_queryset(EventQuerySet)()
+    objects = OrgManager.from_queryset(EventQuerySet)()  # type: ignore[misc, django-manager-missing]
 
     class Meta:
         ordering = ["-at", "-id"]

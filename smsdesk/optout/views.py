@@ -10,6 +10,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from smsdesk.accounts import access
+from smsdesk.core import tenancy
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.lists import Column, paginate, search_text, sort_order, table_page
 from smsdesk.directory import services as directory
@@ -36,14 +37,14 @@ def _search(qs, q: str, org):  # type: ignore[no-untyped-def]
 
 def stop_list(request: HttpRequest) -> HttpResponse:
     q = search_text(request)
-    mine = OptOut.objects.for_org(request.organisation)
+    mine = OptOut.objects.for_org(tenancy.of_request(request))
     qs = directory.with_names(mine.select_related("by"), "number")
     if q:
-        qs = _search(qs, q, request.organisation)
+        qs = _search(qs, q, tenancy.of_request(request))
     columns = _columns()
     context = paginate(request, qs, sort_order(request, columns, "-date"))
     entries = list(context["page"])
-    history = services.history_of((e.number for e in entries), org=request.organisation)
+    history = services.history_of((e.number for e in entries), org=tenancy.of_request(request))
     for e in entries:
         e.history = history.get(e.number, [])
     return render(
@@ -54,9 +55,9 @@ def stop_list(request: HttpRequest) -> HttpResponse:
 
 
 def export_csv(request: HttpRequest) -> StreamingHttpResponse:
-    qs = OptOut.objects.for_org(request.organisation).order_by("created_at", "id")
+    qs = OptOut.objects.for_org(tenancy.of_request(request)).order_by("created_at", "id")
     if q := search_text(request):
-        qs = _search(qs, q, request.organisation)
+        qs = _search(qs, q, tenancy.of_request(request))
     response = StreamingHttpResponse(services.export_rows(qs), content_type="text/csv")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="sms-stop-{stamp}.csv"'
@@ -68,8 +69,10 @@ def history(request: HttpRequest) -> HttpResponse:
         request,
         title=_("STOP SMS history"),
         intro=_("Every change of the STOP list, kept for good: nobody can edit it."),
-        queryset=directory.with_names(OptOutEvent.objects.for_org(request.organisation), "number"),
-        search=lambda qs, q: _search(qs, q, request.organisation),
+        queryset=directory.with_names(
+            OptOutEvent.objects.for_org(tenancy.of_request(request)), "number"
+        ),
+        search=lambda qs, q: _search(qs, q, tenancy.of_request(request)),
         columns=[
             # indexes optout_event_recent and optout_event_number
             Column(_("Date"), "date", ("at", "id")),
@@ -105,7 +108,7 @@ def add_number(request: HttpRequest) -> HttpResponse:
             entry = services.add_number(
                 form.cleaned_data["number"],
                 by=request.user,
-                org=request.organisation,
+                org=tenancy.of_request(request),
                 source=Source.MANUAL,
                 reason=form.cleaned_data["reason"],
             )
@@ -125,7 +128,7 @@ def add_number(request: HttpRequest) -> HttpResponse:
 def remove_number(request: HttpRequest, entry_id: int) -> HttpResponse:
     """A confirmation page (with the reason to give), then the removal."""
     _require_admin(request)
-    entry = get_object_or_404(OptOut.objects.for_org(request.organisation), id=entry_id)
+    entry = get_object_or_404(OptOut.objects.for_org(tenancy.of_request(request)), id=entry_id)
     form = RemoveNumberForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -133,7 +136,7 @@ def remove_number(request: HttpRequest, entry_id: int) -> HttpResponse:
                 entry.number,
                 by=request.user,
                 reason=form.cleaned_data["reason"],
-                org=request.organisation,
+                org=tenancy.of_request(request),
             )
         except ServiceError as e:
             form.add_error(e.field if e.field in form.fields else None, e.message)
@@ -157,7 +160,7 @@ def check_numbers(request: HttpRequest) -> HttpResponse:
     """For the New SMS page, before saving: how many of the typed numbers are on the list."""
     raw = request.POST.get("numbers", "")[:2_000_000]
     typed = [n for n in raw.replace(",", "\n").replace(";", "\n").splitlines() if n.strip()]
-    count = services.count_blocked(typed[:MAX_CHECKED], org=request.organisation)
+    count = services.count_blocked(typed[:MAX_CHECKED], org=tenancy.of_request(request))
     text = ""
     if count:
         text = ngettext(

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from smsdesk.accounts.models import LineAssignment, Organisation
 from smsdesk.core import text
 from smsdesk.core.errors import ServiceError, collect
-from smsdesk.messaging import gateway_state
+from smsdesk.messaging import gateway_state, lines
 
 MAX_NAME = 100
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,49}")
@@ -121,6 +121,7 @@ def set_active(org: Organisation, *, active: bool) -> Organisation:
     held: the worker claims none of them) or resume it (they go out again)."""
     org.is_active = active
     org.save(update_fields=["is_active"])
+    lines.forget_held()
     return org
 
 

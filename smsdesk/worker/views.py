@@ -39,9 +39,9 @@ def gateways(request: HttpRequest) -> HttpResponse:
         request,
         "worker/gateways.html",
         {
-            "gateways": services.gateway_overview(org=request.organisation),
+            "gateways": services.gateway_overview(org=tenancy.of_request(request)),
             "refresh_seconds": REFRESH_SECONDS,
-            "form": TestSendForm(org=request.organisation),
+            "form": TestSendForm(org=tenancy.of_request(request)),
         },
     )
 
@@ -53,7 +53,7 @@ def gateways_panel(request: HttpRequest) -> HttpResponse:
         request,
         "worker/_gateway_states.html",
         {
-            "gateways": services.gateway_overview(org=request.organisation),
+            "gateways": services.gateway_overview(org=tenancy.of_request(request)),
             "refresh_seconds": REFRESH_SECONDS,
         },
     )
@@ -63,7 +63,7 @@ def gateways_panel(request: HttpRequest) -> HttpResponse:
 @admin_required
 def test_send(request: HttpRequest) -> HttpResponse:
     """A test SMS through this gateway, saved like any other (the worker sends it)."""
-    form = TestSendForm(request.POST, org=request.organisation)
+    form = TestSendForm(request.POST, org=tenancy.of_request(request))
     if not form.is_valid():
         messages.error(request, _("Give a gateway, a number and a text for the test SMS."))
         return redirect("worker:gateways")
@@ -73,7 +73,7 @@ def test_send(request: HttpRequest) -> HttpResponse:
             once.claim(request)  # a second click sends no second test SMS
             sending.create_campaign(
                 author=request.user,
-                org=request.organisation,
+                org=tenancy.of_request(request),
                 body=form.cleaned_data["text"],
                 to=[form.cleaned_data["number"]],
                 gateway=name,

@@ -95,7 +95,9 @@ def test_assign_line_gives_a_line_to_an_organisation(settings) -> None:  # type:
     b = Organisation.objects.get(slug="b")
     assert LineAssignment.objects.get(line="two").organisation == b
     assert lines.lines_of(default) == ["one"] and lines.lines_of(b) == ["two"]
-    [m] = sending.create_campaign(author=None, org=b, body="x", to=["+33612345678"]).created_messages
+    [m] = sending.create_campaign(
+        author=None, org=b, body="x", to=["+33612345678"]
+    ).created_messages
     assert m.gateway_id == "two"
     with pytest.raises(sending.errors.UnknownGateway):  # another's line is not there for b
         sending.create_campaign(author=None, org=b, body="x", to=["+33612345678"], gateway="one")
@@ -201,3 +203,37 @@ def test_a_suspended_organisations_users_cannot_log_in_and_tokens_answer_401() -
     assert api.get("/api/v1/messages").status_code == 200
     response = Client().post("/accounts/login/", {"username": "ann", "password": PASSWORD})
     assert response.status_code == 302
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_suspended_organisations_messages_wait_and_go_out_when_resumed(settings) -> None:  # type: ignore[no-untyped-def]
+    from smsdesk.gateways.simulator import SimulatorGateway
+    from smsdesk.messaging import lines as lines_module
+    from tests.worker.helpers import drain, runner_for
+
+    settings.SMSDESK_GATEWAYS = ["line-a=simulator?org=a", "line-b=simulator?org=b"]
+    tenancy.sole_organisation()
+    a = Organisation.objects.create(name="A", slug="a")
+    b = Organisation.objects.create(name="B", slug="b")
+    [held] = sending.create_campaign(
+        author=None, org=a, body="x", to=["+33612345678"]
+    ).created_messages
+    [free] = sending.create_campaign(
+        author=None, org=b, body="x", to=["+33612345678"]
+    ).created_messages
+    run("org", "suspend", "a")
+    line_a, line_b = (
+        SimulatorGateway("line-a", delivery_delay=0),
+        SimulatorGateway("line-b", delivery_delay=0),
+    )
+    drain(runner_for(line_a))
+    drain(runner_for(line_b))
+    held.refresh_from_db()
+    free.refresh_from_db()
+    assert held.status == Message.Status.QUEUED and line_a.handed == []  # held, not failed
+    assert free.status == Message.Status.DELIVERED
+    run("org", "resume", "a")
+    lines_module.forget_held()
+    drain(runner_for(line_a))
+    held.refresh_from_db()
+    assert held.status == Message.Status.DELIVERED

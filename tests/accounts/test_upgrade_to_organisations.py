@@ -61,8 +61,14 @@ def test_an_installation_with_data_upgrades_into_the_default_organisation() -> N
     )
     Message = old.get_model("messaging", "Message")
     Message.objects.create(
-        direction="out", status="delivered", peer="+33612345678", body="Bonjour",
-        campaign=campaign, created_at=now, sent_at=now, status_at=now,
+        direction="out",
+        status="delivered",
+        peer="+33612345678",
+        body="Bonjour",
+        campaign=campaign,
+        created_at=now,
+        sent_at=now,
+        status_at=now,
     )
     received = Message.objects.create(
         direction="in", status="unread", peer="+33612345678", body="Merci", created_at=now
@@ -90,7 +96,8 @@ def test_an_installation_with_data_upgrades_into_the_default_organisation() -> N
 
     _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
-    from smsdesk.accounts.models import Organisation, User as NewUser
+    from smsdesk.accounts.models import Organisation
+    from smsdesk.accounts.models import User as NewUser
 
     [default] = Organisation.objects.all()
     assert default.slug == "default"
@@ -107,9 +114,21 @@ def test_an_installation_with_data_upgrades_into_the_default_organisation() -> N
     assert set(NewUser.objects.values_list("organisation_id", flat=True)) == {default.id}
     client = Client()
     client.force_login(NewUser.objects.get(username="alice"))
-    for url in ("/", "/sms/sent/", "/sms/received/", "/sms/unread/", "/sms/conversations/",
-                "/sms/campaigns/", "/directory/contacts/", "/directory/groups/", "/stop/",
-                "/stop/history/", "/calls/", "/accounts/users/", "/gateways/"):
+    for url in (
+        "/",
+        "/sms/sent/",
+        "/sms/received/",
+        "/sms/unread/",
+        "/sms/conversations/",
+        "/sms/campaigns/",
+        "/directory/contacts/",
+        "/directory/groups/",
+        "/stop/",
+        "/stop/history/",
+        "/calls/",
+        "/accounts/users/",
+        "/gateways/",
+    ):
         response = client.get(url)
         assert response.status_code == 200, url
         assert "rganisation" not in response.content.decode(), url  # never the word

@@ -41,9 +41,7 @@ class Command(BaseCommand):
             generated = True
         if opts["platform_admin"] and opts["org"]:
             raise CommandError(
-                _(
-                    "--platform-admin: a platform administrator belongs to no organisation (no --org)"
-                ),
+                _("--platform-admin: a platform administrator has no organisation (no --org)"),
                 returncode=2,
             )
         org = None if opts["platform_admin"] else organisation_from(opts)
