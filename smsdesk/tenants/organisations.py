@@ -149,3 +149,43 @@ def is_multi() -> bool:
     """Whether the installation has more than one organisation (only then does the word
     appear anywhere)."""
     return Organisation.objects.count() > 1
+
+
+def overview() -> list[dict]:
+    """Every organisation with the platform's figures of it: SMS sent this month (from the
+    maintained counters, not the messages), its lines, its users. A few grouped queries,
+    whatever the number of organisations."""
+    from django.db.models import Count, Sum
+    from django.utils import timezone
+
+    from smsdesk.accounts.models import User
+    from smsdesk.messaging.models import CountDelta, DailyCount
+
+    first = timezone.localdate().replace(day=1)
+    sent: dict[int, int] = {}
+    for model in (DailyCount, CountDelta):  # the platform's figures: every organisation
+        rows = (
+            model.objects.across_orgs()
+            .filter(day__gte=first, event="sent")
+            .values_list("organisation_id")
+            .annotate(n=Sum("count"))
+            .order_by()
+        )
+        for org_id, n in rows:
+            sent[org_id] = sent.get(org_id, 0) + int(n or 0)
+    users = dict(
+        User.objects.exclude(organisation=None)
+        .values_list("organisation_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    owners = lines.owners()
+    return [
+        {
+            "org": org,
+            "sent_this_month": sent.get(org.pk, 0),
+            "lines": sorted(name for name, owner in owners.items() if owner == org.pk),
+            "users": users.get(org.pk, 0),
+        }
+        for org in organisations()
+    ]

@@ -5,4 +5,9 @@ from smsdesk.tenants import views
 app_name = "platform"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("organisations/new/", views.create, name="create"),
+    path("organisations/<slug:slug>/suspend/", views.suspend, name="suspend"),
+    path("organisations/<slug:slug>/resume/", views.resume, name="resume"),
+    path("organisations/<slug:slug>/lines/", views.assign_line, name="assign_line"),
+    path("organisations/<slug:slug>/admin/", views.create_admin, name="create_admin"),
 ]

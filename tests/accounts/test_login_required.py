@@ -38,6 +38,7 @@ SAMPLE_KWARGS = {
     "token": "x" * 24,
     "kind": "contacts",
     "campaign_id": 1,
+    "slug": "default",  # an organisation (the platform pages)
 }
 # Pages about one object, an admin's page, or a step that needs an earlier one: their own
 # tests (tests/directory/) open them with what they need.

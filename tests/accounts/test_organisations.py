@@ -237,3 +237,36 @@ def test_a_suspended_organisations_messages_wait_and_go_out_when_resumed(setting
     drain(runner_for(line_a))
     held.refresh_from_db()
     assert held.status == Message.Status.DELIVERED
+
+
+def test_the_platform_pages_create_assign_and_suspend(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.SMSDESK_GATEWAYS = ["one=simulator", "two=simulator"]
+    tenancy.sole_organisation()
+    provider = accounts.create_user(username="provider", password=PASSWORD, platform=True)
+    client = Client()
+    client.force_login(provider)
+    assert client.post("/platform/organisations/new/", {"name": "Cabinet Martin"}).status_code == 302
+    org = Organisation.objects.get(slug="cabinet-martin")
+    client.post("/platform/organisations/cabinet-martin/lines/", {"line": "two"})
+    assert lines.lines_of(org) == ["two"]
+    client.post("/platform/organisations/cabinet-martin/admin/", {"username": "dr-martin"})
+    admin = User.objects.get(username="dr-martin")
+    assert admin.organisation == org and admin.is_admin
+    page = client.get("/platform/").content.decode()
+    assert "cabinet-martin" in page and "two" in page
+    client.post("/platform/organisations/cabinet-martin/suspend/")
+    org.refresh_from_db()
+    assert not org.is_active
+    client.post("/platform/organisations/cabinet-martin/resume/")
+    org.refresh_from_db()
+    assert org.is_active
+    # hostile input: refused with a message, nothing stored
+    client.post("/platform/organisations/new/", {"name": "X", "slug": "../etc"})
+    client.post("/platform/organisations/cabinet-martin/lines/", {"line": "nope\x00"})
+    assert Organisation.objects.count() == 2 and lines.lines_of(org) == ["two"]
+    assert client.post("/platform/organisations/nope/suspend/").status_code == 404
+    # an organisation's administrator never reaches them
+    other = Client()
+    other.force_login(admin)
+    assert other.get("/platform/").status_code == 404
+    assert other.post("/platform/organisations/new/", {"name": "Y"}).status_code == 404
