@@ -245,7 +245,9 @@ def test_the_platform_pages_create_assign_and_suspend(settings) -> None:  # type
     provider = accounts.create_user(username="provider", password=PASSWORD, platform=True)
     client = Client()
     client.force_login(provider)
-    assert client.post("/platform/organisations/new/", {"name": "Cabinet Martin"}).status_code == 302
+    assert (
+        client.post("/platform/organisations/new/", {"name": "Cabinet Martin"}).status_code == 302
+    )
     org = Organisation.objects.get(slug="cabinet-martin")
     client.post("/platform/organisations/cabinet-martin/lines/", {"line": "two"})
     assert lines.lines_of(org) == ["two"]
