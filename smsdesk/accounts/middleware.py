@@ -60,6 +60,8 @@ class OrganisationMiddleware:
             if org is not None:
                 request.organisation = org  # type: ignore[attr-defined]
                 request.visiting = True  # type: ignore[attr-defined]
+            elif name == "dashboard:home":  # where a login lands: the platform's home
+                return redirect("platform:home")
             elif name and name not in ALWAYS_OPEN and name.split(":")[0] not in PLATFORM_OPEN:
                 raise Http404
             return self.get_response(request)
