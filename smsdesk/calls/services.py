@@ -10,13 +10,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from smsdesk.calls.models import Call
+from smsdesk.core import tenancy
 from smsdesk.messaging import gateway_state, lines
 from smsdesk.messaging.receiving import normalise_sender
 from smsdesk.messaging.sending import queue_automatic_reply
 from smsdesk.optout import services as optout
 
 
-def record_call(*, gateway: str, caller: str, at: datetime, org: Any) -> Call:
+def record_call(*, gateway: str, caller: str, at: datetime, org: Any = None) -> Call:
+    org = tenancy.resolve(org)
     return Call.objects.create(organisation=org, gateway=gateway, caller=caller[:32], at=at)
 
 

@@ -746,6 +746,7 @@ def web_objects(admin_user: User) -> dict:
         "field_id": ContactField.objects.create(key="ville", label="Ville").id,
         "token": uploads.save(b"Nom,Numero\nA,0612345678\n", user_id=admin_user.id, filename="a"),
         "kind": "contacts",
+        "slug": "default",  # an organisation (the platform pages)
     }
 
 
