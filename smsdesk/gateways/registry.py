@@ -32,7 +32,11 @@ from smsdesk.gateways.base import Gateway, GatewayError, GatewayStore
 
 # Modules of the kinds that ship with smsdesk; imported on first use so that they register.
 # One that is not there (yet) is skipped: its kind is then unknown.
-BUILTIN_KIND_MODULES = ("smsdesk.gateways.simulator", "smsdesk.gateways.modem")
+BUILTIN_KIND_MODULES = (
+    "smsdesk.gateways.simulator",
+    "smsdesk.gateways.modem",
+    "smsdesk.gateways.smpp",
+)
 
 
 MASK = "***"

@@ -569,7 +569,8 @@ class _Progress:
                 self.reported[r.message_id] = r
                 self._waiting.append(r)
         due = self.runner.clock() - self._since >= PROGRESS_EVERY
-        if len(self._waiting) >= PROGRESS_GROUP or (due and self._waiting):
+        at_once = self.runner.gateway.record_progress_at_once
+        if len(self._waiting) >= PROGRESS_GROUP or ((due or at_once) and self._waiting):
             self._record()
 
     def _record(self) -> None:
