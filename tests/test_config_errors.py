@@ -29,6 +29,8 @@ WRONG = [
     ("SMSDESK_GATEWAYS", "modem", "which port"),
     ("SMSDESK_GATEWAYS", "a=simulator a=simulator", "two gateways are named a"),
     ("SMSDESK_GATEWAYS", "simulator?colour=blue", "colour"),
+    ("SMSDESK_GATEWAYS", "op=smpp://id:pw@127.0.0.1:2775?window=0", "window must be"),
+    ("SMSDESK_GATEWAYS", "op=smpp://127.0.0.1:2775", "system_id"),
     ("SMSDESK_MAX_SEGMENTS", "ten", "whole number"),
     ("SMSDESK_MAX_RECIPIENTS", "0", "at least 1"),
     ("SMSDESK_SECURE_COOKIES", "maybe", "true or false"),

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from smsdesk.gateways import registry
@@ -177,13 +179,18 @@ def test_long_texts_by_udh_or_payload_and_their_codings(smsc: Smsc) -> None:
     runner.gateway.stop()
 
 
-def test_a_wrong_password_is_said_plainly_and_not_retried(smsc: Smsc) -> None:
+def test_a_wrong_password_is_said_plainly_and_not_retried(smsc: Smsc, admin_user) -> None:  # type: ignore[no-untyped-def]
     GatewayState.objects.create(name="op", kind="smpp")
     runner = runner_for(gateway(smsc.url(password="nope")))
     drain(runner)
     assert runner.state == State.BROKEN
     row = GatewayState.objects.get(name="op")
     assert "wrong password" in row.down_reason and not row.retrying
+    client = Client()
+    client.force_login(admin_user)
+    page = client.get(reverse("worker:gateways")).content.decode()
+    assert "bind refused: wrong password (ESME_RINVPASWD)" in page  # the Passerelles page
+    assert "nope" not in page
     with pytest.raises(GatewayError, match="wrong password"):
         gateway(smsc.url(password="nope")).start(lambda e: None)
 
