@@ -45,6 +45,11 @@ def main() -> None:
     parser.add_argument("--binds", type=int, default=2, help="binds per worker (and Kannel)")
     parser.add_argument("--workers", default="1,2", help="worker counts to run, in order")
     parser.add_argument("--no-kannel", action="store_true")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run one worker's gateway loop in this process under cProfile (no Kannel)",
+    )
     _setup.add_database_option(parser)
     args = parser.parse_args()
 
@@ -55,9 +60,12 @@ def main() -> None:
         f"window {args.window}, {args.binds} binds per process; N = {args.messages:,}"
     )
     try:
-        if not args.no_kannel:
+        if not args.no_kannel and not args.profile:
             kannel(smsc, args, work)
         url = _setup.fresh_django(args.database_url)
+        if args.profile:
+            profiled(smsc, args)
+            return
         for workers in [int(w) for w in args.workers.split(",")]:
             smsdesk(smsc, args, workers, url)
     finally:
@@ -71,7 +79,7 @@ def main() -> None:
 # --- smsdesk ------------------------------------------------------------------------------
 
 
-def smsdesk(smsc: Smsc, args: argparse.Namespace, workers: int, url: str) -> None:
+def queue_messages(count: int) -> None:
     from django.db import connection
     from django.utils import timezone
 
@@ -93,7 +101,7 @@ def smsdesk(smsc: Smsc, args: argparse.Namespace, workers: int, url: str) -> Non
                 due_at=now,
                 status_at=now,
             )
-            for i in range(args.messages)
+            for i in range(count)
         ),
         batch_size=2000,
     )
@@ -101,6 +109,14 @@ def smsdesk(smsc: Smsc, args: argparse.Namespace, workers: int, url: str) -> Non
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+
+
+def smsdesk(smsc: Smsc, args: argparse.Namespace, workers: int, url: str) -> None:
+    from django.db import connection
+
+    from smsdesk.messaging.models import Message
+
+    queue_messages(args.messages)
     before = smsc.stats()
     spec = f"op={smsc.url(f'window={args.window}&binds={args.binds}')}"
     env = dict(
@@ -145,6 +161,31 @@ def smsdesk(smsc: Smsc, args: argparse.Namespace, workers: int, url: str) -> Non
     )
     print(f"RESULT smsdesk {engine} workers={workers} {elapsed:.3f} {rate:.0f}", flush=True)
     connection.close()
+
+
+def profiled(smsc: Smsc, args: argparse.Namespace) -> None:
+    """The worker's loop for one line, in this process, under cProfile: where the time goes."""
+    import cProfile
+    import pstats
+
+    from smsdesk.gateways import registry
+    from smsdesk.messaging.models import Message
+    from smsdesk.worker.loop import GatewayRunner
+
+    queue_messages(args.messages)
+    spec = registry.parse_spec(f"op={smsc.url(f'window={args.window}&binds={args.binds}')}")
+    runner = GatewayRunner(registry.build(spec), "bench", threading.Event(), idle_sleep=0.01)
+    profile = cProfile.Profile()
+    t0 = time.perf_counter()
+    profile.enable()
+    while Message.objects.filter(status="delivered").count() < args.messages:
+        runner.run_once()
+    profile.disable()
+    elapsed = time.perf_counter() - t0
+    runner.gateway.stop()
+    print(f"in-process, profiled: {args.messages / elapsed:,.0f} msg/s")
+    pstats.Stats(profile).sort_stats("tottime").print_stats(20)
+    pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
 
 
 # --- Kannel ------------------------------------------------------------------------------

@@ -62,6 +62,7 @@ log = logging.getLogger(__name__)
 
 THROTTLE_FIRST, THROTTLE_MOST = 0.2, 5.0
 THROTTLE_GIVE_UP = 120.0  # seconds of throttling in one hand-over before the line is "down"
+PROGRESS_EVERY = 0.2  # results given to the worker at least this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +212,7 @@ class SmppGateway(Gateway):
         pending: dict[tuple[Session, int, int], tuple[_Job, int, float]] = {}
         per_session: dict[Session, collections.deque[_Job]] = {}
         throttled_since: float | None = None
+        reported, reported_at = len(done), time.monotonic()  # what `progress` was given
         unresolved = sum(1 for j in jobs if j.result is None)
         sessions = [s for s in self.sessions if s.sends]
         window = self.config.window
@@ -259,6 +261,7 @@ class SmppGateway(Gateway):
                     wait = min(wait, until - now)
                     continue
                 queue_of = per_session.setdefault(s, collections.deque())
+                writes: list[bytes] = []
                 while in_window[s] < window:
                     while queue_of and (queue_of[0].result is not None or not queue_of[0].todo):
                         queue_of.popleft()
@@ -280,8 +283,11 @@ class SmppGateway(Gateway):
                     job.sent += 1
                     job.in_flight += 1
                     in_window[s] += 1
-                    if not s.send(data):
-                        break  # the link is lost: its Lost event settles the window
+                    writes.append(data)
+                # One write for the round: counted in flight already, so a write that fails
+                # leaves them `unknown` through the Lost event (some bytes may have left).
+                if writes and not s.send(b"".join(writes)):
+                    session_lost(s, s.generation, s.reason or "the link to the SMSC broke")
             # Read the answers (at least one, or until something is due).
             answered: list[SessionEvent] = []
             try:
@@ -290,7 +296,6 @@ class SmppGateway(Gateway):
                     answered.append(self.events.get_nowait())
             except queue.Empty:
                 pass
-            before = len(done)
             for event in answered:
                 if isinstance(event, Lost):
                     session_lost(event.session, event.generation, event.reason)
@@ -333,7 +338,9 @@ class SmppGateway(Gateway):
             # A resp that never comes: the link is not working, whatever TCP says.
             limit = self.config.session.timeout
             for (s, gen, _seq), (_job, _part, at) in list(pending.items()):
-                if time.monotonic() - at > limit and s.generation == gen:
+                if not s.up or s.generation != gen:  # its Lost event may not be read yet
+                    session_lost(s, gen, s.reason or "the link to the SMSC broke")
+                elif time.monotonic() - at > limit:
                     s.lose(f"no submit_sm_resp within {limit:g} s")
             if throttled_since and time.monotonic() - throttled_since > THROTTLE_GIVE_UP:
                 for job in list(waiting) + [j for q in per_session.values() for j in q]:
@@ -343,8 +350,15 @@ class SmppGateway(Gateway):
                             SendResult.not_handed_over(job.sms.id, "the SMSC keeps throttling"),
                         )
                 waiting.clear()
-            if progress is not None and len(done) > before:
-                progress(done[before:])
+            # Recorded before a window's place is taken again (more to write), and at
+            # least every PROGRESS_EVERY seconds; otherwise with the rest of the batch.
+            if progress is not None and len(done) > reported:
+                more = bool(waiting) or any(
+                    j.todo for q in per_session.values() for j in q if j.result is None
+                )
+                if more or time.monotonic() - reported_at >= PROGRESS_EVERY:
+                    progress(done[reported:])
+                    reported, reported_at = len(done), time.monotonic()
         reason = next((s.reason for s in sessions if s.reason), "no bind up")
         for job in jobs:  # what could not be written at all, or was cut off
             if job.result is None and job.sent == 0:
@@ -414,12 +428,15 @@ class SmppGateway(Gateway):
         self.emit(InboundSMS(self.name, deliver.source, deliver.text, concat=concat, handle=handle))
 
     def acknowledge(self, events: Sequence[GatewayEvent]) -> None:
+        answers: dict[tuple[Session, int], list[int]] = {}
         for event in events:
             handle = getattr(event, "handle", None)
             if isinstance(handle, tuple) and len(handle) == 3:
                 session, generation, sequence = handle
                 if isinstance(session, Session):
-                    session.answer_deliver(generation, sequence)
+                    answers.setdefault((session, generation), []).append(sequence)
+        for (session, generation), sequences in answers.items():
+            session.answer_deliver(generation, *sequences)  # one write per bind
 
 
 def _lost_words(reason: str) -> str:

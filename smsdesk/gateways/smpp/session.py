@@ -233,9 +233,14 @@ class Session:
             return False
         return True
 
-    def answer_deliver(self, generation: int, sequence: int, status: int = 0) -> None:
+    def answer_deliver(self, generation: int, *sequences: int, status: int = 0) -> None:
+        """deliver_sm_resp for these deliver_sm of connection `generation` (one write)."""
         if generation == self.generation and self.up:
-            self.send(pdu.session_pdu(Cmd.DELIVER_SM_RESP, sequence, b"\0", status))
+            self.send(
+                b"".join(
+                    pdu.session_pdu(Cmd.DELIVER_SM_RESP, seq, b"\0", status) for seq in sequences
+                )
+            )
 
     # --- the reader thread --------------------------------------------------------------
 
