@@ -10,12 +10,13 @@ Prints `port N` on its first line, then answers commands on stdin, one a line, e
     throttle N              answer the next N submit_sm with ESME_RTHROTTLED (0x58)
     queuefull N             ... with ESME_RMSGQFUL (0x14)
     hold / release          stop answering submit_sm (they wait) / answer all that wait
+    mute                    answer nothing any more, binds included (a link dead in silence)
     receipts before|after|off   a DELIVRD receipt before or after each submit_sm_resp
     nextid ID               the next submit_sm accepted gets this message_id
     receipt ID              send a DELIVRD receipt for ID now (an id nobody was given yet)
     multipart SENDER REF ORDER TEXT|TEXT|...  a long SMS by UDH, its parts in ORDER (e.g. 3,1,2)
-    stats                   {"received", "acked", "outstanding", "max_outstanding", "binds",
-                            "unacked"}
+    stats                   {"received", "acked", "enquiries", "outstanding",
+                            "max_outstanding", "binds", "unacked"}
 
 Every submit_sm it accepts is logged (one JSON line: message_id, destination, data_coding,
 esm_class, short_message hex, bind number) and flushed BEFORE its resp is written: the log
@@ -52,6 +53,8 @@ class State:
         self.ids = itertools.count(int(time.time()) % 100000 * 100000 + 1)
         self.received = 0
         self.acked = 0  # deliver_sm answered by the client
+        self.enquiries = 0  # enquire_link received
+        self.mute = False  # read everything, answer nothing (a link that died silently)
         self.max_outstanding = 0
         self.binds = 0
         self.conns: list[Conn] = []
@@ -153,6 +156,10 @@ class Conn(asyncio.Protocol):
     def handle(self, frame: bytes, out: list[bytes], logged: list[bytes]) -> None:
         _length, command, _status, seq = HEADER.unpack_from(frame)
         st = self.state
+        if command == 0x15:
+            st.enquiries += 1
+        if st.mute:
+            return
         if command in BIND_CMDS:
             body = frame[16:].split(b"\0")
             ok = body[0].decode() == st.args.system_id and body[1].decode() == st.args.password
@@ -252,6 +259,8 @@ async def commands(state: State) -> None:
             state.throttle = int(args[0])
         elif cmd == "queuefull":
             state.queuefull = int(args[0])
+        elif cmd == "mute":
+            state.mute = True
         elif cmd == "hold":
             state.hold = True
         elif cmd == "release":
@@ -281,6 +290,7 @@ async def commands(state: State) -> None:
                 {
                     "received": state.received,
                     "acked": state.acked,
+                    "enquiries": state.enquiries,
                     "outstanding": sum(c.outstanding for c in state.conns),
                     "max_outstanding": state.max_outstanding,
                     "binds": state.binds,

@@ -227,6 +227,32 @@ def test_a_bind_down_before_submit_hands_nothing_over(smsc: Smsc) -> None:
     runner.gateway.stop()
 
 
+def test_an_idle_link_is_checked_and_a_silent_one_is_left_and_bound_again(smsc: Smsc) -> None:
+    g = gateway(smsc.url("enquire_link=1&timeout=1"))
+    g.start(lambda e: None)
+    wait_for(lambda: smsc.stats()["enquiries"] >= 2, 20, "enquire_link on an idle link")
+    [session] = g.sessions
+    first = session.generation
+    smsc.command("mute")  # no enquire_link_resp any more: the link is dead
+    wait_for(lambda: not session.up, 20, "the dead link noticed")
+    assert "no answer to enquire_link" in session.reason
+    smsc.close()
+    smsc.start()  # an SMSC that answers again, on the same port
+    wait_for(lambda: session.up and session.generation > first, 30, "bound again")
+    g.stop()
+
+
+def test_the_line_paces_its_submits_at_tps() -> None:
+    g = gateway("smpp://id:pw@127.0.0.1:2775?tps=5&window=10")
+    t = 1000.0
+    g._tokens_at = t
+    g._tokens = 5.0
+    assert [g._take_token(t) for _ in range(5)] == [0.0] * 5  # a second's worth at once
+    assert g._take_token(t) == pytest.approx(0.2)  # then one every 1/tps
+    assert g._take_token(t + 0.2) == 0.0
+    assert g._take_token(t + 10) == 0.0 and g._tokens == pytest.approx(4.0)  # burst capped
+
+
 @pytest.mark.parametrize(
     "option, words",
     [
