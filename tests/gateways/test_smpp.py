@@ -293,3 +293,10 @@ def test_a_wrong_address_is_refused_without_showing_the_password(target: str, wo
         registry.check([f"op={target}"])
     assert words in str(e.value)
     assert "longerthan8" not in str(e.value)
+
+
+def test_the_password_never_shows() -> None:
+    spec = registry.parse_spec("op=smpp://myshop:s3cret@smsc.example:2775?window=5")
+    assert "s3cret" not in repr(spec) and "***" in repr(spec)
+    assert "s3cret" not in repr(gateway("smpp://myshop:s3cret@smsc.example:2775").config)
+    assert registry.masked("op=smpp://myshop:s3cret@h:2775") == "op=smpp://myshop:***@h:2775"
