@@ -48,11 +48,11 @@ class BindRefused(Exception):
 
     def __init__(self, status: int, words: str) -> None:
         super().__init__(words)
-        self.status = status
+        self.command_status = status
 
     @property
     def config_error(self) -> bool:
-        return self.status in pdu.BIND_CONFIG_ERRORS
+        return self.command_status in pdu.BIND_CONFIG_ERRORS
 
 
 class LinkDown(Exception):
