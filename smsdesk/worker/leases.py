@@ -199,11 +199,11 @@ class Lease:
 
 def live_overlap(
     workers: Sequence[tuple[str, list[str] | None, list[str]]], me: str, mine: set[str]
-) -> list[tuple[str, set[str]]]:
+) -> list[tuple[str, list[str] | None, set[str]]]:
     """Of the running workers (id, eligible, held), the others that may drive one of our
-    lines, with what they hold."""
+    lines (eligible None: a worker older than the leases, any line)."""
     return [
-        (worker_id, set(held))
+        (worker_id, eligible, set(held))
         for worker_id, eligible, held in workers
         if worker_id != me and (eligible is None or mine & set(eligible))
     ]

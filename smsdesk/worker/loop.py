@@ -625,14 +625,20 @@ class Worker:
                 self.leases[name].granted(asked)
                 kept.add(name)
                 log.info("worker %s (%s) drives line %s", self.id[:8], self.holder.host, name)
-        if len(kept) > share and any(len(h & mine) < share for _w, h in others):
-            for name in sorted(kept, reverse=True)[: len(kept) - share]:
-                if self.leases[name].leave():
-                    leases.release([name], self.holder, now=now)
-                    kept.discard(name)
-                    log.info(
-                        "worker %s gives line %s back (its share is %d)", self.id[:8], name, share
-                    )
+        # Above our share while a worker that may drive them has less: give lines back, one
+        # it may drive each (a modem pinned to its host goes back to that host).
+        wanting = [(eligible, h) for _w, eligible, h in others if len(h & mine) < share]
+        excess = len(kept) - share
+        for name in sorted(kept, reverse=True):
+            if excess <= 0:
+                break
+            if not any(eligible is None or name in eligible for eligible, _h in wanting):
+                continue
+            if self.leases[name].leave():
+                leases.release([name], self.holder, now=now)
+                kept.discard(name)
+                excess -= 1
+                log.info("worker %s gives line %s back (share %d)", self.id[:8], name, share)
         self.register(held=sorted(kept))
 
     def register(self, *, held: Sequence[str] | None = None) -> None:
