@@ -625,20 +625,24 @@ class Worker:
                 self.leases[name].granted(asked)
                 kept.add(name)
                 log.info("worker %s (%s) drives line %s", self.id[:8], self.holder.host, name)
-        # Above our share while a worker that may drive them has less: give lines back, one
-        # it may drive each (a modem pinned to its host goes back to that host).
-        wanting = [(eligible, h) for _w, eligible, h in others if len(h & mine) < share]
-        excess = len(kept) - share
+        # Give a line back to a worker that may drive it and holds two fewer than us (a
+        # modem pinned to its host goes back to that host): the lines even out, one each.
+        counts = {w: len(h & mine) for w, _e, h in others}
         for name in sorted(kept, reverse=True):
-            if excess <= 0:
-                break
-            if not any(eligible is None or name in eligible for eligible, _h in wanting):
+            taker = next(
+                (
+                    w
+                    for w, eligible, _h in others
+                    if (eligible is None or name in eligible) and counts[w] <= len(kept) - 2
+                ),
+                None,
+            )
+            if taker is None or not self.leases[name].leave():
                 continue
-            if self.leases[name].leave():
-                leases.release([name], self.holder, now=now)
-                kept.discard(name)
-                excess -= 1
-                log.info("worker %s gives line %s back (share %d)", self.id[:8], name, share)
+            leases.release([name], self.holder, now=now)
+            kept.discard(name)
+            counts[taker] += 1
+            log.info("worker %s gives line %s back", self.id[:8], name)
         self.register(held=sorted(kept))
 
     def register(self, *, held: Sequence[str] | None = None) -> None:

@@ -224,3 +224,14 @@ def test_the_passerelles_page_shows_every_host_and_who_drives_each_line(admin_cl
     assert "pi-garage" in html and "4242" in html and "modem-garage" in html
     assert here.holder.host in html and str(here.holder.pid) in html
     assert f"{here.holder.host} (pid {here.holder.pid})" in html  # the simulator's driver
+
+
+def test_four_lines_three_workers_each_drives_one_or_two() -> None:
+    lines = ("sim-1", "sim-2", "sim-3", "sim-4")
+    workers = [worker(*lines) for _ in range(3)]
+    for _round in range(3):
+        for w in workers:
+            w.tend_leases()
+    shares = sorted(len(held(w)) for w in workers)
+    assert shares == [1, 1, 2]
+    assert sorted(line for w in workers for line in held(w)) == list(lines)
