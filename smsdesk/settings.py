@@ -269,7 +269,7 @@ if _unknown_lines:
         f"SMSDESK_WORKER_LINES: {', '.join(repr(_n) for _n in _unknown_lines)} is not a line "
         f"of SMSDESK_GATEWAYS (its lines: {', '.join(_line_names)})"
     )
-# A worker holds each line it drives through a lease renewed every third of this; a worker
+# A worker holds each line it drives through a lease renewed every quarter of this; a worker
 # silent twice this long is dead (what it had in flight becomes `unknown`).
 SMSDESK_LINE_LEASE_SECONDS = env_int("SMSDESK_LINE_LEASE_SECONDS", 30, minimum=3)
 SMSDESK_DEFAULT_REGION = env_region("SMSDESK_DEFAULT_REGION", "FR")

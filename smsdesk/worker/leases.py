@@ -185,6 +185,11 @@ class Lease:
             self._held = False
             self._leaving = False
 
+    def stay(self) -> None:
+        """Keep it after all (asked to leave during a round, no longer wanted elsewhere)."""
+        with self._lock:
+            self._leaving = False
+
     def leave(self) -> bool:
         """Give it up, unless a round is in progress (then after it: call again). True when
         the gateway thread will not begin another round."""

@@ -566,7 +566,9 @@ class Worker:
     # --- the heartbeat and the leases, on their own thread and connection -----------------
 
     def _keep_leases(self) -> None:
-        every = max(0.5, self.lease_seconds / 3)
+        # Renewed every quarter of the lease: with the margin of a third, a renewal may be
+        # late by 5/12 of the lease before the gateway threads pause.
+        every = max(0.5, self.lease_seconds / 4)
         try:
             while not self.stopping.wait(every):
                 try:
@@ -637,8 +639,11 @@ class Worker:
                 ),
                 None,
             )
-            if taker is None or not self.leases[name].leave():
+            if taker is None:
+                self.leases[name].stay()  # wanted elsewhere last time, not now
                 continue
+            if not self.leases[name].leave():
+                continue  # a round in progress: given back at the next look, if still wanted
             leases.release([name], self.holder, now=now)
             kept.discard(name)
             counts[taker] += 1

@@ -18,7 +18,7 @@ HEARTBEAT_EVERY = 10.0  # seconds between two rounds of a worker's housekeeping
 
 def heartbeat_timeout() -> timedelta:
     """A worker silent this long is dead: twice its lines' lease (60 s by default). It beats
-    every third of a lease (worker/leases.py)."""
+    every quarter of a lease (worker/leases.py)."""
     return timedelta(seconds=2 * settings.SMSDESK_LINE_LEASE_SECONDS)
 
 

@@ -165,6 +165,10 @@ def test_a_lease_given_back_waits_for_the_round_in_progress() -> None:
     assert not lease.leave()  # a hand-over is in progress: later
     lease.end()
     assert not lease.begin()  # but no new round
+    lease.stay()  # no longer wanted elsewhere: it drives again
+    assert lease.begin()
+    assert not lease.leave()
+    lease.end()
     assert lease.leave() and not lease.held
 
 
@@ -235,3 +239,21 @@ def test_four_lines_three_workers_each_drives_one_or_two() -> None:
     shares = sorted(len(held(w)) for w in workers)
     assert shares == [1, 1, 2]
     assert sorted(line for w in workers for line in held(w)) == list(lines)
+
+
+def test_a_line_to_give_back_in_the_middle_of_a_round_is_kept_if_no_longer_wanted() -> None:
+    """Found by tests/ops/test_scale_out.py: a line asked to leave while its gateway thread
+    was busy, then no longer wanted elsewhere, stayed held and undriven for good."""
+    busy, idle = worker("l1", "l2"), worker("l1", "l2")
+    busy.tend_leases()
+    idle.tend_leases()  # holds nothing: busy should give one back
+    assert busy.leases["l1"].begin() and busy.leases["l2"].begin()  # both in a hand-over
+    busy.tend_leases()
+    assert held(busy) == ["l1", "l2"]  # not given back in the middle of a round
+    busy.leases["l1"].end()
+    busy.leases["l2"].end()
+    assert not busy.leases["l2"].begin()  # to be given back: no new round
+    idle.join(grace=0)  # the other worker stops: nobody wants them now
+    busy.tend_leases()
+    assert held(busy) == ["l1", "l2"]
+    assert busy.leases["l1"].begin() and busy.leases["l2"].begin()
