@@ -101,7 +101,7 @@ def expire_dead_on_host(host: str, *, is_alive: Callable[[int], bool], me: str) 
         for line, worker_id, pid in LineLease.objects.filter(host=host)
         .exclude(worker_id__in=["", me])
         .values_list("line", "worker_id", "pid")
-        if not is_alive(pid)
+        if not process_alive(worker_id, pid, is_alive)
     ]
     for line, worker_id in dead:
         LineLease.objects.filter(line=line, worker_id=worker_id).update(expires_at=FREE)
@@ -115,6 +115,19 @@ def holders(now: datetime | None = None) -> dict[str, LineLease]:
         lease.line: lease
         for lease in LineLease.objects.filter(expires_at__gt=now).exclude(worker_id="")
     }
+
+
+# The workers running in this process (one in production; several in tests).
+IN_THIS_PROCESS: set[str] = set()
+
+
+def process_alive(worker_id: str, pid: int, is_alive: Callable[[int], bool]) -> bool:
+    """Whether the worker `worker_id`, whose process on this host had `pid`, still runs. Our
+    own pid under a worker id that is not one of ours: that worker was this process's
+    predecessor (a container's pid is the same at every restart)."""
+    if pid == os.getpid():
+        return worker_id in IN_THIS_PROCESS
+    return is_alive(pid)
 
 
 def pid_alive(pid: int) -> bool:

@@ -457,6 +457,7 @@ class Worker:
         self.eligible = list(eligible) if eligible is not None else list(self.leases)
         self._lease_thread: threading.Thread | None = None
         self._tending = threading.Lock()
+        leases.IN_THIS_PROCESS.add(self.id)
 
     def run(self) -> None:
         """Run until `stop()` (or SIGTERM/Ctrl-C handled by the caller)."""
@@ -536,6 +537,7 @@ class Worker:
             WorkerProcess.objects.filter(id=self.id).delete()
         except Exception:
             log.exception("could not mark what was in flight; the next worker will")
+        leases.IN_THIS_PROCESS.discard(self.id)
         _reset_connection()
 
     def housekeeping(self) -> None:
@@ -696,8 +698,10 @@ def _is_alive(w: WorkerProcess, now: datetime, host: str) -> bool:
     if now - w.heartbeat_at > heartbeat_timeout():
         return False
     if w.hostname == host:
-        # Same host: no need to wait for the heartbeat to age, ask the kernel.
-        return leases.pid_alive(w.pid)
+        # Same host: no need to wait for the heartbeat to age, ask the kernel. Our own pid
+        # under another worker's id: that worker was us before a restart (a container's pid
+        # is the same every time).
+        return leases.process_alive(w.id, w.pid, leases.pid_alive)
     return True
 
 

@@ -4,6 +4,7 @@ hosts), SQLite runs it too (one writer at a time)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -94,8 +95,10 @@ def test_a_dead_process_of_this_host_frees_its_lines_without_waiting() -> None:
     elsewhere = Holder("worker-far", "host-b", dead.pid)  # another host: its pids are not ours
     for line, holder in (("l1", gone), ("l2", alive), ("l3", elsewhere)):
         assert leases.take(line, holder, now=now, seconds=30)
+    before_restart = Holder("worker-before", "host-a", os.getpid())  # a container's pid 1
+    assert leases.take("l4", before_restart, now=now, seconds=30)
     freed = leases.expire_dead_on_host("host-a", is_alive=leases.pid_alive, me="me")
-    assert freed == ["l1"]
+    assert sorted(freed) == ["l1", "l4"]
     assert leases.take("l1", B, now=now, seconds=30)
     assert not leases.take("l2", B, now=now, seconds=30)
     assert not leases.take("l3", B, now=now, seconds=30)
