@@ -167,6 +167,11 @@ class Connection:
                 self.conn = None
                 if attempt:
                     raise
+            except Exception:
+                # A timeout leaves the connection mid-answer: a new one for the next request.
+                self.conn.close()
+                self.conn = None
+                raise
         raise AssertionError("unreachable")
 
 
