@@ -6,6 +6,7 @@ network, French interface, Europe/Paris time zone.
 
 from __future__ import annotations
 
+import socket as _socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -255,6 +256,22 @@ try:  # a wrong kind, name or option stops every command here, in one line (exit
     _gateway_registry.check(SMSDESK_GATEWAYS)
 except _GatewayError as _e:
     raise ConfigError(f"SMSDESK_GATEWAYS: {_e}") from None
+# --- Scale-out (docs/scaling.md) -----------------------------------------------------------
+# The name of this host, as the Passerelles page, /metrics and the line leases show it.
+SMSDESK_HOST = env_str("SMSDESK_HOST", "") or _socket.gethostname()
+# The lines (SMSDESK_GATEWAYS names) a worker on this host may drive; empty: all of them. A
+# modem's line is listed only on the host that has the device.
+SMSDESK_WORKER_LINES = env_list("SMSDESK_WORKER_LINES", [])
+_line_names = [_spec.name for _spec in _gateway_registry.configured(SMSDESK_GATEWAYS)]
+_unknown_lines = [_n for _n in SMSDESK_WORKER_LINES if _n not in _line_names]
+if _unknown_lines:
+    raise ConfigError(
+        f"SMSDESK_WORKER_LINES: {', '.join(repr(_n) for _n in _unknown_lines)} is not a line "
+        f"of SMSDESK_GATEWAYS (its lines: {', '.join(_line_names)})"
+    )
+# A worker holds each line it drives through a lease renewed every quarter of this; a worker
+# silent twice this long is dead (what it had in flight becomes `unknown`).
+SMSDESK_LINE_LEASE_SECONDS = env_int("SMSDESK_LINE_LEASE_SECONDS", 30, minimum=3)
 SMSDESK_DEFAULT_REGION = env_region("SMSDESK_DEFAULT_REGION", "FR")
 # A text may use at most this many concatenated parts (10 = 1,530 GSM-7 or 670 UCS-2 chars).
 SMSDESK_MAX_SEGMENTS = env_int("SMSDESK_MAX_SEGMENTS", 10, minimum=1)

@@ -43,6 +43,10 @@ WRONG = [
     ("SMSDESK_STOP_KEYWORDS", ", ,", "no word"),
     ("SMSDESK_COMMERCIAL_HOURS", "20:00-08:00", "COMMERCIAL"),
     ("SMSDESK_DATA_DIR", "/proc/no/such/dir", "cannot create"),
+    ("SMSDESK_WORKER_LINES", "simulator,modem-9", "'modem-9' is not a line"),
+    ("SMSDESK_WORKER_LINES", "../etc", "is not a line of SMSDESK_GATEWAYS"),
+    ("SMSDESK_LINE_LEASE_SECONDS", "1", "at least 3"),
+    ("SMSDESK_LINE_LEASE_SECONDS", "30s", "whole number"),
 ]
 
 # Arguments that would make each of smsdesk's own commands run (they never get that far).

@@ -39,6 +39,11 @@ class SendIn(Schema):
         "hours (README, Commercial SMS)",
     )
     tag: str = Field("", max_length=50, description="a free label to find the campaign again")
+    gateway: str = Field(
+        "",
+        max_length=50,
+        description="the line to send through, a name of SMSDESK_GATEWAYS; omitted: the first",
+    )
 
 
 class MessageOut(Schema):

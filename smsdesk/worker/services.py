@@ -4,21 +4,44 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from smsdesk.messaging import gateway_state, stats
 from smsdesk.messaging.models import GatewayState
+from smsdesk.worker import leases
 from smsdesk.worker.models import WorkerProcess
 
-HEARTBEAT_EVERY = 10.0  # seconds between two heartbeats of a running worker
-HEARTBEAT_TIMEOUT = timedelta(seconds=60)  # a worker silent this long is dead
+HEARTBEAT_EVERY = 10.0  # seconds between two rounds of a worker's housekeeping
+
+
+def heartbeat_timeout() -> timedelta:
+    """A worker silent this long is dead: twice its lines' lease (60 s by default). It beats
+    every quarter of a lease (worker/leases.py)."""
+    return timedelta(seconds=2 * settings.SMSDESK_LINE_LEASE_SECONDS)
 
 
 def running_workers(now: datetime | None = None) -> list[WorkerProcess]:
     """Workers whose last heartbeat is recent enough to believe them alive."""
     now = now or timezone.now()
-    return list(WorkerProcess.objects.filter(heartbeat_at__gte=now - HEARTBEAT_TIMEOUT))
+    return list(WorkerProcess.objects.filter(heartbeat_at__gte=now - heartbeat_timeout()))
+
+
+def worker_overview(now: datetime | None = None) -> list[WorkerProcess]:
+    """Every worker that beat lately, on every host (host, then start), with `age` (seconds
+    since its last heartbeat) and `up` (recent enough to believe it alive): the Passerelles
+    page's table."""
+    now = now or timezone.now()
+    workers = list(
+        WorkerProcess.objects.filter(heartbeat_at__gte=now - 5 * heartbeat_timeout()).order_by(
+            "hostname", "started_at", "id"
+        )
+    )
+    for w in workers:
+        w.age = max(0, int((now - w.heartbeat_at).total_seconds()))  # type: ignore[attr-defined]
+        w.up = now - w.heartbeat_at <= heartbeat_timeout()  # type: ignore[attr-defined]
+    return workers
 
 
 def served_gateways(now: datetime | None = None) -> set[str]:
@@ -49,16 +72,19 @@ def gateway_overview(
     now: datetime | None = None, *, counts: stats.Counts | None = None
 ) -> list[GatewayState]:
     """Every known gateway with what the home and Passerelles pages show: `live` (connected
-    and driven by a running worker), `served`, `sent_today` (from the maintained counters,
-    or `counts` when the caller has read them), `queued` (its queue: `queue_due` now and
-    `queue_later`) and `device` (the device's own words, as (key, value) pairs)."""
+    and driven by a running worker), `served`, `driver` (its lease: host and pid),
+    `sent_today` (from the maintained counters, or `counts` when the caller has read them),
+    `queued` (its queue: `queue_due` now and `queue_later`) and `device` (the device's own
+    words, as (key, value) pairs)."""
     from django.db.models import Count, Q
 
     from smsdesk.messaging.models import OutboxEntry
 
     now = now or timezone.now()
     gateways = list(GatewayState.objects.order_by("name"))
-    served = served_gateways(now)
+    workers = running_workers(now)
+    served = {name for w in workers for name in w.gateways}
+    drivers = leases.holders(now)
     counts = counts or stats.read(now, days=1)
     queue = {
         name: (due, later)
@@ -71,6 +97,7 @@ def gateway_overview(
     }
     for g in gateways:
         g.served = g.name in served  # type: ignore[attr-defined]
+        g.driver = drivers.get(g.name)  # type: ignore[attr-defined]
         # Its last report says connected, and a running worker still drives it.
         g.live = g.connected and g.served  # type: ignore[attr-defined]
         g.sent_today = counts.today_by_gateway.get((g.name, stats.Event.SENT), 0)  # type: ignore[attr-defined]

@@ -40,6 +40,7 @@ def gateways(request: HttpRequest) -> HttpResponse:
         "worker/gateways.html",
         {
             "gateways": services.gateway_overview(),
+            "workers": services.worker_overview(),
             "refresh_seconds": REFRESH_SECONDS,
             "form": TestSendForm(),
         },
@@ -52,7 +53,11 @@ def gateways_panel(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "worker/_gateway_states.html",
-        {"gateways": services.gateway_overview(), "refresh_seconds": REFRESH_SECONDS},
+        {
+            "gateways": services.gateway_overview(),
+            "workers": services.worker_overview(),
+            "refresh_seconds": REFRESH_SECONDS,
+        },
     )
 
 
