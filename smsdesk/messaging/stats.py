@@ -1,6 +1,7 @@
-"""Maintained counters: how many messages were sent, delivered, failed, received... per
-local day and gateway, so the home and Passerelles pages never scan the message table (it
-has no index on `status` or `sent_at`: see outbox.py).
+"""Maintained counters: how many messages (and SMS parts) were sent, delivered, failed,
+received... per local day, gateway, campaign and user, so the home, Passerelles and
+Statistics pages never scan the message table (it has no index on `status` or `sent_at`:
+see outbox.py).
 
 Events, counted on the day they happen (SMSDESK_TIME_ZONE), as Kannel and playSMS count:
 
@@ -17,7 +18,10 @@ Write path: whatever changes a message's state appends `CountDelta` rows in the 
 transaction (one multi-row INSERT per batch, summed in Python first, or a data-modifying
 CTE in the statement itself). Rows are only ever inserted, so two workers never wait on
 one counter. `fold` (the worker's heartbeat) moves them into `DailyCount`, one row per
-(day, gateway, event); `read` adds what is not folded yet, so figures are exact at once.
+(day, gateway, campaign, user, event); `read` adds what is not folded yet, so figures are
+exact at once. The campaign is the key, not its tag: the worker's statements know a
+message's campaign without a join, and the Statistics page (`report`) reads the tag through
+the campaign, a small table.
 """
 
 from __future__ import annotations
@@ -48,8 +52,10 @@ class Event(TextChoices):
 DELTAS = CountDelta._meta.db_table
 DAILY = DailyCount._meta.db_table
 
-# (day, gateway, event, count)
-Delta = tuple[date, str, str, int]
+# (day, gateway, campaign id or 0, user id or 0, event, count, parts)
+Delta = tuple[date, str, int, int, str, int, int]
+Key = tuple[Any, str, int, int, str]  # (day, gateway, campaign, user, event)
+COLUMNS = "day, gateway, campaign_id, user_id, event, count, parts"
 
 
 def _db_day(day: date) -> Any:
@@ -62,27 +68,54 @@ def local_day(at: datetime) -> date:
 
 
 def add(deltas: Iterable[Delta]) -> None:
-    """Append counter changes, summed per (day, gateway, event), in one INSERT. Call it in
-    the transaction that changed the messages."""
-    summed: dict[tuple[Any, str, str], int] = defaultdict(int)
-    for day, gateway, event, count in deltas:
-        summed[(_db_day(day), gateway or "", str(event))] += count
-    rows = [(*key, n) for key, n in summed.items() if n]
+    """Append counter changes, summed per key, in one INSERT. Call it in the transaction
+    that changed the messages."""
+    summed: dict[Key, list[int]] = defaultdict(lambda: [0, 0])
+    for day, gateway, campaign, user, event, count, parts in deltas:
+        total = summed[(_db_day(day), gateway or "", campaign or 0, user or 0, str(event))]
+        total[0] += count
+        total[1] += parts
+    _insert(DELTAS, [(*key, n, p) for key, (n, p) in summed.items() if n or p])
+
+
+def _insert(table: str, rows: list[tuple[Any, ...]], *, upsert: str = "") -> None:
     if not rows:
         return
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), 500):
-            chunk = rows[start : start + 500]
+        for start in range(0, len(rows), 300):
+            chunk = rows[start : start + 300]
             cursor.execute(
-                f"INSERT INTO {DELTAS} (day, gateway, event, count) VALUES "
-                + ", ".join(["(%s, %s, %s, %s)"] * len(chunk)),
+                f"INSERT INTO {table} ({COLUMNS}) VALUES "
+                + ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+                + upsert,
                 [value for row in chunk for value in row],
             )
 
 
-def count(event: str, *, at: datetime, gateway: str | None, n: int = 1) -> None:
-    """One counter change (a message received, a few blocked)."""
-    add([(local_day(at), gateway or "", event, n)])
+def count(
+    event: str,
+    *,
+    at: datetime,
+    gateway: str | None,
+    n: int = 1,
+    parts: int | None = None,
+    campaign: int | None = None,
+    user: int | None = None,
+) -> None:
+    """One counter change (a message received, a few blocked); `parts` defaults to `n`."""
+    add(
+        [
+            (
+                local_day(at),
+                gateway or "",
+                campaign or 0,
+                user or 0,
+                event,
+                n,
+                n if parts is None else parts,
+            )
+        ]
+    )
 
 
 def fold() -> int:
@@ -91,26 +124,28 @@ def fold() -> int:
     The DELETE takes the rows it folds (on PostgreSQL a second fold running at once skips
     them once the first commits), and the per-day rows are updated in a fixed order, so two
     folds cannot deadlock."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {DELTAS} RETURNING day, gateway, event, count")
-        taken = cursor.fetchall()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {DELTAS} RETURNING {COLUMNS}")
+            taken = cursor.fetchall()
         if not taken:
             return 0
-        summed: dict[tuple[date, str, str], int] = defaultdict(int)
-        for day, gateway, event, n in taken:
+        summed: dict[tuple[date, str, int, int, str], list[int]] = defaultdict(lambda: [0, 0])
+        for day, gateway, campaign, user, event, n, parts in taken:
             if isinstance(day, str):  # SQLite returns the text it stores
                 day = date.fromisoformat(day)
-            summed[(day, gateway, event)] += n
-        rows = sorted((_db_day(day), g, e, n) for (day, g, e), n in summed.items() if n)
-        for start in range(0, len(rows), 500):
-            chunk = rows[start : start + 500]
-            cursor.execute(
-                f"INSERT INTO {DAILY} (day, gateway, event, count) VALUES "
-                + ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
-                + f" ON CONFLICT (day, gateway, event) DO UPDATE "
-                f"SET count = {DAILY}.count + excluded.count",
-                [value for row in chunk for value in row],
-            )
+            total = summed[(day, gateway, campaign, user, event)]
+            total[0] += n
+            total[1] += parts
+        rows = sorted(
+            (_db_day(day), *rest, n, p) for (day, *rest), (n, p) in summed.items() if n or p
+        )
+        _insert(
+            DAILY,
+            rows,
+            upsert=" ON CONFLICT (day, gateway, campaign_id, user_id, event) DO UPDATE "
+            f"SET count = {DAILY}.count + excluded.count, parts = {DAILY}.parts + excluded.parts",
+        )
     return len(taken)
 
 
@@ -193,3 +228,128 @@ def totals() -> dict[tuple[str, str], int]:
     with connection.cursor() as cursor:
         cursor.execute(sql)
         return {(gateway, event): int(n or 0) for gateway, event, n in cursor.fetchall()}
+
+
+# --- the Statistics page ------------------------------------------------------------------
+
+# What the page shows, in its order (`reported` is internal: what waits for a report).
+SHOWN: tuple[str, ...] = (
+    Event.SENT,
+    Event.DELIVERED,
+    Event.FAILED,
+    Event.UNKNOWN,
+    Event.BLOCKED,
+    Event.RECEIVED,
+)
+
+
+class By(TextChoices):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    LINE = "line"
+    TAG = "tag"
+    USER = "user"
+
+
+TIME_GROUPINGS = (By.DAY, By.WEEK, By.MONTH)
+MAX_DAYS = 3 * 366 + 1  # the longest period a report covers (3 years)
+
+
+@dataclass
+class Row:
+    """One line of a report: its key (a day, a week's Monday, a month, a line, a tag in
+    lower case, a user id; "" for none), what it is called, and per shown event the
+    messages (`counts`) and the SMS parts (`parts`)."""
+
+    key: str
+    label: str
+    counts: dict[str, int]
+    parts: dict[str, int]
+
+
+@dataclass
+class Report:
+    first: date
+    last: date
+    by: str
+    rows: list[Row]
+
+    def total(self, event: str, *, parts: bool = False) -> int:
+        return sum((r.parts if parts else r.counts).get(event, 0) for r in self.rows)
+
+
+def _period_key(day: date, by: str) -> date:
+    if by == By.WEEK:
+        return day - timedelta(days=day.weekday())
+    if by == By.MONTH:
+        return day.replace(day=1)
+    return day
+
+
+def report(*, first: date, last: date, by: str) -> Report:
+    """The counters from `first` to `last` (local days, both included) grouped by day, week,
+    month, line, tag or user: one GROUP BY over the counter tables (folded and not yet
+    folded, so exact at once), joined to the campaigns for their tag; never a message read.
+    A week starts on Monday; days with nothing are listed too (the chart's axis)."""
+    from smsdesk.accounts.models import User  # labels only
+    from smsdesk.messaging.models import Campaign
+
+    column = {
+        By.LINE: "c.gateway",
+        By.TAG: "LOWER(COALESCE(cp.tag, ''))",
+        By.USER: "c.user_id",
+    }.get(By(by), "c.day")
+    join = (
+        f"LEFT JOIN {Campaign._meta.db_table} cp ON cp.id = c.campaign_id" if by == By.TAG else ""
+    )
+    label = "MAX(COALESCE(cp.tag, ''))" if by == By.TAG else "''"
+    shown = ", ".join(["%s"] * len(SHOWN))
+    part = "SELECT day, gateway, campaign_id, user_id, event, count, parts FROM {} "
+    part += f"WHERE day >= %s AND day <= %s AND event IN ({shown})"
+    sql = (
+        f"SELECT {column}, event, SUM(count), SUM(parts), {label} FROM ("
+        f"{part.format(DAILY)} UNION ALL {part.format(DELTAS)}) c {join} GROUP BY 1, 2"
+    )
+    bounds = [_db_day(first), _db_day(last), *SHOWN]
+    rows: dict[object, Row] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, bounds * 2)
+        found = cursor.fetchall()
+    for key, event, n, parts, name in found:
+        if by in TIME_GROUPINGS:
+            if isinstance(key, str):
+                key = date.fromisoformat(key)
+            key = _period_key(key, by)
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = Row(str(key or ""), name or "", defaultdict(int), defaultdict(int))
+        row.counts[event] += int(n or 0)
+        row.parts[event] += int(parts or 0)
+        if name and not row.label:
+            row.label = name
+    if by in TIME_GROUPINGS:
+        day = first
+        while day <= last:  # every period, even an empty one
+            key = _period_key(day, by)
+            rows.setdefault(key, Row(key.isoformat(), "", {}, {}))
+            day += timedelta(days=1)
+        ordered = [rows[k] for k in sorted(rows)]  # type: ignore[type-var]
+        for row in ordered:
+            row.key = row.key[:7] if by == By.MONTH else row.key
+            row.label = row.key
+    else:
+        ordered = sorted(rows.values(), key=lambda r: -r.counts.get(Event.SENT, 0))
+        if by == By.USER:
+            ids = [int(r.key) for r in ordered if r.key not in ("", "0")]
+            names = {
+                str(u.pk): u.get_full_name() or u.get_username()
+                for u in User.objects.filter(pk__in=ids)
+            }
+            for row in ordered:
+                if row.key == "0":
+                    row.key = ""
+                row.label = names.get(row.key, "")
+    for row in ordered:
+        row.counts, row.parts = dict(row.counts), dict(row.parts)
+    return Report(first, last, by, ordered)
