@@ -326,8 +326,9 @@ def _move(
     """Move to `t.target` the messages named by `ids`, by a queryset (`within`), or by rows
     of `values` ((columns, rows), a column `vid` naming the message; `set_sql` may read
     `v.<column>`), that are in one of `t`'s sources, each source in turn; then apply `t`'s
-    queue effect. Returns the rows moved: (id, campaign_id, gateway_id, sent_at) and the
-    columns named by `also` (RETURNING's columns, then `also`'s). `where`: a further SQL condition on the message (ids mode);
+    queue effect. Returns the rows moved: RETURNING's columns (id, campaign_id, gateway_id,
+    sent_at, author_id, segments), then those `also` names. `where`: a further SQL condition
+    on the message (ids mode);
     `queue_done`: the caller has made the queue effect already (the claim's DELETE)."""
     now = db_time(tally.now)
     set_all = f"status = '{t.target}', status_at = %s" + (f", {set_sql}" if set_sql else "")
