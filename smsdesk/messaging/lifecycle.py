@@ -214,30 +214,41 @@ class _Tally:
         return day
 
     def moved(self, t: Transition, rows: Iterable[Moved], *, old: str | None) -> None:
-        today = stats.local_day(self.now)
         old_bucket = BUCKET_OF.get(old) if old else None
         new_bucket = BUCKET_OF.get(t.target)
+        per_campaign = old_bucket != new_bucket
         listening = bool(subscribers)
-        counts = self.day_counts
+        # The rows of a batch share their gateway, campaign, author and sent_at nearly
+        # always: grouped first, each group's counter keys are built once.
+        groups: dict[tuple[Any, ...], list[int]] = defaultdict(_pair)
+        campaigns = self.campaigns
         for message_id, campaign_id, gateway, sent_at, author_id, segments in rows:
+            group = groups[(gateway, campaign_id, author_id, sent_at)]
+            group[0] += 1
+            group[1] += segments or 1
+            if campaign_id is not None and per_campaign:
+                if old_bucket:
+                    campaigns[(campaign_id, old_bucket)] -= 1
+                if new_bucket:
+                    campaigns[(campaign_id, new_bucket)] += 1
+            if listening:
+                self.changes.append(Change(message_id, old, t.target, t))
+        if not t.counters:
+            return
+        today = stats.local_day(self.now)
+        counts = self.day_counts
+        for (gateway, campaign_id, author_id, sent_at), (n, parts) in groups.items():
+            who = (campaign_id or 0, author_id or 0)
             for event in t.counters:
                 if event == E.REPORTED:
                     if sent_at is None:
                         continue
-                    key = (self._day_of(sent_at), gateway or "", campaign_id or 0, author_id or 0)
+                    key = (self._day_of(sent_at), gateway or "", *who, event)
                 else:  # blocked is not per gateway (it never reached one)
-                    g = "" if event == E.BLOCKED else gateway or ""
-                    key = (today, g, campaign_id or 0, author_id or 0)
-                total = counts[(*key, event)]
-                total[0] += 1
-                total[1] += segments or 1
-            if campaign_id is not None and old_bucket != new_bucket:
-                if old_bucket:
-                    self.campaigns[(campaign_id, old_bucket)] -= 1
-                if new_bucket:
-                    self.campaigns[(campaign_id, new_bucket)] += 1
-            if listening:
-                self.changes.append(Change(message_id, old, t.target, t))
+                    key = (today, "" if event == E.BLOCKED else gateway or "", *who, event)
+                total = counts[key]
+                total[0] += n
+                total[1] += parts
 
     def created(
         self, t: Transition, n: int, *, campaign_id: int, user_id: int | None, parts: int

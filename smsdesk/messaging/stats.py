@@ -35,6 +35,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import TextChoices
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from smsdesk.messaging.models import CountDelta, DailyCount
 
@@ -267,6 +268,34 @@ class Row:
     counts: dict[str, int]
     parts: dict[str, int]
 
+    def figures(self) -> dict[str, int | None]:
+        """The page's, the CSV's and the API's figures, in their order (`FIGURES`)."""
+        c = self.counts
+        sent, delivered = c.get(Event.SENT, 0), c.get(Event.DELIVERED, 0)
+        return {
+            "sent": sent,
+            "sent_parts": self.parts.get(Event.SENT, 0),
+            "delivered": delivered,
+            "failed": c.get(Event.FAILED, 0),
+            "unknown": c.get(Event.UNKNOWN, 0),
+            "blocked": c.get(Event.BLOCKED, 0),
+            "received": c.get(Event.RECEIVED, 0),
+            # delivered ÷ sent in whole percent; a report may come the day after its sending
+            "delivery_rate": round(100 * delivered / sent) if sent else None,
+        }
+
+
+FIGURES = (
+    "sent",
+    "sent_parts",
+    "delivered",
+    "failed",
+    "unknown",
+    "blocked",
+    "received",
+    "delivery_rate",
+)
+
 
 @dataclass
 class Report:
@@ -275,8 +304,14 @@ class Report:
     by: str
     rows: list[Row]
 
-    def total(self, event: str, *, parts: bool = False) -> int:
-        return sum((r.parts if parts else r.counts).get(event, 0) for r in self.rows)
+    def total(self) -> Row:
+        """Every row added up."""
+        total = Row("", "", {}, {})
+        for r in self.rows:
+            for event in SHOWN:
+                total.counts[event] = total.counts.get(event, 0) + r.counts.get(event, 0)
+                total.parts[event] = total.parts.get(event, 0) + r.parts.get(event, 0)
+        return total
 
 
 def _period_key(day: date, by: str) -> date:
@@ -353,3 +388,58 @@ def report(*, first: date, last: date, by: str) -> Report:
     for row in ordered:
         row.counts, row.parts = dict(row.counts), dict(row.parts)
     return Report(first, last, by, ordered)
+
+
+DEFAULT_DAYS = 30
+
+
+def period(
+    *, first: str | date | None, last: str | date | None, by: str | None, today: date | None = None
+) -> tuple[date, date, str]:
+    """The period and grouping a person or a program asked for (the page's form, the API's
+    `from`, `to`, `by`): local days written YYYY-MM-DD, `from` not after `to`, at most
+    `MAX_DAYS` days. Empty: the last 30 days by day. Every fault is reported at once."""
+    from smsdesk.core.errors import collect
+    from smsdesk.messaging.errors import BadPeriod
+
+    today = today or local_day(timezone.now())
+
+    def day_of(value: str | date | None, name: str, default: date) -> date:
+        if isinstance(value, date):
+            return value
+        text = (value or "").strip()
+        if not text:
+            return default
+        try:
+            if len(text) != 10:
+                raise ValueError
+            return date.fromisoformat(text)
+        except ValueError:
+            raise BadPeriod(
+                _("“%(value)s” is not a date: write it YYYY-MM-DD (for example %(example)s).")
+                % {"value": text[:20], "example": today.isoformat()},
+                field=name,
+            ) from None
+
+    def grouping() -> str:
+        value = (by or "").strip() or By.DAY
+        if value not in By.values:
+            raise BadPeriod(
+                _("Group by one of: %(choices)s.") % {"choices": ", ".join(By.values)},
+                field="by",
+            )
+        return value
+
+    start, end, grouped = collect(
+        lambda: day_of(first, "from", today - timedelta(days=DEFAULT_DAYS - 1)),
+        lambda: day_of(last, "to", today),
+        grouping,
+    )
+    if start > end:
+        raise BadPeriod(_("The start of the period is after its end."), field="from")
+    if (end - start).days + 1 > MAX_DAYS:
+        raise BadPeriod(
+            _("The period is too long: at most %(days)d days.") % {"days": MAX_DAYS},
+            field="from",
+        )
+    return start, end, grouped
