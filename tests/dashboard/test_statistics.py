@@ -26,7 +26,9 @@ LONG = "Un long message. " * 20  # 3 parts
 @pytest.fixture
 def sent(operator: User, admin_user: User) -> None:
     """Two tags (one written two ways), two users, a long SMS, a failure, a reception."""
-    sending.create_campaign(author=operator, body="Bonjour", to=["0612345671", "0612345672"], tag="Soldes")
+    sending.create_campaign(
+        author=operator, body="Bonjour", to=["0612345671", "0612345672"], tag="Soldes"
+    )
     sending.create_campaign(author=admin_user, body=LONG, to=["0612345673"], tag="soldes")
     sending.create_campaign(author=admin_user, body="Rappel", to=["0612345674"])
     drain(runner_for(SimulatorGateway(delivery_delay=0, fail_permanent=["+33612345674"])))
@@ -74,9 +76,7 @@ def test_by_day_week_and_month_list_every_period(sent: None, operator: User) -> 
     assert [r["key"] for r in days] == [str(first + timedelta(days=i)) for i in range(21)]
     assert days[-1]["sent"] == 3 and sum(r["sent"] for r in days) == 3
     weeks = client.get(f"/api/v1/stats?from={first}&to={today}&by=week").json()["rows"]
-    assert all(
-        timezone.datetime.fromisoformat(r["key"]).weekday() == 0 for r in weeks
-    )  # Mondays
+    assert all(timezone.datetime.fromisoformat(r["key"]).weekday() == 0 for r in weeks)  # Mondays
     assert sum(r["sent_parts"] for r in weeks) == 5
     months = client.get(f"/api/v1/stats?from={first}&to={today}&by=month").json()["rows"]
     assert months[-1]["key"] == today.strftime("%Y-%m")
@@ -117,7 +117,7 @@ def test_the_page_shows_the_table_and_the_chart_data(
     client.force_login(operator)
     page = client.get("/statistics/?by=tag").content.decode()
     assert 'id="stats-chart"' in page and 'id="stats-chart-data"' in page
-    assert "<th scope=\"row\" class=\"fw-normal\">Soldes</th>" in page or "soldes</th>" in page
+    assert '<th scope="row" class="fw-normal">Soldes</th>' in page or "soldes</th>" in page
     assert 'href="/statistics/"' in client.get("/").content.decode()  # in the menu
 
 

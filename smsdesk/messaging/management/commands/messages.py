@@ -37,16 +37,15 @@ class Command(BaseCommand):
             )
         except ServiceError as e:
             raise CommandError(str(e.message)) from None
-        out = sys.stdout
         try:
             for chunk in chunks:
-                out.write(chunk)
-            out.flush()
+                self.stdout.write(chunk, ending="")
+            self.stdout.flush()
         except BrokenPipeError:
             # `smsdesk messages export ... | head`: the reader has what it wanted. Point
             # stdout at nothing so that Python's own flush at exit does not complain.
             devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, out.fileno())
+            os.dup2(devnull, sys.stdout.fileno())
             sys.exit(0)
 
 
