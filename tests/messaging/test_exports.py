@@ -146,16 +146,19 @@ def test_piped_to_head_it_stops_quietly(tmp_path: Path) -> None:
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    pipeline = subprocess.run(
-        f"'{smsdesk}' messages export --direction out | head -3; exit ${{PIPESTATUS[0]}}",
-        shell=True,
-        executable=shutil.which("bash"),
+    export = subprocess.Popen(
+        [smsdesk, "messages", "export", "--direction", "out"],
         env=env,
-        capture_output=True,
-        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
-    assert pipeline.stderr == "" and pipeline.returncode == 0
-    assert len(pipeline.stdout.splitlines()) == 3
+    assert export.stdout is not None and export.stderr is not None
+    head = subprocess.run(["head", "-3"], stdin=export.stdout, capture_output=True, check=True)
+    export.stdout.close()  # head's end only: the export sees the pipe closed
+    stderr = export.stderr.read().decode()
+    assert export.wait(timeout=60) == 0, stderr
+    assert stderr == ""
+    assert len(head.stdout.splitlines()) == 3
 
 
 @pytest.mark.django_db
