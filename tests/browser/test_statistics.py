@@ -67,5 +67,5 @@ def test_the_statistics_page_at_desktop_and_phone_width(page, name: str, viewpor
 
     with page.expect_download() as download:
         page.locator("#stats-export").click()
-    text = open(download.value.path(), encoding="utf-8-sig").read()
+    text = download.value.path().read_text(encoding="utf-8-sig")
     assert "soldes;Soldes;2;4;" in text
