@@ -15,7 +15,7 @@ from smsdesk.core.lists import Column, paginate, search_text, sort_order, table_
 from smsdesk.directory import services as directory
 from smsdesk.directory.templatetags.directory import peer_link
 from smsdesk.optout import services
-from smsdesk.optout.forms import AddNumberForm, RemoveNumberForm
+from smsdesk.optout.forms import AddNumberForm, ConfirmationForm, RemoveNumberForm
 from smsdesk.optout.models import OptOut, OptOutEvent, Source
 
 
@@ -45,11 +45,44 @@ def stop_list(request: HttpRequest) -> HttpResponse:
     history = services.history_of(e.number for e in entries)
     for e in entries:
         e.history = history.get(e.number, [])
+    wanted = services.confirmation()
     return render(
         request,
         "optout/list.html",
-        {"q": q, "columns": columns, "entries": entries, **context},
+        {
+            "q": q,
+            "columns": columns,
+            "entries": entries,
+            "confirmation": wanted,
+            "confirmation_form": _confirmation_form(wanted),
+            **context,
+        },
     )
+
+
+def _confirmation_form(wanted: services.Confirmation) -> ConfirmationForm:
+    return ConfirmationForm(
+        initial={"enabled": wanted.enabled, "text": wanted.text, "delay_hours": wanted.delay_hours}
+    )
+
+
+def confirmation(request: HttpRequest) -> HttpResponse:
+    """The confirmation of a STOP, changed by an administrator (GET: its form alone)."""
+    _require_admin(request)
+    form = ConfirmationForm(request.POST or None)
+    if request.method != "POST":
+        form = _confirmation_form(services.confirmation())
+    elif form.is_valid():
+        try:
+            services.set_confirmation(by=request.user, **form.cleaned_data)
+        except ServiceError as e:
+            for err in getattr(e, "errors", [e]):
+                form.add_error(err.field if err.field in form.fields else None, err.message)
+        else:
+            messages.success(request, _("The confirmation of a STOP is saved."))
+            return redirect("optout:list")
+    status = 400 if form.errors else 200
+    return render(request, "optout/confirmation.html", {"form": form}, status=status)
 
 
 def export_csv(request: HttpRequest) -> StreamingHttpResponse:
@@ -106,6 +139,7 @@ def add_number(request: HttpRequest) -> HttpResponse:
                 by=request.user,
                 source=Source.MANUAL,
                 reason=form.cleaned_data["reason"],
+                never=form.cleaned_data["never"],
             )
         except ServiceError as e:
             form.add_error(e.field if e.field in form.fields else None, e.message)
