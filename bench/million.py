@@ -715,7 +715,7 @@ def seed(
                 "SELECT id, created_at FROM messaging_message "
                 "WHERE direction = 'in' AND status = 'unread'"
             )
-        counters = import_module("smsdesk.messaging.migrations.0013_counts_per_campaign_user")
+        counters = import_module("smsdesk.messaging.migrations.0013_counts_per_tag_user")
         counters.backfill(django_apps, SimpleNamespace(connection=connection))
         # The campaigns' counts per state (messaging/lifecycle.py), as their migration does.
         campaign_counts = import_module("smsdesk.messaging.migrations.0012_campaign_counts")

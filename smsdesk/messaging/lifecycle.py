@@ -237,8 +237,9 @@ class _Tally:
             return
         today = stats.local_day(self.now)
         counts = self.day_counts
+        tags = tags_of({key[1] for key in groups})
         for (gateway, campaign_id, author_id, sent_at), (n, parts) in groups.items():
-            who = (campaign_id or 0, author_id or 0)
+            who = (tags.get(campaign_id, ""), author_id or 0)
             for event in t.counters:
                 if event == E.REPORTED:
                     if sent_at is None:
@@ -251,16 +252,21 @@ class _Tally:
                 total[1] += parts
 
     def created(
-        self, t: Transition, n: int, *, campaign_id: int, user_id: int | None, parts: int
+        self,
+        t: Transition,
+        n: int,
+        *,
+        campaign_id: int,
+        tag: str,
+        user_id: int | None,
+        parts: int,
     ) -> None:
         """`n` new messages (`parts` SMS parts) of a campaign took `t` (no change listened
         to: not one by one)."""
         if not n:
             return
         for event in t.counters:
-            total = self.day_counts[
-                (stats.local_day(self.now), "", campaign_id, user_id or 0, event)
-            ]
+            total = self.day_counts[(stats.local_day(self.now), "", tag, user_id or 0, event)]
             total[0] += n
             total[1] += parts
         self.campaigns[(campaign_id, BUCKET_OF[t.target])] += n
@@ -277,6 +283,18 @@ class _Tally:
 
 def _pair() -> list[int]:
     return [0, 0]
+
+
+def tags_of(campaign_ids: Iterable[int | None]) -> dict[int, str]:
+    """The tag of each campaign ("" for none), for the counters' key: one query over the
+    campaign table by primary key (a batch of the worker names a campaign or two). Not kept
+    between calls: on SQLite the id of a campaign whose transaction rolled back is given
+    again to the next one."""
+    ids = sorted({i for i in campaign_ids if i})
+    found: dict[int, str] = {}
+    for chunk in chunks(ids, IDS_PER_STATEMENT):
+        found.update(Campaign.objects.filter(id__in=chunk).values_list("id", "tag"))
+    return found
 
 
 def _aware(value: datetime | str) -> datetime:
@@ -506,11 +524,17 @@ def create_campaign_messages(
                 BLOCK_NEW,
                 n_blocked,
                 campaign_id=campaign_id,
+                tag=tags_of([campaign_id]).get(campaign_id, ""),
                 user_id=prototype.author_id,
                 parts=parts_blocked,
             )
             tally.created(
-                waiting, len(rows) - n_blocked, campaign_id=campaign_id, user_id=None, parts=0
+                waiting,
+                len(rows) - n_blocked,
+                campaign_id=campaign_id,
+                tag="",
+                user_id=None,
+                parts=0,
             )
     tally.write()
 
@@ -700,8 +724,9 @@ def record_results(
                 f"RETURNING m.id, m.campaign_id, m.author_id, m.segments), "
                 f"parts AS ({_PARTS_INSERT_PG} RETURNING 1), "
                 f"counted AS (INSERT INTO {DELTAS} ({stats.COLUMNS}) "
-                f"SELECT %s, %s, COALESCE(campaign_id, 0), COALESCE(author_id, 0), "
-                f"'{E.SENT}', count(*), sum(segments) FROM sent GROUP BY campaign_id, author_id "
+                f"SELECT %s, %s, COALESCE(c.tag, ''), COALESCE(s.author_id, 0), '{E.SENT}', "
+                f"count(*), sum(s.segments) FROM sent s LEFT JOIN {CAMPAIGNS} c "
+                f"ON c.id = s.campaign_id GROUP BY c.tag, s.author_id "
                 f"RETURNING 1)"
                 + (f", campaigns AS ({campaign_sql})" if campaign_sql else "")
                 + " SELECT count(*) FROM sent",
@@ -875,7 +900,8 @@ def apply_reports(
         ]
         usual = DELIVER.sources[0]
         settled = "RETURNING msg.id, msg.campaign_id, COALESCE(msg.gateway_id, '') AS gateway, "
-        settled += "msg.sent_at, COALESCE(msg.campaign_id, 0) AS cid, "
+        settled += f"msg.sent_at, COALESCE((SELECT c.tag FROM {CAMPAIGNS} c "
+        settled += "WHERE c.id = msg.campaign_id), '') AS cid, "
         settled += "COALESCE(msg.author_id, 0) AS uid, msg.segments"
         extra = "".join(
             f", {name}_campaigns AS ({sql})"

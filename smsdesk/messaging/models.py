@@ -341,18 +341,19 @@ GATEWAY_REASONS = (
 
 class DailyCount(models.Model):
     """How many messages (and SMS parts) reached an event on a local day (SMSDESK_TIME_ZONE),
-    per gateway, campaign and user: the home and Statistics pages' figures, read without
-    scanning messages (messaging/stats.py).
+    per gateway, tag and user: the home and Statistics pages' figures, read without scanning
+    messages (messaging/stats.py).
 
-    `campaign_id` and `user_id` are plain numbers, 0 for none (not foreign keys: a deleted
-    campaign or user keeps its history, and no check per row costs the worker's batches); a
-    campaign's tag is read through it when the Statistics page groups by tag.
+    `tag` is the campaign's tag as typed ("" for none; a campaign's tag never changes), not
+    its id: one-recipient campaigns (the replies typed in discussions) would make a row each.
+    `user_id` is a plain number, 0 for none (not a foreign key: a deleted user keeps its
+    history, and no check per row costs the worker's batches).
 
     Written only by `stats.fold`, which adds the `CountDelta` rows into it."""
 
     day = models.DateField()
     gateway = models.CharField(max_length=50, blank=True)  # "" for `blocked` (not per gateway)
-    campaign_id = models.BigIntegerField(default=0, db_default=0)
+    tag = models.CharField(max_length=50, blank=True, default="", db_default="")
     user_id = models.BigIntegerField(default=0, db_default=0)  # the message's author
     event = models.CharField(max_length=10)  # stats.Event
     count = models.BigIntegerField(default=0)
@@ -361,7 +362,7 @@ class DailyCount(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "gateway", "campaign_id", "user_id", "event"],
+                fields=["day", "gateway", "tag", "user_id", "event"],
                 name="daily_count_key2",
             )
         ]
@@ -374,7 +375,7 @@ class CountDelta(models.Model):
     id = models.BigAutoField(primary_key=True)
     day = models.DateField()
     gateway = models.CharField(max_length=50, blank=True)
-    campaign_id = models.BigIntegerField(default=0, db_default=0)
+    tag = models.CharField(max_length=50, blank=True, default="", db_default="")
     user_id = models.BigIntegerField(default=0, db_default=0)
     event = models.CharField(max_length=10)
     count = models.IntegerField()

@@ -1,5 +1,5 @@
 """Maintained counters: how many messages (and SMS parts) were sent, delivered, failed,
-received... per local day, gateway, campaign and user, so the home, Passerelles and
+received... per local day, gateway, tag and user, so the home, Passerelles and
 Statistics pages never scan the message table (it has no index on `status` or `sent_at`:
 see outbox.py).
 
@@ -18,10 +18,9 @@ Write path: whatever changes a message's state appends `CountDelta` rows in the 
 transaction (one multi-row INSERT per batch, summed in Python first, or a data-modifying
 CTE in the statement itself). Rows are only ever inserted, so two workers never wait on
 one counter. `fold` (the worker's heartbeat) moves them into `DailyCount`, one row per
-(day, gateway, campaign, user, event); `read` adds what is not folded yet, so figures are
-exact at once. The campaign is the key, not its tag: the worker's statements know a
-message's campaign without a join, and the Statistics page (`report`) reads the tag through
-the campaign, a small table.
+(day, gateway, tag, user, event); `read` adds what is not folded yet, so figures are exact at
+once. The tag is the key, not the campaign: every reply typed in a discussion is a campaign
+of one, and a row per campaign made the counters grow with them (bench/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -53,10 +52,10 @@ class Event(TextChoices):
 DELTAS = CountDelta._meta.db_table
 DAILY = DailyCount._meta.db_table
 
-# (day, gateway, campaign id or 0, user id or 0, event, count, parts)
-Delta = tuple[date, str, int, int, str, int, int]
-Key = tuple[Any, str, int, int, str]  # (day, gateway, campaign, user, event)
-COLUMNS = "day, gateway, campaign_id, user_id, event, count, parts"
+# (day, gateway, tag or "", user id or 0, event, count, parts)
+Delta = tuple[date, str, str, int, str, int, int]
+Key = tuple[Any, str, str, int, str]  # (day, gateway, tag, user, event)
+COLUMNS = "day, gateway, tag, user_id, event, count, parts"
 
 
 def _db_day(day: date) -> Any:
@@ -72,8 +71,8 @@ def add(deltas: Iterable[Delta]) -> None:
     """Append counter changes, summed per key, in one INSERT. Call it in the transaction
     that changed the messages."""
     summed: dict[Key, list[int]] = defaultdict(lambda: [0, 0])
-    for day, gateway, campaign, user, event, count, parts in deltas:
-        total = summed[(_db_day(day), gateway or "", campaign or 0, user or 0, str(event))]
+    for day, gateway, tag, user, event, count, parts in deltas:
+        total = summed[(_db_day(day), gateway or "", tag or "", user or 0, str(event))]
         total[0] += count
         total[1] += parts
     _insert(DELTAS, [(*key, n, p) for key, (n, p) in summed.items() if n or p])
@@ -100,7 +99,7 @@ def count(
     gateway: str | None,
     n: int = 1,
     parts: int | None = None,
-    campaign: int | None = None,
+    tag: str = "",
     user: int | None = None,
 ) -> None:
     """One counter change (a message received, a few blocked); `parts` defaults to `n`."""
@@ -109,7 +108,7 @@ def count(
             (
                 local_day(at),
                 gateway or "",
-                campaign or 0,
+                tag,
                 user or 0,
                 event,
                 n,
@@ -131,11 +130,11 @@ def fold() -> int:
             taken = cursor.fetchall()
         if not taken:
             return 0
-        summed: dict[tuple[date, str, int, int, str], list[int]] = defaultdict(lambda: [0, 0])
-        for day, gateway, campaign, user, event, n, parts in taken:
+        summed: dict[tuple[date, str, str, int, str], list[int]] = defaultdict(lambda: [0, 0])
+        for day, gateway, tag, user, event, n, parts in taken:
             if isinstance(day, str):  # SQLite returns the text it stores
                 day = date.fromisoformat(day)
-            total = summed[(day, gateway, campaign, user, event)]
+            total = summed[(day, gateway, tag, user, event)]
             total[0] += n
             total[1] += parts
         rows = sorted(
@@ -144,7 +143,7 @@ def fold() -> int:
         _insert(
             DAILY,
             rows,
-            upsert=" ON CONFLICT (day, gateway, campaign_id, user_id, event) DO UPDATE "
+            upsert=" ON CONFLICT (day, gateway, tag, user_id, event) DO UPDATE "
             f"SET count = {DAILY}.count + excluded.count, parts = {DAILY}.parts + excluded.parts",
         )
     return len(taken)
@@ -325,37 +324,31 @@ def _period_key(day: date, by: str) -> date:
 def report(*, first: date, last: date, by: str) -> Report:
     """The counters from `first` to `last` (local days, both included) grouped by day, week,
     month, line, tag or user: one GROUP BY over the counter tables (folded and not yet
-    folded, so exact at once), joined to the campaigns for their tag; never a message read.
+    folded, so exact at once); never a message read. Tags are one whatever their case.
     A week starts on Monday; days with nothing are listed too (the chart's axis)."""
     from smsdesk.accounts.models import User  # labels only
-    from smsdesk.messaging.models import Campaign
 
-    column = {
-        By.LINE: "c.gateway",
-        By.TAG: "LOWER(COALESCE(cp.tag, ''))",
-        By.USER: "c.user_id",
-    }.get(By(by), "c.day")
-    join = (
-        f"LEFT JOIN {Campaign._meta.db_table} cp ON cp.id = c.campaign_id" if by == By.TAG else ""
-    )
-    label = "MAX(COALESCE(cp.tag, ''))" if by == By.TAG else "''"
+    column = {By.LINE: "gateway", By.TAG: "tag", By.USER: "user_id"}.get(By(by), "day")
     shown = ", ".join(["%s"] * len(SHOWN))
-    part = "SELECT day, gateway, campaign_id, user_id, event, count, parts FROM {} "
+    part = f"SELECT {column}, event, count, parts FROM {{}} "
     part += f"WHERE day >= %s AND day <= %s AND event IN ({shown})"
     sql = (
-        f"SELECT {column}, event, SUM(count), SUM(parts), {label} FROM ("
-        f"{part.format(DAILY)} UNION ALL {part.format(DELTAS)}) c {join} GROUP BY 1, 2"
+        f"SELECT {column}, event, SUM(count), SUM(parts) FROM ("
+        f"{part.format(DAILY)} UNION ALL {part.format(DELTAS)}) c GROUP BY 1, 2"
     )
     bounds = [_db_day(first), _db_day(last), *SHOWN]
     rows: dict[object, Row] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, bounds * 2)
         found = cursor.fetchall()
-    for key, event, n, parts, name in found:
+    for key, event, n, parts in found:
+        name = ""
         if by in TIME_GROUPINGS:
             if isinstance(key, str):
                 key = date.fromisoformat(key)
             key = _period_key(key, by)
+        elif by == By.TAG:  # one tag whatever its case (in Python: SQLite's LOWER is ASCII)
+            name, key = key, key.lower()
         row = rows.get(key)
         if row is None:
             row = rows[key] = Row(str(key or ""), name or "", defaultdict(int), defaultdict(int))

@@ -17,13 +17,13 @@ from django.utils import timezone
 from smsdesk.gateways.base import Concat
 from smsdesk.gateways.simulator import SimulatorGateway
 from smsdesk.messaging import actions, campaigns, lifecycle, receiving, sending, stats
-from smsdesk.messaging.models import Campaign, CountDelta, DailyCount, Message
+from smsdesk.messaging.models import CountDelta, DailyCount, Message
 from tests.worker.helpers import drain, make_due, runner_for
 
 S = Message.Status
 E = stats.Event
-# (day, gateway, campaign id or 0, author id or 0, event), counted twice: messages and parts
-Key = tuple[date, str, int, int, str]
+# (day, gateway, tag, author id or 0, event), counted twice: messages and parts
+Key = tuple[date, str, str, int, str]
 
 
 def day(at: datetime) -> date:
@@ -36,7 +36,7 @@ def events_of(m: Message, *, parts: bool = False) -> Counter[Key]:
     found: Counter[Key] = Counter()
     gateway = m.gateway_id or ""
     n = m.segments if parts else 1
-    who = (m.campaign_id or 0, m.author_id or 0)
+    who = (m.campaign.tag if m.campaign else "", m.author_id or 0)
     if m.direction == Message.Direction.INBOUND:
         found[(day(m.created_at), gateway, *who, E.RECEIVED)] += n
         return found
@@ -53,7 +53,7 @@ def events_of(m: Message, *, parts: bool = False) -> Counter[Key]:
 
 def scanned(history: Counter[Key], *, parts: bool = False) -> Counter[Key]:
     total = Counter(history)
-    for m in Message.objects.all():
+    for m in Message.objects.select_related("campaign"):
         total.update(events_of(m, parts=parts))
     return +total
 
@@ -63,7 +63,7 @@ def folded(*, parts: bool = False) -> Counter[Key]:
     assert not CountDelta.objects.exists()
     return +Counter(
         {
-            (r.day, r.gateway, r.campaign_id, r.user_id, r.event): r.parts if parts else r.count
+            (r.day, r.gateway, r.tag, r.user_id, r.event): r.parts if parts else r.count
             for r in DailyCount.objects.all()
         }
     )
@@ -72,7 +72,7 @@ def folded(*, parts: bool = False) -> Counter[Key]:
 @pytest.mark.django_db
 def test_changes_are_appended_then_folded_and_read_either_way() -> None:
     now = timezone.now()
-    stats.add([(day(now), "sim", 0, 0, E.SENT, 2, 2), (day(now), "sim", 0, 0, E.SENT, 1, 3)])
+    stats.add([(day(now), "sim", "", 0, E.SENT, 2, 2), (day(now), "sim", "", 0, E.SENT, 1, 3)])
     stats.count(E.RECEIVED, at=now, gateway="sim")
     stats.count(E.SENT, at=now - timedelta(days=40), gateway="sim", n=5)
     assert CountDelta.objects.count() == 3  # summed per key before the INSERT
@@ -97,7 +97,7 @@ def test_a_message_is_counted_on_its_local_day(settings) -> None:  # type: ignor
     # 23:30 UTC on 31 March is 1:30 on 1 April in Paris (summer time).
     at = datetime(2026, 3, 31, 23, 30, tzinfo=UTC)
     receiving.receive_inbound(gateway="simulator", sender="+33698765432", text="x", received_at=at)
-    assert folded() == Counter({(date(2026, 4, 1), "simulator", 0, 0, E.RECEIVED): 1})
+    assert folded() == Counter({(date(2026, 4, 1), "simulator", "", 0, E.RECEIVED): 1})
 
 
 @pytest.mark.django_db
@@ -229,14 +229,13 @@ def test_counters_equal_a_scan_after_a_random_mix_of_operations(  # type: ignore
 def check_report(expected: Counter[Key], expected_parts: Counter[Key]) -> None:
     """The Statistics page's groupings equal the same groupings of the scan."""
     first, last = min(k[0] for k in expected), max(k[0] for k in expected)
-    tags = dict(Campaign.objects.values_list("id", "tag"))
 
     def key_of(k: Key, by: str) -> str:
-        d, gateway, campaign, user, _e = k
+        d, gateway, tag, user, _e = k
         return {
             "day": d.isoformat(),
             "line": gateway,
-            "tag": tags.get(campaign, "").lower(),
+            "tag": tag.lower(),
             "user": str(user or ""),
         }[by]
 
@@ -275,7 +274,7 @@ def test_the_migration_counts_existing_messages_once(operator) -> None:  # type:
     expected = scanned(Counter())
     DailyCount.objects.all().delete()
     CountDelta.objects.all().delete()
-    migration = import_module("smsdesk.messaging.migrations.0013_counts_per_campaign_user")
+    migration = import_module("smsdesk.messaging.migrations.0013_counts_per_tag_user")
     migration.backfill(apps, SimpleNamespace(connection=connection))  # it reads only that
     assert folded() == expected
     assert len(expected) == 5
