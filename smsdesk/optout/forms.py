@@ -47,3 +47,12 @@ class RemoveNumberForm(forms.Form):
         max_length=MAX_REASON,
         help_text=_("Kept in the history of the number, with your name."),
     )
+
+
+class ImportForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason (optional)"),
+        max_length=MAX_REASON,
+        required=False,
+        help_text=_("Kept in the history of each number, for example: list of the old system."),
+    )

@@ -317,3 +317,48 @@ def set_confirmation(*, by: Any, enabled: bool, text: str, delay_hours: Any) -> 
         defaults={"enabled": bool(enabled), "text": value, "delay_hours": hours, "updated_by": by},
     )
     return confirmation()
+
+
+# --- importing a list of numbers -----------------------------------------------------------
+
+
+@dataclass
+class ImportPlan:
+    """What a CSV of numbers would change: read as the contact import reads a file (the same
+    decoding, layout and per-line refusals: `directory.imports.read_recipients`), then
+    compared with the list."""
+
+    file: Any  # directory.imports.RecipientFile
+    new: list[str]
+    already: list[str]
+
+
+def plan_import(data: bytes) -> ImportPlan:
+    from smsdesk.directory import imports
+
+    read = imports.read_recipients(data)
+    numbers = read.numbers
+    on_list = blocked_among(numbers)
+    return ImportPlan(
+        read, [n for n in numbers if n not in on_list], [n for n in numbers if n in on_list]
+    )
+
+
+@transaction.atomic
+def import_numbers(data: bytes, *, by: Any, reason: str = "") -> ImportPlan:
+    """An administrator puts the numbers of a CSV file on the STOP list (source `import`),
+    after its preview: each with its history line, what waits for it blocked at once. Lines
+    that hold no valid number are skipped (the preview listed them); numbers already on the
+    list are left as they are. One transaction: all or nothing."""
+    _check_admin(by)
+    reason = check_typed(str(reason or "").strip(), field="reason", label=_("The reason"))
+    if len(reason) > MAX_REASON:
+        raise errors.ReasonRequired(
+            _("The reason is too long: at most %(max)d characters.") % {"max": MAX_REASON},
+            field="reason",
+        )
+    plan = plan_import(data)
+    at = timezone.now()
+    for number in plan.new:
+        opt_out(number, source=Source.IMPORT, by=by, reason=reason, at=at)
+    return plan
