@@ -12,10 +12,10 @@ from django.views.decorators.http import require_POST
 from smsdesk.accounts import access
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.lists import Column, paginate, search_text, sort_order, table_page
+from smsdesk.directory import imports, uploads
 from smsdesk.directory import services as directory
 from smsdesk.directory.templatetags.directory import peer_link
 from smsdesk.optout import services
-from smsdesk.directory import imports, uploads
 from smsdesk.optout.forms import AddNumberForm, ConfirmationForm, ImportForm, RemoveNumberForm
 from smsdesk.optout.models import OptOut, OptOutEvent, Source
 
