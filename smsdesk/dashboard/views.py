@@ -52,7 +52,7 @@ def statistics_page(request: HttpRequest) -> HttpResponse:
             (_("Last 7 days"), today - timedelta(days=6), today),
             (_("Last 30 days"), today - timedelta(days=29), today),
             (_("This month"), today.replace(day=1), today),
-            (_("Last 12 months"), today.replace(day=1).replace(year=today.year - 1), today),
+            (_("Last 12 months"), today - timedelta(days=364), today),
         ],
         **statistics.table(report),
     }
