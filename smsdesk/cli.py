@@ -18,6 +18,7 @@ OWN_COMMANDS = (
     "createtoken",
     "send",
     "campaigns",
+    "messages",
     "contacts",
     "simulate",
     "optout",

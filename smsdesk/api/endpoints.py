@@ -19,6 +19,7 @@ from smsdesk.api import calls as calls_api
 from smsdesk.api import campaigns as campaigns_api
 from smsdesk.api import directory as directory_api
 from smsdesk.api import optout as optout_api
+from smsdesk.api import stats as stats_api
 from smsdesk.api.schemas import (
     MAX_ID,
     CreatedOut,
@@ -279,3 +280,4 @@ api.add_router("/calls", calls_api.router)
 # Contacts and groups (/contacts, /groups), beside the other routers of this package.
 api.add_router("/", directory_api.router)
 api.add_router("/campaigns", campaigns_api.router)
+api.add_router("/stats", stats_api.router)

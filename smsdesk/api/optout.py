@@ -19,6 +19,9 @@ router = Router(tags=["optouts"])
 class OptOutIn(Schema):
     number: str = Field(..., max_length=64, description="E.164 or national format")
     reason: str = Field("", max_length=services.MAX_REASON)
+    never: bool = Field(
+        False, description="never text: a START from the number does not take it off"
+    )
 
 
 class OptOutOut(Schema):
@@ -27,6 +30,7 @@ class OptOutOut(Schema):
     source: str
     by: str | None
     message: str
+    never: bool = Field(False, description="never text (an administrator's decision)")
 
 
 class OptOutPage(Schema):
@@ -49,6 +53,7 @@ def _out(o: OptOut) -> dict:
         "source": o.source,
         "by": o.by.get_username() if o.by else None,
         "message": o.keyword,
+        "never": o.never,
     }
 
 
@@ -95,7 +100,11 @@ def list_optouts(  # type: ignore[no-untyped-def]
 )
 def add_optout(request: HttpRequest, payload: OptOutIn):  # type: ignore[no-untyped-def]
     entry = services.add_number(
-        payload.number, by=request.user, source=Source.API, reason=payload.reason
+        payload.number,
+        by=request.user,
+        source=Source.API,
+        reason=payload.reason,
+        never=payload.never,
     )
     return Status(201, _out(entry))
 

@@ -13,7 +13,13 @@ from smsdesk.core import hooks
 
 # (section title or None, [(url name, label, icon)])
 MENU = [
-    (None, [("dashboard:home", _("Home"), "house")]),
+    (
+        None,
+        [
+            ("dashboard:home", _("Home"), "house"),
+            ("dashboard:statistics", _("Statistics"), "bar-chart-line"),
+        ],
+    ),
     (None, [("messaging:conversations", _("Conversations"), "chat-dots")]),
     (
         _("SMS"),

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from smsdesk.core.bulk import insert_rows
+from smsdesk.core.spreadsheet import FORMULA_START
 from smsdesk.directory import errors, services
 from smsdesk.directory.models import Contact, ContactField, Group
 from smsdesk.sms import errors as sms_errors
@@ -34,7 +35,6 @@ MAX_LINE = 2000  # characters; a longer line is rejected, not parsed
 MAX_COLUMNS = 50
 DELIMITERS = ";,\t"
 GROUP_SEPARATOR = "|"  # several groups in one cell: "Clients | VIP"
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 # Header words (lower case, no accents, no spaces) → what the column holds.
 HEADERS = {

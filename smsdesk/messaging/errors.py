@@ -58,3 +58,11 @@ class MissingFields(ServiceError):
 
 class TagTooLong(ServiceError):
     code = "invalid_tag"
+
+
+class BadExport(ServiceError):
+    code = "bad_export"
+
+
+class BadPeriod(ServiceError):
+    code = "bad_period"

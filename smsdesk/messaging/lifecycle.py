@@ -190,8 +190,9 @@ subscribers: list[Subscriber] = []
 
 # --- counting what moved ------------------------------------------------------------------
 
-Moved = tuple[Any, ...]  # RETURNING id, campaign_id, gateway_id, sent_at
-RETURNING = "id, campaign_id, gateway_id, sent_at"  # unqualified: SQLite
+Moved = tuple[Any, ...]  # RETURNING id, campaign_id, gateway_id, sent_at, author_id, segments
+RETURNING = "id, campaign_id, gateway_id, sent_at, author_id, segments"  # unqualified: SQLite
+N_MOVED = 6  # the columns of RETURNING; `also` columns come after
 
 
 @dataclass
@@ -199,8 +200,8 @@ class _Tally:
     """What a call moved: written once at its end (day counters, campaign counts, changes)."""
 
     now: datetime
-    # (day, gateway, event) -> count: summed here, one row each when written
-    day_counts: dict[tuple[Any, str, str], int] = field(default_factory=lambda: defaultdict(int))
+    # (day, gateway, campaign, user, event) -> [messages, parts]: summed here, one row each
+    day_counts: dict[stats.Key, list[int]] = field(default_factory=lambda: defaultdict(_pair))
     campaigns: dict[tuple[int, str], int] = field(default_factory=lambda: defaultdict(int))
     changes: list[Change] = field(default_factory=list)
     _days: dict[object, Any] = field(default_factory=dict)  # sent_at -> its local day
@@ -213,42 +214,87 @@ class _Tally:
         return day
 
     def moved(self, t: Transition, rows: Iterable[Moved], *, old: str | None) -> None:
-        today = stats.local_day(self.now)
         old_bucket = BUCKET_OF.get(old) if old else None
         new_bucket = BUCKET_OF.get(t.target)
+        per_campaign = old_bucket != new_bucket
         listening = bool(subscribers)
-        counts = self.day_counts
-        for message_id, campaign_id, gateway, sent_at in rows:
-            for event in t.counters:
-                if event == E.REPORTED:
-                    if sent_at is not None:
-                        counts[(self._day_of(sent_at), gateway or "", event)] += 1
-                else:  # blocked is not per gateway (it never reached one)
-                    counts[(today, "" if event == E.BLOCKED else gateway or "", event)] += 1
-            if campaign_id is not None and old_bucket != new_bucket:
+        # The rows of a batch share their gateway, campaign, author and sent_at nearly
+        # always: grouped first, each group's counter keys are built once.
+        groups: dict[tuple[Any, ...], list[int]] = defaultdict(_pair)
+        campaigns = self.campaigns
+        for message_id, campaign_id, gateway, sent_at, author_id, segments in rows:
+            group = groups[(gateway, campaign_id, author_id, sent_at)]
+            group[0] += 1
+            group[1] += segments or 1
+            if campaign_id is not None and per_campaign:
                 if old_bucket:
-                    self.campaigns[(campaign_id, old_bucket)] -= 1
+                    campaigns[(campaign_id, old_bucket)] -= 1
                 if new_bucket:
-                    self.campaigns[(campaign_id, new_bucket)] += 1
+                    campaigns[(campaign_id, new_bucket)] += 1
             if listening:
                 self.changes.append(Change(message_id, old, t.target, t))
+        if not t.counters:
+            return
+        today = stats.local_day(self.now)
+        counts = self.day_counts
+        tags = tags_of({key[1] for key in groups})
+        for (gateway, campaign_id, author_id, sent_at), (n, parts) in groups.items():
+            who = (tags.get(campaign_id, ""), author_id or 0)
+            for event in t.counters:
+                if event == E.REPORTED:
+                    if sent_at is None:
+                        continue
+                    key = (self._day_of(sent_at), gateway or "", *who, event)
+                else:  # blocked is not per gateway (it never reached one)
+                    key = (today, "" if event == E.BLOCKED else gateway or "", *who, event)
+                total = counts[key]
+                total[0] += n
+                total[1] += parts
 
-    def created(self, t: Transition, n: int, *, campaign_id: int) -> None:
-        """`n` new messages of a campaign took `t` (no change listened to: not one by one)."""
+    def created(
+        self,
+        t: Transition,
+        n: int,
+        *,
+        campaign_id: int,
+        tag: str,
+        user_id: int | None,
+        parts: int,
+    ) -> None:
+        """`n` new messages (`parts` SMS parts) of a campaign took `t` (no change listened
+        to: not one by one)."""
         if not n:
             return
         for event in t.counters:
-            self.day_counts[(stats.local_day(self.now), "", event)] += n
+            total = self.day_counts[(stats.local_day(self.now), "", tag, user_id or 0, event)]
+            total[0] += n
+            total[1] += parts
         self.campaigns[(campaign_id, BUCKET_OF[t.target])] += n
 
     def write(self) -> None:
-        stats.add((day, gateway, event, n) for (day, gateway, event), n in self.day_counts.items())
+        stats.add((*key, n, parts) for key, (n, parts) in self.day_counts.items())
         add_campaign_deltas((cid, bucket, n) for (cid, bucket), n in self.campaigns.items())
         if self.changes:
             for subscriber in subscribers:
                 subscriber(self.changes)
         self.changes = []
-        self.day_counts, self.campaigns = defaultdict(int), defaultdict(int)
+        self.day_counts, self.campaigns = defaultdict(_pair), defaultdict(int)
+
+
+def _pair() -> list[int]:
+    return [0, 0]
+
+
+def tags_of(campaign_ids: Iterable[int | None]) -> dict[int, str]:
+    """The tag of each campaign ("" for none), for the counters' key: one query over the
+    campaign table by primary key (a batch of the worker names a campaign or two). Not kept
+    between calls: on SQLite the id of a campaign whose transaction rolled back is given
+    again to the next one."""
+    ids = sorted({i for i in campaign_ids if i})
+    found: dict[int, str] = {}
+    for chunk in chunks(ids, IDS_PER_STATEMENT):
+        found.update(Campaign.objects.filter(id__in=chunk).values_list("id", "tag"))
+    return found
 
 
 def _aware(value: datetime | str) -> datetime:
@@ -309,8 +355,9 @@ def _move(
     """Move to `t.target` the messages named by `ids`, by a queryset (`within`), or by rows
     of `values` ((columns, rows), a column `vid` naming the message; `set_sql` may read
     `v.<column>`), that are in one of `t`'s sources, each source in turn; then apply `t`'s
-    queue effect. Returns the rows moved: (id, campaign_id, gateway_id, sent_at) and the
-    columns named by `also`. `where`: a further SQL condition on the message (ids mode);
+    queue effect. Returns the rows moved: RETURNING's columns (id, campaign_id, gateway_id,
+    sent_at, author_id, segments), then those `also` names. `where`: a further SQL condition
+    on the message (ids mode);
     `queue_done`: the caller has made the queue effect already (the claim's DELETE)."""
     now = db_time(tally.now)
     set_all = f"status = '{t.target}', status_at = %s" + (f", {set_sql}" if set_sql else "")
@@ -349,7 +396,7 @@ def _move(
                     [*params, *chunk, source],
                 )
                 rows.extend(cursor.fetchall())
-        tally.moved(t, (r[:4] for r in rows), old=source)
+        tally.moved(t, (r[:N_MOVED] for r in rows), old=source)
         moved.extend(rows)
         if remaining is not None:
             if len(rows) == len(remaining):
@@ -465,11 +512,30 @@ def create_campaign_messages(
                 f"SELECT {RETURNING}, status FROM {TABLE} WHERE campaign_id = %s", [campaign_id]
             )
             for row in cursor.fetchall():
-                t = BLOCK_NEW if row[4] == S.BLOCKED else waiting
-                tally.moved(t, [row[:4]], old=None)
+                t = BLOCK_NEW if row[N_MOVED] == S.BLOCKED else waiting
+                tally.moved(t, [row[:N_MOVED]], old=None)
         else:
-            tally.created(BLOCK_NEW, n_blocked, campaign_id=campaign_id)
-            tally.created(waiting, len(rows) - n_blocked, campaign_id=campaign_id)
+            if "segments" in varying:
+                at = varying.index("segments")
+                parts_blocked = sum(int(row[at]) for row in rows if row[0] in blocked)
+            else:
+                parts_blocked = n_blocked * prototype.segments
+            tally.created(
+                BLOCK_NEW,
+                n_blocked,
+                campaign_id=campaign_id,
+                tag=tags_of([campaign_id]).get(campaign_id, ""),
+                user_id=prototype.author_id,
+                parts=parts_blocked,
+            )
+            tally.created(
+                waiting,
+                len(rows) - n_blocked,
+                campaign_id=campaign_id,
+                tag="",
+                user_id=None,
+                parts=0,
+            )
     tally.write()
 
 
@@ -478,7 +544,7 @@ def create_outbound(message: Message) -> Message:
     message.status = QUEUE_NEW.target
     message.save(force_insert=True)
     tally = _Tally(message.created_at)
-    tally.moved(QUEUE_NEW, [(message.pk, message.campaign_id, message.gateway_id, None)], old=None)
+    tally.moved(QUEUE_NEW, [_moved_row(message)], old=None)
     with connection.cursor() as cursor:
         _queue_effect(cursor, QUEUE_NEW, [message.pk])
     tally.write()
@@ -491,9 +557,13 @@ def create_inbound(message: Message) -> Message:
     message.save(force_insert=True)
     UnreadEntry.objects.create(message=message, created_at=message.created_at)
     tally = _Tally(message.created_at)
-    tally.moved(RECEIVE, [(message.pk, None, message.gateway_id, None)], old=None)
+    tally.moved(RECEIVE, [_moved_row(message)], old=None)
     tally.write()
     return message
+
+
+def _moved_row(m: Message) -> Moved:
+    return (m.pk, m.campaign_id, m.gateway_id, m.sent_at, m.author_id, m.segments)
 
 
 # --- the worker: claiming ------------------------------------------------------------------
@@ -554,7 +624,7 @@ def claim(*, gateway: str, worker_id: str, limit: int, now: datetime) -> list[Cl
                 queue_done=True,
             )
             tally.write()
-            rows = [(r[0], *r[4:]) for r in moved]
+            rows = [(r[0], *r[N_MOVED:]) for r in moved]
     rows.sort()  # RETURNING gives no order; send oldest first
     return [Claimed(OutboundSMS(id=r[0], to=r[1], text=r[2]), r[3], r[1]) for r in rows]
 
@@ -650,10 +720,13 @@ def record_results(
                 f"WITH v(ref, vid) AS (SELECT * FROM unnest(%s::text[], %s::bigint[])), "
                 f"sent AS (UPDATE {TABLE} AS m SET status = '{SEND.target}', status_at = %s, "
                 f"{sent_sql} FROM v WHERE m.id = v.vid AND m.status = '{usual}' "
-                f"AND m.id = ANY(ARRAY(SELECT vid FROM v)) RETURNING m.id, m.campaign_id), "
+                f"AND m.id = ANY(ARRAY(SELECT vid FROM v)) "
+                f"RETURNING m.id, m.campaign_id, m.author_id, m.segments), "
                 f"parts AS ({_PARTS_INSERT_PG} RETURNING 1), "
-                f"counted AS (INSERT INTO {DELTAS} (day, gateway, event, count) "
-                f"SELECT %s, %s, '{E.SENT}', count(*) FROM sent HAVING count(*) > 0 "
+                f"counted AS (INSERT INTO {DELTAS} ({stats.COLUMNS}) "
+                f"SELECT %s, %s, COALESCE(c.tag, ''), COALESCE(s.author_id, 0), '{E.SENT}', "
+                f"count(*), sum(s.segments) FROM sent s LEFT JOIN {CAMPAIGNS} c "
+                f"ON c.id = s.campaign_id GROUP BY c.tag, s.author_id "
                 f"RETURNING 1)"
                 + (f", campaigns AS ({campaign_sql})" if campaign_sql else "")
                 + " SELECT count(*) FROM sent",
@@ -827,7 +900,9 @@ def apply_reports(
         ]
         usual = DELIVER.sources[0]
         settled = "RETURNING msg.id, msg.campaign_id, COALESCE(msg.gateway_id, '') AS gateway, "
-        settled += "msg.sent_at"
+        settled += f"msg.sent_at, COALESCE((SELECT c.tag FROM {CAMPAIGNS} c "
+        settled += "WHERE c.id = msg.campaign_id), '') AS cid, "
+        settled += "COALESCE(msg.author_id, 0) AS uid, msg.segments"
         extra = "".join(
             f", {name}_campaigns AS ({sql})"
             for name, t in (("delivered", DELIVER), ("failed", FAIL_REPORTED))
@@ -852,12 +927,15 @@ def apply_reports(
             f"status_at = %s, claimed_by = '' WHERE msg.id = ANY(ARRAY(SELECT message_id "
             f"FROM hit WHERE total = 1 AND state = '{P.FAILED}')) AND msg.status = '{usual}' "
             f"{settled}), "
-            f"counted AS (INSERT INTO {DELTAS} (day, gateway, event, count) "
-            f"SELECT %s, gateway, '{E.DELIVERED}', count(*) FROM delivered GROUP BY gateway "
-            f"UNION ALL SELECT %s, gateway, '{E.FAILED}', count(*) FROM failed GROUP BY gateway "
-            f"UNION ALL SELECT (r.sent_at AT TIME ZONE %s)::date, r.gateway, '{E.REPORTED}', "
-            f"count(*) FROM (SELECT * FROM delivered UNION ALL SELECT * FROM failed) r "
-            f"WHERE r.sent_at IS NOT NULL GROUP BY 1, 2 RETURNING 1){extra} "
+            f"counted AS (INSERT INTO {DELTAS} ({stats.COLUMNS}) "
+            f"SELECT %s, gateway, cid, uid, '{E.DELIVERED}', count(*), sum(segments) "
+            f"FROM delivered GROUP BY gateway, cid, uid "
+            f"UNION ALL SELECT %s, gateway, cid, uid, '{E.FAILED}', count(*), sum(segments) "
+            f"FROM failed GROUP BY gateway, cid, uid "
+            f"UNION ALL SELECT (r.sent_at AT TIME ZONE %s)::date, r.gateway, r.cid, r.uid, "
+            f"'{E.REPORTED}', count(*), sum(r.segments) "
+            f"FROM (SELECT * FROM delivered UNION ALL SELECT * FROM failed) r "
+            f"WHERE r.sent_at IS NOT NULL GROUP BY 1, 2, 3, 4 RETURNING 1){extra} "
             f"SELECT {returning}, (SELECT count(*) FROM delivered) + "
             f"(SELECT count(*) FROM failed) FROM hit",
             [

@@ -340,19 +340,31 @@ GATEWAY_REASONS = (
 
 
 class DailyCount(models.Model):
-    """How many messages reached an event on a local day (SMSDESK_TIME_ZONE), per gateway:
-    the home page's figures, read without scanning messages (messaging/stats.py).
+    """How many messages (and SMS parts) reached an event on a local day (SMSDESK_TIME_ZONE),
+    per gateway, tag and user: the home and Statistics pages' figures, read without scanning
+    messages (messaging/stats.py).
+
+    `tag` is the campaign's tag as typed ("" for none; a campaign's tag never changes), not
+    its id: one-recipient campaigns (the replies typed in discussions) would make a row each.
+    `user_id` is a plain number, 0 for none (not a foreign key: a deleted user keeps its
+    history, and no check per row costs the worker's batches).
 
     Written only by `stats.fold`, which adds the `CountDelta` rows into it."""
 
     day = models.DateField()
     gateway = models.CharField(max_length=50, blank=True)  # "" for `blocked` (not per gateway)
+    tag = models.CharField(max_length=50, blank=True, default="", db_default="")
+    user_id = models.BigIntegerField(default=0, db_default=0)  # the message's author
     event = models.CharField(max_length=10)  # stats.Event
     count = models.BigIntegerField(default=0)
+    parts = models.BigIntegerField(default=0, db_default=0)  # SMS parts (segments)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["day", "gateway", "event"], name="daily_count_key")
+            models.UniqueConstraint(
+                fields=["day", "gateway", "tag", "user_id", "event"],
+                name="daily_count_key2",
+            )
         ]
 
 
@@ -363,8 +375,11 @@ class CountDelta(models.Model):
     id = models.BigAutoField(primary_key=True)
     day = models.DateField()
     gateway = models.CharField(max_length=50, blank=True)
+    tag = models.CharField(max_length=50, blank=True, default="", db_default="")
+    user_id = models.BigIntegerField(default=0, db_default=0)
     event = models.CharField(max_length=10)
     count = models.IntegerField()
+    parts = models.IntegerField(default=0, db_default=0)
 
 
 class CampaignCount(models.Model):

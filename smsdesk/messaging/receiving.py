@@ -199,19 +199,20 @@ def _store_inbound(
 
 
 def _confirm_opt_out(peer: str, gateway: GatewayState) -> Message | None:
-    """Queue the confirmation of a first STOP (SMSDESK_STOP_CONFIRMATION), unless this number
-    got one within SMSDESK_STOP_CONFIRMATION_DELAY_HOURS (a STOP, START, STOP in a row)."""
-    text = settings.SMSDESK_STOP_CONFIRMATION_TEXT.strip()
-    if not settings.SMSDESK_STOP_CONFIRMATION or not text or not peer.startswith("+"):
+    """Queue the confirmation of a first STOP (as set on the SMS STOP page, or the
+    SMSDESK_STOP_CONFIRMATION* settings), unless this number got one within its delay (a
+    STOP, START, STOP in a row)."""
+    wanted = optout.confirmation()
+    if not wanted.sends or not peer.startswith("+"):
         return None
     now = timezone.now()
-    since = now - timedelta(hours=settings.SMSDESK_STOP_CONFIRMATION_DELAY_HOURS)
+    since = now - timedelta(hours=wanted.delay_hours)
     recent = Message.objects.filter(
         peer=peer, direction=Message.Direction.OUTBOUND, opt_out_notice=True, created_at__gte=since
     )
     if recent.exists():
         return None
-    return queue_automatic_reply(peer=peer, gateway=gateway, body=text, opt_out_notice=True)
+    return queue_automatic_reply(peer=peer, gateway=gateway, body=wanted.text, opt_out_notice=True)
 
 
 def normalise_sender(sender: str, *, unknown: str = "") -> str:

@@ -26,6 +26,8 @@ urlpatterns = [
     ),
     path("sent/", views.sent, name="sent"),
     path("received/", views.received, name="received"),
+    path("sent/export/", views.export, {"direction": "out"}, name="sent_export"),
+    path("received/export/", views.export, {"direction": "in"}, name="received_export"),
     path("unread/", views.unread, name="unread"),
     path("messages/<int:message_id>/cancel/", views.cancel, name="cancel"),
     path("messages/<int:message_id>/retry/", views.retry, name="retry"),

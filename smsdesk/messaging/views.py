@@ -7,7 +7,14 @@ from typing import TypeVar, cast
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,7 +33,7 @@ from smsdesk.core.lists import Column, Order, paginate, search_text, sort_order
 from smsdesk.directory import imports, uploads
 from smsdesk.directory import services as directory
 from smsdesk.directory.models import Contact, ContactField, Group
-from smsdesk.messaging import actions, campaigns, filters, links, notifications, sending
+from smsdesk.messaging import actions, campaigns, exports, filters, links, notifications, sending
 from smsdesk.messaging.forms import NewSmsForm, ReplyForm
 from smsdesk.messaging.models import Conversation, Message
 from smsdesk.messaging.recipients import resolve_recipients
@@ -225,6 +232,7 @@ def _list(
     title: str,
     direction: str,
     status: str | None = None,
+    export_url: str = "",
 ) -> HttpResponse:
     outbound = direction == Message.Direction.OUTBOUND
     # Each sort is served by an index ending with the id (msg_list, msg_peer): a deep page
@@ -246,17 +254,40 @@ def _list(
             "q": search,
             "outbound": outbound,
             "columns": columns,
+            "export_url": export_url,
             **paginate(request, qs, sort_order(request, columns, "-date")),
         },
     )
 
 
 def sent(request: HttpRequest) -> HttpResponse:
-    return _list(request, title=_("Sent SMS"), direction=Message.Direction.OUTBOUND)
+    return _list(
+        request,
+        title=_("Sent SMS"),
+        direction=Message.Direction.OUTBOUND,
+        export_url=reverse("messaging:sent_export"),
+    )
 
 
 def received(request: HttpRequest) -> HttpResponse:
-    return _list(request, title=_("Received SMS"), direction=Message.Direction.INBOUND)
+    return _list(
+        request,
+        title=_("Received SMS"),
+        direction=Message.Direction.INBOUND,
+        export_url=reverse("messaging:received_export"),
+    )
+
+
+@require_GET
+def export(request: HttpRequest, direction: str) -> StreamingHttpResponse:
+    """The Export button of Sent and Received: the list as CSV, with the page's search."""
+    response = StreamingHttpResponse(
+        exports.csv_chunks(direction=direction, search=search_text(request)),
+        content_type="text/csv; charset=utf-8",
+    )
+    name = exports.filename(direction)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 def unread(request: HttpRequest) -> HttpResponse:

@@ -29,10 +29,32 @@ class OptOut(models.Model):
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
+    # "Never text": an administrator's decision (a complaint, a request by letter, a number
+    # that is not a person), not the correspondent's STOP: a START from the number does not
+    # take it off; only an administrator does.
+    never = models.BooleanField(_("never text"), default=False, db_default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["created_at", "id"], name="optout_recent")]
+
+
+class StopSettings(models.Model):
+    """The confirmation sent after a first STOP, as administrators set it on the SMS STOP page
+    (one row, id 1). Until they do, SMSDESK_STOP_CONFIRMATION, _TEXT and _DELAY_HOURS apply
+    (`services.confirmation`)."""
+
+    enabled = models.BooleanField(_("send a confirmation"))
+    text = models.CharField(_("confirmation text"), max_length=500, blank=True)
+    delay_hours = models.PositiveIntegerField(_("delay (hours)"))
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
 
 class AppendOnly(Exception):

@@ -10,9 +10,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -23,8 +25,9 @@ from smsdesk.core import number_reasons
 from smsdesk.core.bulk import select_among
 from smsdesk.core.text import check_typed
 from smsdesk.optout import errors
-from smsdesk.optout.models import OptOut, OptOutEvent, Source
+from smsdesk.optout.models import OptOut, OptOutEvent, Source, StopSettings
 from smsdesk.sms import errors as sms_errors
+from smsdesk.sms import gsm7
 
 MAX_REASON = 255
 
@@ -70,15 +73,21 @@ def opt_out(  # type: ignore[no-untyped-def]
     by=None,
     reason: str = "",
     at: datetime | None = None,
+    never: bool = False,
 ) -> tuple[OptOut, bool]:
     """Put `number` (E.164) on the STOP list; returns (entry, created). Idempotent: a number
     already on the list is left as it is and no history is written. What waits for it is
-    blocked in the same transaction (`on_opt_out`)."""
+    blocked in the same transaction (`on_opt_out`). `never`: an administrator's "never
+    text" entry, which a START from the number does not remove."""
     at = at or timezone.now()
     try:
         with transaction.atomic():
             entry = OptOut.objects.create(
-                number=number, source=source, keyword=(keyword or reason)[:160], by=by
+                number=number,
+                source=source,
+                keyword=(keyword or reason)[:160],
+                by=by,
+                never=never,
             )
             OptOutEvent.objects.create(
                 number=number,
@@ -107,9 +116,13 @@ def opt_in(  # type: ignore[no-untyped-def]
     at: datetime | None = None,
 ) -> OptOutEvent | None:
     """Take `number` off the STOP list (a START, or a removal by hand); None if it was not
-    on it. The number can be texted again from now on."""
+    on it. The number can be texted again from now on. A START (source `sms`) does not take
+    off a "never text" entry: only an administrator does."""
     with transaction.atomic():
-        deleted, _rows = OptOut.objects.filter(number=number).delete()
+        entries = OptOut.objects.filter(number=number)
+        if source == Source.SMS:
+            entries = entries.filter(never=False)
+        deleted, _rows = entries.delete()
         if not deleted:
             return None
         return OptOutEvent.objects.create(
@@ -141,15 +154,18 @@ def _check_admin(by: Any) -> None:
 
 
 @transaction.atomic
-def add_number(raw: str, *, by: Any, source: str = Source.MANUAL, reason: str = "") -> OptOut:
-    """An administrator puts a number on the STOP list by hand (page, API or command line).
+def add_number(
+    raw: str, *, by: Any, source: str = Source.MANUAL, reason: str = "", never: bool = False
+) -> OptOut:
+    """An administrator puts a number on the STOP list by hand (page, API or command line);
+    `never`: a "never text" entry, which a START from the number does not remove.
 
     What was still waiting for that number is blocked at once (`opt_out`), as for an SMS STOP.
     """
     _check_admin(by)
     number = parse_number(raw)
     reason = check_typed(reason.strip(), field="reason", label=_("The reason"))
-    entry, created = opt_out(number, source=source, by=by, reason=reason)
+    entry, created = opt_out(number, source=source, by=by, reason=reason, never=never)
     if not created:
         raise errors.AlreadyOptedOut(
             _("%(number)s is already on the STOP list.") % {"number": number}, field="number"
@@ -224,3 +240,125 @@ def _safe_cell(value: str) -> str:
 
 def _is_number(value: str) -> bool:
     return value.startswith("+") and value[1:].isdigit()
+
+
+# --- the confirmation of a STOP ---------------------------------------------------------------
+
+MAX_DELAY_HOURS = 24 * 365
+MAX_CONFIRMATION_SEGMENTS = 2
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What is sent after a first STOP: `text` if `enabled`, at most once per number within
+    `delay_hours` (a STOP, START, STOP in a row gets one)."""
+
+    enabled: bool
+    text: str
+    delay_hours: int
+    set_by_admin: bool  # False: the SMSDESK_STOP_CONFIRMATION* settings apply
+
+    @property
+    def sends(self) -> bool:
+        return self.enabled and bool(self.text.strip())
+
+
+def confirmation() -> Confirmation:
+    """The confirmation as administrators set it on the page, or the settings' (one query)."""
+    row = StopSettings.objects.filter(pk=1).first()
+    if row is None:
+        return Confirmation(
+            settings.SMSDESK_STOP_CONFIRMATION,
+            settings.SMSDESK_STOP_CONFIRMATION_TEXT.strip(),
+            settings.SMSDESK_STOP_CONFIRMATION_DELAY_HOURS,
+            False,
+        )
+    return Confirmation(row.enabled, row.text.strip(), row.delay_hours, True)
+
+
+def set_confirmation(*, by: Any, enabled: bool, text: str, delay_hours: Any) -> Confirmation:
+    """An administrator changes the confirmation of a STOP (the SMS STOP page, kept in the
+    database: it wins over the SMSDESK_STOP_CONFIRMATION* settings from then on). Every fault
+    is reported at once."""
+    from smsdesk.core.errors import collect
+
+    _check_admin(by)
+
+    def check_text() -> str:
+        value = check_typed(str(text or "").strip(), field="text", label=_("The text"))
+        if enabled and not value:
+            raise errors.BadConfirmation(
+                _("Write the confirmation text, or untick “Send a confirmation”."), field="text"
+            )
+        if len(value) > 500 or gsm7.analyse(value).segments > MAX_CONFIRMATION_SEGMENTS:
+            raise errors.BadConfirmation(
+                _("The confirmation is too long: at most %(n)d SMS parts.")
+                % {"n": MAX_CONFIRMATION_SEGMENTS},
+                field="text",
+            )
+        return value
+
+    def check_delay() -> int:
+        try:
+            hours = int(str(delay_hours).strip())
+        except ValueError:
+            hours = -1
+        if not 0 <= hours <= MAX_DELAY_HOURS:
+            raise errors.BadConfirmation(
+                _("The delay is a whole number of hours from 0 to %(max)d.")
+                % {"max": MAX_DELAY_HOURS},
+                field="delay_hours",
+            )
+        return hours
+
+    value, hours = collect(check_text, check_delay)
+    StopSettings.objects.update_or_create(
+        pk=1,
+        defaults={"enabled": bool(enabled), "text": value, "delay_hours": hours, "updated_by": by},
+    )
+    return confirmation()
+
+
+# --- importing a list of numbers -----------------------------------------------------------
+
+
+@dataclass
+class ImportPlan:
+    """What a CSV of numbers would change: read as the contact import reads a file (the same
+    decoding, layout and per-line refusals: `directory.imports.read_recipients`), then
+    compared with the list."""
+
+    file: Any  # directory.imports.RecipientFile
+    new: list[str]
+    already: list[str]
+
+
+def plan_import(data: bytes) -> ImportPlan:
+    from smsdesk.directory import imports
+
+    read = imports.read_recipients(data)
+    numbers = read.numbers
+    on_list = blocked_among(numbers)
+    return ImportPlan(
+        read, [n for n in numbers if n not in on_list], [n for n in numbers if n in on_list]
+    )
+
+
+@transaction.atomic
+def import_numbers(data: bytes, *, by: Any, reason: str = "") -> ImportPlan:
+    """An administrator puts the numbers of a CSV file on the STOP list (source `import`),
+    after its preview: each with its history line, what waits for it blocked at once. Lines
+    that hold no valid number are skipped (the preview listed them); numbers already on the
+    list are left as they are. One transaction: all or nothing."""
+    _check_admin(by)
+    reason = check_typed(str(reason or "").strip(), field="reason", label=_("The reason"))
+    if len(reason) > MAX_REASON:
+        raise errors.ReasonRequired(
+            _("The reason is too long: at most %(max)d characters.") % {"max": MAX_REASON},
+            field="reason",
+        )
+    plan = plan_import(data)
+    at = timezone.now()
+    for number in plan.new:
+        opt_out(number, source=Source.IMPORT, by=by, reason=reason, at=at)
+    return plan

@@ -113,6 +113,7 @@ def test_the_api_answers_401_without_a_valid_token(header, method, url) -> None:
 
 USER_PAGES = {"accounts:users", "accounts:user", "accounts:suspend"}
 ADMIN_ONLY = USER_PAGES | {"optout:add", "optout:remove"}  # 403 for an operator
+ADMIN_ONLY |= {"optout:confirmation", "optout:import"}  # the STOP list's settings and import
 ADMIN_ONLY |= {"worker:gateways", "worker:gateways_panel"}  # Passerelles
 NEEDS_A_ROW = {"messaging:conversation_with": 404}  # no ?number= given
 

@@ -31,6 +31,7 @@ LONG_NAME = "Marie-Charlotte de La Tour d’Auvergne-Lauraguais " + LONG_WORD
 # the menu, in the manual's order: (file name, path)
 MENU_PAGES = [
     ("accueil", "/"),
+    ("statistiques", "/statistics/"),
     ("discussions", "/sms/conversations/"),
     ("nouveau-sms", "/sms/new/"),
     ("sms-envoyes", "/sms/sent/"),
