@@ -58,3 +58,13 @@ class MissingFields(ServiceError):
 
 class TagTooLong(ServiceError):
     code = "invalid_tag"
+
+
+class InvalidRepeat(ServiceError):
+    """A recurring send's rule that cannot fire (`field`: every, on, day, at, until, times)."""
+
+    code = "invalid_repeat"
+
+
+class InvalidAutoReply(ServiceError):
+    code = "invalid_autoreply"
