@@ -41,10 +41,8 @@ def check_rule(rule: object, *, known: Iterable[str]) -> dict[str, list[dict[str
     field keys that exist."""
     fields = set(BUILTIN_FIELDS) | set(known)
     if not isinstance(rule, dict) or len(rule) != 1 or next(iter(rule)) not in ("all", "any"):
-        raise _bad(
-            _('A rule is {"all": [conditions]} or {"any": [conditions]}, one of the two.')
-        )
-    (mode, conditions), = rule.items()
+        raise _bad(_('A rule is {"all": [conditions]} or {"any": [conditions]}, one of the two.'))
+    ((mode, conditions),) = rule.items()
     if not isinstance(conditions, list) or not conditions:
         raise _bad(_("Give at least one condition."))
     if len(conditions) > MAX_CONDITIONS:
@@ -132,7 +130,7 @@ def _condition_q(c: dict[str, Any]) -> Q:
 
 def to_q(rule: dict[str, list[dict[str, Any]]]) -> Q:
     """The contacts a checked rule selects, as one filter."""
-    (mode, conditions), = rule.items()
+    ((mode, conditions),) = rule.items()
     q = Q()
     for c in conditions:
         q = (q & _condition_q(c)) if mode == "all" else (q | _condition_q(c))

@@ -270,3 +270,10 @@ def _add_to_group(rule: AutoReply, peer: str) -> None:
         contact = directory.create_contact(name=peer, number=peer)
     directory.update_group(group.id, add=[contact.id])
 
+
+def reserved_keyword(text: str) -> str | None:
+    """ "stop" or "start" when `text` is a STOP or START message (no rule answers it)."""
+    found = keywords.classify(
+        text, opt_out=settings.SMSDESK_STOP_KEYWORDS, opt_in=settings.SMSDESK_START_KEYWORDS
+    )
+    return found.value if found else None

@@ -353,3 +353,27 @@ def _fire_one(recurrence_id: int, now: datetime) -> int:
     run.save(update_fields=["campaign"])
     log.info("recurring send %d: occurrence of %s sent as campaign %d", rec.id, occurs, campaign.id)
     return 1
+
+
+def describe(rec: Recurrence) -> str:
+    """The rule in words, for the list: "Every week on Monday, Thursday at 09:00"."""
+    from django.utils.dates import WEEKDAYS as DAY_NAMES
+
+    at = rec.at.strftime("%H:%M")
+    if rec.every == Every.DAY:
+        text = _("Every day at %(at)s") % {"at": at}
+    elif rec.every == Every.WEEK:
+        days = ", ".join(str(DAY_NAMES[d]) for d in rec.weekdays or ())
+        text = _("Every week on %(days)s at %(at)s") % {"days": days, "at": at}
+    elif rec.last_weekday is not None:
+        text = _("Every month on the last %(day)s at %(at)s") % {
+            "day": DAY_NAMES[rec.last_weekday],
+            "at": at,
+        }
+    else:
+        text = _("Every month on day %(day)d at %(at)s") % {"day": rec.month_day or 1, "at": at}
+    if rec.until is not None:
+        text += ", " + _("until %(date)s") % {"date": rec.until.strftime("%d/%m/%Y")}
+    if rec.times is not None:
+        text += ", " + _("%(done)d of %(times)d done") % {"done": rec.done, "times": rec.times}
+    return text

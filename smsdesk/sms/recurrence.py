@@ -157,7 +157,7 @@ def parse_time(value: object) -> time:
     """ "09:00" -> 09:00 (hours 0-23, minutes 0-59)."""
     text = value.strip() if isinstance(value, str) and value.isascii() else ""
     hours, sep, minutes = text.partition(":")
-    if sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and len(hours) <= 2:
-        if int(hours) < 24 and int(minutes) < 60:
-            return time(int(hours), int(minutes))
+    well_formed = sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2
+    if well_formed and len(hours) <= 2 and int(hours) < 24 and int(minutes) < 60:
+        return time(int(hours), int(minutes))
     raise InvalidRepeat(f"at: « {str(value)[:20]} » is not a time like 09:00", field="at")

@@ -36,7 +36,9 @@ def test_repeat_creates_a_recurring_send_and_nothing_now(operator: User) -> None
     listed = api.get("/api/v1/recurring").json()["recurring"]
     assert [r["id"] for r in listed] == [body["recurrence"]["id"]]
     rid = body["recurrence"]["id"]
-    assert api.patch(f"/api/v1/recurring/{rid}", {"paused": True}, content_type="application/json").json()["paused"]
+    assert api.patch(
+        f"/api/v1/recurring/{rid}", {"paused": True}, content_type="application/json"
+    ).json()["paused"]
     assert api.delete(f"/api/v1/recurring/{rid}").status_code == 204
     assert not Recurrence.objects.exists()
 
@@ -53,7 +55,9 @@ def test_repeat_creates_a_recurring_send_and_nothing_now(operator: User) -> None
     ],
 )
 def test_a_bad_repeat_says_which_part_and_stores_nothing(operator: User, repeat, field) -> None:  # type: ignore[no-untyped-def]
-    response = post(client_for(operator), "messages", {"to": ["0612345678"], "text": "x", "repeat": repeat})
+    response = post(
+        client_for(operator), "messages", {"to": ["0612345678"], "text": "x", "repeat": repeat}
+    )
     assert response.status_code == 400, response.content
     assert response.json()["field"] == field
     assert not Recurrence.objects.exists()
@@ -91,5 +95,9 @@ def test_a_dynamic_group_by_api(operator: User) -> None:
     gid = response.json()["id"]
     sent = post(api, "messages", {"groups": [gid], "text": "Bonjour"})
     assert [m["to"] for m in sent.json()["messages"]] == ["+33611111111"]
-    bad = post(api, "groups", {"name": "X", "rule": {"all": [{"field": "pays", "op": "equals", "value": "FR"}]}})
+    bad = post(
+        api,
+        "groups",
+        {"name": "X", "rule": {"all": [{"field": "pays", "op": "equals", "value": "FR"}]}},
+    )
     assert bad.status_code == 400 and bad.json()["field"] == "rule"

@@ -39,7 +39,10 @@ def test_each_operator(people) -> None:  # type: ignore[no-untyped-def]
     assert members({"all": [{"field": "first_name", "op": "is_empty"}]}) == ["Ana", "Bob", "Cyd"]
     both = {"field": "ville", "op": "in", "value": ["paris", "Marseille"]}
     assert members({"all": [both]}) == ["Cyd"]
-    mixed = [{"field": "ville", "op": "equals", "value": "Lyon"}, {"field": "statut", "op": "equals", "value": "client"}]
+    mixed = [
+        {"field": "ville", "op": "equals", "value": "Lyon"},
+        {"field": "statut", "op": "equals", "value": "client"},
+    ]
     assert members({"any": mixed}) == ["Ana", "Bob", "Cyd"]
     assert members({"all": mixed}) == []
 
@@ -57,7 +60,9 @@ def test_members_follow_a_contacts_field_change(people) -> None:  # type: ignore
 
 
 def test_the_members_are_one_query(people) -> None:  # type: ignore[no-untyped-def]
-    rule = services.check_rule({"any": [LYON["all"][0], {"field": "name", "op": "contains", "value": "y"}]})
+    rule = services.check_rule(
+        {"any": [LYON["all"][0], {"field": "name", "op": "contains", "value": "y"}]}
+    )
     with CaptureQueriesContext(connection) as queries:
         list(services.rule_members(rule).values_list("number", flat=True))
     assert len(queries) == 1

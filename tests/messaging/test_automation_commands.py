@@ -29,8 +29,19 @@ def test_to_given_twice_sends_to_both() -> None:
 @pytest.mark.django_db
 def test_send_every_week_saves_a_recurring_send() -> None:
     out = run(
-        "send", "--to", "0612345678", "--text", "Rappel", "--every", "week", "--on", "mon,thu",
-        "--at", "09:00", "--times", "4",
+        "send",
+        "--to",
+        "0612345678",
+        "--text",
+        "Rappel",
+        "--every",
+        "week",
+        "--on",
+        "mon,thu",
+        "--at",
+        "09:00",
+        "--times",
+        "4",
     )
     rec = Recurrence.objects.get()
     assert (rec.every, rec.weekdays, rec.times, rec.source) == ("week", [0, 3], 4, "cli")

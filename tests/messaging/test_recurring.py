@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from smsdesk.core.errors import ServiceError
 from smsdesk.directory import services as directory
 from smsdesk.directory.services import Targets
 from smsdesk.messaging import errors, recurring
@@ -173,7 +174,7 @@ def test_hostile_repeat_rules_say_what_to_fix(repeat, field) -> None:  # type: i
 @pytest.mark.django_db
 def test_nothing_is_stored_for_a_send_that_would_be_refused() -> None:
     repeat = recurring.check_repeat(every="day", at="09:00")
-    with pytest.raises(Exception):
+    with pytest.raises(ServiceError):
         recurring.create_recurrence(
             author=None, body="", targets=Targets(numbers=["12"]), repeat=repeat
         )

@@ -55,10 +55,15 @@ def test_a_time_the_spring_change_skips_goes_out_when_the_clock_jumps_past_it() 
 
 def test_monthly_on_a_day_and_on_the_last_friday() -> None:
     day31 = Repeat(every=Every.MONTH, at=time(9), month_day=31)
-    dates = [f.astimezone(PARIS).date() for f in occurrences(day31, datetime(2026, 1, 1, tzinfo=UTC), 4)]
+    dates = [
+        f.astimezone(PARIS).date() for f in occurrences(day31, datetime(2026, 1, 1, tzinfo=UTC), 4)
+    ]
     assert dates == [date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31), date(2026, 4, 30)]
     last_fri = Repeat(every=Every.MONTH, at=time(9), last_weekday=4)
-    dates = [f.astimezone(PARIS).date() for f in occurrences(last_fri, datetime(2026, 1, 1, tzinfo=UTC), 3)]
+    dates = [
+        f.astimezone(PARIS).date()
+        for f in occurrences(last_fri, datetime(2026, 1, 1, tzinfo=UTC), 3)
+    ]
     assert dates == [date(2026, 1, 30), date(2026, 2, 27), date(2026, 3, 27)]
 
 
