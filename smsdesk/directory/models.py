@@ -41,10 +41,6 @@ class Contact(models.Model):
         return self.name
 
     @property
-    def dynamic(self) -> bool:
-        return self.rule is not None
-
-    @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.name}" if self.first_name else self.name
 

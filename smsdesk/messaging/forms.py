@@ -76,16 +76,7 @@ class NewSmsForm(forms.Form):
     times = forms.CharField(label=_("Number of times"), required=False, max_length=10)
 
     def repeat_rule(self) -> dict:
-        """What check_repeat takes, from the form."""
-        data = self.cleaned_data
-        return {
-            "every": data.get("every") or "",
-            "on": data.get("on") or None,
-            "day": data.get("day") or None,
-            "at": data.get("repeat_at") or "",
-            "until": data.get("until") or None,
-            "times": data.get("times") or None,
-        }
+        return repeat_rule(self)
 
     def number_list(self) -> list[str]:
         """Every target number field (the "+" adds fields), each possibly a pasted list; a
@@ -101,6 +92,19 @@ class NewSmsForm(forms.Form):
             contacts=_ids(self.data, "contacts"),
             groups=_ids(self.data, "groups"),
         )
+
+
+def repeat_rule(form: forms.Form) -> dict:
+    """What recurring.check_repeat takes, from a form with the repeat fields."""
+    data = form.cleaned_data
+    return {
+        "every": data.get("every") or "",
+        "on": data.get("on") or None,
+        "day": data.get("day") or None,
+        "at": data.get("repeat_at") or "",
+        "until": data.get("until") or None,
+        "times": data.get("times") or None,
+    }
 
 
 def _ids(data, name: str) -> list[int]:  # type: ignore[no-untyped-def]
@@ -140,7 +144,9 @@ class RecurrenceForm(forms.Form):
     repeat_at = NewSmsForm.base_fields["repeat_at"]
     until = NewSmsForm.base_fields["until"]
     times = NewSmsForm.base_fields["times"]
-    repeat_rule = NewSmsForm.repeat_rule
+
+    def repeat_rule(self) -> dict:
+        return repeat_rule(self)
 
 
 MATCH_CHOICES = [

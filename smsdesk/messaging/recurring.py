@@ -112,12 +112,13 @@ def _check_until(until: object, today: date) -> date | None:
     if isinstance(until, datetime):
         until = until.date()
     if isinstance(until, str):
+        typed = until
         try:
-            until = date.fromisoformat(until.strip())
+            until = date.fromisoformat(typed.strip())
         except ValueError:
             raise _invalid(
                 "until",
-                _("« %(value)s » is not a date like 2026-12-31.") % {"value": until[:20]},
+                _("« %(value)s » is not a date like 2026-12-31.") % {"value": typed[:20]},
             ) from None
     if not isinstance(until, date):
         raise _invalid("until", _("The end date is a date like 2026-12-31."))
