@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import pgettext_lazy
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
@@ -355,7 +355,7 @@ def group_edit(request: HttpRequest, group_id: int) -> HttpResponse:
 
 # --- dynamic groups -------------------------------------------------------------------------
 
-RULE_ROWS = 6  # conditions shown on the editor
+RULE_ROWS = 4  # conditions shown on the editor
 
 
 def _posted_rule(data) -> dict:  # type: ignore[no-untyped-def]
@@ -432,11 +432,11 @@ def dynamic_group_form(request: HttpRequest, group: Group | None) -> HttpRespons
 
 
 OPS = [
-    ("equals", _lazy("is")),
-    ("contains", _lazy("contains")),
-    ("starts_with", _lazy("starts with")),
-    ("is_empty", _lazy("is empty")),
-    ("in", _lazy("is one of (commas)")),
+    ("equals", pgettext_lazy("rule operator", "is")),
+    ("contains", pgettext_lazy("rule operator", "contains")),
+    ("starts_with", pgettext_lazy("rule operator", "starts with")),
+    ("is_empty", pgettext_lazy("rule operator", "is empty")),
+    ("in", pgettext_lazy("rule operator", "is one of (commas)")),
 ]
 
 
