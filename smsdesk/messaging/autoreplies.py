@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from smsdesk.accounts import access
+from smsdesk.core import bounds
 from smsdesk.core import text as control
 from smsdesk.core.errors import collect
 from smsdesk.directory import services as directory
@@ -152,6 +153,8 @@ def create_rule(
 
 def get_rule(rule_id: int) -> AutoReply:
     try:
+        if bounds.parse_id(rule_id) is None:  # beyond 64 bits: no such row
+            raise AutoReply.DoesNotExist
         return AutoReply.objects.get(id=rule_id)
     except AutoReply.DoesNotExist:
         raise errors.NotFound(_("No automatic reply with id %(id)s.") % {"id": rule_id}) from None
@@ -166,6 +169,7 @@ def delete_rule(rule_id: int, *, by: Any) -> None:
 def move_rule(rule_id: int, *, by: Any, up: bool) -> None:
     """Swap a rule with the one before (up) or after it: the first rule that matches answers."""
     access.require_admin(by, _(ADMIN_ONLY))
+    get_rule(rule_id)
     rules = list(AutoReply.objects.select_for_update().order_by("position", "id"))
     index = next((i for i, r in enumerate(rules) if r.id == rule_id), None)
     if index is None:

@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from smsdesk.accounts import access
+from smsdesk.core import bounds
 from smsdesk.core.errors import ServiceError, collect
 from smsdesk.directory.services import Targets
 from smsdesk.messaging import errors, personal, sending
@@ -212,6 +213,8 @@ def create_recurrence(
 
 def get_recurrence(recurrence_id: int) -> Recurrence:
     try:
+        if bounds.parse_id(recurrence_id) is None:  # beyond 64 bits: no such row
+            raise Recurrence.DoesNotExist
         return Recurrence.objects.select_related("author").get(id=recurrence_id)
     except Recurrence.DoesNotExist:
         raise errors.NotFound(
