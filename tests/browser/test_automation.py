@@ -59,7 +59,9 @@ def test_create_a_recurring_send_and_see_its_next_date(page) -> None:  # type: i
     # pause, then resume
     row.get_by_role("button", name="Mettre en pause").click()
     expect(page.locator(f"tr[data-recurrence-id='{rec.id}']")).to_contain_text("en pause")
-    page.locator(f"tr[data-recurrence-id='{rec.id}']").get_by_role("button", name="Reprendre").click()
+    page.locator(f"tr[data-recurrence-id='{rec.id}']").get_by_role(
+        "button", name="Reprendre"
+    ).click()
     expect(page.locator(f"tr[data-recurrence-id='{rec.id}'] .sd-next")).to_be_visible()
 
 
