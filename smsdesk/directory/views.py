@@ -223,7 +223,7 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponse:
             "duplicates": result.duplicates[:PREVIEW_ROWS],
             "rejected": result.rejected[:1000],
             "preview_rows": PREVIEW_ROWS,
-            "delimiter": {";": ";", ",": ",", "\t": _("tab")}[result.delimiter],
+            "delimiter": {";": ";", ",": ",", "\t": _("tab")}.get(result.delimiter, ""),
         },
     )
 
