@@ -11,9 +11,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from smsdesk.accounts import access
+from smsdesk.core import bounds
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.forms import add_service_error
 from smsdesk.directory import services as directory
+from smsdesk.directory.models import Contact, Group
 from smsdesk.messaging import autoreplies, errors, gateway_state, recurring
 from smsdesk.messaging.forms import (
     REPEAT_FIELDS,
@@ -53,6 +55,7 @@ def recurring_edit(request: HttpRequest, recurrence_id: int) -> HttpResponse:
     rec = _recurrence(recurrence_id)
     record = recurring.rule_of(rec).as_record()
     initial = {
+        "numbers": "\n".join(directory.display(n) for n in rec.targets.get("numbers", [])),
         "text": rec.body,
         "tag": rec.tag,
         "every": rec.every,
@@ -70,6 +73,7 @@ def recurring_edit(request: HttpRequest, recurrence_id: int) -> HttpResponse:
                 by=request.user,
                 body=form.cleaned_data["text"],
                 tag=form.cleaned_data["tag"],
+                targets=form.targets(),
                 repeat=recurring.check_repeat(**form.repeat_rule()),
             )
         except ServiceError as e:
@@ -84,10 +88,26 @@ def recurring_edit(request: HttpRequest, recurrence_id: int) -> HttpResponse:
             "form": form,
             "rec": rec,
             "describe": recurring.describe(rec),
+            **_picked_targets(request, rec),
             **repeat_context(form),
         },
         status=400 if form.errors else 200,
     )
+
+
+def _picked_targets(request: HttpRequest, rec: Recurrence) -> dict:
+    """The contacts and groups of the form: as posted, or as stored."""
+    if request.method == "POST":
+        contacts = bounds.ids(request.POST.getlist("contacts"), limit=1000)
+        groups = bounds.ids(request.POST.getlist("groups"), limit=100)
+    else:
+        contacts, groups = rec.targets.get("contacts", []), rec.targets.get("groups", [])
+    return {
+        "picked_contacts": [
+            (c.id, c.full_name) for c in Contact.objects.filter(id__in=contacts[:1000])
+        ],
+        "picked_groups": [(g.id, g.name) for g in Group.objects.filter(id__in=groups[:100])],
+    }
 
 
 def _act(request: HttpRequest, action, done: str) -> HttpResponse:  # type: ignore[no-untyped-def]

@@ -79,19 +79,27 @@ class NewSmsForm(forms.Form):
         return repeat_rule(self)
 
     def number_list(self) -> list[str]:
-        """Every target number field (the "+" adds fields), each possibly a pasted list; a
-        number typed in a field but never confirmed is sent too."""
-        fields = self.data.getlist("numbers") if hasattr(self.data, "getlist") else []
-        raw = "\n".join(str(f)[:2_000_000] for f in fields[:1000])
-        return [n for n in raw.replace(",", "\n").replace(";", "\n").splitlines() if n.strip()]
+        return number_list(self)
 
     def targets(self) -> Targets:
-        """Typed numbers, and the contacts and groups picked with the type-ahead."""
-        return Targets(
-            numbers=self.number_list(),
-            contacts=_ids(self.data, "contacts"),
-            groups=_ids(self.data, "groups"),
-        )
+        return targets_of(self)
+
+
+def number_list(form: forms.Form) -> list[str]:
+    """Every target number field (the "+" adds fields), each possibly a pasted list; a
+    number typed in a field but never confirmed is sent too."""
+    fields = form.data.getlist("numbers") if hasattr(form.data, "getlist") else []
+    raw = "\n".join(str(f)[:2_000_000] for f in fields[:1000])
+    return [n for n in raw.replace(",", "\n").replace(";", "\n").splitlines() if n.strip()]
+
+
+def targets_of(form: forms.Form) -> Targets:
+    """Typed numbers, and the contacts and groups picked with the type-ahead."""
+    return Targets(
+        numbers=number_list(form),
+        contacts=_ids(form.data, "contacts"),
+        groups=_ids(form.data, "groups"),
+    )
 
 
 def repeat_rule(form: forms.Form) -> dict:
@@ -138,6 +146,7 @@ class RecurrenceForm(forms.Form):
         label=_("Text of the SMS"), widget=forms.Textarea(attrs={"rows": 4}), max_length=5000
     )
     tag = forms.CharField(label=_("Tag"), max_length=50, required=False)
+    numbers = NewSmsForm.base_fields["numbers"]
     every = NewSmsForm.base_fields["every"]
     on = NewSmsForm.base_fields["on"]
     day = NewSmsForm.base_fields["day"]
@@ -147,6 +156,9 @@ class RecurrenceForm(forms.Form):
 
     def repeat_rule(self) -> dict:
         return repeat_rule(self)
+
+    def targets(self) -> Targets:
+        return targets_of(self)
 
 
 MATCH_CHOICES = [

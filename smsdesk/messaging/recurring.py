@@ -169,16 +169,17 @@ def _apply(rec: Recurrence, rule: Repeat) -> None:
     rec.times = rule.times
 
 
-def _check_send(body: str, targets: Targets, *, commercial: bool, tag: str) -> str:
+def _check_send(body: str, targets: Targets, *, commercial: bool, tag: str) -> tuple[str, Targets]:
     """What an occurrence's send will check, checked now, so a mistake is seen when the
-    recurring send is saved, not on the day (the recipients are resolved again then)."""
+    recurring send is saved, not on the day (the recipients are resolved again then).
+    Returns the tag and the targets as stored (typed numbers in E.164)."""
     template = personal.check_template(body)
     checked = collect(
         lambda: sending.check_tag(tag),
         lambda: sending.check_body(body, commercial=commercial, personalised=template.has_fields),
         lambda: resolve_recipients((), targets).checked(),
     )
-    return str(checked[0])
+    return str(checked[0]), checked[2].targets
 
 
 @transaction.atomic
@@ -192,7 +193,7 @@ def create_recurrence(
     tag: str = "",
     source: str = "web",
 ) -> Recurrence:
-    tag = _check_send(body, targets, commercial=commercial, tag=tag)
+    tag, targets = _check_send(body, targets, commercial=commercial, tag=tag)
     zone = settings.TIME_ZONE
     rec = Recurrence(
         author=author,
@@ -236,19 +237,21 @@ def update_recurrence(
     body: str | None = None,
     repeat: Repeat | None = None,
     tag: str | None = None,
+    targets: Targets | None = None,
 ) -> Recurrence:
     """Change the future occurrences (those already sent keep their campaigns): the text,
-    the tag, the rule; the next occurrence is computed again from now."""
+    the tag, the recipients, the rule; the next occurrence is computed again from now."""
     rec = Recurrence.objects.select_for_update().get(id=get_recurrence(recurrence_id).id)
     _may_change(rec, by)
     new_body = rec.body if body is None else body
-    new_tag = _check_send(
+    new_targets = Targets(**rec.targets) if targets is None else targets
+    new_tag, new_targets = _check_send(
         new_body,
-        Targets(**rec.targets),
+        new_targets,
         commercial=rec.commercial,
         tag=rec.tag if tag is None else tag,
     )
-    rec.body, rec.tag = new_body, new_tag
+    rec.body, rec.tag, rec.targets = new_body, new_tag, new_targets.as_record()
     if repeat is not None:
         _apply(rec, repeat)
         rec.next_at = schedule.next_after(

@@ -67,12 +67,27 @@ def test_pause_edit_delete(client_bob) -> None:  # type: ignore[no-untyped-def]
     assert "en pause" in client_bob.get("/sms/recurring/").content.decode()
     edit = f"/sms/recurring/{rec.id}/edit/"
     assert client_bob.get(edit).status_code == 200
+    assert "06 12 34 56 78" in client_bob.get(edit).content.decode()
+    group = Group.objects.create(name="Équipe")
+    refused = client_bob.post(
+        edit, {"text": "x", "every": "day", "repeat_at": "10:30", "numbers": "12"}
+    )
+    assert refused.status_code == 400
     response = client_bob.post(
-        edit, {"text": "Nouveau texte", "every": "day", "repeat_at": "10:30", "tag": ""}
+        edit,
+        {
+            "text": "Nouveau texte",
+            "every": "day",
+            "repeat_at": "10:30",
+            "tag": "",
+            "numbers": "0698765432",
+            "groups": [str(group.id)],
+        },
     )
     assert response.status_code == 302
     rec.refresh_from_db()
     assert (rec.body, rec.every, rec.at.hour) == ("Nouveau texte", "day", 10)
+    assert rec.targets["numbers"] == ["+33698765432"] and rec.targets["groups"] == [group.id]
     client_bob.post(f"/sms/recurring/{rec.id}/delete/")
     assert not Recurrence.objects.exists()
     assert client_bob.post("/sms/recurring/999/delete/").status_code == 404
