@@ -278,6 +278,9 @@ SMSDESK_MAX_SEGMENTS = env_int("SMSDESK_MAX_SEGMENTS", 10, minimum=1)
 SMSDESK_MAX_RECIPIENTS = env_int("SMSDESK_MAX_RECIPIENTS", 100_000, minimum=1)
 # How far ahead a send may be scheduled, in days.
 SMSDESK_MAX_SCHEDULE_DAYS = env_int("SMSDESK_MAX_SCHEDULE_DAYS", 365, minimum=0)
+# A recurring send's occurrence missed while no worker ran is still sent when a worker comes
+# back within this many minutes; later it is skipped and logged (never sent twice).
+SMSDESK_RECURRING_TOLERANCE = env_int("SMSDESK_RECURRING_TOLERANCE", 60, minimum=0)
 # Largest request body (a New SMS form or an API call); 100,000 numbers fit in 4 MB.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("SMSDESK_MAX_REQUEST_BYTES", 4 * 1024 * 1024, minimum=1)
 SMSDESK_MAX_ATTEMPTS = env_int("SMSDESK_MAX_ATTEMPTS", 5, minimum=1)

@@ -51,9 +51,17 @@ class ContactPage(Schema):
     contacts: list[ContactOut]
 
 
+RULE_HELP = (
+    'a dynamic group: {"all" | "any": [{"field", "op", "value"}]}, ops equals, contains, '
+    "starts_with, is_empty, in (README, Dynamic groups); its members are the contacts matching "
+    "it when it is read"
+)
+
+
 class GroupIn(Schema):
     name: str = Field(..., max_length=400)
     contacts: list[RowId] = Field(default_factory=list, max_length=100_000)
+    rule: dict | None = Field(None, description=RULE_HELP)
 
 
 class GroupPatch(Schema):
@@ -61,12 +69,14 @@ class GroupPatch(Schema):
     add: list[RowId] = Field(default_factory=list, max_length=100_000)
     remove: list[RowId] = Field(default_factory=list, max_length=100_000)
     contacts: list[RowId] | None = Field(None, max_length=100_000, description="replaces members")
+    rule: dict | None = Field(None, description="replaces a dynamic group's rule")
 
 
 class GroupOut(Schema):
     id: int
     name: str
     size: int
+    rule: dict | None = Field(None, description="null: members chosen one by one")
 
 
 class GroupPage(Schema):
@@ -89,7 +99,9 @@ def _contact_out(c: Contact) -> dict:
 
 def _group_out(g: Group) -> dict:
     size = getattr(g, "size", None)
-    return {"id": g.id, "name": g.name, "size": size if size is not None else g.contacts.count()}
+    if g.rule is not None or size is None:
+        size = services.group_size(g)
+    return {"id": g.id, "name": g.name, "size": size, "rule": g.rule}
 
 
 ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}

@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Path, Query, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
@@ -20,6 +21,8 @@ from smsdesk.api import campaigns as campaigns_api
 from smsdesk.api import directory as directory_api
 from smsdesk.api import optout as optout_api
 from smsdesk.api import stats as stats_api
+from smsdesk.api.automation import recurrence_out
+from smsdesk.api.automation import router as automation_router
 from smsdesk.api.schemas import (
     MAX_ID,
     CreatedOut,
@@ -31,7 +34,7 @@ from smsdesk.api.schemas import (
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.lists import api_count
 from smsdesk.directory.services import Targets
-from smsdesk.messaging import actions, filters, sending
+from smsdesk.messaging import actions, errors, filters, recurring, sending
 from smsdesk.messaging.models import Message
 
 
@@ -218,10 +221,29 @@ def _out(m: Message) -> dict:
     summary="Send an SMS to numbers, contacts and groups, now or later",
 )
 def send(request: HttpRequest, payload: SendIn):  # type: ignore[no-untyped-def]
+    targets = Targets(numbers=payload.to, contacts=payload.contacts, groups=payload.groups)
+    if payload.repeat is not None:
+        if payload.send_at is not None:
+            raise errors.InvalidRepeat(
+                _("A recurring send starts at its first occurrence: leave send_at out."),
+                field="send_at",
+            )
+        rec = recurring.create_recurrence(
+            author=request.user,
+            body=payload.text,
+            targets=targets,
+            repeat=recurring.check_repeat(**payload.repeat.dict()),
+            commercial=payload.commercial,
+            tag=payload.tag,
+            source="api",
+        )
+        return Status(
+            201, {"campaign_id": None, "messages": [], "recurrence": recurrence_out(rec)}
+        )
     campaign = sending.create_campaign(
         author=request.user,
         body=payload.text,
-        targets=Targets(numbers=payload.to, contacts=payload.contacts, groups=payload.groups),
+        targets=targets,
         send_at=payload.send_at,
         source="api",
         commercial=payload.commercial,
@@ -281,3 +303,5 @@ api.add_router("/calls", calls_api.router)
 api.add_router("/", directory_api.router)
 api.add_router("/campaigns", campaigns_api.router)
 api.add_router("/stats", stats_api.router)
+# Recurring sends and keyword auto-replies (/recurring, /autoreplies).
+api.add_router("/", automation_router)

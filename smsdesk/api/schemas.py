@@ -16,6 +16,28 @@ Moment = Annotated[datetime, AfterValidator(moment)]
 __all__ = ["MAX_ID", "Moment", "RowId"]
 
 
+class RepeatIn(Schema):
+    every: str = Field(..., max_length=10, description="day, week or month")
+    on: list[str] | None = Field(
+        None, max_length=7, description="week: days, e.g. [\"mon\", \"thu\"]"
+    )
+    day: int | str | None = Field(
+        None, description="month: a day of the month (1-31) or last-DAY, e.g. last-fri"
+    )
+    at: str = Field(..., max_length=10, description="local time, HH:MM")
+    until: str | None = Field(None, max_length=10, description="last date, YYYY-MM-DD")
+    times: int | None = Field(None, ge=1, le=10_000, description="how many occurrences")
+
+
+class RecurrenceOut(Schema):
+    id: int
+    repeat: dict
+    next_at: datetime | None
+    paused: bool
+    text: str
+    time_zone: str
+
+
 class SendIn(Schema):
     to: list[str] = Field(
         default_factory=list,
@@ -44,6 +66,11 @@ class SendIn(Schema):
         max_length=50,
         description="the line to send through, a name of SMSDESK_GATEWAYS; omitted: the first",
     )
+    repeat: RepeatIn | None = Field(
+        None,
+        description="a recurring send instead of one send (README, Recurring sends): each "
+        "occurrence is a campaign, to the recipients as they are that day",
+    )
 
 
 class MessageOut(Schema):
@@ -66,8 +93,9 @@ class MessageOut(Schema):
 
 
 class CreatedOut(Schema):
-    campaign_id: int
+    campaign_id: int | None = Field(..., description="null for a recurring send")
     messages: list[MessageOut]
+    recurrence: RecurrenceOut | None = Field(None, description="the recurring send created")
 
 
 # Lists count without scanning (core/lists.py): exactly up to 1,000 rows, beyond an estimate.

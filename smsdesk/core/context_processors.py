@@ -27,6 +27,8 @@ MENU = [
             ("messaging:new", _("New SMS"), "pencil-square"),
             ("messaging:sent", _("Sent SMS"), "send"),
             ("messaging:campaigns", _("Campaigns"), "megaphone"),
+            ("messaging:recurring", _("Recurring sends"), "arrow-repeat"),
+            ("messaging:autoreplies", _("Auto-replies"), "reply-all"),
             ("messaging:received", _("Received SMS"), "inbox"),
             ("messaging:unread", _("Unread SMS"), "envelope"),
         ],
@@ -48,7 +50,10 @@ MENU = [
 ]
 
 # Pages that light up a menu entry other than their own.
-PART_OF = {"accounts:users": ("accounts:user", "accounts:suspend")}
+PART_OF = {
+    "accounts:users": ("accounts:user", "accounts:suspend"),
+    "messaging:recurring": ("messaging:recurring_edit",),
+}
 
 # Shown to administrators only.
 ADMIN_MENU = [

@@ -48,6 +48,9 @@ class Contact(models.Model):
 class Group(models.Model):
     name = models.CharField(_("group name"), max_length=200, unique=True)
     contacts = models.ManyToManyField(Contact, related_name="groups", blank=True)
+    # A dynamic group: conditions on the contacts' fields (directory/rules.py), its members
+    # computed when read; None for a group whose members were chosen one by one.
+    rule = models.JSONField(_("rule"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -55,3 +58,7 @@ class Group(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def dynamic(self) -> bool:
+        return self.rule is not None

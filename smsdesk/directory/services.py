@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from smsdesk.accounts import access
 from smsdesk.core import number_reasons
 from smsdesk.core.text import ControlCharacter, check_typed, search_safe
-from smsdesk.directory import errors
+from smsdesk.directory import errors, rules
 from smsdesk.directory.models import Contact, ContactField, Group
 from smsdesk.sms import errors as sms_errors
 from smsdesk.sms import numbers
@@ -341,9 +341,38 @@ def lookup_group(name: str) -> Group:
     return group
 
 
+def check_rule(rule: object) -> dict:
+    """A dynamic group's rule, validated against the fields that exist (directory/rules.py)."""
+    return rules.check_rule(rule, known=ContactField.objects.values_list("key", flat=True))
+
+
+def rule_members(rule: dict) -> QuerySet[Contact]:
+    """The contacts a (checked) rule selects now: one query."""
+    return Contact.objects.filter(rules.to_q(rule))
+
+
+def group_contacts(group: Group) -> QuerySet[Contact]:
+    """A group's members as they are now: chosen ones, or the rule's matches."""
+    if group.rule is not None:
+        return rule_members(group.rule)
+    return Contact.objects.filter(groups=group)
+
+
+def group_size(group: Group) -> int:
+    return group_contacts(group).count()
+
+
 @transaction.atomic
-def create_group(*, name: str, contacts: Sequence[int] = ()) -> Group:
-    group = Group.objects.create(name=_clean_group_name(name))
+def create_group(*, name: str, contacts: Sequence[int] = (), rule: object = None) -> Group:
+    """A group of chosen contacts, or (with `rule`) a dynamic group, which has no chosen
+    members: its members are the contacts matching the rule when it is read."""
+    checked = check_rule(rule) if rule is not None else None
+    if checked is not None and contacts:
+        raise errors.InvalidRule(
+            _("A dynamic group has no chosen members: give a rule or contacts, not both."),
+            field="contacts",
+        )
+    group = Group.objects.create(name=_clean_group_name(name), rule=checked)
     _add_members(group, _existing_contact_ids(contacts))
     return group
 
@@ -356,12 +385,27 @@ def update_group(
     add: Sequence[int] = (),
     remove: Sequence[int] = (),
     contacts: Sequence[int] | None = None,
+    rule: object = None,
 ) -> Group:
-    """Rename, add and remove members; `contacts` replaces the whole membership."""
+    """Rename, add and remove members; `contacts` replaces the whole membership; `rule`
+    replaces a dynamic group's conditions."""
     group = get_group(group_id)
     if name is not None and name.strip() != group.name:
         group.name = _clean_group_name(name, exclude=group.id)
         group.save(update_fields=["name"])
+    if rule is not None:
+        if group.rule is None:
+            raise errors.InvalidRule(
+                _("This group's members were chosen one by one: it cannot get a rule."),
+                field="rule",
+            )
+        group.rule = check_rule(rule)
+        group.save(update_fields=["rule"])
+    if group.rule is not None and (contacts or add or remove):
+        raise errors.InvalidRule(
+            _("A dynamic group's members follow its rule: change the rule, not the members."),
+            field="contacts",
+        )
     through = Group.contacts.through
     if contacts is not None:
         through.objects.filter(group_id=group.id).delete()
@@ -469,6 +513,14 @@ def members(contact_ids: Sequence[int], group_ids: Sequence[int]) -> tuple[list[
             .values_list("contact__number", flat=True)
         )
         found.extend(in_groups.iterator(chunk_size=5000))
+    for group in groups:
+        if group.rule is not None:  # its members as they are now, one query
+            found.extend(
+                rule_members(group.rule)
+                .order_by("name", "id")
+                .values_list("number", flat=True)
+                .iterator(chunk_size=5000)
+            )
     return found, len(found)
 
 

@@ -66,3 +66,11 @@ class BadExport(ServiceError):
 
 class BadPeriod(ServiceError):
     code = "bad_period"
+class InvalidRepeat(ServiceError):
+    """A recurring send's rule that cannot fire (`field`: every, on, day, at, until, times)."""
+
+    code = "invalid_repeat"
+
+
+class InvalidAutoReply(ServiceError):
+    code = "invalid_autoreply"

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
@@ -413,3 +414,100 @@ class CampaignCountDelta(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["campaign_id"], name="campaign_delta_campaign")]
+
+
+class Recurrence(models.Model):
+    """A recurring send (issue 20): a New SMS that fires every day, week or month at a local
+    time (`sms/recurrence.py`), each occurrence a Campaign created through
+    `sending.create_campaign` with the recipients as they are that day
+    (`messaging/recurring.py`)."""
+
+    class Every(models.TextChoices):
+        DAY = "day", _("every day")
+        WEEK = "week", _("every week")
+        MONTH = "month", _("every month")
+
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    body = models.TextField()
+    targets = models.JSONField(default=dict)  # Targets.as_record(): numbers, contacts, groups
+    commercial = models.BooleanField(default=False)
+    tag = models.CharField(max_length=50, blank=True, default="")
+    source = models.CharField(max_length=10, default="web")
+    every = models.CharField(max_length=5, choices=Every.choices)
+    weekdays = models.JSONField(default=list, blank=True)  # 0 = Monday
+    month_day = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_weekday = models.PositiveSmallIntegerField(null=True, blank=True)
+    at = models.TimeField()
+    time_zone = models.CharField(max_length=64)
+    until = models.DateField(null=True, blank=True)
+    times = models.PositiveIntegerField(null=True, blank=True)
+    done = models.PositiveIntegerField(default=0)  # occurrences passed (sent or skipped)
+    # The next occurrence (UTC); NULL once the rule is over. Moved forward by one
+    # conditional UPDATE (from the value read to the next), which is the claim.
+    next_at = models.DateTimeField(null=True, blank=True)
+    paused = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["next_at", "id"]
+        indexes = [models.Index(fields=["next_at"], name="recurrence_due")]
+
+
+class Occurrence(models.Model):
+    """One occurrence of a recurring send, claimed once: (recurrence, occurs_at) is unique,
+    so two workers can never both send it. `campaign` is what was sent; `skipped` why not
+    (missed for longer than the tolerance, or the send refused)."""
+
+    recurrence = models.ForeignKey(Recurrence, on_delete=models.CASCADE, related_name="runs")
+    occurs_at = models.DateTimeField()
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL)
+    skipped = models.CharField(max_length=300, blank=True, default="")
+    ran_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-occurs_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["recurrence", "occurs_at"], name="occurrence_once")
+        ]
+
+
+class AutoReply(models.Model):
+    """A keyword auto-reply rule (issue 20): an inbound SMS matching `keyword` gets `text`
+    back (`messaging/autoreplies.py`), at most once per correspondent per `delay_minutes`."""
+
+    class Match(models.TextChoices):
+        WHOLE = "whole", _("the whole message")
+        WORD = "word", _("the first word")
+        CONTAINS = "contains", _("anywhere in the message")
+
+    keyword = models.CharField(max_length=60)
+    normalised = models.CharField(max_length=60)  # as compared: sms.keywords.normalise
+    match = models.CharField(max_length=8, choices=Match.choices, default=Match.WHOLE)
+    text = models.TextField()
+    gateway = models.CharField(max_length=64, blank=True, default="")  # "" = every line
+    group = models.ForeignKey(
+        "directory.Group", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    delay_minutes = models.PositiveIntegerField(default=60)
+    position = models.PositiveIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+
+class AutoReplyHit(models.Model):
+    """When a rule last answered a correspondent: the claim of an answer is one conditional
+    UPDATE of this row (or its INSERT), so two SMS arriving together get one answer."""
+
+    rule = models.ForeignKey(AutoReply, on_delete=models.CASCADE, related_name="+")
+    peer = models.CharField(max_length=32)
+    last_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["rule", "peer"], name="autoreply_hit_once")
+        ]

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from smsdesk.core import text as control
 from smsdesk.gateways.base import Concat
-from smsdesk.messaging import gateway_state, lifecycle
+from smsdesk.messaging import autoreplies, gateway_state, lifecycle
 from smsdesk.messaging.models import (
     MISSING_PART_MARK,
     Conversation,
@@ -195,6 +195,9 @@ def _store_inbound(
             _confirm_opt_out(peer, gateway_row)
     elif keyword is keywords.Keyword.START:
         optout.opt_in(peer, source=OptOut.Source.SMS, text=text, at=received_at)
+    else:
+        # Keyword auto-replies, only after STOP and START (which they cannot override).
+        autoreplies.answer(message, gateway_row)
     return message
 
 

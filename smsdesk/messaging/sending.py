@@ -162,7 +162,7 @@ def commercial_send_at(send_at: datetime) -> datetime:
     )
 
 
-def _check_body(body: str, *, commercial: bool, personalised: bool = False) -> gsm7.TextInfo:
+def check_body(body: str, *, commercial: bool, personalised: bool = False) -> gsm7.TextInfo:
     """The text as typed, then (commercial) with the opt-out mention that will be added. A
     text with fields: its length is checked on each rendering instead (personalised)."""
     if personalised:
@@ -212,7 +212,7 @@ def create_campaign(
     # every check runs, so that a form shows all its errors at once
     checked = collect(
         lambda: check_tag(tag),
-        lambda: _check_body(body, commercial=commercial, personalised=template.has_fields),
+        lambda: check_body(body, commercial=commercial, personalised=template.has_fields),
         lambda: resolve_recipients(to, targets, recipient_file).checked(),
         lambda: check_send_at(send_at, now),
     )

@@ -33,8 +33,18 @@ from smsdesk.core.lists import Column, Order, paginate, search_text, sort_order
 from smsdesk.directory import imports, uploads
 from smsdesk.directory import services as directory
 from smsdesk.directory.models import Contact, ContactField, Group
-from smsdesk.messaging import actions, campaigns, exports, filters, links, notifications, sending
-from smsdesk.messaging.forms import NewSmsForm, ReplyForm
+from smsdesk.messaging import (
+    actions,
+    campaigns,
+    errors,
+    exports,
+    filters,
+    links,
+    notifications,
+    recurring,
+    sending,
+)
+from smsdesk.messaging.forms import REPEAT_FIELDS, NewSmsForm, ReplyForm, repeat_context
 from smsdesk.messaging.models import Conversation, Message
 from smsdesk.messaging.recipients import resolve_recipients
 from smsdesk.optout import services as optout
@@ -46,6 +56,8 @@ FORM_FIELDS = {"text": "text", "send_at": "send_at", "to": "numbers", "tag": "ta
 def new_sms(request: HttpRequest) -> HttpResponse:
     form = NewSmsForm(request.POST or None)
     csv_context: dict = {}
+    if request.method == "POST" and form.is_valid() and form.cleaned_data["repeat"]:
+        return _new_recurring(request, form)
     if request.method == "POST" and form.is_valid():
         try:
             token, recipient_file = recipient_file_of(request)
@@ -93,9 +105,54 @@ def new_sms(request: HttpRequest) -> HttpResponse:
             "custom_fields": ContactField.objects.all(),
             "max_size": imports.max_size_shown(),
             **csv_context,
+            **repeat_context(form),
         },
         status=400 if form.errors else 200,
     )
+
+
+def _new_recurring(request: HttpRequest, form: NewSmsForm) -> HttpResponse:
+    """New SMS with "Repeat this send": a recurring send, each occurrence a campaign."""
+    try:
+        if request.FILES.get("recipients_file") or request.POST.get("csv_token"):
+            raise errors.InvalidRepeat(
+                _("A recurring send cannot use a CSV file: choose numbers, contacts or groups."),
+                field="text",
+            )
+        with transaction.atomic():
+            once.claim(request)
+            rec = recurring.create_recurrence(
+                author=request.user,
+                body=form.cleaned_data["text"],
+                targets=form.targets(),
+                repeat=recurring.check_repeat(**form.repeat_rule()),
+                commercial=form.cleaned_data["commercial"],
+                tag=form.cleaned_data["tag"],
+            )
+    except once.AlreadySubmitted as e:
+        messages.info(request, e.message)
+        return redirect("messaging:recurring")
+    except ServiceError as e:
+        add_service_error(form, e, {**FORM_FIELDS, **REPEAT_FIELDS})
+        return render(
+            request,
+            "messaging/new.html",
+            {
+                "form": form,
+                **_picked(form),
+                "tags": campaigns.tag_usage(),
+                "custom_fields": ContactField.objects.all(),
+                "max_size": imports.max_size_shown(),
+                **repeat_context(form),
+            },
+            status=400,
+        )
+    messages.success(
+        request,
+        _("Recurring send saved. Next occurrence: %(when)s.")
+        % {"when": date_format(timezone.localtime(rec.next_at), "l j F Y, H:i")},
+    )
+    return redirect("messaging:recurring")
 
 
 def recipient_file_of(

@@ -41,7 +41,7 @@ from smsdesk.gateways.base import (
     Outcome,
     SendResult,
 )
-from smsdesk.messaging import gateway_state, lifecycle, outbox, receiving, stats, stop
+from smsdesk.messaging import gateway_state, lifecycle, outbox, receiving, recurring, stats, stop
 from smsdesk.messaging.models import UnmatchedReport
 from smsdesk.worker import leases
 from smsdesk.worker.inbound import EventHandler
@@ -505,6 +505,10 @@ class Worker:
             log.exception("worker %s: database not ready, trying again", self.id[:8])
             _reset_connection()
 
+    def wake_all(self) -> None:
+        for runner in self.runners:
+            runner.wake.set()
+
     def stop(self) -> None:
         self.stopping.set()
         for runner in self.runners:
@@ -561,6 +565,9 @@ class Worker:
                 # campaigns' counts.
                 stats.fold()
                 lifecycle.fold_campaign_counts()
+            # Recurring sends: each due occurrence once (claimed in the database).
+            if recurring.fire_due():
+                self.wake_all()
         except Exception:
             log.exception("worker housekeeping failed, retrying")
             _reset_connection()

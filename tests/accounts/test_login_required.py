@@ -38,6 +38,8 @@ SAMPLE_KWARGS = {
     "token": "x" * 24,
     "kind": "contacts",
     "campaign_id": 1,
+    "recurrence_id": 1,
+    "rule_id": 1,
 }
 # Pages about one object, an admin's page, or a step that needs an earlier one: their own
 # tests (tests/directory/) open them with what they need.
@@ -53,6 +55,14 @@ NEEDS_MORE = {
     "messaging:campaign_progress",
     "messaging:campaign_cancel",
     "messaging:campaign_retry",
+    # issue 20: one recurring send, one auto-reply (tests/messaging/test_automation_views.py)
+    "messaging:recurring_edit",
+    "messaging:recurring_pause",
+    "messaging:recurring_delete",
+    "messaging:autoreply_move",
+    "messaging:autoreply_delete",
+    "messaging:autoreply_test",
+    "directory:dynamic_group_count",
 }
 
 

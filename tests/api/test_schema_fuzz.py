@@ -28,7 +28,7 @@ from smsdesk.accounts import services as accounts
 from smsdesk.accounts.models import User
 from smsdesk.api.endpoints import api
 from smsdesk.directory import services as directory
-from smsdesk.messaging import sending
+from smsdesk.messaging import autoreplies, recurring, sending
 from smsdesk.optout import services as optout
 
 # The schema as the server publishes it (/api/v1/openapi.json).
@@ -188,6 +188,10 @@ VALID = {
     "text": lambda o: "Bonjour",
     "name": lambda o: f"Nom {next(_serial)}",
     "file": lambda o: b"Numero\n0612345678\n",
+    "keyword": lambda o: f"mot{next(_serial)}",
+    "recurrence_id": lambda o: o["recurrence"],
+    "rule_id": lambda o: o["autoreply"],
+    "paused": lambda o: True,
 }
 # Optional parameters keep their default; these are given one to reach further.
 VALID_OPTIONAL = {
@@ -209,7 +213,16 @@ def objects(bearer: str) -> dict:
         author=user, body="x", targets=directory.Targets(numbers=["0611223344"]), send_at=None
     )
     optout.add_number("0655555555", by=user, source="api", reason="test")
+    recurrence = recurring.create_recurrence(
+        author=user,
+        body="x",
+        targets=directory.Targets(numbers=["0611223344"]),
+        repeat=recurring.check_repeat(every="day", at="09:00"),
+    )
+    autoreply = autoreplies.create_rule(by=user, keyword="horaires", text="9h-18h")
     return {
+        "recurrence": recurrence.id,
+        "autoreply": autoreply.id,
         "user": user,
         "contact": contact.id,
         "group": group.id,

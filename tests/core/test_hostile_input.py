@@ -734,7 +734,18 @@ def web_objects(admin_user: User) -> dict:
     )
     optout.add_number("0655555555", by=admin_user, source="api", reason="test")
     token, _raw = accounts.create_token(user=admin_user)
+    from smsdesk.messaging import autoreplies, recurring
+
+    recurrence = recurring.create_recurrence(
+        author=admin_user,
+        body="x",
+        targets=directory.Targets(numbers=["0611223344"]),
+        repeat=recurring.check_repeat(every="day", at="09:00"),
+    )
+    rule = autoreplies.create_rule(by=admin_user, keyword="horaires", text="9h-18h")
     return {
+        "recurrence_id": recurrence.id,
+        "rule_id": rule.id,
         "token_id": token.id,
         "user_id": carol.id,
         "campaign_id": campaign.id,

@@ -250,3 +250,19 @@ def test_new_sms_summary_says_what_is_wrong(client_bob: Client) -> None:
     assert "« 06 12 »" in html
     html = client_bob.post("/sms/new/summary/", {"numbers": [""]}).content.decode()
     assert "Aucun destinataire" in html
+
+
+@pytest.mark.django_db
+def test_the_import_page_reads_the_json_export(client_bob) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    items = [{"name": "Ana", "number": "+33611111111", "groups": ["Équipe"]}, {"name": "X"}]
+    upload = SimpleUploadedFile("contacts.json", json.dumps(items).encode())
+    response = client_bob.post("/directory/contacts/import/", {"file": upload})
+    assert response.status_code == 302
+    preview = client_bob.get(response.url)
+    html = preview.content.decode()
+    assert preview.status_code == 200 and "JSON" in html
+    confirmed = client_bob.post(response.url.split("?")[0], {"group": ""})
+    assert confirmed.status_code == 302
+    assert list(Contact.objects.values_list("name", flat=True)) == ["Ana"]

@@ -8,7 +8,7 @@ from smsdesk.core.errors import ServiceError
 from smsdesk.directory import imports
 from smsdesk.directory import services as directory
 from smsdesk.directory.services import Targets
-from smsdesk.messaging import sending
+from smsdesk.messaging import recurring, sending
 
 
 class Command(BaseCommand):
@@ -18,9 +18,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--to",
             nargs="+",
+            action="extend",  # --to A --to B sends to both
             default=[],
             metavar="NUMBER",
-            help="recipients, e.g. +33612345678 or 06 12 34 56 78 (quoted)",
+            help="recipients, e.g. +33612345678 or 06 12 34 56 78 (quoted); repeatable",
         )
         parser.add_argument(
             "--contact",
@@ -40,8 +41,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--at",
             metavar="ISO-DATETIME",
-            help="send later, e.g. 2026-12-01T09:30 (local time) or with offset",
+            help="send later, e.g. 2026-12-01T09:30 (local time) or with offset; with --every, "
+            "the local time of each occurrence, e.g. 09:00",
         )
+        repeat = parser.add_argument_group("recurring send (each occurrence a campaign)")
+        repeat.add_argument("--every", choices=["day", "week", "month"], help="repeat the send")
+        repeat.add_argument("--on", metavar="DAYS", help="with --every week: e.g. mon,thu")
+        repeat.add_argument(
+            "--day", metavar="DAY", help="with --every month: 1 to 31, or last-fri (for example)"
+        )
+        ends = repeat.add_mutually_exclusive_group()
+        ends.add_argument("--until", metavar="DATE", help="last date, e.g. 2027-06-30")
+        ends.add_argument("--times", type=int, metavar="N", help="how many occurrences")
 
         parser.add_argument(
             "--commercial",
@@ -58,6 +69,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
+        if opts["every"]:
+            return self._repeat(opts)
+        for name in ("on", "day", "until", "times"):
+            if opts[name] is not None:
+                raise CommandError(_("--%(option)s goes with --every.") % {"option": name})
         send_at = None
         if opts["at"]:
             try:
@@ -74,11 +90,7 @@ class Command(BaseCommand):
                 self.stderr.write(imports.recipients_line(recipient_file))
                 for rejected in recipient_file.rejected:
                     self.stderr.write(imports.rejected_line(rejected))
-            targets = Targets(
-                numbers=opts["to"],
-                contacts=[directory.lookup_contact(c).id for c in opts["contact"]],
-                groups=[directory.lookup_group(g).id for g in opts["group"]],
-            )
+            targets = _targets(opts)
             campaign = sending.create_campaign(
                 author=None,
                 body=opts["text"],
@@ -96,6 +108,43 @@ class Command(BaseCommand):
             self.stdout.write(f"{m.id}\t{m.peer}\t{m.status}\t{when}")
         if warning := sending.blocked_warning(campaign):
             self.stderr.write(warning)
+
+    def _repeat(self, opts) -> None:  # type: ignore[no-untyped-def]
+        if opts["csv"]:
+            raise CommandError(_("A recurring send cannot use --csv: give numbers or groups."))
+        try:
+            repeat = recurring.check_repeat(
+                every=opts["every"],
+                on=opts["on"],
+                day=opts["day"],
+                at=opts["at"],
+                until=opts["until"],
+                times=opts["times"],
+            )
+            rec = recurring.create_recurrence(
+                author=None,
+                body=opts["text"],
+                targets=_targets(opts),
+                repeat=repeat,
+                commercial=opts["commercial"],
+                tag=opts["tag"],
+                source="cli",
+            )
+        except ServiceError as e:
+            raise CommandError(f"--{e.field}: {e.message}" if e.field else str(e.message)) from None
+        when = timezone.localtime(rec.next_at).strftime("%Y-%m-%d %H:%M")
+        self.stdout.write(
+            _("Recurring send %(id)d saved; next occurrence: %(when)s.")
+            % {"id": rec.id, "when": when}
+        )
+
+
+def _targets(opts) -> Targets:  # type: ignore[no-untyped-def]
+    return Targets(
+        numbers=opts["to"],
+        contacts=[directory.lookup_contact(c).id for c in opts["contact"]],
+        groups=[directory.lookup_group(g).id for g in opts["group"]],
+    )
 
 
 def _read(path: str) -> bytes:
