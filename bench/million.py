@@ -291,7 +291,7 @@ def seed(
 
     from smsdesk.accounts.models import User
     from smsdesk.calls.models import Call
-    from smsdesk.directory.models import Contact, ContactField, Group
+    from smsdesk.directory.models import Contact, ContactField, Group, search_name_of
     from smsdesk.messaging.models import (
         BLOCKED_REASON,
         Campaign,
@@ -656,13 +656,25 @@ def seed(
         ContactField.objects.create(key="ville", label="Ville")
         w.write(
             Contact,
-            ["id", "name", "number", "first_name", "fields", "created_at", "updated_at"],
-            ([w.value(v) for v in row] for row in contact_rows),
+            [
+                "id",
+                "name",
+                "number",
+                "first_name",
+                "fields",
+                "created_at",
+                "updated_at",
+                "search_name",
+            ],
+            ([*(w.value(v) for v in row), search_name_of(row[1], row[3])] for row in contact_rows),
         )
         w.write(
             Group,
-            ["id", "name", "created_at"],
-            ((i, name, w.value(at(0))) for i, name in enumerate(GROUPS, start=1)),
+            ["id", "name", "created_at", "search_name"],
+            (
+                (i, name, w.value(at(0)), search_name_of(name, ""))
+                for i, name in enumerate(GROUPS, start=1)
+            ),
         )
         w.write(through, ["group", "contact"], members)
         stop_rows, event_rows = [], []

@@ -25,6 +25,7 @@ from smsdesk.directory import errors
 from smsdesk.directory.models import Contact, ContactField, Group
 from smsdesk.sms import errors as sms_errors
 from smsdesk.sms import numbers
+from smsdesk.sms.folding import search_form
 
 MAX_NAME = 200
 MAX_FIRST_NAME = 100
@@ -245,9 +246,7 @@ def contact_search(q: str) -> Q:
     prefix = numbers.search_prefix(q, default_region=region())
     if prefix is not None and prefix[1]:
         return starts_with("number", prefix[0])  # "06 98…": a number, found by the index
-    cond = Q(name__icontains=q) | Q(first_name__icontains=q)
-    if " " in q.strip():
-        cond |= Q(id__in=_full_name_matches(q))
+    cond = name_matches(q)
     if prefix is not None:
         cond |= Q(number__contains=prefix[0])
     return cond
@@ -265,12 +264,11 @@ def starts_with(field_name: str, prefix: str) -> Q:
     )
 
 
-def _full_name_matches(q: str) -> QuerySet:
-    return (
-        Contact.objects.annotate(full=Concat(F("first_name"), Value(" "), F("name")))
-        .filter(full__icontains=q)
-        .values("id")
-    )
+def name_matches(q: str) -> Q:
+    """Contacts whose name or first name holds `q`, case and accents ignored ("helene" finds
+    Hélène, "durand hel" finds Hélène DURAND): one LIKE on the folded `search_name`, which a
+    trigram index serves on PostgreSQL. Spaces typed twice count once."""
+    return Q(search_name__contains=search_form(q))
 
 
 def suggest_contacts(q: str, *, limit: int = 10) -> list[Contact]:
@@ -321,7 +319,7 @@ def group_list(search: str = "") -> QuerySet[Group]:
     qs = Group.objects.annotate(size=Count("contacts"))
     search = search_safe(search)
     if search:
-        qs = qs.filter(name__icontains=search)
+        qs = qs.filter(search_name__contains=search_form(search))
     return qs
 
 
@@ -520,11 +518,7 @@ def number_search(
 
     if prefix is not None:
         return holding(prefix[0])
-    named = Contact.objects.filter(Q(name__icontains=q) | Q(first_name__icontains=q))
-    if " " in q:
-        named = Contact.objects.filter(
-            Q(name__icontains=q) | Q(first_name__icontains=q) | Q(id__in=_full_name_matches(q))
-        )
+    named = Contact.objects.filter(name_matches(q))
     by_name = Q(**{f"{field_name}__in": _few_values(named.values_list("number", flat=True))})
     return by_name | holding(q)
 
