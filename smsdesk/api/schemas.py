@@ -39,6 +39,12 @@ class SendIn(Schema):
         "hours (README, Commercial SMS)",
     )
     tag: str = Field("", max_length=50, description="a free label to find the campaign again")
+    smart_encoding: bool = Field(
+        False,
+        description="replace typographic characters (’ ‘ « » “ ” – — … non-breaking spaces) by "
+        "their GSM look-alikes, so that such a text stays GSM-7 (160 characters an SMS); the "
+        "text stored and returned is the text sent (README, Typographic characters)",
+    )
 
 
 class MessageOut(Schema):

@@ -22,6 +22,7 @@ from smsdesk.messaging.campaigns import STATUSES_OF
 from smsdesk.messaging.forms import NewSmsForm
 from smsdesk.messaging.models import STATUS_COLOURS, Campaign, Message
 from smsdesk.messaging.recipients import resolve_recipients
+from smsdesk.sms import typography
 
 POLL_SENDING = "every 2s"
 POLL_REPORTS = "every 10s"  # only delivery reports still to come
@@ -187,6 +188,8 @@ def preview(request: HttpRequest) -> HttpResponse:
     form = NewSmsForm(request.POST)
     form.is_valid()
     text = request.POST.get("text", "")[:5000]
+    if form.cleaned_data.get("smart_encoding"):
+        text = typography.replace(text).text  # what the send will store
     number = request.POST.get("preview_to", "").strip()[:64]
     context: dict = {}
     try:

@@ -31,7 +31,7 @@ from smsdesk.messaging.forms import NewSmsForm, ReplyForm
 from smsdesk.messaging.models import Conversation, Message
 from smsdesk.messaging.recipients import resolve_recipients
 from smsdesk.optout import services as optout
-from smsdesk.sms import gsm7
+from smsdesk.sms import gsm7, typography
 
 FORM_FIELDS = {"text": "text", "send_at": "send_at", "to": "numbers", "tag": "tag"}
 
@@ -53,6 +53,7 @@ def new_sms(request: HttpRequest) -> HttpResponse:
                     commercial=form.cleaned_data["commercial"],
                     tag=form.cleaned_data["tag"],
                     recipient_file=recipient_file,
+                    smart_encoding=form.cleaned_data["smart_encoding"],
                 )
         except once.AlreadySubmitted as e:
             messages.info(request, e.message)
@@ -195,6 +196,9 @@ def count(request: HttpRequest) -> HttpResponse:
     counts the opt-out mention too, and says when the SMS will go out."""
     text = request.POST.get("text", "")[:5000]
     commercial = bool(request.POST.get("commercial"))
+    smart = typography.replace(text) if request.POST.get("smart_encoding") else None
+    if smart is not None:
+        text = smart.text  # counted as it will be sent
     when = ""
     if commercial:
         text = sending.commercial_text(text) if text.strip() else text
@@ -207,8 +211,24 @@ def count(request: HttpRequest) -> HttpResponse:
         if due is not None:
             when = _commercial_when(sending.commercial_send_at(due))
     info = gsm7.analyse(text)
-    context = {"info": info, "commercial": commercial, "when": when}
+    context = {
+        "info": info,
+        "commercial": commercial,
+        "when": when,
+        "replaced": [_shown(r) for r in smart.replaced] if smart is not None else [],
+    }
     return render(request, "messaging/_count.html", context)
+
+
+def _shown(r: typography.Replacement) -> tuple[str, str]:
+    """A replacement as the counter names it: invisible characters by a word."""
+    if r.char.isspace():
+        typed = _("space U+%(code)04X") % {"code": ord(r.char)}
+    elif not r.char.isprintable() or r.char == "\u00ad":
+        typed = _("invisible U+%(code)04X") % {"code": ord(r.char)}
+    else:
+        typed = r.char
+    return typed, (r.by if r.by.strip() else (_("space") if r.by else _("nothing")))
 
 
 def _commercial_when(send_at: datetime) -> str:
@@ -407,6 +427,7 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
                     to=[conversation.peer],
                     personalise_text=False,  # a reply is what was typed, braces included
                     gateway=sending.reply_gateway(conversation.peer),
+                    smart_encoding=form.cleaned_data["smart_encoding"],
                 )
         except ServiceError as e:  # AlreadySubmitted too: said once, nothing sent again
             messages.error(request, e.message)
