@@ -257,7 +257,13 @@ def _list(
         Column(_("Delivered") if outbound else _("Status")),
     ]
     search = search_text(request)
-    qs = filters.message_list(direction=direction, status=status, search=search)
+    shown = _list_filters(request, outbound=outbound, status=status)
+    qs = filters.message_list(
+        direction=direction,
+        status=shown.get("status", status),
+        search=search,
+        since=filters.period_start(shown.get("period", ""), timezone.now()),
+    )
     return render(
         request,
         "messaging/list.html",
@@ -266,9 +272,47 @@ def _list(
             "q": search,
             "outbound": outbound,
             "columns": columns,
+            "list_filters": list(shown.items()),
+            "filter_text": _filter_text(shown),
             **paginate(request, qs, sort_order(request, columns, "-date")),
         },
     )
+
+
+LIST_STATUSES = (
+    Message.Status.QUEUED,
+    Message.Status.SCHEDULED,
+    Message.Status.SENT,
+    Message.Status.DELIVERED,
+    Message.Status.FAILED,
+    Message.Status.UNKNOWN,
+    Message.Status.CANCELLED,
+    Message.Status.BLOCKED,
+)
+
+
+def _list_filters(request: HttpRequest, *, outbound: bool, status: str | None) -> dict[str, str]:
+    """The filters a home page figure opens a list with (`?status=failed&period=week`); any
+    other value is ignored, the list shown whole."""
+    shown = {}
+    wanted = request.GET.get("status", "")
+    if outbound and status is None and wanted in LIST_STATUSES:
+        shown["status"] = wanted
+    if request.GET.get("period", "") in filters.PERIODS:
+        shown["period"] = request.GET["period"]
+    return shown
+
+
+def _filter_text(shown: dict[str, str]) -> str:
+    parts = []
+    if "status" in shown:
+        parts.append(str(Message.Status(shown["status"]).label))
+    period = shown.get("period")
+    if period:
+        parts.append(
+            {"day": _("today"), "week": _("last 7 days"), "month": _("last 30 days")}[period]
+        )
+    return " · ".join(parts)
 
 
 def sent(request: HttpRequest) -> HttpResponse:
