@@ -20,6 +20,7 @@ MENU = [
         [
             ("messaging:new", _("New SMS"), "pencil-square"),
             ("messaging:sent", _("Sent SMS"), "send"),
+            ("messaging:scheduled", _("Scheduled SMS"), "clock"),
             ("messaging:campaigns", _("Campaigns"), "megaphone"),
             ("messaging:received", _("Received SMS"), "inbox"),
             ("messaging:unread", _("Unread SMS"), "envelope"),
@@ -42,7 +43,10 @@ MENU = [
 ]
 
 # Pages that light up a menu entry other than their own.
-PART_OF = {"accounts:users": ("accounts:user", "accounts:suspend")}
+PART_OF = {
+    "accounts:users": ("accounts:user", "accounts:suspend"),
+    "messaging:scheduled": ("messaging:campaign_edit",),
+}
 
 # Shown to administrators only.
 ADMIN_MENU = [

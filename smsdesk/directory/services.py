@@ -488,6 +488,14 @@ def contact_name_of(field_name: str) -> Subquery:
     )
 
 
+def who(number: str) -> str:
+    """A number as a sentence names it: the contact's name and the number in national
+    format ("Hélène DURAND (06 11 11 11 11)"), or the number alone when no contact has it."""
+    contact = Contact.objects.filter(number=number).first()
+    shown = display(number) if number.startswith("+") else number
+    return f"{contact.full_name} ({shown})" if contact else shown
+
+
 def with_names(queryset: QuerySet, field_name: str) -> QuerySet:
     return queryset.annotate(contact_name=contact_name_of(field_name))
 

@@ -24,11 +24,19 @@ urlpatterns = [
     path(
         "campaigns/<int:campaign_id>/retry/", campaign_views.retry_campaign, name="campaign_retry"
     ),
+    path(
+        "campaigns/<int:campaign_id>/requeue/",
+        campaign_views.requeue_campaign,
+        name="campaign_requeue",
+    ),
+    path("campaigns/<int:campaign_id>/edit/", campaign_views.edit_campaign, name="campaign_edit"),
+    path("scheduled/", campaign_views.scheduled, name="scheduled"),
     path("sent/", views.sent, name="sent"),
     path("received/", views.received, name="received"),
     path("unread/", views.unread, name="unread"),
     path("messages/<int:message_id>/cancel/", views.cancel, name="cancel"),
     path("messages/<int:message_id>/retry/", views.retry, name="retry"),
+    path("messages/<int:message_id>/requeue/", views.requeue, name="requeue"),
     path("inbound/notices/", views.inbound_notices, name="inbound_notices"),
     path("conversations/", views.conversations, name="conversations"),
     # by id: a sender may be any text ("A/B", "../"); lists link through conversation_with

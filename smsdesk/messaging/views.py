@@ -82,7 +82,7 @@ def new_sms(request: HttpRequest) -> HttpResponse:
         "messaging/new.html",
         {
             "form": form,
-            **_picked(form),
+            **picked_targets(form),
             "tags": campaigns.tag_usage(),
             "custom_fields": ContactField.objects.all(),
             "max_size": imports.max_size_shown(),
@@ -150,7 +150,7 @@ def csv_upload(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _picked(form: NewSmsForm) -> dict:
+def picked_targets(form: NewSmsForm) -> dict:
     """What was typed and picked, to show again when the form comes back with an error."""
     if not form.is_bound:
         return {"number_fields": [""], "picked_contacts": [], "picked_groups": []}
@@ -341,7 +341,7 @@ def cancel(request: HttpRequest, message_id: int) -> HttpResponse:
             message,
             title=_("Cancel an SMS"),
             question=_("Cancel this SMS to %(number)s? It will not be sent.")
-            % {"number": message.peer},
+            % {"number": directory.who(message.peer)},
             button=_("Cancel the SMS"),
         )
     return _act_on_message(
@@ -359,7 +359,8 @@ def retry(request: HttpRequest, message_id: int) -> HttpResponse:
             request,
             message,
             title=_("Send an SMS again"),
-            question=_("Send this SMS to %(number)s again?") % {"number": message.peer},
+            question=_("Send this SMS to %(number)s again?")
+            % {"number": directory.who(message.peer)},
             detail=_("This message may already have reached the recipient. Send it again anyway?")
             if message.status == Message.Status.UNKNOWN
             else "",
@@ -369,6 +370,25 @@ def retry(request: HttpRequest, message_id: int) -> HttpResponse:
         request,
         lambda: actions.retry_message(message_id, by=request.user),
         _("The message is queued again."),
+    )
+
+
+def requeue(request: HttpRequest, message_id: int) -> HttpResponse:
+    """GET: the confirmation step (naming who, and when it will go); POST: put it back."""
+    if request.method != "POST":
+        message = get_object_or_404(Message, id=message_id)
+        return _confirm(
+            request,
+            message,
+            title=_("Put a cancelled SMS back in the queue"),
+            question=_("Put this SMS to %(number)s back in the queue? It will be sent.")
+            % {"number": directory.who(message.peer)},
+            button=_("Put it back in the queue"),
+        )
+    return _act_on_message(
+        request,
+        lambda: actions.requeue_message(message_id, by=request.user),
+        _("The message is back in the queue."),
     )
 
 

@@ -93,7 +93,7 @@ def test_each_home_figure_opens_its_list_filtered(client_bob: Client) -> None:
     assert "délivrés ÷ (délivrés + échecs + inconnus)" in html
     for href in (
         "/sms/sent/?status=queued",
-        "/sms/sent/?status=scheduled",
+        "/sms/scheduled/",
         "/sms/sent/?status=failed&amp;period=day",
         "/sms/sent/?status=delivered&amp;period=week",
         "/sms/sent/?status=unknown&amp;period=month",
