@@ -102,7 +102,7 @@ def test_an_edited_version_is_not_edited_nor_put_back_again(operator: User) -> N
         tag="",
     )
     new = campaigns.edit_scheduled(old.id, **kwargs)  # type: ignore[arg-type]
-    with pytest.raises(actions.NotActionable, match=f"campagne {new.id}|campaign {new.id}"):
+    with pytest.raises(actions.NotActionable, match=rf"campagne {new.id}|campaign {new.id}"):
         campaigns.edit_scheduled(old.id, **kwargs)  # type: ignore[arg-type]
     with pytest.raises(actions.NotActionable):
         campaigns.requeue_campaign(old.id, by=operator)
@@ -111,7 +111,7 @@ def test_an_edited_version_is_not_edited_nor_put_back_again(operator: User) -> N
 
 def test_a_bad_edit_changes_nothing(operator: User) -> None:
     old = scheduled(operator)
-    with pytest.raises(Exception, match="numéro|number"):
+    with pytest.raises(Exception, match=r"numéro|number"):
         campaigns.edit_scheduled(
             old.id,
             by=operator,
@@ -125,9 +125,7 @@ def test_a_bad_edit_changes_nothing(operator: User) -> None:
     assert set(old.messages.values_list("status", flat=True)) == {S.SCHEDULED}
 
 
-def test_only_its_author_or_an_admin_edits_or_puts_back(
-    operator: User, admin_user: User
-) -> None:
+def test_only_its_author_or_an_admin_edits_or_puts_back(operator: User, admin_user: User) -> None:
     other = User.objects.create_user("carol", password="correct horse 42")
     old = scheduled(operator)
     with pytest.raises(campaigns.NotAllowed):
