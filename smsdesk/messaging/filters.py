@@ -23,8 +23,9 @@ def period_start(period: str, now: datetime) -> datetime | None:
     days = PERIODS.get(period)
     if days is None:
         return None
-    first = timezone.localdate(now) - timedelta(days=days - 1)
-    return timezone.make_aware(datetime.combine(first, time.min))
+    zone = timezone.get_default_timezone()  # the counters' calendar (stats.local_day)
+    first = timezone.localdate(now, zone) - timedelta(days=days - 1)
+    return timezone.make_aware(datetime.combine(first, time.min), zone)
 
 
 def message_list(
