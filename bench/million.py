@@ -1029,6 +1029,17 @@ def measure_pages(facts: Seeded) -> list[Figure]:
     page("Répertoire, contacts", "/directory/contacts/")
     deep("Répertoire, contacts", "/directory/contacts/")
     page(f"Répertoire, search ({SEARCHED_NAME})", f"/directory/contacts/?q={SEARCHED_NAME}")
+    # Issue 21: names without accents, through the folded search_name column.
+    for typed in ("helene", "jerome", "zoe", "hel", "helene durand"):
+        q = urlencode({"q": typed})
+        page(f"Répertoire, search without accents ({typed})", f"/directory/contacts/?{q}")
+        page(f"New SMS picker, type-ahead ({typed})", f"/directory/suggest/contacts/?{q}")
+        page(f"Envoyés, search a name without accents ({typed})", f"/sms/sent/?{q}")
+    page("Reçus, search a name without accents (zoe)", "/sms/received/?q=zoe")
+    page("Discussions, search a name without accents (zoe)", "/sms/conversations/?q=zoe")
+    page("Groupes, search without accents (eleves)", "/directory/groups/?q=eleves")
+    page("API contacts?q=helene", "/api/v1/contacts?q=helene", **bearer)
+    page("API messages?q=jerome", "/api/v1/messages?q=jerome", **bearer)
     page("Groupes", "/directory/groups/")
     page("Campagnes", "/sms/campaigns/")
     page(f"one campaign ({facts.big_campaign_size:,} recipients)", campaign)
