@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from smsdesk.core.bulk import insert_rows
+from smsdesk.core.text import quoted
 from smsdesk.directory import errors, services
 from smsdesk.directory.models import Contact, ContactField, Group, search_name_of
 from smsdesk.sms import errors as sms_errors
@@ -588,7 +589,7 @@ def ignored_note(result: Plan) -> str:
         "This column is not imported: %(columns)s.",
         "These columns are not imported: %(columns)s.",
         len(result.ignored_columns),
-    ) % {"columns": ", ".join(f"« {c} »" for c in result.ignored_columns)}
+    ) % {"columns": ", ".join(quoted(c) for c in result.ignored_columns)}
     if result.header:
         note += " " + _(
             "To keep one, an administrator adds a custom field with its name (Contacts, "

@@ -57,7 +57,11 @@ class Contact(models.Model):
 
     @property
     def full_name(self) -> str:
-        return f"{self.first_name} {self.name}" if self.first_name else self.name
+        """First name and name, once: a name typed "DURAND Sophie" with the first name Sophie
+        is shown as typed, not "Sophie DURAND Sophie" (directory.contact_name_of alike)."""
+        if not self.first_name or self.first_name.casefold() in self.name.casefold():
+            return self.name
+        return f"{self.first_name} {self.name}"
 
 
 class Group(models.Model):

@@ -137,7 +137,7 @@ def clean_fields(
     for key, value in (values or {}).items():
         if key not in keys:
             raise errors.InvalidField(
-                _("« %(key)s » is not a contact field. Fields: %(known)s.")
+                _("“%(key)s” is not a contact field. Fields: %(known)s.")
                 % {"key": str(key)[:40], "known": ", ".join(sorted(keys)) or "—"},
                 field="fields",
             )
@@ -157,7 +157,7 @@ def _taken(number: str, *, exclude: int | None = None) -> None:
     other = (others.exclude(id=exclude) if exclude is not None else others).first()
     if other is not None:
         raise errors.NumberTaken(
-            _("The number %(number)s already belongs to the contact « %(name)s ».")
+            _("The number %(number)s already belongs to the contact “%(name)s”.")
             % {"number": display(number), "name": other.full_name},
             contact_id=other.id,
         )
@@ -291,9 +291,9 @@ def lookup_contact(name_or_number: str) -> Contact:
         return matches[0]
     raise errors.UnknownTargets(
         (
-            _("Several contacts are named « %(name)s »: give the number instead.")
+            _("Several contacts are named “%(name)s”: give the number instead.")
             if matches
-            else _("No contact named or numbered « %(name)s ».")
+            else _("No contact named or numbered “%(name)s”.")
         )
         % {"name": name_or_number[:100]},
         field="contacts",
@@ -310,7 +310,7 @@ def _clean_group_name(name: str, *, exclude: int | None = None) -> str:
     same = Group.objects.filter(name__iexact=cleaned)
     if (same.exclude(id=exclude) if exclude is not None else same).exists():
         raise errors.GroupNameTaken(
-            _("A group named « %(name)s » already exists.") % {"name": cleaned}, field="name"
+            _("A group named “%(name)s” already exists.") % {"name": cleaned}, field="name"
         )
     return cleaned
 
@@ -334,7 +334,7 @@ def lookup_group(name: str) -> Group:
     group = Group.objects.filter(name__iexact=name.strip()).first()
     if group is None:
         raise errors.UnknownTargets(
-            _("No group named « %(name)s ».") % {"name": name[:100]}, field="groups"
+            _("No group named “%(name)s”.") % {"name": name[:100]}, field="groups"
         )
     return group
 
@@ -481,6 +481,8 @@ def contact_name_of(field_name: str) -> Subquery:
         .annotate(
             full=Case(
                 When(first_name="", then=F("name")),
+                # "DURAND Sophie" with the first name Sophie: as typed (Contact.full_name)
+                When(name__icontains=F("first_name"), then=F("name")),
                 default=Concat(F("first_name"), Value(" "), F("name")),
             )
         )

@@ -123,10 +123,7 @@ def _check_room(user_id: int, size: int) -> None:
                     most_files,
                 )
                 % {"files": most_files, "bytes": filesizeformat(most_bytes)},
-                _(
-                    "Finish or cancel the imports you started, or wait: a file waits a day "
-                    "at most."
-                ),
+                _("Finish or cancel the imports you started, or wait: a file waits a day at most."),
             )
         )
     )

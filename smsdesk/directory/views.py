@@ -105,7 +105,7 @@ def _contact_form(request: HttpRequest, person) -> HttpResponse:  # type: ignore
         except ServiceError as e:
             _form_error(form, e)
         else:
-            messages.success(request, _("Contact « %(name)s » saved.") % {"name": person.full_name})
+            messages.success(request, _("Contact “%(name)s” saved.") % {"name": person.full_name})
             return redirect("directory:contact", contact_id=person.id)
     status = 400 if form.errors else 200
     return render(
@@ -242,7 +242,7 @@ def fields(request: HttpRequest) -> HttpResponse:
         except ServiceError as e:
             form.add_error(None, e.message)
         else:
-            messages.success(request, _("Field « %(label)s » added.") % {"label": field.label})
+            messages.success(request, _("Field “%(label)s” added.") % {"label": field.label})
             return redirect("directory:fields")
     return render(
         request, "directory/fields.html", {"form": form, "fields": services.custom_fields()}
@@ -281,7 +281,7 @@ def group_new(request: HttpRequest) -> HttpResponse:
         except ServiceError as e:
             _form_error(form, e)
         else:
-            messages.success(request, _("Group « %(name)s » saved.") % {"name": group.name})
+            messages.success(request, _("Group “%(name)s” saved.") % {"name": group.name})
             return redirect("directory:groups")
     return render(
         request,
@@ -329,7 +329,7 @@ def group_edit(request: HttpRequest, group_id: int) -> HttpResponse:
             _form_error(form, e)
         else:
             messages.success(
-                request, _("Group « %(name)s » saved.") % {"name": form.cleaned_data["name"]}
+                request, _("Group “%(name)s” saved.") % {"name": form.cleaned_data["name"]}
             )
             return redirect("directory:groups")
     members = group.contacts.order_by("name", "id")

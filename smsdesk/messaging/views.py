@@ -254,7 +254,7 @@ def _list(
         Column(_("Date"), "date", ("created_at", "id")),
         Column(_("Recipient") if outbound else _("Sender"), "number", ("peer", "created_at", "id")),
         Column(_("Message")),
-        Column(_("Delivered") if outbound else _("Status")),
+        Column(_("Status")),
     ]
     search = search_text(request)
     shown = _list_filters(request, outbound=outbound, status=status)
