@@ -493,9 +493,15 @@ def contact_name_of(field_name: str) -> Subquery:
 def who(number: str) -> str:
     """A number as a sentence names it: the contact's name and the number in national
     format ("Hélène DURAND (06 11 11 11 11)"), or the number alone when no contact has it."""
-    contact = Contact.objects.filter(number=number).first()
-    shown = display(number) if number.startswith("+") else number
-    return f"{contact.full_name} ({shown})" if contact else shown
+    return who_many([number])[number]
+
+
+def who_many(numbers: Iterable[str]) -> dict[str, str]:
+    """`who` of each number, with one query."""
+    wanted = list(dict.fromkeys(numbers))[:CHUNK]
+    names = {c.number: c.full_name for c in Contact.objects.filter(number__in=wanted)}
+    shown = {n: display(n) if n.startswith("+") else n for n in wanted}
+    return {n: f"{names[n]} ({shown[n]})" if n in names else shown[n] for n in wanted}
 
 
 def with_names(queryset: QuerySet, field_name: str) -> QuerySet:

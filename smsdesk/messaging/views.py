@@ -510,6 +510,7 @@ def inbound_notices(request: HttpRequest) -> JsonResponse:
         return _no_store(JsonResponse({"last": newest, "new": []}))
     found = notifications.inbound_between(int(after), newest)
     shown = found[: notifications.MAX_NOTICES]
+    names = directory.who_many(m.peer for m in shown)
     return _no_store(
         JsonResponse(
             {
@@ -519,6 +520,7 @@ def inbound_notices(request: HttpRequest) -> JsonResponse:
                     {
                         "id": m.id,
                         "from": m.peer,
+                        "name": names[m.peer],  # "Hélène DURAND (06 11 11 11 11)"
                         "text": Truncator(m.body).chars(notifications.PREVIEW_CHARS),
                         "at": when(m.created_at),
                         "url": links.conversation_url(m.peer),
