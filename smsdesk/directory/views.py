@@ -305,8 +305,18 @@ def group_pick(request: HttpRequest) -> HttpResponse:
     if request.POST.get("action") == "delete" and ids:
         chosen = list(Group.objects.filter(id__in=ids))
         return render(request, "directory/groups_delete.html", {"chosen": chosen})
-    if len(ids) != 1:
+    if not ids:
         messages.info(request, _("Tick one group, then click “Edit”."))
+        return redirect("directory:groups")
+    if len(ids) > 1:
+        messages.info(
+            request,
+            _(
+                "You ticked %(count)d groups: “Edit” changes one at a time, tick only one "
+                "(“Delete” takes several)."
+            )
+            % {"count": len(ids)},
+        )
         return redirect("directory:groups")
     return redirect("directory:group_edit", group_id=ids[0])
 

@@ -204,3 +204,21 @@ def test_the_language_is_kept_after_logging_in_on_a_fresh_browser(page, browser)
     expect(other.locator("html")).to_have_attribute("lang", "en")
     shot(other, "language-kept")
     fresh.close()
+
+
+def test_select_all_and_two_groups_ticked_for_edit(page) -> None:  # type: ignore[no-untyped-def]
+    for name in ("Élèves", "Parents"):
+        directory.create_group(name=name)
+    log_in(page)
+    page.goto(page.base + "/directory/groups/")
+    everything = page.get_by_role("checkbox", name="Tout cocher sur cette page")
+    everything.focus()
+    page.keyboard.press("Space")  # the keyboard ticks it
+    for name in ("Élèves", "Parents"):
+        expect(page.get_by_role("checkbox", name=f"Sélectionner {name}")).to_be_checked()
+    page.get_by_role("checkbox", name="Sélectionner Parents").uncheck()
+    assert everything.evaluate("b => b.indeterminate") is True
+    page.get_by_role("checkbox", name="Sélectionner Parents").check()
+    page.get_by_role("button", name="Modifier").click()
+    expect(page.get_by_text("Vous avez coché 2 groupes")).to_be_visible()
+    shot(page, "groups-two-ticked")
