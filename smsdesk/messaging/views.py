@@ -274,6 +274,10 @@ def _list(
             "columns": columns,
             "list_filters": list(shown.items()),
             "filter_text": _filter_text(shown),
+            "search_hint": _(
+                "A number, a name, or words of the text as written (fields such as "
+                "{first_name} are not expanded)"
+            ),
             **paginate(request, qs, sort_order(request, columns, "-date")),
         },
     )
