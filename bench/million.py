@@ -291,7 +291,7 @@ def seed(
 
     from smsdesk.accounts.models import User
     from smsdesk.calls.models import Call
-    from smsdesk.directory.models import Contact, ContactField, Group
+    from smsdesk.directory.models import Contact, ContactField, Group, search_name_of
     from smsdesk.messaging.models import (
         BLOCKED_REASON,
         Campaign,
@@ -656,13 +656,25 @@ def seed(
         ContactField.objects.create(key="ville", label="Ville")
         w.write(
             Contact,
-            ["id", "name", "number", "first_name", "fields", "created_at", "updated_at"],
-            ([w.value(v) for v in row] for row in contact_rows),
+            [
+                "id",
+                "name",
+                "number",
+                "first_name",
+                "fields",
+                "created_at",
+                "updated_at",
+                "search_name",
+            ],
+            ([*(w.value(v) for v in row), search_name_of(row[1], row[3])] for row in contact_rows),
         )
         w.write(
             Group,
-            ["id", "name", "created_at"],
-            ((i, name, w.value(at(0))) for i, name in enumerate(GROUPS, start=1)),
+            ["id", "name", "created_at", "search_name"],
+            (
+                (i, name, w.value(at(0)), search_name_of(name, ""))
+                for i, name in enumerate(GROUPS, start=1)
+            ),
         )
         w.write(through, ["group", "contact"], members)
         stop_rows, event_rows = [], []
@@ -1021,6 +1033,17 @@ def measure_pages(facts: Seeded, only: str = "") -> list[Figure]:
     page("Répertoire, contacts", "/directory/contacts/")
     deep("Répertoire, contacts", "/directory/contacts/")
     page(f"Répertoire, search ({SEARCHED_NAME})", f"/directory/contacts/?q={SEARCHED_NAME}")
+    # Issue 21: names without accents, through the folded search_name column.
+    for typed in ("helene", "jerome", "zoe", "hel", "helene durand"):
+        q = urlencode({"q": typed})
+        page(f"Répertoire, search without accents ({typed})", f"/directory/contacts/?{q}")
+        page(f"New SMS picker, type-ahead ({typed})", f"/directory/suggest/contacts/?{q}")
+        page(f"Envoyés, search a name without accents ({typed})", f"/sms/sent/?{q}")
+    page("Reçus, search a name without accents (zoe)", "/sms/received/?q=zoe")
+    page("Discussions, search a name without accents (zoe)", "/sms/conversations/?q=zoe")
+    page("Groupes, search without accents (eleves)", "/directory/groups/?q=eleves")
+    page("API contacts?q=helene", "/api/v1/contacts?q=helene", **bearer)
+    page("API messages?q=jerome", "/api/v1/messages?q=jerome", **bearer)
     page("Groupes", "/directory/groups/")
     page("Campagnes", "/sms/campaigns/")
     page(f"one campaign ({facts.big_campaign_size:,} recipients)", campaign)

@@ -19,6 +19,13 @@ class User(AbstractUser):
     # "Mon compte": a small notice on any page when an SMS arrives, and a sound with it
     notify_inbound = models.BooleanField(_("show a notice when an SMS arrives"), default=True)
     notify_sound = models.BooleanField(_("with a sound"), default=False)
+    # "Mon compte": kept per user, so that another browser shows the same ("": the default,
+    # French and SMSDESK_TIME_ZONE). A database default, so that the old version's inserts
+    # still work during an upgrade.
+    language = models.CharField(_("language"), max_length=8, blank=True, default="", db_default="")
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, blank=True, default="", db_default=""
+    )
 
     @property
     def is_admin(self) -> bool:

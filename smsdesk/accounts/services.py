@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import zoneinfo
 
 from django.conf import settings
 from django.contrib.auth import authenticate, update_session_auth_hash
@@ -238,3 +239,36 @@ def set_notifications(*, user: User, inbound: bool, sound: bool) -> None:
     user.notify_inbound = inbound
     user.notify_sound = sound and inbound
     user.save(update_fields=["notify_inbound", "notify_sound"])
+
+
+def time_zones() -> list[str]:
+    """The zones a user may choose (IANA names, sorted)."""
+    return sorted(
+        z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith("Etc/")
+    )
+
+
+class BadPreference(ServiceError):
+    code = "bad_preference"
+
+
+def set_preferences(
+    *, user: User, language: str | None = None, time_zone: str | None = None
+) -> None:
+    """The user's language and time zone, kept on their account ("" for the default: French,
+    SMSDESK_TIME_ZONE); BadPreference for anything not offered. None: unchanged."""
+    fields = []
+    if language is not None:
+        if language and language not in dict(settings.LANGUAGES):
+            raise BadPreference(_("Choose a language from the list."), field="language")
+        user.language = language
+        fields.append("language")
+    if time_zone is not None:
+        if time_zone and time_zone not in set(time_zones()):
+            raise BadPreference(
+                _("Choose a time zone from the list, such as Europe/Paris."), field="time_zone"
+            )
+        user.time_zone = time_zone
+        fields.append("time_zone")
+    if fields:
+        user.save(update_fields=fields)

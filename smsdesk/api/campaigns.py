@@ -172,6 +172,9 @@ class FromFileIn(Schema):
     send_at: Moment | None = Field(None, description="ISO 8601; omitted: send now")
     commercial: bool = False
     tag: str = Field("", max_length=50)
+    smart_encoding: bool = Field(
+        False, description="typographic characters replaced by GSM look-alikes (as POST /messages)"
+    )
     dry_run: bool = Field(
         False, description="only read the file: its report, as New SMS previews it, no send"
     )
@@ -215,6 +218,7 @@ def create_from_file(  # type: ignore[no-untyped-def]
         source="api",
         commercial=form.commercial,
         tag=form.tag,
+        smart_encoding=form.smart_encoding,
     )
     counts = campaigns.counts([campaign.id])[campaign.id]
     return Status(201, {"campaign": _out(campaign, counts), "file": report})

@@ -249,6 +249,7 @@ def send(request: HttpRequest, payload: SendIn):  # type: ignore[no-untyped-def]
         commercial=payload.commercial,
         tag=payload.tag,
         gateway=payload.gateway or None,
+        smart_encoding=payload.smart_encoding,
     )
     return Status(
         201, {"campaign_id": campaign.id, "messages": [_out(m) for m in campaign.created_messages]}

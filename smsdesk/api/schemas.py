@@ -71,6 +71,12 @@ class SendIn(Schema):
         description="a recurring send instead of one send (README, Recurring sends): each "
         "occurrence is a campaign, to the recipients as they are that day",
     )
+    smart_encoding: bool = Field(
+        False,
+        description="replace typographic characters (’ ‘ « » “ ” – — … non-breaking spaces) by "
+        "their GSM look-alikes, so that such a text stays GSM-7 (160 characters an SMS); the "
+        "text stored and returned is the text sent (README, Typographic characters)",
+    )
 
 
 class MessageOut(Schema):

@@ -26,6 +26,7 @@ MENU = [
         [
             ("messaging:new", _("New SMS"), "pencil-square"),
             ("messaging:sent", _("Sent SMS"), "send"),
+            ("messaging:scheduled", _("Scheduled SMS"), "clock"),
             ("messaging:campaigns", _("Campaigns"), "megaphone"),
             ("messaging:recurring", _("Recurring sends"), "arrow-repeat"),
             ("messaging:autoreplies", _("Auto-replies"), "reply-all"),
@@ -53,6 +54,7 @@ MENU = [
 PART_OF = {
     "accounts:users": ("accounts:user", "accounts:suspend"),
     "messaging:recurring": ("messaging:recurring_edit",),
+    "messaging:scheduled": ("messaging:campaign_edit",),
 }
 
 # Shown to administrators only.

@@ -88,6 +88,8 @@ def describe(migrations: tuple[Migration, ...], limit: int = 5) -> str:
 NEEDS_STOP: dict[Migration, str] = {
     ("accounts", "0002_user_notifications"): "NOT NULL columns the old code does not fill",
     ("directory", "0002_contact_fields"): "NOT NULL columns, and a data change",
+    ("directory", "0005_search_names"): "the folded names, back-filled, are not kept by the old "
+    "code (its new contacts would not be found by a search)",
     ("messaging", "0002_optout_keyword_notice_commercial"): "NOT NULL columns",
     ("messaging", "0004_gateway_state_parts_queue"): "a renamed table, NOT NULL columns, "
     "and the queue back-filled, which the old code does not keep",
@@ -104,7 +106,7 @@ NEEDS_STOP: dict[Migration, str] = {
 }
 REVIEWED_SAFE: dict[Migration, str] = {
     ("messaging", "0008_keyset_indexes"): "its AlterField only drops an index",
-    ("messaging", "0013_recurrence_autoreply"): "new tables only; its AddConstraint is on one "
+    ("messaging", "0014_recurrence_autoreply"): "new tables only; its AddConstraint is on one "
     "of them (the old code never reads them)",
     ("optout", "0002_optout_history"): "its AlterField only changes choices (no SQL)",
     ("optout", "0003_keyset_indexes"): "its AlterField only drops an index",

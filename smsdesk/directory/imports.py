@@ -26,8 +26,9 @@ from django.utils.translation import ngettext
 
 from smsdesk.core.bulk import insert_rows
 from smsdesk.core.spreadsheet import FORMULA_START
+from smsdesk.core.text import quoted
 from smsdesk.directory import errors, services
-from smsdesk.directory.models import Contact, ContactField, Group
+from smsdesk.directory.models import Contact, ContactField, Group, search_name_of
 from smsdesk.sms import errors as sms_errors
 from smsdesk.sms import numbers
 
@@ -558,9 +559,15 @@ def apply(data: bytes, *, group: str = "") -> Plan:
     insert_rows(
         Contact,
         Contact(),
-        ["name", "number", "first_name", "fields"],
+        ["name", "number", "first_name", "fields", "search_name"],
         [
-            (r.name, r.number, r.first_name, json.dumps(r.fields, ensure_ascii=False))
+            (
+                r.name,
+                r.number,
+                r.first_name,
+                json.dumps(r.fields, ensure_ascii=False),
+                search_name_of(r.name, r.first_name),
+            )
             for r in result.create
         ],
     )
@@ -570,8 +577,11 @@ def apply(data: bytes, *, group: str = "") -> Plan:
         contact.name = row.name
         contact.first_name = row.first_name or contact.first_name
         contact.fields = {**contact.fields, **row.fields}
+        contact.search_name = search_name_of(contact.name, contact.first_name)
         updated.append(contact)
-    Contact.objects.bulk_update(updated, ["name", "first_name", "fields"], batch_size=2000)
+    Contact.objects.bulk_update(
+        updated, ["name", "first_name", "fields", "search_name"], batch_size=2000
+    )
     through = Group.contacts.through
     members = []
     pairs = [
@@ -608,7 +618,7 @@ def _refresh_search_statistics() -> None:
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("ANALYZE directory_contact")
-            for index in ("contact_name_trgm", "contact_first_name_trgm"):
+            for index in ("contact_name_trgm", "contact_first_name_trgm", "contact_search_trgm"):
                 cursor.execute(
                     "SELECT gin_clean_pending_list(to_regclass(%s)) "
                     "WHERE to_regclass(%s) IS NOT NULL",
@@ -667,7 +677,7 @@ def ignored_note(result: Plan) -> str:
         "This column is not imported: %(columns)s.",
         "These columns are not imported: %(columns)s.",
         len(result.ignored_columns),
-    ) % {"columns": ", ".join(f"« {c} »" for c in result.ignored_columns)}
+    ) % {"columns": ", ".join(quoted(c) for c in result.ignored_columns)}
     if result.header:
         note += " " + _(
             "To keep one, an administrator adds a custom field with its name (Contacts, "

@@ -25,6 +25,7 @@ from smsdesk.directory import errors, rules
 from smsdesk.directory.models import Contact, ContactField, Group
 from smsdesk.sms import errors as sms_errors
 from smsdesk.sms import numbers
+from smsdesk.sms.folding import search_form
 
 MAX_NAME = 200
 MAX_FIRST_NAME = 100
@@ -136,7 +137,7 @@ def clean_fields(
     for key, value in (values or {}).items():
         if key not in keys:
             raise errors.InvalidField(
-                _("« %(key)s » is not a contact field. Fields: %(known)s.")
+                _("“%(key)s” is not a contact field. Fields: %(known)s.")
                 % {"key": str(key)[:40], "known": ", ".join(sorted(keys)) or "—"},
                 field="fields",
             )
@@ -156,7 +157,7 @@ def _taken(number: str, *, exclude: int | None = None) -> None:
     other = (others.exclude(id=exclude) if exclude is not None else others).first()
     if other is not None:
         raise errors.NumberTaken(
-            _("The number %(number)s already belongs to the contact « %(name)s ».")
+            _("The number %(number)s already belongs to the contact “%(name)s”.")
             % {"number": display(number), "name": other.full_name},
             contact_id=other.id,
         )
@@ -245,9 +246,7 @@ def contact_search(q: str) -> Q:
     prefix = numbers.search_prefix(q, default_region=region())
     if prefix is not None and prefix[1]:
         return starts_with("number", prefix[0])  # "06 98…": a number, found by the index
-    cond = Q(name__icontains=q) | Q(first_name__icontains=q)
-    if " " in q.strip():
-        cond |= Q(id__in=_full_name_matches(q))
+    cond = name_matches(q)
     if prefix is not None:
         cond |= Q(number__contains=prefix[0])
     return cond
@@ -265,12 +264,11 @@ def starts_with(field_name: str, prefix: str) -> Q:
     )
 
 
-def _full_name_matches(q: str) -> QuerySet:
-    return (
-        Contact.objects.annotate(full=Concat(F("first_name"), Value(" "), F("name")))
-        .filter(full__icontains=q)
-        .values("id")
-    )
+def name_matches(q: str) -> Q:
+    """Contacts whose name or first name holds `q`, case and accents ignored ("helene" finds
+    Hélène, "durand hel" finds Hélène DURAND): one LIKE on the folded `search_name`, which a
+    trigram index serves on PostgreSQL. Spaces typed twice count once."""
+    return Q(search_name__contains=search_form(q))
 
 
 def suggest_contacts(q: str, *, limit: int = 10) -> list[Contact]:
@@ -293,9 +291,9 @@ def lookup_contact(name_or_number: str) -> Contact:
         return matches[0]
     raise errors.UnknownTargets(
         (
-            _("Several contacts are named « %(name)s »: give the number instead.")
+            _("Several contacts are named “%(name)s”: give the number instead.")
             if matches
-            else _("No contact named or numbered « %(name)s ».")
+            else _("No contact named or numbered “%(name)s”.")
         )
         % {"name": name_or_number[:100]},
         field="contacts",
@@ -312,7 +310,7 @@ def _clean_group_name(name: str, *, exclude: int | None = None) -> str:
     same = Group.objects.filter(name__iexact=cleaned)
     if (same.exclude(id=exclude) if exclude is not None else same).exists():
         raise errors.GroupNameTaken(
-            _("A group named « %(name)s » already exists.") % {"name": cleaned}, field="name"
+            _("A group named “%(name)s” already exists.") % {"name": cleaned}, field="name"
         )
     return cleaned
 
@@ -321,7 +319,7 @@ def group_list(search: str = "") -> QuerySet[Group]:
     qs = Group.objects.annotate(size=Count("contacts"))
     search = search_safe(search)
     if search:
-        qs = qs.filter(name__icontains=search)
+        qs = qs.filter(search_name__contains=search_form(search))
     return qs
 
 
@@ -336,7 +334,7 @@ def lookup_group(name: str) -> Group:
     group = Group.objects.filter(name__iexact=name.strip()).first()
     if group is None:
         raise errors.UnknownTargets(
-            _("No group named « %(name)s ».") % {"name": name[:100]}, field="groups"
+            _("No group named “%(name)s”.") % {"name": name[:100]}, field="groups"
         )
     return group
 
@@ -535,11 +533,27 @@ def contact_name_of(field_name: str) -> Subquery:
         .annotate(
             full=Case(
                 When(first_name="", then=F("name")),
+                # "DURAND Sophie" with the first name Sophie: as typed (Contact.full_name)
+                When(name__icontains=F("first_name"), then=F("name")),
                 default=Concat(F("first_name"), Value(" "), F("name")),
             )
         )
         .values("full")[:1]
     )
+
+
+def who(number: str) -> str:
+    """A number as a sentence names it: the contact's name and the number in national
+    format ("Hélène DURAND (06 11 11 11 11)"), or the number alone when no contact has it."""
+    return who_many([number])[number]
+
+
+def who_many(numbers: Iterable[str]) -> dict[str, str]:
+    """`who` of each number, with one query."""
+    wanted = list(dict.fromkeys(numbers))[:CHUNK]
+    names = {c.number: c.full_name for c in Contact.objects.filter(number__in=wanted)}
+    shown = {n: display(n) if n.startswith("+") else n for n in wanted}
+    return {n: f"{names[n]} ({shown[n]})" if n in names else shown[n] for n in wanted}
 
 
 def with_names(queryset: QuerySet, field_name: str) -> QuerySet:
@@ -572,11 +586,7 @@ def number_search(
 
     if prefix is not None:
         return holding(prefix[0])
-    named = Contact.objects.filter(Q(name__icontains=q) | Q(first_name__icontains=q))
-    if " " in q:
-        named = Contact.objects.filter(
-            Q(name__icontains=q) | Q(first_name__icontains=q) | Q(id__in=_full_name_matches(q))
-        )
+    named = Contact.objects.filter(name_matches(q))
     by_name = Q(**{f"{field_name}__in": _few_values(named.values_list("number", flat=True))})
     return by_name | holding(q)
 

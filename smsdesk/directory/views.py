@@ -105,7 +105,7 @@ def _contact_form(request: HttpRequest, person) -> HttpResponse:  # type: ignore
         except ServiceError as e:
             _form_error(form, e)
         else:
-            messages.success(request, _("Contact « %(name)s » saved.") % {"name": person.full_name})
+            messages.success(request, _("Contact “%(name)s” saved.") % {"name": person.full_name})
             return redirect("directory:contact", contact_id=person.id)
     status = 400 if form.errors else 200
     return render(
@@ -242,7 +242,7 @@ def fields(request: HttpRequest) -> HttpResponse:
         except ServiceError as e:
             form.add_error(None, e.message)
         else:
-            messages.success(request, _("Field « %(label)s » added.") % {"label": field.label})
+            messages.success(request, _("Field “%(label)s” added.") % {"label": field.label})
             return redirect("directory:fields")
     return render(
         request, "directory/fields.html", {"form": form, "fields": services.custom_fields()}
@@ -281,7 +281,7 @@ def group_new(request: HttpRequest) -> HttpResponse:
         except ServiceError as e:
             _form_error(form, e)
         else:
-            messages.success(request, _("Group « %(name)s » saved.") % {"name": group.name})
+            messages.success(request, _("Group “%(name)s” saved.") % {"name": group.name})
             return redirect("directory:groups")
     return render(
         request,
@@ -305,8 +305,18 @@ def group_pick(request: HttpRequest) -> HttpResponse:
     if request.POST.get("action") == "delete" and ids:
         chosen = list(Group.objects.filter(id__in=ids))
         return render(request, "directory/groups_delete.html", {"chosen": chosen})
-    if len(ids) != 1:
+    if not ids:
         messages.info(request, _("Tick one group, then click “Edit”."))
+        return redirect("directory:groups")
+    if len(ids) > 1:
+        messages.info(
+            request,
+            _(
+                "You ticked %(count)d groups: “Edit” changes one at a time, tick only one "
+                "(“Delete” takes several)."
+            )
+            % {"count": len(ids)},
+        )
         return redirect("directory:groups")
     return redirect("directory:group_edit", group_id=ids[0])
 
@@ -331,7 +341,7 @@ def group_edit(request: HttpRequest, group_id: int) -> HttpResponse:
             _form_error(form, e)
         else:
             messages.success(
-                request, _("Group « %(name)s » saved.") % {"name": form.cleaned_data["name"]}
+                request, _("Group “%(name)s” saved.") % {"name": form.cleaned_data["name"]}
             )
             return redirect("directory:groups")
     members = group.contacts.order_by("name", "id")

@@ -4,6 +4,7 @@ messaging/campaigns.py', through the same rules)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -98,8 +99,65 @@ def retry_messages(messages: QuerySet[Message], *, by: Any = None) -> int:
     return len(done)
 
 
+@transaction.atomic
+def requeue_message(message_id: int, *, by: Any = None) -> Message:
+    """Put back in the queue a message a user cancelled (requeue_messages' rule)."""
+    _check_may_act(message_id, by)
+    campaign = get_message(message_id).campaign
+    done = requeue_messages(
+        Message.objects.filter(id=message_id),
+        send_at=campaign.send_at if campaign else None,
+        commercial=campaign.commercial if campaign else False,
+        by=by,
+    )
+    message = get_message(message_id)
+    if not done:
+        raise NotActionable(
+            _("Only a cancelled message can be put back in the queue; this one is %(status)s.")
+            % {"status": message.get_status_display().lower()}
+        )
+    return message
+
+
+@transaction.atomic
+def requeue_messages(
+    messages: QuerySet[Message], *, send_at: datetime | None, commercial: bool = False, by: Any
+) -> int:
+    """The rule of every "put back in the queue": the cancelled outbound ones among `messages`
+    wait again, until `send_at` when it is still ahead (scheduled), else from now (queued),
+    a commercial one for the allowed hours; those to a number that has said STOP since are
+    blocked instead. Only cancelled messages move: a message that went out (sent, delivered)
+    is never queued again by this, so nobody gets the same SMS twice from it. Returns how many
+    were put back (blocked ones included)."""
+    now = timezone.now()
+    due = send_at if send_at is not None and send_at > now else now
+    if commercial:
+        due = commercial_due(due)
+    transition = lifecycle.RESCHEDULE if due > now else lifecycle.REQUEUE
+    cancelled = messages.filter(direction=Message.Direction.OUTBOUND)
+    peers = dict(cancelled.filter(status=Message.Status.CANCELLED).values_list("id", "peer"))
+    done = lifecycle.move(
+        transition,
+        within=cancelled,
+        now=now,
+        due_at=due,
+        error="",
+        attempts=0,
+        cancelled_by=None,
+        retried_by=by,
+    )
+    stop.block_among(done, (peers[i] for i in done if i in peers), at=now)
+    return len(done)
+
+
+def commercial_due(due: datetime) -> datetime:
+    from smsdesk.messaging import sending  # sending imports this module's neighbours
+
+    return sending.commercial_send_at(due)
+
+
 def get_message(message_id: int) -> Message:
     try:
-        return Message.objects.select_related("gateway").get(id=message_id)
+        return Message.objects.select_related("gateway", "campaign").get(id=message_id)
     except Message.DoesNotExist:
         raise errors.NotFound(_("No message with id %(id)s.") % {"id": message_id}) from None

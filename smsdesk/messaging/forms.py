@@ -17,6 +17,15 @@ class NewSmsForm(forms.Form):
         max_length=5000,
         required=False,
     )
+    smart_encoding = forms.BooleanField(
+        label=_("Replace typographic characters (’ « » – …) by their GSM look-alikes"),
+        help_text=_(
+            "They need Unicode, which shortens each SMS to 70 characters: replaced, the SMS "
+            "costs less. What is sent is shown under the text."
+        ),
+        required=False,
+        initial=True,
+    )
     send_at = forms.DateTimeField(
         label=_("Sending date of the SMS"),
         required=False,
@@ -123,6 +132,11 @@ def _ids(data, name: str) -> list[int]:  # type: ignore[no-untyped-def]
 class ReplyForm(forms.Form):
     text = forms.CharField(
         label=_("Reply"), widget=forms.Textarea(attrs={"rows": 2}), max_length=5000
+    )
+    smart_encoding = forms.BooleanField(
+        label=_("Typographic characters as GSM look-alikes (’ → ')"),
+        required=False,
+        initial=True,
     )
 
 

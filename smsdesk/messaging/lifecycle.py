@@ -152,6 +152,9 @@ LOSE = Transition("lose", (S.SENDING,), S.UNKNOWN, (E.UNKNOWN,))
 DELIVER = Transition("deliver", (S.SENT, S.UNKNOWN), S.DELIVERED, (E.DELIVERED, E.REPORTED))
 FAIL_REPORTED = Transition("fail_reported", (S.SENT, S.UNKNOWN), S.FAILED, (E.FAILED, E.REPORTED))
 RETRY = Transition("retry", (S.FAILED, S.UNKNOWN), S.QUEUED, queue=Queue.ADD)
+# A user puts back what was cancelled: queued (its time has come) or scheduled (still ahead).
+REQUEUE = Transition("requeue", (S.CANCELLED,), S.QUEUED, queue=Queue.ADD)
+RESCHEDULE = Transition("reschedule", (S.CANCELLED,), S.SCHEDULED, queue=Queue.ADD)
 READ = Transition("read", (S.UNREAD,), S.READ)
 
 TRANSITIONS: tuple[Transition, ...] = (
@@ -171,6 +174,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     DELIVER,
     FAIL_REPORTED,
     RETRY,
+    REQUEUE,
+    RESCHEDULE,
     READ,
 )
 

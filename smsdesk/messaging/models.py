@@ -172,6 +172,12 @@ class Message(models.Model):
 
         return self.direction == self.Direction.OUTBOUND and self.status in RETRY.sources
 
+    @property
+    def can_requeue(self) -> bool:
+        from smsdesk.messaging.lifecycle import REQUEUE
+
+        return self.direction == self.Direction.OUTBOUND and self.status in REQUEUE.sources
+
 
 FINAL_STATUSES = frozenset(
     {

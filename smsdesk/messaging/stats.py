@@ -63,8 +63,9 @@ def _db_day(day: date) -> Any:
 
 
 def local_day(at: datetime) -> date:
-    """The day `at` falls on in SMSDESK_TIME_ZONE."""
-    return timezone.localdate(at)
+    """The day `at` falls on in SMSDESK_TIME_ZONE (never the zone a user chose for their
+    pages: counters have one calendar)."""
+    return timezone.localdate(at, timezone.get_default_timezone())
 
 
 def add(deltas: Iterable[Delta]) -> None:

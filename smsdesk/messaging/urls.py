@@ -50,6 +50,13 @@ urlpatterns = [
         automation_views.autoreply_delete,
         name="autoreply_delete",
     ),
+    path(
+        "campaigns/<int:campaign_id>/requeue/",
+        campaign_views.requeue_campaign,
+        name="campaign_requeue",
+    ),
+    path("campaigns/<int:campaign_id>/edit/", campaign_views.edit_campaign, name="campaign_edit"),
+    path("scheduled/", campaign_views.scheduled, name="scheduled"),
     path("sent/", views.sent, name="sent"),
     path("received/", views.received, name="received"),
     path("sent/export/", views.export, {"direction": "out"}, name="sent_export"),
@@ -57,6 +64,7 @@ urlpatterns = [
     path("unread/", views.unread, name="unread"),
     path("messages/<int:message_id>/cancel/", views.cancel, name="cancel"),
     path("messages/<int:message_id>/retry/", views.retry, name="retry"),
+    path("messages/<int:message_id>/requeue/", views.requeue, name="requeue"),
     path("inbound/notices/", views.inbound_notices, name="inbound_notices"),
     path("conversations/", views.conversations, name="conversations"),
     # by id: a sender may be any text ("A/B", "../"); lists link through conversation_with

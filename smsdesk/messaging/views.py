@@ -48,7 +48,7 @@ from smsdesk.messaging.forms import REPEAT_FIELDS, NewSmsForm, ReplyForm, repeat
 from smsdesk.messaging.models import Conversation, Message
 from smsdesk.messaging.recipients import resolve_recipients
 from smsdesk.optout import services as optout
-from smsdesk.sms import gsm7
+from smsdesk.sms import gsm7, typography
 
 FORM_FIELDS = {"text": "text", "send_at": "send_at", "to": "numbers", "tag": "tag"}
 
@@ -72,6 +72,7 @@ def new_sms(request: HttpRequest) -> HttpResponse:
                     commercial=form.cleaned_data["commercial"],
                     tag=form.cleaned_data["tag"],
                     recipient_file=recipient_file,
+                    smart_encoding=form.cleaned_data["smart_encoding"],
                 )
         except once.AlreadySubmitted as e:
             messages.info(request, e.message)
@@ -100,7 +101,7 @@ def new_sms(request: HttpRequest) -> HttpResponse:
         "messaging/new.html",
         {
             "form": form,
-            **_picked(form),
+            **picked_targets(form),
             "tags": campaigns.tag_usage(),
             "custom_fields": ContactField.objects.all(),
             "max_size": imports.max_size_shown(),
@@ -213,7 +214,7 @@ def csv_upload(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _picked(form: NewSmsForm) -> dict:
+def picked_targets(form: NewSmsForm) -> dict:
     """What was typed and picked, to show again when the form comes back with an error."""
     if not form.is_bound:
         return {"number_fields": [""], "picked_contacts": [], "picked_groups": []}
@@ -259,6 +260,9 @@ def count(request: HttpRequest) -> HttpResponse:
     counts the opt-out mention too, and says when the SMS will go out."""
     text = request.POST.get("text", "")[:5000]
     commercial = bool(request.POST.get("commercial"))
+    smart = typography.replace(text) if request.POST.get("smart_encoding") else None
+    if smart is not None:
+        text = smart.text  # counted as it will be sent
     when = ""
     if commercial:
         text = sending.commercial_text(text) if text.strip() else text
@@ -271,8 +275,24 @@ def count(request: HttpRequest) -> HttpResponse:
         if due is not None:
             when = _commercial_when(sending.commercial_send_at(due))
     info = gsm7.analyse(text)
-    context = {"info": info, "commercial": commercial, "when": when}
+    context = {
+        "info": info,
+        "commercial": commercial,
+        "when": when,
+        "replaced": [_shown(r) for r in smart.replaced] if smart is not None else [],
+    }
     return render(request, "messaging/_count.html", context)
+
+
+def _shown(r: typography.Replacement) -> tuple[str, str]:
+    """A replacement as the counter names it: invisible characters by a word."""
+    if r.char.isspace():
+        typed = _("space U+%(code)04X") % {"code": ord(r.char)}
+    elif not r.char.isprintable() or r.char == "\u00ad":
+        typed = _("invisible U+%(code)04X") % {"code": ord(r.char)}
+    else:
+        typed = r.char
+    return typed, (r.by if r.by.strip() else (_("space") if r.by else _("nothing")))
 
 
 def _commercial_when(send_at: datetime) -> str:
@@ -299,10 +319,16 @@ def _list(
         Column(_("Date"), "date", ("created_at", "id")),
         Column(_("Recipient") if outbound else _("Sender"), "number", ("peer", "created_at", "id")),
         Column(_("Message")),
-        Column(_("Delivered") if outbound else _("Status")),
+        Column(_("Status")),
     ]
     search = search_text(request)
-    qs = filters.message_list(direction=direction, status=status, search=search)
+    shown = _list_filters(request, outbound=outbound, status=status)
+    qs = filters.message_list(
+        direction=direction,
+        status=shown.get("status", status),
+        search=search,
+        since=filters.period_start(shown.get("period", ""), timezone.now()),
+    )
     return render(
         request,
         "messaging/list.html",
@@ -312,9 +338,51 @@ def _list(
             "outbound": outbound,
             "columns": columns,
             "export_url": export_url,
+            "list_filters": list(shown.items()),
+            "filter_text": _filter_text(shown),
+            "search_hint": _(
+                "A number, a name, or words of the text as written (fields such as "
+                "{first_name} are not expanded)"
+            ),
             **paginate(request, qs, sort_order(request, columns, "-date")),
         },
     )
+
+
+LIST_STATUSES = (
+    Message.Status.QUEUED,
+    Message.Status.SCHEDULED,
+    Message.Status.SENT,
+    Message.Status.DELIVERED,
+    Message.Status.FAILED,
+    Message.Status.UNKNOWN,
+    Message.Status.CANCELLED,
+    Message.Status.BLOCKED,
+)
+
+
+def _list_filters(request: HttpRequest, *, outbound: bool, status: str | None) -> dict[str, str]:
+    """The filters a home page figure opens a list with (`?status=failed&period=week`); any
+    other value is ignored, the list shown whole."""
+    shown = {}
+    wanted = request.GET.get("status", "")
+    if outbound and status is None and wanted in LIST_STATUSES:
+        shown["status"] = wanted
+    if request.GET.get("period", "") in filters.PERIODS:
+        shown["period"] = request.GET["period"]
+    return shown
+
+
+def _filter_text(shown: dict[str, str]) -> str:
+    parts = []
+    if "status" in shown:
+        parts.append(str(Message.Status(shown["status"]).label))
+    period = shown.get("period")
+    if period:
+        parts.append(
+            {"day": _("today"), "week": _("last 7 days"), "month": _("last 30 days")}[period]
+        )
+    return " · ".join(parts)
 
 
 def sent(request: HttpRequest) -> HttpResponse:
@@ -365,7 +433,7 @@ def cancel(request: HttpRequest, message_id: int) -> HttpResponse:
             message,
             title=_("Cancel an SMS"),
             question=_("Cancel this SMS to %(number)s? It will not be sent.")
-            % {"number": message.peer},
+            % {"number": directory.who(message.peer)},
             button=_("Cancel the SMS"),
         )
     return _act_on_message(
@@ -383,7 +451,8 @@ def retry(request: HttpRequest, message_id: int) -> HttpResponse:
             request,
             message,
             title=_("Send an SMS again"),
-            question=_("Send this SMS to %(number)s again?") % {"number": message.peer},
+            question=_("Send this SMS to %(number)s again?")
+            % {"number": directory.who(message.peer)},
             detail=_("This message may already have reached the recipient. Send it again anyway?")
             if message.status == Message.Status.UNKNOWN
             else "",
@@ -393,6 +462,25 @@ def retry(request: HttpRequest, message_id: int) -> HttpResponse:
         request,
         lambda: actions.retry_message(message_id, by=request.user),
         _("The message is queued again."),
+    )
+
+
+def requeue(request: HttpRequest, message_id: int) -> HttpResponse:
+    """GET: the confirmation step (naming who, and when it will go); POST: put it back."""
+    if request.method != "POST":
+        message = get_object_or_404(Message, id=message_id)
+        return _confirm(
+            request,
+            message,
+            title=_("Put a cancelled SMS back in the queue"),
+            question=_("Put this SMS to %(number)s back in the queue? It will be sent.")
+            % {"number": directory.who(message.peer)},
+            button=_("Put it back in the queue"),
+        )
+    return _act_on_message(
+        request,
+        lambda: actions.requeue_message(message_id, by=request.user),
+        _("The message is back in the queue."),
     )
 
 
@@ -495,6 +583,7 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
                     to=[conversation.peer],
                     personalise_text=False,  # a reply is what was typed, braces included
                     gateway=sending.reply_gateway(conversation.peer),
+                    smart_encoding=form.cleaned_data["smart_encoding"],
                 )
         except ServiceError as e:  # AlreadySubmitted too: said once, nothing sent again
             messages.error(request, e.message)
@@ -513,6 +602,7 @@ def inbound_notices(request: HttpRequest) -> JsonResponse:
         return _no_store(JsonResponse({"last": newest, "new": []}))
     found = notifications.inbound_between(int(after), newest)
     shown = found[: notifications.MAX_NOTICES]
+    names = directory.who_many(m.peer for m in shown)
     return _no_store(
         JsonResponse(
             {
@@ -522,6 +612,7 @@ def inbound_notices(request: HttpRequest) -> JsonResponse:
                     {
                         "id": m.id,
                         "from": m.peer,
+                        "name": names[m.peer],  # "Hélène DURAND (06 11 11 11 11)"
                         "text": Truncator(m.body).chars(notifications.PREVIEW_CHARS),
                         "at": when(m.created_at),
                         "url": links.conversation_url(m.peer),

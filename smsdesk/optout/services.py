@@ -24,6 +24,7 @@ from smsdesk.accounts import access
 from smsdesk.core import number_reasons
 from smsdesk.core.bulk import select_among
 from smsdesk.core.text import check_typed
+from smsdesk.directory import services as directory
 from smsdesk.optout import errors
 from smsdesk.optout.models import OptOut, OptOutEvent, Source, StopSettings
 from smsdesk.sms import errors as sms_errors
@@ -204,7 +205,7 @@ def history_of(numbers_shown: Iterable[str]) -> dict[str, list[OptOutEvent]]:
     return events
 
 
-CSV_HEADER = ("number", "date", "how", "by", "message")
+CSV_HEADER = ("number", "date", "how", "by", "message", "name")  # name: the contact's, if any
 
 
 def export_rows(queryset: QuerySet[OptOut]) -> Iterator[str]:
@@ -219,7 +220,8 @@ def export_rows(queryset: QuerySet[OptOut]) -> Iterator[str]:
         return buffer.getvalue()
 
     yield line(CSV_HEADER)
-    for o in queryset.select_related("by").iterator(chunk_size=2000):
+    named = directory.with_names(queryset.select_related("by"), "number")
+    for o in named.iterator(chunk_size=2000):
         yield line(
             (
                 o.number,
@@ -227,6 +229,7 @@ def export_rows(queryset: QuerySet[OptOut]) -> Iterator[str]:
                 o.source,
                 o.by.get_username() if o.by else "",
                 o.keyword,
+                o.contact_name or "",
             )
         )
 

@@ -22,6 +22,7 @@ POST_ONLY = (
     "reactivate",
     "reset_password",
     "notifications",  # the notices settings form of "Mon compte"
+    "preferences",
     "test_send",
 )
 POST_ONLY += ("preview",)  # New SMS: a personalised text's preview

@@ -91,6 +91,19 @@ def test_import_shows_a_preview_then_imports_on_confirmation(client_bob: Client)
     assert again.url == "/directory/contacts/import/"
 
 
+def test_the_preview_shows_the_chosen_group_and_the_custom_fields(
+    client_bob: Client, admin_user: User
+) -> None:
+    from smsdesk.directory.models import ContactField
+
+    ContactField.objects.create(key="ville", label="Ville")
+    data = "nom;prenom;numero;ville\nDURAND;Hélène;0611111111;Lille\n".encode()
+    response = upload(client_bob, "c.csv", data, group="Salon")
+    preview = client_bob.get(response.url).content.decode()
+    row = preview[preview.index('id="to-create"') :]
+    assert "<strong>Salon</strong>" in row and "ville : Lille" in row
+
+
 def test_a_pending_import_belongs_to_whoever_sent_it(client_bob: Client) -> None:
     response = upload(client_bob, "c.csv", b"Dupont,0612345678\n")
     other = Client()

@@ -62,6 +62,12 @@ class Command(BaseCommand):
 
         parser.add_argument("--tag", default="", help="a free label for the campaign")
         parser.add_argument(
+            "--smart-encoding",
+            action="store_true",
+            help="replace typographic characters (’ « » – … non-breaking spaces) by their GSM "
+            "look-alikes, so that the SMS stays GSM-7; the stored text is the text sent",
+        )
+        parser.add_argument(
             "--csv",
             metavar="FILE",
             help="recipients from a CSV file (a number column; other titled columns are "
@@ -100,6 +106,7 @@ class Command(BaseCommand):
                 commercial=opts["commercial"],
                 tag=opts["tag"],
                 recipient_file=recipient_file,
+                smart_encoding=opts["smart_encoding"],
             )
         except ServiceError as e:
             raise CommandError(str(e.message)) from None

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('directory', '0004_group_rule'),
-        ('messaging', '0012_campaign_counts'),
+        ('messaging', '0013_counts_per_tag_user'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
