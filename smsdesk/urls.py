@@ -27,6 +27,7 @@ urlpatterns = [
     path("stop/", include("smsdesk.optout.urls")),
     path("calls/", include("smsdesk.calls.urls")),
     path("gateways/", include("smsdesk.worker.urls")),
+    path("settings/webhooks/", include("smsdesk.webhooks.urls")),
     # the login page offers the language switch too
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("api/v1/", (_token_auth_only(api_urls), api_app, api_namespace)),

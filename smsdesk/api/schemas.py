@@ -13,10 +13,17 @@ from smsdesk.core.bounds import MAX_ID, moment
 # 422 here, never sent to the database (core/bounds.py).
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Moment = Annotated[datetime, AfterValidator(moment)]
-__all__ = ["MAX_ID", "Moment", "RowId"]
+__all__ = ["MAX_ID", "Moment", "RowId", "StrictIn"]
 
 
-class SendIn(Schema):
+class StrictIn(Schema):
+    """An input body: a field it does not declare is refused (400 `unknown_field`), never
+    dropped silently (a client's typo, `"sendat"`, would otherwise send at once)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class SendIn(StrictIn):
     to: list[str] = Field(
         default_factory=list,
         max_length=settings.SMSDESK_MAX_RECIPIENTS,

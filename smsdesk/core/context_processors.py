@@ -42,7 +42,10 @@ MENU = [
 ]
 
 # Pages that light up a menu entry other than their own.
-PART_OF = {"accounts:users": ("accounts:user", "accounts:suspend")}
+PART_OF = {
+    "accounts:users": ("accounts:user", "accounts:suspend"),
+    "webhooks:list": ("webhooks:detail", "webhooks:delete"),
+}
 
 # Shown to administrators only.
 ADMIN_MENU = [
@@ -51,6 +54,7 @@ ADMIN_MENU = [
         [
             ("accounts:users", _("Users"), "person-gear"),
             ("worker:gateways", _("Gateways"), "broadcast"),
+            ("webhooks:list", _("Webhooks"), "plug"),
         ],
     )
 ]

@@ -7,7 +7,7 @@ worker's queue (`OutboxEntry`: `Queue.ADD` when it starts waiting, `Queue.REMOVE
 and the event it emits for webhooks. The functions below are the only code that writes
 `Message.status`; each moves the status, the queue row, the day counters and the campaign's
 counts (`CampaignCountDelta`) in one call, in the caller's transaction, so no caller has to
-remember a second write. Whoever listens (`subscribers`, the webhook outbox of a later issue)
+remember a second write. Whoever listens (`subscribers`: the webhooks' outbox)
 is called inside that same transaction with the batch of `Change`s.
 
 They are batched SQL, not a loop over objects: the worker moves 500 messages per statement
@@ -184,8 +184,19 @@ class Change(NamedTuple):
 
 Subscriber = Callable[[Sequence[Change]], None]
 # Called inside the transaction of every status change with its batch of changes (the
-# webhook outbox will be one). Empty today: the fast paths then skip collecting changes.
+# webhooks' outbox is one: webhooks/events.py). A subscriber may say which transitions it
+# wants with a `wants(transition) -> bool` attribute (the webhooks': only those that emit an
+# event some endpoint listens to); the fast paths skip collecting the changes nobody wants.
 subscribers: list[Subscriber] = []
+
+
+def listening(*transitions: Transition) -> bool:
+    """Whether some subscriber wants the changes of one of `transitions`."""
+    for subscriber in subscribers:
+        wants = getattr(subscriber, "wants", None)
+        if wants is None or any(wants(t) for t in transitions):
+            return True
+    return False
 
 
 # --- counting what moved ------------------------------------------------------------------
@@ -216,7 +227,7 @@ class _Tally:
         today = stats.local_day(self.now)
         old_bucket = BUCKET_OF.get(old) if old else None
         new_bucket = BUCKET_OF.get(t.target)
-        listening = bool(subscribers)
+        wanted = listening(t)
         counts = self.day_counts
         for message_id, campaign_id, gateway, sent_at in rows:
             for event in t.counters:
@@ -230,7 +241,7 @@ class _Tally:
                     self.campaigns[(campaign_id, old_bucket)] -= 1
                 if new_bucket:
                     self.campaigns[(campaign_id, new_bucket)] += 1
-            if listening:
+            if wanted:
                 self.changes.append(Change(message_id, old, t.target, t))
 
     def created(self, t: Transition, n: int, *, campaign_id: int) -> None:
@@ -460,7 +471,8 @@ def create_campaign_messages(
             f"ON CONFLICT (message_id) DO NOTHING",
             [campaign_id, waiting.target],
         )
-        if subscribers:  # each message's id: read only for them
+        # each message's id: read only for a subscriber (blocked ones: only if there are)
+        if listening(waiting) or (n_blocked and listening(BLOCK_NEW)):
             cursor.execute(
                 f"SELECT {RETURNING}, status FROM {TABLE} WHERE campaign_id = %s", [campaign_id]
             )
@@ -517,7 +529,7 @@ def claim(*, gateway: str, worker_id: str, limit: int, now: datetime) -> list[Cl
         f"ORDER BY due_at, message_id LIMIT %s"
     )
     with transaction.atomic(), connection.cursor() as cursor:
-        if is_pg() and not subscribers:
+        if is_pg() and not listening(CLAIM):
             # MATERIALIZED so that the LIMIT applies once: with a plain
             # `id IN (SELECT ... LIMIT n SKIP LOCKED)` the planner may run the subquery again
             # per row and claim far more than n rows (seen here: 2,000 for a limit of 20).
@@ -642,7 +654,7 @@ def record_results(
     sent_sql = "gateway_ref = v.ref, sent_at = %s, claimed_by = '', error = ''"
     n_sent = 0
     with transaction.atomic(), connection.cursor() as cursor:
-        if is_pg() and sent and not subscribers:
+        if is_pg() and sent and not listening(SEND):
             # One round trip for the messages, their parts and both counters.
             usual = SEND.sources[0]
             campaign_sql = _campaign_delta_sql(SEND, "sent", usual)
@@ -819,7 +831,7 @@ def apply_reports(
     tally = _Tally(at)
     state_of = {DeliveryState.DELIVERED: P.DELIVERED, DeliveryState.FAILED: P.FAILED}
     returning = "message_id, gateway_id, reference, total"
-    if is_pg() and not subscribers:
+    if is_pg() and not listening(DELIVER, FAIL_REPORTED):
         # One round trip: the parts, the messages of one part (nearly all of them), and
         # their counters.
         rows: list[tuple[Any, ...]] = [

@@ -33,6 +33,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+from smsdesk.core import once
 from smsdesk.gateways.base import (
     Gateway,
     GatewayError,
@@ -43,6 +44,7 @@ from smsdesk.gateways.base import (
 )
 from smsdesk.messaging import gateway_state, lifecycle, outbox, receiving, stats, stop
 from smsdesk.messaging.models import UnmatchedReport
+from smsdesk.webhooks.delivery import Dispatcher
 from smsdesk.worker.inbound import EventHandler
 from smsdesk.worker.models import WorkerProcess
 from smsdesk.worker.pacing import Backoff, RateLimiter
@@ -406,6 +408,9 @@ class Worker:
         self.id = uuid.uuid4().hex
         self.stopping = threading.Event()
         self.runners: list[GatewayRunner] = []
+        # Webhook deliveries: their own thread and pool, so a slow receiver never holds up
+        # a gateway (webhooks/delivery.py).
+        self.webhooks: Dispatcher | None = None
         self._last_heartbeat = timezone.now()
         self._started = False
 
@@ -427,6 +432,8 @@ class Worker:
         self._start_bookkeeping()
         for runner in self.runners:
             runner.start()
+        self.webhooks = Dispatcher(self.stopping, idle_sleep=self.idle_sleep)
+        self.webhooks.start()
         log.info(
             "worker %s started for gateways %s",
             self.id[:8],
@@ -456,6 +463,8 @@ class Worker:
         deadline = time.monotonic() + grace
         for runner in self.runners:
             runner.join(max(0.0, deadline - time.monotonic()))
+        if self.webhooks is not None:  # a try under way is tried again after its lease
+            self.webhooks.join(max(0.0, min(1.0, deadline - time.monotonic())))
         stuck = [i for r in self.runners if r.is_alive() for i in r.in_flight]
         try:
             if stuck:
@@ -494,6 +503,7 @@ class Worker:
                 # campaigns' counts.
                 stats.fold()
                 lifecycle.fold_campaign_counts()
+                once.purge_idempotency_keys()
         except Exception:
             log.exception("worker housekeeping failed, retrying")
             _reset_connection()

@@ -30,6 +30,7 @@ from smsdesk.api.endpoints import api
 from smsdesk.directory import services as directory
 from smsdesk.messaging import sending
 from smsdesk.optout import services as optout
+from smsdesk.webhooks import services as webhooks
 
 # The schema as the server publishes it (/api/v1/openapi.json).
 schema = schemathesis.openapi.from_dict(api.get_openapi_schema(path_prefix="/api/v1/"))
@@ -188,6 +189,9 @@ VALID = {
     "text": lambda o: "Bonjour",
     "name": lambda o: f"Nom {next(_serial)}",
     "file": lambda o: b"Numero\n0612345678\n",
+    "webhook_id": lambda o: o["webhook"],
+    "url": lambda o: "https://93.184.216.34/hook",  # a public address: no DNS needed
+    "events": lambda o: ["message.received"],
 }
 # Optional parameters keep their default; these are given one to reach further.
 VALID_OPTIONAL = {"json:contacts": lambda o: [o["contact"]], "json:groups": lambda o: [o["group"]]}
@@ -204,7 +208,11 @@ def objects(bearer: str) -> dict:
         author=user, body="x", targets=directory.Targets(numbers=["0611223344"]), send_at=None
     )
     optout.add_number("0655555555", by=user, source="api", reason="test")
+    webhook, _secret = webhooks.create_endpoint(
+        by=user, url="https://93.184.216.34/", events=["message.status"]
+    )
     return {
+        "webhook": webhook.id,
         "user": user,
         "contact": contact.id,
         "group": group.id,
