@@ -107,7 +107,9 @@ def test_no_limit_when_the_rate_is_0(operator: User, settings) -> None:  # type:
 
 def test_refused_tokens_are_logged_and_throttled_per_address(caplog) -> None:  # type: ignore[no-untyped-def]
     client = bearer("smsd_" + "x" * 43)
-    codes = [client.get("/api/v1/messages", REMOTE_ADDR="198.51.100.7").status_code for _ in range(25)]
+    codes = [
+        client.get("/api/v1/messages", REMOTE_ADDR="198.51.100.7").status_code for _ in range(25)
+    ]
     assert codes[:20] == [401] * 20
     assert codes[-1] == 429
     assert "198.51.100.7" in caplog.text
