@@ -12,7 +12,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from ninja import NinjaAPI, Path, Query, Status
+from ninja import Field, NinjaAPI, Path, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
@@ -30,6 +30,7 @@ from smsdesk.api.schemas import (
     ErrorOut,
     MessageOut,
     MessagePage,
+    Moment,
     SendIn,
 )
 from smsdesk.core.errors import ServiceError
@@ -42,6 +43,7 @@ from smsdesk.messaging.models import Message
 # not here needs a scope no token has (test_scopes checks every path of the schema is here).
 SCOPES: dict[str, tuple[str, str]] = {
     "messages": (Scope.MESSAGES_READ, Scope.MESSAGES_SEND),
+    "conversations": (Scope.MESSAGES_READ, Scope.MESSAGES_READ),
     "campaigns": (Scope.MESSAGES_READ, Scope.MESSAGES_SEND),
     "calls": (Scope.MESSAGES_READ, Scope.MESSAGES_READ),
     "optouts": (Scope.MESSAGES_READ, Scope.OPTOUTS_WRITE),
@@ -367,6 +369,7 @@ def send_message(request: HttpRequest, payload: SendIn):  # type: ignore[no-unty
         source="api",
         commercial=payload.commercial,
         tag=payload.tag,
+        personalise_text=payload.personalise,
     )
     return Status(
         201, {"campaign_id": campaign.id, "messages": [_out(m) for m in campaign.created_messages]}
@@ -390,7 +393,8 @@ def get_message(  # type: ignore[no-untyped-def]
     "/messages",
     response={200: MessagePage, 401: ErrorOut, 422: ErrorOut},
     by_alias=True,
-    summary="Messages, newest first; page with `before` = the previous next_cursor",
+    summary="Messages, newest first (`before` pages back); oldest first from `after` "
+    "(pages forwards); only newer than `since_id`",
     tags=["messages"],
 )
 def list_messages(  # type: ignore[no-untyped-def]
@@ -399,14 +403,42 @@ def list_messages(  # type: ignore[no-untyped-def]
     status: Message.Status | None = None,
     q: str = Query("", max_length=100),
     before: int | None = Query(
-        None, ge=1, le=MAX_ID, description="only messages with a smaller id"
+        None, ge=1, le=MAX_ID, description="only messages with a smaller id (newest first)"
     ),
+    after: int | None = Query(
+        None,
+        ge=0,
+        le=MAX_ID,
+        description="walk forwards: messages with a greater id, oldest first; next_cursor "
+        "is then the `after` of the next page",
+    ),
+    since_id: int | None = Query(
+        None, ge=0, le=MAX_ID, description="only messages with a greater id (newest first)"
+    ),
+    created_since: Moment | None = Query(None, description="ISO 8601, created at or after"),  # noqa: B008
+    created_until: Moment | None = Query(None, description="ISO 8601, created before"),  # noqa: B008
+    gateway: str = Query("", max_length=50, description="the line (gateway) name"),
+    tag: str = Query("", max_length=50, description="the campaign's tag"),
     limit: int = Query(50, ge=1, le=500),
 ):
-    qs = filters.message_list(direction=direction, status=status, search=q).order_by("-id")
+    qs = filters.message_list(direction=direction, status=status, search=q)
+    if since_id is not None:
+        qs = qs.filter(id__gt=since_id)
+    if created_since is not None:
+        qs = qs.filter(created_at__gte=created_since)
+    if created_until is not None:
+        qs = qs.filter(created_at__lt=created_until)
+    if gateway:
+        qs = qs.filter(gateway_id=gateway)
+    if tag:
+        qs = qs.filter(campaign__tag=tag)
+    forwards = after is not None
+    qs = qs.order_by("id" if forwards else "-id")
     counted = api_count(qs)
     if before is not None:
         qs = qs.filter(id__lt=before)  # keyset on the primary key: no OFFSET
+    if after is not None:
+        qs = qs.filter(id__gt=after)
     rows = list(qs[: limit + 1])
     next_cursor = rows[limit - 1].id if len(rows) > limit else None
     return {
@@ -414,6 +446,36 @@ def list_messages(  # type: ignore[no-untyped-def]
         "next_cursor": next_cursor,
         "messages": [_out(m) for m in rows[:limit]],
     }
+
+
+@api.post(
+    "/messages/{message_id}/cancel",
+    response={200: MessageOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    by_alias=True,
+    summary="Cancel a message not handed to a gateway yet (409 when it is on its way)",
+    tags=["messages"],
+)
+def cancel_message(  # type: ignore[no-untyped-def]
+    request: HttpRequest, message_id: int = Path(..., ge=1, le=MAX_ID)
+):
+    actions.get_message(message_id)  # 404 first
+    return _out(actions.cancel_message(message_id, by=request.user))
+
+
+class ReadOut(Schema):
+    read: int = Field(..., description="how many messages were unread")
+
+
+@api.post(
+    "/conversations/{conversation_id}/read",
+    response={200: ReadOut, 401: ErrorOut, 404: ErrorOut},
+    summary="Mark a conversation's received messages read",
+    tags=["messages"],
+)
+def read_conversation(  # type: ignore[no-untyped-def]
+    request: HttpRequest, conversation_id: int = Path(..., ge=1, le=MAX_ID)
+):
+    return {"read": actions.read_conversation(conversation_id)}
 
 
 # The STOP list and the call log have their own routers, beside their apps.

@@ -9,7 +9,7 @@ from smsdesk.messaging.models import Message
 # What message_data reads: a Message, or a row of `.values(*FIELDS)` (the webhooks' batches)
 FIELDS = (
     "id", "direction", "status", "peer", "body", "segments", "encoding", "created_at",
-    "due_at", "sent_at", "status_at", "error", "campaign_id",
+    "due_at", "sent_at", "status_at", "error", "campaign_id", "keyword",
 )  # fmt: skip
 
 
@@ -19,6 +19,8 @@ def message_data(m: Message | Any) -> dict[str, Any]:
         "id": m.id,
         "direction": m.direction,
         "status": m.status,
+        "read": None if outbound else m.status == Message.Status.READ,
+        "keyword": (m.keyword or None) if not outbound else None,  # stop / start, as stored
         "to": m.peer if outbound else None,
         "sender": None if outbound else m.peer,
         "text": m.body,

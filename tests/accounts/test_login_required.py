@@ -23,6 +23,9 @@ POST_ONLY = (
     "reset_password",
     "notifications",  # the notices settings form of "Mon compte"
     "test_send",
+    "webhooks:create",
+    "webhooks:toggle",
+    "webhooks:send_again",
 )
 POST_ONLY += ("preview",)  # New SMS: a personalised text's preview
 SAMPLE_KWARGS = {
@@ -38,6 +41,9 @@ SAMPLE_KWARGS = {
     "token": "x" * 24,
     "kind": "contacts",
     "campaign_id": 1,
+    "endpoint_id": 1,
+    "delivery_id": 1,
+    "webhook_id": 1,
 }
 # Pages about one object, an admin's page, or a step that needs an earlier one: their own
 # tests (tests/directory/) open them with what they need.
@@ -53,6 +59,9 @@ NEEDS_MORE = {
     "messaging:campaign_progress",
     "messaging:campaign_cancel",
     "messaging:campaign_retry",
+    # an endpoint's pages (tests/webhooks/test_pages.py)
+    "webhooks:detail",
+    "webhooks:delete",
 }
 
 
@@ -114,6 +123,7 @@ def test_the_api_answers_401_without_a_valid_token(header, method, url) -> None:
 USER_PAGES = {"accounts:users", "accounts:user", "accounts:suspend"}
 ADMIN_ONLY = USER_PAGES | {"optout:add", "optout:remove"}  # 403 for an operator
 ADMIN_ONLY |= {"worker:gateways", "worker:gateways_panel"}  # Passerelles
+ADMIN_ONLY |= {"webhooks:list"}
 NEEDS_A_ROW = {"messaging:conversation_with": 404}  # no ?number= given
 
 

@@ -182,3 +182,85 @@ def test_webhooks_by_api(admin_client: Client, client: Client, settings) -> None
     assert admin_client.delete(f"/api/v1/webhooks/{body['id']}").status_code == 204
     assert not Endpoint.objects.exists()
     assert admin_client.delete(f"/api/v1/webhooks/{body['id']}").status_code == 404
+
+
+@pytest.mark.django_db
+def test_text_is_literal_unless_personalise_is_asked(client: Client) -> None:
+    literal = client.post(
+        "/api/v1/messages",
+        {"to": ["0612345678"], "text": "Code {prénom} : 42"},
+        content_type="application/json",
+    )
+    assert literal.status_code == 201
+    assert literal.json()["messages"][0]["text"] == "Code {prénom} : 42"
+    personal = client.post(
+        "/api/v1/messages",
+        {"to": ["0612345679"], "text": "Bonjour {prénom|vous}", "personalise": True},
+        content_type="application/json",
+    )
+    assert personal.status_code == 201
+    assert personal.json()["messages"][0]["text"] == "Bonjour vous"
+
+
+@pytest.mark.django_db
+def test_send_at_without_an_offset_is_refused(client: Client) -> None:
+    naive = client.post(
+        "/api/v1/messages",
+        {**SEND, "send_at": "2030-01-01T09:30:00"},
+        content_type="application/json",
+    )
+    assert naive.status_code == 422
+    assert naive.json()["field"] == "send_at" and "offset" in naive.json()["message"]
+    assert not Message.objects.exists()
+
+
+@pytest.mark.django_db
+def test_lists_walk_forwards_and_filter(client: Client, operator: User) -> None:
+    from smsdesk.directory.services import Targets
+    from smsdesk.messaging import sending
+
+    ids = []
+    for tag in ("a", "b", "a"):
+        c = sending.create_campaign(
+            author=operator, body="x", targets=Targets(numbers=["0612345678"]), tag=tag
+        )
+        ids.append(c.created_messages[0].id)
+    page = client.get("/api/v1/messages?after=0&limit=2").json()
+    assert [m["id"] for m in page["messages"]] == ids[:2]  # oldest first
+    rest = client.get(f"/api/v1/messages?after={page['next_cursor']}&limit=2").json()
+    assert [m["id"] for m in rest["messages"]] == ids[2:] and rest["next_cursor"] is None
+    newer = client.get(f"/api/v1/messages?since_id={ids[0]}").json()
+    assert [m["id"] for m in newer["messages"]] == [ids[2], ids[1]]  # newest first
+    tagged = client.get("/api/v1/messages?tag=a").json()
+    assert [m["id"] for m in tagged["messages"]] == [ids[2], ids[0]]
+    assert client.get("/api/v1/messages?gateway=nowhere").json()["messages"] == []
+    assert client.get("/api/v1/messages?created_since=2999-01-01T00:00:00Z").json()["count"] == 0
+    one = client.get(f"/api/v1/messages/{ids[0]}").json()
+    assert one["status"] == "queued" and one["read"] is None and one["keyword"] is None
+
+
+@pytest.mark.django_db
+def test_cancel_a_message_and_read_a_conversation(client: Client, operator: User) -> None:
+    from smsdesk.directory.services import Targets
+    from smsdesk.messaging import receiving, sending
+    from smsdesk.messaging.models import Conversation
+
+    c = sending.create_campaign(author=operator, body="x", targets=Targets(numbers=["0612345678"]))
+    mid = c.created_messages[0].id
+    cancelled = client.post(f"/api/v1/messages/{mid}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    again = client.post(f"/api/v1/messages/{mid}/cancel")
+    assert again.status_code == 409 and again.json()["code"] == "not_actionable"
+    assert client.post("/api/v1/messages/999999/cancel").status_code == 404
+    from django.utils import timezone
+
+    receiving.receive_inbound(
+        sender="+33698765432", text="STOP", gateway="simulator", received_at=timezone.now()
+    )
+    conversation = Conversation.objects.get(peer="+33698765432")
+    inbound = client.get("/api/v1/messages?direction=in").json()["messages"][0]
+    assert inbound["keyword"] == "stop" and inbound["read"] is False
+    read = client.post(f"/api/v1/conversations/{conversation.id}/read")
+    assert read.status_code == 200 and read.json() == {"read": 1}
+    assert client.get(f"/api/v1/messages/{inbound['id']}").json()["read"] is True
+    assert client.post("/api/v1/conversations/999999/read").status_code == 404

@@ -51,6 +51,12 @@ class Command(BaseCommand):
 
         parser.add_argument("--tag", default="", help="a free label for the campaign")
         parser.add_argument(
+            "--personalise",
+            action="store_true",
+            help="read fields in the text, {prénom} or {ville|default}; without it the text "
+            "is sent as written, braces included (a CSV file's columns are always read)",
+        )
+        parser.add_argument(
             "--csv",
             metavar="FILE",
             help="recipients from a CSV file (a number column; other titled columns are "
@@ -88,6 +94,7 @@ class Command(BaseCommand):
                 commercial=opts["commercial"],
                 tag=opts["tag"],
                 recipient_file=recipient_file,
+                personalise_text=opts["personalise"] or recipient_file is not None,
             )
         except ServiceError as e:
             raise CommandError(str(e.message)) from None
