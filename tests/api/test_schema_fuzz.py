@@ -29,6 +29,7 @@ from smsdesk.accounts.models import User
 from smsdesk.api.endpoints import api
 from smsdesk.directory import services as directory
 from smsdesk.messaging import sending
+from smsdesk.messaging.models import Conversation
 from smsdesk.optout import services as optout
 from smsdesk.webhooks import services as webhooks
 
@@ -190,6 +191,7 @@ VALID = {
     "name": lambda o: f"Nom {next(_serial)}",
     "file": lambda o: b"Numero\n0612345678\n",
     "webhook_id": lambda o: o["webhook"],
+    "conversation_id": lambda o: o["conversation"],
     "url": lambda o: "https://93.184.216.34/hook",  # a public address: no DNS needed
     "events": lambda o: ["message.received"],
 }
@@ -213,6 +215,7 @@ def objects(bearer: str) -> dict:
     )
     return {
         "webhook": webhook.id,
+        "conversation": Conversation.objects.get(peer="+33611223344").id,
         "user": user,
         "contact": contact.id,
         "group": group.id,
