@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from smsdesk.accounts import services
@@ -78,6 +79,10 @@ def test_the_last_use_is_kept_with_its_address(operator: User, settings) -> None
     bearer(raw).get("/api/v1/messages", REMOTE_ADDR="203.0.113.9")
     token.refresh_from_db()
     assert token.last_used_at is not None and token.last_used_ip == "203.0.113.9"
+    page = Client()
+    page.force_login(operator)
+    shown = page.get(reverse("accounts:profile")).content.decode()
+    assert "203.0.113.9" in shown  # last use shown with its address, on My account
 
 
 def test_over_the_rate_the_api_answers_429_with_retry_after(operator: User, settings) -> None:  # type: ignore[no-untyped-def]
