@@ -95,7 +95,13 @@ def deliver(delivery_id: int, *, now: datetime | None = None) -> Attempt | None:
 
 
 @transaction.atomic
-def record(d: Delivery, answer: network.Answer, *, now: datetime, by: str = "") -> Attempt:
+def record(
+    d: Delivery, answer: network.Answer, *, now: datetime, by: str = ""
+) -> Attempt | None:
+    """Keep a try and its effect; None when the endpoint was deleted meanwhile."""
+    endpoint = Endpoint.objects.select_for_update().filter(id=d.endpoint_id).first()
+    if endpoint is None or not Delivery.objects.filter(id=d.id).exists():
+        return None
     attempt = Attempt.objects.create(
         delivery=d,
         at=now,
@@ -106,7 +112,6 @@ def record(d: Delivery, answer: network.Answer, *, now: datetime, by: str = "") 
     )
     d.attempts += 1
     d.locked_until = None
-    endpoint = Endpoint.objects.select_for_update().get(id=d.endpoint_id)
     if answer.ok:
         d.state = Delivery.State.DELIVERED
         if endpoint.failing_since is not None:

@@ -183,3 +183,16 @@ def test_a_receiver_that_hangs_or_fails_does_not_slow_a_2000_message_send(
         f"\n2,000 messages to delivered: {without:.2f} s without webhooks, "
         f"{took:.2f} s with a hanging and a failing endpoint"
     )
+
+
+def test_an_endpoint_deleted_during_a_try_is_no_error(admin_user: User) -> None:
+    from smsdesk.webhooks import network
+
+    endpoint, _s = services.create_endpoint(
+        by=admin_user, url="https://93.184.216.34/", events=["optout.added"]
+    )
+    optout.add_number("0655555555", by=admin_user, reason="asked")
+    d = Delivery.objects.get()
+    services.delete_endpoint(by=admin_user, endpoint_id=endpoint.id)  # while the POST runs
+    assert delivery.record(d, network.Answer(204, "", 12), now=timezone.now()) is None
+    assert not Attempt.objects.exists()
