@@ -39,7 +39,7 @@ def _digest(*parts: bytes) -> str:
 
 def _replay(row: IdempotencyKey) -> HttpResponse:
     response = HttpResponse(
-        bytes(row.body), status=row.status or 200, content_type=row.content_type or None
+        bytes(row.body), status=row.status_code or 200, content_type=row.content_type or None
     )
     response["Idempotent-Replayed"] = "true"
     return response
@@ -102,8 +102,8 @@ class IdempotencyMiddleware:
             if response.status_code >= 500 or getattr(response, "streaming", False):
                 transaction.set_rollback(True)
                 return response
-            row.status = response.status_code
+            row.status_code = response.status_code
             row.content_type = response.get("Content-Type", "")[:100]
             row.body = response.content
-            row.save(update_fields=["status", "content_type", "body"])
+            row.save(update_fields=["status_code", "content_type", "body"])
         return response

@@ -18,7 +18,7 @@ class IdempotencyKey(models.Model):
     key = models.CharField(max_length=255)
     request_digest = models.CharField(max_length=64)  # method, path, query and body
     created_at = models.DateTimeField(db_index=True)
-    status = models.PositiveSmallIntegerField(null=True)
+    status_code = models.PositiveSmallIntegerField(null=True)
     content_type = models.CharField(max_length=100, blank=True)
     body = models.BinaryField(default=b"")
 

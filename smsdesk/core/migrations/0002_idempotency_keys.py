@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
                 ('key', models.CharField(max_length=255)),
                 ('request_digest', models.CharField(max_length=64)),
                 ('created_at', models.DateTimeField(db_index=True)),
-                ('status', models.PositiveSmallIntegerField(null=True)),
+                ('status_code', models.PositiveSmallIntegerField(null=True)),
                 ('content_type', models.CharField(blank=True, max_length=100)),
                 ('body', models.BinaryField(default=b'')),
             ],
