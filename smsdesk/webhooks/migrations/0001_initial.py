@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
             name='Event',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('type', models.CharField(choices=[('message.received', 'An SMS was received'), ('message.status', 'A message changed status'), ('optout.added', 'A number joined the STOP list'), ('optout.removed', 'A number left the STOP list'), ('call.received', 'A call was received'), ('campaign.finished', 'A send finished')], max_length=32)),
+                ('type', models.CharField(choices=[('message.received', 'An SMS was received'), ('message.status', 'A message changed status'), ('optout.added', 'A number joined the STOP list'), ('optout.removed', 'A number left the STOP list'), ('call.received', 'A call was received')], max_length=32)),
                 ('created_at', models.DateTimeField()),
                 ('data', models.JSONField()),
             ],
