@@ -67,7 +67,8 @@ def main() -> None:
     with receiver(204) as fast, receiver("hang") as hung, receiver(500) as failing:
         for _round in range(args.rounds):
             for kind in times:
-                Endpoint.objects.all().delete()
+                for endpoint in Endpoint.objects.all():
+                    services.delete_endpoint(by=admin, endpoint_id=endpoint.id)
                 Message.objects.all().delete()
                 urls = {"none": [], "fast": [fast.url], "hanging+500": [hung.url, failing.url]}
                 for url in urls[kind]:

@@ -176,7 +176,10 @@ def set_enabled(*, by: Any, endpoint_id: int, enabled: bool) -> Endpoint:
 
 @transaction.atomic
 def delete_endpoint(*, by: Any, endpoint_id: int) -> None:
-    get_endpoint(by=by, endpoint_id=endpoint_id).delete()
+    get_endpoint(by=by, endpoint_id=endpoint_id)
+    # Locked first: a try being recorded (delivery.record locks it too) finishes before the
+    # rows are collected, or finds the endpoint gone; never an attempt left pointing nowhere.
+    Endpoint.objects.select_for_update().get(id=endpoint_id).delete()
     transaction.on_commit(event_log.forget)
     event_log.forget()
 
