@@ -142,19 +142,19 @@ def emit(
             # RETURNING gives the rows in the order of VALUES on SQLite and PostgreSQL (as
             # Django's bulk_create relies on)
             event_ids += [row[0] for row in cursor.fetchall()]
-        deliveries = [
-            (endpoint.id, event_id, key[:64], Delivery.State.PENDING, 0, at, at)
+        deliveries: list[tuple[Any, ...]] = [
+            (endpoint.id, event_id, key[:64], str(Delivery.State.PENDING), 0, at, at)
             for event_id, (kind, _data, key, at) in zip(event_ids, wanted, strict=True)
             for endpoint in endpoints
             if kind in endpoint.events
         ]
         for start in range(0, len(deliveries), ROWS_PER_INSERT):
-            chunk = deliveries[start : start + ROWS_PER_INSERT]
+            rows = deliveries[start : start + ROWS_PER_INSERT]
             cursor.execute(
                 f"INSERT INTO {DELIVERIES} (endpoint_id, event_id, order_key, state, "
                 f"attempts, next_attempt_at, created_at) VALUES "
-                + ", ".join("(%s, %s, %s, %s, %s, %s, %s)" for _row in chunk),
-                [v for row in chunk for v in row],
+                + ", ".join("(%s, %s, %s, %s, %s, %s, %s)" for _row in rows),
+                [v for row in rows for v in row],
             )
     return len(deliveries)
 
