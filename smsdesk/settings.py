@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "smsdesk.optout",
     "smsdesk.calls",
     "smsdesk.dashboard",
+    "smsdesk.webhooks",
     "smsdesk.api",
     "smsdesk.worker",
     "smsdesk.ops",
@@ -90,6 +91,10 @@ MIDDLEWARE = [
     # the user's own language and time zone (Mon compte), once the login is known
     "smsdesk.accounts.middleware.UserPreferencesMiddleware",
     "smsdesk.core.middleware.QueryControlsMiddleware",
+    # /api/v1/: unknown query parameters, methods and media types refused, from the schema
+    "smsdesk.api.middleware.StrictApiMiddleware",
+    # an API POST with an Idempotency-Key: taken and answered in one transaction
+    "smsdesk.api.idempotency.IdempotencyMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -310,6 +315,11 @@ SMSDESK_STOP_GRACE = env_int("SMSDESK_STOP_GRACE", 30, minimum=0)
 # Hours after which a sent message still waiting for its delivery report is counted apart on
 # the home page (and a report that matched no message is forgotten).
 SMSDESK_REPORT_TIMEOUT = env_int("SMSDESK_REPORT_TIMEOUT", 48, minimum=1)
+# Webhooks may call addresses of the local network (loopback, 10/8, ...): off by default, as
+# such an address lets whoever registers an endpoint probe the server's own network.
+SMSDESK_WEBHOOK_ALLOW_PRIVATE = env_bool("SMSDESK_WEBHOOK_ALLOW_PRIVATE", False)
+# API requests per second per token (0: no limit); over it: 429 with Retry-After.
+SMSDESK_API_RATE = env_int("SMSDESK_API_RATE", 50, minimum=0)
 SMSDESK_API_TOKEN_PEPPER = env_secret("SMSDESK_API_TOKEN_PEPPER", "")
 
 # --- STOP list, calls, commercial sending (README "SMS STOP", "Appels", "SMS commerciaux") --

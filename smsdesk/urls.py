@@ -36,6 +36,7 @@ urlpatterns = [
     path("stop/", include("smsdesk.optout.urls")),
     path("calls/", include("smsdesk.calls.urls")),
     path("gateways/", include("smsdesk.worker.urls")),
+    path("settings/webhooks/", include("smsdesk.webhooks.urls")),
     # the login page offers the language switch too
     path("i18n/", include("smsdesk.accounts.i18n_urls")),
     path("favicon.ico", favicon),

@@ -32,6 +32,30 @@ class User(AbstractUser):
         return self.role == self.Role.ADMIN or self.is_superuser
 
 
+class Scope(models.TextChoices):
+    """What a token may do (README "REST API": the table of endpoints per scope)."""
+
+    MESSAGES_SEND = "messages:send", _("Send messages")
+    MESSAGES_READ = "messages:read", _("Read messages, campaigns, calls and the STOP list")
+    CONTACTS_READ = "contacts:read", _("Read contacts and groups")
+    CONTACTS_WRITE = "contacts:write", _("Change contacts and groups")
+    OPTOUTS_WRITE = "optouts:write", _("Change the STOP list")
+    WEBHOOKS_ADMIN = "webhooks:admin", _("Manage webhooks")
+
+
+# What each role may give its tokens (and what a token keeps of its scopes when its user's
+# role changes: the role's scopes and the token's, both).
+ROLE_SCOPES: dict[str, tuple[str, ...]] = {
+    "operator": (
+        Scope.MESSAGES_SEND,
+        Scope.MESSAGES_READ,
+        Scope.CONTACTS_READ,
+        Scope.CONTACTS_WRITE,
+    ),
+    "admin": tuple(Scope.values),
+}
+
+
 class ApiToken(models.Model):
     """A bearer token for the REST API. Only its SHA-256 is stored; it is shown once."""
 
@@ -41,14 +65,40 @@ class ApiToken(models.Model):
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(_("last address"), null=True, blank=True)
+    # None: every scope of the user's role (the tokens made before scopes existed)
+    scopes = models.JSONField(_("scopes"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    # The rate limit (accounts/ratelimit.py): requests counted in the second `rate_second`.
+    rate_second = models.BigIntegerField(null=True, blank=True)
+    rate_count = models.IntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+
+    def granted(self) -> frozenset[str]:
+        """The scopes this token has now: its own, within its user's role."""
+        role = ROLE_SCOPES["admin" if self.user.is_admin else "operator"]
+        own = role if self.scopes is None else self.scopes
+        return frozenset(s for s in own if s in role)
 
     @staticmethod
     def digest_of(raw: str) -> str:
         # Tokens are 256 random bits: a plain hash is enough, no slow KDF is needed.
         return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+class FailedTokenAttempt(models.Model):
+    """Bearer tokens refused from one address in one minute (logged and throttled)."""
+
+    address = models.CharField(max_length=45)
+    minute = models.BigIntegerField()
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["address", "minute"], name="token_failure_once")
+        ]
 
 
 class LoginSession(AbstractBaseSession):

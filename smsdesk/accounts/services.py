@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 import zoneinfo
+from collections.abc import Iterable
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate, update_session_auth_hash
@@ -15,11 +17,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from smsdesk.accounts.models import ApiToken, LoginSession, User
+from smsdesk.accounts import tokens
+from smsdesk.accounts.models import ROLE_SCOPES, ApiToken, LoginSession, Scope, User
 from smsdesk.core import text
 from smsdesk.core.errors import ServiceError, collect
 
-TOKEN_PREFIX = "smsd_"  # noqa: S105 - a marker, not a secret
+TOKEN_PREFIX = tokens.TOKEN_PREFIX
 
 
 MAX_USERNAME = 150
@@ -199,33 +202,69 @@ def generate_password() -> str:
     return secrets.token_urlsafe(12)
 
 
-def create_token(*, user: User, name: str = "") -> tuple[ApiToken, str]:
-    """A new API token; the raw value is returned once and never stored."""
+class InvalidScope(AccountError):
+    code = "invalid_scope"
+
+
+MAX_EXPIRES_DAYS = 3650
+
+
+def create_token(
+    *,
+    user: User,
+    name: str = "",
+    scopes: Iterable[str] | None = None,
+    expires_days: int | None = None,
+) -> tuple[ApiToken, str]:
+    """A new API token; the raw value is returned once and never stored. `scopes`: those
+    given (each one the user's role allows), or every scope of the role when None;
+    `expires_days`: it stops working that many days from now (None: never). Without
+    `scopes` the token follows its user's role (stored as None: every scope of the role)."""
     name = text.check_typed(name.strip(), field="name", label=_("Label"))
+    role = ROLE_SCOPES["admin" if user.is_admin else "operator"]
+    chosen: list[str] | None = None
+    if scopes is not None:
+        asked = list(dict.fromkeys(str(s)[:40] for s in scopes))
+        unknown = [s for s in asked if s not in Scope.values]
+        if unknown or not asked:
+            raise InvalidScope(
+                _("Unknown scope: %(unknown)s. Scopes: %(known)s.")
+                % {"unknown": ", ".join(unknown) or "-", "known": ", ".join(Scope.values)},
+                field="scope",
+            )
+        beyond = [s for s in asked if s not in role]
+        if beyond:
+            raise InvalidScope(
+                _("%(user)s's role does not allow %(scopes)s.")
+                % {"user": user.get_username(), "scopes": ", ".join(beyond)},
+                field="scope",
+            )
+        chosen = [s for s in Scope.values if s in asked]
+    expires_at = None
+    if expires_days is not None:
+        if not 1 <= expires_days <= MAX_EXPIRES_DAYS:
+            raise InvalidScope(
+                _("The expiry is a number of days from 1 to %(max)d.") % {"max": MAX_EXPIRES_DAYS},
+                field="expires_days",
+            )
+        expires_at = timezone.now() + timedelta(days=expires_days)
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user,
         name=name[:100],
         prefix=raw[: len(TOKEN_PREFIX) + 6],
         digest=ApiToken.digest_of(raw),
+        scopes=chosen,
+        expires_at=expires_at,
     )
     return token, raw
 
 
 def user_for_token(raw: str) -> User | None:
-    if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
-        return None
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(digest=ApiToken.digest_of(raw), user__is_active=True)
-        .first()
-    )
+    token = tokens.find(raw)
     if token is None:
         return None
-    now = timezone.now()
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        # At most one write a minute per token: the API must not write on every read.
-        ApiToken.objects.filter(id=token.id).update(last_used_at=now)
+    tokens.count(token, address=None)
     return token.user
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Field, Path, Router, Schema, Status
 
-from smsdesk.api.schemas import MAX_ID, ErrorOut, RecurrenceOut, RowId
+from smsdesk.api.schemas import MAX_ID, ErrorOut, RecurrenceOut, RowId, StrictIn
 from smsdesk.messaging import autoreplies, recurring
 from smsdesk.messaging.models import AutoReply, Recurrence
 
@@ -43,7 +43,7 @@ def list_recurring(request: HttpRequest):  # type: ignore[no-untyped-def]
     return {"recurring": [recurrence_out(r) for r in rows]}
 
 
-class PausedIn(Schema):
+class PausedIn(StrictIn):
     paused: bool
 
 
@@ -60,7 +60,7 @@ def delete_recurring(request: HttpRequest, recurrence_id: int = ID):  # type: ig
     return Status(204, None)
 
 
-class AutoReplyIn(Schema):
+class AutoReplyIn(StrictIn):
     keyword: str = Field(..., max_length=200)
     match: str = Field("whole", max_length=10, description="whole, word or contains")
     text: str = Field(..., max_length=5000, description="the answer; fields need a default")

@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import File, Form, Path, Query, Router, Schema, Status, UploadedFile
 from pydantic import Field
 
-from smsdesk.api.schemas import MAX_ID, ErrorOut, Moment
+from smsdesk.api.schemas import MAX_ID, ErrorOut, Moment, StrictIn
 from smsdesk.directory import imports
 from smsdesk.messaging import campaigns, sending
 from smsdesk.messaging.models import Campaign
@@ -118,7 +118,7 @@ def get_campaign(request: HttpRequest, campaign_id: int = Path(..., ge=1, le=MAX
     },
     summary="Cancel the campaign's messages that have not gone out",
 )
-def cancel(request: HttpRequest, campaign_id: int = Path(..., ge=1, le=MAX_ID)):  # type: ignore[no-untyped-def]
+def cancel_campaign(request: HttpRequest, campaign_id: int = Path(..., ge=1, le=MAX_ID)):  # type: ignore[no-untyped-def]
     return {"changed": campaigns.cancel_campaign(campaign_id, by=request.user)}
 
 
@@ -134,7 +134,7 @@ def cancel(request: HttpRequest, campaign_id: int = Path(..., ge=1, le=MAX_ID)):
     },
     summary="Queue again the failed and unknown messages (an unknown one may have arrived)",
 )
-def retry(request: HttpRequest, campaign_id: int = Path(..., ge=1, le=MAX_ID)):  # type: ignore[no-untyped-def]
+def retry_campaign(request: HttpRequest, campaign_id: int = Path(..., ge=1, le=MAX_ID)):  # type: ignore[no-untyped-def]
     return {"changed": campaigns.retry_campaign(campaign_id, by=request.user)}
 
 
@@ -163,7 +163,7 @@ class FromFileOut(Schema):
     file: FileReportOut
 
 
-class FromFileIn(Schema):
+class FromFileIn(StrictIn):
     text: str = Field(
         "",
         max_length=5000,
@@ -195,7 +195,7 @@ MAX_LINES_REPORTED = 1000
     },
     summary="Send to the numbers of an uploaded CSV file, its columns usable as fields",
 )
-def create_from_file(  # type: ignore[no-untyped-def]
+def send_from_file(  # type: ignore[no-untyped-def]
     request: HttpRequest,
     form: Form[FromFileIn],
     file: File[UploadedFile],

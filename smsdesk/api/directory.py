@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Field, Path, Query, Router, Schema, Status
 
-from smsdesk.api.schemas import COUNT_EXACT_HELP, COUNT_HELP, MAX_ID, ErrorOut, RowId
+from smsdesk.api.schemas import COUNT_EXACT_HELP, COUNT_HELP, MAX_ID, ErrorOut, RowId, StrictIn
 from smsdesk.core.lists import MAX_CURSOR, Order, api_count, keyset_page
 from smsdesk.directory import services
 from smsdesk.directory.models import Contact, Group
@@ -19,7 +19,7 @@ CONTACT_ORDER = Order("name", ("name", "id"), descending=False)
 GROUP_ORDER = Order("name", ("name",), descending=False)
 
 
-class ContactIn(Schema):
+class ContactIn(StrictIn):
     name: str = Field(..., max_length=400)
     number: str = Field(..., max_length=64, description="E.164 or national format")
     first_name: str = Field("", max_length=200)
@@ -27,7 +27,7 @@ class ContactIn(Schema):
     groups: list[RowId] = Field(default_factory=list, max_length=1000, description="group ids")
 
 
-class ContactPatch(Schema):
+class ContactPatch(StrictIn):
     name: str | None = Field(None, max_length=400)
     number: str | None = Field(None, max_length=64)
     first_name: str | None = Field(None, max_length=200)
@@ -58,13 +58,13 @@ RULE_HELP = (
 )
 
 
-class GroupIn(Schema):
+class GroupIn(StrictIn):
     name: str = Field(..., max_length=400)
     contacts: list[RowId] = Field(default_factory=list, max_length=100_000)
     rule: dict | None = Field(None, description=RULE_HELP)
 
 
-class GroupPatch(Schema):
+class GroupPatch(StrictIn):
     name: str | None = Field(None, max_length=400)
     add: list[RowId] = Field(default_factory=list, max_length=100_000)
     remove: list[RowId] = Field(default_factory=list, max_length=100_000)

@@ -7,7 +7,14 @@ from datetime import datetime
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from smsdesk.api.schemas import COUNT_EXACT_HELP, COUNT_HELP, MAX_ID, NEXT_CURSOR_HELP, ErrorOut
+from smsdesk.api.schemas import (
+    COUNT_EXACT_HELP,
+    COUNT_HELP,
+    MAX_ID,
+    NEXT_CURSOR_HELP,
+    ErrorOut,
+    StrictIn,
+)
 from smsdesk.core.lists import api_count
 from smsdesk.directory import services as directory
 from smsdesk.optout import services
@@ -16,7 +23,7 @@ from smsdesk.optout.models import OptOut, OptOutEvent, Source
 router = Router(tags=["optouts"])
 
 
-class OptOutIn(Schema):
+class OptOutIn(StrictIn):
     number: str = Field(..., max_length=64, description="E.164 or national format")
     reason: str = Field("", max_length=services.MAX_REASON)
     never: bool = Field(

@@ -55,6 +55,7 @@ PART_OF = {
     "accounts:users": ("accounts:user", "accounts:suspend"),
     "messaging:recurring": ("messaging:recurring_edit",),
     "messaging:scheduled": ("messaging:campaign_edit",),
+    "webhooks:list": ("webhooks:detail", "webhooks:delete"),
 }
 
 # Shown to administrators only.
@@ -64,6 +65,7 @@ ADMIN_MENU = [
         [
             ("accounts:users", _("Users"), "person-gear"),
             ("worker:gateways", _("Gateways"), "broadcast"),
+            ("webhooks:list", _("Webhooks"), "plug"),
         ],
     )
 ]

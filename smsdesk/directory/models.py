@@ -79,15 +79,16 @@ class Group(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def dynamic(self) -> bool:
-        return self.rule is not None
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.search_name = search_form(self.name)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and "name" in update_fields:
             kwargs["update_fields"] = {*update_fields, "search_name"}
         super().save(*args, **kwargs)
+
+    @property
+    def dynamic(self) -> bool:
+        return self.rule is not None
 
 
 def search_name_of(name: str, first_name: str) -> str:

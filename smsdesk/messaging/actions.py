@@ -15,13 +15,34 @@ from django.utils.translation import gettext as _
 from smsdesk.accounts import access
 from smsdesk.messaging import errors, lifecycle, stop
 from smsdesk.messaging.models import (
+    Conversation,
     Message,
+    UnreadEntry,
 )
 
 
 def mark_read(message_ids: Sequence[int]) -> int:
     """Mark inbound messages read (their conversations' unread counts lowered)."""
     return lifecycle.mark_read(message_ids)
+
+
+class NoConversation(errors.ServiceError):
+    code = "not_found"
+    http_status = 404
+
+
+@transaction.atomic
+def read_conversation(conversation_id: int) -> int:
+    """Mark every unread message of a conversation read; how many were unread."""
+    conversation = Conversation.objects.filter(id=conversation_id).first()
+    if conversation is None:
+        raise NoConversation(_("No such conversation."))
+    unread = list(
+        UnreadEntry.objects.filter(message__peer=conversation.peer).values_list(
+            "message_id", flat=True
+        )
+    )
+    return mark_read(unread) if unread else 0
 
 
 class NotActionable(errors.ServiceError):

@@ -7,7 +7,7 @@ worker's queue (`OutboxEntry`: `Queue.ADD` when it starts waiting, `Queue.REMOVE
 and the event it emits for webhooks. The functions below are the only code that writes
 `Message.status`; each moves the status, the queue row, the day counters and the campaign's
 counts (`CampaignCountDelta`) in one call, in the caller's transaction, so no caller has to
-remember a second write. Whoever listens (`subscribers`, the webhook outbox of a later issue)
+remember a second write. Whoever listens (`subscribers`: the webhooks' outbox)
 is called inside that same transaction with the batch of `Change`s.
 
 They are batched SQL, not a loop over objects: the worker moves 500 messages per statement
@@ -189,8 +189,19 @@ class Change(NamedTuple):
 
 Subscriber = Callable[[Sequence[Change]], None]
 # Called inside the transaction of every status change with its batch of changes (the
-# webhook outbox will be one). Empty today: the fast paths then skip collecting changes.
+# webhooks' outbox is one: webhooks/events.py). A subscriber may say which transitions it
+# wants with a `wants(transition) -> bool` attribute (the webhooks': only those that emit an
+# event some endpoint listens to); the fast paths skip collecting the changes nobody wants.
 subscribers: list[Subscriber] = []
+
+
+def listening(*transitions: Transition) -> bool:
+    """Whether some subscriber wants the changes of one of `transitions`."""
+    for subscriber in subscribers:
+        wants = getattr(subscriber, "wants", None)
+        if wants is None or any(wants(t) for t in transitions):
+            return True
+    return False
 
 
 # --- counting what moved ------------------------------------------------------------------
@@ -222,7 +233,7 @@ class _Tally:
         old_bucket = BUCKET_OF.get(old) if old else None
         new_bucket = BUCKET_OF.get(t.target)
         per_campaign = old_bucket != new_bucket
-        listening = bool(subscribers)
+        wanted = listening(t)
         # The rows of a batch share their gateway, campaign, author and sent_at nearly
         # always: grouped first, each group's counter keys are built once.
         groups: dict[tuple[Any, ...], list[int]] = defaultdict(_pair)
@@ -236,7 +247,7 @@ class _Tally:
                     campaigns[(campaign_id, old_bucket)] -= 1
                 if new_bucket:
                     campaigns[(campaign_id, new_bucket)] += 1
-            if listening:
+            if wanted:
                 self.changes.append(Change(message_id, old, t.target, t))
         if not t.counters:
             return
@@ -512,7 +523,8 @@ def create_campaign_messages(
             f"ON CONFLICT (message_id) DO NOTHING",
             [campaign_id, waiting.target],
         )
-        if subscribers:  # each message's id: read only for them
+        # each message's id: read only for a subscriber (blocked ones: only if there are)
+        if listening(waiting) or (n_blocked and listening(BLOCK_NEW)):
             cursor.execute(
                 f"SELECT {RETURNING}, status FROM {TABLE} WHERE campaign_id = %s", [campaign_id]
             )
@@ -592,7 +604,7 @@ def claim(*, gateway: str, worker_id: str, limit: int, now: datetime) -> list[Cl
         f"ORDER BY due_at, message_id LIMIT %s"
     )
     with transaction.atomic(), connection.cursor() as cursor:
-        if is_pg() and not subscribers:
+        if is_pg() and not listening(CLAIM):
             # MATERIALIZED so that the LIMIT applies once: with a plain
             # `id IN (SELECT ... LIMIT n SKIP LOCKED)` the planner may run the subquery again
             # per row and claim far more than n rows (seen here: 2,000 for a limit of 20).
@@ -717,7 +729,7 @@ def record_results(
     sent_sql = "gateway_ref = v.ref, sent_at = %s, claimed_by = '', error = ''"
     n_sent = 0
     with transaction.atomic(), connection.cursor() as cursor:
-        if is_pg() and sent and not subscribers:
+        if is_pg() and sent and not listening(SEND):
             # One round trip for the messages, their parts and both counters.
             usual = SEND.sources[0]
             campaign_sql = _campaign_delta_sql(SEND, "sent", usual)
@@ -897,7 +909,7 @@ def apply_reports(
     tally = _Tally(at)
     state_of = {DeliveryState.DELIVERED: P.DELIVERED, DeliveryState.FAILED: P.FAILED}
     returning = "message_id, gateway_id, reference, total"
-    if is_pg() and not subscribers:
+    if is_pg() and not listening(DELIVER, FAIL_REPORTED):
         # One round trip: the parts, the messages of one part (nearly all of them), and
         # their counters.
         rows: list[tuple[Any, ...]] = [

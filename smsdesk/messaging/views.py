@@ -140,7 +140,7 @@ def _new_recurring(request: HttpRequest, form: NewSmsForm) -> HttpResponse:
             "messaging/new.html",
             {
                 "form": form,
-                **_picked(form),
+                **picked_targets(form),
                 "tags": campaigns.tag_usage(),
                 "custom_fields": ContactField.objects.all(),
                 "max_size": imports.max_size_shown(),

@@ -36,6 +36,9 @@ MAX_REASON = 255
 # registers the STOP rule here (messaging/stop.py), so that every way onto the list blocks
 # what waits for the number, and this app imports nothing above it.
 on_opt_out: list[Callable[[str, datetime], None]] = []
+# Called with each change of the list (its `OptOutEvent`, added or removed) in the
+# transaction that makes it: the webhooks' outbox registers here.
+on_change: list[Callable[[OptOutEvent], None]] = []
 
 
 def blocked_among(numbers: Iterable[str]) -> set[str]:
@@ -90,7 +93,7 @@ def opt_out(  # type: ignore[no-untyped-def]
                 by=by,
                 never=never,
             )
-            OptOutEvent.objects.create(
+            event = OptOutEvent.objects.create(
                 number=number,
                 action=OptOutEvent.Action.ADDED,
                 source=source,
@@ -102,6 +105,8 @@ def opt_out(  # type: ignore[no-untyped-def]
             )
             for listener in on_opt_out:
                 listener(number, at)
+            for changed in on_change:
+                changed(event)
             return entry, True
     except IntegrityError:
         return OptOut.objects.get(number=number), False
@@ -126,7 +131,7 @@ def opt_in(  # type: ignore[no-untyped-def]
         deleted, _rows = entries.delete()
         if not deleted:
             return None
-        return OptOutEvent.objects.create(
+        event = OptOutEvent.objects.create(
             number=number,
             action=OptOutEvent.Action.REMOVED,
             source=source,
@@ -136,6 +141,9 @@ def opt_in(  # type: ignore[no-untyped-def]
             reason=reason[:MAX_REASON],
             text=text[:160],
         )
+        for changed in on_change:
+            changed(event)
+        return event
 
 
 def parse_number(raw: str) -> str:

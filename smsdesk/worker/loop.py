@@ -33,6 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 import smsdesk
+from smsdesk.core import once
 from smsdesk.gateways.base import (
     Gateway,
     GatewayError,
@@ -43,6 +44,7 @@ from smsdesk.gateways.base import (
 )
 from smsdesk.messaging import gateway_state, lifecycle, outbox, receiving, recurring, stats, stop
 from smsdesk.messaging.models import UnmatchedReport
+from smsdesk.webhooks.delivery import Dispatcher
 from smsdesk.worker import leases
 from smsdesk.worker.inbound import EventHandler
 from smsdesk.worker.leases import Holder, Lease
@@ -447,6 +449,9 @@ class Worker:
         self.id = uuid.uuid4().hex
         self.stopping = threading.Event()
         self.runners: list[GatewayRunner] = []
+        # Webhook deliveries: their own thread and pool, so a slow receiver never holds up
+        # a gateway (webhooks/delivery.py).
+        self.webhooks: Dispatcher | None = None
         self._last_heartbeat = timezone.now()
         self._started = False
         # One lease per line this worker may drive (SMSDESK_WORKER_LINES; `eligible`, when
@@ -486,6 +491,8 @@ class Worker:
             runner.start()
         self._lease_thread = threading.Thread(target=self._keep_leases, name="leases", daemon=True)
         self._lease_thread.start()
+        self.webhooks = Dispatcher(self.stopping, idle_sleep=self.idle_sleep)
+        self.webhooks.start()
         log.info(
             "worker %s (%s, pid %d) started for lines %s",
             self.id[:8],
@@ -523,6 +530,8 @@ class Worker:
             runner.join(max(0.0, deadline - time.monotonic()))
         if self._lease_thread is not None:
             self._lease_thread.join(max(0.0, deadline - time.monotonic()))
+        if self.webhooks is not None:  # a try under way is tried again after its lease
+            self.webhooks.join(max(0.0, min(1.0, deadline - time.monotonic())))
         stuck = [i for r in self.runners if r.is_alive() for i in r.in_flight]
         try:
             if stuck:
@@ -565,6 +574,7 @@ class Worker:
                 # campaigns' counts.
                 stats.fold()
                 lifecycle.fold_campaign_counts()
+                once.purge_idempotency_keys()
             # Recurring sends: each due occurrence once (claimed in the database).
             if recurring.fire_due():
                 self.wake_all()

@@ -24,6 +24,9 @@ POST_ONLY = (
     "notifications",  # the notices settings form of "Mon compte"
     "preferences",
     "test_send",
+    "webhooks:create",
+    "webhooks:toggle",
+    "webhooks:send_again",
 )
 POST_ONLY += ("preview",)  # New SMS: a personalised text's preview
 SAMPLE_KWARGS = {
@@ -41,6 +44,9 @@ SAMPLE_KWARGS = {
     "campaign_id": 1,
     "recurrence_id": 1,
     "rule_id": 1,
+    "endpoint_id": 1,
+    "delivery_id": 1,
+    "webhook_id": 1,
 }
 # Pages about one object, an admin's page, or a step that needs an earlier one: their own
 # tests (tests/directory/) open them with what they need.
@@ -64,6 +70,9 @@ NEEDS_MORE = {
     "messaging:autoreply_delete",
     "messaging:autoreply_test",
     "directory:dynamic_group_count",
+    # an endpoint's pages (tests/webhooks/test_pages.py)
+    "webhooks:detail",
+    "webhooks:delete",
 }
 
 
@@ -126,6 +135,7 @@ USER_PAGES = {"accounts:users", "accounts:user", "accounts:suspend"}
 ADMIN_ONLY = USER_PAGES | {"optout:add", "optout:remove"}  # 403 for an operator
 ADMIN_ONLY |= {"optout:confirmation", "optout:import"}  # the STOP list's settings and import
 ADMIN_ONLY |= {"worker:gateways", "worker:gateways_panel"}  # Passerelles
+ADMIN_ONLY |= {"webhooks:list"}
 NEEDS_A_ROW = {"messaging:conversation_with": 404}  # no ?number= given
 
 

@@ -29,7 +29,9 @@ from smsdesk.accounts.models import User
 from smsdesk.api.endpoints import api
 from smsdesk.directory import services as directory
 from smsdesk.messaging import autoreplies, recurring, sending
+from smsdesk.messaging.models import Conversation
 from smsdesk.optout import services as optout
+from smsdesk.webhooks import services as webhooks
 
 # The schema as the server publishes it (/api/v1/openapi.json).
 schema = schemathesis.openapi.from_dict(api.get_openapi_schema(path_prefix="/api/v1/"))
@@ -192,6 +194,10 @@ VALID = {
     "recurrence_id": lambda o: o["recurrence"],
     "rule_id": lambda o: o["autoreply"],
     "paused": lambda o: True,
+    "webhook_id": lambda o: o["webhook"],
+    "conversation_id": lambda o: o["conversation"],
+    "url": lambda o: "https://93.184.216.34/hook",  # a public address: no DNS needed
+    "events": lambda o: ["message.received"],
 }
 # Optional parameters keep their default; these are given one to reach further.
 VALID_OPTIONAL = {
@@ -220,9 +226,14 @@ def objects(bearer: str) -> dict:
         repeat=recurring.check_repeat(every="day", at="09:00"),
     )
     autoreply = autoreplies.create_rule(by=user, keyword="horaires", text="9h-18h")
+    webhook, _secret = webhooks.create_endpoint(
+        by=user, url="https://93.184.216.34/", events=["message.status"]
+    )
     return {
         "recurrence": recurrence.id,
         "autoreply": autoreply.id,
+        "webhook": webhook.id,
+        "conversation": Conversation.objects.get(peer="+33611223344").id,
         "user": user,
         "contact": contact.id,
         "group": group.id,

@@ -68,6 +68,12 @@ class Command(BaseCommand):
             "look-alikes, so that the SMS stays GSM-7; the stored text is the text sent",
         )
         parser.add_argument(
+            "--personalise",
+            action="store_true",
+            help="read fields in the text, {prénom} or {ville|default}; without it the text "
+            "is sent as written, braces included (a CSV file's columns are always read)",
+        )
+        parser.add_argument(
             "--csv",
             metavar="FILE",
             help="recipients from a CSV file (a number column; other titled columns are "
@@ -107,6 +113,7 @@ class Command(BaseCommand):
                 tag=opts["tag"],
                 recipient_file=recipient_file,
                 smart_encoding=opts["smart_encoding"],
+                personalise_text=opts["personalise"] or recipient_file is not None,
             )
         except ServiceError as e:
             raise CommandError(str(e.message)) from None
