@@ -44,7 +44,7 @@ class SessionConfig:
 
 
 class BindRefused(Exception):
-    """The SMSC answered the bind with an error: `status` says which."""
+    """The SMSC answered the bind with an error: `command_status` says which."""
 
     def __init__(self, status: int, words: str) -> None:
         super().__init__(words)
