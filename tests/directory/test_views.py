@@ -171,7 +171,11 @@ def test_edit_needs_exactly_one_ticked_group(client_bob: Client) -> None:
     one = services.create_group(name="Un")
     two = services.create_group(name="Deux")
     response = client_bob.post("/directory/groups/pick/", {"group": [one.id, two.id]}, follow=True)
-    assert "Cochez un groupe" in response.content.decode()
+    # two ticked: says so, and that only one is edited at a time (issue 21)
+    assert "Vous avez coché 2 groupes" in response.content.decode()
+    assert "n’en cochez qu’un" in response.content.decode()
+    none = client_bob.post("/directory/groups/pick/", {}, follow=True)
+    assert "Cochez un groupe" in none.content.decode()
 
 
 def test_delete_groups_keeps_contacts(client_bob: Client) -> None:
