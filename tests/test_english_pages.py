@@ -38,6 +38,8 @@ TYPED = (  # what the seed stores: users' words, shown as typed in any language
     "Refused by the network.",
     "Rappel Madame, Monsieur",  # the seeded text's default, rendered
     "(’ « » – …)",  # the smart encoding's label names the characters it replaces
+    # the STOP confirmation: an SMS to the office's correspondents, in their language
+    "Vous ne recevrez plus nos SMS. Envoyez START pour vous réabonner.",
 )
 
 

@@ -114,6 +114,12 @@ def pages(ids: dict[str, int]) -> list[str]:
         f"/accounts/users/{ids['user']}/",
         "/accounts/me/",
         "/gateways/",
+        "/sms/recurring/",
+        "/sms/autoreplies/",
+        "/statistics/",
+        "/directory/groups/new-dynamic/",
+        "/stop/import/",
+        "/settings/webhooks/",
     ]
 
 
