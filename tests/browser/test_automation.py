@@ -28,6 +28,7 @@ def log_in(page, path: str) -> None:  # type: ignore[no-untyped-def]
     page.get_by_label("Mot de passe").fill("un mot de passe 42")
     page.get_by_role("button", name="Connexion").click()
     expect(page).to_have_url(re.compile(re.escape(path) + "$"))
+    page.wait_for_load_state()  # the URL changes before the page is whole (a loaded machine)
 
 
 def test_create_a_recurring_send_and_see_its_next_date(page) -> None:  # type: ignore[no-untyped-def]
@@ -35,6 +36,7 @@ def test_create_a_recurring_send_and_see_its_next_date(page) -> None:  # type: i
     page.get_by_label("Texte du SMS").fill("Réunion d’équipe à 10h")
     page.get_by_label("Numéros cibles").fill("06 12 34 56 78")
     page.locator("#repeat summary").click()
+    expect(page.locator("#repeat")).to_have_js_property("open", True)
     page.get_by_label("L’envoyer de nouveau chaque jour, semaine ou mois").check()
     page.get_by_label("Tous les").select_option("week")
     page.get_by_label("lundi").check()
