@@ -4,6 +4,8 @@ local receiver (allowed) answering a redirect that must not be followed."""
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from smsdesk.accounts.models import User
@@ -23,8 +25,28 @@ PRIVATE = [
     "http://[fd00:ec2::254]/hook",
     "http://0.0.0.0/hook",
     "http://100.64.0.1/hook",
-    "http://localhost/hook",  # a name that resolves to 127.0.0.1
+    "http://hook.smsdesk.test/hook",  # a name that resolves to 127.0.0.1 (the fixture below)
 ]
+
+NAME = "hook.smsdesk.test"
+
+
+@pytest.fixture(autouse=True)
+def dns(monkeypatch):  # type: ignore[no-untyped-def]
+    """A name that resolves to 127.0.0.1 wherever the tests run (a bare Debian chroot has no
+    /etc/hosts, so "localhost" may not resolve at all): the answer a DNS server would give,
+    and how many times it was asked."""
+    real = socket.getaddrinfo
+    asked: list[str] = []
+
+    def getaddrinfo(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if host == NAME:
+            asked.append(host)
+            return real("127.0.0.1", port, *args, **kwargs)
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return asked
 
 
 @pytest.mark.parametrize("url", PRIVATE)
@@ -45,7 +67,7 @@ def test_a_private_address_is_refused_at_connection_time(url: str) -> None:
         port = hook.url.split(":")[2].split("/")[0]
         target = (
             url.replace("/hook", f":{port}/hook")
-            if "localhost" in url or "127.0.0.1/" in url
+            if NAME in url or "127.0.0.1/" in url
             else url
         )
         answer = network.post(target, b"{}", {}, allow_private=False)
@@ -53,17 +75,18 @@ def test_a_private_address_is_refused_at_connection_time(url: str) -> None:
         assert hook.requests == []  # nothing reached the local receiver
 
 
-def test_a_name_is_resolved_once_and_the_checked_address_is_the_one_connected_to() -> None:
+def test_a_name_is_resolved_once_and_the_checked_address_is_the_one_connected_to(dns) -> None:  # type: ignore[no-untyped-def]
     """No second resolution between the check and the connection: the connection is made to
     the address that was checked (a pinned connection), the name kept for Host and TLS."""
     with receiver() as hook:
         port = int(hook.url.split(":")[2].split("/")[0])
-        addresses = network.resolve("localhost", port, allow_private=True)
-        assert ("127.0.0.1" in {a for _f, a in addresses}) or ("::1" in {a for _f, a in addresses})
-        answer = network.post(f"http://localhost:{port}/hook", b"{}", {}, allow_private=True)
-        assert answer.status_code == 204 or answer.error  # reached (IPv4) or ::1 closed
-        if answer.status_code == 204:
-            assert hook.requests[0].headers["Host"] == f"localhost:{port}"
+        addresses = network.resolve(NAME, port, allow_private=True)
+        assert {a for _f, a in addresses} == {"127.0.0.1"}
+        dns.clear()
+        answer = network.post(f"http://{NAME}:{port}/hook", b"{}", {}, allow_private=True)
+        assert answer.status_code == 204
+        assert dns == [NAME]  # asked once: the check and the connection used one answer
+        assert hook.requests[0].headers["Host"] == f"{NAME}:{port}"
 
 
 def test_other_schemes_and_odd_addresses_are_refused(admin_user: User) -> None:
