@@ -37,12 +37,14 @@ from smsdesk.calls.models import Call
 from smsdesk.core import tenancy
 from smsdesk.directory import services as directory
 from smsdesk.directory.models import Contact, ContactField, Group
+from smsdesk.directory.services import Targets
 from smsdesk.gateways.base import InboundSMS
 from smsdesk.gateways.simulator import SimulatorGateway
-from smsdesk.messaging import receiving, sending
-from smsdesk.messaging.models import Campaign, Conversation, Message
+from smsdesk.messaging import autoreplies, receiving, recurring, sending
+from smsdesk.messaging.models import AutoReply, Campaign, Conversation, Message, Recurrence
 from smsdesk.optout import services as optout
 from smsdesk.optout.models import OptOut, OptOutEvent
+from smsdesk.webhooks.models import Delivery, Endpoint, Event
 from smsdesk.worker.inbound import EventHandler
 
 GATEWAYS = ["line-a=simulator?org=a", "line-b=simulator?org=b"]
@@ -54,7 +56,7 @@ SEARCH = "Zorg"  # finds B's marked rows (a prefix of MARK); pages echo it, neve
 MISSING = 987_654_321
 PASSWORD = "correct horse 42"
 MODELS = (Message, Campaign, Conversation, Contact, Group, ContactField, OptOut, OptOutEvent)
-MODELS += (Call, ApiToken)
+MODELS += (Call, ApiToken, Recurrence, AutoReply, Endpoint, Event)
 
 
 def _seed(org: Organisation, line: str, *, extra: bool) -> dict:
@@ -74,6 +76,24 @@ def _seed(org: Organisation, line: str, *, extra: bool) -> dict:
     entry = optout.add_number(STOPPED, by=None, org=org, reason="demande")
     call = calls.receive_call(gateway=line, caller=SAME, at=now)
     token, raw = accounts.create_token(user=admin)
+    rec = recurring.create_recurrence(
+        author=admin,
+        org=org,
+        body="Rappel",
+        targets=Targets(numbers=[SAME]),
+        repeat=recurring.check_repeat(every="day", at="09:00"),
+    )
+    rule = autoreplies.create_rule(by=admin, org=org, keyword="horaires", text="9h-18h")
+    # rows as the worker writes them (the address check of create_endpoint needs a DNS)
+    endpoint = Endpoint.objects.create(
+        organisation=org, url="https://hooks.example/sms", events=["message.received"], secret="s"
+    )
+    event = Event.objects.create(
+        organisation=org, type="message.received", created_at=now, data={"text": "Merci"}
+    )
+    delivery = Delivery.objects.create(
+        endpoint=endpoint, event=event, order_key=SAME, next_attempt_at=now, created_at=now
+    )
     if extra:  # B's own rows, marked
         directory.create_contact(name=MARK, number=ONLY_B, org=org)
         directory.create_group(name=MARK, org=org)
@@ -97,6 +117,11 @@ def _seed(org: Organisation, line: str, *, extra: bool) -> dict:
             "token_id": token.id,
             "user_id": admin.id,
             "call_id": call.id,
+            "recurrence_id": rec.id,
+            "rule_id": rule.id,
+            "endpoint_id": endpoint.id,
+            "webhook_id": endpoint.id,
+            "delivery_id": delivery.id,
             "number": ONLY_B if extra else SAME,
             "token": "x" * 24,
             "kind": "contacts",
@@ -216,6 +241,10 @@ API_BODIES = {
     ("patch", "/api/v1/groups/{group_id}"): {"name": "Renamed"},
     ("put", "/api/v1/groups/{group_id}"): {"name": "Renamed"},
     ("post", "/api/v1/optouts"): {"number": ONLY_B, "reason": "test"},
+    ("post", "/api/v1/autoreplies"): {"keyword": "tarifs", "text": "Voir le site"},
+    ("patch", "/api/v1/recurring/{recurrence_id}"): {"paused": True},
+    # refused before anything is stored (the address does not resolve here): still checked
+    ("post", "/api/v1/webhooks"): {"url": "https://hooks.example/b", "events": ["call.received"]},
 }
 
 

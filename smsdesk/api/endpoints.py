@@ -490,8 +490,9 @@ def list_messages(  # type: ignore[no-untyped-def]
 def cancel_message(  # type: ignore[no-untyped-def]
     request: HttpRequest, message_id: int = Path(..., ge=1, le=MAX_ID)
 ):
-    actions.get_message(message_id)  # 404 first
-    return _out(actions.cancel_message(message_id, by=request.user))
+    org = request.organisation  # type: ignore[attr-defined]
+    actions.get_message(message_id, org=org)  # 404 first (another organisation's too)
+    return _out(actions.cancel_message(message_id, by=request.user, org=org))
 
 
 class ReadOut(Schema):
@@ -507,7 +508,7 @@ class ReadOut(Schema):
 def read_conversation(  # type: ignore[no-untyped-def]
     request: HttpRequest, conversation_id: int = Path(..., ge=1, le=MAX_ID)
 ):
-    return {"read": actions.read_conversation(conversation_id)}
+    return {"read": actions.read_conversation(conversation_id, org=request.organisation)}
 
 
 # The STOP list and the call log have their own routers, beside their apps.

@@ -590,16 +590,17 @@ def contact_name_of(field_name: str) -> Subquery:
     )
 
 
-def who(number: str) -> str:
-    """A number as a sentence names it: the contact's name and the number in national
-    format ("Hélène DURAND (06 11 11 11 11)"), or the number alone when no contact has it."""
-    return who_many([number])[number]
+def who(number: str, *, org: Any = None) -> str:
+    """A number as a sentence names it: the name `org`'s contact with that number has and the
+    number in national format ("Hélène DURAND (06 11 11 11 11)"), or the number alone."""
+    return who_many([number], org=org)[number]
 
 
-def who_many(numbers: Iterable[str]) -> dict[str, str]:
+def who_many(numbers: Iterable[str], *, org: Any = None) -> dict[str, str]:
     """`who` of each number, with one query."""
     wanted = list(dict.fromkeys(numbers))[:CHUNK]
-    names = {c.number: c.full_name for c in Contact.objects.filter(number__in=wanted)}
+    mine = Contact.objects.for_org(tenancy.resolve(org))
+    names = {c.number: c.full_name for c in mine.filter(number__in=wanted)}
     shown = {n: display(n) if n.startswith("+") else n for n in wanted}
     return {n: f"{names[n]} ({shown[n]})" if n in names else shown[n] for n in wanted}
 

@@ -440,15 +440,13 @@ def unread(request: HttpRequest) -> HttpResponse:
 def cancel(request: HttpRequest, message_id: int) -> HttpResponse:
     """GET: the confirmation step; POST: cancel."""
     if request.method != "POST":
-        message = get_object_or_404(
-            Message.objects.for_org(tenancy.of_request(request)), id=message_id
-        )
+        message = _message_of(request, message_id)
         return _confirm(
             request,
             message,
             title=_("Cancel an SMS"),
             question=_("Cancel this SMS to %(number)s? It will not be sent.")
-            % {"number": directory.who(message.peer)},
+            % {"number": directory.who(message.peer, org=message.organisation_id)},
             button=_("Cancel the SMS"),
         )
     return _act_on_message(
@@ -463,15 +461,13 @@ def cancel(request: HttpRequest, message_id: int) -> HttpResponse:
 def retry(request: HttpRequest, message_id: int) -> HttpResponse:
     """GET: the confirmation step (it says when the SMS may have arrived already); POST: retry."""
     if request.method != "POST":
-        message = get_object_or_404(
-            Message.objects.for_org(tenancy.of_request(request)), id=message_id
-        )
+        message = _message_of(request, message_id)
         return _confirm(
             request,
             message,
             title=_("Send an SMS again"),
             question=_("Send this SMS to %(number)s again?")
-            % {"number": directory.who(message.peer)},
+            % {"number": directory.who(message.peer, org=message.organisation_id)},
             detail=_("This message may already have reached the recipient. Send it again anyway?")
             if message.status == Message.Status.UNKNOWN
             else "",
@@ -487,20 +483,27 @@ def retry(request: HttpRequest, message_id: int) -> HttpResponse:
 def requeue(request: HttpRequest, message_id: int) -> HttpResponse:
     """GET: the confirmation step (naming who, and when it will go); POST: put it back."""
     if request.method != "POST":
-        message = get_object_or_404(Message, id=message_id)
+        message = _message_of(request, message_id)
         return _confirm(
             request,
             message,
             title=_("Put a cancelled SMS back in the queue"),
             question=_("Put this SMS to %(number)s back in the queue? It will be sent.")
-            % {"number": directory.who(message.peer)},
+            % {"number": directory.who(message.peer, org=message.organisation_id)},
             button=_("Put it back in the queue"),
         )
     return _act_on_message(
         request,
-        lambda: actions.requeue_message(message_id, by=request.user),
+        lambda: actions.requeue_message(
+            message_id, by=request.user, org=tenancy.of_request(request)
+        ),
         _("The message is back in the queue."),
     )
+
+
+def _message_of(request: HttpRequest, message_id: int) -> Message:
+    """A message of the request's organisation (another's: 404, as a missing one)."""
+    return get_object_or_404(Message.objects.for_org(tenancy.of_request(request)), id=message_id)
 
 
 def _confirm(request: HttpRequest, message: Message, **context: object) -> HttpResponse:
@@ -636,7 +639,7 @@ def inbound_notices(request: HttpRequest) -> JsonResponse:
         return _no_store(JsonResponse({"last": newest, "new": []}))
     found = notifications.inbound_between(int(after), newest, org=tenancy.of_request(request))
     shown = found[: notifications.MAX_NOTICES]
-    names = directory.who_many(m.peer for m in shown)
+    names = directory.who_many((m.peer for m in shown), org=tenancy.of_request(request))
     return _no_store(
         JsonResponse(
             {

@@ -170,7 +170,8 @@ def test_a_read_only_account_sees_and_changes_nothing(settings) -> None:  # type
     refused = api.post(
         "/api/v1/messages", {"to": ["+33612345678"], "text": "x"}, content_type="application/json"
     )
-    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
+    # its token has the read scopes of its role only
+    assert refused.status_code == 403 and refused.json()["code"] == "missing_scope"
     assert Message.objects.for_org(org).count() == before
 
 

@@ -1,7 +1,8 @@
 """An existing installation upgrades in place: a database of the release before organisations,
 holding users, a token, contacts, a group, messages (a campaign, a received SMS), a discussion,
-STOP entries and their history, a call and the counters, is migrated; every row then belongs to
-the default organisation, the users are its staff and every page works."""
+STOP entries and their history and confirmation settings, a call, the counters, a recurring
+send, an auto-reply rule and a webhook endpoint with an event, is migrated; every row then
+belongs to the default organisation, the users are its staff and every page works."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.utils import timezone
 
-BEFORE = [
-    ("accounts", "0003_login_session"),
-    ("messaging", "0012_campaign_counts"),
-    ("directory", "0003_keyset_indexes"),
-    ("optout", "0003_keyset_indexes"),
+BEFORE = [  # the last release without organisations
+    ("accounts", "0005_token_scopes_expiry_rate"),
+    ("messaging", "0014_recurrence_autoreply"),
+    ("directory", "0005_search_names"),
+    ("optout", "0004_never_text_stop_settings"),
     ("calls", "0003_keyset_indexes"),
+    ("webhooks", "0001_initial"),
 ]
 TABLES = [
     "accounts_apitoken",
@@ -30,7 +32,12 @@ TABLES = [
     "directory_group",
     "optout_optout",
     "optout_optoutevent",
+    "optout_stopsettings",
     "calls_call",
+    "messaging_recurrence",
+    "messaging_autoreply",
+    "webhooks_endpoint",
+    "webhooks_event",
 ]
 
 
@@ -87,6 +94,31 @@ def test_an_installation_with_data_upgrades_into_the_default_organisation() -> N
     old.get_model("calls", "Call").objects.create(
         caller="+33612345678", gateway="simulator", at=now
     )
+    old.get_model("optout", "StopSettings").objects.create(
+        enabled=True, text="Vous ne recevrez plus nos SMS.", delay_hours=24
+    )
+    old.get_model("messaging", "Recurrence").objects.create(
+        author=admin,
+        body="Rappel",
+        targets={"numbers": ["+33612345678"]},
+        every="week",
+        weekdays=[0],
+        at="09:00",
+        time_zone="Europe/Paris",
+        next_at=now,
+    )
+    old.get_model("messaging", "AutoReply").objects.create(
+        keyword="horaires", normalised="horaires", text="9h-18h"
+    )
+    endpoint = old.get_model("webhooks", "Endpoint").objects.create(
+        url="https://crm.example/hook", events=["message.received"], secret="whsec_x"
+    )
+    event = old.get_model("webhooks", "Event").objects.create(
+        type="message.received", created_at=now, data={"text": "Merci"}
+    )
+    old.get_model("webhooks", "Delivery").objects.create(
+        endpoint=endpoint, event=event, order_key="+33612345678", next_attempt_at=now, created_at=now
+    )
     before = {}
     with connection.cursor() as cursor:
         for table in TABLES:
@@ -128,6 +160,10 @@ def test_an_installation_with_data_upgrades_into_the_default_organisation() -> N
         "/calls/",
         "/accounts/users/",
         "/gateways/",
+        "/sms/recurring/",
+        "/sms/autoreplies/",
+        "/settings/webhooks/",
+        "/statistics/",
     ):
         response = client.get(url)
         assert response.status_code == 200, url
