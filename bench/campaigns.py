@@ -61,7 +61,7 @@ def main() -> None:
     from smsdesk.accounts.models import User
     from smsdesk.core.bulk import insert_rows
     from smsdesk.directory import services
-    from smsdesk.directory.models import Contact, ContactField
+    from smsdesk.directory.models import Contact, ContactField, search_name_of
     from smsdesk.directory.services import Targets
     from smsdesk.messaging import sending
 
@@ -71,13 +71,14 @@ def main() -> None:
     insert_rows(
         Contact,
         Contact(name=""),
-        ["name", "first_name", "number", "fields"],
+        ["name", "first_name", "number", "fields", "search_name"],
         [
             (
                 f"Nom{i}",
                 f"Prénom{i % 977}" if i % 10 else "",
                 f"+336{i:08d}",
                 f'{{"ville": "V{i % 50}"}}',
+                search_name_of(f"Nom{i}", f"Prénom{i % 977}" if i % 10 else ""),
             )
             for i in range(n)
         ],

@@ -71,7 +71,7 @@ def main() -> None:
     Message.objects.bulk_create(batch)
     seed_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    migration = import_module("smsdesk.messaging.migrations.0010_daily_counts")
+    migration = import_module("smsdesk.messaging.migrations.0013_counts_per_tag_user")
     migration.backfill(apps, SimpleNamespace(connection=connection))
     backfill_s = time.perf_counter() - t0
     if connection.vendor == "postgresql":

@@ -58,7 +58,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from importlib import import_module
 from types import SimpleNamespace
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -299,7 +299,7 @@ def seed(
 
     from smsdesk.accounts.models import User
     from smsdesk.calls.models import Call
-    from smsdesk.directory.models import Contact, ContactField, Group
+    from smsdesk.directory.models import Contact, ContactField, Group, search_name_of
     from smsdesk.messaging.models import (
         BLOCKED_REASON,
         Campaign,
@@ -664,13 +664,25 @@ def seed(
         ContactField.objects.create(key="ville", label="Ville")
         w.write(
             Contact,
-            ["id", "name", "number", "first_name", "fields", "created_at", "updated_at"],
-            ([w.value(v) for v in row] for row in contact_rows),
+            [
+                "id",
+                "name",
+                "number",
+                "first_name",
+                "fields",
+                "created_at",
+                "updated_at",
+                "search_name",
+            ],
+            ([*(w.value(v) for v in row), search_name_of(row[1], row[3])] for row in contact_rows),
         )
         w.write(
             Group,
-            ["id", "name", "created_at"],
-            ((i, name, w.value(at(0))) for i, name in enumerate(GROUPS, start=1)),
+            ["id", "name", "created_at", "search_name"],
+            (
+                (i, name, w.value(at(0)), search_name_of(name, ""))
+                for i, name in enumerate(GROUPS, start=1)
+            ),
         )
         w.write(through, ["group", "contact"], members)
         stop_rows, event_rows = [], []
@@ -723,7 +735,7 @@ def seed(
                 "SELECT id, created_at, organisation_id FROM messaging_message "
                 "WHERE direction = 'in' AND status = 'unread'"
             )
-        counters = import_module("smsdesk.messaging.migrations.0010_daily_counts")
+        counters = import_module("smsdesk.messaging.migrations.0013_counts_per_tag_user")
         counters.backfill(django_apps, SimpleNamespace(connection=connection))
         # The campaigns' counts per state (messaging/lifecycle.py), as their migration does.
         campaign_counts = import_module("smsdesk.messaging.migrations.0012_campaign_counts")
@@ -956,6 +968,8 @@ def measure(client, label: str, url: str, bound: float = PAGE_BOUND, **headers) 
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
             response = client.get(url, headers=headers)
+            if response.streaming:  # a CSV: the time to its last byte
+                b"".join(response.streaming_content)
             elapsed = time.perf_counter() - started
         assert response.status_code == 200, (url, response.status_code)
         if i >= WARM_UP:
@@ -977,7 +991,7 @@ def national(e164: str) -> str:
     return " ".join(digits[i : i + 2] for i in range(0, len(digits), 2))
 
 
-def measure_pages(facts: Seeded) -> list[Figure]:
+def measure_pages(facts: Seeded, only: str = "") -> list[Figure]:
     from django.test import Client
 
     from smsdesk.accounts import services as accounts
@@ -997,6 +1011,8 @@ def measure_pages(facts: Seeded) -> list[Figure]:
     figures = []
 
     def page(label: str, url: str, bound: float = PAGE_BOUND, **headers: str) -> None:
+        if only and not any(part in label for part in only.split(",")):
+            return
         figures.append(measure(client, label, url, bound, **headers))
 
     def deep(label: str, url: str) -> None:
@@ -1025,6 +1041,17 @@ def measure_pages(facts: Seeded) -> list[Figure]:
     page("Répertoire, contacts", "/directory/contacts/")
     deep("Répertoire, contacts", "/directory/contacts/")
     page(f"Répertoire, search ({SEARCHED_NAME})", f"/directory/contacts/?q={SEARCHED_NAME}")
+    # Issue 21: names without accents, through the folded search_name column.
+    for typed in ("helene", "jerome", "zoe", "hel", "helene durand"):
+        q = urlencode({"q": typed})
+        page(f"Répertoire, search without accents ({typed})", f"/directory/contacts/?{q}")
+        page(f"New SMS picker, type-ahead ({typed})", f"/directory/suggest/contacts/?{q}")
+        page(f"Envoyés, search a name without accents ({typed})", f"/sms/sent/?{q}")
+    page("Reçus, search a name without accents (zoe)", "/sms/received/?q=zoe")
+    page("Discussions, search a name without accents (zoe)", "/sms/conversations/?q=zoe")
+    page("Groupes, search without accents (eleves)", "/directory/groups/?q=eleves")
+    page("API contacts?q=helene", "/api/v1/contacts?q=helene", **bearer)
+    page("API messages?q=jerome", "/api/v1/messages?q=jerome", **bearer)
     page("Groupes", "/directory/groups/")
     page("Campagnes", "/sms/campaigns/")
     page(f"one campaign ({facts.big_campaign_size:,} recipients)", campaign)
@@ -1036,6 +1063,13 @@ def measure_pages(facts: Seeded) -> list[Figure]:
     page(f"API messages?q={COMMON_WORD}", f"/api/v1/messages?q={COMMON_WORD}", **bearer)
     page(f"API messages?q={RARE_WORD}", f"/api/v1/messages?q={RARE_WORD}", **bearer)
     page("API messages", "/api/v1/messages", **bearer)
+    # Statistiques (issue 20): a year of counters, each grouping
+    year = f"from={date.today() - timedelta(days=364)}&to={date.today()}"
+    for by in ("day", "week", "month", "line", "tag", "user"):
+        page(f"Statistiques, a year by {by}", f"/statistics/?{year}&by={by}")
+    page("Statistiques, CSV, a year by tag", f"/statistics/export/?{year}&by=tag")
+    page("API stats, a year by day", f"/api/v1/stats?{year}&by=day", **bearer)
+    page("API stats, a year by user", f"/api/v1/stats?{year}&by=user", **bearer)
     page("API messages?direction=in", "/api/v1/messages?direction=in", **bearer)
     page("API contacts", "/api/v1/contacts", **bearer)
     page("API campaigns", "/api/v1/campaigns", **bearer)
@@ -1060,6 +1094,11 @@ def main() -> None:
     parser.add_argument("--data-dir", default="", help="SQLite file's directory")
     parser.add_argument("--keep", action="store_true", help="reuse a database seeded before")
     parser.add_argument("--check", action="store_true", help="check the seeded data's rules")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="measure only the pages whose label has one of these (comma-separated)",
+    )
     args = parser.parse_args()
 
     data_dir = args.data_dir or (
@@ -1085,7 +1124,7 @@ def main() -> None:
     if args.check:
         problems = check_invariants()
         print("invariants:", "; ".join(problems) or "all hold")
-    figures = measure_pages(facts)
+    figures = measure_pages(facts, args.only)
     over = [f.label for f in figures if f.over]
     print(
         f"\nmedian of {RUNS} after {WARM_UP} warm-up; over their bound: {', '.join(over) or 'none'}"

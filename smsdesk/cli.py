@@ -18,7 +18,9 @@ OWN_COMMANDS = (
     "createuser",
     "createtoken",
     "send",
+    "autoreply",
     "campaigns",
+    "messages",
     "contacts",
     "simulate",
     "optout",
@@ -53,6 +55,12 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as e:
         sys.stderr.write(f"smsdesk: configuration error: {e}\n")
         sys.exit(2)
+    except BrokenPipeError:
+        # The reader left (`smsdesk contacts export | head`): stop quietly, as a pipe's
+        # writer does. Python's own flush at exit would fail again: point it at /dev/null.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(141)  # 128 + SIGPIPE, what a shell reports for a writer stopped so
     except ServiceError as e:  # a command that let a refusal through: still one line
         sys.stderr.write(f"smsdesk: {e.message}\n")
         sys.exit(1)

@@ -6,6 +6,7 @@ network, French interface, Europe/Paris time zone.
 
 from __future__ import annotations
 
+import socket as _socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "smsdesk.optout",
     "smsdesk.calls",
     "smsdesk.dashboard",
+    "smsdesk.webhooks",
     "smsdesk.api",
     "smsdesk.worker",
     "smsdesk.ops",
@@ -87,7 +89,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # the user's own language and time zone (Mon compte), once the login is known
+    "smsdesk.accounts.middleware.UserPreferencesMiddleware",
     "smsdesk.core.middleware.QueryControlsMiddleware",
+    # /api/v1/: unknown query parameters, methods and media types refused, from the schema
+    "smsdesk.api.middleware.StrictApiMiddleware",
+    # an API POST with an Idempotency-Key: taken and answered in one transaction
+    "smsdesk.api.idempotency.IdempotencyMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # request.organisation; the platform administrator and read-only accounts kept in bounds
     "smsdesk.accounts.middleware.OrganisationMiddleware",
@@ -258,12 +266,31 @@ try:  # a wrong kind, name or option stops every command here, in one line (exit
     _gateway_registry.check(SMSDESK_GATEWAYS)
 except _GatewayError as _e:
     raise ConfigError(f"SMSDESK_GATEWAYS: {_e}") from None
+# --- Scale-out (docs/scaling.md) -----------------------------------------------------------
+# The name of this host, as the Passerelles page, /metrics and the line leases show it.
+SMSDESK_HOST = env_str("SMSDESK_HOST", "") or _socket.gethostname()
+# The lines (SMSDESK_GATEWAYS names) a worker on this host may drive; empty: all of them. A
+# modem's line is listed only on the host that has the device.
+SMSDESK_WORKER_LINES = env_list("SMSDESK_WORKER_LINES", [])
+_line_names = [_spec.name for _spec in _gateway_registry.configured(SMSDESK_GATEWAYS)]
+_unknown_lines = [_n for _n in SMSDESK_WORKER_LINES if _n not in _line_names]
+if _unknown_lines:
+    raise ConfigError(
+        f"SMSDESK_WORKER_LINES: {', '.join(repr(_n) for _n in _unknown_lines)} is not a line "
+        f"of SMSDESK_GATEWAYS (its lines: {', '.join(_line_names)})"
+    )
+# A worker holds each line it drives through a lease renewed every quarter of this; a worker
+# silent twice this long is dead (what it had in flight becomes `unknown`).
+SMSDESK_LINE_LEASE_SECONDS = env_int("SMSDESK_LINE_LEASE_SECONDS", 30, minimum=3)
 SMSDESK_DEFAULT_REGION = env_region("SMSDESK_DEFAULT_REGION", "FR")
 # A text may use at most this many concatenated parts (10 = 1,530 GSM-7 or 670 UCS-2 chars).
 SMSDESK_MAX_SEGMENTS = env_int("SMSDESK_MAX_SEGMENTS", 10, minimum=1)
 SMSDESK_MAX_RECIPIENTS = env_int("SMSDESK_MAX_RECIPIENTS", 100_000, minimum=1)
 # How far ahead a send may be scheduled, in days.
 SMSDESK_MAX_SCHEDULE_DAYS = env_int("SMSDESK_MAX_SCHEDULE_DAYS", 365, minimum=0)
+# A recurring send's occurrence missed while no worker ran is still sent when a worker comes
+# back within this many minutes; later it is skipped and logged (never sent twice).
+SMSDESK_RECURRING_TOLERANCE = env_int("SMSDESK_RECURRING_TOLERANCE", 60, minimum=0)
 # Largest request body (a New SMS form or an API call); 100,000 numbers fit in 4 MB.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("SMSDESK_MAX_REQUEST_BYTES", 4 * 1024 * 1024, minimum=1)
 SMSDESK_MAX_ATTEMPTS = env_int("SMSDESK_MAX_ATTEMPTS", 5, minimum=1)
@@ -294,6 +321,11 @@ SMSDESK_STOP_GRACE = env_int("SMSDESK_STOP_GRACE", 30, minimum=0)
 # Hours after which a sent message still waiting for its delivery report is counted apart on
 # the home page (and a report that matched no message is forgotten).
 SMSDESK_REPORT_TIMEOUT = env_int("SMSDESK_REPORT_TIMEOUT", 48, minimum=1)
+# Webhooks may call addresses of the local network (loopback, 10/8, ...): off by default, as
+# such an address lets whoever registers an endpoint probe the server's own network.
+SMSDESK_WEBHOOK_ALLOW_PRIVATE = env_bool("SMSDESK_WEBHOOK_ALLOW_PRIVATE", False)
+# API requests per second per token (0: no limit); over it: 429 with Retry-After.
+SMSDESK_API_RATE = env_int("SMSDESK_API_RATE", 50, minimum=0)
 SMSDESK_API_TOKEN_PEPPER = env_secret("SMSDESK_API_TOKEN_PEPPER", "")
 
 # --- STOP list, calls, commercial sending (README "SMS STOP", "Appels", "SMS commerciaux") --

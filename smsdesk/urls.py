@@ -1,6 +1,8 @@
 from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path, re_path
-from django.views.i18n import set_language
 
 from smsdesk.api.endpoints import api, unknown_path
 
@@ -18,6 +20,13 @@ def _token_auth_only(patterns: list) -> list:  # type: ignore[type-arg]
 # A full disk or a database that cannot be used: 503 said plainly (core/faults.py).
 handler500 = "smsdesk.core.faults.server_error"
 
+
+@login_not_required
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask /favicon.ico of every site: the icon among the static files."""
+    return redirect(static("core/favicon.ico"))
+
+
 api_urls, api_app, api_namespace = api.urls
 urlpatterns = [
     path("", include("smsdesk.dashboard.urls")),
@@ -28,8 +37,10 @@ urlpatterns = [
     path("calls/", include("smsdesk.calls.urls")),
     path("gateways/", include("smsdesk.worker.urls")),
     path("platform/", include("smsdesk.tenants.urls")),
+    path("settings/webhooks/", include("smsdesk.webhooks.urls")),
     # the login page offers the language switch too
-    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
+    path("i18n/", include("smsdesk.accounts.i18n_urls")),
+    path("favicon.ico", favicon),
     path("api/v1/", (_token_auth_only(api_urls), api_app, api_namespace)),
     re_path(r"^api/(?P<path>.*)$", unknown_path),
 ]

@@ -29,6 +29,8 @@ WRONG = [
     ("SMSDESK_GATEWAYS", "modem", "which port"),
     ("SMSDESK_GATEWAYS", "a=simulator a=simulator", "two gateways are named a"),
     ("SMSDESK_GATEWAYS", "simulator?colour=blue", "colour"),
+    ("SMSDESK_GATEWAYS", "op=smpp://id:pw@127.0.0.1:2775?window=0", "window must be"),
+    ("SMSDESK_GATEWAYS", "op=smpp://127.0.0.1:2775", "system_id"),
     ("SMSDESK_MAX_SEGMENTS", "ten", "whole number"),
     ("SMSDESK_MAX_RECIPIENTS", "0", "at least 1"),
     ("SMSDESK_SECURE_COOKIES", "maybe", "true or false"),
@@ -41,6 +43,10 @@ WRONG = [
     ("SMSDESK_STOP_KEYWORDS", ", ,", "no word"),
     ("SMSDESK_COMMERCIAL_HOURS", "20:00-08:00", "COMMERCIAL"),
     ("SMSDESK_DATA_DIR", "/proc/no/such/dir", "cannot create"),
+    ("SMSDESK_WORKER_LINES", "simulator,modem-9", "'modem-9' is not a line"),
+    ("SMSDESK_WORKER_LINES", "../etc", "is not a line of SMSDESK_GATEWAYS"),
+    ("SMSDESK_LINE_LEASE_SECONDS", "1", "at least 3"),
+    ("SMSDESK_LINE_LEASE_SECONDS", "30s", "whole number"),
 ]
 
 # Arguments that would make each of smsdesk's own commands run (they never get that far).

@@ -71,3 +71,19 @@ class OwnPasswordForm(StyledForm):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
+    new_password_again = forms.CharField(
+        label=_("Confirm the new password"),
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean() or {}
+        new, again = cleaned.get("new_password"), cleaned.get("new_password_again")
+        if new is not None and again is not None and new != again:
+            self.add_error(
+                "new_password_again",
+                _("The two new passwords differ: type the same one in both fields."),
+            )
+        return cleaned

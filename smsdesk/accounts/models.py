@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.sessions.base_session import AbstractBaseSession
@@ -45,6 +46,13 @@ class User(AbstractUser):
     # "Mon compte": a small notice on any page when an SMS arrives, and a sound with it
     notify_inbound = models.BooleanField(_("show a notice when an SMS arrives"), default=True)
     notify_sound = models.BooleanField(_("with a sound"), default=False)
+    # "Mon compte": kept per user, so that another browser shows the same ("": the default,
+    # French and SMSDESK_TIME_ZONE). A database default, so that the old version's inserts
+    # still work during an upgrade.
+    language = models.CharField(_("language"), max_length=8, blank=True, default="", db_default="")
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, blank=True, default="", db_default=""
+    )
 
     class Meta(AbstractUser.Meta):  # type: ignore[name-defined]
         constraints = [
@@ -79,6 +87,39 @@ class User(AbstractUser):
         super().save(*args, **kwargs)
 
 
+class Scope(models.TextChoices):
+    """What a token may do (README "REST API": the table of endpoints per scope)."""
+
+    MESSAGES_SEND = "messages:send", _("Send messages")
+    MESSAGES_READ = "messages:read", _("Read messages, campaigns, calls and the STOP list")
+    CONTACTS_READ = "contacts:read", _("Read contacts and groups")
+    CONTACTS_WRITE = "contacts:write", _("Change contacts and groups")
+    OPTOUTS_WRITE = "optouts:write", _("Change the STOP list")
+    WEBHOOKS_ADMIN = "webhooks:admin", _("Manage webhooks")
+
+
+# What each role may give its tokens (and what a token keeps of its scopes when its user's
+# role changes: the role's scopes and the token's, both).
+ROLE_SCOPES: dict[str, tuple[str, ...]] = {
+    "operator": (
+        Scope.MESSAGES_SEND,
+        Scope.MESSAGES_READ,
+        Scope.CONTACTS_READ,
+        Scope.CONTACTS_WRITE,
+    ),
+    "admin": tuple(Scope.values),
+    # sees, sends nothing, changes nothing
+    "read_only": (Scope.MESSAGES_READ, Scope.CONTACTS_READ),
+}
+
+
+def role_scopes(user: Any) -> tuple[str, ...]:
+    """The scopes `user`'s role may give its tokens."""
+    if user.is_admin:
+        return ROLE_SCOPES["admin"]
+    return ROLE_SCOPES["read_only" if user.is_read_only else "operator"]
+
+
 class ApiToken(OrgOwned):
     """A bearer token for the REST API. Only its SHA-256 is stored; it is shown once."""
 
@@ -88,15 +129,41 @@ class ApiToken(OrgOwned):
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(_("last address"), null=True, blank=True)
+    # None: every scope of the user's role (the tokens made before scopes existed)
+    scopes = models.JSONField(_("scopes"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    # The rate limit (accounts/ratelimit.py): requests counted in the second `rate_second`.
+    rate_second = models.BigIntegerField(null=True, blank=True)
+    rate_count = models.IntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["organisation", "id"], name="token_org")]
 
+    def granted(self) -> frozenset[str]:
+        """The scopes this token has now: its own, within its user's role."""
+        role = role_scopes(self.user)
+        own = role if self.scopes is None else self.scopes
+        return frozenset(s for s in own if s in role)
+
     @staticmethod
     def digest_of(raw: str) -> str:
         # Tokens are 256 random bits: a plain hash is enough, no slow KDF is needed.
         return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+class FailedTokenAttempt(models.Model):
+    """Bearer tokens refused from one address in one minute (logged and throttled)."""
+
+    address = models.CharField(max_length=45)
+    minute = models.BigIntegerField()
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["address", "minute"], name="token_failure_once")
+        ]
 
 
 class LoginSession(AbstractBaseSession):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import secrets
+import zoneinfo
+from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -15,11 +18,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from smsdesk.accounts.models import ApiToken, LoginSession, User
+from smsdesk.accounts import tokens
+from smsdesk.accounts.models import ApiToken, LoginSession, Scope, User, role_scopes
 from smsdesk.core import tenancy, text
 from smsdesk.core.errors import ServiceError, collect
 
-TOKEN_PREFIX = "smsd_"  # noqa: S105 - a marker, not a secret
+TOKEN_PREFIX = tokens.TOKEN_PREFIX
 
 
 MAX_USERNAME = 150
@@ -220,11 +224,54 @@ def generate_password() -> str:
     return secrets.token_urlsafe(12)
 
 
-def create_token(*, user: User, name: str = "") -> tuple[ApiToken, str]:
-    """A new API token; the raw value is returned once and never stored."""
+class InvalidScope(AccountError):
+    code = "invalid_scope"
+
+
+MAX_EXPIRES_DAYS = 3650
+
+
+def create_token(
+    *,
+    user: User,
+    name: str = "",
+    scopes: Iterable[str] | None = None,
+    expires_days: int | None = None,
+) -> tuple[ApiToken, str]:
+    """A new API token; the raw value is returned once and never stored. `scopes`: those
+    given (each one the user's role allows), or every scope of the role when None;
+    `expires_days`: it stops working that many days from now (None: never). Without
+    `scopes` the token follows its user's role (stored as None: every scope of the role)."""
     name = text.check_typed(name.strip(), field="name", label=_("Label"))
     if user.organisation_id is None:  # the platform administrator has no customer data
         raise AccountError(_("A platform administrator has no API token."))
+    role = role_scopes(user)
+    chosen: list[str] | None = None
+    if scopes is not None:
+        asked = list(dict.fromkeys(str(s)[:40] for s in scopes))
+        unknown = [s for s in asked if s not in Scope.values]
+        if unknown or not asked:
+            raise InvalidScope(
+                _("Unknown scope: %(unknown)s. Scopes: %(known)s.")
+                % {"unknown": ", ".join(unknown) or "-", "known": ", ".join(Scope.values)},
+                field="scope",
+            )
+        beyond = [s for s in asked if s not in role]
+        if beyond:
+            raise InvalidScope(
+                _("%(user)s's role does not allow %(scopes)s.")
+                % {"user": user.get_username(), "scopes": ", ".join(beyond)},
+                field="scope",
+            )
+        chosen = [s for s in Scope.values if s in asked]
+    expires_at = None
+    if expires_days is not None:
+        if not 1 <= expires_days <= MAX_EXPIRES_DAYS:
+            raise InvalidScope(
+                _("The expiry is a number of days from 1 to %(max)d.") % {"max": MAX_EXPIRES_DAYS},
+                field="expires_days",
+            )
+        expires_at = timezone.now() + timedelta(days=expires_days)
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         organisation_id=user.organisation_id,
@@ -232,27 +279,17 @@ def create_token(*, user: User, name: str = "") -> tuple[ApiToken, str]:
         name=name[:100],
         prefix=raw[: len(TOKEN_PREFIX) + 6],
         digest=ApiToken.digest_of(raw),
+        scopes=chosen,
+        expires_at=expires_at,
     )
     return token, raw
 
 
 def user_for_token(raw: str) -> User | None:
-    if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
+    token = tokens.find(raw)
+    if token is None:
         return None
-    # Across organisations: the token says which one it belongs to. A suspended
-    # organisation's tokens answer 401 like a wrong one.
-    token = (
-        ApiToken.objects.across_orgs()
-        .select_related("user", "organisation")
-        .filter(digest=ApiToken.digest_of(raw), user__is_active=True)
-        .first()
-    )
-    if token is None or not token.organisation.is_active:
-        return None
-    now = timezone.now()
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-        # At most one write a minute per token: the API must not write on every read.
-        ApiToken.objects.for_org(token.organisation_id).filter(id=token.id).update(last_used_at=now)
+    tokens.count(token, address=None)
     return token.user
 
 
@@ -269,3 +306,36 @@ def set_notifications(*, user: User, inbound: bool, sound: bool) -> None:
     user.notify_inbound = inbound
     user.notify_sound = sound and inbound
     user.save(update_fields=["notify_inbound", "notify_sound"])
+
+
+def time_zones() -> list[str]:
+    """The zones a user may choose (IANA names, sorted)."""
+    return sorted(
+        z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith("Etc/")
+    )
+
+
+class BadPreference(ServiceError):
+    code = "bad_preference"
+
+
+def set_preferences(
+    *, user: User, language: str | None = None, time_zone: str | None = None
+) -> None:
+    """The user's language and time zone, kept on their account ("" for the default: French,
+    SMSDESK_TIME_ZONE); BadPreference for anything not offered. None: unchanged."""
+    fields = []
+    if language is not None:
+        if language and language not in dict(settings.LANGUAGES):
+            raise BadPreference(_("Choose a language from the list."), field="language")
+        user.language = language
+        fields.append("language")
+    if time_zone is not None:
+        if time_zone and time_zone not in set(time_zones()):
+            raise BadPreference(
+                _("Choose a time zone from the list, such as Europe/Paris."), field="time_zone"
+            )
+        user.time_zone = time_zone
+        fields.append("time_zone")
+    if fields:
+        user.save(update_fields=fields)

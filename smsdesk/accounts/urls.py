@@ -18,6 +18,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("me/", views.profile, name="profile"),
     path("me/notifications/", views.notifications, name="notifications"),
+    path("me/preferences/", views.preferences, name="preferences"),
     path("me/password/", views.change_password, name="change_password"),
     path("me/tokens/", views.create_token, name="create_token"),
     path("me/tokens/<int:token_id>/revoke/", views.revoke_token, name="revoke_token"),

@@ -1,13 +1,17 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django.views import i18n
 from django.views.decorators.http import require_POST
 
 from smsdesk.accounts import services
@@ -40,6 +44,8 @@ def profile(
             "tokens": request.user.api_tokens.all(),
             "new_token": new_token,
             "password_form": password_form or OwnPasswordForm(),
+            "time_zones": services.time_zones(),
+            "default_time_zone": settings.TIME_ZONE,
         },
         status=400 if status == 200 and password_form and password_form.errors else status,
     )
@@ -87,6 +93,42 @@ def notifications(request: HttpRequest) -> HttpResponse:
     )
     messages.success(request, _("Your notification settings are saved."))
     return redirect("accounts:profile")
+
+
+@require_POST
+def preferences(request: HttpRequest) -> HttpResponse:
+    """Language and time zone, kept on the account (every browser shows the same)."""
+    try:
+        services.set_preferences(
+            user=request.user,
+            language=request.POST.get("language", "")[:8],
+            time_zone=request.POST.get("time_zone", "")[:64],
+        )
+    except ServiceError as e:
+        messages.error(request, e.message)
+    else:
+        translation.activate(request.user.language or settings.LANGUAGE_CODE)
+        messages.success(request, _("Your language and time zone are saved."))
+    response = redirect("accounts:profile")
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        request.user.language or settings.LANGUAGE_CODE,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    return response
+
+
+@login_not_required
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """The language switch (Django's set_language), kept on the account of a logged-in user,
+    so that it follows them to another browser."""
+    response = i18n.set_language(request)
+    code = request.POST.get("language", "")
+    if request.user.is_authenticated and code in dict(settings.LANGUAGES):
+        services.set_preferences(user=request.user, language=code)
+    return response
 
 
 def change_password(request: HttpRequest) -> HttpResponse:

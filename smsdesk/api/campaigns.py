@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import File, Form, Path, Query, Router, Schema, Status, UploadedFile
 from pydantic import Field
 
-from smsdesk.api.schemas import MAX_ID, ErrorOut, Moment
+from smsdesk.api.schemas import MAX_ID, ErrorOut, Moment, StrictIn
 from smsdesk.directory import imports
 from smsdesk.messaging import campaigns, sending
 from smsdesk.messaging.models import Campaign
@@ -118,7 +118,7 @@ def get_campaign(request: HttpRequest, campaign_id: int = Path(..., ge=1, le=MAX
     },
     summary="Cancel the campaign's messages that have not gone out",
 )
-def cancel(request: HttpRequest, campaign_id: int = Path(..., ge=1, le=MAX_ID)):  # type: ignore[no-untyped-def]
+def cancel_campaign(request: HttpRequest, campaign_id: int = Path(..., ge=1, le=MAX_ID)):  # type: ignore[no-untyped-def]
     return {
         "changed": campaigns.cancel_campaign(campaign_id, by=request.user, org=request.organisation)
     }
@@ -136,7 +136,7 @@ def cancel(request: HttpRequest, campaign_id: int = Path(..., ge=1, le=MAX_ID)):
     },
     summary="Queue again the failed and unknown messages (an unknown one may have arrived)",
 )
-def retry(request: HttpRequest, campaign_id: int = Path(..., ge=1, le=MAX_ID)):  # type: ignore[no-untyped-def]
+def retry_campaign(request: HttpRequest, campaign_id: int = Path(..., ge=1, le=MAX_ID)):  # type: ignore[no-untyped-def]
     return {
         "changed": campaigns.retry_campaign(campaign_id, by=request.user, org=request.organisation)
     }
@@ -167,7 +167,7 @@ class FromFileOut(Schema):
     file: FileReportOut
 
 
-class FromFileIn(Schema):
+class FromFileIn(StrictIn):
     text: str = Field(
         "",
         max_length=5000,
@@ -176,6 +176,9 @@ class FromFileIn(Schema):
     send_at: Moment | None = Field(None, description="ISO 8601; omitted: send now")
     commercial: bool = False
     tag: str = Field("", max_length=50)
+    smart_encoding: bool = Field(
+        False, description="typographic characters replaced by GSM look-alikes (as POST /messages)"
+    )
     dry_run: bool = Field(
         False, description="only read the file: its report, as New SMS previews it, no send"
     )
@@ -196,7 +199,7 @@ MAX_LINES_REPORTED = 1000
     },
     summary="Send to the numbers of an uploaded CSV file, its columns usable as fields",
 )
-def create_from_file(  # type: ignore[no-untyped-def]
+def send_from_file(  # type: ignore[no-untyped-def]
     request: HttpRequest,
     form: Form[FromFileIn],
     file: File[UploadedFile],
@@ -220,6 +223,7 @@ def create_from_file(  # type: ignore[no-untyped-def]
         source="api",
         commercial=form.commercial,
         tag=form.tag,
+        smart_encoding=form.smart_encoding,
     )
     counts = campaigns.counts([campaign.id])[campaign.id]
     return Status(201, {"campaign": _out(campaign, counts), "file": report})

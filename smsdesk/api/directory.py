@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Field, Path, Query, Router, Schema, Status
 
-from smsdesk.api.schemas import COUNT_EXACT_HELP, COUNT_HELP, MAX_ID, ErrorOut, RowId
+from smsdesk.api.schemas import COUNT_EXACT_HELP, COUNT_HELP, MAX_ID, ErrorOut, RowId, StrictIn
 from smsdesk.core.lists import MAX_CURSOR, Order, api_count, keyset_page
 from smsdesk.directory import services
 from smsdesk.directory.models import Contact, Group
@@ -19,7 +19,7 @@ CONTACT_ORDER = Order("name", ("name", "id"), descending=False)
 GROUP_ORDER = Order("name", ("name",), descending=False)
 
 
-class ContactIn(Schema):
+class ContactIn(StrictIn):
     name: str = Field(..., max_length=400)
     number: str = Field(..., max_length=64, description="E.164 or national format")
     first_name: str = Field("", max_length=200)
@@ -27,7 +27,7 @@ class ContactIn(Schema):
     groups: list[RowId] = Field(default_factory=list, max_length=1000, description="group ids")
 
 
-class ContactPatch(Schema):
+class ContactPatch(StrictIn):
     name: str | None = Field(None, max_length=400)
     number: str | None = Field(None, max_length=64)
     first_name: str | None = Field(None, max_length=200)
@@ -51,22 +51,32 @@ class ContactPage(Schema):
     contacts: list[ContactOut]
 
 
-class GroupIn(Schema):
+RULE_HELP = (
+    'a dynamic group: {"all" | "any": [{"field", "op", "value"}]}, ops equals, contains, '
+    "starts_with, is_empty, in (README, Dynamic groups); its members are the contacts matching "
+    "it when it is read"
+)
+
+
+class GroupIn(StrictIn):
     name: str = Field(..., max_length=400)
     contacts: list[RowId] = Field(default_factory=list, max_length=100_000)
+    rule: dict | None = Field(None, description=RULE_HELP)
 
 
-class GroupPatch(Schema):
+class GroupPatch(StrictIn):
     name: str | None = Field(None, max_length=400)
     add: list[RowId] = Field(default_factory=list, max_length=100_000)
     remove: list[RowId] = Field(default_factory=list, max_length=100_000)
     contacts: list[RowId] | None = Field(None, max_length=100_000, description="replaces members")
+    rule: dict | None = Field(None, description="replaces a dynamic group's rule")
 
 
 class GroupOut(Schema):
     id: int
     name: str
     size: int
+    rule: dict | None = Field(None, description="null: members chosen one by one")
 
 
 class GroupPage(Schema):
@@ -89,7 +99,9 @@ def _contact_out(c: Contact) -> dict:
 
 def _group_out(g: Group) -> dict:
     size = getattr(g, "size", None)
-    return {"id": g.id, "name": g.name, "size": size if size is not None else g.contacts.count()}
+    if g.rule is not None or size is None:
+        size = services.group_size(g)
+    return {"id": g.id, "name": g.name, "size": size, "rule": g.rule}
 
 
 ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}

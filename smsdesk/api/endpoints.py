@@ -11,42 +11,94 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI, Path, Query, Status
+from django.utils.translation import gettext_lazy
+from ninja import Field, NinjaAPI, Path, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
-from smsdesk.accounts import access
 from smsdesk.accounts import services as accounts
+from smsdesk.accounts import tokens
+from smsdesk.accounts.models import Scope
 from smsdesk.api import calls as calls_api
 from smsdesk.api import campaigns as campaigns_api
 from smsdesk.api import directory as directory_api
 from smsdesk.api import optout as optout_api
+from smsdesk.api import stats as stats_api
+from smsdesk.api import webhooks as webhooks_api
+from smsdesk.api.automation import recurrence_out
+from smsdesk.api.automation import router as automation_router
 from smsdesk.api.schemas import (
     MAX_ID,
     CreatedOut,
     ErrorOut,
     MessageOut,
     MessagePage,
+    Moment,
     SendIn,
 )
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.lists import api_count
 from smsdesk.directory.services import Targets
-from smsdesk.messaging import actions, filters, sending
+from smsdesk.messaging import actions, errors, filters, recurring, sending, shapes
 from smsdesk.messaging.models import Message
+
+# The scope each area of the API needs: (to read, to change). A path whose first segment is
+# not here needs a scope no token has (test_scopes checks every path of the schema is here).
+SCOPES: dict[str, tuple[str, str]] = {
+    "messages": (Scope.MESSAGES_READ, Scope.MESSAGES_SEND),
+    "conversations": (Scope.MESSAGES_READ, Scope.MESSAGES_READ),
+    "campaigns": (Scope.MESSAGES_READ, Scope.MESSAGES_SEND),
+    "calls": (Scope.MESSAGES_READ, Scope.MESSAGES_READ),
+    "optouts": (Scope.MESSAGES_READ, Scope.OPTOUTS_WRITE),
+    "contacts": (Scope.CONTACTS_READ, Scope.CONTACTS_WRITE),
+    "groups": (Scope.CONTACTS_READ, Scope.CONTACTS_WRITE),
+    "webhooks": (Scope.WEBHOOKS_ADMIN, Scope.WEBHOOKS_ADMIN),
+    "stats": (Scope.MESSAGES_READ, Scope.MESSAGES_READ),
+    "recurring": (Scope.MESSAGES_READ, Scope.MESSAGES_SEND),
+    "autoreplies": (Scope.MESSAGES_READ, Scope.MESSAGES_SEND),
+}
+
+
+def scope_for(method: str, path: str) -> str:
+    area = path.removeprefix("/api/v1/").split("/", 1)[0]
+    read, write = SCOPES.get(area, ("-", "-"))
+    return read if method in ("GET", "HEAD") else write
+
+
+class RateLimited(Exception):
+    def __init__(self, rate: tokens.Rate) -> None:
+        self.rate = rate
+
+
+class TooManyFailures(Exception):
+    pass
+
+
+class MissingScope(Exception):
+    def __init__(self, scope: str) -> None:
+        self.scope = scope
 
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str):  # type: ignore[no-untyped-def]
-        """The token's user, and their organisation as the request's: every endpoint reads
-        and writes that organisation's data only. A read-only account's token reads."""
-        user = accounts.user_for_token(token)
-        if user is not None:
-            request.user = user
-            request.organisation = user.organisation  # type: ignore[attr-defined]
-            if user.is_read_only and request.method not in ("GET", "HEAD", "OPTIONS"):
-                raise access.NotAllowed(_("A read-only account cannot change anything."))
-        return user
+        address = request.META.get("REMOTE_ADDR") or None
+        found = tokens.find(token)
+        if found is None:
+            if tokens.refused(address):
+                raise TooManyFailures()
+            return None
+        rate = tokens.count(found, address=address)
+        request.rate = rate  # type: ignore[attr-defined]
+        if rate.exceeded:
+            raise RateLimited(rate)
+        scope = scope_for(request.method or "GET", request.path_info)
+        if scope not in found.granted():
+            raise MissingScope(scope)
+        # The token's organisation is the request's: every endpoint reads and writes that
+        # organisation's data only.
+        request.user = found.user
+        request.organisation = found.organisation  # type: ignore[attr-defined]
+        return found.user
 
 
 def staff_or_token(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -68,7 +120,7 @@ def staff_or_token(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
     return wrapper
 
 
-UNAUTHORIZED = "A valid API token is required: Authorization: Bearer <token>."
+UNAUTHORIZED = gettext_lazy("A valid API token is required: Authorization: Bearer <token>.")
 
 _ERROR_BODY = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}}
 _UNAVAILABLE = {
@@ -79,23 +131,79 @@ _UNAVAILABLE = {
 }
 
 
+_RATE_HEADERS = {
+    "RateLimit-Limit": {"schema": {"type": "integer"}, "description": "requests per second"},
+    "RateLimit-Remaining": {"schema": {"type": "integer"}},
+    "RateLimit-Reset": {"schema": {"type": "integer"}, "description": "seconds"},
+}
+_COMMON: dict[int, dict] = {
+    400: {
+        "description": "Bad Request: an unknown field or query parameter, named",
+        "content": _ERROR_BODY,
+    },
+    401: {"description": "No valid token", "content": _ERROR_BODY},
+    403: {
+        "description": "The token lacks the scope this operation needs (missing_scope), "
+        "or the user's role does not allow it",
+        "content": _ERROR_BODY,
+    },
+    405: {"description": "Method not allowed", "content": _ERROR_BODY},
+    413: {"description": "The body is too large", "content": _ERROR_BODY},
+    415: {
+        "description": "The body is not in a media type the operation reads",
+        "content": _ERROR_BODY,
+    },
+    422: {
+        "description": "Invalid input, or an Idempotency-Key used for another request",
+        "content": _ERROR_BODY,
+    },
+    429: {
+        "description": "Too many requests for this token (SMSDESK_API_RATE per second)",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}, **_RATE_HEADERS},
+        "content": _ERROR_BODY,
+    },
+    500: {"description": "Server error", "content": _ERROR_BODY},
+}
+_IDEMPOTENCY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "the same key and request within 24 hours answer the first answer "
+    "again and create nothing",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+
+
 class SmsdeskAPI(NinjaAPI):
-    """Declares in the schema the answers any operation may give outside its own code: 400
-    `control_character` for a control character in a query parameter
-    (core.middleware.QueryControlsMiddleware), and 503 with Retry-After when the disk is full
-    or the database cannot be used (core/faults.py)."""
+    """Declares in the schema the answers any operation may give outside its own code: the
+    strict checks (api/middleware.py: 400, 405, 415), the token's (401, 403, 429), 413, 500,
+    and 503 with Retry-After when the disk is full or the database cannot be used
+    (core/faults.py); the Idempotency-Key header of every POST; readable operation ids (the
+    view's name: `send_message`, not `smsdesk_api_endpoints_send`)."""
+
+    def get_openapi_operation_id(self, operation):  # type: ignore[no-untyped-def]
+        return operation.view_func.__name__
 
     def get_openapi_schema(self, **kwargs):  # type: ignore[no-untyped-def,override]
         schema = super().get_openapi_schema(**kwargs)
         for operations in schema["paths"].values():
-            for operation in operations.values():
+            for method, operation in operations.items():
                 responses = operation["responses"]
-                if any(p["in"] == "query" for p in operation.get("parameters", [])):
-                    responses.setdefault(
-                        400, {"description": "Bad Request", "content": _ERROR_BODY}
-                    )
+                for code, answer in _COMMON.items():
+                    responses.setdefault(code, answer)
                 responses.setdefault(503, _UNAVAILABLE)
+                if method == "post":
+                    operation.setdefault("parameters", []).append(_IDEMPOTENCY)
         return schema
+
+    def create_response(self, request, data, *args, **kwargs):  # type: ignore[no-untyped-def,override]
+        response = super().create_response(request, data, *args, **kwargs)
+        rate = getattr(request, "rate", None)
+        if rate is not None and rate.limit:
+            response["RateLimit-Limit"] = str(rate.limit)
+            response["RateLimit-Remaining"] = str(max(0, rate.remaining))
+            response["RateLimit-Reset"] = str(rate.reset)
+        return response
 
 
 api = SmsdeskAPI(
@@ -127,6 +235,23 @@ def service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
 
 @api.exception_handler(ValidationError)
 def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    unknown = [
+        ".".join(str(p) for p in e.get("loc", []) if p not in ("body", "payload"))
+        for e in exc.errors
+        if e.get("type") == "extra_forbidden"
+    ]
+    if unknown:
+        return api.create_response(
+            request,
+            {
+                "code": "unknown_field",
+                "field": unknown[0],
+                "message": _("Unknown fields: %(names)s.")
+                % {"names": ", ".join(n[:60] for n in unknown[:10])},
+                "detail": [{"field": n[:60], "reason": "unknown"} for n in unknown[:10]],
+            },
+            status=400,
+        )
     first = exc.errors[0] if exc.errors else {}
     loc = [str(p) for p in first.get("loc", []) if p not in ("body", "payload", "query", "path")]
     field = ".".join(loc) or None
@@ -149,7 +274,43 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
 
 def _error(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
     return api.create_response(
-        request, {"code": code, "field": None, "message": message}, status=status
+        request, {"code": code, "field": None, "message": str(message)}, status=status
+    )
+
+
+@api.exception_handler(RateLimited)
+def rate_limited(request: HttpRequest, exc: RateLimited) -> HttpResponse:
+    response = _error(
+        request,
+        429,
+        "rate_limited",
+        _("More than %(n)d requests per second with this token: wait, then send it again.")
+        % {"n": exc.rate.limit},
+    )
+    response["Retry-After"] = str(exc.rate.reset)
+    return response
+
+
+@api.exception_handler(TooManyFailures)
+def too_many_failures(request: HttpRequest, exc: TooManyFailures) -> HttpResponse:
+    response = _error(
+        request,
+        429,
+        "too_many_failures",
+        _("Too many invalid tokens from this address: wait a minute."),
+    )
+    response["Retry-After"] = "60"
+    return response
+
+
+@api.exception_handler(MissingScope)
+def missing_scope(request: HttpRequest, exc: MissingScope) -> HttpResponse:
+    return _error(
+        request,
+        403,
+        "missing_scope",
+        _("This token does not have the scope %(scope)s that this operation needs.")
+        % {"scope": exc.scope},
     )
 
 
@@ -167,47 +328,31 @@ def too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
         request,
         413,
         "too_large",
-        f"The request body is larger than the limit of {limit:,} bytes.",
+        _("The request body is larger than the limit of %(limit)s bytes.")
+        % {"limit": f"{limit:,}"},
     )
 
 
 @api.exception_handler(HttpError)
 def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 400:  # django-ninja could not parse the body
-        return _error(request, 400, "bad_json", "The request body is not valid JSON.")
+        return _error(request, 400, "bad_json", _("The request body is not valid JSON."))
     return _error(request, exc.status_code, "error", str(exc))
 
 
 @api.exception_handler(Http404)
 def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return _error(request, 404, "not_found", "Not found.")
+    return _error(request, 404, "not_found", _("Not found."))
 
 
 @login_not_required
 def unknown_path(request: HttpRequest, path: str = "") -> HttpResponse:
     """Any address under /api/v1/ that no endpoint serves (`/optouts/..%2F..%2Fetc`): the
     JSON 404 too, never the web's HTML page."""
-    return _error(request, 404, "not_found", "Not found.")
+    return _error(request, 404, "not_found", _("Not found."))
 
 
-def _out(m: Message) -> dict:
-    outbound = m.direction == Message.Direction.OUTBOUND
-    return {
-        "id": m.id,
-        "direction": m.direction,
-        "status": m.status,
-        "to": m.peer if outbound else None,
-        "sender": None if outbound else m.peer,
-        "text": m.body,
-        "segments": m.segments,
-        "encoding": m.encoding,
-        "created_at": m.created_at,
-        "send_at": m.due_at if outbound else None,
-        "sent_at": m.sent_at,
-        "status_at": m.status_at,
-        "error": m.error,
-        "campaign_id": m.campaign_id,
-    }
+_out = shapes.message_data
 
 
 @api.post(
@@ -222,17 +367,39 @@ def _out(m: Message) -> dict:
     },
     by_alias=True,
     summary="Send an SMS to numbers, contacts and groups, now or later",
+    tags=["messages"],
 )
-def send(request: HttpRequest, payload: SendIn):  # type: ignore[no-untyped-def]
+def send_message(request: HttpRequest, payload: SendIn):  # type: ignore[no-untyped-def]
+    targets = Targets(numbers=payload.to, contacts=payload.contacts, groups=payload.groups)
+    if payload.repeat is not None:
+        if payload.send_at is not None:
+            raise errors.InvalidRepeat(
+                _("A recurring send starts at its first occurrence: leave send_at out."),
+                field="send_at",
+            )
+        rec = recurring.create_recurrence(
+            author=request.user,
+            org=request.organisation,
+            body=payload.text,
+            targets=targets,
+            repeat=recurring.check_repeat(**payload.repeat.dict()),
+            commercial=payload.commercial,
+            tag=payload.tag,
+            source="api",
+        )
+        return Status(201, {"campaign_id": None, "messages": [], "recurrence": recurrence_out(rec)})
     campaign = sending.create_campaign(
         author=request.user,
         org=request.organisation,
         body=payload.text,
-        targets=Targets(numbers=payload.to, contacts=payload.contacts, groups=payload.groups),
+        targets=targets,
         send_at=payload.send_at,
         source="api",
         commercial=payload.commercial,
         tag=payload.tag,
+        gateway=payload.gateway or None,
+        smart_encoding=payload.smart_encoding,
+        personalise_text=payload.personalise,
     )
     return Status(
         201, {"campaign_id": campaign.id, "messages": [_out(m) for m in campaign.created_messages]}
@@ -244,6 +411,7 @@ def send(request: HttpRequest, payload: SendIn):  # type: ignore[no-untyped-def]
     response={200: MessageOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
     by_alias=True,
     summary="One message, with its current status",
+    tags=["messages"],
 )
 def get_message(  # type: ignore[no-untyped-def]
     request: HttpRequest, message_id: int = Path(..., ge=1, le=MAX_ID)
@@ -255,7 +423,9 @@ def get_message(  # type: ignore[no-untyped-def]
     "/messages",
     response={200: MessagePage, 401: ErrorOut, 422: ErrorOut},
     by_alias=True,
-    summary="Messages, newest first; page with `before` = the previous next_cursor",
+    summary="Messages, newest first (`before` pages back); oldest first from `after` "
+    "(pages forwards); only newer than `since_id`",
+    tags=["messages"],
 )
 def list_messages(  # type: ignore[no-untyped-def]
     request: HttpRequest,
@@ -263,16 +433,44 @@ def list_messages(  # type: ignore[no-untyped-def]
     status: Message.Status | None = None,
     q: str = Query("", max_length=100),
     before: int | None = Query(
-        None, ge=1, le=MAX_ID, description="only messages with a smaller id"
+        None, ge=1, le=MAX_ID, description="only messages with a smaller id (newest first)"
     ),
+    after: int | None = Query(
+        None,
+        ge=0,
+        le=MAX_ID,
+        description="walk forwards: messages with a greater id, oldest first; next_cursor "
+        "is then the `after` of the next page",
+    ),
+    since_id: int | None = Query(
+        None, ge=0, le=MAX_ID, description="only messages with a greater id (newest first)"
+    ),
+    created_since: Moment | None = Query(None, description="ISO 8601, created at or after"),  # noqa: B008
+    created_until: Moment | None = Query(None, description="ISO 8601, created before"),  # noqa: B008
+    gateway: str = Query("", max_length=50, description="the line (gateway) name"),
+    tag: str = Query("", max_length=50, description="the campaign's tag"),
     limit: int = Query(50, ge=1, le=500),
 ):
     qs = filters.message_list(
         org=request.organisation, direction=direction, status=status, search=q
-    ).order_by("-id")
+    )
+    if since_id is not None:
+        qs = qs.filter(id__gt=since_id)
+    if created_since is not None:
+        qs = qs.filter(created_at__gte=created_since)
+    if created_until is not None:
+        qs = qs.filter(created_at__lt=created_until)
+    if gateway:
+        qs = qs.filter(gateway_id=gateway)
+    if tag:
+        qs = qs.filter(campaign__tag=tag)
+    forwards = after is not None
+    qs = qs.order_by("id" if forwards else "-id")
     counted = api_count(qs)
     if before is not None:
         qs = qs.filter(id__lt=before)  # keyset on the primary key: no OFFSET
+    if after is not None:
+        qs = qs.filter(id__gt=after)
     rows = list(qs[: limit + 1])
     next_cursor = rows[limit - 1].id if len(rows) > limit else None
     return {
@@ -282,9 +480,43 @@ def list_messages(  # type: ignore[no-untyped-def]
     }
 
 
+@api.post(
+    "/messages/{message_id}/cancel",
+    response={200: MessageOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut},
+    by_alias=True,
+    summary="Cancel a message not handed to a gateway yet (409 when it is on its way)",
+    tags=["messages"],
+)
+def cancel_message(  # type: ignore[no-untyped-def]
+    request: HttpRequest, message_id: int = Path(..., ge=1, le=MAX_ID)
+):
+    actions.get_message(message_id)  # 404 first
+    return _out(actions.cancel_message(message_id, by=request.user))
+
+
+class ReadOut(Schema):
+    read: int = Field(..., description="how many messages were unread")
+
+
+@api.post(
+    "/conversations/{conversation_id}/read",
+    response={200: ReadOut, 401: ErrorOut, 404: ErrorOut},
+    summary="Mark a conversation's received messages read",
+    tags=["messages"],
+)
+def read_conversation(  # type: ignore[no-untyped-def]
+    request: HttpRequest, conversation_id: int = Path(..., ge=1, le=MAX_ID)
+):
+    return {"read": actions.read_conversation(conversation_id)}
+
+
 # The STOP list and the call log have their own routers, beside their apps.
 api.add_router("/optouts", optout_api.router)
 api.add_router("/calls", calls_api.router)
 # Contacts and groups (/contacts, /groups), beside the other routers of this package.
 api.add_router("/", directory_api.router)
 api.add_router("/campaigns", campaigns_api.router)
+api.add_router("/stats", stats_api.router)
+# Recurring sends and keyword auto-replies (/recurring, /autoreplies).
+api.add_router("/", automation_router)
+api.add_router("/webhooks", webhooks_api.router)

@@ -7,7 +7,14 @@ from datetime import datetime
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
-from smsdesk.api.schemas import COUNT_EXACT_HELP, COUNT_HELP, MAX_ID, NEXT_CURSOR_HELP, ErrorOut
+from smsdesk.api.schemas import (
+    COUNT_EXACT_HELP,
+    COUNT_HELP,
+    MAX_ID,
+    NEXT_CURSOR_HELP,
+    ErrorOut,
+    StrictIn,
+)
 from smsdesk.core.lists import api_count
 from smsdesk.directory import services as directory
 from smsdesk.optout import services
@@ -16,9 +23,12 @@ from smsdesk.optout.models import OptOut, OptOutEvent, Source
 router = Router(tags=["optouts"])
 
 
-class OptOutIn(Schema):
+class OptOutIn(StrictIn):
     number: str = Field(..., max_length=64, description="E.164 or national format")
     reason: str = Field("", max_length=services.MAX_REASON)
+    never: bool = Field(
+        False, description="never text: a START from the number does not take it off"
+    )
 
 
 class OptOutOut(Schema):
@@ -27,6 +37,7 @@ class OptOutOut(Schema):
     source: str
     by: str | None
     message: str
+    never: bool = Field(False, description="never text (an administrator's decision)")
 
 
 class OptOutPage(Schema):
@@ -49,6 +60,7 @@ def _out(o: OptOut) -> dict:
         "source": o.source,
         "by": o.by.get_username() if o.by else None,
         "message": o.keyword,
+        "never": o.never,
     }
 
 
@@ -102,6 +114,7 @@ def add_optout(request: HttpRequest, payload: OptOutIn):  # type: ignore[no-unty
         org=request.organisation,
         source=Source.API,
         reason=payload.reason,
+        never=payload.never,
     )
     return Status(201, _out(entry))
 

@@ -8,15 +8,56 @@ from ninja import Field, Schema
 from pydantic import AfterValidator, ConfigDict
 
 from smsdesk.core.bounds import MAX_ID, moment
+from smsdesk.messaging.models import Message
 
 # Ids are 64-bit and moments inside the calendar once in UTC: anything else is refused with
 # 422 here, never sent to the database (core/bounds.py).
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Moment = Annotated[datetime, AfterValidator(moment)]
-__all__ = ["MAX_ID", "Moment", "RowId"]
 
 
-class SendIn(Schema):
+def _with_offset(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(
+            "give the time with its offset or Z, e.g. 2026-12-01T09:30:00+01:00: a time "
+            "without one could be read in the wrong zone"
+        )
+    return value
+
+
+# A moment a client asks for (send_at): its offset is required, never guessed.
+AwareMoment = Annotated[datetime, AfterValidator(_with_offset), AfterValidator(moment)]
+__all__ = ["MAX_ID", "AwareMoment", "Moment", "RowId", "StrictIn"]
+
+
+class StrictIn(Schema):
+    """An input body: a field it does not declare is refused (400 `unknown_field`), never
+    dropped silently (a client's typo, `"sendat"`, would otherwise send at once)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class RepeatIn(StrictIn):
+    every: str = Field(..., max_length=10, description="day, week or month")
+    on: list[str] | None = Field(None, max_length=7, description='week: days, e.g. ["mon", "thu"]')
+    day: int | str | None = Field(
+        None, description="month: a day of the month (1-31) or last-DAY, e.g. last-fri"
+    )
+    at: str = Field(..., max_length=10, description="local time, HH:MM")
+    until: str | None = Field(None, max_length=10, description="last date, YYYY-MM-DD")
+    times: int | None = Field(None, ge=1, le=10_000, description="how many occurrences")
+
+
+class RecurrenceOut(Schema):
+    id: int
+    repeat: dict
+    next_at: datetime | None
+    paused: bool
+    text: str
+    time_zone: str
+
+
+class SendIn(StrictIn):
     to: list[str] = Field(
         default_factory=list,
         max_length=settings.SMSDESK_MAX_RECIPIENTS,
@@ -30,23 +71,55 @@ class SendIn(Schema):
     text: str = Field(
         ...,
         max_length=5000,
-        description="may hold fields, {prénom} or {prénom|default} (README, Personalised texts)",
+        description="sent as written; with personalise, fields {prénom} or {prénom|default} "
+        "are read (README, Personalised texts)",
     )
-    send_at: Moment | None = Field(None, description="ISO 8601; omitted: send now")
+    personalise: bool = Field(
+        False,
+        description="read the fields of the text for each recipient; false: literal text, "
+        "braces included",
+    )
+    send_at: AwareMoment | None = Field(
+        None, description="ISO 8601 with its offset or Z (refused without); omitted: send now"
+    )
     commercial: bool = Field(
         False,
         description="advertising: the opt-out mention is added and it waits for the allowed "
         "hours (README, Commercial SMS)",
     )
     tag: str = Field("", max_length=50, description="a free label to find the campaign again")
+    gateway: str = Field(
+        "",
+        max_length=50,
+        description="the line to send through, a name of SMSDESK_GATEWAYS; omitted: the first",
+    )
+    repeat: RepeatIn | None = Field(
+        None,
+        description="a recurring send instead of one send (README, Recurring sends): each "
+        "occurrence is a campaign, to the recipients as they are that day",
+    )
+    smart_encoding: bool = Field(
+        False,
+        description="replace typographic characters (’ ‘ « » “ ” – — … non-breaking spaces) by "
+        "their GSM look-alikes, so that such a text stays GSM-7 (160 characters an SMS); the "
+        "text stored and returned is the text sent (README, Typographic characters)",
+    )
 
 
 class MessageOut(Schema):
     model_config = ConfigDict(populate_by_name=True)
 
     id: int
-    direction: str
-    status: str
+    direction: Message.Direction
+    status: Message.Status = Field(
+        ...,
+        description="outbound: scheduled, queued, sending, sent, delivered, failed, blocked, "
+        "cancelled, unknown; inbound: unread or read (also in `read`)",
+    )
+    read: bool | None = Field(None, description="inbound: read yet; outbound: null")
+    keyword: str | None = Field(
+        None, description="inbound: `stop` or `start` when the SMS is an opt-out or opt-in"
+    )
     to: str | None = None
     sender: str | None = Field(None, alias="from")
     text: str
@@ -61,8 +134,9 @@ class MessageOut(Schema):
 
 
 class CreatedOut(Schema):
-    campaign_id: int
+    campaign_id: int | None = Field(..., description="null for a recurring send")
     messages: list[MessageOut]
+    recurrence: RecurrenceOut | None = Field(None, description="the recurring send created")
 
 
 # Lists count without scanning (core/lists.py): exactly up to 1,000 rows, beyond an estimate.
@@ -71,7 +145,10 @@ COUNT_HELP = (
     "(PostgreSQL's estimate) or, on SQLite, more than that many"
 )
 COUNT_EXACT_HELP = "false when there are more than 1,000 and count is an estimate or a floor"
-NEXT_CURSOR_HELP = "pass it as `before` for the next page; null on the last page"
+NEXT_CURSOR_HELP = (
+    "pass it as `before` for the next page (as `after` when walking forwards); null on the "
+    "last page"
+)
 
 
 class MessagePage(Schema):

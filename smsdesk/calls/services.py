@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,10 +33,21 @@ def replied_since(caller: str, since: datetime, *, org: Any) -> bool:
 CALL_REPLY_EVERY = timedelta(days=1)
 
 
+# Called with each call logged, in its transaction (the webhooks' outbox registers here).
+on_call: list[Callable[[Call], None]] = []
+
+
 @transaction.atomic
 def receive_call(*, gateway: str, caller: str, at: datetime) -> Call:
     """Log a call; answer it by SMS when SMSDESK_CALLS_AUTO_REPLY is on, never to a hidden
     number or one on the STOP list, at most once a day per caller."""
+    call = _answer(gateway=gateway, caller=caller, at=at)
+    for listener in on_call:
+        listener(call)
+    return call
+
+
+def _answer(*, gateway: str, caller: str, at: datetime) -> Call:
     number = normalise_sender(caller)
     org = lines.organisation_of_line(gateway)  # a call on a line is its organisation's
     call = record_call(gateway=gateway, caller=number, at=at, org=org)

@@ -13,14 +13,23 @@ from smsdesk.core import hooks
 
 # (section title or None, [(url name, label, icon)])
 MENU = [
-    (None, [("dashboard:home", _("Home"), "house")]),
+    (
+        None,
+        [
+            ("dashboard:home", _("Home"), "house"),
+            ("dashboard:statistics", _("Statistics"), "bar-chart-line"),
+        ],
+    ),
     (None, [("messaging:conversations", _("Conversations"), "chat-dots")]),
     (
         _("SMS"),
         [
             ("messaging:new", _("New SMS"), "pencil-square"),
             ("messaging:sent", _("Sent SMS"), "send"),
+            ("messaging:scheduled", _("Scheduled SMS"), "clock"),
             ("messaging:campaigns", _("Campaigns"), "megaphone"),
+            ("messaging:recurring", _("Recurring sends"), "arrow-repeat"),
+            ("messaging:autoreplies", _("Auto-replies"), "reply-all"),
             ("messaging:received", _("Received SMS"), "inbox"),
             ("messaging:unread", _("Unread SMS"), "envelope"),
         ],
@@ -42,7 +51,12 @@ MENU = [
 ]
 
 # Pages that light up a menu entry other than their own.
-PART_OF = {"accounts:users": ("accounts:user", "accounts:suspend")}
+PART_OF = {
+    "accounts:users": ("accounts:user", "accounts:suspend"),
+    "messaging:recurring": ("messaging:recurring_edit",),
+    "messaging:scheduled": ("messaging:campaign_edit",),
+    "webhooks:list": ("webhooks:detail", "webhooks:delete"),
+}
 
 # Shown to administrators only.
 ADMIN_MENU = [
@@ -51,6 +65,7 @@ ADMIN_MENU = [
         [
             ("accounts:users", _("Users"), "person-gear"),
             ("worker:gateways", _("Gateways"), "broadcast"),
+            ("webhooks:list", _("Webhooks"), "plug"),
         ],
     )
 ]

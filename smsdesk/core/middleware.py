@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.utils import translation
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
+from django.utils.translation.trans_real import parse_accept_lang_header
 
 from smsdesk.core import bounds
 
@@ -26,7 +27,9 @@ class LanguageMiddleware:
 
     Unlike Django's LocaleMiddleware, the browser's Accept-Language is not followed: office
     PCs often run an English browser, and staff must see the screens the manual describes.
-    The switch (Django's set_language view) keeps the choice in a cookie.
+    The switch (Django's set_language view) keeps the choice in a cookie. The API is the
+    exception: a program asks for its language with Accept-Language (French when it names
+    none we have), and its error messages come in it.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -35,6 +38,8 @@ class LanguageMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         code = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        if is_api(request):
+            code = self._accepted(request.headers.get("Accept-Language", ""))
         if code not in self.languages:
             code = settings.LANGUAGE_CODE
         translation.activate(code)
@@ -42,6 +47,13 @@ class LanguageMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", code)
         return response
+
+    def _accepted(self, header: str) -> str:
+        for lang, _q in parse_accept_lang_header(header[:200]):
+            base = lang.split("-")[0].lower()
+            if base in self.languages:
+                return base
+        return settings.LANGUAGE_CODE
 
 
 class NoStoreMiddleware:

@@ -41,7 +41,7 @@ def parse_typed(raw: object) -> str:
 def invalid_number_message(raw: object, reason: str) -> str:
     """The one wording of "invalid number", whoever refuses it."""
     shown = text.from_network(str(raw)[:64], multiline=False)  # quoted back: no controls
-    return _("« %(number)s » is not a valid number (%(reason)s).") % {
+    return _("“%(number)s” is not a valid number (%(reason)s).") % {
         "number": shown,
         "reason": explain(reason),
     }

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from smsdesk.core.errors import ServiceError
-from smsdesk.core.models import FormKey
+from smsdesk.core.models import FormKey, IdempotencyKey
 
 FIELD = "form_key"
 KEEP = timedelta(days=2)  # a key older than this is forgotten (a form open two days)
@@ -74,3 +74,9 @@ def claim(request: HttpRequest) -> None:
     except IntegrityError:
         raise AlreadySubmitted() from None
     FormKey.objects.filter(used_at__lt=now - KEEP).delete()
+
+
+def purge_idempotency_keys(now: datetime | None = None) -> int:
+    """Forget the API's Idempotency-Keys older than 24 hours (api/idempotency.py)."""
+    limit = (now or timezone.now()) - timedelta(hours=24)
+    return IdempotencyKey.objects.filter(created_at__lt=limit).delete()[0]

@@ -88,6 +88,8 @@ def describe(migrations: tuple[Migration, ...], limit: int = 5) -> str:
 NEEDS_STOP: dict[Migration, str] = {
     ("accounts", "0002_user_notifications"): "NOT NULL columns the old code does not fill",
     ("directory", "0002_contact_fields"): "NOT NULL columns, and a data change",
+    ("directory", "0005_search_names"): "the folded names, back-filled, are not kept by the old "
+    "code (its new contacts would not be found by a search)",
     ("messaging", "0002_optout_keyword_notice_commercial"): "NOT NULL columns",
     ("messaging", "0004_gateway_state_parts_queue"): "a renamed table, NOT NULL columns, "
     "and the queue back-filled, which the old code does not keep",
@@ -98,16 +100,22 @@ NEEDS_STOP: dict[Migration, str] = {
     ("messaging", "0010_daily_counts"): "the counters, back-filled, are not kept by the old code",
     ("messaging", "0012_campaign_counts"): "the campaigns' counts, back-filled, are not kept by "
     "the old code (its sends and status changes would leave them behind)",
-    ("accounts", "0004_organisations"): "organisations: NOT NULL columns the old code does not "
+    ("accounts", "0006_organisations"): "organisations: NOT NULL columns the old code does not "
     "fill (a token's organisation), every row back-filled into the default organisation",
     ("calls", "0004_organisation"): "a NOT NULL organisation the old code does not fill",
-    ("directory", "0004_organisation"): "a NOT NULL organisation the old code does not fill",
-    ("messaging", "0013_organisation"): "a NOT NULL organisation the old code does not fill",
-    ("optout", "0004_organisation"): "a NOT NULL organisation the old code does not fill",
+    ("directory", "0006_organisation"): "a NOT NULL organisation the old code does not fill",
+    ("messaging", "0015_organisation"): "a NOT NULL organisation the old code does not fill",
+    ("optout", "0005_organisation"): "a NOT NULL organisation the old code does not fill",
+    ("webhooks", "0002_organisation"): "a NOT NULL organisation the old code does not fill",
+    ("messaging", "0013_counts_per_tag_user"): "the counters are counted again per "
+    "tag and user, with their SMS parts, which the old code does not write",
     ("worker", "0002_gateway_store"): "removes a table the old simulator uses",
 }
 REVIEWED_SAFE: dict[Migration, str] = {
+    ("webhooks", "0001_initial"): "new tables only, which the old version never reads",
     ("messaging", "0008_keyset_indexes"): "its AlterField only drops an index",
+    ("messaging", "0014_recurrence_autoreply"): "new tables only; its AddConstraint is on one "
+    "of them (the old code never reads them)",
     ("optout", "0002_optout_history"): "its AlterField only changes choices (no SQL)",
     ("optout", "0003_keyset_indexes"): "its AlterField only drops an index",
 }

@@ -55,3 +55,8 @@ def from_network(value: str, *, multiline: bool = True) -> str:
 def search_safe(value: str) -> str:
     """A search box's text without control characters (a NUL must not reach the database)."""
     return _IN_LINE.sub("", value)
+
+
+def quoted(value: object) -> str:
+    """`value` between the quotes of the language: “value” in English, « value » in French."""
+    return _("“%(text)s”") % {"text": value}

@@ -21,10 +21,13 @@ PERIODS = (("day", 1), ("week", 7), ("month", 30))
 CHART_DAYS = 30
 
 
-def delivery_rate(delivered: int, sent: int) -> int | None:
-    """Delivered ÷ sent over a period, in whole percent (None when nothing was sent). A
-    report may come the day after its sending, so a day's rate may pass 100."""
-    return round(100 * delivered / sent) if sent else None
+def delivery_rate(delivered: int, failed: int, unknown: int) -> int | None:
+    """Delivered ÷ (delivered + failed + unknown) over a period, in whole percent (None when
+    none of them happened): of the SMS whose fate is known or lost, the share that arrived.
+    Refused and lost ones count against it, so "100 %" never stands beside failures; those
+    still waiting for their report count neither way. Never above 100."""
+    settled = delivered + failed + unknown
+    return min(100, round(100 * delivered / settled)) if settled else None
 
 
 def next_scheduled_campaign(now: datetime, *, org: Any = None) -> Campaign | None:
@@ -54,16 +57,18 @@ def figures(now: datetime | None = None, *, org: Any = None) -> dict:
     counts = stats.read(now, org=org, days=CHART_DAYS)
     periods = []
     for key, days in PERIODS:
-        sent = counts.total(E.SENT, days=days)
         delivered = counts.total(E.DELIVERED, days=days)
+        failed = counts.total(E.FAILED, days=days)
+        unknown = counts.total(E.UNKNOWN, days=days)
         periods.append(
             {
                 "key": key,
-                "sent": sent,
+                "sent": counts.total(E.SENT, days=days),
                 "delivered": delivered,
-                "failed": counts.total(E.FAILED, days=days),
+                "failed": failed,
+                "unknown": unknown,
                 "received": counts.total(E.RECEIVED, days=days),
-                "rate": delivery_rate(delivered, sent),
+                "rate": delivery_rate(delivered, failed, unknown),
             }
         )
     gateways = gateway_overview(now, counts=counts, org=org)

@@ -54,3 +54,9 @@ class UploadsFull(ImportRefused):
 class ImportExpired(ServiceError):
     code = "import_expired"
     http_status = 404
+
+
+class InvalidRule(ServiceError):
+    """A dynamic group's rule that cannot be stored: the message says which condition."""
+
+    code = "invalid_rule"

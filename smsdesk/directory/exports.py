@@ -8,7 +8,8 @@ CSV choices, so that a double-click opens it right in Excel and LibreOffice:
 - numbers of the default region in national format (`06 12 34 56 78`): the spaces keep
   spreadsheets from turning them into 612345678; others international (`+44 …`);
 - a cell starting with `=`, `+`, `-`, `@`, tab or CR gets a leading `'` (OWASP "CSV
-  injection"): a spreadsheet shows it as text instead of running it as a formula. The import
+  injection", `core.spreadsheet.safe_cell`): a spreadsheet shows it as text instead of
+  running it as a formula. The import
   removes that `'` again, so export → import changes nothing, and `'+44 7911 123456` reads
   back as +447911123456.
 """
@@ -25,16 +26,13 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from smsdesk.core import tenancy
+from smsdesk.core.spreadsheet import safe_cell
 from smsdesk.directory import services
-from smsdesk.directory.imports import FORMULA_START, GROUP_SEPARATOR
+from smsdesk.directory.imports import GROUP_SEPARATOR
 from smsdesk.directory.models import Contact, ContactField, Group
 
 CSV_DELIMITER = ";"
 BATCH = 5000
-
-
-def safe_cell(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_START) else value
 
 
 def _rows(contacts: QuerySet[Contact]) -> Iterator[tuple[int, str, str, str, dict, list[str]]]:

@@ -27,8 +27,10 @@ from django.utils.translation import ngettext
 
 from smsdesk.core import tenancy
 from smsdesk.core.bulk import insert_rows
+from smsdesk.core.spreadsheet import FORMULA_START
+from smsdesk.core.text import quoted
 from smsdesk.directory import errors, services
-from smsdesk.directory.models import Contact, ContactField, Group
+from smsdesk.directory.models import Contact, ContactField, Group, search_name_of
 from smsdesk.sms import errors as sms_errors
 from smsdesk.sms import numbers
 
@@ -36,7 +38,6 @@ MAX_LINE = 2000  # characters; a longer line is rejected, not parsed
 MAX_COLUMNS = 50
 DELIMITERS = ";,\t"
 GROUP_SEPARATOR = "|"  # several groups in one cell: "Clients | VIP"
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 # Header words (lower case, no accents, no spaces) → what the column holds.
 HEADERS = {
@@ -322,6 +323,8 @@ def plan(data: bytes, *, group: str = "", org: Any = None) -> Plan:
     org = tenancy.resolve(org)
     text, encoding = decode(data)
     result = Plan(encoding=encoding, group=group.strip())
+    if text.lstrip("\ufeff \t\r\n").startswith(("[", "{")):
+        return _plan_json(text, result, org)
     lines = _lines(text, result)
     result.delimiter = sniff_delimiter(lines)
     records = _records(lines, result.delimiter)
@@ -353,6 +356,92 @@ def plan(data: bytes, *, group: str = "", org: Any = None) -> Plan:
     _compare(rows, result, org)
     result.rejected.sort(key=lambda r: r.line)
     return result
+
+
+JSON_KEYS = {"id", "name", "first_name", "number", "groups", "fields"}
+
+
+def _plan_json(text: str, result: Plan, org: Any) -> Plan:
+    """The export's JSON (`contacts export --format json`: an array of {name, first_name,
+    number, groups, fields}), checked like the CSV: each item a line of the preview, the
+    same rules per field, the same refusals. `id` is ignored (the number identifies)."""
+    result.delimiter = "json"
+    result.header = True
+    try:
+        items = json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise errors.ImportRefused(
+            _("The file is not valid JSON (%(error)s): export it again, or import a CSV file.")
+            % {"error": str(e)[:80]}
+        ) from None
+    if not isinstance(items, list):
+        raise errors.ImportRefused(_("The JSON file must be a list of contacts."))
+    if not items:
+        raise errors.ImportRefused(_("The file is empty: there is no contact to import."))
+    known = {f.key for f in services.custom_fields(org=org)}
+    result.columns = [_("name"), _("number"), _("first name"), _("groups"), *sorted(known)]
+    rows: list[Row] = []
+    seen: dict[str, int] = {}
+    ignored: dict[str, None] = {}
+    for line, item in enumerate(items, start=1):
+        if isinstance(item, dict) and isinstance(item.get("fields"), dict):
+            ignored.update((str(k)[:40], None) for k in item["fields"] if k not in known)
+        row_or_reason = _json_row(line, item, known)
+        if isinstance(row_or_reason, str):
+            shown = json.dumps(item, ensure_ascii=False) if not isinstance(item, str) else item
+            result.rejected.append(Rejected(line, row_or_reason, _shorten(shown)))
+        elif row_or_reason.number in seen:
+            result.duplicates.append(
+                Duplicate(line, seen[row_or_reason.number], row_or_reason.number)
+            )
+        else:
+            seen[row_or_reason.number] = line
+            rows.append(row_or_reason)
+    result.ignored_columns = list(ignored)[:MAX_COLUMNS]
+    _compare(rows, result, org)
+    return result
+
+
+def _json_row(line: int, item: object, known: set[str]) -> Row | str:
+    if not isinstance(item, dict):
+        return _("not a contact (an object with name and number)")
+    unknown = set(item) - JSON_KEYS
+    if unknown:
+        return _("unknown key « %(key)s »") % {"key": str(sorted(unknown)[0])[:40]}
+    texts = {k: item.get(k) for k in ("name", "first_name", "number")}
+    if any(v is not None and not isinstance(v, str) for v in texts.values()):
+        return _("name, first_name and number are texts")
+    raw_number = (texts["number"] or "").strip()
+    if not raw_number:
+        return _("no number")
+    try:
+        number = numbers.normalise(raw_number, default_region=services.region())
+    except sms_errors.InvalidNumber as e:
+        return services.invalid_number_message(raw_number, e)
+    groups, fields = item.get("groups") or [], item.get("fields") or {}
+    if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+        return _("groups is a list of group names")
+    if not isinstance(fields, dict):
+        return _("fields is an object of field values")
+    try:
+        row = Row(
+            line=line,
+            name=services.clean_name(texts["name"] or ""),
+            number=number,
+            first_name=services.clean_first_name(texts["first_name"] or ""),
+            fields=services.clean_fields(
+                {k: v for k, v in fields.items() if k in known}, known=known
+            ),
+        )
+        for g in groups[:MAX_COLUMNS]:
+            name = services.clean_text(
+                g, limit=services.MAX_NAME, label=services.GROUP_NAME_LABEL, field_name="groups"
+            )
+            if name:
+                row.groups.append(name)
+    except errors.InvalidField as e:
+        return e.message
+    return row
 
 
 def _shorten(text: str) -> str:
@@ -479,9 +568,15 @@ def apply(data: bytes, *, group: str = "", org: Any = None) -> Plan:
     insert_rows(
         Contact,
         Contact(organisation=org),
-        ["name", "number", "first_name", "fields"],
+        ["name", "number", "first_name", "fields", "search_name"],
         [
-            (r.name, r.number, r.first_name, json.dumps(r.fields, ensure_ascii=False))
+            (
+                r.name,
+                r.number,
+                r.first_name,
+                json.dumps(r.fields, ensure_ascii=False),
+                search_name_of(r.name, r.first_name),
+            )
             for r in result.create
         ],
     )
@@ -491,9 +586,10 @@ def apply(data: bytes, *, group: str = "", org: Any = None) -> Plan:
         contact.name = row.name
         contact.first_name = row.first_name or contact.first_name
         contact.fields = {**contact.fields, **row.fields}
+        contact.search_name = search_name_of(contact.name, contact.first_name)
         updated.append(contact)
     Contact.objects.for_org(org).bulk_update(
-        updated, ["name", "first_name", "fields"], batch_size=2000
+        updated, ["name", "first_name", "fields", "search_name"], batch_size=2000
     )
     through = Group.contacts.through
     members = []
@@ -533,7 +629,7 @@ def _refresh_search_statistics() -> None:
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("ANALYZE directory_contact")
-            for index in ("contact_name_trgm", "contact_first_name_trgm"):
+            for index in ("contact_name_trgm", "contact_first_name_trgm", "contact_search_trgm"):
                 cursor.execute(
                     "SELECT gin_clean_pending_list(to_regclass(%s)) "
                     "WHERE to_regclass(%s) IS NOT NULL",
@@ -591,7 +687,7 @@ def ignored_note(result: Plan) -> str:
         "This column is not imported: %(columns)s.",
         "These columns are not imported: %(columns)s.",
         len(result.ignored_columns),
-    ) % {"columns": ", ".join(f"« {c} »" for c in result.ignored_columns)}
+    ) % {"columns": ", ".join(quoted(c) for c in result.ignored_columns)}
     if result.header:
         note += " " + _(
             "To keep one, an administrator adds a custom field with its name (Contacts, "

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from smsdesk.core.tenancy import OrgOwned
+from smsdesk.sms.folding import search_form
 
 
 class ContactField(OrgOwned):
@@ -33,6 +36,10 @@ class Contact(OrgOwned):
     first_name = models.CharField(_("first name"), max_length=100, blank=True)
     # custom field values by ContactField.key (strings); only defined keys are kept
     fields = models.JSONField(_("custom fields"), default=dict, blank=True)
+    # first name and name, case and accents folded, in both orders ("helene durand / durand
+    # helene"): what a search compares, so that "helene" finds Hélène (sms/folding.py). Kept
+    # by save() and by the bulk writers (directory/imports.py) through search_name_of().
+    search_name = models.TextField(default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -51,14 +58,29 @@ class Contact(OrgOwned):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.search_name = search_name_of(self.name, self.first_name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"name", "first_name"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "search_name"}
+        super().save(*args, **kwargs)
+
     @property
     def full_name(self) -> str:
-        return f"{self.first_name} {self.name}" if self.first_name else self.name
+        """First name and name, once: a name typed "DURAND Sophie" with the first name Sophie
+        is shown as typed, not "Sophie DURAND Sophie" (directory.contact_name_of alike)."""
+        if not self.first_name or self.first_name.casefold() in self.name.casefold():
+            return self.name
+        return f"{self.first_name} {self.name}"
 
 
 class Group(OrgOwned):
     name = models.CharField(_("group name"), max_length=200)
+    search_name = models.TextField(default="", editable=False)  # search_form(name)
     contacts = models.ManyToManyField(Contact, related_name="groups", blank=True)
+    # A dynamic group: conditions on the contacts' fields (directory/rules.py), its members
+    # computed when read; None for a group whose members were chosen one by one.
+    rule = models.JSONField(_("rule"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -67,3 +89,22 @@ class Group(OrgOwned):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.search_name = search_form(self.name)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "name" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "search_name"}
+        super().save(*args, **kwargs)
+
+    @property
+    def dynamic(self) -> bool:
+        return self.rule is not None
+
+
+def search_name_of(name: str, first_name: str) -> str:
+    """What `Contact.search_name` holds for this name and first name."""
+    if not first_name:
+        return search_form(name)
+    first, last = search_form(first_name), search_form(name)
+    return f"{first} {last} / {last} {first}"

@@ -21,10 +21,11 @@ from django.utils.translation import gettext_lazy
 from smsdesk.accounts import access
 from smsdesk.core import number_reasons, tenancy
 from smsdesk.core.text import ControlCharacter, check_typed, search_safe
-from smsdesk.directory import errors
+from smsdesk.directory import errors, rules
 from smsdesk.directory.models import Contact, ContactField, Group
 from smsdesk.sms import errors as sms_errors
 from smsdesk.sms import numbers
+from smsdesk.sms.folding import search_form
 
 MAX_NAME = 200
 MAX_FIRST_NAME = 100
@@ -146,7 +147,7 @@ def clean_fields(
     for key, value in (values or {}).items():
         if key not in keys:
             raise errors.InvalidField(
-                _("« %(key)s » is not a contact field. Fields: %(known)s.")
+                _("“%(key)s” is not a contact field. Fields: %(known)s.")
                 % {"key": str(key)[:40], "known": ", ".join(sorted(keys)) or "—"},
                 field="fields",
             )
@@ -166,7 +167,7 @@ def _taken(number: str, *, org: Any, exclude: int | None = None) -> None:
     other = (others.exclude(id=exclude) if exclude is not None else others).first()
     if other is not None:
         raise errors.NumberTaken(
-            _("The number %(number)s already belongs to the contact « %(name)s ».")
+            _("The number %(number)s already belongs to the contact “%(name)s”.")
             % {"number": display(number), "name": other.full_name},
             contact_id=other.id,
         )
@@ -272,9 +273,7 @@ def contact_search(q: str, *, org: Any = None) -> Q:
     prefix = numbers.search_prefix(q, default_region=region())
     if prefix is not None and prefix[1]:
         return starts_with("number", prefix[0])  # "06 98…": a number, found by the index
-    cond = Q(name__icontains=q) | Q(first_name__icontains=q)
-    if " " in q.strip():
-        cond |= Q(id__in=_full_name_matches(q, org=tenancy.resolve(org)))
+    cond = name_matches(q)
     if prefix is not None:
         cond |= Q(number__contains=prefix[0])
     return cond
@@ -292,13 +291,11 @@ def starts_with(field_name: str, prefix: str) -> Q:
     )
 
 
-def _full_name_matches(q: str, *, org: Any) -> QuerySet:
-    return (
-        Contact.objects.for_org(org)
-        .annotate(full=Concat(F("first_name"), Value(" "), F("name")))
-        .filter(full__icontains=q)
-        .values("id")
-    )
+def name_matches(q: str) -> Q:
+    """Contacts whose name or first name holds `q`, case and accents ignored ("helene" finds
+    Hélène, "durand hel" finds Hélène DURAND): one LIKE on the folded `search_name`, which a
+    trigram index serves on PostgreSQL. Spaces typed twice count once."""
+    return Q(search_name__contains=search_form(q))
 
 
 def suggest_contacts(q: str, *, limit: int = 10, org: Any = None) -> list[Contact]:
@@ -322,9 +319,9 @@ def lookup_contact(name_or_number: str, *, org: Any = None) -> Contact:
         return matches[0]
     raise errors.UnknownTargets(
         (
-            _("Several contacts are named « %(name)s »: give the number instead.")
+            _("Several contacts are named “%(name)s”: give the number instead.")
             if matches
-            else _("No contact named or numbered « %(name)s ».")
+            else _("No contact named or numbered “%(name)s”.")
         )
         % {"name": name_or_number[:100]},
         field="contacts",
@@ -341,7 +338,7 @@ def _clean_group_name(name: str, *, org: Any, exclude: int | None = None) -> str
     same = Group.objects.for_org(org).filter(name__iexact=cleaned)
     if (same.exclude(id=exclude) if exclude is not None else same).exists():
         raise errors.GroupNameTaken(
-            _("A group named « %(name)s » already exists.") % {"name": cleaned}, field="name"
+            _("A group named “%(name)s” already exists.") % {"name": cleaned}, field="name"
         )
     return cleaned
 
@@ -351,7 +348,7 @@ def group_list(search: str = "", *, org: Any = None) -> QuerySet[Group]:
     qs = Group.objects.for_org(org).annotate(size=Count("contacts"))
     search = search_safe(search)
     if search:
-        qs = qs.filter(name__icontains=search)
+        qs = qs.filter(search_name__contains=search_form(search))
     return qs
 
 
@@ -368,16 +365,49 @@ def lookup_group(name: str, *, org: Any = None) -> Group:
     group = Group.objects.for_org(org).filter(name__iexact=name.strip()).first()
     if group is None:
         raise errors.UnknownTargets(
-            _("No group named « %(name)s ».") % {"name": name[:100]}, field="groups"
+            _("No group named “%(name)s”.") % {"name": name[:100]}, field="groups"
         )
     return group
 
 
+def check_rule(rule: object, *, org: Any = None) -> dict:
+    """A dynamic group's rule, validated against the fields of `org` (directory/rules.py)."""
+    known = ContactField.objects.for_org(tenancy.resolve(org)).values_list("key", flat=True)
+    return rules.check_rule(rule, known=known)
+
+
+def rule_members(rule: dict, *, org: Any = None) -> QuerySet[Contact]:
+    """The contacts of `org` a (checked) rule selects now: one query."""
+    return Contact.objects.for_org(tenancy.resolve(org)).filter(rules.to_q(rule))
+
+
+def group_contacts(group: Group) -> QuerySet[Contact]:
+    """A group's members as they are now: chosen ones, or the rule's matches (in the
+    group's own organisation)."""
+    if group.rule is not None:
+        return rule_members(group.rule, org=group.organisation_id)
+    return Contact.objects.for_org(group.organisation_id).filter(groups=group)
+
+
+def group_size(group: Group) -> int:
+    return group_contacts(group).count()
+
+
 @transaction.atomic
-def create_group(*, name: str, contacts: Sequence[int] = (), org: Any = None) -> Group:
+def create_group(
+    *, name: str, contacts: Sequence[int] = (), rule: object = None, org: Any = None
+) -> Group:
+    """A group of chosen contacts, or (with `rule`) a dynamic group, which has no chosen
+    members: its members are the contacts matching the rule when it is read."""
     org = tenancy.resolve(org)
+    checked = check_rule(rule, org=org) if rule is not None else None
+    if checked is not None and contacts:
+        raise errors.InvalidRule(
+            _("A dynamic group has no chosen members: give a rule or contacts, not both."),
+            field="contacts",
+        )
     group = Group.objects.for_org(org).create(
-        name=_clean_group_name(name, org=org), organisation=org
+        name=_clean_group_name(name, org=org), rule=checked, organisation=org
     )
     _add_members(group, _existing_contact_ids(contacts, org=org))
     return group
@@ -391,14 +421,29 @@ def update_group(
     add: Sequence[int] = (),
     remove: Sequence[int] = (),
     contacts: Sequence[int] | None = None,
+    rule: object = None,
     org: Any = None,
 ) -> Group:
+    """Rename, add and remove members; `contacts` replaces the whole membership; `rule`
+    replaces a dynamic group's conditions."""
     org = tenancy.resolve(org)
-    """Rename, add and remove members; `contacts` replaces the whole membership."""
     group = get_group(group_id, org=org)
     if name is not None and name.strip() != group.name:
         group.name = _clean_group_name(name, org=org, exclude=group.id)
         group.save(update_fields=["name"])
+    if rule is not None:
+        if group.rule is None:
+            raise errors.InvalidRule(
+                _("This group's members were chosen one by one: it cannot get a rule."),
+                field="rule",
+            )
+        group.rule = check_rule(rule, org=org)
+        group.save(update_fields=["rule"])
+    if group.rule is not None and (contacts or add or remove):
+        raise errors.InvalidRule(
+            _("A dynamic group's members follow its rule: change the rule, not the members."),
+            field="contacts",
+        )
     through = Group.contacts.through
     if contacts is not None:
         through.objects.filter(group_id=group.id).delete()
@@ -513,6 +558,14 @@ def members(
             .values_list("contact__number", flat=True)
         )
         found.extend(in_groups.iterator(chunk_size=5000))
+    for group in groups:
+        if group.rule is not None:  # its members as they are now, one query
+            found.extend(
+                rule_members(group.rule)
+                .order_by("name", "id")
+                .values_list("number", flat=True)
+                .iterator(chunk_size=5000)
+            )
     return found, len(found)
 
 
@@ -528,11 +581,27 @@ def contact_name_of(field_name: str) -> Subquery:
         .annotate(
             full=Case(
                 When(first_name="", then=F("name")),
+                # "DURAND Sophie" with the first name Sophie: as typed (Contact.full_name)
+                When(name__icontains=F("first_name"), then=F("name")),
                 default=Concat(F("first_name"), Value(" "), F("name")),
             )
         )
         .values("full")[:1]
     )
+
+
+def who(number: str) -> str:
+    """A number as a sentence names it: the contact's name and the number in national
+    format ("Hélène DURAND (06 11 11 11 11)"), or the number alone when no contact has it."""
+    return who_many([number])[number]
+
+
+def who_many(numbers: Iterable[str]) -> dict[str, str]:
+    """`who` of each number, with one query."""
+    wanted = list(dict.fromkeys(numbers))[:CHUNK]
+    names = {c.number: c.full_name for c in Contact.objects.filter(number__in=wanted)}
+    shown = {n: display(n) if n.startswith("+") else n for n in wanted}
+    return {n: f"{names[n]} ({shown[n]})" if n in names else shown[n] for n in wanted}
 
 
 def with_names(queryset: QuerySet, field_name: str) -> QuerySet:
@@ -569,14 +638,7 @@ def number_search(
 
     if prefix is not None:
         return holding(prefix[0])
-    org = tenancy.resolve(org)
-    named = Contact.objects.for_org(org).filter(Q(name__icontains=q) | Q(first_name__icontains=q))
-    if " " in q:
-        named = Contact.objects.for_org(org).filter(
-            Q(name__icontains=q)
-            | Q(first_name__icontains=q)
-            | Q(id__in=_full_name_matches(q, org=org))
-        )
+    named = Contact.objects.for_org(tenancy.resolve(org)).filter(name_matches(q))
     by_name = Q(**{f"{field_name}__in": _few_values(named.values_list("number", flat=True))})
     return by_name | holding(q)
 

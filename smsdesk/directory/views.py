@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from smsdesk.accounts import access
@@ -111,7 +111,7 @@ def _contact_form(request: HttpRequest, person) -> HttpResponse:  # type: ignore
         except ServiceError as e:
             _form_error(form, e)
         else:
-            messages.success(request, _("Contact « %(name)s » saved.") % {"name": person.full_name})
+            messages.success(request, _("Contact “%(name)s” saved.") % {"name": person.full_name})
             return redirect("directory:contact", contact_id=person.id)
     status = 400 if form.errors else 200
     return render(
@@ -229,7 +229,7 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponse:
             "duplicates": result.duplicates[:PREVIEW_ROWS],
             "rejected": result.rejected[:1000],
             "preview_rows": PREVIEW_ROWS,
-            "delimiter": {";": ";", ",": ",", "\t": _("tab")}[result.delimiter],
+            "delimiter": {";": ";", ",": ",", "\t": _("tab")}.get(result.delimiter, ""),
         },
     )
 
@@ -251,7 +251,7 @@ def fields(request: HttpRequest) -> HttpResponse:
         except ServiceError as e:
             form.add_error(None, e.message)
         else:
-            messages.success(request, _("Field « %(label)s » added.") % {"label": field.label})
+            messages.success(request, _("Field “%(label)s” added.") % {"label": field.label})
             return redirect("directory:fields")
     return render(
         request,
@@ -298,7 +298,7 @@ def group_new(request: HttpRequest) -> HttpResponse:
         except ServiceError as e:
             _form_error(form, e)
         else:
-            messages.success(request, _("Group « %(name)s » saved.") % {"name": group.name})
+            messages.success(request, _("Group “%(name)s” saved.") % {"name": group.name})
             return redirect("directory:groups")
     return render(
         request,
@@ -322,8 +322,18 @@ def group_pick(request: HttpRequest) -> HttpResponse:
     if request.POST.get("action") == "delete" and ids:
         chosen = list(Group.objects.for_org(request.organisation).filter(id__in=ids))
         return render(request, "directory/groups_delete.html", {"chosen": chosen})
-    if len(ids) != 1:
+    if not ids:
         messages.info(request, _("Tick one group, then click “Edit”."))
+        return redirect("directory:groups")
+    if len(ids) > 1:
+        messages.info(
+            request,
+            _(
+                "You ticked %(count)d groups: “Edit” changes one at a time, tick only one "
+                "(“Delete” takes several)."
+            )
+            % {"count": len(ids)},
+        )
         return redirect("directory:groups")
     return redirect("directory:group_edit", group_id=ids[0])
 
@@ -333,6 +343,8 @@ MEMBERS_SHOWN = 200
 
 def group_edit(request: HttpRequest, group_id: int) -> HttpResponse:
     group = _get(request, services.get_group, group_id)
+    if group.rule is not None:
+        return dynamic_group_form(request, group)
     form = GroupForm(request.POST or None, initial={"name": group.name})
     if request.method == "POST" and form.is_valid():
         try:
@@ -347,7 +359,7 @@ def group_edit(request: HttpRequest, group_id: int) -> HttpResponse:
             _form_error(form, e)
         else:
             messages.success(
-                request, _("Group « %(name)s » saved.") % {"name": form.cleaned_data["name"]}
+                request, _("Group “%(name)s” saved.") % {"name": form.cleaned_data["name"]}
             )
             return redirect("directory:groups")
     members = group.contacts.order_by("name", "id")
@@ -366,6 +378,109 @@ def group_edit(request: HttpRequest, group_id: int) -> HttpResponse:
         },
         status=400 if form.errors else 200,
     )
+
+
+# --- dynamic groups -------------------------------------------------------------------------
+
+RULE_ROWS = 4  # conditions shown on the editor
+
+
+def _posted_rule(data) -> dict:  # type: ignore[no-untyped-def]
+    """The editor's rows as a rule (directory/rules.py checks it): rows without a field are
+    left out; `in` takes values separated by commas."""
+    conditions = []
+    for i in range(RULE_ROWS):
+        field, op = data.get(f"field-{i}", ""), data.get(f"op-{i}", "")
+        if not field:
+            continue
+        value: object = data.get(f"value-{i}", "")
+        if op == "in":
+            value = [v.strip() for v in str(value).split(",") if v.strip()]
+        conditions.append(
+            {"field": field, "op": op, **({} if op == "is_empty" else {"value": value})}
+        )
+    return {"any" if data.get("mode") == "any" else "all": conditions}
+
+
+def _rule_rows(rule: dict | None) -> list[dict]:
+    conditions = next(iter(rule.values())) if rule else []
+    rows = [
+        {
+            "field": c["field"],
+            "op": c["op"],
+            "value": ", ".join(c["value"])
+            if isinstance(c.get("value"), list)
+            else c.get("value", ""),
+        }
+        for c in conditions
+    ]
+    return (rows + [{"field": "", "op": "equals", "value": ""}] * RULE_ROWS)[:RULE_ROWS]
+
+
+def dynamic_group_new(request: HttpRequest) -> HttpResponse:
+    return dynamic_group_form(request, None)
+
+
+def dynamic_group_form(request: HttpRequest, group: Group | None) -> HttpResponse:
+    """A group defined by conditions on the contacts' fields; its count shown live."""
+    form = GroupForm(request.POST or None, initial={"name": group.name if group else ""})
+    rule = (
+        _posted_rule(request.POST) if request.method == "POST" else (group.rule if group else None)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            if group is None:
+                saved = services.create_group(
+                    name=form.cleaned_data["name"], rule=rule, org=request.organisation
+                )
+            else:
+                saved = services.update_group(
+                    group.id, name=form.cleaned_data["name"], rule=rule, org=request.organisation
+                )
+        except ServiceError as e:
+            _form_error(form, e)
+        else:
+            messages.success(request, _("Group « %(name)s » saved.") % {"name": saved.name})
+            return redirect("directory:groups")
+    return render(
+        request,
+        "directory/dynamic_group_form.html",
+        {
+            "form": form,
+            "group": group,
+            "rows": _rule_rows(rule),
+            "mode": next(iter(rule)) if rule else "all",
+            "fields": [
+                ("name", _("Contact name")),
+                ("first_name", _("First name")),
+                ("number", _("Number")),
+            ]
+            + [(f.key, f.label) for f in services.custom_fields(org=request.organisation)],
+            "ops": OPS,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+OPS = [
+    ("equals", pgettext_lazy("rule operator", "is")),
+    ("contains", pgettext_lazy("rule operator", "contains")),
+    ("starts_with", pgettext_lazy("rule operator", "starts with")),
+    ("is_empty", pgettext_lazy("rule operator", "is empty")),
+    ("in", pgettext_lazy("rule operator", "is one of (commas)")),
+]
+
+
+@require_POST
+def dynamic_group_count(request: HttpRequest) -> HttpResponse:
+    """The live count of the editor (htmx): how many contacts the rule selects now."""
+    try:
+        org = request.organisation
+        rule = services.check_rule(_posted_rule(request.POST), org=org)
+        count = services.rule_members(rule, org=org).count()
+    except ServiceError as e:
+        return render(request, "directory/_rule_count.html", {"error": e.message})
+    return render(request, "directory/_rule_count.html", {"count": count})
 
 
 def _unticked(request: HttpRequest) -> list[int]:
@@ -398,8 +513,9 @@ def suggest(request: HttpRequest, kind: str) -> HttpResponse:
     q = request.GET.get("q", "")
     if kind == "groups":
         found = [
-            (g.id, g.name, ngettext("%(n)d contact", "%(n)d contacts", g.size) % {"n": g.size})
+            (g.id, g.name, ngettext("%(n)d contact", "%(n)d contacts", n) % {"n": n})
             for g in services.suggest_groups(q, org=request.organisation)
+            for n in (services.group_size(g) if g.rule is not None else g.size,)
         ]
     else:
         found = [

@@ -256,6 +256,11 @@ class Gateway(ABC):
     """One transport. Subclasses set `kind` and implement `send_many`."""
 
     kind: str = ""
+    # True: the worker records each `progress` call before it returns, instead of grouping
+    # them (PROGRESS_GROUP). A gateway that keeps a window of messages in the network's
+    # hands (SMPP) calls `progress` once per round of answers, so a SIGKILL of the worker
+    # leaves `unknown` at most what its windows held.
+    record_progress_at_once: bool = False
 
     def __init__(self, name: str, *, rate: float | None = None, batch_size: int = 100) -> None:
         self.name = name

@@ -32,7 +32,11 @@ from smsdesk.gateways.base import Gateway, GatewayError, GatewayStore
 
 # Modules of the kinds that ship with smsdesk; imported on first use so that they register.
 # One that is not there (yet) is skipped: its kind is then unknown.
-BUILTIN_KIND_MODULES = ("smsdesk.gateways.simulator", "smsdesk.gateways.modem")
+BUILTIN_KIND_MODULES = (
+    "smsdesk.gateways.simulator",
+    "smsdesk.gateways.modem",
+    "smsdesk.gateways.smpp",
+)
 
 
 MASK = "***"
@@ -45,8 +49,8 @@ _SECRET_OPTION = re.compile(
 # NAME=VALUE at the start, after ?, & or ;, or after a space; the value ends where a query
 # value ends, or at a quote (an entry quoted in a message).
 _OPTION = re.compile(r"(?P<before>^|[?&;\s])(?P<name>[A-Za-z][\w.-]*)=(?P<value>[^&;\s'\"]*)")
-# scheme://user:PASSWORD@host
-_URL_PASSWORD = re.compile(r"(?P<before>[A-Za-z][\w+.-]*://[^\s:/?#@'\"]*:)[^\s@'\"]*(?=@)")
+# scheme://user:PASSWORD@host, or //user:PASSWORD@host (a spec's target, without its kind)
+_URL_PASSWORD = re.compile(r"(?P<before>(?:[A-Za-z][\w+.-]*:)?//[^\s:/?#@'\"]*:)[^\s@'\"]*(?=@)")
 
 
 def masked(text: str) -> str:

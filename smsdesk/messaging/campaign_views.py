@@ -5,24 +5,30 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from smsdesk.core import tenancy
+from smsdesk.core import once, tenancy
 from smsdesk.core.display import absolute
 from smsdesk.core.errors import ServiceError
+from smsdesk.core.forms import add_service_error
 from smsdesk.core.lists import Column, Order, paginate, search_text, table_page
+from smsdesk.directory import imports, uploads
 from smsdesk.directory import services as directory
+from smsdesk.directory.models import ContactField
 from smsdesk.directory.templatetags.directory import peer_link
 from smsdesk.messaging import campaigns, filters, personal, sending, views
 from smsdesk.messaging.campaigns import STATUSES_OF
 from smsdesk.messaging.forms import NewSmsForm
 from smsdesk.messaging.models import STATUS_COLOURS, Campaign, Message
 from smsdesk.messaging.recipients import resolve_recipients
+from smsdesk.sms import typography
 
 POLL_SENDING = "every 2s"
 POLL_REPORTS = "every 10s"  # only delivery reports still to come
@@ -86,6 +92,7 @@ def campaign_page(request: HttpRequest, campaign_id: int) -> HttpResponse:
         extra={
             "campaign": campaign,
             "counts": counts,
+            "now": timezone.now(),
             "poll": _poll(counts),
             "state": state,
             "list_filters": [("state", state)] if state else [],
@@ -181,6 +188,118 @@ def retry_campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
     return redirect("messaging:campaign", campaign_id=campaign.id)
 
 
+def requeue_campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """GET: how many cancelled messages go back, and whether some of the same campaign went
+    out already (not texted again); POST: put them back in the queue."""
+    campaign = _campaign(request, campaign_id)
+    if request.method != "POST":
+        counts = campaigns.counts([campaign.id])[campaign.id]
+        question, gone = campaigns.requeue_question(counts)
+        return _confirm(
+            request,
+            campaign,
+            count=counts["cancelled"],
+            title=_("Put the cancelled messages back in the queue"),
+            question=question,
+            warning=gone,
+            button=_("Yes, put them back"),
+        )
+    try:
+        done = campaigns.requeue_campaign(
+            campaign.id, by=request.user, org=tenancy.of_request(request)
+        )
+    except ServiceError as e:
+        _refused(e)
+        messages.error(request, e.message)
+    else:
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d message is back in the queue.",
+                "%(count)d messages are back in the queue.",
+                done,
+            )
+            % {"count": done},
+        )
+    return redirect("messaging:campaign", campaign_id=campaign.id)
+
+
+def scheduled(request: HttpRequest) -> HttpResponse:
+    """Programmés: the sends still to come, each with its time, text, recipients and actions."""
+    rows = campaigns.scheduled_campaigns(org=tenancy.of_request(request))
+    return render(request, "messaging/scheduled.html", {"rows": rows})
+
+
+def edit_campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """New SMS's form, filled with a scheduled send, that replaces it (campaigns.edit_scheduled)."""
+    campaign = _campaign(request, campaign_id)
+    form = NewSmsForm(request.POST if request.method == "POST" else _as_form_data(campaign))
+    if request.method == "POST" and form.is_valid():
+        try:
+            token, recipient_file = views.recipient_file_of(request)
+            with transaction.atomic():
+                once.claim(request)
+                new = campaigns.edit_scheduled(
+                    campaign.id,
+                    by=request.user,
+                    org=tenancy.of_request(request),
+                    body=form.cleaned_data["text"],
+                    targets=form.targets(),
+                    send_at=form.cleaned_data["send_at"],
+                    commercial=form.cleaned_data["commercial"],
+                    tag=form.cleaned_data["tag"],
+                    smart_encoding=form.cleaned_data["smart_encoding"],
+                    recipient_file=recipient_file,
+                )
+        except once.AlreadySubmitted as e:
+            messages.info(request, e.message)
+            return redirect("messaging:scheduled")
+        except ServiceError as e:
+            _refused(e)
+            add_service_error(form, e, views.FORM_FIELDS)
+        else:
+            uploads.discard(token)
+            messages.success(
+                request,
+                ngettext(
+                    "Scheduled SMS changed: %(count)d recipient, %(date)s.",
+                    "Scheduled SMS changed: %(count)d recipients, %(date)s.",
+                    new.recipient_count,
+                )
+                % {"count": new.recipient_count, "date": absolute(new.send_at)},
+            )
+            return redirect("messaging:scheduled")
+    return render(
+        request,
+        "messaging/new.html",
+        {
+            "form": form,
+            "editing": campaign,
+            **views.picked_targets(request, form),
+            "tags": campaigns.tag_usage(),
+            "custom_fields": ContactField.objects.all(),
+            "max_size": imports.max_size_shown(),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+def _as_form_data(campaign: Campaign) -> QueryDict:
+    """A scheduled send as New SMS's form would post it."""
+    data = QueryDict(mutable=True)
+    targets = campaign.targets or {}
+    data["text"] = campaign.body
+    data["send_at"] = timezone.localtime(campaign.send_at).strftime("%Y-%m-%dT%H:%M")
+    data["tag"] = campaign.tag
+    if campaign.commercial:
+        data["commercial"] = "on"
+    data["smart_encoding"] = "on"
+    data.setlist("numbers", ["\n".join(str(n) for n in targets.get("numbers", []))])
+    data.setlist("contacts", [str(i) for i in targets.get("contacts", [])])
+    data.setlist("groups", [str(i) for i in targets.get("groups", [])])
+    return data
+
+
 def _confirm(request: HttpRequest, campaign: Campaign, **context: object) -> HttpResponse:
     return render(request, "messaging/campaign_confirm.html", {"campaign": campaign, **context})
 
@@ -193,6 +312,8 @@ def preview(request: HttpRequest) -> HttpResponse:
     form = NewSmsForm(request.POST)
     form.is_valid()
     text = request.POST.get("text", "")[:5000]
+    if form.cleaned_data.get("smart_encoding"):
+        text = typography.replace(text).text  # what the send will store
     number = request.POST.get("preview_to", "").strip()[:64]
     context: dict = {}
     try:

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from smsdesk.accounts import access
 from smsdesk.core import tenancy
-from smsdesk.messaging import actions, errors, lifecycle
+from smsdesk.directory.imports import RecipientFile
+from smsdesk.directory.services import Targets
+from smsdesk.messaging import actions, errors, lifecycle, sending
 from smsdesk.messaging.lifecycle import OUTSTANDING
 from smsdesk.messaging.models import Campaign, Message
 
@@ -170,6 +174,144 @@ def retry_campaign(campaign_id: int, *, by: Any = None, org: Any = None) -> int:
             _("Nothing to send again: no message of this campaign failed or is unknown.")
         )
     return done
+
+
+def scheduled_campaigns(
+    now: datetime | None = None, *, limit: int = 500, org: Any = None
+) -> list[tuple[Campaign, Counts]]:
+    """Programmés: the sends whose time is still ahead and that have messages waiting, the
+    soonest first, with their counts. They have not started, so they may still be edited.
+    Read from the small campaign table (`send_at` ahead) and the kept counts: no message is
+    read."""
+    now = now or timezone.now()
+    upcoming = list(
+        Campaign.objects.for_org(tenancy.resolve(org))
+        .select_related("author")
+        .filter(send_at__gt=now)
+        .order_by("send_at", "id")[: limit * 4]
+    )
+    by_id = counts(c.id for c in upcoming)
+    return [(c, by_id[c.id]) for c in upcoming if by_id[c.id]["waiting"]][:limit]
+
+
+def replaced_by(campaign: Campaign) -> int | None:
+    """The campaign that an edit put in this one's place (None: not edited)."""
+    value = (campaign.targets or {}).get("replaced_by")
+    return value if isinstance(value, int) else None
+
+
+@transaction.atomic
+def edit_scheduled(
+    campaign_id: int,
+    *,
+    by: Any,
+    body: str,
+    targets: Targets,
+    send_at: datetime | None,
+    commercial: bool,
+    tag: str,
+    smart_encoding: bool = False,
+    recipient_file: RecipientFile | None = None,
+    org: Any = None,
+) -> Campaign:
+    """Change a scheduled send (text, time, recipients) that has not started.
+
+    The new version is made by `sending.create_campaign`, so every rule of New SMS applies
+    (bounds, STOP list, fields, allowed hours); the old version's messages, all still
+    scheduled, are cancelled in the same transaction and it records which campaign replaced
+    it (its messages can then not be put back in the queue). The campaign row is locked so
+    that two edits at once make one new version; the worker cannot take a message whose time
+    is ahead, and a message already taken makes the edit refused, nothing changed."""
+    org = tenancy.resolve(org)
+    try:
+        campaign = Campaign.objects.for_org(org).select_for_update().get(id=campaign_id)
+    except Campaign.DoesNotExist:
+        raise errors.NotFound(_("No campaign with id %(id)s.") % {"id": campaign_id}) from None
+    _check_may_act(campaign, by)
+    if (newer := replaced_by(campaign)) is not None:
+        raise actions.NotActionable(
+            _("This send was already changed: edit its new version (campaign %(id)d).")
+            % {"id": newer}
+        )
+    mine = Message.objects.for_org(org).filter(campaign_id=campaign.id)
+    scheduled = mine.filter(status=S.SCHEDULED).count()
+    started = mine.exclude(status__in=(S.SCHEDULED, S.BLOCKED, S.CANCELLED)).exists()
+    if started or not scheduled or campaign.send_at <= timezone.now():
+        raise actions.NotActionable(
+            _(
+                "This send has started (or was cancelled): it can no longer be changed. "
+                "Cancel what has not gone out, then write a new SMS."
+            )
+        )
+    new = sending.create_campaign(
+        author=campaign.author,
+        org=org,
+        body=body,
+        targets=targets,
+        send_at=send_at,
+        source=campaign.source,
+        commercial=commercial,
+        tag=tag,
+        smart_encoding=smart_encoding,
+        recipient_file=recipient_file,
+    )
+    cancelled = lifecycle.move(lifecycle.CANCEL, within=mine, due_at=None, cancelled_by=by)
+    if len(cancelled) != scheduled:  # taken meanwhile: the whole edit is undone
+        raise actions.NotActionable(_("This send has just started: it was not changed."))
+    campaign.targets = {**(campaign.targets or {}), "replaced_by": new.id}
+    campaign.save(update_fields=["targets"])
+    new.targets = {**new.targets, "replaces": campaign.id}
+    new.save(update_fields=["targets"])
+    return new
+
+
+@transaction.atomic
+def requeue_campaign(campaign_id: int, *, by: Any = None, org: Any = None) -> int:
+    """Put back in the queue the campaign's cancelled messages (actions.requeue_messages):
+    at the campaign's time if it is still ahead, else now. Those that went out (sent,
+    delivered) are not touched: nobody gets the SMS twice. Refused for a version an edit
+    replaced (its new version holds the send)."""
+    org = tenancy.resolve(org)
+    campaign = get_campaign(campaign_id, org=org)
+    _check_may_act(campaign, by)
+    if (newer := replaced_by(campaign)) is not None:
+        raise actions.NotActionable(
+            _("This send was changed: its new version (campaign %(id)d) is the one to send.")
+            % {"id": newer}
+        )
+    done = actions.requeue_messages(
+        Message.objects.for_org(org).filter(campaign_id=campaign.id),
+        send_at=campaign.send_at,
+        commercial=campaign.commercial,
+        by=by,
+        org=org,
+    )
+    if not done:
+        raise actions.NotActionable(
+            _("Nothing to put back: no message of this campaign is cancelled.")
+        )
+    return done
+
+
+def requeue_question(campaign_counts: Counts) -> tuple[str, str]:
+    """The confirmation of a campaign's "put back in the queue": how many, and whether some
+    of the same campaign already went out (they are not sent again)."""
+    cancelled = campaign_counts["cancelled"]
+    question = ngettext(
+        "%(count)d cancelled message of this campaign will be put back in the queue and sent.",
+        "%(count)d cancelled messages of this campaign will be put back in the queue and sent.",
+        cancelled,
+    ) % {"count": cancelled}
+    gone = campaign_counts["delivered"] + campaign_counts["sent"] + campaign_counts["unknown"]
+    if not gone:
+        return question, _("None of this campaign has gone out yet.")
+    return question, ngettext(
+        "%(count)d message of the same campaign already went out (%(delivered)d delivered): "
+        "those recipients are not texted again.",
+        "%(count)d messages of the same campaign already went out (%(delivered)d delivered): "
+        "those recipients are not texted again.",
+        gone,
+    ) % {"count": gone, "delivered": campaign_counts["delivered"]}
 
 
 def retry_warning(campaign_counts: Counts) -> str:

@@ -65,3 +65,21 @@ class MissingFields(ServiceError):
 
 class TagTooLong(ServiceError):
     code = "invalid_tag"
+
+
+class BadExport(ServiceError):
+    code = "bad_export"
+
+
+class BadPeriod(ServiceError):
+    code = "bad_period"
+
+
+class InvalidRepeat(ServiceError):
+    """A recurring send's rule that cannot fire (`field`: every, on, day, at, until, times)."""
+
+    code = "invalid_repeat"
+
+
+class InvalidAutoReply(ServiceError):
+    code = "invalid_autoreply"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from smsdesk.core import tenancy
 from smsdesk.core.lists import MAX_SEARCH
@@ -14,6 +16,19 @@ from smsdesk.messaging import words
 from smsdesk.messaging.models import Conversation, Message, UnreadEntry
 from smsdesk.sms import numbers
 
+PERIODS = {"day": 1, "week": 7, "month": 30}  # the home page's periods, in local days
+
+
+def period_start(period: str, now: datetime) -> datetime | None:
+    """The first moment of a home page period (`day`: since local midnight; `week`, `month`:
+    the 7 or 30 local days ending today), None for anything else."""
+    days = PERIODS.get(period)
+    if days is None:
+        return None
+    zone = timezone.get_default_timezone()  # the counters' calendar (stats.local_day)
+    first = timezone.localdate(now, zone) - timedelta(days=days - 1)
+    return timezone.make_aware(datetime.combine(first, time.min), zone)
+
 
 def message_list(
     *,
@@ -21,11 +36,14 @@ def message_list(
     direction: str | None = None,
     status: str | None = None,
     search: str = "",
+    since: datetime | None = None,
 ) -> QuerySet[Message]:
     org = tenancy.resolve(org)
     qs = Message.objects.for_org(org)
     if direction:
         qs = qs.filter(direction=direction)
+    if since is not None:  # a range of the list's own index (direction, created_at, id)
+        qs = qs.filter(created_at__gte=since)
     if status == Message.Status.UNREAD:
         # The few unread ones through their narrow table (no index on status, on purpose).
         qs = qs.filter(id__in=UnreadEntry.objects.for_org(org).values("message_id"))

@@ -7,7 +7,7 @@ worker's queue (`OutboxEntry`: `Queue.ADD` when it starts waiting, `Queue.REMOVE
 and the event it emits for webhooks. The functions below are the only code that writes
 `Message.status`; each moves the status, the queue row, the day counters and the campaign's
 counts (`CampaignCountDelta`) in one call, in the caller's transaction, so no caller has to
-remember a second write. Whoever listens (`subscribers`, the webhook outbox of a later issue)
+remember a second write. Whoever listens (`subscribers`: the webhooks' outbox)
 is called inside that same transaction with the batch of `Change`s.
 
 They are batched SQL, not a loop over objects: the worker moves 500 messages per statement
@@ -152,6 +152,9 @@ LOSE = Transition("lose", (S.SENDING,), S.UNKNOWN, (E.UNKNOWN,))
 DELIVER = Transition("deliver", (S.SENT, S.UNKNOWN), S.DELIVERED, (E.DELIVERED, E.REPORTED))
 FAIL_REPORTED = Transition("fail_reported", (S.SENT, S.UNKNOWN), S.FAILED, (E.FAILED, E.REPORTED))
 RETRY = Transition("retry", (S.FAILED, S.UNKNOWN), S.QUEUED, queue=Queue.ADD)
+# A user puts back what was cancelled: queued (its time has come) or scheduled (still ahead).
+REQUEUE = Transition("requeue", (S.CANCELLED,), S.QUEUED, queue=Queue.ADD)
+RESCHEDULE = Transition("reschedule", (S.CANCELLED,), S.SCHEDULED, queue=Queue.ADD)
 READ = Transition("read", (S.UNREAD,), S.READ)
 
 TRANSITIONS: tuple[Transition, ...] = (
@@ -171,6 +174,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     DELIVER,
     FAIL_REPORTED,
     RETRY,
+    REQUEUE,
+    RESCHEDULE,
     READ,
 )
 
@@ -184,15 +189,27 @@ class Change(NamedTuple):
 
 Subscriber = Callable[[Sequence[Change]], None]
 # Called inside the transaction of every status change with its batch of changes (the
-# webhook outbox will be one). Empty today: the fast paths then skip collecting changes.
+# webhooks' outbox is one: webhooks/events.py). A subscriber may say which transitions it
+# wants with a `wants(transition) -> bool` attribute (the webhooks': only those that emit an
+# event some endpoint listens to); the fast paths skip collecting the changes nobody wants.
 subscribers: list[Subscriber] = []
+
+
+def listening(*transitions: Transition) -> bool:
+    """Whether some subscriber wants the changes of one of `transitions`."""
+    for subscriber in subscribers:
+        wants = getattr(subscriber, "wants", None)
+        if wants is None or any(wants(t) for t in transitions):
+            return True
+    return False
 
 
 # --- counting what moved ------------------------------------------------------------------
 
-Moved = tuple[Any, ...]  # RETURNING id, campaign_id, gateway_id, sent_at, organisation_id
-RETURNING = "id, campaign_id, gateway_id, sent_at, organisation_id"  # unqualified: SQLite
-N_MOVED = 5
+# RETURNING id, campaign_id, gateway_id, sent_at, author_id, segments, organisation_id
+Moved = tuple[Any, ...]
+RETURNING = "id, campaign_id, gateway_id, sent_at, author_id, segments, organisation_id"
+N_MOVED = 7  # the columns of RETURNING (unqualified: SQLite); `also` columns come after
 
 
 @dataclass
@@ -200,10 +217,9 @@ class _Tally:
     """What a call moved: written once at its end (day counters, campaign counts, changes)."""
 
     now: datetime
-    # (organisation, day, gateway, event) -> count: summed here, one row each when written
-    day_counts: dict[tuple[int, Any, str, str], int] = field(
-        default_factory=lambda: defaultdict(int)
-    )
+    # (organisation, day, gateway, tag, user, event) -> [messages, parts]: summed here, one
+    # row each
+    day_counts: dict[stats.Key, list[int]] = field(default_factory=lambda: defaultdict(_pair))
     campaigns: dict[tuple[int, str], int] = field(default_factory=lambda: defaultdict(int))
     changes: list[Change] = field(default_factory=list)
     _days: dict[object, Any] = field(default_factory=dict)  # sent_at -> its local day
@@ -216,45 +232,90 @@ class _Tally:
         return day
 
     def moved(self, t: Transition, rows: Iterable[Moved], *, old: str | None) -> None:
-        today = stats.local_day(self.now)
         old_bucket = BUCKET_OF.get(old) if old else None
         new_bucket = BUCKET_OF.get(t.target)
-        listening = bool(subscribers)
+        per_campaign = old_bucket != new_bucket
+        wanted = listening(t)
+        # The rows of a batch share their gateway, campaign, author and sent_at nearly
+        # always: grouped first, each group's counter keys are built once.
+        groups: dict[tuple[Any, ...], list[int]] = defaultdict(_pair)
+        campaigns = self.campaigns
+        for message_id, campaign_id, gateway, sent_at, author_id, segments, org in rows:
+            group = groups[(org, gateway, campaign_id, author_id, sent_at)]
+            group[0] += 1
+            group[1] += segments or 1
+            if campaign_id is not None and per_campaign:
+                if old_bucket:
+                    campaigns[(campaign_id, old_bucket)] -= 1
+                if new_bucket:
+                    campaigns[(campaign_id, new_bucket)] += 1
+            if wanted:
+                self.changes.append(Change(message_id, old, t.target, t))
+        if not t.counters:
+            return
+        today = stats.local_day(self.now)
         counts = self.day_counts
-        for message_id, campaign_id, gateway, sent_at, org in rows:
+        tags = tags_of({key[2] for key in groups})
+        for (org, gateway, campaign_id, author_id, sent_at), (n, parts) in groups.items():
+            who = (tags.get(campaign_id, ""), author_id or 0)
             for event in t.counters:
                 if event == E.REPORTED:
-                    if sent_at is not None:
-                        counts[(org, self._day_of(sent_at), gateway or "", event)] += 1
+                    if sent_at is None:
+                        continue
+                    key = (org, self._day_of(sent_at), gateway or "", *who, event)
                 else:  # blocked is not per gateway (it never reached one)
-                    line = "" if event == E.BLOCKED else gateway or ""
-                    counts[(org, today, line, event)] += 1
-            if campaign_id is not None and old_bucket != new_bucket:
-                if old_bucket:
-                    self.campaigns[(campaign_id, old_bucket)] -= 1
-                if new_bucket:
-                    self.campaigns[(campaign_id, new_bucket)] += 1
-            if listening:
-                self.changes.append(Change(message_id, old, t.target, t))
+                    key = (org, today, "" if event == E.BLOCKED else gateway or "", *who, event)
+                total = counts[key]
+                total[0] += n
+                total[1] += parts
 
-    def created(self, t: Transition, n: int, *, campaign_id: int, org: int) -> None:
-        """`n` new messages of a campaign took `t` (no change listened to: not one by one)."""
+    def created(
+        self,
+        t: Transition,
+        n: int,
+        *,
+        campaign_id: int,
+        tag: str,
+        user_id: int | None,
+        parts: int,
+        org: int,
+    ) -> None:
+        """`n` new messages (`parts` SMS parts) of a campaign of organisation `org` took `t`
+        (no change listened to: not one by one)."""
         if not n:
             return
+        day = stats.local_day(self.now)
         for event in t.counters:
-            self.day_counts[(org, stats.local_day(self.now), "", event)] += n
+            total = self.day_counts[(org, day, "", tag, user_id or 0, event)]
+            total[0] += n
+            total[1] += parts
         self.campaigns[(campaign_id, BUCKET_OF[t.target])] += n
 
     def write(self) -> None:
-        stats.add(
-            (org, day, line, event, n) for (org, day, line, event), n in self.day_counts.items()
-        )
+        stats.add((*key, n, parts) for key, (n, parts) in self.day_counts.items())
         add_campaign_deltas((cid, bucket, n) for (cid, bucket), n in self.campaigns.items())
         if self.changes:
             for subscriber in subscribers:
                 subscriber(self.changes)
         self.changes = []
-        self.day_counts, self.campaigns = defaultdict(int), defaultdict(int)
+        self.day_counts, self.campaigns = defaultdict(_pair), defaultdict(int)
+
+
+def _pair() -> list[int]:
+    return [0, 0]
+
+
+def tags_of(campaign_ids: Iterable[int | None]) -> dict[int, str]:
+    """The tag of each campaign ("" for none), for the counters' key: one query over the
+    campaign table by primary key (a batch of the worker names a campaign or two). Not kept
+    between calls: on SQLite the id of a campaign whose transaction rolled back is given
+    again to the next one."""
+    ids = sorted({i for i in campaign_ids if i})
+    found: dict[int, str] = {}
+    for chunk in chunks(ids, IDS_PER_STATEMENT):
+        # by id, from rows already read: whichever organisation they belong to
+        found.update(Campaign.objects.across_orgs().filter(id__in=chunk).values_list("id", "tag"))
+    return found
 
 
 def _aware(value: datetime | str) -> datetime:
@@ -315,8 +376,9 @@ def _move(
     """Move to `t.target` the messages named by `ids`, by a queryset (`within`), or by rows
     of `values` ((columns, rows), a column `vid` naming the message; `set_sql` may read
     `v.<column>`), that are in one of `t`'s sources, each source in turn; then apply `t`'s
-    queue effect. Returns the rows moved: (id, campaign_id, gateway_id, sent_at) and the
-    columns named by `also`. `where`: a further SQL condition on the message (ids mode);
+    queue effect. Returns the rows moved: RETURNING's columns (id, campaign_id, gateway_id,
+    sent_at, author_id, segments), then those `also` names. `where`: a further SQL condition
+    on the message (ids mode);
     `queue_done`: the caller has made the queue effect already (the claim's DELETE)."""
     now = db_time(tally.now)
     set_all = f"status = '{t.target}', status_at = %s" + (f", {set_sql}" if set_sql else "")
@@ -466,7 +528,8 @@ def create_campaign_messages(
             f"ON CONFLICT (message_id) DO NOTHING",
             [campaign_id, waiting.target],
         )
-        if subscribers:  # each message's id: read only for them
+        # each message's id: read only for a subscriber (blocked ones: only if there are)
+        if listening(waiting) or (n_blocked and listening(BLOCK_NEW)):
             cursor.execute(
                 f"SELECT {RETURNING}, status FROM {TABLE} WHERE campaign_id = %s", [campaign_id]
             )
@@ -474,9 +537,29 @@ def create_campaign_messages(
                 t = BLOCK_NEW if row[N_MOVED] == S.BLOCKED else waiting
                 tally.moved(t, [row[:N_MOVED]], old=None)
         else:
-            org = prototype.organisation_id
-            tally.created(BLOCK_NEW, n_blocked, campaign_id=campaign_id, org=org)
-            tally.created(waiting, len(rows) - n_blocked, campaign_id=campaign_id, org=org)
+            if "segments" in varying:
+                at = varying.index("segments")
+                parts_blocked = sum(int(row[at]) for row in rows if row[0] in blocked)
+            else:
+                parts_blocked = n_blocked * prototype.segments
+            tally.created(
+                BLOCK_NEW,
+                n_blocked,
+                campaign_id=campaign_id,
+                tag=tags_of([campaign_id]).get(campaign_id, ""),
+                user_id=prototype.author_id,
+                parts=parts_blocked,
+                org=prototype.organisation_id,
+            )
+            tally.created(
+                waiting,
+                len(rows) - n_blocked,
+                campaign_id=campaign_id,
+                tag="",
+                user_id=None,
+                parts=0,
+                org=prototype.organisation_id,
+            )
     tally.write()
 
 
@@ -485,8 +568,7 @@ def create_outbound(message: Message) -> Message:
     message.status = QUEUE_NEW.target
     message.save(force_insert=True)
     tally = _Tally(message.created_at)
-    row = (message.pk, message.campaign_id, message.gateway_id, None, message.organisation_id)
-    tally.moved(QUEUE_NEW, [row], old=None)
+    tally.moved(QUEUE_NEW, [_moved_row(message)], old=None)
     with connection.cursor() as cursor:
         _queue_effect(cursor, QUEUE_NEW, [message.pk])
     tally.write()
@@ -501,10 +583,21 @@ def create_inbound(message: Message) -> Message:
         message=message, created_at=message.created_at, organisation_id=message.organisation_id
     )
     tally = _Tally(message.created_at)
-    row = (message.pk, None, message.gateway_id, None, message.organisation_id)
-    tally.moved(RECEIVE, [row], old=None)
+    tally.moved(RECEIVE, [_moved_row(message)], old=None)
     tally.write()
     return message
+
+
+def _moved_row(m: Message) -> Moved:
+    return (
+        m.pk,
+        m.campaign_id,
+        m.gateway_id,
+        m.sent_at,
+        m.author_id,
+        m.segments,
+        m.organisation_id,
+    )
 
 
 # --- the worker: claiming ------------------------------------------------------------------
@@ -534,7 +627,7 @@ def claim(*, gateway: str, worker_id: str, limit: int, now: datetime) -> list[Cl
         f"ORDER BY due_at, message_id LIMIT %s"
     )
     with transaction.atomic(), connection.cursor() as cursor:
-        if is_pg() and not subscribers:
+        if is_pg() and not listening(CLAIM):
             # MATERIALIZED so that the LIMIT applies once: with a plain
             # `id IN (SELECT ... LIMIT n SKIP LOCKED)` the planner may run the subquery again
             # per row and claim far more than n rows (seen here: 2,000 for a limit of 20).
@@ -660,7 +753,7 @@ def record_results(
     sent_sql = "gateway_ref = v.ref, sent_at = %s, claimed_by = '', error = ''"
     n_sent = 0
     with transaction.atomic(), connection.cursor() as cursor:
-        if is_pg() and sent and not subscribers:
+        if is_pg() and sent and not listening(SEND):
             # One round trip for the messages, their parts and both counters.
             usual = SEND.sources[0]
             campaign_sql = _campaign_delta_sql(SEND, "sent", usual)
@@ -669,11 +762,14 @@ def record_results(
                 f"sent AS (UPDATE {TABLE} AS m SET status = '{SEND.target}', status_at = %s, "
                 f"{sent_sql} FROM v WHERE m.id = v.vid AND m.status = '{usual}' "
                 f"AND m.id = ANY(ARRAY(SELECT vid FROM v)) "
-                f"RETURNING m.id, m.campaign_id, m.organisation_id), "
+                f"RETURNING m.id, m.campaign_id, m.author_id, m.segments, m.organisation_id), "
                 f"parts AS ({_PARTS_INSERT_PG} RETURNING 1), "
-                f"counted AS (INSERT INTO {DELTAS} (organisation_id, day, gateway, event, count) "
-                f"SELECT organisation_id, %s, %s, '{E.SENT}', count(*) FROM sent "
-                f"GROUP BY organisation_id RETURNING 1)"
+                f"counted AS (INSERT INTO {DELTAS} ({stats.COLUMNS}) "
+                f"SELECT s.organisation_id, %s, %s, COALESCE(c.tag, ''), "
+                f"COALESCE(s.author_id, 0), '{E.SENT}', "
+                f"count(*), sum(s.segments) FROM sent s LEFT JOIN {CAMPAIGNS} c "
+                f"ON c.id = s.campaign_id GROUP BY s.organisation_id, c.tag, s.author_id "
+                f"RETURNING 1)"
                 + (f", campaigns AS ({campaign_sql})" if campaign_sql else "")
                 + " SELECT count(*) FROM sent",
                 [
@@ -839,7 +935,7 @@ def apply_reports(
     tally = _Tally(at)
     state_of = {DeliveryState.DELIVERED: P.DELIVERED, DeliveryState.FAILED: P.FAILED}
     returning = "message_id, gateway_id, reference, total"
-    if is_pg() and not subscribers:
+    if is_pg() and not listening(DELIVER, FAIL_REPORTED):
         # One round trip: the parts, the messages of one part (nearly all of them), and
         # their counters.
         rows: list[tuple[Any, ...]] = [
@@ -847,7 +943,9 @@ def apply_reports(
         ]
         usual = DELIVER.sources[0]
         settled = "RETURNING msg.id, msg.campaign_id, COALESCE(msg.gateway_id, '') AS gateway, "
-        settled += "msg.sent_at, msg.organisation_id AS org"
+        settled += f"msg.sent_at, COALESCE((SELECT c.tag FROM {CAMPAIGNS} c "
+        settled += "WHERE c.id = msg.campaign_id), '') AS cid, "
+        settled += "COALESCE(msg.author_id, 0) AS uid, msg.segments, msg.organisation_id AS org"
         extra = "".join(
             f", {name}_campaigns AS ({sql})"
             for name, t in (("delivered", DELIVER), ("failed", FAIL_REPORTED))
@@ -872,15 +970,15 @@ def apply_reports(
             f"status_at = %s, claimed_by = '' WHERE msg.id = ANY(ARRAY(SELECT message_id "
             f"FROM hit WHERE total = 1 AND state = '{P.FAILED}')) AND msg.status = '{usual}' "
             f"{settled}), "
-            f"counted AS (INSERT INTO {DELTAS} (organisation_id, day, gateway, event, count) "
-            f"SELECT org, %s, gateway, '{E.DELIVERED}', count(*) FROM delivered "
-            f"GROUP BY org, gateway "
-            f"UNION ALL SELECT org, %s, gateway, '{E.FAILED}', count(*) FROM failed "
-            f"GROUP BY org, gateway "
-            f"UNION ALL SELECT r.org, (r.sent_at AT TIME ZONE %s)::date, r.gateway, "
-            f"'{E.REPORTED}', count(*) FROM (SELECT * FROM delivered UNION ALL "
-            f"SELECT * FROM failed) r WHERE r.sent_at IS NOT NULL GROUP BY 1, 2, 3 "
-            f"RETURNING 1){extra} "
+            f"counted AS (INSERT INTO {DELTAS} ({stats.COLUMNS}) "
+            f"SELECT org, %s, gateway, cid, uid, '{E.DELIVERED}', count(*), sum(segments) "
+            f"FROM delivered GROUP BY org, gateway, cid, uid "
+            f"UNION ALL SELECT org, %s, gateway, cid, uid, '{E.FAILED}', count(*), "
+            f"sum(segments) FROM failed GROUP BY org, gateway, cid, uid "
+            f"UNION ALL SELECT r.org, (r.sent_at AT TIME ZONE %s)::date, r.gateway, r.cid, "
+            f"r.uid, '{E.REPORTED}', count(*), sum(r.segments) "
+            f"FROM (SELECT * FROM delivered UNION ALL SELECT * FROM failed) r "
+            f"WHERE r.sent_at IS NOT NULL GROUP BY 1, 2, 3, 4, 5 RETURNING 1){extra} "
             f"SELECT {returning}, (SELECT count(*) FROM delivered) + "
             f"(SELECT count(*) FROM failed) FROM hit",
             [

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
@@ -178,6 +179,12 @@ class Message(OrgOwned):
 
         return self.direction == self.Direction.OUTBOUND and self.status in RETRY.sources
 
+    @property
+    def can_requeue(self) -> bool:
+        from smsdesk.messaging.lifecycle import REQUEUE
+
+        return self.direction == self.Direction.OUTBOUND and self.status in REQUEUE.sources
+
 
 FINAL_STATUSES = frozenset(
     {
@@ -352,20 +359,30 @@ GATEWAY_REASONS = (
 
 
 class DailyCount(OrgOwned):
-    """How many messages reached an event on a local day (SMSDESK_TIME_ZONE), per gateway:
-    the home page's figures, read without scanning messages (messaging/stats.py).
+    """How many messages (and SMS parts) reached an event on a local day (SMSDESK_TIME_ZONE),
+    per gateway, tag and user: the home and Statistics pages' figures, read without scanning
+    messages (messaging/stats.py).
+
+    `tag` is the campaign's tag as typed ("" for none; a campaign's tag never changes), not
+    its id: one-recipient campaigns (the replies typed in discussions) would make a row each.
+    `user_id` is a plain number, 0 for none (not a foreign key: a deleted user keeps its
+    history, and no check per row costs the worker's batches).
 
     Written only by `stats.fold`, which adds the `CountDelta` rows into it."""
 
     day = models.DateField()
     gateway = models.CharField(max_length=50, blank=True)  # "" for `blocked` (not per gateway)
+    tag = models.CharField(max_length=50, blank=True, default="", db_default="")
+    user_id = models.BigIntegerField(default=0, db_default=0)  # the message's author
     event = models.CharField(max_length=10)  # stats.Event
     count = models.BigIntegerField(default=0)
+    parts = models.BigIntegerField(default=0, db_default=0)  # SMS parts (segments)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["organisation", "day", "gateway", "event"], name="daily_count_key"
+                fields=["organisation", "day", "gateway", "tag", "user_id", "event"],
+                name="daily_count_key3",
             )
         ]
 
@@ -377,8 +394,11 @@ class CountDelta(OrgOwned):
     id = models.BigAutoField(primary_key=True)
     day = models.DateField()
     gateway = models.CharField(max_length=50, blank=True)
+    tag = models.CharField(max_length=50, blank=True, default="", db_default="")
+    user_id = models.BigIntegerField(default=0, db_default=0)
     event = models.CharField(max_length=10)
     count = models.IntegerField()
+    parts = models.IntegerField(default=0, db_default=0)
 
     class Meta:
         indexes = [models.Index(fields=["organisation", "day"], name="count_delta_org")]
@@ -415,3 +435,104 @@ class CampaignCountDelta(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["campaign_id"], name="campaign_delta_campaign")]
+
+
+class Recurrence(OrgOwned):
+    """A recurring send (issue 20): a New SMS that fires every day, week or month at a local
+    time (`sms/recurrence.py`), each occurrence a Campaign created through
+    `sending.create_campaign` with the recipients as they are that day
+    (`messaging/recurring.py`)."""
+
+    class Every(models.TextChoices):
+        DAY = "day", _("every day")
+        WEEK = "week", _("every week")
+        MONTH = "month", _("every month")
+
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    body = models.TextField()
+    targets = models.JSONField(default=dict)  # Targets.as_record(): numbers, contacts, groups
+    commercial = models.BooleanField(default=False)
+    tag = models.CharField(max_length=50, blank=True, default="")
+    source = models.CharField(max_length=10, default="web")
+    every = models.CharField(max_length=5, choices=Every.choices)
+    weekdays = models.JSONField(default=list, blank=True)  # 0 = Monday
+    month_day = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_weekday = models.PositiveSmallIntegerField(null=True, blank=True)
+    at = models.TimeField()
+    time_zone = models.CharField(max_length=64)
+    until = models.DateField(null=True, blank=True)
+    times = models.PositiveIntegerField(null=True, blank=True)
+    done = models.PositiveIntegerField(default=0)  # occurrences passed (sent or skipped)
+    # The next occurrence (UTC); NULL once the rule is over. Moved forward by one
+    # conditional UPDATE (from the value read to the next), which is the claim.
+    next_at = models.DateTimeField(null=True, blank=True)
+    paused = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["next_at", "id"]
+        indexes = [
+            # the worker's: what is due, in every organisation
+            models.Index(fields=["next_at"], name="recurrence_due"),
+            # an organisation's list of recurring sends
+            models.Index(fields=["organisation", "next_at", "id"], name="recurrence_org"),
+        ]
+
+
+class Occurrence(models.Model):
+    """One occurrence of a recurring send, claimed once: (recurrence, occurs_at) is unique,
+    so two workers can never both send it. `campaign` is what was sent; `skipped` why not
+    (missed for longer than the tolerance, or the send refused)."""
+
+    recurrence = models.ForeignKey(Recurrence, on_delete=models.CASCADE, related_name="runs")
+    occurs_at = models.DateTimeField()
+    campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL)
+    skipped = models.CharField(max_length=300, blank=True, default="")
+    ran_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-occurs_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["recurrence", "occurs_at"], name="occurrence_once")
+        ]
+
+
+class AutoReply(OrgOwned):
+    """A keyword auto-reply rule (issue 20): an inbound SMS matching `keyword` gets `text`
+    back (`messaging/autoreplies.py`), at most once per correspondent per `delay_minutes`."""
+
+    class Match(models.TextChoices):
+        WHOLE = "whole", _("the whole message")
+        WORD = "word", _("the first word")
+        CONTAINS = "contains", _("anywhere in the message")
+
+    keyword = models.CharField(max_length=60)
+    normalised = models.CharField(max_length=60)  # as compared: sms.keywords.normalise
+    match = models.CharField(max_length=8, choices=Match.choices, default=Match.WHOLE)
+    text = models.TextField()
+    gateway = models.CharField(max_length=64, blank=True, default="")  # "" = every line
+    group = models.ForeignKey(
+        "directory.Group", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    delay_minutes = models.PositiveIntegerField(default=60)
+    position = models.PositiveIntegerField(default=0)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["organisation", "position", "id"], name="autoreply_org")]
+
+
+class AutoReplyHit(models.Model):
+    """When a rule last answered a correspondent: the claim of an answer is one conditional
+    UPDATE of this row (or its INSERT), so two SMS arriving together get one answer."""
+
+    rule = models.ForeignKey(AutoReply, on_delete=models.CASCADE, related_name="+")
+    peer = models.CharField(max_length=32)
+    last_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rule", "peer"], name="autoreply_hit_once")]

@@ -47,9 +47,9 @@ def check_template(body: str) -> Template:
     except personalise.PlaceholderError as e:
         raise errors.BadPlaceholder(
             _(
-                "The text has a mistake at character %(position)d: « %(excerpt)s » %(reason)s. "
-                "Fields are written {prénom} or {prénom|default text}; write {{ and }} for a "
-                "plain brace."
+                "The text has a mistake at character %(position)d: “%(excerpt)s” %(reason)s. "
+                "Fields are written {first_name} or {first_name|default text}; write {{ and }} "
+                "for a plain brace."
             )
             % {
                 "position": e.position + 1,
@@ -187,9 +187,9 @@ def _missing(missing: list[tuple[str, str]], org: Any) -> errors.MissingFields:
     fields = ", ".join(dict.fromkeys(f"{{{f}}}" for f, _n in missing))
     message = ngettext(
         "%(count)d recipient has no value for %(fields)s: %(list)s. Give a default, "
-        "as in {prénom|Madame, Monsieur}, or fill in the contact.",
+        "as in {first_name|Sir or Madam}, or fill in the contact.",
         "%(count)d recipients have no value for %(fields)s, among them: %(list)s. Give a "
-        "default, as in {prénom|Madame, Monsieur}, or fill in the contacts.",
+        "default, as in {first_name|Sir or Madam}, or fill in the contacts.",
         len(missing),
     ) % {"count": len(missing), "fields": fields, "list": listed}
     detail = [(f, n) for f, n in missing if n]

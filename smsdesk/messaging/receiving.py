@@ -16,7 +16,7 @@ from django.utils import timezone
 from smsdesk.core import tenancy
 from smsdesk.core import text as control
 from smsdesk.gateways.base import Concat
-from smsdesk.messaging import gateway_state, lifecycle, lines
+from smsdesk.messaging import autoreplies, gateway_state, lifecycle, lines
 from smsdesk.messaging.models import (
     MISSING_PART_MARK,
     Conversation,
@@ -204,24 +204,28 @@ def _store_inbound(
             _confirm_opt_out(peer, gateway_row, org)
     elif keyword is keywords.Keyword.START:
         optout.opt_in(peer, source=OptOut.Source.SMS, org=org, text=text, at=received_at)
+    else:
+        # Keyword auto-replies, only after STOP and START (which they cannot override).
+        autoreplies.answer(message, gateway_row)
     return message
 
 
 def _confirm_opt_out(peer: str, gateway: GatewayState, org: Any) -> Message | None:
-    """Queue the confirmation of a first STOP (SMSDESK_STOP_CONFIRMATION), unless this number
-    got one within SMSDESK_STOP_CONFIRMATION_DELAY_HOURS (a STOP, START, STOP in a row)."""
-    text = settings.SMSDESK_STOP_CONFIRMATION_TEXT.strip()
-    if not settings.SMSDESK_STOP_CONFIRMATION or not text or not peer.startswith("+"):
+    """Queue the confirmation of a first STOP (as set on the SMS STOP page, or the
+    SMSDESK_STOP_CONFIRMATION* settings), unless this number got one within its delay (a
+    STOP, START, STOP in a row)."""
+    wanted = optout.confirmation(org=org)
+    if not wanted.sends or not peer.startswith("+"):
         return None
     now = timezone.now()
-    since = now - timedelta(hours=settings.SMSDESK_STOP_CONFIRMATION_DELAY_HOURS)
+    since = now - timedelta(hours=wanted.delay_hours)
     recent = Message.objects.for_org(org).filter(
         peer=peer, direction=Message.Direction.OUTBOUND, opt_out_notice=True, created_at__gte=since
     )
     if recent.exists():
         return None
     return queue_automatic_reply(
-        peer=peer, gateway=gateway, body=text, org=org, opt_out_notice=True
+        peer=peer, gateway=gateway, body=wanted.text, org=org, opt_out_notice=True
     )
 
 

@@ -120,7 +120,7 @@ def too_many(count: int) -> errors.TooManyRecipients:
 def _invalid_numbers(invalid: list[tuple[str, str]]) -> errors.InvalidNumbers:
     if len(invalid) > SHOWN_INVALID:
         listed = ", ".join(
-            f"« {raw} » ({number_reasons.explain(reason)})"
+            f"{control.quoted(raw)} ({number_reasons.explain(reason)})"
             for raw, reason in invalid[:SHOWN_INVALID]
         )
         message = _(

@@ -35,7 +35,7 @@ from smsdesk.messaging.models import (
 )
 from smsdesk.messaging.recipients import Recipients, resolve_recipients
 from smsdesk.sms import errors as sms_errors
-from smsdesk.sms import gsm7, personalise, sending_window
+from smsdesk.sms import gsm7, personalise, sending_window, typography
 
 # A date typed to the minute is a few seconds in the past by the time it is saved.
 SEND_AT_GRACE = timedelta(minutes=2)
@@ -176,7 +176,7 @@ def commercial_send_at(send_at: datetime) -> datetime:
     )
 
 
-def _check_body(body: str, *, commercial: bool, personalised: bool = False) -> gsm7.TextInfo:
+def check_body(body: str, *, commercial: bool, personalised: bool = False) -> gsm7.TextInfo:
     """The text as typed, then (commercial) with the opt-out mention that will be added. A
     text with fields: its length is checked on each rendering instead (personalised)."""
     if personalised:
@@ -202,6 +202,7 @@ def create_campaign(
     personalise_text: bool = True,
     gateway: str | None = None,
     recipient_file: RecipientFile | None = None,
+    smart_encoding: bool = False,
 ) -> Campaign:
     """Save a New SMS: one Message per distinct recipient, queued or scheduled.
 
@@ -219,17 +220,23 @@ def create_campaign(
     `recipient_file` (directory.imports.read_recipients) adds the numbers its accepted lines
     hold, and its columns as fields: a column wins over a contact's field of the same name,
     being what the sender gave for this send. Its rejected lines were shown and are skipped.
+
+    `smart_encoding`: typographic characters (’ « » – … non-breaking spaces, sms/typography.py)
+    are replaced by their GSM look-alikes before anything else, so the text stored is the
+    text sent and a text that only had those stays GSM-7.
     """
     now = timezone.now()
     org = tenancy.resolve(org)
     access.require_writer(author, _("A read-only account cannot send SMS."))
+    if smart_encoding:
+        body = typography.replace(body).text
     template = personal.check_template(body) if personalise_text else personal.literal(body)
     if not template.has_fields:
         body = personalise.render(template, {})  # "{{" and "}}" become plain braces
     # every check runs, so that a form shows all its errors at once
     checked = collect(
         lambda: check_tag(tag),
-        lambda: _check_body(body, commercial=commercial, personalised=template.has_fields),
+        lambda: check_body(body, commercial=commercial, personalised=template.has_fields),
         lambda: resolve_recipients(to, targets, recipient_file, org=org).checked(),
         lambda: check_send_at(send_at, now),
     )

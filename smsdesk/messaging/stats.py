@@ -1,6 +1,7 @@
-"""Maintained counters: how many messages were sent, delivered, failed, received... per
-local day and gateway, so the home and Passerelles pages never scan the message table (it
-has no index on `status` or `sent_at`: see outbox.py).
+"""Maintained counters: how many messages (and SMS parts) were sent, delivered, failed,
+received... per local day, gateway, tag and user, so the home, Passerelles and
+Statistics pages never scan the message table (it has no index on `status` or `sent_at`:
+see outbox.py).
 
 Events, counted on the day they happen (SMSDESK_TIME_ZONE), as Kannel and playSMS count:
 
@@ -17,7 +18,9 @@ Write path: whatever changes a message's state appends `CountDelta` rows in the 
 transaction (one multi-row INSERT per batch, summed in Python first, or a data-modifying
 CTE in the statement itself). Rows are only ever inserted, so two workers never wait on
 one counter. `fold` (the worker's heartbeat) moves them into `DailyCount`, one row per
-(day, gateway, event); `read` adds what is not folded yet, so figures are exact at once.
+(day, gateway, tag, user, event); `read` adds what is not folded yet, so figures are exact at
+once. The tag is the key, not the campaign: every reply typed in a discussion is a campaign
+of one, and a row per campaign made the counters grow with them (bench/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import TextChoices
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from smsdesk.core import tenancy
 from smsdesk.messaging.models import CountDelta, DailyCount
@@ -49,8 +53,10 @@ class Event(TextChoices):
 DELTAS = CountDelta._meta.db_table
 DAILY = DailyCount._meta.db_table
 
-# (organisation id, day, gateway, event, count)
-Delta = tuple[int, date, str, str, int]
+# (organisation id, day, gateway, tag or "", user id or 0, event, count, parts)
+Delta = tuple[int, date, str, str, int, str, int, int]
+Key = tuple[int, Any, str, str, int, str]  # (organisation, day, gateway, tag, user, event)
+COLUMNS = "organisation_id, day, gateway, tag, user_id, event, count, parts"
 
 
 def _db_day(day: date) -> Any:
@@ -58,32 +64,63 @@ def _db_day(day: date) -> Any:
 
 
 def local_day(at: datetime) -> date:
-    """The day `at` falls on in SMSDESK_TIME_ZONE."""
-    return timezone.localdate(at)
+    """The day `at` falls on in SMSDESK_TIME_ZONE (never the zone a user chose for their
+    pages: counters have one calendar)."""
+    return timezone.localdate(at, timezone.get_default_timezone())
 
 
 def add(deltas: Iterable[Delta]) -> None:
-    """Append counter changes, summed per (day, gateway, event), in one INSERT. Call it in
-    the transaction that changed the messages."""
-    summed: dict[tuple[int, Any, str, str], int] = defaultdict(int)
-    for org, day, gateway, event, count in deltas:
-        summed[(org, _db_day(day), gateway or "", str(event))] += count
-    rows = [(*key, n) for key, n in summed.items() if n]
+    """Append counter changes, summed per key, in one INSERT. Call it in the transaction
+    that changed the messages."""
+    summed: dict[Key, list[int]] = defaultdict(lambda: [0, 0])
+    for org, day, gateway, tag, user, event, count, parts in deltas:
+        total = summed[(org, _db_day(day), gateway or "", tag or "", user or 0, str(event))]
+        total[0] += count
+        total[1] += parts
+    _insert(DELTAS, [(*key, n, p) for key, (n, p) in summed.items() if n or p])
+
+
+def _insert(table: str, rows: list[tuple[Any, ...]], *, upsert: str = "") -> None:
     if not rows:
         return
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), 500):
-            chunk = rows[start : start + 500]
+        for start in range(0, len(rows), 300):
+            chunk = rows[start : start + 300]
             cursor.execute(
-                f"INSERT INTO {DELTAS} (organisation_id, day, gateway, event, count) VALUES "
-                + ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk)),
+                f"INSERT INTO {table} ({COLUMNS}) VALUES "
+                + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+                + upsert,
                 [value for row in chunk for value in row],
             )
 
 
-def count(event: str, *, at: datetime, gateway: str | None, n: int = 1, org: Any = None) -> None:
-    """One counter change (a message received, a few blocked) of organisation `org`."""
-    add([(tenancy.org_id(tenancy.resolve(org)), local_day(at), gateway or "", event, n)])
+def count(
+    event: str,
+    *,
+    at: datetime,
+    gateway: str | None,
+    n: int = 1,
+    parts: int | None = None,
+    tag: str = "",
+    user: int | None = None,
+    org: Any = None,
+) -> None:
+    """One counter change (a message received, a few blocked) of organisation `org`;
+    `parts` defaults to `n`."""
+    add(
+        [
+            (
+                tenancy.org_id(tenancy.resolve(org)),
+                local_day(at),
+                gateway or "",
+                tag,
+                user or 0,
+                event,
+                n,
+                n if parts is None else parts,
+            )
+        ]
+    )
 
 
 def fold() -> int:
@@ -92,28 +129,30 @@ def fold() -> int:
     The DELETE takes the rows it folds (on PostgreSQL a second fold running at once skips
     them once the first commits), and the per-day rows are updated in a fixed order, so two
     folds cannot deadlock."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {DELTAS} RETURNING organisation_id, day, gateway, event, count"
-        )
-        taken = cursor.fetchall()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {DELTAS} RETURNING {COLUMNS}")
+            taken = cursor.fetchall()
         if not taken:
             return 0
-        summed: dict[tuple[int, date, str, str], int] = defaultdict(int)
-        for org, day, gateway, event, n in taken:
+        summed: dict[tuple[int, date, str, str, int, str], list[int]] = defaultdict(lambda: [0, 0])
+        for org, day, gateway, tag, user, event, n, parts in taken:
             if isinstance(day, str):  # SQLite returns the text it stores
                 day = date.fromisoformat(day)
-            summed[(org, day, gateway, event)] += n
-        rows = sorted((o, _db_day(day), g, e, n) for (o, day, g, e), n in summed.items() if n)
-        for start in range(0, len(rows), 500):
-            chunk = rows[start : start + 500]
-            cursor.execute(
-                f"INSERT INTO {DAILY} (organisation_id, day, gateway, event, count) VALUES "
-                + ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
-                + f" ON CONFLICT (organisation_id, day, gateway, event) DO UPDATE "
-                f"SET count = {DAILY}.count + excluded.count",
-                [value for row in chunk for value in row],
-            )
+            total = summed[(org, day, gateway, tag, user, event)]
+            total[0] += n
+            total[1] += parts
+        rows = sorted(
+            (org, _db_day(day), *rest, n, p)
+            for (org, day, *rest), (n, p) in summed.items()
+            if n or p
+        )
+        _insert(
+            DAILY,
+            rows,
+            upsert=" ON CONFLICT (organisation_id, day, gateway, tag, user_id, event) DO UPDATE "
+            f"SET count = {DAILY}.count + excluded.count, parts = {DAILY}.parts + excluded.parts",
+        )
     return len(taken)
 
 
@@ -199,3 +238,213 @@ def totals() -> dict[tuple[str, str], int]:
     with connection.cursor() as cursor:
         cursor.execute(sql)
         return {(gateway, event): int(n or 0) for gateway, event, n in cursor.fetchall()}
+
+
+# --- the Statistics page ------------------------------------------------------------------
+
+# What the page shows, in its order (`reported` is internal: what waits for a report).
+SHOWN: tuple[str, ...] = (
+    Event.SENT,
+    Event.DELIVERED,
+    Event.FAILED,
+    Event.UNKNOWN,
+    Event.BLOCKED,
+    Event.RECEIVED,
+)
+
+
+class By(TextChoices):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    LINE = "line"
+    TAG = "tag"
+    USER = "user"
+
+
+TIME_GROUPINGS = (By.DAY, By.WEEK, By.MONTH)
+MAX_DAYS = 3 * 366 + 1  # the longest period a report covers (3 years)
+
+
+@dataclass
+class Row:
+    """One line of a report: its key (a day, a week's Monday, a month, a line, a tag in
+    lower case, a user id; "" for none), what it is called, and per shown event the
+    messages (`counts`) and the SMS parts (`parts`)."""
+
+    key: str
+    label: str
+    counts: dict[str, int]
+    parts: dict[str, int]
+
+    def figures(self) -> dict[str, int | None]:
+        """The page's, the CSV's and the API's figures, in their order (`FIGURES`)."""
+        c = self.counts
+        sent, delivered = c.get(Event.SENT, 0), c.get(Event.DELIVERED, 0)
+        return {
+            "sent": sent,
+            "sent_parts": self.parts.get(Event.SENT, 0),
+            "delivered": delivered,
+            "failed": c.get(Event.FAILED, 0),
+            "unknown": c.get(Event.UNKNOWN, 0),
+            "blocked": c.get(Event.BLOCKED, 0),
+            "received": c.get(Event.RECEIVED, 0),
+            # delivered ÷ sent in whole percent; a report may come the day after its sending
+            "delivery_rate": round(100 * delivered / sent) if sent else None,
+        }
+
+
+FIGURES = (
+    "sent",
+    "sent_parts",
+    "delivered",
+    "failed",
+    "unknown",
+    "blocked",
+    "received",
+    "delivery_rate",
+)
+
+
+@dataclass
+class Report:
+    first: date
+    last: date
+    by: str
+    rows: list[Row]
+
+    def total(self) -> Row:
+        """Every row added up."""
+        total = Row("", "", {}, {})
+        for r in self.rows:
+            for event in SHOWN:
+                total.counts[event] = total.counts.get(event, 0) + r.counts.get(event, 0)
+                total.parts[event] = total.parts.get(event, 0) + r.parts.get(event, 0)
+        return total
+
+
+def _period_key(day: date, by: str) -> date:
+    if by == By.WEEK:
+        return day - timedelta(days=day.weekday())
+    if by == By.MONTH:
+        return day.replace(day=1)
+    return day
+
+
+def report(*, first: date, last: date, by: str, org: Any = None) -> Report:
+    """The counters of organisation `org` from `first` to `last` (local days, both
+    included) grouped by day, week,
+    month, line, tag or user: one GROUP BY over the counter tables (folded and not yet
+    folded, so exact at once); never a message read. Tags are one whatever their case.
+    A week starts on Monday; days with nothing are listed too (the chart's axis)."""
+    from smsdesk.accounts.models import User  # labels only
+
+    column = {By.LINE: "gateway", By.TAG: "tag", By.USER: "user_id"}.get(By(by), "day")
+    shown = ", ".join(["%s"] * len(SHOWN))
+    part = f"SELECT {column}, event, count, parts FROM {{}} "
+    part += f"WHERE organisation_id = %s AND day >= %s AND day <= %s AND event IN ({shown})"
+    sql = (
+        f"SELECT {column}, event, SUM(count), SUM(parts) FROM ("
+        f"{part.format(DAILY)} UNION ALL {part.format(DELTAS)}) c GROUP BY 1, 2"
+    )
+    org = tenancy.resolve(org)
+    bounds = [org.pk, _db_day(first), _db_day(last), *SHOWN]
+    rows: dict[object, Row] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, bounds * 2)
+        found = cursor.fetchall()
+    for key, event, n, parts in found:
+        name = ""
+        if by in TIME_GROUPINGS:
+            if isinstance(key, str):
+                key = date.fromisoformat(key)
+            key = _period_key(key, by)
+        elif by == By.TAG:  # one tag whatever its case (in Python: SQLite's LOWER is ASCII)
+            name, key = key, key.lower()
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = Row(str(key or ""), name or "", defaultdict(int), defaultdict(int))
+        row.counts[event] += int(n or 0)
+        row.parts[event] += int(parts or 0)
+        if name and not row.label:
+            row.label = name
+    if by in TIME_GROUPINGS:
+        day = first
+        while day <= last:  # every period, even an empty one
+            key = _period_key(day, by)
+            rows.setdefault(key, Row(key.isoformat(), "", {}, {}))
+            day += timedelta(days=1)
+        ordered = [rows[k] for k in sorted(rows)]  # type: ignore[type-var]
+        for row in ordered:
+            row.key = row.key[:7] if by == By.MONTH else row.key
+            row.label = row.key
+    else:
+        ordered = sorted(rows.values(), key=lambda r: -r.counts.get(Event.SENT, 0))
+        if by == By.USER:
+            ids = [int(r.key) for r in ordered if r.key not in ("", "0")]
+            names = {
+                str(u.pk): u.get_full_name() or u.get_username()
+                for u in User.objects.filter(pk__in=ids)
+            }
+            for row in ordered:
+                if row.key == "0":
+                    row.key = ""
+                row.label = names.get(row.key, "")
+    for row in ordered:
+        row.counts, row.parts = dict(row.counts), dict(row.parts)
+    return Report(first, last, by, ordered)
+
+
+DEFAULT_DAYS = 30
+
+
+def period(
+    *, first: str | date | None, last: str | date | None, by: str | None, today: date | None = None
+) -> tuple[date, date, str]:
+    """The period and grouping a person or a program asked for (the page's form, the API's
+    `from`, `to`, `by`): local days written YYYY-MM-DD, `from` not after `to`, at most
+    `MAX_DAYS` days. Empty: the last 30 days by day. Every fault is reported at once."""
+    from smsdesk.core.errors import collect
+    from smsdesk.messaging.errors import BadPeriod
+
+    today = today or local_day(timezone.now())
+
+    def day_of(value: str | date | None, name: str, default: date) -> date:
+        if isinstance(value, date):
+            return value
+        text = (value or "").strip()
+        if not text:
+            return default
+        try:
+            if len(text) != 10:
+                raise ValueError
+            return date.fromisoformat(text)
+        except ValueError:
+            raise BadPeriod(
+                _("“%(value)s” is not a date: write it YYYY-MM-DD (for example %(example)s).")
+                % {"value": text[:20], "example": today.isoformat()},
+                field=name,
+            ) from None
+
+    def grouping() -> str:
+        value = (by or "").strip() or By.DAY
+        if value not in By.values:
+            raise BadPeriod(
+                _("Group by one of: %(choices)s.") % {"choices": ", ".join(By.values)},
+                field="by",
+            )
+        return value
+
+    start, end, grouped = collect(
+        lambda: day_of(first, "from", today - timedelta(days=DEFAULT_DAYS - 1)),
+        lambda: day_of(last, "to", today),
+        grouping,
+    )
+    if start > end:
+        raise BadPeriod(_("The start of the period is after its end."), field="from")
+    if (end - start).days + 1 > MAX_DAYS:
+        raise BadPeriod(
+            _("The period is too long: at most %(days)d days.") % {"days": MAX_DAYS},
+            field="from",
+        )
+    return start, end, grouped

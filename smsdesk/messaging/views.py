@@ -7,7 +7,14 @@ from typing import TypeVar, cast
 from django.contrib import messages
 from django.db import transaction
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    QueryDict,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,12 +33,22 @@ from smsdesk.core.lists import Column, Order, paginate, search_text, sort_order
 from smsdesk.directory import imports, uploads
 from smsdesk.directory import services as directory
 from smsdesk.directory.models import Contact, ContactField, Group
-from smsdesk.messaging import actions, campaigns, filters, links, notifications, sending
-from smsdesk.messaging.forms import NewSmsForm, ReplyForm
+from smsdesk.messaging import (
+    actions,
+    campaigns,
+    errors,
+    exports,
+    filters,
+    links,
+    notifications,
+    recurring,
+    sending,
+)
+from smsdesk.messaging.forms import REPEAT_FIELDS, NewSmsForm, ReplyForm, repeat_context
 from smsdesk.messaging.models import Conversation, Message
 from smsdesk.messaging.recipients import resolve_recipients
 from smsdesk.optout import services as optout
-from smsdesk.sms import gsm7
+from smsdesk.sms import gsm7, typography
 
 FORM_FIELDS = {"text": "text", "send_at": "send_at", "to": "numbers", "tag": "tag"}
 
@@ -39,6 +56,8 @@ FORM_FIELDS = {"text": "text", "send_at": "send_at", "to": "numbers", "tag": "ta
 def new_sms(request: HttpRequest) -> HttpResponse:
     form = NewSmsForm(request.POST or None)
     csv_context: dict = {}
+    if request.method == "POST" and form.is_valid() and form.cleaned_data["repeat"]:
+        return _new_recurring(request, form)
     if request.method == "POST" and form.is_valid():
         try:
             token, recipient_file = recipient_file_of(request)
@@ -54,6 +73,7 @@ def new_sms(request: HttpRequest) -> HttpResponse:
                     commercial=form.cleaned_data["commercial"],
                     tag=form.cleaned_data["tag"],
                     recipient_file=recipient_file,
+                    smart_encoding=form.cleaned_data["smart_encoding"],
                 )
         except once.AlreadySubmitted as e:
             messages.info(request, e.message)
@@ -82,14 +102,60 @@ def new_sms(request: HttpRequest) -> HttpResponse:
         "messaging/new.html",
         {
             "form": form,
-            **_picked(request, form),
+            **picked_targets(request, form),
             "tags": campaigns.tag_usage(org=tenancy.of_request(request)),
             "custom_fields": ContactField.objects.for_org(tenancy.of_request(request)),
             "max_size": imports.max_size_shown(),
             **csv_context,
+            **repeat_context(form),
         },
         status=400 if form.errors else 200,
     )
+
+
+def _new_recurring(request: HttpRequest, form: NewSmsForm) -> HttpResponse:
+    """New SMS with "Repeat this send": a recurring send, each occurrence a campaign."""
+    try:
+        if request.FILES.get("recipients_file") or request.POST.get("csv_token"):
+            raise errors.InvalidRepeat(
+                _("A recurring send cannot use a CSV file: choose numbers, contacts or groups."),
+                field="text",
+            )
+        with transaction.atomic():
+            once.claim(request)
+            rec = recurring.create_recurrence(
+                author=request.user,
+                org=tenancy.of_request(request),
+                body=form.cleaned_data["text"],
+                targets=form.targets(),
+                repeat=recurring.check_repeat(**form.repeat_rule()),
+                commercial=form.cleaned_data["commercial"],
+                tag=form.cleaned_data["tag"],
+            )
+    except once.AlreadySubmitted as e:
+        messages.info(request, e.message)
+        return redirect("messaging:recurring")
+    except ServiceError as e:
+        add_service_error(form, e, {**FORM_FIELDS, **REPEAT_FIELDS})
+        return render(
+            request,
+            "messaging/new.html",
+            {
+                "form": form,
+                **picked_targets(request, form),
+                "tags": campaigns.tag_usage(org=tenancy.of_request(request)),
+                "custom_fields": ContactField.objects.for_org(tenancy.of_request(request)),
+                "max_size": imports.max_size_shown(),
+                **repeat_context(form),
+            },
+            status=400,
+        )
+    messages.success(
+        request,
+        _("Recurring send saved. Next occurrence: %(when)s.")
+        % {"when": date_format(timezone.localtime(rec.next_at), "l j F Y, H:i")},
+    )
+    return redirect("messaging:recurring")
 
 
 def recipient_file_of(
@@ -154,7 +220,7 @@ def csv_upload(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _picked(request: HttpRequest, form: NewSmsForm) -> dict:
+def picked_targets(request: HttpRequest, form: NewSmsForm) -> dict:
     """What was typed and picked, to show again when the form comes back with an error."""
     if not form.is_bound:
         return {"number_fields": [""], "picked_contacts": [], "picked_groups": []}
@@ -204,6 +270,9 @@ def count(request: HttpRequest) -> HttpResponse:
     counts the opt-out mention too, and says when the SMS will go out."""
     text = request.POST.get("text", "")[:5000]
     commercial = bool(request.POST.get("commercial"))
+    smart = typography.replace(text) if request.POST.get("smart_encoding") else None
+    if smart is not None:
+        text = smart.text  # counted as it will be sent
     when = ""
     if commercial:
         text = sending.commercial_text(text) if text.strip() else text
@@ -216,8 +285,24 @@ def count(request: HttpRequest) -> HttpResponse:
         if due is not None:
             when = _commercial_when(sending.commercial_send_at(due))
     info = gsm7.analyse(text)
-    context = {"info": info, "commercial": commercial, "when": when}
+    context = {
+        "info": info,
+        "commercial": commercial,
+        "when": when,
+        "replaced": [_shown(r) for r in smart.replaced] if smart is not None else [],
+    }
     return render(request, "messaging/_count.html", context)
+
+
+def _shown(r: typography.Replacement) -> tuple[str, str]:
+    """A replacement as the counter names it: invisible characters by a word."""
+    if r.char.isspace():
+        typed = _("space U+%(code)04X") % {"code": ord(r.char)}
+    elif not r.char.isprintable() or r.char == "\u00ad":
+        typed = _("invisible U+%(code)04X") % {"code": ord(r.char)}
+    else:
+        typed = r.char
+    return typed, (r.by if r.by.strip() else (_("space") if r.by else _("nothing")))
 
 
 def _commercial_when(send_at: datetime) -> str:
@@ -234,6 +319,7 @@ def _list(
     title: str,
     direction: str,
     status: str | None = None,
+    export_url: str = "",
 ) -> HttpResponse:
     outbound = direction == Message.Direction.OUTBOUND
     # Each sort is served by an index ending with the id (msg_list, msg_peer): a deep page
@@ -243,11 +329,16 @@ def _list(
         Column(_("Date"), "date", ("created_at", "id")),
         Column(_("Recipient") if outbound else _("Sender"), "number", ("peer", "created_at", "id")),
         Column(_("Message")),
-        Column(_("Delivered") if outbound else _("Status")),
+        Column(_("Status")),
     ]
     search = search_text(request)
+    shown = _list_filters(request, outbound=outbound, status=status)
     qs = filters.message_list(
-        org=tenancy.of_request(request), direction=direction, status=status, search=search
+        org=tenancy.of_request(request),
+        direction=direction,
+        status=shown.get("status", status),
+        search=search,
+        since=filters.period_start(shown.get("period", ""), timezone.now()),
     )
     return render(
         request,
@@ -257,17 +348,84 @@ def _list(
             "q": search,
             "outbound": outbound,
             "columns": columns,
+            "export_url": export_url,
+            "list_filters": list(shown.items()),
+            "filter_text": _filter_text(shown),
+            "search_hint": _(
+                "A number, a name, or words of the text as written (fields such as "
+                "{first_name} are not expanded)"
+            ),
             **paginate(request, qs, sort_order(request, columns, "-date")),
         },
     )
 
 
+LIST_STATUSES = (
+    Message.Status.QUEUED,
+    Message.Status.SCHEDULED,
+    Message.Status.SENT,
+    Message.Status.DELIVERED,
+    Message.Status.FAILED,
+    Message.Status.UNKNOWN,
+    Message.Status.CANCELLED,
+    Message.Status.BLOCKED,
+)
+
+
+def _list_filters(request: HttpRequest, *, outbound: bool, status: str | None) -> dict[str, str]:
+    """The filters a home page figure opens a list with (`?status=failed&period=week`); any
+    other value is ignored, the list shown whole."""
+    shown = {}
+    wanted = request.GET.get("status", "")
+    if outbound and status is None and wanted in LIST_STATUSES:
+        shown["status"] = wanted
+    if request.GET.get("period", "") in filters.PERIODS:
+        shown["period"] = request.GET["period"]
+    return shown
+
+
+def _filter_text(shown: dict[str, str]) -> str:
+    parts = []
+    if "status" in shown:
+        parts.append(str(Message.Status(shown["status"]).label))
+    period = shown.get("period")
+    if period:
+        parts.append(
+            {"day": _("today"), "week": _("last 7 days"), "month": _("last 30 days")}[period]
+        )
+    return " · ".join(parts)
+
+
 def sent(request: HttpRequest) -> HttpResponse:
-    return _list(request, title=_("Sent SMS"), direction=Message.Direction.OUTBOUND)
+    return _list(
+        request,
+        title=_("Sent SMS"),
+        direction=Message.Direction.OUTBOUND,
+        export_url=reverse("messaging:sent_export"),
+    )
 
 
 def received(request: HttpRequest) -> HttpResponse:
-    return _list(request, title=_("Received SMS"), direction=Message.Direction.INBOUND)
+    return _list(
+        request,
+        title=_("Received SMS"),
+        direction=Message.Direction.INBOUND,
+        export_url=reverse("messaging:received_export"),
+    )
+
+
+@require_GET
+def export(request: HttpRequest, direction: str) -> StreamingHttpResponse:
+    """The Export button of Sent and Received: the list as CSV, with the page's search."""
+    response = StreamingHttpResponse(
+        exports.csv_chunks(
+            direction=direction, search=search_text(request), org=tenancy.of_request(request)
+        ),
+        content_type="text/csv; charset=utf-8",
+    )
+    name = exports.filename(direction)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 def unread(request: HttpRequest) -> HttpResponse:
@@ -290,7 +448,7 @@ def cancel(request: HttpRequest, message_id: int) -> HttpResponse:
             message,
             title=_("Cancel an SMS"),
             question=_("Cancel this SMS to %(number)s? It will not be sent.")
-            % {"number": message.peer},
+            % {"number": directory.who(message.peer)},
             button=_("Cancel the SMS"),
         )
     return _act_on_message(
@@ -312,7 +470,8 @@ def retry(request: HttpRequest, message_id: int) -> HttpResponse:
             request,
             message,
             title=_("Send an SMS again"),
-            question=_("Send this SMS to %(number)s again?") % {"number": message.peer},
+            question=_("Send this SMS to %(number)s again?")
+            % {"number": directory.who(message.peer)},
             detail=_("This message may already have reached the recipient. Send it again anyway?")
             if message.status == Message.Status.UNKNOWN
             else "",
@@ -322,6 +481,25 @@ def retry(request: HttpRequest, message_id: int) -> HttpResponse:
         request,
         lambda: actions.retry_message(message_id, by=request.user, org=tenancy.of_request(request)),
         _("The message is queued again."),
+    )
+
+
+def requeue(request: HttpRequest, message_id: int) -> HttpResponse:
+    """GET: the confirmation step (naming who, and when it will go); POST: put it back."""
+    if request.method != "POST":
+        message = get_object_or_404(Message, id=message_id)
+        return _confirm(
+            request,
+            message,
+            title=_("Put a cancelled SMS back in the queue"),
+            question=_("Put this SMS to %(number)s back in the queue? It will be sent.")
+            % {"number": directory.who(message.peer)},
+            button=_("Put it back in the queue"),
+        )
+    return _act_on_message(
+        request,
+        lambda: actions.requeue_message(message_id, by=request.user),
+        _("The message is back in the queue."),
     )
 
 
@@ -437,6 +615,7 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
                     gateway=sending.reply_gateway(
                         conversation.peer, org=tenancy.of_request(request)
                     ),
+                    smart_encoding=form.cleaned_data["smart_encoding"],
                 )
         except ServiceError as e:  # AlreadySubmitted too: said once, nothing sent again
             messages.error(request, e.message)
@@ -457,6 +636,7 @@ def inbound_notices(request: HttpRequest) -> JsonResponse:
         return _no_store(JsonResponse({"last": newest, "new": []}))
     found = notifications.inbound_between(int(after), newest, org=tenancy.of_request(request))
     shown = found[: notifications.MAX_NOTICES]
+    names = directory.who_many(m.peer for m in shown)
     return _no_store(
         JsonResponse(
             {
@@ -466,6 +646,7 @@ def inbound_notices(request: HttpRequest) -> JsonResponse:
                     {
                         "id": m.id,
                         "from": m.peer,
+                        "name": names[m.peer],  # "Hélène DURAND (06 11 11 11 11)"
                         "text": Truncator(m.body).chars(notifications.PREVIEW_CHARS),
                         "at": when(m.created_at),
                         "url": links.conversation_url(m.peer),

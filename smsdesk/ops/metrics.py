@@ -34,7 +34,8 @@ from prometheus_client.registry import Collector
 from smsdesk.core import schema
 from smsdesk.messaging import stats
 from smsdesk.messaging.models import Message
-from smsdesk.worker.services import gateway_overview, running_workers
+from smsdesk.worker import leases
+from smsdesk.worker.services import gateway_overview, running_workers, worker_overview
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_SAMPLE = 1000
@@ -179,6 +180,25 @@ class DatabaseCollector(Collector):
         if workers:
             age.add_metric([], min((now - w.heartbeat_at).total_seconds() for w in workers))
         yield age
+        up = GaugeMetricFamily(
+            "smsdesk_worker_up",
+            "1 when a worker of the host beats, 0 when its workers fell silent lately.",
+            labels=["host"],
+        )
+        hosts: dict[str, bool] = {}
+        for w in worker_overview(now):
+            hosts[w.hostname] = hosts.get(w.hostname, False) or w.up  # type: ignore[attr-defined]
+        for host, alive in sorted(hosts.items()):
+            up.add_metric([host], 1 if alive else 0)
+        yield up
+        driven = GaugeMetricFamily(
+            "smsdesk_line_driven",
+            "1 for the host whose worker holds the line's lease (worker/leases.py).",
+            labels=["line", "host"],
+        )
+        for line, lease in sorted(leases.holders(now).items()):
+            driven.add_metric([line, lease.host], 1)
+        yield driven
 
 
 class _ThisProcess(Collector):

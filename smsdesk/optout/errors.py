@@ -24,3 +24,7 @@ class ReasonRequired(ServiceError):
 class AdminOnly(ServiceError):
     code = "forbidden"
     http_status = 403
+
+
+class BadConfirmation(ServiceError):
+    code = "bad_confirmation"

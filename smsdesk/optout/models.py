@@ -31,6 +31,10 @@ class OptOut(OrgOwned):
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
+    # "Never text": an administrator's decision (a complaint, a request by letter, a number
+    # that is not a person), not the correspondent's STOP: a START from the number does not
+    # take it off; only an administrator does.
+    never = models.BooleanField(_("never text"), default=False, db_default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -41,6 +45,27 @@ class OptOut(OrgOwned):
         constraints = [
             models.UniqueConstraint(fields=["organisation", "number"], name="optout_number")
         ]
+
+
+class StopSettings(OrgOwned):
+    """The confirmation sent after a first STOP, as an organisation's administrators set it
+    on the SMS STOP page (one row per organisation). Until they do, SMSDESK_STOP_CONFIRMATION,
+    _TEXT and _DELAY_HOURS apply (`services.confirmation`)."""
+
+    enabled = models.BooleanField(_("send a confirmation"))
+    text = models.CharField(_("confirmation text"), max_length=500, blank=True)
+    delay_hours = models.PositiveIntegerField(_("delay (hours)"))
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation"], name="stop_settings_once")]
 
 
 class AppendOnly(Exception):

@@ -14,9 +14,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -26,9 +28,11 @@ from smsdesk.accounts import access
 from smsdesk.core import number_reasons, tenancy
 from smsdesk.core.bulk import select_among
 from smsdesk.core.text import check_typed
+from smsdesk.directory import services as directory
 from smsdesk.optout import errors
-from smsdesk.optout.models import OptOut, OptOutEvent, Source
+from smsdesk.optout.models import OptOut, OptOutEvent, Source, StopSettings
 from smsdesk.sms import errors as sms_errors
+from smsdesk.sms import gsm7
 
 MAX_REASON = 255
 
@@ -36,6 +40,9 @@ MAX_REASON = 255
 # list: messaging registers the STOP rule here (messaging/stop.py), so that every way onto
 # the list blocks what waits for the number, and this app imports nothing above it.
 on_opt_out: list[Callable[[Any, str, datetime], None]] = []
+# Called with each change of the list (its `OptOutEvent`, added or removed) in the
+# transaction that makes it: the webhooks' outbox registers here.
+on_change: list[Callable[[OptOutEvent], None]] = []
 
 
 def blocked_among(numbers: Iterable[str], *, org: Any = None) -> set[str]:
@@ -89,10 +96,12 @@ def opt_out(  # type: ignore[no-untyped-def]
     by=None,
     reason: str = "",
     at: datetime | None = None,
+    never: bool = False,
 ) -> tuple[OptOut, bool]:
     """Put `number` (E.164) on the STOP list; returns (entry, created). Idempotent: a number
     already on the list is left as it is and no history is written. What waits for it is
-    blocked in the same transaction (`on_opt_out`)."""
+    blocked in the same transaction (`on_opt_out`). `never`: an administrator's "never
+    text" entry, which a START from the number does not remove."""
     at = at or timezone.now()
     org = tenancy.resolve(org)
     try:
@@ -103,8 +112,9 @@ def opt_out(  # type: ignore[no-untyped-def]
                 source=source,
                 keyword=(keyword or reason)[:160],
                 by=by,
+                never=never,
             )
-            OptOutEvent.objects.create(
+            event = OptOutEvent.objects.create(
                 organisation=org,
                 number=number,
                 action=OptOutEvent.Action.ADDED,
@@ -117,6 +127,8 @@ def opt_out(  # type: ignore[no-untyped-def]
             )
             for listener in on_opt_out:
                 listener(org, number, at)
+            for changed in on_change:
+                changed(event)
             return entry, True
     except IntegrityError:
         return OptOut.objects.for_org(org).get(number=number), False
@@ -133,13 +145,17 @@ def opt_in(  # type: ignore[no-untyped-def]
     at: datetime | None = None,
 ) -> OptOutEvent | None:
     """Take `number` off the STOP list (a START, or a removal by hand); None if it was not
-    on it. The number can be texted again from now on."""
+    on it. The number can be texted again from now on. A START (source `sms`) does not take
+    off a "never text" entry: only an administrator does."""
     org = tenancy.resolve(org)
     with transaction.atomic():
-        deleted, _rows = OptOut.objects.for_org(org).filter(number=number).delete()
+        entries = OptOut.objects.for_org(org).filter(number=number)
+        if source == Source.SMS:
+            entries = entries.filter(never=False)
+        deleted, _rows = entries.delete()
         if not deleted:
             return None
-        return OptOutEvent.objects.create(
+        event = OptOutEvent.objects.create(
             organisation=org,
             number=number,
             action=OptOutEvent.Action.REMOVED,
@@ -150,6 +166,9 @@ def opt_in(  # type: ignore[no-untyped-def]
             reason=reason[:MAX_REASON],
             text=text[:160],
         )
+        for changed in on_change:
+            changed(event)
+        return event
 
 
 def parse_number(raw: str) -> str:
@@ -170,16 +189,23 @@ def _check_admin(by: Any) -> None:
 
 @transaction.atomic
 def add_number(
-    raw: str, *, by: Any, org: Any = None, source: str = Source.MANUAL, reason: str = ""
+    raw: str,
+    *,
+    by: Any,
+    org: Any = None,
+    source: str = Source.MANUAL,
+    reason: str = "",
+    never: bool = False,
 ) -> OptOut:
-    """An administrator puts a number on the STOP list by hand (page, API or command line).
+    """An administrator puts a number on the STOP list by hand (page, API or command line);
+    `never`: a "never text" entry, which a START from the number does not remove.
 
     What was still waiting for that number is blocked at once (`opt_out`), as for an SMS STOP.
     """
     _check_admin(by)
     number = parse_number(raw)
     reason = check_typed(reason.strip(), field="reason", label=_("The reason"))
-    entry, created = opt_out(number, source=source, org=org, by=by, reason=reason)
+    entry, created = opt_out(number, source=source, org=org, by=by, reason=reason, never=never)
     if not created:
         raise errors.AlreadyOptedOut(
             _("%(number)s is already on the STOP list.") % {"number": number}, field="number"
@@ -221,7 +247,7 @@ def history_of(numbers_shown: Iterable[str], *, org: Any = None) -> dict[str, li
     return events
 
 
-CSV_HEADER = ("number", "date", "how", "by", "message")
+CSV_HEADER = ("number", "date", "how", "by", "message", "name")  # name: the contact's, if any
 
 
 def export_rows(queryset: QuerySet[OptOut]) -> Iterator[str]:
@@ -236,7 +262,8 @@ def export_rows(queryset: QuerySet[OptOut]) -> Iterator[str]:
         return buffer.getvalue()
 
     yield line(CSV_HEADER)
-    for o in queryset.select_related("by").iterator(chunk_size=2000):
+    named = directory.with_names(queryset.select_related("by"), "number")
+    for o in named.iterator(chunk_size=2000):
         yield line(
             (
                 o.number,
@@ -244,6 +271,7 @@ def export_rows(queryset: QuerySet[OptOut]) -> Iterator[str]:
                 o.source,
                 o.by.get_username() if o.by else "",
                 o.keyword,
+                o.contact_name or "",
             )
         )
 
@@ -257,3 +285,130 @@ def _safe_cell(value: str) -> str:
 
 def _is_number(value: str) -> bool:
     return value.startswith("+") and value[1:].isdigit()
+
+
+# --- the confirmation of a STOP ---------------------------------------------------------------
+
+MAX_DELAY_HOURS = 24 * 365
+MAX_CONFIRMATION_SEGMENTS = 2
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What is sent after a first STOP: `text` if `enabled`, at most once per number within
+    `delay_hours` (a STOP, START, STOP in a row gets one)."""
+
+    enabled: bool
+    text: str
+    delay_hours: int
+    set_by_admin: bool  # False: the SMSDESK_STOP_CONFIRMATION* settings apply
+
+    @property
+    def sends(self) -> bool:
+        return self.enabled and bool(self.text.strip())
+
+
+def confirmation(*, org: Any = None) -> Confirmation:
+    """The confirmation as `org`'s administrators set it on the page, or the settings' (one
+    query)."""
+    row = StopSettings.objects.for_org(tenancy.resolve(org)).first()
+    if row is None:
+        return Confirmation(
+            settings.SMSDESK_STOP_CONFIRMATION,
+            settings.SMSDESK_STOP_CONFIRMATION_TEXT.strip(),
+            settings.SMSDESK_STOP_CONFIRMATION_DELAY_HOURS,
+            False,
+        )
+    return Confirmation(row.enabled, row.text.strip(), row.delay_hours, True)
+
+
+def set_confirmation(
+    *, by: Any, enabled: bool, text: str, delay_hours: Any, org: Any = None
+) -> Confirmation:
+    """An administrator changes the confirmation of a STOP (the SMS STOP page, kept in the
+    database: it wins over the SMSDESK_STOP_CONFIRMATION* settings from then on). Every fault
+    is reported at once."""
+    from smsdesk.core.errors import collect
+
+    _check_admin(by)
+
+    def check_text() -> str:
+        value = check_typed(str(text or "").strip(), field="text", label=_("The text"))
+        if enabled and not value:
+            raise errors.BadConfirmation(
+                _("Write the confirmation text, or untick “Send a confirmation”."), field="text"
+            )
+        if len(value) > 500 or gsm7.analyse(value).segments > MAX_CONFIRMATION_SEGMENTS:
+            raise errors.BadConfirmation(
+                _("The confirmation is too long: at most %(n)d SMS parts.")
+                % {"n": MAX_CONFIRMATION_SEGMENTS},
+                field="text",
+            )
+        return value
+
+    def check_delay() -> int:
+        try:
+            hours = int(str(delay_hours).strip())
+        except ValueError:
+            hours = -1
+        if not 0 <= hours <= MAX_DELAY_HOURS:
+            raise errors.BadConfirmation(
+                _("The delay is a whole number of hours from 0 to %(max)d.")
+                % {"max": MAX_DELAY_HOURS},
+                field="delay_hours",
+            )
+        return hours
+
+    value, hours = collect(check_text, check_delay)
+    org = tenancy.resolve(org)
+    StopSettings.objects.for_org(org).update_or_create(
+        organisation=org,
+        defaults={"enabled": bool(enabled), "text": value, "delay_hours": hours, "updated_by": by},
+    )
+    return confirmation(org=org)
+
+
+# --- importing a list of numbers -----------------------------------------------------------
+
+
+@dataclass
+class ImportPlan:
+    """What a CSV of numbers would change: read as the contact import reads a file (the same
+    decoding, layout and per-line refusals: `directory.imports.read_recipients`), then
+    compared with the list."""
+
+    file: Any  # directory.imports.RecipientFile
+    new: list[str]
+    already: list[str]
+
+
+def plan_import(data: bytes, *, org: Any = None) -> ImportPlan:
+    from smsdesk.directory import imports
+
+    read = imports.read_recipients(data)
+    numbers = read.numbers
+    on_list = blocked_among(numbers, org=org)
+    return ImportPlan(
+        read, [n for n in numbers if n not in on_list], [n for n in numbers if n in on_list]
+    )
+
+
+@transaction.atomic
+def import_numbers(data: bytes, *, by: Any, reason: str = "", org: Any = None) -> ImportPlan:
+    """An administrator puts the numbers of a CSV file on the STOP list (source `import`),
+    after its preview: each with its history line, what waits for it blocked at once. Lines
+    that hold no valid number are skipped (the preview listed them); numbers already on the
+    list are left as they are. One transaction: all or nothing."""
+    _check_admin(by)
+    reason = check_typed(str(reason or "").strip(), field="reason", label=_("The reason"))
+    if len(reason) > MAX_REASON:
+        raise errors.ReasonRequired(
+            _("The reason is too long: at most %(max)d characters.") % {"max": MAX_REASON},
+            field="reason",
+        )
+    org = tenancy.resolve(org)
+    plan = plan_import(data, org=org)
+    at = timezone.now()
+    for number in plan.new:
+        opt_out(number, source=Source.IMPORT, org=org, by=by, reason=reason, at=at)
+    return plan

@@ -13,10 +13,11 @@ from smsdesk.accounts import access
 from smsdesk.core import tenancy
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.lists import Column, paginate, search_text, sort_order, table_page
+from smsdesk.directory import imports, uploads
 from smsdesk.directory import services as directory
 from smsdesk.directory.templatetags.directory import peer_link
 from smsdesk.optout import services
-from smsdesk.optout.forms import AddNumberForm, RemoveNumberForm
+from smsdesk.optout.forms import AddNumberForm, ConfirmationForm, ImportForm, RemoveNumberForm
 from smsdesk.optout.models import OptOut, OptOutEvent, Source
 
 
@@ -47,11 +48,46 @@ def stop_list(request: HttpRequest) -> HttpResponse:
     history = services.history_of((e.number for e in entries), org=tenancy.of_request(request))
     for e in entries:
         e.history = history.get(e.number, [])
+    wanted = services.confirmation(org=tenancy.of_request(request))
     return render(
         request,
         "optout/list.html",
-        {"q": q, "columns": columns, "entries": entries, **context},
+        {
+            "q": q,
+            "columns": columns,
+            "entries": entries,
+            "confirmation": wanted,
+            "confirmation_form": _confirmation_form(wanted),
+            **context,
+        },
     )
+
+
+def _confirmation_form(wanted: services.Confirmation) -> ConfirmationForm:
+    return ConfirmationForm(
+        initial={"enabled": wanted.enabled, "text": wanted.text, "delay_hours": wanted.delay_hours}
+    )
+
+
+def confirmation(request: HttpRequest) -> HttpResponse:
+    """The confirmation of a STOP, changed by an administrator (GET: its form alone)."""
+    _require_admin(request)
+    form = ConfirmationForm(request.POST or None)
+    if request.method != "POST":
+        form = _confirmation_form(services.confirmation(org=tenancy.of_request(request)))
+    elif form.is_valid():
+        try:
+            services.set_confirmation(
+                by=request.user, org=tenancy.of_request(request), **form.cleaned_data
+            )
+        except ServiceError as e:
+            for err in getattr(e, "errors", [e]):
+                form.add_error(err.field if err.field in form.fields else None, err.message)
+        else:
+            messages.success(request, _("The confirmation of a STOP is saved."))
+            return redirect("optout:list")
+    status = 400 if form.errors else 200
+    return render(request, "optout/confirmation.html", {"form": form}, status=status)
 
 
 def export_csv(request: HttpRequest) -> StreamingHttpResponse:
@@ -111,6 +147,7 @@ def add_number(request: HttpRequest) -> HttpResponse:
                 org=tenancy.of_request(request),
                 source=Source.MANUAL,
                 reason=form.cleaned_data["reason"],
+                never=form.cleaned_data["never"],
             )
         except ServiceError as e:
             form.add_error(e.field if e.field in form.fields else None, e.message)
@@ -169,3 +206,63 @@ def check_numbers(request: HttpRequest) -> HttpResponse:
             count,
         ) % {"count": count}
     return render(request, "optout/_blocked_count.html", {"text": text, "count": count})
+
+
+PREVIEW_LINES = 100  # rejected lines shown; the counts cover them all
+
+
+def import_numbers(request: HttpRequest) -> HttpResponse:
+    """Import a CSV of numbers: choose the file (its preview: numbers read, already on the
+    list, each rejected line with why), then confirm. The file waits between the two in
+    directory/uploads.py, for this user only."""
+    _require_admin(request)
+    form = ImportForm(request.POST or None)
+    context: dict = {"form": form, "max_size": imports.max_size_shown()}
+    user_id = request.user.pk
+    assert user_id is not None
+    if request.method == "POST" and form.is_valid():
+        token = request.POST.get("token", "")[:64]
+        upload = request.FILES.get("file")
+        try:
+            if upload is not None:  # chosen: the preview
+                if (upload.size or 0) > imports.max_bytes():
+                    raise imports.too_big(upload.size or 0)
+                data = upload.read()
+                plan = services.plan_import(data, org=tenancy.of_request(request))
+                token = uploads.save(data, user_id=user_id, filename=upload.name or "")
+                context |= _preview(plan, token)
+            elif token:  # confirmed
+                data, _name = uploads.load(token, user_id=user_id)
+                plan = services.import_numbers(
+                    data,
+                    by=request.user,
+                    reason=form.cleaned_data["reason"],
+                    org=tenancy.of_request(request),
+                )
+                uploads.discard(token, user_id=user_id)
+                messages.success(
+                    request,
+                    ngettext(
+                        "%(count)d number put on the STOP list.",
+                        "%(count)d numbers put on the STOP list.",
+                        len(plan.new),
+                    )
+                    % {"count": len(plan.new)},
+                )
+                return redirect("optout:list")
+            else:
+                form.add_error(None, _("Choose a CSV file of numbers."))
+        except ServiceError as e:
+            form.add_error(e.field if e.field in form.fields else None, e.message)
+    status = 400 if form.errors else 200
+    return render(request, "optout/import.html", context, status=status)
+
+
+def _preview(plan: services.ImportPlan, token: str) -> dict:
+    return {
+        "token": token,
+        "plan": plan,
+        "summary": imports.recipients_line(plan.file),
+        "rejected": [imports.rejected_line(r) for r in plan.file.rejected[:PREVIEW_LINES]],
+        "more_rejected": max(0, len(plan.file.rejected) - PREVIEW_LINES),
+    }

@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import socket
 import threading
 import time
 import uuid
@@ -33,6 +32,8 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
+import smsdesk
+from smsdesk.core import once
 from smsdesk.gateways.base import (
     Gateway,
     GatewayError,
@@ -41,12 +42,15 @@ from smsdesk.gateways.base import (
     Outcome,
     SendResult,
 )
-from smsdesk.messaging import gateway_state, lifecycle, outbox, receiving, stats, stop
+from smsdesk.messaging import gateway_state, lifecycle, outbox, receiving, recurring, stats, stop
 from smsdesk.messaging.models import UnmatchedReport
+from smsdesk.webhooks.delivery import Dispatcher
+from smsdesk.worker import leases
 from smsdesk.worker.inbound import EventHandler
-from smsdesk.worker.models import WorkerProcess
+from smsdesk.worker.leases import Holder, Lease
+from smsdesk.worker.models import LineLease, WorkerProcess
 from smsdesk.worker.pacing import Backoff, RateLimiter
-from smsdesk.worker.services import HEARTBEAT_EVERY, HEARTBEAT_TIMEOUT
+from smsdesk.worker.services import HEARTBEAT_EVERY, heartbeat_timeout
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +104,13 @@ class GatewayRunner(threading.Thread):
         *,
         clock: Callable[[], float] = time.monotonic,
         retry_first: float = 1.0,
+        lease: Lease | None = None,
     ) -> None:
         super().__init__(name=f"gateway-{gateway.name}", daemon=True)
         self.gateway = gateway
+        # The line's lease (None: driven without one, as the tests' single runner is): the
+        # runner drives the gateway only while it holds it (worker/leases.py).
+        self.lease = lease
         self.worker_id = worker_id
         self.stopping = stopping
         self.idle_sleep = idle_sleep
@@ -183,6 +191,30 @@ class GatewayRunner(threading.Thread):
     def step(self) -> bool:
         """One round; True when there may be more work right away."""
         self._flush_results()  # what the last hand-over said comes first
+        if self.lease is None:
+            return self._drive()
+        if not self.lease.begin():
+            self._stand_by()
+            return False
+        try:
+            return self._drive()
+        finally:
+            self.lease.end()
+
+    def _stand_by(self) -> None:
+        """Another worker drives the line, or may soon: let go of the gateway (a modem's
+        port), and write what it told us while we drove it."""
+        if self.state != State.STARTING:
+            log.info("gateway %s: not ours now (lease), letting it go", self.gateway.name)
+            self._stop_gateway()
+            self.state = State.STARTING
+            self._retry_at = 0.0
+            self._published = None
+        self.drain_events()
+        if self._unrecorded_events:
+            raise RuntimeError("events could not be recorded")  # back off, then again
+
+    def _drive(self) -> bool:
         if self._check_claims:
             outbox.release_unheld(
                 worker_id=self.worker_id, gateway=self.gateway.name, held=(), now=timezone.now()
@@ -303,6 +335,12 @@ class GatewayRunner(threading.Thread):
         # list for this batch (a STOP stored while we claimed). If this fails, the batch is
         # released by `release_unheld`: nothing of it was handed over.
         self.read_network()
+        if self.lease is not None and not self.lease.valid():
+            # The lease may run out during the hand-over: another worker could take the line
+            # meanwhile. Nothing of this batch left us: back to the queue.
+            lifecycle.release([c.sms.id for c in claimed], reason="", now=timezone.now())
+            log.warning("gateway %s: lease about to run out, batch put back", self.gateway.name)
+            return 0
         blocked = stop.block_at_handover(claimed, at=timezone.now())
         batch = [c for c in claimed if c.sms.id not in blocked]
         attempts = {c.sms.id: c.attempts for c in batch}
@@ -398,7 +436,12 @@ class GatewayRunner(threading.Thread):
 
 class Worker:
     def __init__(
-        self, gateways: Sequence[Gateway], *, idle_sleep: float = 0.5, retry_first: float = 1.0
+        self,
+        gateways: Sequence[Gateway],
+        *,
+        idle_sleep: float = 0.5,
+        retry_first: float = 1.0,
+        eligible: Sequence[str] | None = None,
     ) -> None:
         self.gateways = list(gateways)
         self.idle_sleep = idle_sleep
@@ -406,8 +449,20 @@ class Worker:
         self.id = uuid.uuid4().hex
         self.stopping = threading.Event()
         self.runners: list[GatewayRunner] = []
+        # Webhook deliveries: their own thread and pool, so a slow receiver never holds up
+        # a gateway (webhooks/delivery.py).
+        self.webhooks: Dispatcher | None = None
         self._last_heartbeat = timezone.now()
         self._started = False
+        # One lease per line this worker may drive (SMSDESK_WORKER_LINES; `eligible`, when
+        # given, is what it says: only those gateways are built).
+        self.holder = Holder(self.id, settings.SMSDESK_HOST, os.getpid())
+        self.lease_seconds = float(settings.SMSDESK_LINE_LEASE_SECONDS)
+        self.leases = {g.name: Lease(g.name, self.lease_seconds) for g in self.gateways}
+        self.eligible = list(eligible) if eligible is not None else list(self.leases)
+        self._lease_thread: threading.Thread | None = None
+        self._tending = threading.Lock()
+        leases.IN_THIS_PROCESS.add(self.id)
 
     def run(self) -> None:
         """Run until `stop()` (or SIGTERM/Ctrl-C handled by the caller)."""
@@ -420,29 +475,46 @@ class Worker:
 
     def start(self) -> None:
         self.runners = [
-            GatewayRunner(g, self.id, self.stopping, self.idle_sleep, retry_first=self.retry_first)
+            GatewayRunner(
+                g,
+                self.id,
+                self.stopping,
+                self.idle_sleep,
+                retry_first=self.retry_first,
+                lease=self.leases[g.name],
+            )
             for g in self.gateways
         ]
         # The database may be away as we start: the housekeeping tries again.
         self._start_bookkeeping()
         for runner in self.runners:
             runner.start()
+        self._lease_thread = threading.Thread(target=self._keep_leases, name="leases", daemon=True)
+        self._lease_thread.start()
+        self.webhooks = Dispatcher(self.stopping, idle_sleep=self.idle_sleep)
+        self.webhooks.start()
         log.info(
-            "worker %s started for gateways %s",
+            "worker %s (%s, pid %d) started for lines %s",
             self.id[:8],
+            self.holder.host,
+            self.holder.pid,
             ", ".join(g.name for g in self.gateways),
         )
 
     def _start_bookkeeping(self) -> None:
         try:
             gateway_state.register_all([(g.name, g.kind) for g in self.gateways])
-            self.register()
+            self.tend_leases()  # takes its lines before its gateway threads look
             self.recover()
             lifecycle.alarm_strays(timezone.now())
             self._started = True
         except Exception:
             log.exception("worker %s: database not ready, trying again", self.id[:8])
             _reset_connection()
+
+    def wake_all(self) -> None:
+        for runner in self.runners:
+            runner.wake.set()
 
     def stop(self) -> None:
         self.stopping.set()
@@ -456,6 +528,10 @@ class Worker:
         deadline = time.monotonic() + grace
         for runner in self.runners:
             runner.join(max(0.0, deadline - time.monotonic()))
+        if self._lease_thread is not None:
+            self._lease_thread.join(max(0.0, deadline - time.monotonic()))
+        if self.webhooks is not None:  # a try under way is tried again after its lease
+            self.webhooks.join(max(0.0, min(1.0, deadline - time.monotonic())))
         stuck = [i for r in self.runners if r.is_alive() for i in r.in_flight]
         try:
             if stuck:
@@ -468,9 +544,13 @@ class Worker:
                     grace,
                     count,
                 )
+            # Our lines, free for another worker at once (a gateway thread still stuck in a
+            # hand-over has had its messages marked `unknown`: never handed over again).
+            leases.release(list(self.leases), self.holder)
             WorkerProcess.objects.filter(id=self.id).delete()
         except Exception:
             log.exception("could not mark what was in flight; the next worker will")
+        leases.IN_THIS_PROCESS.discard(self.id)
         _reset_connection()
 
     def housekeeping(self) -> None:
@@ -479,7 +559,7 @@ class Worker:
                 self._start_bookkeeping()
                 return
             if (timezone.now() - self._last_heartbeat).total_seconds() >= HEARTBEAT_EVERY:
-                self.register()
+                self._last_heartbeat = timezone.now()
                 self.recover()
                 lifecycle.alarm_strays(timezone.now())
                 outbox.purge_unmatched(
@@ -494,38 +574,134 @@ class Worker:
                 # campaigns' counts.
                 stats.fold()
                 lifecycle.fold_campaign_counts()
+                once.purge_idempotency_keys()
+            # Recurring sends: each due occurrence once (claimed in the database).
+            if recurring.fire_due():
+                self.wake_all()
         except Exception:
             log.exception("worker housekeeping failed, retrying")
             _reset_connection()
 
-    def register(self) -> None:
-        """The heartbeat: this worker is alive, and here is the state of each gateway."""
+    # --- the heartbeat and the leases, on their own thread and connection -----------------
+
+    def _keep_leases(self) -> None:
+        # Renewed every quarter of the lease: with the margin of a third, a renewal may be
+        # late by 5/12 of the lease before the gateway threads pause.
+        every = max(0.5, self.lease_seconds / 4)
+        try:
+            while not self.stopping.wait(every):
+                try:
+                    self.tend_leases()
+                except Exception:
+                    # Our leases run out on their own (`Lease.valid`): the gateway threads
+                    # stop handing over before anyone else may take the lines.
+                    log.exception("worker %s: could not renew its leases", self.id[:8])
+                    _reset_connection()
+        finally:
+            _reset_connection()
+
+    def tend_leases(self) -> None:
+        """Renew our leases, beat, take the lines nobody drives (up to our share of them),
+        give back what is above our share when another worker has less."""
+        with self._tending:
+            self._tend_leases()
+
+    def _tend_leases(self) -> None:
+        asked = time.monotonic()  # before the database's clock: our deadline is the earlier
+        now = leases.database_now()
+        seconds = self.lease_seconds
+        held = {name for name, lease in self.leases.items() if lease.held}
+        kept = leases.renew(held, self.holder, now=now, seconds=seconds)
+        for name in held:
+            if name in kept:
+                self.leases[name].granted(asked)
+            else:
+                log.warning("worker %s: lost the lease of line %s", self.id[:8], name)
+                self.leases[name].lost()
+        self.register(held=sorted(kept))
+        leases.expire_dead_on_host(self.holder.host, is_alive=leases.pid_alive, me=self.id)
+
+        mine = set(self.leases)
+        others = leases.live_overlap(
+            [
+                (w.id, w.eligible, list(w.gateways or []))
+                for w in WorkerProcess.objects.filter(
+                    heartbeat_at__gte=timezone.now() - heartbeat_timeout()
+                )
+            ],
+            self.id,
+            mine,
+        )
+        share = leases.fair_share(len(mine), 1 + len(others))
+        rows = {row.line: row for row in LineLease.objects.filter(line__in=list(mine))}
+        for name in sorted(mine - kept):
+            row = rows.get(name)
+            free = row is None or row.expires_at < now
+            if not free:
+                continue
+            # Below our share: take it. Above: only a line nobody else took for a whole
+            # lease (no other worker may drive it, or they are all busy).
+            orphan = len(kept) >= share
+            if leases.take(name, self.holder, now=now, seconds=seconds, orphan_only=orphan):
+                self.leases[name].granted(asked)
+                kept.add(name)
+                log.info("worker %s (%s) drives line %s", self.id[:8], self.holder.host, name)
+        # Give a line back to a worker that may drive it and holds two fewer than us (a
+        # modem pinned to its host goes back to that host): the lines even out, one each.
+        counts = {w: len(h & mine) for w, _e, h in others}
+        for name in sorted(kept, reverse=True):
+            taker = next(
+                (
+                    w
+                    for w, eligible, _h in others
+                    if (eligible is None or name in eligible) and counts[w] <= len(kept) - 2
+                ),
+                None,
+            )
+            if taker is None:
+                self.leases[name].stay()  # wanted elsewhere last time, not now
+                continue
+            if not self.leases[name].leave():
+                continue  # a round in progress: given back at the next look, if still wanted
+            leases.release([name], self.holder, now=now)
+            kept.discard(name)
+            counts[taker] += 1
+            log.info("worker %s gives line %s back", self.id[:8], name)
+        self.register(held=sorted(kept))
+
+    def register(self, *, held: Sequence[str] | None = None) -> None:
+        """The heartbeat: this worker is alive, the lines it drives, the state of each."""
         now = timezone.now()
+        if held is None:
+            held = [name for name, lease in self.leases.items() if lease.held]
         WorkerProcess.objects.update_or_create(
             id=self.id,
-            defaults={"heartbeat_at": now},
+            defaults={"heartbeat_at": now, "gateways": list(held)},
             create_defaults={
-                "hostname": socket.gethostname(),
-                "pid": os.getpid(),
-                "gateways": [g.name for g in self.gateways],
+                "hostname": self.holder.host[:255],
+                "pid": self.holder.pid,
+                "gateways": list(held),
+                "eligible": self.eligible,
+                "version": smsdesk.__version__,
                 "started_at": now,
                 "heartbeat_at": now,
             },
         )
         for runner in self.runners:
+            if runner.gateway.name not in held:
+                continue
             down, reason, since, retrying = runner.state_row()
             if down:
                 gateway_state.mark_down(
                     runner.gateway.name, reason=reason, since=since, retrying=retrying
                 )
-        self._last_heartbeat = now
 
     def recover(self) -> int:
         """Forget dead workers and mark what they were sending `unknown`."""
         now = timezone.now()
         live = []
         for w in WorkerProcess.objects.all():
-            if w.id == self.id or _is_alive(w, now):
+            if w.id == self.id or _is_alive(w, now, self.holder.host):
                 live.append(w.id)
             else:
                 w.delete()
@@ -535,17 +711,14 @@ class Worker:
         return count
 
 
-def _is_alive(w: WorkerProcess, now: datetime) -> bool:
-    if now - w.heartbeat_at > HEARTBEAT_TIMEOUT:
+def _is_alive(w: WorkerProcess, now: datetime, host: str) -> bool:
+    if now - w.heartbeat_at > heartbeat_timeout():
         return False
-    if w.hostname == socket.gethostname():
-        # Same machine: no need to wait for the heartbeat to age, ask the kernel.
-        try:
-            os.kill(w.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
+    if w.hostname == host:
+        # Same host: no need to wait for the heartbeat to age, ask the kernel. Our own pid
+        # under another worker's id: that worker was us before a restart (a container's pid
+        # is the same every time).
+        return leases.process_alive(w.id, w.pid, leases.pid_alive)
     return True
 
 
@@ -569,7 +742,8 @@ class _Progress:
                 self.reported[r.message_id] = r
                 self._waiting.append(r)
         due = self.runner.clock() - self._since >= PROGRESS_EVERY
-        if len(self._waiting) >= PROGRESS_GROUP or (due and self._waiting):
+        at_once = self.runner.gateway.record_progress_at_once
+        if len(self._waiting) >= PROGRESS_GROUP or ((due or at_once) and self._waiting):
             self._record()
 
     def _record(self) -> None:

@@ -10,9 +10,27 @@ class WorkerProcess(models.Model):
     id = models.CharField(max_length=40, primary_key=True)
     hostname = models.CharField(max_length=255)
     pid = models.PositiveIntegerField()
-    gateways = models.JSONField(default=list)
+    gateways = models.JSONField(default=list)  # the lines it drives now (holds the lease of)
+    # The lines it may drive (SMSDESK_WORKER_LINES), and its smsdesk version. Null / empty:
+    # written by a worker older than the leases.
+    eligible = models.JSONField(null=True, blank=True)
+    version = models.CharField(max_length=40, db_default="", default="")
     started_at = models.DateTimeField()
     heartbeat_at = models.DateTimeField()
+
+
+class LineLease(models.Model):
+    """Who drives a line (a gateway of SMSDESK_GATEWAYS): one worker at a time, until
+    `expires_at` (the database's clock), renewed with its heartbeat (`worker/leases.py`, the
+    only code that writes it). A worker that dies releases nothing: its lease runs out and
+    another worker allowed to drive the line takes it."""
+
+    line = models.CharField(max_length=50, primary_key=True)
+    worker_id = models.CharField(max_length=40, blank=True, default="")  # "": nobody yet
+    host = models.CharField(max_length=255, blank=True, default="")
+    pid = models.PositiveIntegerField(default=0)
+    taken_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
 
 
 class GatewayStoreItem(models.Model):

@@ -22,8 +22,12 @@ log = logging.getLogger(__name__)
 
 
 def build_worker() -> Worker:
-    """One gateway per SMSDESK_GATEWAYS entry, each given its durable store."""
+    """One gateway per SMSDESK_GATEWAYS entry this host may drive (SMSDESK_WORKER_LINES,
+    empty: all), each given its durable store."""
     specs = gateway_state.configured()
+    allowed = settings.SMSDESK_WORKER_LINES
+    if allowed:
+        specs = [s for s in specs if s.name in allowed]
     return Worker(
         [
             registry.build(
@@ -34,7 +38,8 @@ def build_worker() -> Worker:
                 )
             )
             for s in specs
-        ]
+        ],
+        eligible=[s.name for s in specs],
     )
 
 

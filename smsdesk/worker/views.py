@@ -40,6 +40,7 @@ def gateways(request: HttpRequest) -> HttpResponse:
         "worker/gateways.html",
         {
             "gateways": services.gateway_overview(org=tenancy.of_request(request)),
+            "workers": services.worker_overview(org=tenancy.of_request(request)),
             "refresh_seconds": REFRESH_SECONDS,
             "form": TestSendForm(org=tenancy.of_request(request)),
         },
@@ -54,6 +55,7 @@ def gateways_panel(request: HttpRequest) -> HttpResponse:
         "worker/_gateway_states.html",
         {
             "gateways": services.gateway_overview(org=tenancy.of_request(request)),
+            "workers": services.worker_overview(org=tenancy.of_request(request)),
             "refresh_seconds": REFRESH_SECONDS,
         },
     )

@@ -22,7 +22,11 @@ POST_ONLY = (
     "reactivate",
     "reset_password",
     "notifications",  # the notices settings form of "Mon compte"
+    "preferences",
     "test_send",
+    "webhooks:create",
+    "webhooks:toggle",
+    "webhooks:send_again",
 )
 POST_ONLY += ("preview",)  # New SMS: a personalised text's preview
 SAMPLE_KWARGS = {
@@ -39,6 +43,11 @@ SAMPLE_KWARGS = {
     "kind": "contacts",
     "campaign_id": 1,
     "slug": "default",  # an organisation (the platform pages)
+    "recurrence_id": 1,
+    "rule_id": 1,
+    "endpoint_id": 1,
+    "delivery_id": 1,
+    "webhook_id": 1,
 }
 # Pages about one object, an admin's page, or a step that needs an earlier one: their own
 # tests (tests/directory/) open them with what they need.
@@ -54,6 +63,17 @@ NEEDS_MORE = {
     "messaging:campaign_progress",
     "messaging:campaign_cancel",
     "messaging:campaign_retry",
+    # issue 20: one recurring send, one auto-reply (tests/messaging/test_automation_views.py)
+    "messaging:recurring_edit",
+    "messaging:recurring_pause",
+    "messaging:recurring_delete",
+    "messaging:autoreply_move",
+    "messaging:autoreply_delete",
+    "messaging:autoreply_test",
+    "directory:dynamic_group_count",
+    # an endpoint's pages (tests/webhooks/test_pages.py)
+    "webhooks:detail",
+    "webhooks:delete",
 }
 
 
@@ -114,7 +134,9 @@ def test_the_api_answers_401_without_a_valid_token(header, method, url) -> None:
 
 USER_PAGES = {"accounts:users", "accounts:user", "accounts:suspend"}
 ADMIN_ONLY = USER_PAGES | {"optout:add", "optout:remove"}  # 403 for an operator
+ADMIN_ONLY |= {"optout:confirmation", "optout:import"}  # the STOP list's settings and import
 ADMIN_ONLY |= {"worker:gateways", "worker:gateways_panel"}  # Passerelles
+ADMIN_ONLY |= {"webhooks:list"}
 NEEDS_A_ROW = {"messaging:conversation_with": 404}  # no ?number= given
 
 

@@ -115,7 +115,11 @@ def test_my_password_change_ends_my_other_sessions_and_revokes_my_tokens(
     tokens = [services.create_token(user=operator, name=n)[1] for n in ("CRM", "script")]
     page = desk.post(
         "/accounts/me/password/",
-        {"old_password": PASSWORD, "new_password": NEW_PASSWORD},
+        {
+            "old_password": PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "new_password_again": NEW_PASSWORD,
+        },
         follow=True,
     ).content.decode()
     assert "vous êtes déconnecté partout ailleurs" in page
@@ -139,7 +143,8 @@ def test_a_refused_change_ends_nothing(operator: User) -> None:
     desk, phone = logged_in("bob"), logged_in("bob")
     _token, raw = services.create_token(user=operator)
     response = desk.post(
-        "/accounts/me/password/", {"old_password": "wrong", "new_password": NEW_PASSWORD}
+        "/accounts/me/password/",
+        {"old_password": "wrong", "new_password": NEW_PASSWORD, "new_password_again": NEW_PASSWORD},
     )
     assert response.status_code == 400
     assert is_in(phone) and api_works(raw)
@@ -147,7 +152,7 @@ def test_a_refused_change_ends_nothing(operator: User) -> None:
 
 # --- the current password is throttled like the login ---------------------------------------
 def change(client: Client, old: str) -> HttpResponse:
-    form = {"old_password": old, "new_password": NEW_PASSWORD}
+    form = {"old_password": old, "new_password": NEW_PASSWORD, "new_password_again": NEW_PASSWORD}
     return client.post("/accounts/me/password/", form)
 
 

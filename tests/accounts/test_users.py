@@ -161,7 +161,11 @@ def test_reset_a_password_ends_the_users_sessions(client_alice: Client, operator
 def test_change_my_own_password(client_bob: Client, operator: User) -> None:
     response = client_bob.post(
         "/accounts/me/password/",
-        {"old_password": PASSWORD, "new_password": "une autre phrase 7"},
+        {
+            "old_password": PASSWORD,
+            "new_password": "une autre phrase 7",
+            "new_password_again": "une autre phrase 7",
+        },
         follow=True,
     )
     assert "Votre mot de passe a été changé" in response.content.decode()
@@ -175,7 +179,8 @@ def test_my_password_needs_the_current_one_and_a_strong_one(
     client_bob: Client, operator: User
 ) -> None:
     response = client_bob.post(
-        "/accounts/me/password/", {"old_password": "wrong", "new_password": "123"}
+        "/accounts/me/password/",
+        {"old_password": "wrong", "new_password": "123", "new_password_again": "123"},
     )
     assert response.status_code == 400
     assert "mot de passe actuel" in response.content.decode()

@@ -70,7 +70,9 @@ def test_groups_create_list_update_delete(api: Client) -> None:
     )
     assert patched.json()["size"] == 1
     assert list(Group.objects.get().contacts.all()) == [b]
-    assert api.get("/api/v1/groups").json()["groups"] == [{"id": gid, "name": "Clients", "size": 1}]
+    assert api.get("/api/v1/groups").json()["groups"] == [
+        {"id": gid, "name": "Clients", "size": 1, "rule": None}
+    ]
     unknown = api.patch(f"/api/v1/groups/{gid}", {"add": [999]}, content_type="application/json")
     assert unknown.status_code == 400 and unknown.json()["code"] == "unknown_target"
     assert api.delete(f"/api/v1/groups/{gid}").status_code == 204

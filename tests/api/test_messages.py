@@ -32,6 +32,17 @@ def test_post_creates_the_messages_and_answers_201(api: Client, operator: User) 
 
 
 @pytest.mark.django_db
+def test_post_sends_through_the_line_it_names(api: Client, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.SMSDESK_GATEWAYS = ["simulator", "sim-b=simulator"]
+    response = post(api, {"to": ["0612345678"], "text": "x", "gateway": "sim-b"})
+    assert response.status_code == 201, response.content
+    [message] = Message.objects.all()
+    assert message.gateway_id == "sim-b"
+    post(api, {"to": ["0612345678"], "text": "y"})  # none named: the first
+    assert Message.objects.get(body="y").gateway_id == "simulator"
+
+
+@pytest.mark.django_db
 def test_post_with_send_at_schedules(api: Client) -> None:
     response = post(api, {"to": ["0612345678"], "text": "x", "send_at": in_a_month().isoformat()})
     assert response.status_code == 201
@@ -51,6 +62,11 @@ def test_post_with_send_at_schedules(api: Client) -> None:
         ({"to": [], "text": "x"}, 400, "to"),
         ({"text": "x"}, 400, "to"),
         ({"to": "0612345678", "text": "x"}, 422, "to"),
+        ({"to": ["0612345678"], "text": "x", "gateway": "nowhere"}, 400, "gateway"),
+        ({"to": ["0612345678"], "text": "x", "gateway": "../simulator"}, 400, "gateway"),
+        ({"to": ["0612345678"], "text": "x", "gateway": "sim\u0000"}, 400, "gateway"),
+        ({"to": ["0612345678"], "text": "x", "gateway": "s" * 51}, 422, "gateway"),
+        ({"to": ["0612345678"], "text": "x", "gateway": ["simulator"]}, 422, "gateway"),
     ],
 )
 def test_bad_input_says_which_field_and_stores_nothing(api: Client, body, status, field) -> None:  # type: ignore[no-untyped-def]

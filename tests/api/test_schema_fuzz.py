@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from urllib.parse import urlencode
 
 import pytest
@@ -28,8 +28,10 @@ from smsdesk.accounts import services as accounts
 from smsdesk.accounts.models import User
 from smsdesk.api.endpoints import api
 from smsdesk.directory import services as directory
-from smsdesk.messaging import sending
+from smsdesk.messaging import autoreplies, recurring, sending
+from smsdesk.messaging.models import Conversation
 from smsdesk.optout import services as optout
+from smsdesk.webhooks import services as webhooks
 
 # The schema as the server publishes it (/api/v1/openapi.json).
 schema = schemathesis.openapi.from_dict(api.get_openapi_schema(path_prefix="/api/v1/"))
@@ -188,9 +190,22 @@ VALID = {
     "text": lambda o: "Bonjour",
     "name": lambda o: f"Nom {next(_serial)}",
     "file": lambda o: b"Numero\n0612345678\n",
+    "keyword": lambda o: f"mot{next(_serial)}",
+    "recurrence_id": lambda o: o["recurrence"],
+    "rule_id": lambda o: o["autoreply"],
+    "paused": lambda o: True,
+    "webhook_id": lambda o: o["webhook"],
+    "conversation_id": lambda o: o["conversation"],
+    "url": lambda o: "https://93.184.216.34/hook",  # a public address: no DNS needed
+    "events": lambda o: ["message.received"],
 }
 # Optional parameters keep their default; these are given one to reach further.
-VALID_OPTIONAL = {"json:contacts": lambda o: [o["contact"]], "json:groups": lambda o: [o["group"]]}
+VALID_OPTIONAL = {
+    "json:contacts": lambda o: [o["contact"]],
+    "json:groups": lambda o: [o["group"]],
+    # /stats: a day after the default start (json "to", New SMS, is a list of numbers)
+    "query:to": lambda o: (date.today() + timedelta(days=1)).isoformat(),
+}
 
 
 @pytest.fixture
@@ -204,7 +219,21 @@ def objects(bearer: str) -> dict:
         author=user, body="x", targets=directory.Targets(numbers=["0611223344"]), send_at=None
     )
     optout.add_number("0655555555", by=user, source="api", reason="test")
+    recurrence = recurring.create_recurrence(
+        author=user,
+        body="x",
+        targets=directory.Targets(numbers=["0611223344"]),
+        repeat=recurring.check_repeat(every="day", at="09:00"),
+    )
+    autoreply = autoreplies.create_rule(by=user, keyword="horaires", text="9h-18h")
+    webhook, _secret = webhooks.create_endpoint(
+        by=user, url="https://93.184.216.34/", events=["message.status"]
+    )
     return {
+        "recurrence": recurrence.id,
+        "autoreply": autoreply.id,
+        "webhook": webhook.id,
+        "conversation": Conversation.objects.get(peer="+33611223344").id,
         "user": user,
         "contact": contact.id,
         "group": group.id,
@@ -324,8 +353,8 @@ def test_a_valid_request_is_accepted_before_it_is_made_hostile(
     # past validation, or the hostile value would never reach the code it is meant to test.
     client = Client(HTTP_AUTHORIZATION=bearer)
     value = (
-        VALID.get(field.name)
-        or VALID_OPTIONAL.get(f"{field.where}:{field.name}")
+        VALID_OPTIONAL.get(f"{field.where}:{field.name}")
+        or VALID.get(field.name)
         or (lambda o: None)
     )(objects)
     if value is None:

@@ -31,6 +31,7 @@ LONG_NAME = "Marie-Charlotte de La Tour d’Auvergne-Lauraguais " + LONG_WORD
 # the menu, in the manual's order: (file name, path)
 MENU_PAGES = [
     ("accueil", "/"),
+    ("statistiques", "/statistics/"),
     ("discussions", "/sms/conversations/"),
     ("nouveau-sms", "/sms/new/"),
     ("sms-envoyes", "/sms/sent/"),
@@ -197,7 +198,7 @@ def test_a_new_sms_shows_a_notice_on_another_page(page, running_worker, settings
     running_worker.inject_inbound("+33698765432", hostile)
     notice = page.locator(".sd-notice")
     expect(notice).to_be_visible(timeout=15_000)
-    expect(notice.locator(".sd-notice-from")).to_have_text("+33698765432")
+    expect(notice.locator(".sd-notice-from")).to_have_text("06 98 76 54 32")  # no contact
     expect(notice.locator(".sd-notice-text")).to_have_text(hostile)  # shown as text
     expect(notice.locator("img")).to_have_count(0)
     shot(page, "notice-desktop")
@@ -224,7 +225,7 @@ def test_no_notice_for_a_user_who_turned_them_off(page, running_worker, settings
     page.goto(page.base + "/accounts/me/")
     expect(page.locator("#sd-notices")).to_have_count(1)
     page.get_by_label("Afficher un petit avis").uncheck()
-    page.get_by_role("button", name="Enregistrer").click()
+    page.locator("form[action$='notifications/']").get_by_role("button", name="Enregistrer").click()
     expect(page.get_by_text("Vos réglages de notification sont enregistrés.")).to_be_visible()
     expect(page.locator("#sd-notices")).to_have_count(0)
     assert User.objects.get(username="claire").notify_inbound is False

@@ -86,13 +86,17 @@ def test_api_refuses_wrong_types(api: Client, body) -> None:  # type: ignore[no-
 
 @pytest.mark.django_db
 def test_api_malformed_json_is_400_in_the_documented_shape(api: Client) -> None:
-    response = api.post("/api/v1/messages", b'{"to": [', content_type="application/json")
+    response = api.post(
+        "/api/v1/messages", b'{"to": [', content_type="application/json", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 400
     assert response.json() == {
         "code": "bad_json",
         "field": None,
         "message": "The request body is not valid JSON.",
     }
+    french = api.post("/api/v1/messages", b'{"to": [', content_type="application/json")
+    assert french.json()["message"] == "Le corps de la requête n’est pas du JSON valide."
 
 
 @pytest.mark.django_db
@@ -512,7 +516,7 @@ def test_a_long_sms_in_parts_with_controls_is_stored_whole(client_bob: Client, s
     "url",
     [
         "/api/v1/contacts?q=%ff",
-        "/api/v1/contacts?offset=99999999999999999999999",
+        "/api/v1/contacts?limit=99999999999999999999999",
         "/api/v1/contacts?after=%ff%fe",
         "/api/v1/contacts?after=" + _token(["name", "\u0000", 1]),
         "/api/v1/contacts?after=" + _token(["name", "x", 10**30]),
@@ -609,9 +613,15 @@ def test_api_refuses_dates_outside_the_calendar_with_422(
     "url", ["/api/v1/optouts/..%2F..%2Fetc", "/api/v1/nothing", "/api/v1/contacts/1/x", "/api/x"]
 )
 def test_an_unknown_api_address_is_the_json_404(api: Client, url: str) -> None:
-    for response in (api.get(url), api.delete(url), Client().get(url)):
+    english = {"HTTP_ACCEPT_LANGUAGE": "en"}
+    for response in (
+        api.get(url, **english),
+        api.delete(url, **english),
+        Client().get(url, **english),
+    ):
         assert response.status_code == 404, url
         assert response.json() == {"code": "not_found", "field": None, "message": "Not found."}
+    assert api.get(url).json()["message"] == "Introuvable."  # French by default
 
 
 @pytest.mark.django_db
@@ -732,9 +742,28 @@ def web_objects(admin_user: User) -> dict:
         targets=directory.Targets(numbers=["0611223344"]),
         send_at=None,
     )
+    from smsdesk.webhooks import services as webhooks
+    from smsdesk.webhooks.models import Delivery
+
+    endpoint, _secret = webhooks.create_endpoint(
+        by=admin_user, url="https://93.184.216.34/", events=["optout.added"]
+    )
     optout.add_number("0655555555", by=admin_user, source="api", reason="test")
     token, _raw = accounts.create_token(user=admin_user)
+    from smsdesk.messaging import autoreplies, recurring
+
+    recurrence = recurring.create_recurrence(
+        author=admin_user,
+        body="x",
+        targets=directory.Targets(numbers=["0611223344"]),
+        repeat=recurring.check_repeat(every="day", at="09:00"),
+    )
+    rule = autoreplies.create_rule(by=admin_user, keyword="horaires", text="9h-18h")
     return {
+        "recurrence_id": recurrence.id,
+        "rule_id": rule.id,
+        "endpoint_id": endpoint.id,
+        "delivery_id": Delivery.objects.get().id,
         "token_id": token.id,
         "user_id": carol.id,
         "campaign_id": campaign.id,

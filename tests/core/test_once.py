@@ -117,7 +117,7 @@ def test_cancel_asks_first(client_bob: Client, operator: User) -> None:
     assert f'href="/sms/messages/{m.id}/cancel/?next=%2Fsms%2Fsent%2F"' in listing
     confirm = client_bob.get(f"/sms/messages/{m.id}/cancel/?next=/sms/sent/")
     html = confirm.content.decode()
-    assert "Annuler ce SMS vers +33612345678" in html and "Joyeux Noël" in html
+    assert "Annuler ce SMS vers 06 12 34 56 78" in html and "Joyeux Noël" in html
     assert 'name="next" value="/sms/sent/"' in html
     m.refresh_from_db()
     assert m.status == "scheduled"  # asking changed nothing

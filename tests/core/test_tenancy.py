@@ -35,6 +35,14 @@ PLATFORM_LEVEL = {
     "worker.WorkerProcess": "a running worker process",
     "worker.GatewayStoreItem": "a gateway's own memory (the simulated network)",
     "core.FormKey": "a one-time form key, random",
+    "core.IdempotencyKey": "keyed by the token that sent it (a token is one organisation's)",
+    "accounts.FailedTokenAttempt": "refused tokens counted per address: no organisation known",
+    "worker.LineLease": "which worker drives which line: the provider's processes",
+    "messaging.Occurrence": "reached only through its recurring send (an organisation's)",
+    "messaging.AutoReplyHit": "reached only through its rule (an organisation's)",
+    "webhooks.Delivery": "reached through its endpoint (an organisation's); the worker "
+    "sends every organisation's",
+    "webhooks.Attempt": "reached only through its delivery",
 }
 
 

@@ -47,15 +47,16 @@ def test_figures_count_each_period_from_the_counters(operator: User) -> None:
         "sent": 4,
         "delivered": 3,
         "failed": 1,
+        "unknown": 0,
         "received": 1,
-        "rate": 75,
+        "rate": 75,  # 3 ÷ (3 + 1)
     }
     assert by_period["week"] | {"key": "day"} == by_period["day"] | {
         "sent": 10,
         "delivered": 6,
-        "rate": 60,
+        "rate": 86,  # 6 ÷ (6 + 1)
     }
-    assert (by_period["month"]["sent"], by_period["month"]["rate"]) == (20, 30)
+    assert (by_period["month"]["sent"], by_period["month"]["rate"]) == (20, 86)
     assert (figures["unread"], figures["waiting"], figures["scheduled"]) == (1, 1, 1)
     assert figures["next_campaign"] == later
     [sent, received] = figures["chart"]["series"]
@@ -74,10 +75,54 @@ def test_a_cancelled_campaign_is_neither_waiting_nor_next(operator: User) -> Non
     assert (figures["waiting"], figures["scheduled"], figures["next_campaign"]) == (0, 0, None)
 
 
-def test_the_delivery_rate_is_delivered_over_sent() -> None:
-    assert services.delivery_rate(0, 0) is None
-    assert services.delivery_rate(2, 3) == 67
-    assert services.delivery_rate(5, 4) == 125  # reports of the day before's sends
+def test_the_delivery_rate_is_delivered_over_delivered_failed_and_unknown() -> None:
+    assert services.delivery_rate(0, 0, 0) is None
+    assert services.delivery_rate(2, 1, 0) == 67
+    assert services.delivery_rate(2, 0, 1) == 67  # lost ones count against it too
+    assert services.delivery_rate(96, 4, 0) == 96  # never "100 %" beside failures
+    assert services.delivery_rate(5, 0, 0) == 100
+
+
+@pytest.mark.django_db
+def test_each_home_figure_opens_its_list_filtered(client_bob: Client) -> None:
+    count(E.SENT, n=100)
+    count(E.DELIVERED, n=100)
+    count(E.FAILED, n=4)
+    html = client_bob.get("/").content.decode()
+    assert "100 %" not in html and "96 %" in html
+    assert "délivrés ÷ (délivrés + échecs + inconnus)" in html
+    for href in (
+        "/sms/sent/?status=queued",
+        "/sms/scheduled/",
+        "/sms/sent/?status=failed&amp;period=day",
+        "/sms/sent/?status=delivered&amp;period=week",
+        "/sms/sent/?status=unknown&amp;period=month",
+        "/sms/received/?period=day",
+    ):
+        assert f'href="{href}"' in html, href
+
+
+@pytest.mark.django_db
+def test_a_filtered_list_shows_only_its_status_and_period(client_bob: Client) -> None:
+    old = sending.create_campaign(author=None, body="vieux", to=["0612345671"])
+    Message.objects.filter(campaign=old).update(created_at=timezone.now() - timedelta(days=9))
+    sending.create_campaign(author=None, body="aujourd'hui", to=["0612345672"])
+    later = sending.create_campaign(
+        author=None, body="demain", to=["0612345673"], send_at=timezone.now() + timedelta(days=1)
+    )
+    assert later.send_at > timezone.now()
+
+    def bodies(query: str) -> set[str]:
+        page = client_bob.get("/sms/sent/" + query)
+        return {m.body for m in page.context["page"]}
+
+    assert bodies("?status=scheduled") == {"demain"}
+    assert bodies("?status=queued") == {"vieux", "aujourd'hui"}
+    assert bodies("?status=queued&period=week") == {"aujourd'hui"}
+    assert bodies("?period=month") == {"vieux", "aujourd'hui", "demain"}
+    assert bodies("?status=nonsense&period=year") == {"vieux", "aujourd'hui", "demain"}
+    html = client_bob.get("/sms/sent/?status=scheduled").content.decode()
+    assert "Filtré : Programmé" in html and 'name="status" value="scheduled"' in html
 
 
 @pytest.mark.django_db

@@ -94,3 +94,61 @@ def test_send_to_an_unknown_group_says_so() -> None:
     with pytest.raises(CommandError, match="Aucun groupe nommé « Nope »"):
         run("send", "--text", "x", "--group", "Nope")
     assert not Message.objects.exists()
+
+
+@pytest.mark.django_db
+def test_export_json_then_import_it_into_an_empty_directory(tmp_path: Path) -> None:
+    from smsdesk.directory.models import ContactField
+
+    ContactField.objects.create(key="ville", label="Ville")
+    ana = services.create_contact(
+        name="Ana", first_name="Anaïs", number="0611111111", fields={"ville": "Lyon"}
+    )
+    group = services.create_group(name="Équipe", contacts=[ana.id])
+    services.create_contact(name="=Bob", number="+447911123456")
+    path = tmp_path / "contacts.json"
+    run("contacts", "export", "--format", "json", "--output", str(path))
+    before = sorted(Contact.objects.values_list("name", "first_name", "number", "fields"))
+    Contact.objects.all().delete()
+    group.delete()
+    out = run("contacts", "import", str(path))
+    assert "2" in out
+    assert sorted(Contact.objects.values_list("name", "first_name", "number", "fields")) == before
+    ana_groups = Contact.objects.get(number="+33611111111").groups.values_list("name", flat=True)
+    assert list(ana_groups) == ["Équipe"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "content, says",
+    [
+        ("[", "JSON"),
+        ('{"name": "x"}', "JSON"),
+        ("[]", ""),
+    ],
+)
+def test_a_json_file_that_cannot_be_imported(tmp_path: Path, content: str, says: str) -> None:
+    path = tmp_path / "c.json"
+    path.write_text(content)
+    with pytest.raises(CommandError) as e:
+        run("contacts", "import", str(path))
+    assert says in str(e.value)
+
+
+@pytest.mark.django_db
+def test_bad_json_items_are_rejected_lines_and_the_rest_imported(tmp_path: Path) -> None:
+    items = [
+        {"name": "Ana", "number": "0611111111"},
+        {"name": "Bad", "number": "12"},
+        "not a contact",
+        {"name": "X", "number": "0622222222", "sql": 1},
+        {"name": "Y", "number": 33612},
+        {"name": "Z\x00", "number": "0633333333"},
+        {"name": "G", "number": "0644444444", "groups": "Équipe"},
+    ]
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(items))
+    out = run("contacts", "import", str(path))
+    assert list(Contact.objects.values_list("name", flat=True)) == ["Ana"]
+    for line in (2, 3, 4, 5, 6, 7):
+        assert f"{line}" in out

@@ -125,4 +125,4 @@ def test_postgresql_gets_trigram_indexes_for_searches_inside_names() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'directory_contact'")
         names = {row[0] for row in cursor.fetchall()}
-    assert {"contact_name_trgm", "contact_first_name_trgm"} <= names
+    assert {"contact_name_trgm", "contact_first_name_trgm", "contact_search_trgm"} <= names

@@ -91,6 +91,19 @@ def test_import_shows_a_preview_then_imports_on_confirmation(client_bob: Client)
     assert again.url == "/directory/contacts/import/"
 
 
+def test_the_preview_shows_the_chosen_group_and_the_custom_fields(
+    client_bob: Client, admin_user: User
+) -> None:
+    from smsdesk.directory.models import ContactField
+
+    ContactField.objects.create(key="ville", label="Ville")
+    data = "nom;prenom;numero;ville\nDURAND;Hélène;0611111111;Lille\n".encode()
+    response = upload(client_bob, "c.csv", data, group="Salon")
+    preview = client_bob.get(response.url).content.decode()
+    row = preview[preview.index('id="to-create"') :]
+    assert "<strong>Salon</strong>" in row and "ville : Lille" in row
+
+
 def test_a_pending_import_belongs_to_whoever_sent_it(client_bob: Client) -> None:
     response = upload(client_bob, "c.csv", b"Dupont,0612345678\n")
     other = Client()
@@ -158,7 +171,11 @@ def test_edit_needs_exactly_one_ticked_group(client_bob: Client) -> None:
     one = services.create_group(name="Un")
     two = services.create_group(name="Deux")
     response = client_bob.post("/directory/groups/pick/", {"group": [one.id, two.id]}, follow=True)
-    assert "Cochez un groupe" in response.content.decode()
+    # two ticked: says so, and that only one is edited at a time (issue 21)
+    assert "Vous avez coché 2 groupes" in response.content.decode()
+    assert "n’en cochez qu’un" in response.content.decode()
+    none = client_bob.post("/directory/groups/pick/", {}, follow=True)
+    assert "Cochez un groupe" in none.content.decode()
 
 
 def test_delete_groups_keeps_contacts(client_bob: Client) -> None:
@@ -250,3 +267,19 @@ def test_new_sms_summary_says_what_is_wrong(client_bob: Client) -> None:
     assert "« 06 12 »" in html
     html = client_bob.post("/sms/new/summary/", {"numbers": [""]}).content.decode()
     assert "Aucun destinataire" in html
+
+
+@pytest.mark.django_db
+def test_the_import_page_reads_the_json_export(client_bob) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    items = [{"name": "Ana", "number": "+33611111111", "groups": ["Équipe"]}, {"name": "X"}]
+    upload = SimpleUploadedFile("contacts.json", json.dumps(items).encode())
+    response = client_bob.post("/directory/contacts/import/", {"file": upload})
+    assert response.status_code == 302
+    preview = client_bob.get(response.url)
+    html = preview.content.decode()
+    assert preview.status_code == 200 and "JSON" in html
+    confirmed = client_bob.post(response.url.split("?")[0], {"group": ""})
+    assert confirmed.status_code == 302
+    assert list(Contact.objects.values_list("name", flat=True)) == ["Ana"]

@@ -251,7 +251,7 @@ def test_api_sends_a_personalised_text_with_a_tag_and_reads_the_campaign(api: Cl
 def test_api_names_the_recipients_a_field_is_missing_for(api: Client) -> None:
     response = api.post(
         "/api/v1/messages",
-        {"to": ["0612345678"], "text": "Hi {prénom}"},
+        {"to": ["0612345678"], "text": "Hi {prénom}", "personalise": True},
         content_type="application/json",
     )
     assert response.status_code == 400

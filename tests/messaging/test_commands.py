@@ -59,3 +59,20 @@ def test_send_refuses_bad_input_with_a_clear_message(args, error) -> None:  # ty
     with pytest.raises(CommandError, match=error):
         call_command("send", *args, stdout=io.StringIO())
     assert not Message.objects.exists()
+
+
+@pytest.mark.django_db
+def test_send_is_literal_unless_personalise_is_given() -> None:
+
+    call_command("send", "--to", "0612345678", "--text", "Code {prénom}", stdout=io.StringIO())
+    call_command(
+        "send",
+        "--to",
+        "0612345679",
+        "--text",
+        "Bonjour {prénom|vous}",
+        "--personalise",
+        stdout=io.StringIO(),
+    )
+    assert Message.objects.get(peer="+33612345678").body == "Code {prénom}"
+    assert Message.objects.get(peer="+33612345679").body == "Bonjour vous"

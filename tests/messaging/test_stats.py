@@ -19,49 +19,63 @@ from tests.worker.helpers import drain, make_due, runner_for
 
 S = Message.Status
 E = stats.Event
-Key = tuple[date, str, str]
+# (day, gateway, tag, author id or 0, event), counted twice: messages and parts
+Key = tuple[date, str, str, int, str]
 
 
 def day(at: datetime) -> date:
     return timezone.localdate(at)
 
 
-def events_of(m: Message) -> Counter[Key]:
-    """What a message says it went through, as the counters count it."""
+def events_of(m: Message, *, parts: bool = False) -> Counter[Key]:
+    """What a message says it went through, as the counters count it (its SMS parts with
+    `parts`)."""
     found: Counter[Key] = Counter()
     gateway = m.gateway_id or ""
+    n = m.segments if parts else 1
+    who = (m.campaign.tag if m.campaign else "", m.author_id or 0)
     if m.direction == Message.Direction.INBOUND:
-        found[(day(m.created_at), gateway, E.RECEIVED)] += 1
+        found[(day(m.created_at), gateway, *who, E.RECEIVED)] += n
         return found
     if m.sent_at is not None:
-        found[(day(m.sent_at), gateway, E.SENT)] += 1
+        found[(day(m.sent_at), gateway, *who, E.SENT)] += n
     if m.status in (S.DELIVERED, S.FAILED, S.UNKNOWN):
-        found[(day(m.status_at), gateway, m.status)] += 1
+        found[(day(m.status_at), gateway, *who, m.status)] += n
     if m.status == S.BLOCKED:
-        found[(day(m.status_at), "", E.BLOCKED)] += 1
+        found[(day(m.status_at), "", *who, E.BLOCKED)] += n
     if m.status in (S.DELIVERED, S.FAILED) and m.sent_at is not None:
-        found[(day(m.sent_at), gateway, E.REPORTED)] += 1
+        found[(day(m.sent_at), gateway, *who, E.REPORTED)] += n
     return found
 
 
-def scanned(history: Counter[Key]) -> Counter[Key]:
+def scanned(history: Counter[Key], *, parts: bool = False) -> Counter[Key]:
     total = Counter(history)
-    for m in Message.objects.all():
-        total.update(events_of(m))
+    for m in Message.objects.select_related("campaign"):
+        total.update(events_of(m, parts=parts))
     return +total
 
 
-def folded() -> Counter[Key]:
+def folded(*, parts: bool = False) -> Counter[Key]:
     stats.fold()
     assert not CountDelta.objects.exists()
-    return +Counter({(r.day, r.gateway, r.event): r.count for r in DailyCount.objects.all()})
+    return +Counter(
+        {
+            (r.day, r.gateway, r.tag, r.user_id, r.event): r.parts if parts else r.count
+            for r in DailyCount.objects.all()
+        }
+    )
 
 
 @pytest.mark.django_db
 def test_changes_are_appended_then_folded_and_read_either_way() -> None:
     now = timezone.now()
     org = tenancy.sole_organisation().pk
-    stats.add([(org, day(now), "sim", E.SENT, 2), (org, day(now), "sim", E.SENT, 1)])
+    stats.add(
+        [
+            (org, day(now), "sim", "", 0, E.SENT, 2, 2),
+            (org, day(now), "sim", "", 0, E.SENT, 1, 3),
+        ]
+    )
     stats.count(E.RECEIVED, at=now, gateway="sim")
     stats.count(E.SENT, at=now - timedelta(days=40), gateway="sim", n=5)
     assert CountDelta.objects.count() == 3  # summed per key before the INSERT
@@ -86,7 +100,7 @@ def test_a_message_is_counted_on_its_local_day(settings) -> None:  # type: ignor
     # 23:30 UTC on 31 March is 1:30 on 1 April in Paris (summer time).
     at = datetime(2026, 3, 31, 23, 30, tzinfo=UTC)
     receiving.receive_inbound(gateway="simulator", sender="+33698765432", text="x", received_at=at)
-    assert folded() == Counter({(date(2026, 4, 1), "simulator", E.RECEIVED): 1})
+    assert folded() == Counter({(date(2026, 4, 1), "simulator", "", 0, E.RECEIVED): 1})
 
 
 @pytest.mark.django_db
@@ -107,7 +121,9 @@ REFUSED, BUSY, UNDELIVERABLE = NUMBERS[0], NUMBERS[1], NUMBERS[2]
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_counters_equal_a_scan_after_a_random_mix_of_operations(settings, seed: int) -> None:  # type: ignore[no-untyped-def]
+def test_counters_equal_a_scan_after_a_random_mix_of_operations(  # type: ignore[no-untyped-def]
+    settings, seed: int, operator, admin_user
+) -> None:
     settings.SMSDESK_MAX_ATTEMPTS = 2
     settings.SMSDESK_STOP_CONFIRMATION = True
     rng = random.Random(seed)
@@ -119,13 +135,20 @@ def test_counters_equal_a_scan_after_a_random_mix_of_operations(settings, seed: 
     )
     runner = runner_for(gateway)
     history: Counter[Key] = Counter()  # what retried messages had counted before
+    history_parts: Counter[Key] = Counter()
     long_ref = 0
 
     def send() -> None:
         to = rng.sample(NUMBERS, rng.randint(1, 5))
         text = "Bonjour" if rng.random() < 0.7 else "Un long message. " * 20  # 3 parts
         later = timezone.now() + timedelta(hours=1) if rng.random() < 0.2 else None
-        sending.create_campaign(author=None, body=text, to=to, send_at=later)
+        sending.create_campaign(
+            author=rng.choice([None, operator, admin_user]),
+            body=text,
+            to=to,
+            send_at=later,
+            tag=rng.choice(["", "Soldes", "soldes", "rappel"]),
+        )
 
     def inbound() -> None:
         nonlocal long_ref
@@ -160,6 +183,7 @@ def test_counters_equal_a_scan_after_a_random_mix_of_operations(settings, seed: 
         if done:
             m = rng.choice(done)
             history.update(events_of(m))
+            history_parts.update(events_of(m, parts=True))
             actions.retry_message(m.id)
 
     def in_flight_lost() -> None:
@@ -178,6 +202,7 @@ def test_counters_equal_a_scan_after_a_random_mix_of_operations(settings, seed: 
         )
 
     operations = [send, send, inbound, inbound, cancel, retry, in_flight_lost, time_passes]
+    sending.create_campaign(author=operator, body="Un long message. " * 20, to=NUMBERS[3:6])
     for _ in range(40):
         rng.choice(operations)()
         if rng.random() < 0.5:
@@ -188,11 +213,49 @@ def test_counters_equal_a_scan_after_a_random_mix_of_operations(settings, seed: 
     drain(runner)
 
     expected = scanned(history)
-    assert {e for _d, _g, e in expected} >= {E.SENT, E.DELIVERED, E.FAILED, E.RECEIVED}
+    expected_parts = scanned(history_parts, parts=True)
+    assert {k[-1] for k in expected} >= {E.SENT, E.DELIVERED, E.FAILED, E.RECEIVED}
+    assert {k[3] for k in expected} == {0, operator.id, admin_user.id}
+    assert expected_parts != expected  # some long messages: parts are not messages
     counts = stats.read()
     today = timezone.localdate()
     for event in E:
         assert counts.by_day.get((today, event), 0) == sum(
-            n for (d, _g, e), n in expected.items() if d == today and e == event
+            n for (d, *_k, e), n in expected.items() if d == today and e == event
         ), event
+    check_report(expected, expected_parts)  # the Statistics page's figures, before the fold
     assert folded() == expected
+    assert folded(parts=True) == expected_parts
+    check_report(expected, expected_parts)  # and after
+
+
+def check_report(expected: Counter[Key], expected_parts: Counter[Key]) -> None:
+    """The Statistics page's groupings equal the same groupings of the scan."""
+    first, last = min(k[0] for k in expected), max(k[0] for k in expected)
+
+    def key_of(k: Key, by: str) -> str:
+        d, gateway, tag, user, _e = k
+        return {
+            "day": d.isoformat(),
+            "line": gateway,
+            "tag": tag.lower(),
+            "user": str(user or ""),
+        }[by]
+
+    for by in ("day", "line", "tag", "user"):
+        want: Counter[tuple[str, str]] = Counter()
+        want_parts: Counter[tuple[str, str]] = Counter()
+        for k, n in expected.items():
+            if k[-1] in stats.SHOWN:
+                want[(key_of(k, by), k[-1])] += n
+        for k, n in expected_parts.items():
+            if k[-1] in stats.SHOWN:
+                want_parts[(key_of(k, by), k[-1])] += n
+        got: Counter[tuple[str, str]] = Counter()
+        got_parts: Counter[tuple[str, str]] = Counter()
+        for row in stats.report(first=first, last=last, by=by).rows:
+            for event in stats.SHOWN:
+                got[(row.key, event)] += row.counts.get(event, 0)
+                got_parts[(row.key, event)] += row.parts.get(event, 0)
+        assert +got == +want, by
+        assert +got_parts == +want_parts, by

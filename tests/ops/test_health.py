@@ -9,6 +9,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from smsdesk.worker import leases
 from smsdesk.worker.models import WorkerProcess
 
 
@@ -21,6 +22,10 @@ def a_worker(seconds_ago: float = 0) -> None:
     at = timezone.now() - timezone.timedelta(seconds=seconds_ago)
     WorkerProcess.objects.create(
         id="w1", hostname="host-a", pid=1, gateways=["simulator"], started_at=at, heartbeat_at=at
+    )
+    # and it holds the simulator's lease (worker/leases.py)
+    leases.take(
+        "simulator", leases.Holder("w1", "host-a", 1), now=leases.database_now(), seconds=60
     )
 
 
@@ -37,14 +42,48 @@ def test_readyz_wants_a_worker_heartbeat() -> None:
         503,
         {
             "ready": False,
-            "checks": {"database": "ok", "migrations": "ok", "worker": "no heartbeat"},
+            "checks": {
+                "database": "ok",
+                "migrations": "ok",
+                "worker": "no heartbeat",
+                "lines": "not driven",
+            },
         },
     )
     a_worker(seconds_ago=5)
     assert ready() == (
         200,
-        {"ready": True, "checks": {"database": "ok", "migrations": "ok", "worker": "ok"}},
+        {
+            "ready": True,
+            "checks": {"database": "ok", "migrations": "ok", "worker": "ok", "lines": "ok"},
+        },
     )
+
+
+@pytest.mark.django_db
+def test_readyz_says_when_a_line_has_no_driver(settings) -> None:  # type: ignore[no-untyped-def]
+    """The simulator's worker holds its lease; the modem's host is down: ready all the
+    same (the web works), but it says so."""
+    settings.SMSDESK_GATEWAYS = ["simulator", "modem-garage=simulator"]
+    a_worker(seconds_ago=5)
+    now = leases.database_now()
+    assert ready() == (
+        200,
+        {
+            "ready": True,
+            "checks": {
+                "database": "ok",
+                "migrations": "ok",
+                "worker": "ok",
+                "lines": "not driven",
+            },
+        },
+    )
+    leases.take("modem-garage", leases.Holder("w1", "host-a", 1), now=now, seconds=30)
+    assert ready()[1]["checks"]["lines"] == "ok"
+    # A lease held by a worker that fell silent drives nothing.
+    WorkerProcess.objects.update(heartbeat_at=timezone.now() - timezone.timedelta(minutes=5))
+    assert ready()[1]["checks"]["lines"] == "not driven"
 
 
 @pytest.mark.django_db

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from datetime import timedelta
 
 import pytest
 from django.test import Client, override_settings
@@ -109,6 +110,26 @@ def test_gateway_up_follows_a_running_worker() -> None:
     assert sample(families, "smsdesk_gateway_up", kind="modem", line="orange") == 1
     assert sample(families, "smsdesk_gateway_signal_percent", line="orange") == 71
     assert sample(families, "smsdesk_workers", host="pi") == 1
+    assert sample(families, "smsdesk_worker_up", host="pi") == 1
+    WorkerProcess.objects.filter(id="w").update(heartbeat_at=now - timedelta(minutes=3))
+    assert sample(scrape(), "smsdesk_worker_up", host="pi") == 0  # fell silent: an alert
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_line_a_worker_drives_is_named_with_its_host(settings) -> None:  # type: ignore[no-untyped-def]
+    from smsdesk.worker.loop import Worker
+
+    settings.SMSDESK_HOST = "pi-garage"
+    settings.SMSDESK_METRICS_TOKEN = TOKEN
+    worker = Worker([SimulatorGateway(name="orange")])
+    worker.tend_leases()
+    families = scrape()
+    assert sample(families, "smsdesk_line_driven", line="orange", host="pi-garage") == 1
+    assert sample(families, "smsdesk_worker_up", host="pi-garage") == 1
+    worker.join(grace=0)  # stops: its lease is given back, its row gone
+    assert ("smsdesk_line_driven" not in scrape()) or not any(
+        k != ("__type__",) for k in scrape()["smsdesk_line_driven"]
+    )
 
 
 @pytest.mark.django_db(transaction=True)

@@ -167,9 +167,20 @@ def test_csv_export_neutralises_formulas(client_bob: Client) -> None:
     response = client_bob.get("/stop/export.csv")
     assert response["Content-Type"] == "text/csv"
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0] == ["number", "date", "how", "by", "message"]
+    assert rows[0] == ["number", "date", "how", "by", "message", "name"]
     assert rows[1][0] == NUMBER and rows[1][2] == "sms"
     assert rows[1][4].startswith("'=")
+
+
+@pytest.mark.django_db
+def test_csv_export_names_the_contact(client_bob: Client) -> None:
+    from smsdesk.directory import services as directory
+
+    directory.create_contact(name="DURAND", first_name="Hélène", number=NUMBER)
+    services.opt_out(NUMBER, source="sms", keyword="STOP")
+    response = client_bob.get("/stop/export.csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[1][0] == NUMBER and rows[1][5] == "Hélène DURAND"
 
 
 @pytest.mark.django_db
@@ -197,7 +208,7 @@ def test_the_command_adds_lists_and_removes() -> None:
     assert out.getvalue().startswith(f"{NUMBER}\t") and "\tcli\t" in out.getvalue()
     out = io.StringIO()
     call_command("optout", "list", "--format", "csv", stdout=out)
-    assert out.getvalue().splitlines()[0] == "number,date,how,by,message"
+    assert out.getvalue().splitlines()[0] == "number,date,how,by,message,name"
     with pytest.raises(CommandError, match="déjà"):
         call_command("optout", "add", NUMBER)
     with pytest.raises(CommandError):  # the reason is required

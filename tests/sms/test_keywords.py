@@ -242,6 +242,12 @@ INVISIBLE = [
     "\ufeff", "\uffa0", "\U0001d173", "\U000e0041", "\U000e007f",
 ]  # fmt: skip
 NOT_REORDERING = [c for c in INVISIBLE if c not in "\u202d\u202e"]
+# Without the characters that open or close a directional run: inserted into "\u202ePOTS"
+# (which shows STOP), a pop (U+202C) right after the override ends it, and the phone then
+# shows POTS; such a message is rightly not an opt-out (Hypothesis found it).
+NOT_DIRECTIONAL = [
+    c for c in INVISIBLE if not ("\u202a" <= c <= "\u202e" or "\u2066" <= c <= "\u2069")
+]
 
 
 def sprinkle(text: str, picks: list[tuple[int, str]]) -> str:
@@ -276,7 +282,7 @@ def test_a_start_keyword_with_invisible_characters_anywhere_still_re_subscribes(
     assert classify(sprinkle(keyword, picks)) is Keyword.START
 
 
-@given(body=st.sampled_from(STOPS), picks=insertions(INVISIBLE))
+@given(body=st.sampled_from(STOPS), picks=insertions(NOT_DIRECTIONAL))
 def test_every_stop_of_the_table_survives_invisible_characters(
     body: str, picks: list[tuple[int, str]]
 ) -> None:

@@ -64,9 +64,9 @@ def test_a_heartbeat_keeps_the_start_time() -> None:
     from smsdesk.worker.loop import Worker
 
     running = Worker([SimulatorGateway()])
-    running.register()
+    running.tend_leases()  # the heartbeat, with the lines it took
     first = WorkerProcess.objects.get(id=running.id)
-    running.register()
+    running.tend_leases()
     again = WorkerProcess.objects.get(id=running.id)
     assert again.started_at == first.started_at and again.heartbeat_at > first.heartbeat_at
-    assert again.gateways == ["simulator"]
+    assert again.gateways == ["simulator"] and again.eligible == ["simulator"]

@@ -32,7 +32,7 @@ def not_null(model):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_organisations'),
+        ('accounts', '0006_organisations'),
         ('calls', '0003_keyset_indexes'),
         ('messaging', '0012_campaign_counts'),
     ]

@@ -20,3 +20,22 @@ window.addEventListener("pageshow", function () {
     b.removeAttribute("aria-busy");
   });
 });
+// "Select all" in a list's header ticks (or unticks) the boxes of that name on the page; it
+// shows as partly ticked when only some are.
+document.addEventListener("change", function (event) {
+  var box = event.target;
+  var form = box.form;
+  if (!form) return;
+  if (box.dataset.selectAll) {
+    form.querySelectorAll('input[type=checkbox][name="' + box.dataset.selectAll + '"]')
+      .forEach(function (b) { b.checked = box.checked; });
+    return;
+  }
+  var all = form.querySelector('[data-select-all="' + box.name + '"]');
+  if (!all) return;
+  var boxes = Array.prototype.slice.call(
+    form.querySelectorAll('input[type=checkbox][name="' + box.name + '"]'));
+  var ticked = boxes.filter(function (b) { return b.checked; }).length;
+  all.checked = ticked === boxes.length;
+  all.indeterminate = ticked > 0 && ticked < boxes.length;
+});

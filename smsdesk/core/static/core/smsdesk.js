@@ -36,7 +36,7 @@
   function notice(box, sms) {
     var node = document.getElementById("sd-notice-template").content.firstElementChild.cloneNode(true);
     // textContent, never innerHTML: the text and the number come from strangers
-    node.querySelector(".sd-notice-from").textContent = sms.from;
+    node.querySelector(".sd-notice-from").textContent = sms.name || sms.from;
     node.querySelector(".sd-notice-at").textContent = sms.at;
     var body = node.querySelector(".sd-notice-text");
     body.textContent = sms.text;

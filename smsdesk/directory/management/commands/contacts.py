@@ -1,4 +1,5 @@
 import sys
+from contextlib import closing
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -17,8 +18,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         sub = parser.add_subparsers(dest="action", required=True, metavar="import|export")
-        imp = sub.add_parser("import", help="import a CSV file (name, number, ...)")
-        imp.add_argument("file", help="the CSV file ('-' reads standard input)")
+        imp = sub.add_parser(
+            "import", help="import a CSV file (name, number, ...) or the JSON of an export"
+        )
+        imp.add_argument("file", help="the CSV or JSON file ('-' reads standard input)")
         imp.add_argument("--group", default="", metavar="NAME", help="also put them in this group")
         imp.add_argument("--dry-run", action="store_true", help="only print what would be done")
         add_org_argument(imp)
@@ -82,5 +85,8 @@ class Command(BaseCommand):
                 _("%(count)d contacts written to %(file)s.") % {"count": qs.count(), "file": output}
             )
         else:
-            for chunk in chunks:
-                self.stdout.write(chunk, ending="")
+            # Closed here, while the database is open, when the reader leaves early
+            # (BrokenPipeError, handled by smsdesk.cli): not at the interpreter's exit.
+            with closing(chunks):
+                for chunk in chunks:
+                    self.stdout.write(chunk, ending="")

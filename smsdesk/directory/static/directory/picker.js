@@ -59,11 +59,27 @@
     }
   });
 
-  // Enter in a picker's search picks the first suggestion instead of doing nothing.
+  // Keyboard: Enter in a picker's search picks the first suggestion; the arrows move from
+  // the search to the suggestions and among them (Enter or Space picks one, as any button);
+  // Escape closes the list and goes back to the search.
   document.addEventListener("keydown", function (event) {
-    if (event.key !== "Enter" || !event.target.closest("[data-picker]")) return;
-    var first = event.target.closest("[data-picker]").querySelector("[data-pick]");
-    event.preventDefault();
-    if (first) first.click();
+    var picker = event.target.closest("[data-picker]");
+    if (!picker) return;
+    var search = picker.querySelector("input[type=search]");
+    var options = Array.prototype.slice.call(picker.querySelectorAll("[data-pick]"));
+    var at = options.indexOf(event.target);
+    if (event.key === "Enter" && event.target === search) {
+      event.preventDefault();
+      if (options.length) options[0].click();
+    } else if (event.key === "ArrowDown" && options.length) {
+      event.preventDefault();
+      options[Math.min(at + 1, options.length - 1)].focus();
+    } else if (event.key === "ArrowUp" && at >= 0) {
+      event.preventDefault();
+      (at === 0 ? search : options[at - 1]).focus();
+    } else if (event.key === "Escape") {
+      picker.querySelector(".sd-suggestions").replaceChildren();
+      search.focus();
+    }
   });
 })();

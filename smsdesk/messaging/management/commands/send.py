@@ -9,7 +9,7 @@ from smsdesk.core.errors import ServiceError
 from smsdesk.directory import imports
 from smsdesk.directory import services as directory
 from smsdesk.directory.services import Targets
-from smsdesk.messaging import sending
+from smsdesk.messaging import recurring, sending
 
 
 class Command(BaseCommand):
@@ -20,9 +20,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--to",
             nargs="+",
+            action="extend",  # --to A --to B sends to both
             default=[],
             metavar="NUMBER",
-            help="recipients, e.g. +33612345678 or 06 12 34 56 78 (quoted)",
+            help="recipients, e.g. +33612345678 or 06 12 34 56 78 (quoted); repeatable",
         )
         parser.add_argument(
             "--contact",
@@ -42,8 +43,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--at",
             metavar="ISO-DATETIME",
-            help="send later, e.g. 2026-12-01T09:30 (local time) or with offset",
+            help="send later, e.g. 2026-12-01T09:30 (local time) or with offset; with --every, "
+            "the local time of each occurrence, e.g. 09:00",
         )
+        repeat = parser.add_argument_group("recurring send (each occurrence a campaign)")
+        repeat.add_argument("--every", choices=["day", "week", "month"], help="repeat the send")
+        repeat.add_argument("--on", metavar="DAYS", help="with --every week: e.g. mon,thu")
+        repeat.add_argument(
+            "--day", metavar="DAY", help="with --every month: 1 to 31, or last-fri (for example)"
+        )
+        ends = repeat.add_mutually_exclusive_group()
+        ends.add_argument("--until", metavar="DATE", help="last date, e.g. 2027-06-30")
+        ends.add_argument("--times", type=int, metavar="N", help="how many occurrences")
 
         parser.add_argument(
             "--commercial",
@@ -53,6 +64,18 @@ class Command(BaseCommand):
 
         parser.add_argument("--tag", default="", help="a free label for the campaign")
         parser.add_argument(
+            "--smart-encoding",
+            action="store_true",
+            help="replace typographic characters (’ « » – … non-breaking spaces) by their GSM "
+            "look-alikes, so that the SMS stays GSM-7; the stored text is the text sent",
+        )
+        parser.add_argument(
+            "--personalise",
+            action="store_true",
+            help="read fields in the text, {prénom} or {ville|default}; without it the text "
+            "is sent as written, braces included (a CSV file's columns are always read)",
+        )
+        parser.add_argument(
             "--csv",
             metavar="FILE",
             help="recipients from a CSV file (a number column; other titled columns are "
@@ -61,6 +84,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
         org = organisation_from(opts)
+        if opts["every"]:
+            return self._repeat(opts, org)
+        for name in ("on", "day", "until", "times"):
+            if opts[name] is not None:
+                raise CommandError(_("--%(option)s goes with --every.") % {"option": name})
         send_at = None
         if opts["at"]:
             try:
@@ -77,11 +105,7 @@ class Command(BaseCommand):
                 self.stderr.write(imports.recipients_line(recipient_file))
                 for rejected in recipient_file.rejected:
                     self.stderr.write(imports.rejected_line(rejected))
-            targets = Targets(
-                numbers=opts["to"],
-                contacts=[directory.lookup_contact(c, org=org).id for c in opts["contact"]],
-                groups=[directory.lookup_group(g, org=org).id for g in opts["group"]],
-            )
+            targets = _targets(opts, org)
             campaign = sending.create_campaign(
                 author=None,
                 org=org,
@@ -92,6 +116,8 @@ class Command(BaseCommand):
                 commercial=opts["commercial"],
                 tag=opts["tag"],
                 recipient_file=recipient_file,
+                smart_encoding=opts["smart_encoding"],
+                personalise_text=opts["personalise"] or recipient_file is not None,
             )
         except ServiceError as e:
             raise CommandError(str(e.message)) from None
@@ -100,6 +126,44 @@ class Command(BaseCommand):
             self.stdout.write(f"{m.id}\t{m.peer}\t{m.status}\t{when}")
         if warning := sending.blocked_warning(campaign):
             self.stderr.write(warning)
+
+    def _repeat(self, opts, org) -> None:  # type: ignore[no-untyped-def]
+        if opts["csv"]:
+            raise CommandError(_("A recurring send cannot use --csv: give numbers or groups."))
+        try:
+            repeat = recurring.check_repeat(
+                every=opts["every"],
+                on=opts["on"],
+                day=opts["day"],
+                at=opts["at"],
+                until=opts["until"],
+                times=opts["times"],
+            )
+            rec = recurring.create_recurrence(
+                author=None,
+                org=org,
+                body=opts["text"],
+                targets=_targets(opts, org),
+                repeat=repeat,
+                commercial=opts["commercial"],
+                tag=opts["tag"],
+                source="cli",
+            )
+        except ServiceError as e:
+            raise CommandError(f"--{e.field}: {e.message}" if e.field else str(e.message)) from None
+        when = timezone.localtime(rec.next_at).strftime("%Y-%m-%d %H:%M")
+        self.stdout.write(
+            _("Recurring send %(id)d saved; next occurrence: %(when)s.")
+            % {"id": rec.id, "when": when}
+        )
+
+
+def _targets(opts, org) -> Targets:  # type: ignore[no-untyped-def]
+    return Targets(
+        numbers=opts["to"],
+        contacts=[directory.lookup_contact(c, org=org).id for c in opts["contact"]],
+        groups=[directory.lookup_group(g, org=org).id for g in opts["group"]],
+    )
 
 
 def _read(path: str) -> bytes:

@@ -21,6 +21,11 @@ class Command(BaseCommand):
         add = sub.add_parser("add", help="put a number on the STOP list")
         add.add_argument("number", metavar="NUMBER")
         add.add_argument("--reason", default="", help="why (kept in the history)")
+        add.add_argument(
+            "--never",
+            action="store_true",
+            help="never text it: a START from the number does not take it off",
+        )
         remove = sub.add_parser("remove", help="take a number off the STOP list")
         remove.add_argument("number", metavar="NUMBER")
         remove.add_argument("--reason", required=True, help="why (kept in the history)")
@@ -34,7 +39,12 @@ class Command(BaseCommand):
                 self._list(opts["format"])
             elif opts["action"] == "add":
                 entry = services.add_number(
-                    opts["number"], by=None, org=self.org, source=Source.CLI, reason=opts["reason"]
+                    opts["number"],
+                    by=None,
+                    org=self.org,
+                    source=Source.CLI,
+                    reason=opts["reason"],
+                    never=opts["never"],
                 )
                 self.stdout.write(_("%(number)s is on the STOP list.") % {"number": entry.number})
             else:

@@ -16,7 +16,7 @@ DEFAULT_ORG = "(SELECT id FROM accounts_organisation WHERE slug = 'default')"
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_login_session'),
+        ('accounts', '0005_token_scopes_expiry_rate'),
         ('auth', '0012_alter_user_first_name_max_length'),
     ]
 

@@ -32,8 +32,8 @@ def not_null(model):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_organisations'),
-        ('directory', '0003_keyset_indexes'),
+        ('accounts', '0006_organisations'),
+        ('directory', '0005_search_names'),
     ]
 
     operations = [

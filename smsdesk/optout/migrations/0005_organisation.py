@@ -33,8 +33,8 @@ def not_null(model):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_organisations'),
-        ('optout', '0003_keyset_indexes'),
+        ('accounts', '0006_organisations'),
+        ('optout', '0004_never_text_stop_settings'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -89,5 +89,18 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name='optout',
             constraint=models.UniqueConstraint(fields=('organisation', 'number'), name='optout_number'),
+        ),
+        # the STOP confirmation as set on the page: the default organisation's (it was the
+        # installation's)
+        migrations.AddField(
+            model_name='stopsettings',
+            name='organisation',
+            field=models.ForeignKey(db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation'),
+        ),
+        backfill('optout_stopsettings'),
+        not_null('stopsettings'),
+        migrations.AddConstraint(
+            model_name='stopsettings',
+            constraint=models.UniqueConstraint(fields=('organisation',), name='stop_settings_once'),
         ),
     ]

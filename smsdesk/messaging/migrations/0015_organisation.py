@@ -57,8 +57,8 @@ def text_index_triggers(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_organisations'),
-        ('messaging', '0012_campaign_counts'),
+        ('accounts', '0006_organisations'),
+        ('messaging', '0014_recurrence_autoreply'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -67,7 +67,7 @@ class Migration(migrations.Migration):
         migrations.RunPython(migrations.RunPython.noop, text_index_triggers),
         migrations.RemoveConstraint(
             model_name='dailycount',
-            name='daily_count_key',
+            name='daily_count_key2',
         ),
         migrations.RemoveIndex(
             model_name='campaign',
@@ -174,7 +174,29 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='dailycount',
-            constraint=models.UniqueConstraint(fields=('organisation', 'day', 'gateway', 'event'), name='daily_count_key'),
+            constraint=models.UniqueConstraint(fields=('organisation', 'day', 'gateway', 'tag', 'user_id', 'event'), name='daily_count_key3'),
+        ),
+        migrations.AddField(
+            model_name='recurrence',
+            name='organisation',
+            field=models.ForeignKey(db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation'),
+        ),
+        migrations.AddField(
+            model_name='autoreply',
+            name='organisation',
+            field=models.ForeignKey(db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation'),
+        ),
+        backfill('messaging_recurrence'),
+        backfill('messaging_autoreply'),
+        not_null('recurrence'),
+        not_null('autoreply'),
+        migrations.AddIndex(
+            model_name='recurrence',
+            index=models.Index(fields=['organisation', 'next_at', 'id'], name='recurrence_org'),
+        ),
+        migrations.AddIndex(
+            model_name='autoreply',
+            index=models.Index(fields=['organisation', 'position', 'id'], name='autoreply_org'),
         ),
         migrations.RunPython(text_index_triggers, migrations.RunPython.noop),
     ]

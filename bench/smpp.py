@@ -1,0 +1,399 @@
+"""SMPP benchmark: N messages queued -> delivered receipts recorded, through real worker
+processes bound over SMPP to the local SMSC (tests/gateways/smpp_server.py, a separate
+process), with 1 and then 2 workers; and, in the same run, Kannel's bearerbox + smsbox bound
+over SMPP to the same SMSC, fed N messages through its HTTP sendsms interface, each with a
+delivery report (dlr-mask 1) posted back to a local HTTP counter.
+
+    .venv/bin/python bench/smpp.py                                   # SQLite, 100,000
+    .venv/bin/python bench/smpp.py --database-url postgresql://postgres@127.0.0.1:5432/smsdesk_bench
+    .venv/bin/python bench/smpp.py --no-kannel --messages 20000
+
+smsdesk's figure: from the moment the workers start (Django start-up included) until the
+database holds N messages `delivered` (each receipt matched to its part and committed).
+Kannel's: from the first HTTP sendsms until smsbox has called the dlr-url of the N-th
+receipt. Both lines use the same SMSC, the same window (max-pending-submits) and the same
+number of binds per process. On PostgreSQL the database named in the URL is dropped and
+created again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import _setup  # the checkout on sys.path, a fresh database (bench/_setup.py)
+
+from tests.gateways.smsc import Smsc
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--window", type=int, default=100, help="submit_sm in flight per bind")
+    parser.add_argument("--binds", type=int, default=2, help="binds per worker (and Kannel)")
+    parser.add_argument("--workers", default="1,2", help="worker counts to run, in order")
+    parser.add_argument("--no-kannel", action="store_true")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run one worker's gateway loop in this process under cProfile (no Kannel)",
+    )
+    _setup.add_database_option(parser)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="smsdesk-bench-smpp-"))
+    smsc = Smsc(work / "none", "--log", "")  # the last --log wins: no log, full speed
+    print(
+        f"SMSC: tests/gateways/smpp_server.py on 127.0.0.1:{smsc.port}; "
+        f"window {args.window}, {args.binds} binds per process; N = {args.messages:,}"
+    )
+    try:
+        if not args.no_kannel and not args.profile:
+            kannel(smsc, args, work)
+        url = _setup.fresh_django(args.database_url)
+        if args.profile:
+            profiled(smsc, args)
+            return
+        for workers in [int(w) for w in args.workers.split(",")]:
+            smsdesk(smsc, args, workers, url)
+    finally:
+        smsc.close()
+        if not os.environ.get("KEEP"):
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"kept {work}")
+
+
+# --- smsdesk ------------------------------------------------------------------------------
+
+
+def queue_messages(count: int) -> None:
+    from django.db import connection
+    from django.utils import timezone
+
+    from smsdesk.messaging import lifecycle
+    from smsdesk.messaging.models import GatewayState, Message
+
+    row, _ = GatewayState.objects.get_or_create(name="op", defaults={"kind": "smpp"})
+    Message.objects.all().delete()
+    now = timezone.now()
+    created = Message.objects.bulk_create(
+        (
+            Message(
+                direction="out",
+                status="queued",
+                peer=f"+3361{i:07d}",
+                gateway=row,
+                body=f"Bench message {i}",
+                created_at=now,
+                due_at=now,
+                status_at=now,
+            )
+            for i in range(count)
+        ),
+        batch_size=2000,
+    )
+    lifecycle.enqueue(created)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+
+def smsdesk(smsc: Smsc, args: argparse.Namespace, workers: int, url: str) -> None:
+    from django.db import connection
+
+    from smsdesk.messaging.models import Message
+
+    queue_messages(args.messages)
+    before = smsc.stats()
+    spec = f"op={smsc.url(f'window={args.window}&binds={args.binds}')}"
+    env = dict(
+        os.environ,
+        SMSDESK_GATEWAYS=spec,
+        SMSDESK_LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="smsdesk.settings",
+    )
+    log = open(Path(os.environ["SMSDESK_DATA_DIR"]) / "worker.log", "ab")  # noqa: SIM115
+    t0 = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "smsdesk.cli", "worker"],
+            cwd=_setup.ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        for _ in range(workers)
+    ]
+    try:
+        while True:
+            delivered = Message.objects.filter(status="delivered").count()
+            if delivered >= args.messages:
+                break
+            if any(p.poll() is not None for p in procs):
+                raise SystemExit(f"a worker stopped: see {log.name}")
+            time.sleep(0.2)
+        elapsed = time.perf_counter() - t0
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(30)
+    after = smsc.stats()
+    rate = args.messages / elapsed
+    engine = connection.vendor
+    print(
+        f"smsdesk {engine}, {workers} worker(s): {args.messages:,} queued -> delivered "
+        f"recorded in {elapsed:.2f} s = {rate:,.0f} msg/s (window {args.window}, "
+        f"{args.binds} binds each; SMSC took {after['received'] - before['received']:,})"
+    )
+    print(f"RESULT smsdesk {engine} workers={workers} {elapsed:.3f} {rate:.0f}", flush=True)
+    connection.close()
+
+
+def profiled(smsc: Smsc, args: argparse.Namespace) -> None:
+    """The worker's loop for one line, in this process, under cProfile: where the time goes."""
+    import cProfile
+    import pstats
+
+    from smsdesk.gateways import registry
+    from smsdesk.messaging.models import Message
+    from smsdesk.worker.loop import GatewayRunner
+
+    queue_messages(args.messages)
+    spec = registry.parse_spec(f"op={smsc.url(f'window={args.window}&binds={args.binds}')}")
+    runner = GatewayRunner(registry.build(spec), "bench", threading.Event(), idle_sleep=0.01)
+    profile = cProfile.Profile()
+    t0 = time.perf_counter()
+    profile.enable()
+    while Message.objects.filter(status="delivered").count() < args.messages:
+        runner.run_once()
+    profile.disable()
+    elapsed = time.perf_counter() - t0
+    runner.gateway.stop()
+    print(f"in-process, profiled: {args.messages / elapsed:,.0f} msg/s")
+    pstats.Stats(profile).sort_stats("tottime").print_stats(20)
+    pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
+
+
+# --- Kannel ------------------------------------------------------------------------------
+
+
+def free_ports(k: int) -> list[int]:
+    socks = [socket.socket() for _ in range(k)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+class DlrCounter:
+    """A minimal HTTP/1.1 server in its own thread: counts the dlr-url calls of smsbox."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.port = 0
+        ready = threading.Event()
+        threading.Thread(target=lambda: asyncio.run(self._serve(ready)), daemon=True).start()
+        ready.wait(10)
+
+    async def _serve(self, ready: threading.Event) -> None:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                while True:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                    if not head:
+                        break
+                    self.count += 1
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                pass
+            writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        self.port = server.sockets[0].getsockname()[1]
+        ready.set()
+        await asyncio.Event().wait()
+
+
+def kannel(smsc: Smsc, args: argparse.Namespace, work: Path) -> None:
+    bearerbox, smsbox = shutil.which("bearerbox") or "/usr/sbin/bearerbox", "/usr/sbin/smsbox"
+    if not (os.path.exists(bearerbox) and os.path.exists(smsbox)):
+        print("Kannel: not installed (apt-get install kannel); skipped")
+        return
+    admin, boxp, smsp = free_ports(3)
+    dlr = DlrCounter()
+    smsc_groups = "".join(
+        f"""
+group = smsc
+smsc = smpp
+smsc-id = op
+host = 127.0.0.1
+port = {smsc.port}
+transceiver-mode = true
+smsc-username = smsdesk
+smsc-password = secret
+system-type = ""
+max-pending-submits = {args.window}
+enquire-link-interval = 30
+msg-id-type = 0x00
+"""
+        for _ in range(args.binds)
+    )
+    conf = work / "kannel.conf"
+    conf.write_text(f"""group = core
+admin-port = {admin}
+admin-interface = 127.0.0.1
+admin-password = bench
+admin-allow-ip = "127.0.0.1"
+smsbox-port = {boxp}
+smsbox-interface = 127.0.0.1
+box-allow-ip = "127.0.0.1"
+box-deny-ip = "*.*.*.*"
+log-file = "{work}/bearerbox.log"
+log-level = 2
+dlr-storage = internal
+{smsc_groups}
+group = smsbox
+bearerbox-host = 127.0.0.1
+bearerbox-port = {boxp}
+sendsms-port = {smsp}
+sendsms-interface = 127.0.0.1
+log-file = "{work}/smsbox.log"
+log-level = 2
+
+group = sendsms-user
+username = bench
+password = bench
+user-allow-ip = "127.0.0.1"
+max-messages = 1
+
+group = sms-service
+keyword = default
+text = "nop"
+""")
+    procs = [
+        subprocess.Popen(
+            [bearerbox, "-v", "4", str(conf)],
+            cwd=work,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    ]
+    try:
+        deadline = time.monotonic() + 30
+        while smsc.stats()["binds"] < args.binds:
+            if time.monotonic() > deadline:
+                raise SystemExit("Kannel did not bind to the SMSC")
+            time.sleep(0.1)
+        procs.append(
+            subprocess.Popen(
+                [smsbox, "-v", "4", str(conf)],
+                cwd=work,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", smsp), 1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise SystemExit("smsbox did not open its sendsms port") from None
+                time.sleep(0.1)
+        dlr_url = f"http://127.0.0.1:{dlr.port}/dlr?id=%25d"
+        before = smsc.stats()
+        t0 = time.perf_counter()
+        errors = submit(smsp, args.messages, dlr_url)
+        submitted = time.perf_counter() - t0
+        deadline = time.monotonic() + 600
+        while dlr.count < args.messages and time.monotonic() < deadline:
+            time.sleep(0.05)
+            if os.environ.get("KEEP"):
+                print("kannel:", errors, dlr.count, smsc.stats(), flush=True)
+                time.sleep(1)
+        elapsed = time.perf_counter() - t0
+        after = smsc.stats()
+        rate = args.messages / elapsed
+        print(
+            f"Kannel 1.4.5 (bearerbox + smsbox): {args.messages:,} sendsms -> {dlr.count:,} "
+            f"delivery reports called back in {elapsed:.2f} s = {rate:,.0f} msg/s (submit "
+            f"phase {args.messages / submitted:,.0f} msg/s, {errors} HTTP errors; SMSC took "
+            f"{after['received'] - before['received']:,}; max-pending-submits {args.window}, "
+            f"{args.binds} binds)"
+        )
+        print(f"RESULT kannel {elapsed:.3f} {rate:.0f}", flush=True)
+    finally:
+        for p in reversed(procs):
+            p.send_signal(signal.SIGTERM)
+        for p in reversed(procs):
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def submit(port: int, n: int, dlr_url: str, threads: int = 8) -> int:
+    """N GET /cgi-bin/sendsms over 8 keep-alive connections (the raw-socket client of
+    ../shared/peers/kannel.sh, in short). Returns the number of errors."""
+    from urllib.parse import quote
+
+    counter = iter(range(n))
+    lock = threading.Lock()
+    errors = [0]
+
+    def one() -> None:
+        s = socket.create_connection(("127.0.0.1", port))
+        buf = b""
+        while True:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                break
+            path = (
+                f"/cgi-bin/sendsms?username=bench&password=bench&to=3361{i:07d}"
+                f"&from=MYSHOP&text=Bench+message+{i}&dlr-mask=1&dlr-url={quote(dlr_url, safe='')}"
+            )
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+            while b"\r\n\r\n" not in buf:
+                buf += s.recv(65536)
+            head, _, buf = buf.partition(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            while len(buf) < length:
+                buf += s.recv(65536)
+            body, buf = buf[:length], buf[length:]
+            if not head.startswith(b"HTTP/1.1 202") and not head.startswith(b"HTTP/1.0 202"):
+                errors[0] += 1
+                if errors[0] == 1:
+                    print("Kannel answered:", head[:80], body[:80])
+            del body
+        s.close()
+
+    pool = [threading.Thread(target=one) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return errors[0]
+
+
+if __name__ == "__main__":
+    main()

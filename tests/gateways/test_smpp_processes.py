@@ -1,0 +1,102 @@
+"""The SMPP gateway in real worker processes against a real SMSC process: an SMSC killed and
+restarted during a send, a worker SIGKILLed during a send. Counted from the SMSC's own log
+of what it accepted."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from smsdesk.messaging import lifecycle
+from smsdesk.messaging.models import Message
+from tests.gateways.smsc import Smsc, wait_for
+from tests.gateways.test_smpp import counts, queue
+from tests.worker.helpers import start_worker
+
+S = Message.Status
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def by_number() -> dict[str, int]:
+    return {peer.lstrip("+"): i for i, peer in Message.objects.values_list("id", "peer")}
+
+
+def test_an_smsc_killed_and_restarted_during_2000_loses_nothing_and_sends_nothing_twice(
+    tmp_path: Path,
+) -> None:
+    ids = queue(2000)
+    smsc = Smsc(tmp_path / "received.jsonl")
+    window, binds = 10, 2
+    spec = f"op={smsc.url(f'window={window}&binds={binds}&tps=400&timeout=5')}"
+    worker = start_worker(spec, tmp_path / "worker.txt")
+    try:
+        wait_for(lambda: len(smsc.received()) >= 500, 120, "500 accepted")
+        smsc.kill()
+        killed_at = len(smsc.received())
+        smsc.start()  # same port, same log
+        wait_for(
+            lambda: (
+                counts()[S.QUEUED] + counts()[S.SENDING] == 0 and sum(counts().values()) == 2000
+            ),
+            240,
+            "every message final",
+        )
+    finally:
+        worker.terminate()
+        worker.wait(30)
+        smsc.close()
+    assert 500 <= killed_at < 2000
+    numbers = by_number()
+    accepted = Counter(numbers[r["to"]] for r in smsc.received())
+    assert max(accepted.values()) == 1  # 0 handed over twice
+    final = counts()
+    handed = set(
+        Message.objects.filter(status__in=[S.SENT, S.DELIVERED]).values_list("id", flat=True)
+    )
+    unknown = set(Message.objects.filter(status=S.UNKNOWN).values_list("id", flat=True))
+    assert handed <= set(accepted)  # what we call sent, the SMSC has
+    assert handed | unknown == set(ids)  # 0 lost: every other one is sent or delivered
+    assert len(unknown) <= window * binds  # only what was in the windows when it died
+    assert final[S.FAILED] == 0
+    connection.close()
+
+
+def test_a_worker_sigkilled_during_an_smpp_send_leaves_at_most_the_windows_unknown(
+    tmp_path: Path,
+) -> None:
+    ids = queue(2000)
+    smsc = Smsc(tmp_path / "received.jsonl")
+    window, binds = 10, 2
+    spec = f"op={smsc.url(f'window={window}&binds={binds}&tps=300')}"
+    first = start_worker(spec, tmp_path / "worker.txt")
+    try:
+        wait_for(lambda: counts()[S.SENT] + counts()[S.DELIVERED] >= 300, 120, "300 sent")
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(10)
+        lifecycle.recover_in_flight(live_workers=[], now=timezone.now())
+        stranded = counts()[S.UNKNOWN]
+        assert counts()[S.QUEUED] > 0 and stranded <= window * binds  # never the whole batch
+        second = start_worker(spec, tmp_path / "worker.txt")
+        try:
+            wait_for(
+                lambda: counts()[S.QUEUED] + counts()[S.SENDING] == 0, 240, "every message final"
+            )
+        finally:
+            second.terminate()
+            second.wait(30)
+    finally:
+        smsc.close()
+    numbers = by_number()
+    accepted = Counter(numbers[r["to"]] for r in smsc.received())
+    assert max(accepted.values()) == 1  # nothing sent twice
+    assert counts()[S.UNKNOWN] == stranded
+    assert set(accepted) | set(
+        Message.objects.filter(status=S.UNKNOWN).values_list("id", flat=True)
+    ) == set(ids)
+    connection.close()
