@@ -122,6 +122,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "smsdesk.core.context_processors.menu",
                 "smsdesk.accounts.context_processors.login_rules",
+                "smsdesk.accounts.context_processors.visit_banner",
                 "smsdesk.worker.context_processors.worker_status",
                 "smsdesk.core.disk.disk_space",
             ],

@@ -65,6 +65,12 @@ class OrganisationMiddleware:
             if org is not None:
                 request.organisation = org  # type: ignore[attr-defined]
                 request.visiting = True  # type: ignore[attr-defined]
+                # A visit looks and changes nothing (but it may leave, or log out).
+                if request.method not in ("GET", "HEAD", "OPTIONS") and name not in (
+                    *ALWAYS_OPEN,
+                    "platform:leave",
+                ):
+                    raise PermissionDenied
             elif name == "dashboard:home":  # where a login lands: the platform's home
                 return redirect("platform:home")
             elif name and name not in ALWAYS_OPEN and name.split(":")[0] not in PLATFORM_OPEN:

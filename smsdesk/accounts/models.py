@@ -21,6 +21,9 @@ class Organisation(models.Model):
     time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
     language = models.CharField(_("language"), max_length=8, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # SMS parts it may send per local day and per month (messaging/quotas.py); 0: no limit
+    quota_day = models.PositiveIntegerField(_("SMS parts per day"), default=0, db_default=0)
+    quota_month = models.PositiveIntegerField(_("SMS parts per month"), default=0, db_default=0)
 
     class Meta:
         ordering = ["name", "id"]
@@ -194,3 +197,20 @@ class LineAssignment(models.Model):
 
     class Meta:
         ordering = ["line"]
+
+
+class OrganisationVisit(OrgOwned):
+    """A platform administrator inside an organisation's space, to help (issue 16): recorded
+    when they enter, closed when they leave, and shown to that organisation's administrators
+    (a banner while it lasts, the list on the Users page). A visit looks and changes nothing
+    (accounts.middleware refuses every change during one)."""
+
+    by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    by_name = models.CharField(_("by"), max_length=150)  # kept if the account goes
+    started_at = models.DateTimeField(_("entered"))
+    ended_at = models.DateTimeField(_("left"), null=True, blank=True)
+    address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["organisation", "started_at", "id"], name="visit_recent")]

@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 from django.views import i18n
 from django.views.decorators.http import require_POST
 
-from smsdesk.accounts import services
+from smsdesk.accounts import services, visits
 from smsdesk.accounts.access import admin_required
 from smsdesk.accounts.forms import NewUserForm, OwnPasswordForm, PasswordResetForm, RoleForm
 from smsdesk.accounts.models import User
@@ -208,7 +208,12 @@ def users(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/users.html",
-        {"users": context["page"], "form": form, **context},
+        {
+            "users": context["page"],
+            "form": form,
+            "visits": visits.visits(request.organisation),  # type: ignore[attr-defined]
+            **context,
+        },
         status=400 if form.errors else 200,
     )
 

@@ -230,7 +230,10 @@ def service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
         detail += [{"field": f, "to": n} for f, n in getattr(error, "missing", [])]
     if detail:
         body["detail"] = detail
-    return api.create_response(request, body, status=exc.http_status)
+    response = api.create_response(request, body, status=exc.http_status)
+    if (wait := getattr(exc, "retry_after", None)) is not None:  # a quota: when it renews
+        response["Retry-After"] = str(wait)
+    return response
 
 
 @api.exception_handler(ValidationError)

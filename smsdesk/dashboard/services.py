@@ -12,7 +12,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from smsdesk.core import tenancy
-from smsdesk.messaging import receiving, stats
+from smsdesk.messaging import quotas, receiving, stats
 from smsdesk.messaging.models import Campaign, Message
 from smsdesk.worker.services import gateway_overview
 
@@ -94,6 +94,8 @@ def figures(now: datetime | None = None, *, org: Any = None) -> dict:
             ],
         },
         "unread": receiving.unread_total(org=org),
+        # the quotas set for the organisation (none: nothing shown), warned of from 80 %
+        "quotas": [u for u in quotas.usage(org, now=now) if u.limit],
         "waiting": sum(g.queue_due for g in gateways),  # type: ignore[attr-defined]
         "scheduled": sum(g.queue_later for g in gateways),  # type: ignore[attr-defined]
         "next_campaign": next_scheduled_campaign(now, org=org),

@@ -83,3 +83,11 @@ class InvalidRepeat(ServiceError):
 
 class InvalidAutoReply(ServiceError):
     code = "invalid_autoreply"
+
+
+class QuotaExceeded(ServiceError):
+    """A send over the organisation's daily or monthly quota: refused whole (429)."""
+
+    code = "quota_exceeded"
+    http_status = 429
+    retry_after: int | None = None  # seconds until the quota renews (the API's Retry-After)

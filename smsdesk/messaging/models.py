@@ -536,3 +536,17 @@ class AutoReplyHit(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["rule", "peer"], name="autoreply_hit_once")]
+
+
+class QuotaUse(OrgOwned):
+    """How many SMS parts an organisation's sends took in a period of its quotas ("d2026-12-07"
+    for a local day, "m2026-12" for a month): added to by `quotas.take` in the transaction
+    that saves a send, read against `Organisation.quota_day` / `quota_month`."""
+
+    period = models.CharField(max_length=11)
+    parts = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "period"], name="quota_use_once")
+        ]

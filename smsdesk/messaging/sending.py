@@ -26,7 +26,7 @@ from smsdesk.core.errors import collect
 from smsdesk.core.logs import current_request_id
 from smsdesk.directory.imports import RecipientFile
 from smsdesk.directory.services import Targets
-from smsdesk.messaging import errors, gateway_state, lifecycle, lines, personal
+from smsdesk.messaging import errors, gateway_state, lifecycle, lines, personal, quotas
 from smsdesk.messaging.models import (
     Campaign,
     Conversation,
@@ -254,6 +254,13 @@ def create_campaign(
     gateway_row = named_gateway(gateway, org=org) if gateway else default_gateway(org)
     blocked = resolved.blocked
     scheduled = due > now
+    # The organisation's quotas: the whole send, or nothing (before anything is written).
+    sent = [n for n in recipients if n not in blocked]
+    if bodies is None:
+        parts = info.segments * len(sent)
+    else:
+        parts = sum(bodies.infos[bodies[n]].segments for n in sent)
+    quotas.take(org, parts, now=now)
     campaign = Campaign.objects.create(
         organisation=org,
         author=author,

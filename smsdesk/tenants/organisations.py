@@ -9,6 +9,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -141,6 +142,37 @@ def assign_line(org: Organisation, line: str) -> LineAssignment:
     return assignment
 
 
+MAX_QUOTA = 100_000_000
+
+
+def _check_quota(value: object, field: str) -> int:
+    text_value = str(value if value is not None else "").strip()
+    if not text_value:
+        return 0
+    if not (text_value.isascii() and text_value.isdigit()) or int(text_value) > MAX_QUOTA:
+        raise OrganisationError(
+            _("A quota is a whole number of SMS parts from 0 (no limit) to %(max)d.")
+            % {"max": MAX_QUOTA},
+            field=field,
+        )
+    return int(text_value)
+
+
+@transaction.atomic
+def set_quota(
+    org: Organisation, *, per_day: object = None, per_month: object = None
+) -> Organisation:
+    """The SMS parts `org` may send per local day and per month (0: no limit); None keeps
+    what is set. A send over either is refused whole (messaging/quotas.py)."""
+    day, month = collect(
+        lambda: org.quota_day if per_day is None else _check_quota(per_day, "per_day"),
+        lambda: org.quota_month if per_month is None else _check_quota(per_month, "per_month"),
+    )
+    org.quota_day, org.quota_month = day, month
+    org.save(update_fields=["quota_day", "quota_month"])
+    return org
+
+
 def organisations() -> list[Organisation]:
     return list(Organisation.objects.order_by("name", "id"))
 
@@ -156,23 +188,27 @@ def overview() -> list[dict]:
     maintained counters, not the messages), its lines, its users. A few grouped queries,
     whatever the number of organisations."""
     from django.db.models import Count, Sum
-    from django.utils import timezone
 
     from smsdesk.accounts.models import User
     from smsdesk.messaging.models import CountDelta, DailyCount
 
     first = timezone.localdate().replace(day=1)
     sent: dict[int, int] = {}
+    parts: dict[int, int] = {}
+    by_line: dict[int, dict[str, int]] = {}
     for model in (DailyCount, CountDelta):  # the platform's figures: every organisation
         rows = (
             model.objects.across_orgs()
             .filter(day__gte=first, event="sent")
-            .values_list("organisation_id")
-            .annotate(n=Sum("count"))
+            .values_list("organisation_id", "gateway")
+            .annotate(n=Sum("count"), p=Sum("parts"))
             .order_by()
         )
-        for org_id, n in rows:
+        for org_id, gateway, n, p in rows:
             sent[org_id] = sent.get(org_id, 0) + int(n or 0)
+            parts[org_id] = parts.get(org_id, 0) + int(p or 0)
+            mine = by_line.setdefault(org_id, {})
+            mine[gateway] = mine.get(gateway, 0) + int(p or 0)
     users = dict(
         User.objects.exclude(organisation=None)
         .values_list("organisation_id")
@@ -184,6 +220,8 @@ def overview() -> list[dict]:
         {
             "org": org,
             "sent_this_month": sent.get(org.pk, 0),
+            "parts_this_month": parts.get(org.pk, 0),
+            "parts_by_line": sorted(by_line.get(org.pk, {}).items()),
             "lines": sorted(name for name, owner in owners.items() if owner == org.pk),
             "users": users.get(org.pk, 0),
         }

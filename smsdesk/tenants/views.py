@@ -12,8 +12,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from smsdesk.accounts import access
+from smsdesk.accounts import access, visits
 from smsdesk.accounts import services as accounts
+from smsdesk.accounts.middleware import ENTERED, VISIT
 from smsdesk.accounts.models import User
 from smsdesk.core.errors import ServiceError
 from smsdesk.messaging import gateway_state
@@ -109,4 +110,54 @@ def create_admin(request: HttpRequest, slug: str) -> HttpResponse:
         _("Administrator “%(name)s” of %(slug)s created; password (shown once): %(password)s")
         % {"name": user.username, "slug": org.slug, "password": password},
     )
+    return redirect("platform:home")
+
+
+@require_POST
+def quota(request: HttpRequest, slug: str) -> HttpResponse:
+    """The SMS parts the organisation may send per day and per month (0: no limit)."""
+    org = _org(request, slug)
+    try:
+        organisations.set_quota(
+            org,
+            per_day=request.POST.get("per_day", "")[:20],
+            per_month=request.POST.get("per_month", "")[:20],
+        )
+    except ServiceError as e:
+        for err in getattr(e, "errors", [e]):
+            messages.error(request, err.message)
+    else:
+        messages.success(
+            request,
+            _("Quotas of %(slug)s: %(day)s a day, %(month)s a month.")
+            % {
+                "slug": org.slug,
+                "day": org.quota_day or _("no limit"),
+                "month": org.quota_month or _("no limit"),
+            },
+        )
+    return redirect("platform:home")
+
+
+@require_POST
+def enter(request: HttpRequest, slug: str) -> HttpResponse:
+    """Enter an organisation's space to help: it is recorded and shown to its
+    administrators; inside, the platform administrator sees and changes nothing."""
+    org = _org(request, slug)
+    try:
+        visit = visits.enter(org, by=request.user, address=request.META.get("REMOTE_ADDR"))
+    except ServiceError as e:
+        messages.error(request, e.message)
+        return redirect("platform:home")
+    request.session[ENTERED] = org.pk
+    request.session[VISIT] = visit.pk
+    return redirect("dashboard:home")
+
+
+@require_POST
+def leave(request: HttpRequest) -> HttpResponse:
+    if not access.is_platform(request.user):
+        raise Http404
+    visits.leave(request.session.pop(VISIT, None))
+    request.session.pop(ENTERED, None)
     return redirect("platform:home")

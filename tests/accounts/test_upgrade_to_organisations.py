@@ -117,7 +117,11 @@ def test_an_installation_with_data_upgrades_into_the_default_organisation() -> N
         type="message.received", created_at=now, data={"text": "Merci"}
     )
     old.get_model("webhooks", "Delivery").objects.create(
-        endpoint=endpoint, event=event, order_key="+33612345678", next_attempt_at=now, created_at=now
+        endpoint=endpoint,
+        event=event,
+        order_key="+33612345678",
+        next_attempt_at=now,
+        created_at=now,
     )
     before = {}
     with connection.cursor() as cursor:

@@ -120,7 +120,9 @@ class Command(BaseCommand):
                 personalise_text=opts["personalise"] or recipient_file is not None,
             )
         except ServiceError as e:
-            raise CommandError(str(e.message)) from None
+            # over the quota: exit code 2, as for the other refusals of the platform's rules
+            code = 2 if e.code == "quota_exceeded" else 1
+            raise CommandError(str(e.message), returncode=code) from None
         when = timezone.localtime(campaign.send_at).strftime("%Y-%m-%d %H:%M")
         for m in campaign.created_messages:  # type: ignore[attr-defined]
             self.stdout.write(f"{m.id}\t{m.peer}\t{m.status}\t{when}")

@@ -4,13 +4,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from smsdesk.core.errors import ServiceError
-from smsdesk.messaging import lines
+from smsdesk.messaging import lines, quotas
 from smsdesk.tenants import organisations
 
 
 class Command(BaseCommand):
     help = (
-        "Organisations (customers of the platform): create, list, suspend, resume, assign a line."
+        "Organisations (customers of the platform): create, list, suspend, resume, quotas, "
+        "assign a line."
     )
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
@@ -28,6 +29,10 @@ class Command(BaseCommand):
         ):
             action = sub.add_parser(name, help=text)
             action.add_argument("slug", metavar="SLUG")
+        quota = sub.add_parser("quota", help="SMS parts it may send per day / month (0: none)")
+        quota.add_argument("slug", metavar="SLUG")
+        quota.add_argument("--per-day", metavar="N", default=None, help="parts per local day")
+        quota.add_argument("--per-month", metavar="N", default=None, help="parts per month")
         assign = sub.add_parser("assign-line", help="give a line (a gateway) to an organisation")
         assign.add_argument("slug", metavar="SLUG")
         assign.add_argument("line", metavar="LINE")
@@ -54,6 +59,14 @@ class Command(BaseCommand):
             mine = ",".join(sorted(n for n, o in owners.items() if o == org.pk)) or "-"
             state = "active" if org.is_active else "suspended"
             self.stdout.write(f"{org.slug}\t{state}\t{mine}\t{org.name}")
+
+    def _quota(self, opts) -> None:  # type: ignore[no-untyped-def]
+        org = organisations.get_organisation(opts["slug"])
+        org = organisations.set_quota(org, per_day=opts["per_day"], per_month=opts["per_month"])
+        day, month = quotas.usage(org)
+        for use in (day, month):
+            limit = str(use.limit) if use.limit else "-"
+            self.stdout.write(f"{org.slug}\t{use.period}\t{use.used}\t{limit}")
 
     def _suspend(self, opts) -> None:  # type: ignore[no-untyped-def]
         org = organisations.set_active(organisations.get_organisation(opts["slug"]), active=False)
