@@ -83,14 +83,22 @@ FIELDS = (
 
 
 def rows(
-    *, direction: str, search: str = "", since: date | None = None, org: Any = None
+    *,
+    direction: str,
+    search: str = "",
+    since: date | datetime | None = None,
+    status: str | None = None,
+    org: Any = None,
 ) -> Iterator[list[str]]:
-    """The export's rows of organisation `org` (without the header), read by keyset chunks."""
+    """The export's rows of organisation `org` (without the header), read by keyset chunks:
+    those the list shows with the same search, status and period (`since`: a day, or the
+    moment a period of the list starts)."""
     check_direction(direction)
-    qs = filters.message_list(org=org, direction=direction, search=search)
-    if since is not None:
-        start = timezone.make_aware(datetime.combine(since, time.min))
-        qs = qs.filter(created_at__gte=start)
+    if since is not None and not isinstance(since, datetime):
+        since = timezone.make_aware(datetime.combine(since, time.min))
+    qs = filters.message_list(
+        org=org, direction=direction, search=search, status=status, since=since
+    )
     labels = dict(Message.Status.choices)
     outbound = direction == Message.Direction.OUTBOUND
     shown: dict[str, str] = {}  # each number formatted once
@@ -143,10 +151,16 @@ def rows(
 
 
 def csv_chunks(
-    *, direction: str, search: str = "", since: date | None = None, org: Any = None
+    *,
+    direction: str,
+    search: str = "",
+    since: date | datetime | None = None,
+    status: str | None = None,
+    org: Any = None,
 ) -> Iterator[str]:
     """The CSV file in pieces (a streaming response, or the command's output)."""
     check_direction(direction)
     return spreadsheet.chunks(
-        header(direction), rows(direction=direction, search=search, since=since, org=org)
+        header(direction),
+        rows(direction=direction, search=search, since=since, status=status, org=org),
     )

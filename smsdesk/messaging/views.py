@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar, cast
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db import transaction
@@ -349,6 +350,8 @@ def _list(
             "outbound": outbound,
             "columns": columns,
             "export_url": export_url,
+            # the Export button gives what the list shows: its search and filters
+            "export_query": urlencode({**({"q": search} if search else {}), **shown}),
             "list_filters": list(shown.items()),
             "filter_text": _filter_text(shown),
             "search_hint": _(
@@ -416,10 +419,16 @@ def received(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def export(request: HttpRequest, direction: str) -> StreamingHttpResponse:
-    """The Export button of Sent and Received: the list as CSV, with the page's search."""
+    """The Export button of Sent and Received: the list as CSV, with the page's search and
+    filters (the status and period a home page figure opened it with)."""
+    shown = _list_filters(request, outbound=direction == Message.Direction.OUTBOUND, status=None)
     response = StreamingHttpResponse(
         exports.csv_chunks(
-            direction=direction, search=search_text(request), org=tenancy.of_request(request)
+            direction=direction,
+            search=search_text(request),
+            status=shown.get("status"),
+            since=filters.period_start(shown.get("period", ""), timezone.now()),
+            org=tenancy.of_request(request),
         ),
         content_type="text/csv; charset=utf-8",
     )

@@ -194,3 +194,29 @@ def test_a_spreadsheet_opens_it_as_text_not_formulas(operator: User, tmp_path: P
     assert texts == [
         "'" + t for t in ['=HYPERLINK("http://x";"clic")', "@SUM(1;1)", "-3+3", "+2+2", "=1+1"]
     ]
+
+
+@pytest.mark.django_db
+def test_the_export_gives_what_a_filtered_list_shows(operator: User, client: Client) -> None:
+    """A home page figure opens Sent with ?status=failed&period=day: its Export button gives
+    those rows, not the whole list."""
+    campaign = sending.create_campaign(
+        author=operator, body="Bonjour", to=["0612345671", "0612345672", "0612345673"]
+    )
+    failed, delivered, old_failure = campaign.created_messages
+    now = timezone.now()
+    Message.objects.filter(pk=failed.pk).update(status=Message.Status.FAILED)
+    Message.objects.filter(pk=delivered.pk).update(status=Message.Status.DELIVERED)
+    Message.objects.filter(pk=old_failure.pk).update(
+        status=Message.Status.FAILED, created_at=now - timedelta(days=3)
+    )
+    client.force_login(operator)
+    page = client.get("/sms/sent/?status=failed&period=day").content.decode()
+    assert 'href="/sms/sent/export/?status=failed&amp;period=day"' in page
+    rows = read(body_of(client.get("/sms/sent/export/?status=failed&period=day")))
+    assert [r[1] for r in rows[1:]] == ["06 12 34 56 71"]
+    week = read(body_of(client.get("/sms/sent/export/?status=failed&period=week")))
+    assert sorted(r[1] for r in week[1:]) == ["06 12 34 56 71", "06 12 34 56 73"]
+    # an unknown filter value is ignored, as the list ignores it: the whole list
+    whole = read(body_of(client.get("/sms/sent/export/?status=nope&period=year")))
+    assert len(whole) == 1 + 3
