@@ -39,6 +39,7 @@ PostgreSQL, executemany on SQLite), organisation after organisation.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -222,6 +223,10 @@ def queries_of(figures: list[million.Figure]) -> list[tuple[str, int]]:
     return [(f.label, f.queries) for f in figures]
 
 
+def _load() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 # --- the run --------------------------------------------------------------------------------
 
 
@@ -261,6 +266,7 @@ def main() -> None:
     from django.db import connection
 
     print(f"{connection.vendor}, {url if url.startswith('postgres') else data_dir}")
+    print(f"load average at the start: {_load()}")
     messages = sizes(args.messages, args.organisations)
     peers = [max(50, n) for n in sizes(args.correspondents, args.organisations)]
     print(
@@ -310,7 +316,8 @@ def main() -> None:
         "queries per page\n"
     )
     print(
-        f"| page | big: {big.facts.messages:,} msgs | small: {small.facts.messages:,} msgs | "
+        f"| page (the big organisation's) | big: {big.facts.messages:,} msgs | "
+        f"small: {small.facts.messages:,} msgs | "
         "bound | over | queries: big alone | big among "
         f"{args.organisations} | small among {args.organisations} |"
     )
@@ -329,6 +336,7 @@ def main() -> None:
         f"\nmedian of {million.RUNS} after {million.WARM_UP} warm-up; over their bound: "
         f"{'; '.join(over_pages) or 'none'}"
     )
+    print(f"load average at the end: {_load()}")
     print(
         "queries per page, the big organisation alone vs among "
         f"{args.organisations}: {'differ: ' + ', '.join(differ) if differ else 'the same'}"
