@@ -276,6 +276,7 @@ def main() -> None:
     )
     started = time.perf_counter()
     big = seed_first(messages=messages[0], correspondents=peers[0], rng_seed=args.seed)
+    million._analyse()  # statistics, or PostgreSQL plans the pages below blind (seconds each)
     print(f"the big organisation seeded in {big.facts.seconds:.1f} s, alone in the database")
 
     print("\n## The big organisation alone (a single-organisation database): queries per page\n")
