@@ -61,6 +61,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from importlib import import_module
 from types import SimpleNamespace
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 HOME_BOUND = 0.050  # seconds, issue 12
@@ -289,12 +290,25 @@ def seed(
     rng_seed: int = 12,
     log: Callable[[str], None] = print,
     analyse: bool = True,
+    organisation: Any = None,
+    gateway: str = GATEWAY,
+    usernames: tuple[str, str] = ("bench-admin", "bench-operator"),
+    passwords: bool = True,
+    counters: bool = True,
 ) -> Seeded:
     """Fill an empty, migrated database (see the module's docstring). Deterministic for a
     given `rng_seed`; dates are relative to now. `analyse=False` inside a test's transaction
-    (PostgreSQL's VACUUM cannot run in one)."""
+    (PostgreSQL's VACUUM cannot run in one).
+
+    bench/orgs.py calls it once per organisation of a shared database: `organisation` (default:
+    the only one) owns every row, sent and received on its line `gateway`, by its users
+    `usernames` (administrator, operator; `passwords=False`: none, no hashing, the bench logs in
+    without one); ids follow those already in the tables. `counters=False` leaves the day and
+    campaign counters to the caller (the migrations' backfills below count every
+    organisation's messages into the only one)."""
     from django.apps import apps as django_apps
     from django.db import connection, transaction
+    from django.db.models import Max
     from django.utils import timezone
 
     from smsdesk.accounts.models import User
@@ -318,8 +332,14 @@ def seed(
     now = timezone.now().replace(second=0, microsecond=0)
     start = now - timedelta(days=365)
     span = 365 * DAY - 3600  # nothing generated in the last hour but the sending campaign
-    w = Writer()
+    w = Writer(organisation.pk if organisation is not None else None)
     S, D = Message.Status, Message.Direction
+    line = gateway  # this organisation's line (`gateway` is a message field below)
+    # Ids after those already written (another organisation's): 0 in an empty database.
+    m0, c0, k0, g0 = (
+        model.objects.across_orgs().aggregate(top=Max("id"))["top"] or 0
+        for model in (Message, Campaign, Contact, Group)
+    )
 
     def dt(value: datetime | None) -> object:
         return w.value(value)
@@ -367,14 +387,17 @@ def seed(
     plan += [(span + 3600 - rng.uniform(3600, DAY), s, "scheduled") for s in scheduled_sizes]
     plan.sort()
 
-    admin = User.objects.create_user("bench-admin", password="x", role=User.Role.ADMIN)
-    operator = User.objects.create_user("bench-operator", password="x")
+    password = "x" if passwords else None
+    admin = User.objects.create_user(
+        usernames[0], password=password, role=User.Role.ADMIN, organisation=organisation
+    )
+    operator = User.objects.create_user(usernames[1], password=password, organisation=organisation)
     authors = [admin.id, operator.id]
-    GatewayState.objects.get_or_create(name=GATEWAY, defaults={"kind": "simulator"})
+    GatewayState.objects.get_or_create(name=line, defaults={"kind": "simulator"})
 
     campaigns = []  # (id, created_s, send_s, body, author, kind)
     campaign_rows = []
-    for cid, (created_s, size, kind) in enumerate(plan, start=1):
+    for cid, (created_s, size, kind) in enumerate(plan, start=c0 + 1):
         body = _fill(rng.choice(CAMPAIGN_TEXTS), rng)
         tag = rng.choice(TAGS) if rng.random() < 0.6 else ""
         commercial = tag in ("soldes-été", "newsletter")
@@ -390,14 +413,14 @@ def seed(
                 body,
                 at(send_s),
                 at(created_s),
-                {"numbers": [], "contacts": [], "groups": [1]},
+                {"numbers": [], "contacts": [], "groups": [g0 + 1]},
                 size,
                 "web",
                 commercial,
                 tag,
             )
         )
-    reply_ids = range(len(campaigns) + 1, len(campaigns) + 1 + replies)
+    reply_ids = range(c0 + len(campaigns) + 1, c0 + len(campaigns) + 1 + replies)
 
     # --- events, in time order: (seconds, kind, campaign index or -1, peer index)
     # kind: 0 campaign message, 1 reply, 2 STOP confirmation, 3 inbound, 4 STOP, 5 START
@@ -474,11 +497,11 @@ def seed(
         nonlocal sending_seen
         reply_id = iter(reply_ids)
         for i, (seconds, kind, c, p) in enumerate(events):
-            mid = i + 1
+            mid = m0 + i + 1
             peer = peers[p]
             created = at(seconds)
             campaign_id = author = due = sent = status_at = None
-            gateway, keyword, error, ref, attempts, notice = GATEWAY, "", "", "", 0, False
+            gateway, keyword, error, ref, attempts, notice = line, "", "", "", 0, False
             if kind >= 3:  # inbound
                 direction = D.INBOUND
                 status = S.UNREAD if i in unread else S.READ
@@ -538,7 +561,7 @@ def seed(
                         else S.CANCELLED
                     )
                 if status in (S.QUEUED, S.SCHEDULED):
-                    outbox.append((mid, GATEWAY, due))
+                    outbox.append((mid, line, due))
                 elif status in (S.DELIVERED, S.SENT, S.FAILED, S.UNKNOWN):
                     attempts = 1
                     sent = created + timedelta(seconds=rng.uniform(1, 60))
@@ -586,7 +609,7 @@ def seed(
     # Contacts: 9 correspondents in 10, and contacts never texted.
     contact_numbers = [n for i, n in enumerate(peers) if i % 10 != 9] + others
     contact_rows = []
-    for cid, number in enumerate(contact_numbers, start=1):
+    for cid, number in enumerate(contact_numbers, start=k0 + 1):
         contact_rows.append(
             (
                 cid,
@@ -599,9 +622,11 @@ def seed(
             )
         )
     members = []
-    for gid in range(1, len(GROUPS) + 1):
-        share = 0.6 if gid == 1 else rng.uniform(0.005, 0.1)
-        chosen = rng.sample(range(1, len(contact_rows) + 1), int(len(contact_rows) * share))
+    for gid in range(g0 + 1, g0 + len(GROUPS) + 1):
+        share = 0.6 if gid == g0 + 1 else rng.uniform(0.005, 0.1)
+        chosen = rng.sample(
+            range(k0 + 1, k0 + len(contact_rows) + 1), int(len(contact_rows) * share)
+        )
         members += [(gid, c) for c in sorted(chosen)]
 
     through = Group.contacts.through
@@ -637,7 +662,7 @@ def seed(
                     mid,
                     seq,
                     total,
-                    GATEWAY,
+                    line,
                     f"{mid:x}-{seq}",
                     ("sent", "delivered", "failed")[s],
                     w.value(when),
@@ -661,7 +686,7 @@ def seed(
         )
         log(f"  campaigns, parts, queue, discussions in {time.perf_counter() - t:.1f} s")
         t = time.perf_counter()
-        ContactField.objects.create(key="ville", label="Ville")
+        ContactField.objects.create(key="ville", label="Ville", organisation=organisation)
         w.write(
             Contact,
             [
@@ -681,7 +706,7 @@ def seed(
             ["id", "name", "created_at", "search_name"],
             (
                 (i, name, w.value(at(0)), search_name_of(name, ""))
-                for i, name in enumerate(GROUPS, start=1)
+                for i, name in enumerate(GROUPS, start=g0 + 1)
             ),
         )
         w.write(through, ["group", "contact"], members)
@@ -719,7 +744,7 @@ def seed(
             (
                 (
                     "" if rng.random() < 0.05 else peers[rng.randrange(len(peers))],
-                    GATEWAY,
+                    line,
                     w.value(at(s)),
                 )
                 for s in call_times
@@ -733,13 +758,15 @@ def seed(
             cursor.execute(
                 "INSERT INTO messaging_unreadentry (message_id, created_at, organisation_id) "
                 "SELECT id, created_at, organisation_id FROM messaging_message "
-                "WHERE direction = 'in' AND status = 'unread'"
+                "WHERE direction = 'in' AND status = 'unread' AND organisation_id = %s",
+                [w.organisation_id],
             )
-        counters = import_module("smsdesk.messaging.migrations.0013_counts_per_tag_user")
-        counters.backfill(django_apps, SimpleNamespace(connection=connection))
-        # The campaigns' counts per state (messaging/lifecycle.py), as their migration does.
-        campaign_counts = import_module("smsdesk.messaging.migrations.0012_campaign_counts")
-        campaign_counts.backfill(django_apps, SimpleNamespace(connection=connection))
+        if counters:
+            daily = import_module("smsdesk.messaging.migrations.0013_counts_per_tag_user")
+            daily.backfill(django_apps, SimpleNamespace(connection=connection))
+            # The campaigns' counts per state (messaging/lifecycle.py), as their migration does.
+            campaign_counts = import_module("smsdesk.messaging.migrations.0012_campaign_counts")
+            campaign_counts.backfill(django_apps, SimpleNamespace(connection=connection))
         log(f"  unread entries, day and campaign counters in {time.perf_counter() - t:.1f} s")
         _reset_sequences(
             [
@@ -958,13 +985,19 @@ class Figure:
         return self.median >= self.bound
 
 
-def measure(client, label: str, url: str, bound: float = PAGE_BOUND, **headers) -> Figure:  # type: ignore[no-untyped-def]
+def measure(  # type: ignore[no-untyped-def]
+    client, label: str, url: str, bound: float = PAGE_BOUND, *, repeat: int = 0, **headers
+) -> Figure:
+    """`repeat`: how many timed runs (default RUNS after WARM_UP warm-ups; 1: one after one
+    warm-up, for the number of queries of a page seen before: the first visit of a
+    discussion also marks its messages read)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     runs = []
     queries = 0
-    for i in range(WARM_UP + RUNS):
+    warm_up = 1 if repeat == 1 else WARM_UP
+    for i in range(warm_up + (repeat or RUNS)):
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
             response = client.get(url, headers=headers)
@@ -972,7 +1005,7 @@ def measure(client, label: str, url: str, bound: float = PAGE_BOUND, **headers) 
                 b"".join(response.streaming_content)
             elapsed = time.perf_counter() - started
         assert response.status_code == 200, (url, response.status_code)
-        if i >= WARM_UP:
+        if i >= warm_up:
             runs.append(elapsed)
             queries = max(queries, len(captured))
     figure = Figure(label, statistics.median(runs), max(runs), queries, bound)
@@ -991,21 +1024,31 @@ def national(e164: str) -> str:
     return " ".join(digits[i : i + 2] for i in range(0, len(digits), 2))
 
 
-def measure_pages(facts: Seeded, only: str = "") -> list[Figure]:
+def measure_pages(
+    facts: Seeded,
+    only: str = "",
+    *,
+    user: Any = None,
+    repeat: int = 0,
+) -> list[Figure]:
+    """Every page, as `user` (default: bench-admin, the only organisation's administrator);
+    `repeat` as `measure`'s."""
     from django.test import Client
 
     from smsdesk.accounts import services as accounts
     from smsdesk.accounts.models import User
     from smsdesk.messaging.models import Conversation
 
-    user = User.objects.filter(username="bench-admin").first() or User.objects.create_user(
-        "bench-admin", password="x", role=User.Role.ADMIN
+    user = (
+        user
+        or User.objects.filter(username="bench-admin").first()
+        or User.objects.create_user("bench-admin", password="x", role=User.Role.ADMIN)
     )
     client = Client()
     client.force_login(user)
     _token, raw = accounts.create_token(user=user)
     bearer = {"Authorization": f"Bearer {raw}"}
-    conversation = Conversation.objects.get(peer=facts.busiest_peer)
+    conversation = Conversation.objects.for_org(user.organisation_id).get(peer=facts.busiest_peer)
     number = national(facts.busiest_peer)
     campaign = f"/sms/campaigns/{facts.big_campaign_id}/"
     figures = []
@@ -1013,7 +1056,7 @@ def measure_pages(facts: Seeded, only: str = "") -> list[Figure]:
     def page(label: str, url: str, bound: float = PAGE_BOUND, **headers: str) -> None:
         if only and not any(part in label for part in only.split(",")):
             return
-        figures.append(measure(client, label, url, bound, **headers))
+        figures.append(measure(client, label, url, bound, repeat=repeat, **headers))
 
     def deep(label: str, url: str) -> None:
         target, depth = deep_page_url(client, url)

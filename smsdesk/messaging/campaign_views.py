@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -72,7 +75,7 @@ def campaign_page(request: HttpRequest, campaign_id: int) -> HttpResponse:
         request,
         title=_("Campaign of %(date)s") % {"date": _date(campaign)},
         queryset=recipients,
-        search=_search_recipients,
+        search=functools.partial(_search_recipients, org=tenancy.of_request(request)),
         columns=[
             # index msg_campaign; no sort by status nor its time: the worker changes them
             Column(_("Recipient"), "number", ("peer", "id")),
@@ -378,8 +381,8 @@ def _date(campaign: Campaign) -> str:
     return absolute(campaign.created_at)
 
 
-def _search_recipients(qs, q: str):  # type: ignore[no-untyped-def]
-    return qs.filter(filters.search_condition(q))  # as the message lists
+def _search_recipients(qs, q: str, *, org: Any):  # type: ignore[no-untyped-def]
+    return qs.filter(filters.search_condition(q, org=org))  # as the message lists
 
 
 def _status_badge(message: Message) -> str:

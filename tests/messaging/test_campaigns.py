@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from smsdesk.accounts.models import User
+from smsdesk.accounts.models import Organisation, User
 from smsdesk.messaging import actions, campaigns, lifecycle, sending
-from smsdesk.messaging.models import Campaign, Message, OutboxEntry
+from smsdesk.messaging.models import Campaign, Conversation, Message, OutboxEntry
 from smsdesk.optout.models import OptOut
 
 S = Message.Status
@@ -154,6 +157,23 @@ def test_campaign_page_shows_text_counts_and_recipients(client_bob: Client) -> N
     found = client_bob.get(f"/sms/campaigns/{campaign.id}/?q=06 12 34 56 03").content.decode()
     assert found.count("data-status=") == 1
     assert client_bob.get("/sms/campaigns/999999/").status_code == 404
+
+
+def test_campaign_page_searches_its_recipients_among_several_organisations(
+    client_bob: Client,
+) -> None:
+    # bench/orgs.py found it: the search below the recipients named no organisation, so
+    # with a second one on the installation it answered 500 (OrganisationRequired).
+    campaign = a_campaign()
+    other = Organisation.objects.create(name="Garage Dupont", slug="garage-dupont")
+    Conversation.objects.create(
+        organisation=other, peer="+33612345603", last_body="Bonjour", last_at=timezone.now()
+    )
+    url = f"/sms/campaigns/{campaign.id}/?"
+    for q, found in (("06 12 34 56 03", 1), ("3456", 5), ("Bonjour", 5), ("parapluie", 0)):
+        response = client_bob.get(url + urlencode({"q": q}))
+        assert response.status_code == 200, q
+        assert response.content.decode().count("data-status=") == found, q
 
 
 def test_progress_stops_polling_when_everything_is_final(client_bob: Client) -> None:
