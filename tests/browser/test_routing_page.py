@@ -97,7 +97,7 @@ def test_limits_use_and_a_paused_line_at_1280_and_390(page, transactional_db) ->
         expect(page.locator("#line-paused-free")).to_be_visible()
         expect(page.locator("td.sd-line").first).to_be_visible()  # several lines: a column
         page.goto(page.base + "/gateways/")
-        free.get_by_role("button", name="Reprendre").click()
+        free.get_by_role("button", name="Réactiver").click()
         expect(page.locator(".alert-success")).to_contain_text("Ligne free relancée")
         expect(page.locator("#line-paused-free")).to_have_count(0)
         expect(free.locator(".sd-paused")).to_have_count(0)
