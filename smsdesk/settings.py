@@ -283,6 +283,17 @@ if _unknown_lines:
 # A worker holds each line it drives through a lease renewed every quarter of this; a worker
 # silent twice this long is dead (what it had in flight becomes `unknown`).
 SMSDESK_LINE_LEASE_SECONDS = env_int("SMSDESK_LINE_LEASE_SECONDS", 30, minimum=3)
+# Routing (docs/gateways.md "Routing, limits and watch"): a line down this many seconds has
+# its waiting messages moved to the next line of its pool (when its `failover` is on).
+SMSDESK_FAILOVER_AFTER = env_int("SMSDESK_FAILOVER_AFTER", 60, minimum=0)
+# The watch: over a line's last SMSDESK_WATCH_MESSAGES results (judged from
+# SMSDESK_WATCH_MIN_MESSAGES on), the line is paused when this share (percent) failed, or
+# was `unknown`, or when its receipts' median delay reaches this many seconds (0: not judged).
+SMSDESK_WATCH_MESSAGES = env_int("SMSDESK_WATCH_MESSAGES", 50, minimum=1)
+SMSDESK_WATCH_MIN_MESSAGES = env_int("SMSDESK_WATCH_MIN_MESSAGES", 20, minimum=1)
+SMSDESK_WATCH_FAILED_PERCENT = env_int("SMSDESK_WATCH_FAILED_PERCENT", 50, minimum=0)
+SMSDESK_WATCH_UNKNOWN_PERCENT = env_int("SMSDESK_WATCH_UNKNOWN_PERCENT", 20, minimum=0)
+SMSDESK_WATCH_REPORT_DELAY = env_int("SMSDESK_WATCH_REPORT_DELAY", 3600, minimum=0)
 SMSDESK_DEFAULT_REGION = env_region("SMSDESK_DEFAULT_REGION", "FR")
 # A text may use at most this many concatenated parts (10 = 1,530 GSM-7 or 670 UCS-2 chars).
 SMSDESK_MAX_SEGMENTS = env_int("SMSDESK_MAX_SEGMENTS", 10, minimum=1)

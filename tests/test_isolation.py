@@ -41,7 +41,14 @@ from smsdesk.directory.services import Targets
 from smsdesk.gateways.base import InboundSMS
 from smsdesk.gateways.simulator import SimulatorGateway
 from smsdesk.messaging import autoreplies, receiving, recurring, sending
-from smsdesk.messaging.models import AutoReply, Campaign, Conversation, Message, Recurrence
+from smsdesk.messaging.models import (
+    AutoReply,
+    Campaign,
+    Conversation,
+    GatewayState,
+    Message,
+    Recurrence,
+)
 from smsdesk.optout import services as optout
 from smsdesk.optout.models import OptOut, OptOutEvent
 from smsdesk.webhooks.models import Delivery, Endpoint, Event
@@ -126,6 +133,7 @@ def _seed(org: Organisation, line: str, *, extra: bool) -> dict:
             "token": "x" * 24,
             "kind": "contacts",
             "path": "x",
+            "name": line,  # a line (Passerelles: pause, resume, routing)
         },
     }
 
@@ -195,6 +203,7 @@ def test_every_url_answers_for_its_organisation_only(world) -> None:  # type: ig
     client.force_login(a["admin"])
     missing_ids = {k: (MISSING if isinstance(v, int) else v) for k, v in b["ids"].items()}
     missing_ids["number"] = "+33611000000"
+    missing_ids["name"] = "line-z"  # a line nobody has
     checked = 0
     for name, pattern in _routes():
         if name.startswith(("api", "platform:")) or name in ("accounts:logout",):
@@ -222,6 +231,8 @@ def test_every_url_answers_for_its_organisation_only(world) -> None:  # type: ig
             _no_mark(name, _text(got))
     assert checked > 40
     assert _fingerprint(b["org"]) == before  # nothing of B's changed by A's actions
+    line_b = GatewayState.objects.get(name="line-b")  # nor its line (paused, rerouted)
+    assert line_b.paused_at is None and line_b.routing == {}
     for export in (
         "/directory/contacts/export/?format=csv",
         "/stop/export/",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -39,7 +40,7 @@ from smsdesk.api.schemas import (
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.lists import api_count
 from smsdesk.directory.services import Targets
-from smsdesk.messaging import actions, errors, filters, recurring, sending, shapes
+from smsdesk.messaging import actions, errors, filters, recurring, routing, sending, shapes
 from smsdesk.messaging.models import Message
 
 # The scope each area of the API needs: (to read, to change). A path whose first segment is
@@ -389,6 +390,7 @@ def send_message(request: HttpRequest, payload: SendIn):  # type: ignore[no-unty
             commercial=payload.commercial,
             tag=payload.tag,
             source="api",
+            line=_line_asked(payload, request.organisation),
         )
         return Status(201, {"campaign_id": None, "messages": [], "recurrence": recurrence_out(rec)})
     campaign = sending.create_campaign(
@@ -400,13 +402,26 @@ def send_message(request: HttpRequest, payload: SendIn):  # type: ignore[no-unty
         source="api",
         commercial=payload.commercial,
         tag=payload.tag,
-        gateway=payload.gateway or None,
+        gateway=_line_asked(payload, request.organisation),
         smart_encoding=payload.smart_encoding,
         personalise_text=payload.personalise,
     )
     return Status(
         201, {"campaign_id": campaign.id, "messages": [_out(m) for m in campaign.created_messages]}
     )
+
+
+def _line_asked(payload: SendIn, org: Any) -> str | None:
+    """`from`, or its older name `gateway`; both given must agree."""
+    line, alias = payload.sender.strip(), payload.gateway.strip()
+    if line and alias and line != alias:
+        raise errors.UnknownGateway(
+            _("Give the line in “from” only (“gateway” is its older name), or the same in both."),
+            field="from",
+        )
+    if line or alias:  # refused beside the field the client used
+        return routing.resolve(line or alias, field="from" if line else "gateway", org=org)
+    return None
 
 
 @api.get(

@@ -58,6 +58,8 @@ class RecurrenceOut(Schema):
 
 
 class SendIn(StrictIn):
+    model_config = ConfigDict(extra="forbid", populate_by_name=False)
+
     to: list[str] = Field(
         default_factory=list,
         max_length=settings.SMSDESK_MAX_RECIPIENTS,
@@ -88,10 +90,19 @@ class SendIn(StrictIn):
         "hours (README, Commercial SMS)",
     )
     tag: str = Field("", max_length=50, description="a free label to find the campaign again")
+    sender: str = Field(
+        "",
+        alias="from",
+        max_length=50,
+        description="the line to send through: a line's name (SMSDESK_GATEWAYS) or its sender "
+        "name or number; omitted: each recipient's line by the routing (the line they last "
+        "wrote to, else the highest-priority line that can send: docs/gateways.md, Routing)",
+    )
     gateway: str = Field(
         "",
         max_length=50,
-        description="the line to send through, a name of SMSDESK_GATEWAYS; omitted: the first",
+        description="the former name of `from` (a line's name), kept as its alias; give one "
+        "of the two, or the same value in both",
     )
     repeat: RepeatIn | None = Field(
         None,
@@ -120,8 +131,15 @@ class MessageOut(Schema):
     keyword: str | None = Field(
         None, description="inbound: `stop` or `start` when the SMS is an opt-out or opt-in"
     )
-    to: str | None = None
-    sender: str | None = Field(None, alias="from")
+    to: str | None = Field(
+        None, description="outbound: the recipient; inbound: the line it reached (its name)"
+    )
+    sender: str | None = Field(
+        None,
+        alias="from",
+        description="inbound: the correspondent; outbound: the line it leaves by (its name)",
+    )
+    line: str | None = Field(None, description="the line (gateway) of the message, both ways")
     text: str
     segments: int
     encoding: str

@@ -116,6 +116,9 @@ REVIEWED_SAFE: dict[Migration, str] = {
     ("messaging", "0008_keyset_indexes"): "its AlterField only drops an index",
     ("messaging", "0014_recurrence_autoreply"): "new tables only; its AddConstraint is on one "
     "of them (the old code never reads them)",
+    ("messaging", "0017_routing"): "columns with database defaults and a new table; its "
+    "RunSQL fills the new Conversation.line only (the old code neither reads nor clears it: "
+    "a reply may leave by the line a correspondent used before the upgrade)",
     ("optout", "0002_optout_history"): "its AlterField only changes choices (no SQL)",
     ("optout", "0003_keyset_indexes"): "its AlterField only drops an index",
 }

@@ -11,7 +11,10 @@ Each entry of the setting is `[NAME=]KIND[:TARGET][?OPTION=VALUE&...]`, for exam
     sim=simulator?delivery_delay=0.5&rate=50&fail_permanent=+33600000001
     modem=modem:/dev/ttyUSB0?baud=115200&pin=1234
 
-NAME defaults to KIND. The first entry sends the messages that name no gateway.
+NAME defaults to KIND. Every kind also takes the routing options (`priority=`, `failover=`,
+`limit_minute=` ... `limit_month=`, `sender=`: sms/routing.py, docs/gateways.md "Routing,
+limits and watch"); the highest priority sends what names no line (the first entry when all
+are equal).
 
 An entry may hold secrets (a SIM's `pin`, a provider's `password` or `api_key`, the password in
 `smpp://user:password@host`): whatever shows an entry, or a URL, in a page, a log line or an
@@ -20,6 +23,7 @@ error goes through `masked` first.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import re
@@ -29,6 +33,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
 from smsdesk.gateways.base import Gateway, GatewayError, GatewayStore
+from smsdesk.sms.routing import LineRouting, parse_routing
 
 # Modules of the kinds that ship with smsdesk; imported on first use so that they register.
 # One that is not there (yet) is skipped: its kind is then unknown.
@@ -84,6 +89,9 @@ class GatewaySpec:
     # What the settings say of incoming calls (SMSDESK_CALLS_HANG_UP), given by the builder;
     # a gateway's own option (e.g. modem `hangup=`) wins.
     hang_up_calls: bool = field(default=True, compare=False)
+    # The line's place in the pool (`priority`, `failover`, `limit_*`, `sender`): options
+    # of every kind, taken out before the kind's factory reads its own (sms/routing.py).
+    routing: LineRouting = field(default_factory=LineRouting)
 
     def __repr__(self) -> str:  # never the secrets among the options
         options = {k: MASK if _SECRET_OPTION.search(k) else v for k, v in self.options.items()}
@@ -149,12 +157,20 @@ def parse_spec(entry: str) -> GatewaySpec:
             f"gateway {masked(entry)!r}: org= is an organisation's short name "
             "(lower-case letters, digits and -)"
         )
+    try:
+        routing = parse_routing(options)
+    except ValueError as e:
+        raise GatewayError(f"gateway {masked(entry)!r}: {e}") from None
+    if not routing.sender and options.get("source"):  # an SMPP line's sender
+        routing = dataclasses.replace(routing, sender=options["source"].strip()[:32])
     name = (name or kind).strip()
     if not name.replace("-", "").replace("_", "").isalnum() or len(name) > 50:
         raise GatewayError(
             f"gateway {masked(entry)!r}: a name uses letters, digits, - and _ only (at most 50)"
         )
-    return GatewaySpec(name=name, kind=kind, target=target, options=options, org=org)
+    return GatewaySpec(
+        name=name, kind=kind, target=target, options=options, org=org, routing=routing
+    )
 
 
 def parse_specs(entries: Sequence[str]) -> list[GatewaySpec]:

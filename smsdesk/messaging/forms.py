@@ -32,6 +32,15 @@ class NewSmsForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         help_text=_("Leave empty to send now."),
     )
+    line = forms.CharField(
+        label=_("From (line)"),
+        required=False,
+        max_length=50,
+        help_text=_(
+            "Automatic: a correspondent who wrote to you gets the SMS from the line they "
+            "wrote to; the others from the first line that can send."
+        ),
+    )
     numbers = forms.CharField(
         label=_("Target numbers"),
         widget=forms.Textarea(

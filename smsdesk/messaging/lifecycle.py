@@ -608,6 +608,7 @@ class Claimed:
     sms: OutboundSMS
     attempts: int
     peer: str = ""
+    segments: int = 1  # its SMS parts: what a line's volume limits count
 
 
 def claim(*, gateway: str, worker_id: str, limit: int, now: datetime) -> list[Claimed]:
@@ -620,7 +621,7 @@ def claim(*, gateway: str, worker_id: str, limit: int, now: datetime) -> list[Cl
     if gateway in lines.held_lines():
         return []
     set_clause = "claimed_by = %s, attempts = attempts + 1"
-    returning = "id, peer, body, attempts"  # unqualified: SQLite
+    returning = "id, peer, body, attempts, segments"  # unqualified: SQLite
     sources = ", ".join(f"'{s}'" for s in CLAIM.sources)
     pick = (
         f"SELECT message_id FROM {QUEUE} WHERE gateway_id = %s AND due_at <= %s "
@@ -660,13 +661,55 @@ def claim(*, gateway: str, worker_id: str, limit: int, now: datetime) -> list[Cl
                 ids=ids,
                 set_sql=set_clause,
                 set_params=[worker_id],
-                also="peer, body, attempts",
+                also="peer, body, attempts, segments",
                 queue_done=True,
             )
             tally.write()
             rows = [(r[0], *r[N_MOVED:]) for r in moved]
     rows.sort()  # RETURNING gives no order; send oldest first
-    return [Claimed(OutboundSMS(id=r[0], to=r[1], text=r[2]), r[3], r[1]) for r in rows]
+    return [
+        Claimed(OutboundSMS(id=r[0], to=r[1], text=r[2]), r[3], r[1], r[4] or 1) for r in rows
+    ]
+
+
+# --- routing: a waiting message changes line -------------------------------------------------
+
+
+def reroute(*, line: str, to: str, now: datetime, limit: int = 10_000) -> list[int]:
+    """Move up to `limit` waiting messages of `line` due by `now` to the line `to` (the
+    failover of messaging/routing.py). Not a status change (a queued message stays queued):
+    only messages that have their queue row move, so one a worker claimed (`sending`), or
+    that may have been handed over (`unknown`), never does. The queue row is moved first,
+    locked, and the message follows only if it is still claimable; a claim running at the
+    same time has either taken the row (it is not moved) or skips it (PostgreSQL's SKIP
+    LOCKED; SQLite runs one writer at a time)."""
+    claimable = ", ".join(f"'{s}'" for s in CLAIMABLE)
+    lock = " FOR UPDATE SKIP LOCKED" if is_pg() else ""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {QUEUE} SET gateway_id = %s WHERE message_id IN (SELECT message_id FROM "
+            f"{QUEUE} WHERE gateway_id = %s AND due_at <= %s ORDER BY due_at, message_id "
+            f"LIMIT %s{lock}) RETURNING message_id",
+            [to, line, db_time(now), limit],
+        )
+        ids = [r[0] for r in cursor.fetchall()]
+        moved: list[int] = []
+        for chunk in chunks(ids, IDS_PER_STATEMENT):
+            cursor.execute(
+                f"UPDATE {TABLE} SET gateway_id = %s WHERE id IN ({marks(len(chunk))}) "
+                f"AND status IN ({claimable}) RETURNING id",
+                [to, *chunk],
+            )
+            moved.extend(r[0] for r in cursor.fetchall())
+        stray = sorted(set(ids) - set(moved))
+        if stray:  # a queue row whose message is not waiting: never moved, left as it was
+            for chunk in chunks(stray, IDS_PER_STATEMENT):
+                cursor.execute(
+                    f"UPDATE {QUEUE} SET gateway_id = %s WHERE message_id IN "
+                    f"({marks(len(chunk))})",
+                    [line, *chunk],
+                )
+    return sorted(moved)
 
 
 # --- the worker: results -------------------------------------------------------------------

@@ -28,9 +28,44 @@ class GatewayState(models.Model):
     retrying = models.BooleanField(default=True)
     # What the gateway says of its device (modem: imei, model, sim...), shown to admins.
     extra = models.JSONField(default=dict, blank=True)
+    # Routing (messaging/routing.py): what an administrator changed on the Passerelles page
+    # over SMSDESK_GATEWAYS' options ({"priority": 5, "failover": true, "limit_day": 500});
+    # a key absent keeps the configuration's value.
+    routing = models.JSONField(default=dict, blank=True, db_default={})
+    # Paused: the line sends nothing. By an administrator (paused_by) or by the watch
+    # (paused_by NULL, `pause_reason` the watch's verdict, `pause_detail` its figures).
+    paused_at = models.DateTimeField(null=True, blank=True)
+    pause_reason = models.CharField(max_length=20, blank=True, default="", db_default="")
+    pause_detail = models.JSONField(default=dict, blank=True, db_default={})
+    paused_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Last resumed: the watch judges only what was sent since (not the results that paused it).
+    resumed_at = models.DateTimeField(null=True, blank=True)
+    # The watch's figures over the line's last results, as its worker last wrote them:
+    # {"results": 50, "failed": 4, "unknown": 0, "delay": 12} (percent, seconds).
+    watch = models.JSONField(default=dict, blank=True, db_default={})
 
     def __str__(self) -> str:
         return self.name
+
+
+class LineUsage(models.Model):
+    """SMS parts a line handed over in one minute: the per-minute and per-hour volume limits
+    read these rows (the day and month ones read the day counters, messaging/stats.py).
+    Written by the worker that drives the line (one at a time: worker/leases.py) after each
+    hand-over; rows older than two hours are deleted by the heartbeat."""
+
+    line = models.CharField(max_length=50)
+    minute = models.DateTimeField()  # the minute's start, UTC
+    parts = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["line", "minute"], name="line_usage_key")]
 
 
 class Campaign(OrgOwned):
@@ -306,6 +341,8 @@ class Conversation(OrgOwned):
     last_body = models.CharField(max_length=160)
     last_direction = models.CharField(max_length=3, choices=Message.Direction)
     unread_count = models.PositiveIntegerField(default=0)
+    # The line the correspondent last wrote to: replies leave by it (messaging/routing.py).
+    line = models.CharField(max_length=50, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-last_at", "-id"]

@@ -194,6 +194,7 @@ def _store_inbound(
         last_body=text[:160],
         last_direction=Message.Direction.INBOUND,
         unread_count=F("unread_count") + 1,
+        line=gateway_row.name,  # replies leave by it (messaging/routing.py)
     )
     if keyword is keywords.Keyword.STOP:
         # What waits for the number is blocked with it (messaging/stop.py).

@@ -195,8 +195,14 @@ def create_recurrence(
     tag: str = "",
     source: str = "web",
     org: Any = None,
+    line: str | None = None,
 ) -> Recurrence:
     """A recurring send of organisation `org`, in its time zone (else the installation's)."""
+    if line:  # each occurrence's recipients are routed that day (messaging/routing.py)
+        raise errors.InvalidRepeat(
+            _("A recurring send follows the routing at each occurrence: leave the line out."),
+            field="from",
+        )
     org = tenancy.resolve(org)
     access.require_writer(author, _("A read-only account cannot send SMS."))
     tag, targets = _check_send(body, targets, commercial=commercial, tag=tag, org=org)

@@ -26,7 +26,7 @@ from smsdesk.core.errors import collect
 from smsdesk.core.logs import current_request_id
 from smsdesk.directory.imports import RecipientFile
 from smsdesk.directory.services import Targets
-from smsdesk.messaging import errors, gateway_state, lifecycle, lines, personal, quotas
+from smsdesk.messaging import errors, gateway_state, lifecycle, lines, personal, quotas, routing
 from smsdesk.messaging.models import (
     Campaign,
     Conversation,
@@ -54,47 +54,35 @@ def blocked_warning(campaign: Campaign) -> str:
 
 
 def default_gateway(org: Any = None) -> GatewayState:
-    """The first of `org`'s lines in SMSDESK_GATEWAYS: it sends its messages that name no
-    other. An organisation with no line cannot send (NoLine)."""
+    """The best of `org`'s lines now (highest priority, up, not paused, under its limits):
+    what a message to nobody in particular leaves by (messaging/routing.py). An
+    organisation with no line cannot send (NoLine)."""
     org = tenancy.resolve(org)
-    names = lines.lines_of(org)
-    if not names:
+    if not lines.lines_of(org):
         raise errors.NoLine(
             _("No line is assigned to your organisation: ask your provider to assign one."),
             field="gateway",
         )
-    return named_gateway(names[0], org=org)
+    best = routing.route(["-"], org=org).get("-")
+    return named_gateway(best or lines.lines_of(org)[0], org=org)
 
 
 def named_gateway(name: str, *, org: Any = None) -> GatewayState:
-    """A line of `org` chosen by name (a test send, a reply); another organisation's line
-    answers exactly as a missing one."""
+    """A line of `org` chosen by name or by its sender (a test send, `"from"`); another
+    organisation's line answers exactly as a missing one."""
     org = tenancy.resolve(org)
-    if name in lines.lines_of(org):
-        for spec in gateway_state.configured():
-            if spec.name == name:
-                return gateway_state.ensure(spec.name, spec.kind)
-    raise errors.UnknownGateway(
-        _("There is no gateway named %(name)s.") % {"name": name}, field="gateway"
-    )
+    name = routing.resolve(name, org=org, field="gateway")
+    spec = next(s for s in gateway_state.configured() if s.name == name)
+    return gateway_state.ensure(spec.name, spec.kind)
 
 
 def reply_gateway(peer: str, *, org: Any = None) -> str | None:
-    """The line a correspondent last wrote through, when it is `org`'s and up: the reply
-    goes out the way they reached us. None: the organisation's default line."""
+    """The line `peer` last wrote to, when a reply may leave by it (`org`'s, up, not
+    paused, under its limits); None: the pool's best (messaging/routing.py has the rule)."""
     org = tenancy.resolve(org)
-    last = (
-        Message.objects.for_org(org)
-        .filter(peer=peer, direction=Message.Direction.INBOUND)
-        .order_by("-created_at")
-        .values_list("gateway_id", flat=True)
-        .first()
-    )
-    if not last or last not in lines.lines_of(org):
-        return None
-    if GatewayState.objects.filter(name=last, down_since__isnull=True).exists():
-        return last
-    return None
+    wrote_to = routing.correspondents_lines([peer], org=org).get(peer)
+    chosen = routing.route([peer], org=org).get(peer)
+    return wrote_to if wrote_to and chosen == wrote_to else None
 
 
 def check_text(body: str) -> gsm7.TextInfo:
@@ -200,7 +188,7 @@ def create_campaign(
     tag: str = "",
     extra_fields: Mapping[str, Mapping[str, str]] | None = None,
     personalise_text: bool = True,
-    gateway: str | None = None,
+    gateway: str | None = None,  # a line's name or sender ("from"); None: the routing's choice
     recipient_file: RecipientFile | None = None,
     smart_encoding: bool = False,
 ) -> Campaign:
@@ -251,7 +239,14 @@ def create_campaign(
     if commercial:
         body = commercial_text(body)
         due = commercial_send_at(due)
-    gateway_row = named_gateway(gateway, org=org) if gateway else default_gateway(org)
+    # Each recipient's line: the one chosen, else (messaging/routing.py) the line the
+    # correspondent last wrote to, else the best of the organisation's pool.
+    line_of = routing.route(recipients, chosen=gateway, org=org) if recipients else {}
+    distinct = sorted(set(line_of.values()))
+    gateway_row = named_gateway(distinct[0], org=org) if distinct else default_gateway(org)
+    for name in distinct[1:]:
+        named_gateway(name, org=org)  # each line has its row before messages point at it
+    by_line = len(distinct) > 1
     blocked = resolved.blocked
     scheduled = due > now
     # The organisation's quotas: the whole send, or nothing (before anything is written).
@@ -291,17 +286,23 @@ def create_campaign(
     )
     # One row per recipient, only peer (and the personalised text) differ: see core/bulk.py
     # for why not bulk_create (10x slower for a 100,000-member group).
+    line_column = ["gateway"] if by_line else []
     if bodies is None:
         lifecycle.create_campaign_messages(
-            message, ["peer"], [(n,) for n in recipients], blocked=blocked, scheduled=scheduled
+            message,
+            ["peer", *line_column],
+            [(n, line_of[n]) if by_line else (n,) for n in recipients],
+            blocked=blocked,
+            scheduled=scheduled,
         )
     else:
         infos = bodies.infos
         lifecycle.create_campaign_messages(
             message,
-            ["peer", "body", "encoding", "segments"],
+            ["peer", "body", "encoding", "segments", *line_column],
             [
                 (number, text, infos[text].encoding.value, str(infos[text].segments))
+                + ((line_of[number],) if by_line else ())
                 for number in recipients
                 for text in (bodies[number],)
             ],

@@ -9,7 +9,7 @@ from smsdesk.messaging.models import Message
 # What message_data reads: a Message, or a row of `.values(*FIELDS)` (the webhooks' batches)
 FIELDS = (
     "id", "direction", "status", "peer", "body", "segments", "encoding", "created_at",
-    "due_at", "sent_at", "status_at", "error", "campaign_id", "keyword",
+    "due_at", "sent_at", "status_at", "error", "campaign_id", "keyword", "gateway_id",
 )  # fmt: skip
 
 
@@ -21,8 +21,10 @@ def message_data(m: Message | Any) -> dict[str, Any]:
         "status": m.status,
         "read": None if outbound else m.status == Message.Status.READ,
         "keyword": (m.keyword or None) if not outbound else None,  # stop / start, as stored
-        "to": m.peer if outbound else None,
-        "sender": None if outbound else m.peer,
+        # The line on the other side: outbound `from`, inbound `to` (issue 18).
+        "to": m.peer if outbound else (m.gateway_id or None),
+        "sender": (m.gateway_id or None) if outbound else m.peer,
+        "line": m.gateway_id or None,
         "text": m.body,
         "segments": m.segments,
         "encoding": m.encoding,

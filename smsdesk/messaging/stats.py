@@ -448,3 +448,29 @@ def period(
             field="from",
         )
     return start, end, grouped
+
+
+def sent_parts(lines: Iterable[str], *, today: date) -> dict[str, tuple[int, int]]:
+    """SMS parts each line handed over today and this month (local days), folded or not:
+    what the day and month volume limits count (messaging/routing.py). One query over the
+    counter tables, a row per day and tag of the month at most."""
+    names = sorted(set(lines))
+    if not names:
+        return {}
+    first = today.replace(day=1)
+    marks = ", ".join(["%s"] * len(names))
+    sql = (
+        f"SELECT gateway, CASE WHEN day = %s THEN 1 ELSE 0 END, SUM(parts) "
+        f"FROM (SELECT day, gateway, event, parts FROM {DAILY} "
+        f"UNION ALL SELECT day, gateway, event, parts FROM {DELTAS}) AS c "
+        f"WHERE event = %s AND day >= %s AND gateway IN ({marks}) GROUP BY 1, 2"
+    )
+    found: dict[str, list[int]] = {name: [0, 0] for name in names}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_db_day(today), Event.SENT.value, _db_day(first), *names])
+        for gateway, is_today, parts in cursor.fetchall():
+            parts = int(parts or 0)
+            found[gateway][1] += parts
+            if is_today:
+                found[gateway][0] += parts
+    return {name: (day, month) for name, (day, month) in found.items()}

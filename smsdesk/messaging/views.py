@@ -43,6 +43,7 @@ from smsdesk.messaging import (
     links,
     notifications,
     recurring,
+    routing,
     sending,
 )
 from smsdesk.messaging.forms import REPEAT_FIELDS, NewSmsForm, ReplyForm, repeat_context
@@ -51,10 +52,18 @@ from smsdesk.messaging.recipients import resolve_recipients
 from smsdesk.optout import services as optout
 from smsdesk.sms import gsm7, typography
 
-FORM_FIELDS = {"text": "text", "send_at": "send_at", "to": "numbers", "tag": "tag"}
+FORM_FIELDS = {
+    "text": "text",
+    "send_at": "send_at",
+    "to": "numbers",
+    "tag": "tag",
+    "from": "line",
+    "gateway": "line",
+}
 
 
 def new_sms(request: HttpRequest) -> HttpResponse:
+    org = tenancy.of_request(request)
     form = NewSmsForm(request.POST or None)
     csv_context: dict = {}
     if request.method == "POST" and form.is_valid() and form.cleaned_data["repeat"]:
@@ -75,6 +84,7 @@ def new_sms(request: HttpRequest) -> HttpResponse:
                     tag=form.cleaned_data["tag"],
                     recipient_file=recipient_file,
                     smart_encoding=form.cleaned_data["smart_encoding"],
+                    gateway=form.cleaned_data["line"] or None,
                 )
         except once.AlreadySubmitted as e:
             messages.info(request, e.message)
@@ -107,6 +117,7 @@ def new_sms(request: HttpRequest) -> HttpResponse:
             "tags": campaigns.tag_usage(org=tenancy.of_request(request)),
             "custom_fields": ContactField.objects.for_org(tenancy.of_request(request)),
             "max_size": imports.max_size_shown(),
+            "lines": routing.line_names(org) if routing.several(org) else [],
             **csv_context,
             **repeat_context(form),
         },
@@ -132,6 +143,7 @@ def _new_recurring(request: HttpRequest, form: NewSmsForm) -> HttpResponse:
                 repeat=recurring.check_repeat(**form.repeat_rule()),
                 commercial=form.cleaned_data["commercial"],
                 tag=form.cleaned_data["tag"],
+                line=form.cleaned_data["line"] or None,
             )
     except once.AlreadySubmitted as e:
         messages.info(request, e.message)
@@ -332,6 +344,9 @@ def _list(
         Column(_("Message")),
         Column(_("Status")),
     ]
+    several_lines = routing.several(tenancy.of_request(request))
+    if several_lines:  # which of the customer's numbers it went from / came to
+        columns.append(Column(_("From (line)") if outbound else _("To (line)")))
     search = search_text(request)
     shown = _list_filters(request, outbound=outbound, status=status)
     qs = filters.message_list(
@@ -349,6 +364,7 @@ def _list(
             "q": search,
             "outbound": outbound,
             "columns": columns,
+            "several_lines": several_lines,
             "export_url": export_url,
             # the Export button gives what the list shows: its search and filters
             "export_query": urlencode({**({"q": search} if search else {}), **shown}),
@@ -604,6 +620,7 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
             .first(),
             "history": history,
             "form": ReplyForm(),
+            "several_lines": routing.several(tenancy.of_request(request)),
         },
     )
 
@@ -624,9 +641,8 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
                     body=form.cleaned_data["text"],
                     to=[conversation.peer],
                     personalise_text=False,  # a reply is what was typed, braces included
-                    gateway=sending.reply_gateway(
-                        conversation.peer, org=tenancy.of_request(request)
-                    ),
+                    # no line given: the routing's rule, the line the correspondent last
+                    # wrote to first (messaging/routing.py)
                     smart_encoding=form.cleaned_data["smart_encoding"],
                 )
         except ServiceError as e:  # AlreadySubmitted too: said once, nothing sent again

@@ -1,11 +1,13 @@
 """Tell every logged-in page when sending is stopped: no worker runs (saved SMS would
-silently wait), or a gateway a worker drives cannot be reached (since when, and why)."""
+silently wait), or a gateway a worker drives cannot be reached (since when, and why); and
+administrators, when a line is paused (by one of them, or by the watch: why)."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest
 
-from smsdesk.worker.services import down_gateways, running_workers
+from smsdesk.accounts.access import is_admin
+from smsdesk.worker.services import down_gateways, paused_lines, running_workers
 
 
 def worker_status(request: HttpRequest) -> dict:
@@ -15,4 +17,7 @@ def worker_status(request: HttpRequest) -> dict:
     if org is None:  # the platform administrator outside any organisation
         return {}
     workers = running_workers()
-    return {"worker_down": not workers, "gateways_down": down_gateways(workers, org=org)}
+    status = {"worker_down": not workers, "gateways_down": down_gateways(workers, org=org)}
+    if is_admin(request.user):  # a paused line waits for an administrator to resume it
+        status["lines_paused"] = paused_lines(org=org)
+    return status

@@ -35,15 +35,27 @@ from django.utils.translation import gettext_noop
 import smsdesk
 from smsdesk.core import once
 from smsdesk.gateways.base import (
+    DeliveryState,
     Gateway,
     GatewayError,
     GatewayEvent,
     GatewayUnavailable,
     Outcome,
     SendResult,
+    StatusReport,
 )
-from smsdesk.messaging import gateway_state, lifecycle, outbox, receiving, recurring, stats, stop
+from smsdesk.messaging import (
+    gateway_state,
+    lifecycle,
+    outbox,
+    receiving,
+    recurring,
+    routing,
+    stats,
+    stop,
+)
 from smsdesk.messaging.models import UnmatchedReport
+from smsdesk.sms.routing import Window
 from smsdesk.webhooks.delivery import Dispatcher
 from smsdesk.worker import leases
 from smsdesk.worker.inbound import EventHandler
@@ -67,6 +79,10 @@ UNMATCHED_EVERY = 10.0
 # long: a kill then loses (to `unknown`) at most that, not the whole batch.
 PROGRESS_GROUP = 100
 PROGRESS_EVERY = 0.2
+# How often the failover looks at the lines (messaging/routing.py).
+ROUTING_EVERY = 2.0
+# The watch's figures are written for the Passerelles page at most this often.
+HEALTH_EVERY = 5.0
 
 
 class State:
@@ -137,6 +153,11 @@ class GatewayRunner(threading.Thread):
         self.in_flight: list[int] = []  # ids inside send_many right now
         self._unrecorded: _Unrecorded | None = None
         self._unrecorded_events: list[GatewayEvent] = []
+        # The watch (messaging/routing.py): the line's last results, judged as they come.
+        self.window = Window(settings.SMSDESK_WATCH_MESSAGES)
+        self._paused = False
+        self._health_published: tuple | None = None
+        self._health_at = 0.0
 
     def emit(self, event: GatewayEvent) -> None:  # called from any thread
         self.events.put(event)
@@ -228,8 +249,17 @@ class GatewayRunner(threading.Thread):
         if self.state == State.UP:
             had_events = self.read_network()  # a STOP is stored before we claim
             allowance = self.limiter.allowance()
+            # Paused: nothing; else what its volume limits leave, in SMS parts (None: none).
+            paused, parts_left = routing.line_state(self.gateway.name)
+            if self._paused and not paused:
+                self.window.clear()  # resumed: judged on what it sends from now on
+            self._paused = paused
+            if paused:
+                allowance = 0
+            elif parts_left is not None:
+                allowance = min(allowance, parts_left)
             if allowance >= 1:
-                claimed = self.send_batch(allowance)
+                claimed = self.send_batch(allowance, parts_left=parts_left)
         had_events = self.drain_events() or had_events
         if self._unrecorded_events:
             raise RuntimeError("events could not be recorded")  # back off, then again
@@ -323,14 +353,29 @@ class GatewayRunner(threading.Thread):
             raise RuntimeError("events could not be recorded")  # back off, then again
         return had_events
 
-    def send_batch(self, limit: int) -> int:
-        """Claim up to `limit` due messages, hand them over, record what happened."""
+    def send_batch(self, limit: int, *, parts_left: int | None = None) -> int:
+        """Claim up to `limit` due messages, hand them over, record what happened. With
+        `parts_left` (the line's volume limits), only as many SMS parts as that are handed
+        over; the rest of the claim goes back to the queue at once, untouched."""
         claimed = lifecycle.claim(
             gateway=self.gateway.name, worker_id=self.worker_id, limit=limit, now=timezone.now()
         )
         if not claimed:
             self._answered()
             return 0
+        if parts_left is not None:
+            kept, total = [], 0
+            for c in claimed:
+                if total + c.segments > parts_left:
+                    break
+                kept.append(c)
+                total += c.segments
+            over = [c.sms.id for c in claimed[len(kept) :]]
+            if over:
+                lifecycle.release(over, reason="", now=timezone.now())
+            claimed = kept
+            if not claimed:
+                return 0
         # Immediately before the hand-over: what the network said meanwhile, then the STOP
         # list for this batch (a STOP stored while we claimed). If this fails, the batch is
         # released by `release_unheld`: nothing of it was handed over.
@@ -346,20 +391,27 @@ class GatewayRunner(threading.Thread):
         attempts = {c.sms.id: c.attempts for c in batch}
         self.in_flight = list(attempts)
         progress = _Progress(self, attempts)
+        kept_back: set[int] = set()  # never handed over: not counted in the line's use
+        results_seen: list[SendResult] = []
+        broke: Exception | None = None
         try:
             results = self.gateway.send_many([c.sms for c in batch], progress) if batch else []
         except GatewayUnavailable as e:
             rest = progress.unreported()
+            kept_back.update(rest)
             self._unrecorded = progress.remainder([], release_reason=str(e) or "unreachable")
             self.limiter.refund(len(rest))
             self._went_down(str(e), retry=True)
         except Exception as e:  # the gateway cannot tell which of the rest went out
+            broke = e
             log.exception("gateway %s failed in send_many", self.gateway.name)
             self._unrecorded = progress.remainder([], unknown_reason=GATEWAY_BROKE % e)
             self._went_down(str(e) or type(e).__name__, retry=True)
         else:
+            results_seen = list(results)
             self._unrecorded = progress.remainder(results)
             not_handed = [r for r in results if r.outcome is Outcome.NOT_HANDED_OVER]
+            kept_back.update(r.message_id for r in not_handed)
             if not_handed:
                 self.limiter.refund(len(not_handed))
                 self._went_down(not_handed[0].error, retry=True)
@@ -369,8 +421,61 @@ class GatewayRunner(threading.Thread):
             self.in_flight = []
         self.limiter.spend(len(attempts))
         self.sent += len(attempts)
+        kept_back.update(
+            i for i, r in progress.reported.items() if r.outcome is Outcome.NOT_HANDED_OVER
+        )
+        self._count_parts(batch, kept_back)
+        self._watch_results(
+            {**progress.reported, **{r.message_id: r for r in results_seen}},
+            unknown=[] if broke is None else progress.unreported(),
+        )
         self._flush_results()
+        self._judge()
         return len(claimed)
+
+    def _watch_results(self, results: dict[int, SendResult], *, unknown: Sequence[int]) -> None:
+        now = self.clock()
+        for message_id, r in results.items():
+            if r.outcome is Outcome.ACCEPTED:
+                self.window.add(message_id, "ok", refs=r.references, at=now)
+            elif r.outcome is Outcome.REFUSED and r.permanent:
+                self.window.add(message_id, "failed")
+            elif r.outcome is Outcome.MAYBE_HANDED_OVER:
+                self.window.add(message_id, "unknown", refs=r.references, at=now)
+        for message_id in unknown:
+            if message_id not in results:
+                self.window.add(message_id, "unknown")
+
+    def _judge(self) -> None:
+        """The watch: pause the line when its last results are over a threshold; publish
+        its figures for the Passerelles page (when they change, every few seconds)."""
+        if self._paused:
+            return
+        figures = self.window.health()
+        try:
+            if routing.judge(self.gateway.name, figures):
+                self._paused = True
+                self.window.clear()
+                return
+            shown = (figures.results, figures.failed, figures.unknown, figures.report_delay)
+            if shown != self._health_published and self.clock() >= self._health_at:
+                routing.publish_health(self.gateway.name, figures)
+                self._health_published = shown
+                self._health_at = self.clock() + HEALTH_EVERY
+        except Exception:
+            log.warning("gateway %s: the watch could not write", self.gateway.name, exc_info=True)
+            _reset_connection()
+
+    def _count_parts(self, batch: Sequence[lifecycle.Claimed], kept_back: set[int]) -> None:
+        """The line's use (its volume limits): the parts of what may have left us."""
+        parts = sum(c.segments for c in batch if c.sms.id not in kept_back)
+        try:
+            routing.record_usage(self.gateway.name, parts, now=timezone.now())
+        except Exception:
+            log.warning(
+                "gateway %s: its use could not be counted", self.gateway.name, exc_info=True
+            )
+            _reset_connection()
 
     def _flush_results(self) -> None:
         pending = self._unrecorded
@@ -414,8 +519,17 @@ class GatewayRunner(threading.Thread):
                 break
         if not events:
             return False
+        reports = [e for e in events if isinstance(e, StatusReport)]
+        if reports:
+            now = self.clock()
+            for report in reports:
+                self.window.report(
+                    report.reference, failed=report.state is DeliveryState.FAILED, at=now
+                )
         # Kept in memory until recorded: the database may be away for a moment.
         recorded, self._unrecorded_events = self.handler.record(events)
+        if reports:
+            self._judge()
         if recorded:
             try:
                 self.gateway.acknowledge(recorded)
@@ -454,6 +568,7 @@ class Worker:
         self.webhooks: Dispatcher | None = None
         self._last_heartbeat = timezone.now()
         self._started = False
+        self._routed_at = 0.0
         # One lease per line this worker may drive (SMSDESK_WORKER_LINES; `eligible`, when
         # given, is what it says: only those gateways are built).
         self.holder = Holder(self.id, settings.SMSDESK_HOST, os.getpid())
@@ -574,13 +689,25 @@ class Worker:
                 # campaigns' counts.
                 stats.fold()
                 lifecycle.fold_campaign_counts()
+                routing.purge_usage(timezone.now())
                 once.purge_idempotency_keys()
             # Recurring sends: each due occurrence once (claimed in the database).
             if recurring.fire_due():
                 self.wake_all()
+            self._route()
         except Exception:
             log.exception("worker housekeeping failed, retrying")
             _reset_connection()
+
+    def _route(self) -> None:
+        """Every ROUTING_EVERY seconds, the failover: what waits on a line that cannot send
+        moves to the next of its pool (the watch runs in each line's thread, on its results)."""
+        now = time.monotonic()
+        if now < self._routed_at:
+            return
+        self._routed_at = now + ROUTING_EVERY
+        if routing.fail_over():
+            self.wake_all()
 
     # --- the heartbeat and the leases, on their own thread and connection -----------------
 

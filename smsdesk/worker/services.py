@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from smsdesk.core import tenancy
-from smsdesk.messaging import gateway_state, lines, stats
+from smsdesk.messaging import gateway_state, lines, routing, stats
 from smsdesk.messaging.models import GatewayState
 from smsdesk.worker import leases
 from smsdesk.worker.models import WorkerProcess
@@ -65,6 +65,15 @@ def down_gateways(
     return gateway_state.down({name for w in workers for name in w.gateways if name in mine})
 
 
+def paused_lines(*, org: Any = None) -> list[GatewayState]:
+    """`org`'s paused lines, each with `why` (in the reader's language): the admins'
+    banner."""
+    found = routing.paused_lines(org=org)
+    for g in found:
+        g.why = routing.pause_text(g)  # type: ignore[attr-defined]
+    return found
+
+
 # What the Passerelles page shows of a device, in this order (the keys of Health.extra).
 DEVICE_FIELDS = {
     "maker": gettext_lazy("Maker"),
@@ -117,7 +126,13 @@ def gateway_overview(
         )
         .order_by()
     }
+    views = {v.name: v for v in routing.pool(now) if v.name in mine}
+    several = len(views) > 1
     for g in gateways:
+        view = views.get(g.name)
+        g.route = view  # type: ignore[attr-defined]
+        g.several = several  # type: ignore[attr-defined]
+        g.why_paused = routing.pause_text(g) if g.paused_at else ""  # type: ignore[attr-defined]
         g.served = g.name in served  # type: ignore[attr-defined]
         g.driver = drivers.get(g.name)  # type: ignore[attr-defined]
         # Its last report says connected, and a running worker still drives it.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import forms
 from django.contrib import messages
 from django.db import transaction
@@ -14,7 +16,8 @@ from django.views.decorators.http import require_POST
 from smsdesk.accounts.access import admin_required
 from smsdesk.core import once, tenancy
 from smsdesk.core.errors import ServiceError
-from smsdesk.messaging import lines, sending
+from smsdesk.messaging import lines, routing, sending
+from smsdesk.sms.routing import PERIODS, Period
 from smsdesk.worker import services
 
 REFRESH_SECONDS = 10
@@ -43,8 +46,19 @@ def gateways(request: HttpRequest) -> HttpResponse:
             "workers": services.worker_overview(org=tenancy.of_request(request)),
             "refresh_seconds": REFRESH_SECONDS,
             "form": TestSendForm(org=tenancy.of_request(request)),
+            "limit_fields": limit_fields(),
         },
     )
+
+
+def limit_fields() -> list[tuple[str, str]]:
+    labels = {
+        Period.MINUTE: _("Limit a minute"),
+        Period.HOUR: _("Limit an hour"),
+        Period.DAY: _("Limit a day"),
+        Period.MONTH: _("Limit a month"),
+    }
+    return [(p.value, labels[p]) for p in PERIODS]
 
 
 @admin_required
@@ -57,6 +71,7 @@ def gateways_panel(request: HttpRequest) -> HttpResponse:
             "gateways": services.gateway_overview(org=tenancy.of_request(request)),
             "workers": services.worker_overview(org=tenancy.of_request(request)),
             "refresh_seconds": REFRESH_SECONDS,
+            "limit_fields": limit_fields(),
         },
     )
 
@@ -87,4 +102,95 @@ def test_send(request: HttpRequest) -> HttpResponse:
             request,
             _("Test SMS saved: the gateway %(name)s sends it (see Sent SMS).") % {"name": name},
         )
+    return redirect("worker:gateways")
+
+
+# A line's name comes from SMSDESK_GATEWAYS (letters, digits, - and _): the services refuse
+# any other as an unknown line.
+
+
+@require_POST
+@admin_required
+def line_pause(request: HttpRequest, name: str) -> HttpResponse:
+    org = tenancy.of_request(request)
+    return _line_action(
+        request,
+        lambda: routing.pause(name, by=request.user, org=org),
+        _("Line %(name)s paused: it sends nothing until resumed."),
+        name,
+    )
+
+
+@require_POST
+@admin_required
+def line_resume(request: HttpRequest, name: str) -> HttpResponse:
+    org = tenancy.of_request(request)
+    return _line_action(
+        request,
+        lambda: routing.resume(name, by=request.user, org=org),
+        _("Line %(name)s resumed."),
+        name,
+    )
+
+
+@require_POST
+@admin_required
+def line_reset(request: HttpRequest, name: str) -> HttpResponse:
+    org = tenancy.of_request(request)
+    return _line_action(
+        request,
+        lambda: routing.reset(name, by=request.user, org=org),
+        _("Line %(name)s follows its configuration again."),
+        name,
+    )
+
+
+class RoutingForm(forms.Form):
+    priority = forms.IntegerField(min_value=-1000, max_value=1000)
+    failover = forms.BooleanField(required=False)
+    limit_minute = forms.IntegerField(required=False, min_value=1, max_value=routing.LIMIT_MAX)
+    limit_hour = forms.IntegerField(required=False, min_value=1, max_value=routing.LIMIT_MAX)
+    limit_day = forms.IntegerField(required=False, min_value=1, max_value=routing.LIMIT_MAX)
+    limit_month = forms.IntegerField(required=False, min_value=1, max_value=routing.LIMIT_MAX)
+
+
+@require_POST
+@admin_required
+def line_routing(request: HttpRequest, name: str) -> HttpResponse:
+    org = tenancy.of_request(request)
+    form = RoutingForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request,
+            _(
+                "The priority is a whole number from -1000 to 1000; a limit a number of SMS "
+                "parts from 1, or empty for none."
+            ),
+        )
+        return redirect("worker:gateways")
+    data = form.cleaned_data
+    return _line_action(
+        request,
+        lambda: routing.change(
+            name,
+            by=request.user,
+            priority=data["priority"],
+            failover=data["failover"],
+            limits={p: data[f"limit_{p.value}"] for p in PERIODS},
+            org=org,
+        ),
+        _("Routing of line %(name)s saved."),
+        name,
+    )
+
+
+def _line_action(
+    request: HttpRequest, act: Callable[[], object], done: str, name: str
+) -> HttpResponse:
+    try:
+        act()
+    except ServiceError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, done % {"name": name})
     return redirect("worker:gateways")

@@ -29,6 +29,7 @@ POST_ONLY = (
     "webhooks:send_again",
 )
 POST_ONLY += ("preview",)  # New SMS: a personalised text's preview
+POST_ONLY += ("line_pause", "line_resume", "line_routing", "line_reset")  # Passerelles: a line
 SAMPLE_KWARGS = {
     "conversation_id": 1,
     "token_id": 1,
@@ -43,6 +44,7 @@ SAMPLE_KWARGS = {
     "kind": "contacts",
     "campaign_id": 1,
     "slug": "default",  # an organisation (the platform pages)
+    "name": "simulator",  # a line (gateways/lines/<name>/...)
     "recurrence_id": 1,
     "rule_id": 1,
     "endpoint_id": 1,

@@ -64,6 +64,14 @@ class Command(BaseCommand):
 
         parser.add_argument("--tag", default="", help="a free label for the campaign")
         parser.add_argument(
+            "--from",
+            dest="line",
+            metavar="LINE",
+            default="",
+            help="the line to send through: its name (SMSDESK_GATEWAYS) or its sender name or "
+            "number; without it each recipient's line follows the routing (docs/gateways.md)",
+        )
+        parser.add_argument(
             "--smart-encoding",
             action="store_true",
             help="replace typographic characters (’ « » – … non-breaking spaces) by their GSM "
@@ -118,6 +126,7 @@ class Command(BaseCommand):
                 recipient_file=recipient_file,
                 smart_encoding=opts["smart_encoding"],
                 personalise_text=opts["personalise"] or recipient_file is not None,
+                gateway=opts["line"] or None,
             )
         except ServiceError as e:
             # over the quota: exit code 2, as for the other refusals of the platform's rules
@@ -150,6 +159,7 @@ class Command(BaseCommand):
                 commercial=opts["commercial"],
                 tag=opts["tag"],
                 source="cli",
+                line=opts["line"] or None,
             )
         except ServiceError as e:
             raise CommandError(f"--{e.field}: {e.message}" if e.field else str(e.message)) from None
