@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
 
+from smsdesk import mailer as _mailer
 from smsdesk.config import (
     ConfigError,
     env_bool,
@@ -66,6 +67,7 @@ INSTALLED_APPS = [
     "smsdesk.optout",
     "smsdesk.calls",
     "smsdesk.dashboard",
+    "smsdesk.mail",
     "smsdesk.webhooks",
     "smsdesk.api",
     "smsdesk.worker",
@@ -321,6 +323,32 @@ SMSDESK_WEBHOOK_ALLOW_PRIVATE = env_bool("SMSDESK_WEBHOOK_ALLOW_PRIVATE", False)
 # API requests per second per token (0: no limit); over it: 429 with Retry-After.
 SMSDESK_API_RATE = env_int("SMSDESK_API_RATE", 50, minimum=0)
 SMSDESK_API_TOKEN_PEPPER = env_secret("SMSDESK_API_TOKEN_PEPPER", "")
+
+# --- outgoing mail (docs/email.md) ----------------------------------------------------------
+# Where mail goes: smtp+tls://user:password@host:587, smtp+ssl://host:465, smtp://host:25,
+# console: (standard output) or file:///a/folder (one .eml file per mail). The default, a
+# folder in the data directory, works with no mail server at all. Mails are written to an
+# outbox in the transaction of what causes them and sent by the worker (smsdesk/mail/).
+SMSDESK_EMAIL_URL = env_secret("SMSDESK_EMAIL_URL", f"file://{DATA_DIR / 'mail'}")
+SMSDESK_EMAIL_FROM = env_str("SMSDESK_EMAIL_FROM", "smsdesk <smsdesk@localhost>")
+try:  # a wrong transport or sender stops every command here, in one line (exit 2)
+    _mailer.parse(SMSDESK_EMAIL_URL)
+except _mailer.MailConfigError as _e:
+    raise ConfigError(f"SMSDESK_EMAIL_URL: {_e}") from None
+try:
+    _mailer.check_sender(SMSDESK_EMAIL_FROM)
+except _mailer.MailConfigError as _e:
+    raise ConfigError(f"SMSDESK_EMAIL_FROM: {_e}") from None
+DEFAULT_FROM_EMAIL = SMSDESK_EMAIL_FROM
+# What Django sends itself (the password reset mail) goes into the same outbox.
+EMAIL_BACKEND = "smsdesk.mail.backend.OutboxBackend"
+# The address of the site as its users reach it, for the links in mails the worker writes
+# (a copy of an SMS, "stop these mails"); `smsdesk check` warns while it is not set.
+SMSDESK_BASE_URL = env_str("SMSDESK_BASE_URL", "http://localhost:8000").rstrip("/")
+# A password reset link works once, for this many minutes.
+PASSWORD_RESET_TIMEOUT = env_int("SMSDESK_PASSWORD_RESET_MINUTES", 30, minimum=5) * 60
+# Reset requests accepted per address and per client address (IP) in an hour.
+SMSDESK_PASSWORD_RESET_PER_HOUR = env_int("SMSDESK_PASSWORD_RESET_PER_HOUR", 5, minimum=1)
 
 # --- STOP list, calls, commercial sending (README "SMS STOP", "Appels", "SMS commerciaux") --
 SMSDESK_STOP_KEYWORDS = env_keywords("SMSDESK_STOP_KEYWORDS", list(DEFAULT_OPT_OUT_KEYWORDS))

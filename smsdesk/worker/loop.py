@@ -42,6 +42,7 @@ from smsdesk.gateways.base import (
     Outcome,
     SendResult,
 )
+from smsdesk.mail.delivery import Sender as MailSender
 from smsdesk.messaging import gateway_state, lifecycle, outbox, receiving, recurring, stats, stop
 from smsdesk.messaging.models import UnmatchedReport
 from smsdesk.webhooks.delivery import Dispatcher
@@ -452,6 +453,8 @@ class Worker:
         # Webhook deliveries: their own thread and pool, so a slow receiver never holds up
         # a gateway (webhooks/delivery.py).
         self.webhooks: Dispatcher | None = None
+        # Mail from the outbox: its own thread, so an absent mail server delays only mail.
+        self.mail: MailSender | None = None
         self._last_heartbeat = timezone.now()
         self._started = False
         # One lease per line this worker may drive (SMSDESK_WORKER_LINES; `eligible`, when
@@ -493,6 +496,8 @@ class Worker:
         self._lease_thread.start()
         self.webhooks = Dispatcher(self.stopping, idle_sleep=self.idle_sleep)
         self.webhooks.start()
+        self.mail = MailSender(self.stopping, idle_sleep=self.idle_sleep)
+        self.mail.start()
         log.info(
             "worker %s (%s, pid %d) started for lines %s",
             self.id[:8],
@@ -532,6 +537,9 @@ class Worker:
             self._lease_thread.join(max(0.0, deadline - time.monotonic()))
         if self.webhooks is not None:  # a try under way is tried again after its lease
             self.webhooks.join(max(0.0, min(1.0, deadline - time.monotonic())))
+        if self.mail is not None:  # a mail being sent is sent again after its lease
+            self.mail.wake.set()
+            self.mail.join(max(0.0, min(1.0, deadline - time.monotonic())))
         stuck = [i for r in self.runners if r.is_alive() for i in r.in_flight]
         try:
             if stuck:
