@@ -15,6 +15,7 @@ OWN_COMMANDS = (
     "backup",
     "restore",
     "createuser",
+    "user",
     "createtoken",
     "send",
     "autoreply",

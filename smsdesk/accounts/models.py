@@ -27,6 +27,29 @@ class User(AbstractUser):
         _("time zone"), max_length=64, blank=True, default="", db_default=""
     )
 
+    class EmailCopies(models.TextChoices):
+        """Which received SMS the user gets a copy of by email (Mon compte)."""
+
+        ALL = "all", _("every SMS received")
+        MINE = "mine", _("only in conversations I took part in")
+        NONE = "none", _("none")
+
+    # "Mon compte": copies of received SMS by email ("none" until the user asks)
+    email_copies = models.CharField(
+        _("copies of received SMS by email"),
+        max_length=8,
+        choices=EmailCopies,
+        default=EmailCopies.NONE,
+        db_default=EmailCopies.NONE,
+    )
+    # Stopped by the one-click link of a mail (smsdesk/mail/services.py, Kind): those kinds
+    # of mail are not sent to this user any more.
+    email_stopped = models.JSONField(default=list, db_default=[], blank=True)
+    # An administrator asks this user for a second factor at each login (accounts/twofactor.py)
+    require_2fa = models.BooleanField(
+        _("two-factor login required"), default=False, db_default=False
+    )
+
     @property
     def is_admin(self) -> bool:
         return self.role == self.Role.ADMIN or self.is_superuser
@@ -99,6 +122,15 @@ class FailedTokenAttempt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["address", "minute"], name="token_failure_once")
         ]
+
+
+class PasswordResetRequest(models.Model):
+    """A request for a reset link, counted per address asked and per client address (the
+    rate limit of accounts/reset.py), whether or not the address is a user's."""
+
+    email = models.CharField(max_length=254, db_index=True)
+    ip = models.CharField(max_length=45, db_index=True)
+    at = models.DateTimeField(db_index=True)
 
 
 class LoginSession(AbstractBaseSession):

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate, update_session_auth_hash
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -18,7 +19,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from smsdesk.accounts import tokens
-from smsdesk.accounts.models import ROLE_SCOPES, ApiToken, LoginSession, Scope, User
+from smsdesk.accounts.models import (
+    ROLE_SCOPES,
+    ApiToken,
+    LoginSession,
+    PasswordResetRequest,
+    Scope,
+    User,
+)
 from smsdesk.core import text
 from smsdesk.core.errors import ServiceError, collect
 
@@ -73,9 +81,13 @@ def check_password(password: str, user: User) -> str:
 
 
 @transaction.atomic
-def create_user(*, username: str, password: str, role: str = User.Role.OPERATOR) -> User:
-    username, role = collect(lambda: check_username(username), lambda: check_role(role))
-    candidate = User(username=username, role=role)
+def create_user(
+    *, username: str, password: str, role: str = User.Role.OPERATOR, email: str = ""
+) -> User:
+    username, role, email = collect(
+        lambda: check_username(username), lambda: check_role(role), lambda: check_email(email)
+    )
+    candidate = User(username=username, role=role, email=email)
     check_password(password, candidate)
     candidate.set_password(password)
     candidate.is_staff = role == User.Role.ADMIN
@@ -311,3 +323,90 @@ def set_preferences(
         fields.append("time_zone")
     if fields:
         user.save(update_fields=fields)
+
+
+# --- email address and mail preferences (Mon compte, `smsdesk user set`) --------------------
+
+
+def check_email(address: str) -> str:
+    address = text.check_typed(address.strip(), field="email", label=_("Email address"))
+    if not address:
+        return ""
+    try:
+        validate_email(address)
+    except ValidationError:
+        raise AccountError(
+            _("“%(address)s” is not an email address.") % {"address": address[:100]},
+            field="email",
+        ) from None
+    return address
+
+
+def set_email(*, user: User, email: str) -> User:
+    """The address the user's mails go to ("" : none; no mail is sent to them)."""
+    user.email = check_email(email)
+    user.save(update_fields=["email"])
+    return user
+
+
+def set_email_copies(*, user: User, copies: str) -> User:
+    if copies not in User.EmailCopies.values:
+        raise AccountError(
+            _("Choose which copies: %(choices)s.")
+            % {"choices": ", ".join(User.EmailCopies.values)},
+            field="email_copies",
+        )
+    user.email_copies = copies
+    if "inbound_copy" in user.email_stopped and copies != User.EmailCopies.NONE:
+        user.email_stopped = [k for k in user.email_stopped if k != "inbound_copy"]
+    user.save(update_fields=["email_copies", "email_stopped"])
+    return user
+
+
+def set_require_2fa(*, user: User, required: bool) -> User:
+    user.require_2fa = required
+    user.save(update_fields=["require_2fa"])
+    return user
+
+
+@transaction.atomic
+def stop_mail(*, address: str, kind: str) -> int:
+    """The one-click "stop these mails" of a mail to `address`: that kind of mail is not
+    sent to the users with that address any more (how many users changed)."""
+    changed = 0
+    for user in User.objects.select_for_update().filter(email__iexact=address):
+        if kind not in user.email_stopped:
+            user.email_stopped = [*user.email_stopped, kind]
+            fields = ["email_stopped"]
+            if kind == "inbound_copy":
+                user.email_copies = User.EmailCopies.NONE
+                fields.append("email_copies")
+            user.save(update_fields=fields)
+            changed += 1
+    return changed
+
+
+# --- password reset by email (accounts/reset.py) ---------------------------------------------
+
+
+class TooManyResets(AccountError):
+    code = "too_many_resets"
+    http_status = 429
+
+
+def count_reset_request(*, email: str, ip: str) -> None:
+    """Count one request for a reset link, refused beyond SMSDESK_PASSWORD_RESET_PER_HOUR
+    for that address or from that client in the last hour. Counted whether or not the
+    address is a user's: the answer cannot tell who has an account."""
+    now = timezone.now()
+    hour = now - timedelta(hours=1)
+    limit = settings.SMSDESK_PASSWORD_RESET_PER_HOUR
+    email = email.strip().lower()[:254]
+    recent = PasswordResetRequest.objects.filter(at__gte=hour)
+    if recent.filter(email=email).count() >= limit or recent.filter(ip=ip).count() >= limit:
+        raise TooManyResets(
+            _("Too many reset requests: wait an hour, or ask your administrator."),
+            field="email",
+        )
+    PasswordResetRequest.objects.filter(at__lt=now - timedelta(days=1)).delete()
+    PasswordResetRequest.objects.create(email=email, ip=ip[:45], at=now)

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from smsdesk.accounts import views
+from smsdesk.accounts import reset, views
 
 app_name = "accounts"
 urlpatterns = [
@@ -13,6 +13,10 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password_reset/", reset.RequestView.as_view(), name="password_reset"),
+    path("password_reset/done/", reset.DoneView.as_view(), name="password_reset_done"),
+    path("reset/<uidb64>/<token>/", reset.ConfirmView.as_view(), name="password_reset_confirm"),
+    path("reset/done/", reset.CompleteView.as_view(), name="password_reset_complete"),
     path("me/", views.profile, name="profile"),
     path("me/notifications/", views.notifications, name="notifications"),
     path("me/preferences/", views.preferences, name="preferences"),

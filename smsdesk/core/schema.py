@@ -106,7 +106,6 @@ NEEDS_STOP: dict[Migration, str] = {
 }
 REVIEWED_SAFE: dict[Migration, str] = {
     ("webhooks", "0001_initial"): "new tables only, which the old version never reads",
-    ("mail", "0001_initial"): "new tables only, which the old version never reads",
     ("messaging", "0008_keyset_indexes"): "its AlterField only drops an index",
     ("messaging", "0014_recurrence_autoreply"): "new tables only; its AddConstraint is on one "
     "of them (the old code never reads them)",

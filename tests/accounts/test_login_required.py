@@ -6,7 +6,15 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-PUBLIC = {"accounts:login", "set_language"}
+PUBLIC = {
+    "accounts:login",
+    "set_language",
+    # a forgotten password: reached without an account (tests/accounts/test_password_reset.py)
+    "accounts:password_reset",
+    "accounts:password_reset_done",
+    "accounts:password_reset_confirm",
+    "accounts:password_reset_complete",
+}
 POST_ONLY = (
     "logout",
     "create_token",
@@ -47,6 +55,7 @@ SAMPLE_KWARGS = {
     "endpoint_id": 1,
     "delivery_id": 1,
     "webhook_id": 1,
+    "uidb64": "MQ",
 }
 # Pages about one object, an admin's page, or a step that needs an earlier one: their own
 # tests (tests/directory/) open them with what they need.

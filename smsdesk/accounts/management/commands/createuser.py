@@ -13,6 +13,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         parser.add_argument("username")
         parser.add_argument("--admin", action="store_true", help="give the administrator role")
+        parser.add_argument("--email", default="", help="the address the user's mails go to")
         parser.add_argument(
             "--password-stdin",
             action="store_true",
@@ -28,7 +29,9 @@ class Command(BaseCommand):
             generated = True
         role = User.Role.ADMIN if opts["admin"] else User.Role.OPERATOR
         try:
-            user = services.create_user(username=opts["username"], password=password, role=role)
+            user = services.create_user(
+                username=opts["username"], password=password, role=role, email=opts["email"]
+            )
         except services.AccountError as e:
             raise CommandError(str(e.message)) from None
         self.stdout.write(
