@@ -59,6 +59,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
+    # two-factor login (accounts/twofactor.py): TOTP apps and recovery codes
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "ninja",  # the API docs' assets (swagger-ui) from the package, not a CDN
     "smsdesk.core",
     "smsdesk.accounts",
@@ -90,6 +94,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): this session passed the second factor (django-otp)
+    "django_otp.middleware.OTPMiddleware",
     # the user's own language and time zone (Mon compte), once the login is known
     "smsdesk.accounts.middleware.UserPreferencesMiddleware",
     "smsdesk.core.middleware.QueryControlsMiddleware",
@@ -98,6 +104,8 @@ MIDDLEWARE = [
     # an API POST with an Idempotency-Key: taken and answered in one transaction
     "smsdesk.api.idempotency.IdempotencyMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # a user who must use two-factor login and has no device: only its set-up page
+    "smsdesk.accounts.login.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -323,6 +331,11 @@ SMSDESK_WEBHOOK_ALLOW_PRIVATE = env_bool("SMSDESK_WEBHOOK_ALLOW_PRIVATE", False)
 # API requests per second per token (0: no limit); over it: 429 with Retry-After.
 SMSDESK_API_RATE = env_int("SMSDESK_API_RATE", 50, minimum=0)
 SMSDESK_API_TOKEN_PEPPER = env_secret("SMSDESK_API_TOKEN_PEPPER", "")
+
+# Two-factor login for every user of the platform (each user's own `require_2fa` otherwise:
+# `smsdesk user set NAME --require-2fa`); a user without a device is sent to its set-up.
+SMSDESK_REQUIRE_2FA = env_bool("SMSDESK_REQUIRE_2FA", False)
+OTP_TOTP_ISSUER = "smsdesk"
 
 # --- outgoing mail (docs/email.md) ----------------------------------------------------------
 # Where mail goes: smtp+tls://user:password@host:587, smtp+ssl://host:465, smtp://host:25,

@@ -1,23 +1,21 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from smsdesk.accounts import reset, views
+from smsdesk.accounts import login, reset, views
 
 app_name = "accounts"
 urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="accounts/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", login.LoginView.as_view(), name="login"),
+    path("login/code/", login.login_code, name="login_code"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password_reset/", reset.RequestView.as_view(), name="password_reset"),
     path("password_reset/done/", reset.DoneView.as_view(), name="password_reset_done"),
     path("reset/<uidb64>/<token>/", reset.ConfirmView.as_view(), name="password_reset_confirm"),
     path("reset/done/", reset.CompleteView.as_view(), name="password_reset_complete"),
     path("me/", views.profile, name="profile"),
+    path("me/2fa/", views.two_factor, name="two_factor"),
+    path("me/2fa/codes/", views.two_factor_codes, name="two_factor_codes"),
+    path("me/2fa/disable/", views.two_factor_disable, name="two_factor_disable"),
     path("me/notifications/", views.notifications, name="notifications"),
     path("me/preferences/", views.preferences, name="preferences"),
     path("me/password/", views.change_password, name="change_password"),

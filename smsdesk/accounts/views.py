@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 from django.views import i18n
 from django.views.decorators.http import require_POST
 
-from smsdesk.accounts import services
+from smsdesk.accounts import services, twofactor
 from smsdesk.accounts.access import admin_required
 from smsdesk.accounts.forms import NewUserForm, OwnPasswordForm, PasswordResetForm, RoleForm
 from smsdesk.accounts.models import User
@@ -45,6 +45,7 @@ def profile(
             "password_form": password_form or OwnPasswordForm(),
             "time_zones": services.time_zones(),
             "default_time_zone": settings.TIME_ZONE,
+            "two_factor_on": twofactor.enabled(request.user),
         },
         status=400 if status == 200 and password_form and password_form.errors else status,
     )
@@ -299,3 +300,61 @@ def reset_password(request: HttpRequest, user_id: int) -> HttpResponse:
         if not chosen:
             return _user_page(request, user, new_password=password)  # shown in this answer only
     return redirect("accounts:user", user_id=user.id)
+
+
+# --- two-factor login (Mon compte) ------------------------------------------------------------
+def two_factor(request: HttpRequest) -> HttpResponse:
+    """The set-up (a QR code, the secret as text, a code to confirm), or the state of the
+    user's two-factor login; the recovery codes shown once, in the answer that made them."""
+    user = request.user
+    codes: list[str] = []
+    error = ""
+    if request.method == "POST":
+        try:
+            codes = twofactor.confirm_setup(user, request.POST.get("code", ""))
+        except twofactor.WrongCode:
+            error = _("This code is not right: type the code your app shows now.")
+        else:
+            messages.success(request, _("Two-factor login is on."))
+    enabled = twofactor.enabled(user)
+    return render(
+        request,
+        "accounts/two_factor.html",
+        {
+            "enabled": enabled,
+            "setup": None if enabled else twofactor.start_setup(user),
+            "codes": codes,
+            "codes_left": twofactor.recovery_codes_left(user) if enabled else 0,
+            "required": twofactor.required(user),
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
+@require_POST
+def two_factor_codes(request: HttpRequest) -> HttpResponse:
+    if not twofactor.enabled(request.user):
+        return redirect("accounts:two_factor")
+    codes = twofactor.new_recovery_codes(request.user)
+    messages.success(request, _("New recovery codes: the old ones no longer work."))
+    return render(
+        request,
+        "accounts/two_factor.html",
+        {
+            "enabled": True,
+            "codes": codes,
+            "codes_left": len(codes),
+            "required": twofactor.required(request.user),
+        },
+    )
+
+
+@require_POST
+def two_factor_disable(request: HttpRequest) -> HttpResponse:
+    if twofactor.required(request.user):
+        messages.error(request, _("Two-factor login is required for your account."))
+    else:
+        twofactor.disable(request.user)
+        messages.success(request, _("Two-factor login is off."))
+    return redirect("accounts:two_factor")

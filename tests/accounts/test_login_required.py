@@ -14,6 +14,8 @@ PUBLIC = {
     "accounts:password_reset_done",
     "accounts:password_reset_confirm",
     "accounts:password_reset_complete",
+    # the second step of a login (tests/accounts/test_two_factor.py)
+    "accounts:login_code",
 }
 POST_ONLY = (
     "logout",
@@ -35,6 +37,8 @@ POST_ONLY = (
     "webhooks:create",
     "webhooks:toggle",
     "webhooks:send_again",
+    "two_factor_codes",
+    "two_factor_disable",
 )
 POST_ONLY += ("preview",)  # New SMS: a personalised text's preview
 SAMPLE_KWARGS = {
