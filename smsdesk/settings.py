@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "smsdesk.dashboard",
     "smsdesk.mail",
     "smsdesk.webhooks",
+    "smsdesk.notify",
     "smsdesk.api",
     "smsdesk.worker",
     "smsdesk.ops",
@@ -358,6 +359,13 @@ EMAIL_BACKEND = "smsdesk.mail.backend.OutboxBackend"
 # The address of the site as its users reach it, for the links in mails the worker writes
 # (a copy of an SMS, "stop these mails"); `smsdesk check` warns while it is not set.
 SMSDESK_BASE_URL = env_str("SMSDESK_BASE_URL", "http://localhost:8000").rstrip("/")
+# Copies of received SMS by email: these addresses get every one, besides the users who
+# asked on Mon compte; the copies of one address leave as one mail once the first has waited
+# this many seconds (many SMS at once: one mail listing them).
+SMSDESK_EMAIL_COPIES_TO = env_list("SMSDESK_EMAIL_COPIES_TO", [])
+SMSDESK_EMAIL_COPY_GROUP_SECONDS = env_int("SMSDESK_EMAIL_COPY_GROUP_SECONDS", 60, minimum=0)
+# Administrators get a mail when a gateway has been down this long.
+SMSDESK_EMAIL_GATEWAY_DOWN_MINUTES = env_int("SMSDESK_EMAIL_GATEWAY_DOWN_MINUTES", 15, minimum=1)
 # A password reset link works once, for this many minutes.
 PASSWORD_RESET_TIMEOUT = env_int("SMSDESK_PASSWORD_RESET_MINUTES", 30, minimum=5) * 60
 # Reset requests accepted per address and per client address (IP) in an hour.

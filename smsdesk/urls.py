@@ -37,6 +37,7 @@ urlpatterns = [
     path("calls/", include("smsdesk.calls.urls")),
     path("gateways/", include("smsdesk.worker.urls")),
     path("settings/webhooks/", include("smsdesk.webhooks.urls")),
+    path("mail/", include("smsdesk.mail.urls")),
     # the login page offers the language switch too
     path("i18n/", include("smsdesk.accounts.i18n_urls")),
     path("favicon.ico", favicon),

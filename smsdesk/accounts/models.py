@@ -42,9 +42,6 @@ class User(AbstractUser):
         default=EmailCopies.NONE,
         db_default=EmailCopies.NONE,
     )
-    # Stopped by the one-click link of a mail (smsdesk/mail/services.py, Kind): those kinds
-    # of mail are not sent to this user any more.
-    email_stopped = models.JSONField(default=list, db_default=[], blank=True)
     # An administrator asks this user for a second factor at each login (accounts/twofactor.py)
     require_2fa = models.BooleanField(
         _("two-factor login required"), default=False, db_default=False

@@ -29,6 +29,7 @@ from smsdesk.accounts.models import (
 )
 from smsdesk.core import text
 from smsdesk.core.errors import ServiceError, collect
+from smsdesk.mail import services as mail_services
 
 TOKEN_PREFIX = tokens.TOKEN_PREFIX
 
@@ -357,9 +358,10 @@ def set_email_copies(*, user: User, copies: str) -> User:
             field="email_copies",
         )
     user.email_copies = copies
-    if "inbound_copy" in user.email_stopped and copies != User.EmailCopies.NONE:
-        user.email_stopped = [k for k in user.email_stopped if k != "inbound_copy"]
-    user.save(update_fields=["email_copies", "email_stopped"])
+    user.save(update_fields=["email_copies"])
+    if copies != User.EmailCopies.NONE and user.email:
+        # chosen again on Mon compte: a "stop these mails" clicked before no longer holds
+        mail_services.resume(address=user.email, kind=mail_services.Kind.INBOUND_COPY)
     return user
 
 
@@ -367,23 +369,6 @@ def set_require_2fa(*, user: User, required: bool) -> User:
     user.require_2fa = required
     user.save(update_fields=["require_2fa"])
     return user
-
-
-@transaction.atomic
-def stop_mail(*, address: str, kind: str) -> int:
-    """The one-click "stop these mails" of a mail to `address`: that kind of mail is not
-    sent to the users with that address any more (how many users changed)."""
-    changed = 0
-    for user in User.objects.select_for_update().filter(email__iexact=address):
-        if kind not in user.email_stopped:
-            user.email_stopped = [*user.email_stopped, kind]
-            fields = ["email_stopped"]
-            if kind == "inbound_copy":
-                user.email_copies = User.EmailCopies.NONE
-                fields.append("email_copies")
-            user.save(update_fields=fields)
-            changed += 1
-    return changed
 
 
 # --- password reset by email (accounts/reset.py) ---------------------------------------------

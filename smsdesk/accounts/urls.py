@@ -13,6 +13,7 @@ urlpatterns = [
     path("reset/<uidb64>/<token>/", reset.ConfirmView.as_view(), name="password_reset_confirm"),
     path("reset/done/", reset.CompleteView.as_view(), name="password_reset_complete"),
     path("me/", views.profile, name="profile"),
+    path("me/email/", views.email_settings, name="email_settings"),
     path("me/2fa/", views.two_factor, name="two_factor"),
     path("me/2fa/codes/", views.two_factor_codes, name="two_factor_codes"),
     path("me/2fa/disable/", views.two_factor_disable, name="two_factor_disable"),

@@ -46,6 +46,7 @@ def profile(
             "time_zones": services.time_zones(),
             "default_time_zone": settings.TIME_ZONE,
             "two_factor_on": twofactor.enabled(request.user),
+            "email_copies_choices": User.EmailCopies.choices,
         },
         status=400 if status == 200 and password_form and password_form.errors else status,
     )
@@ -358,3 +359,19 @@ def two_factor_disable(request: HttpRequest) -> HttpResponse:
         twofactor.disable(request.user)
         messages.success(request, _("Two-factor login is off."))
     return redirect("accounts:two_factor")
+
+
+@require_POST
+def email_settings(request: HttpRequest) -> HttpResponse:
+    """Mon compte: the user's email address and their copies of received SMS."""
+    try:
+        with transaction.atomic():
+            services.set_email(user=request.user, email=request.POST.get("email", "")[:254])
+            services.set_email_copies(
+                user=request.user, copies=request.POST.get("email_copies", "none")
+            )
+    except ServiceError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, _("Your email settings are saved."))
+    return redirect(reverse("accounts:profile") + "#email")

@@ -45,3 +45,15 @@ class OutgoingMail(models.Model):
                 condition=models.Q(state="pending"),
             ),
         ]
+
+
+class MailStop(models.Model):
+    """An address that asked not to get one kind of mail any more (the one-click link of a
+    mail, RFC 8058): no mail of that kind is queued for it (services.queue)."""
+
+    address = models.CharField(max_length=320)
+    kind = models.CharField(max_length=32)
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["address", "kind"], name="mail_stop_once")]

@@ -15,10 +15,11 @@ from django.conf import settings
 from django.core import signing
 from django.db import models
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from smsdesk.mail.models import OutgoingMail
+from smsdesk.mail.models import MailStop, OutgoingMail
 
 MAX_SUBJECT = 300
 
@@ -58,9 +59,12 @@ def queue(
     html: str = "",
     headers: dict[str, str] | None = None,
     now: datetime | None = None,
-) -> OutgoingMail:
-    """One mail into the outbox, in the caller's transaction (no network here)."""
+) -> OutgoingMail | None:
+    """One mail into the outbox, in the caller's transaction (no network here); None when
+    the address stopped that kind of mail."""
     now = now or timezone.now()
+    if kind != Kind.PASSWORD_RESET and stopped(address=to, kind=kind):
+        return None
     return OutgoingMail.objects.create(
         kind=kind,
         to=to,
@@ -81,7 +85,7 @@ def queue_rendered(
     context: dict[str, object],
     language: str = "",
     headers: dict[str, str] | None = None,
-) -> OutgoingMail:
+) -> OutgoingMail | None:
     r = render(template, context, language=language)
     return queue(to=to, kind=kind, subject=r.subject, text=r.text, html=r.html, headers=headers)
 
@@ -111,8 +115,29 @@ def read_unsubscribe_token(token: str) -> tuple[str, str] | None:
     return str(data["k"]), str(data.get("a", ""))
 
 
+def unsubscribe_url(*, kind: str, address: str) -> str:
+    return absolute(reverse("mail:stop", args=[unsubscribe_token(kind=kind, address=address)]))
+
+
 def unsubscribe_headers(url: str) -> dict[str, str]:
+    """RFC 2369 and RFC 8058: a mail client's "unsubscribe" button POSTs to `url`."""
     return {
         "List-Unsubscribe": f"<{url}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
+
+
+def stopped(*, address: str, kind: str) -> bool:
+    return MailStop.objects.filter(address=address.lower(), kind=kind).exists()
+
+
+def stop(*, address: str, kind: str) -> bool:
+    """No more mail of `kind` to `address` (True: it was not stopped yet)."""
+    _row, created = MailStop.objects.get_or_create(
+        address=address.lower(), kind=kind, defaults={"at": timezone.now()}
+    )
+    return created
+
+
+def resume(*, address: str, kind: str) -> None:
+    MailStop.objects.filter(address=address.lower(), kind=kind).delete()

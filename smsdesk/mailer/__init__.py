@@ -167,7 +167,10 @@ class SMTPTransport:
             with self._connect() as server:
                 if self.url.username:
                     server.login(self.url.username, self.url.password)
-                refused = server.send_message(msg, to_addrs=_recipients(msg))
+                # sendmail with the message's own bytes: send_message would escape a line
+                # starting with "From " as ">From " (mbox's rule, not SMTP's)
+                sender = email.utils.parseaddr(str(msg["From"]))[1]
+                refused = server.sendmail(sender, _recipients(msg), msg.as_bytes())
         except smtplib.SMTPRecipientsRefused as e:
             raise MailError(_answer(e.recipients), permanent=_all_permanent(e.recipients)) from e
         except smtplib.SMTPResponseException as e:

@@ -45,6 +45,7 @@ from smsdesk.gateways.base import (
 from smsdesk.mail.delivery import Sender as MailSender
 from smsdesk.messaging import gateway_state, lifecycle, outbox, receiving, recurring, stats, stop
 from smsdesk.messaging.models import UnmatchedReport
+from smsdesk.notify import notices
 from smsdesk.webhooks.delivery import Dispatcher
 from smsdesk.worker import leases
 from smsdesk.worker.inbound import EventHandler
@@ -62,6 +63,8 @@ STOPPED_MID_HANDOVER = gettext_noop(
     "been sent. It is not sent again on its own; check with the recipient, then retry if "
     "needed."
 )
+# How often the mail notifications are looked at (seconds).
+NOTICES_EVERY = 2.0
 # How often the stored reports that wait for their part are looked at, at the least.
 UNMATCHED_EVERY = 10.0
 # Results acknowledged during a hand-over are recorded in groups of this many, or after this
@@ -456,6 +459,7 @@ class Worker:
         # Mail from the outbox: its own thread, so an absent mail server delays only mail.
         self.mail: MailSender | None = None
         self._last_heartbeat = timezone.now()
+        self._last_notices = 0.0
         self._started = False
         # One lease per line this worker may drive (SMSDESK_WORKER_LINES; `eligible`, when
         # given, is what it says: only those gateways are built).
@@ -586,6 +590,12 @@ class Worker:
             # Recurring sends: each due occurrence once (claimed in the database).
             if recurring.fire_due():
                 self.wake_all()
+            # Mail notifications (copies of received SMS, grouped; a campaign finished; a
+            # gateway down): written to the outbox, sent by the mail thread.
+            if time.monotonic() - self._last_notices >= NOTICES_EVERY:
+                self._last_notices = time.monotonic()
+                if notices.step() and self.mail is not None:
+                    self.mail.wake.set()
         except Exception:
             log.exception("worker housekeeping failed, retrying")
             _reset_connection()

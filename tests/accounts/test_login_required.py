@@ -16,6 +16,9 @@ PUBLIC = {
     "accounts:password_reset_complete",
     # the second step of a login (tests/accounts/test_two_factor.py)
     "accounts:login_code",
+    # a mail's one-click "stop these mails": the signed token is the authority
+    # (tests/notify/test_notifications.py)
+    "mail:stop",
 }
 POST_ONLY = (
     "logout",
@@ -38,6 +41,7 @@ POST_ONLY = (
     "webhooks:toggle",
     "webhooks:send_again",
     "two_factor_codes",
+    "email_settings",
     "two_factor_disable",
 )
 POST_ONLY += ("preview",)  # New SMS: a personalised text's preview

@@ -141,3 +141,21 @@ def test_the_commands_set_the_email(db, capsys: pytest.CaptureFixture[str]) -> N
     call_command("user", "set", "zoe", "--no-require-2fa")
     zoe.refresh_from_db()
     assert zoe.require_2fa is False
+
+
+def test_mon_compte_sets_the_email_and_the_copies(client_bob, operator: User) -> None:  # type: ignore[no-untyped-def]
+    from smsdesk.mail import services as mail
+
+    mail.stop(address="bob@example.org", kind=mail.Kind.INBOUND_COPY)
+    answer = client_bob.post(
+        "/accounts/me/email/", {"email": "bob@example.org", "email_copies": "mine"}
+    )
+    assert answer.status_code == 302
+    operator.refresh_from_db()
+    assert (operator.email, operator.email_copies) == ("bob@example.org", "mine")
+    # chosen again: the earlier "stop these mails" no longer holds
+    assert not mail.stopped(address="bob@example.org", kind=mail.Kind.INBOUND_COPY)
+    client_bob.post("/accounts/me/email/", {"email": "bob@", "email_copies": "all"})
+    operator.refresh_from_db()
+    assert operator.email == "bob@example.org"
+    assert b'id="email"' in client_bob.get("/accounts/me/").content

@@ -26,11 +26,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='user',
-            name='email_stopped',
-            field=models.JSONField(blank=True, db_default=[], default=list),
-        ),
-        migrations.AddField(
-            model_name='user',
             name='require_2fa',
             field=models.BooleanField(db_default=False, default=False, verbose_name='two-factor login required'),
         ),
