@@ -16,6 +16,7 @@ OWN_COMMANDS = (
     "restore",
     "createuser",
     "user",
+    "audit",
     "createtoken",
     "send",
     "autoreply",
@@ -45,6 +46,10 @@ def main(argv: list[str] | None = None) -> None:
                 "check the terminal's or the script's encoding\n"
             )
             sys.exit(1)
+    # the audit log's entries written by a command: the platform administrator's, "cli"
+    from smsdesk.audit import context as audit_context
+
+    audit_context.bind(via=audit_context.CLI)
     try:
         if args in ([], ["help"], ["-h"], ["--help"]):
             sys.stdout.write(overview())

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "ninja",  # the API docs' assets (swagger-ui) from the package, not a CDN
     "smsdesk.core",
+    "smsdesk.audit",
     "smsdesk.accounts",
     "smsdesk.messaging",
     "smsdesk.directory",
@@ -97,6 +98,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.is_verified(): this session passed the second factor (django-otp)
     "django_otp.middleware.OTPMiddleware",
+    # who and from where, for the audit log's entries (audit/services.py)
+    "smsdesk.audit.middleware.AuditContextMiddleware",
     # the user's own language and time zone (Mon compte), once the login is known
     "smsdesk.accounts.middleware.UserPreferencesMiddleware",
     "smsdesk.core.middleware.QueryControlsMiddleware",

@@ -29,6 +29,8 @@ from django.utils.translation import gettext as _
 
 from smsdesk.accounts import twofactor
 from smsdesk.accounts.models import User
+from smsdesk.audit import services as audit
+from smsdesk.audit.models import Action
 
 log = logging.getLogger("smsdesk.accounts")
 
@@ -82,6 +84,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
                 after = _after_login(request, pending.get("next", ""))
                 return redirect(after)
             pending["tries"] = pending.get("tries", 0) + 1
+            audit.record(Action.LOGIN_CODE_FAILED, user, actor=user)
             log.warning(
                 "wrong two-factor code for user name %r from %s",
                 user.get_username(),

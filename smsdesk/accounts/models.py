@@ -61,6 +61,7 @@ class Scope(models.TextChoices):
     CONTACTS_WRITE = "contacts:write", _("Change contacts and groups")
     OPTOUTS_WRITE = "optouts:write", _("Change the STOP list")
     WEBHOOKS_ADMIN = "webhooks:admin", _("Manage webhooks")
+    AUDIT_READ = "audit:read", _("Read the audit log")
 
 
 # What each role may give its tokens (and what a token keeps of its scopes when its user's

@@ -26,6 +26,8 @@ from django.utils.decorators import method_decorator
 
 from smsdesk.accounts import services
 from smsdesk.accounts.models import User
+from smsdesk.audit import services as audit
+from smsdesk.audit.models import Action
 
 
 class ResetRequestForm(auth_forms.PasswordResetForm):
@@ -89,6 +91,7 @@ class ConfirmView(auth_views.PasswordResetConfirmView):
     def form_valid(self, form: auth_forms.SetPasswordForm) -> HttpResponse:  # type: ignore[type-arg]
         response = super().form_valid(form)
         services.password_set(form.user)  # every session of the user ends, tokens too
+        audit.record(Action.PASSWORD_RESET, form.user, actor=form.user, after={"by": "email"})
         return response
 
 

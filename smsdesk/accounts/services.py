@@ -27,6 +27,8 @@ from smsdesk.accounts.models import (
     Scope,
     User,
 )
+from smsdesk.audit import services as audit
+from smsdesk.audit.models import Action
 from smsdesk.core import text
 from smsdesk.core.errors import ServiceError, collect
 from smsdesk.mail import services as mail_services
@@ -93,6 +95,7 @@ def create_user(
     candidate.set_password(password)
     candidate.is_staff = role == User.Role.ADMIN
     candidate.save()
+    audit.record(Action.USER_CREATE, candidate, after={"role": role, "email": email})
     return candidate
 
 
@@ -116,6 +119,7 @@ def set_role(*, user: User, role: str) -> User:
     check_role(role)
     if user.role == User.Role.ADMIN and role != User.Role.ADMIN:
         _keep_one_admin(user)
+    audit.record(Action.USER_ROLE, user, before={"role": user.role}, after={"role": role})
     user.role = role
     user.is_staff = role == User.Role.ADMIN
     user.save(update_fields=["role", "is_staff"])
@@ -130,6 +134,7 @@ def set_active(*, user: User, active: bool) -> User:
         _keep_one_admin(user)
     user.is_active = active
     user.save(update_fields=["is_active"])
+    audit.record(Action.USER_REACTIVATE if active else Action.USER_SUSPEND, user)
     # On reactivation too: a login that was being answered while the suspension was saved
     # could have written its session after it; none may outlive the suspension.
     end_sessions(user)
@@ -154,6 +159,7 @@ def reset_password(*, user: User, password: str = "") -> str:
     user.set_password(password)
     user.save(update_fields=["password"])
     password_set(user)
+    audit.record(Action.PASSWORD_RESET, user)
     return password
 
 
@@ -166,6 +172,7 @@ def change_own_password(*, user: User, old: str, new: str, request: HttpRequest)
         user.set_password(new)
         user.save(update_fields=["password"])
         revoked = password_set(user, keep_session=request.session.session_key)
+        audit.record(Action.PASSWORD_CHANGE, user, actor=user, after={"tokens_revoked": revoked})
     update_session_auth_hash(request, user)  # this browser's session follows the new password
     return revoked
 
@@ -270,6 +277,12 @@ def create_token(
         scopes=chosen,
         expires_at=expires_at,
     )
+    audit.record(
+        Action.TOKEN_CREATE,
+        token,
+        after={"user": user.get_username(), "prefix": token.prefix, "scopes": chosen},
+        label=f"{token.name or '-'} ({token.prefix}…)",
+    )
     return token, raw
 
 
@@ -283,7 +296,16 @@ def user_for_token(raw: str) -> User | None:
 
 @transaction.atomic
 def revoke_token(*, user: User, token_id: int) -> bool:
-    return ApiToken.objects.filter(user=user, id=token_id).delete()[0] > 0
+    token = ApiToken.objects.filter(user=user, id=token_id).first()
+    if token is None:
+        return False
+    audit.record(
+        Action.TOKEN_REVOKE,
+        token,
+        before={"user": user.get_username(), "prefix": token.prefix},
+        label=f"{token.name or '-'} ({token.prefix}…)",
+    )
+    return ApiToken.objects.filter(id=token.id).delete()[0] > 0
 
 
 def set_notifications(*, user: User, inbound: bool, sound: bool) -> None:
@@ -345,8 +367,11 @@ def check_email(address: str) -> str:
 
 def set_email(*, user: User, email: str) -> User:
     """The address the user's mails go to ("" : none; no mail is sent to them)."""
+    before = user.email
     user.email = check_email(email)
     user.save(update_fields=["email"])
+    if before != user.email:
+        audit.record(Action.SETTINGS, user, before={"email": before}, after={"email": user.email})
     return user
 
 
@@ -357,6 +382,13 @@ def set_email_copies(*, user: User, copies: str) -> User:
             % {"choices": ", ".join(User.EmailCopies.values)},
             field="email_copies",
         )
+    if user.email_copies != copies:
+        audit.record(
+            Action.SETTINGS,
+            user,
+            before={"email_copies": user.email_copies},
+            after={"email_copies": copies},
+        )
     user.email_copies = copies
     user.save(update_fields=["email_copies"])
     if copies != User.EmailCopies.NONE and user.email:
@@ -366,6 +398,13 @@ def set_email_copies(*, user: User, copies: str) -> User:
 
 
 def set_require_2fa(*, user: User, required: bool) -> User:
+    if user.require_2fa != required:
+        audit.record(
+            Action.SETTINGS,
+            user,
+            before={"require_2fa": user.require_2fa},
+            after={"require_2fa": required},
+        )
     user.require_2fa = required
     user.save(update_fields=["require_2fa"])
     return user

@@ -32,6 +32,8 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from smsdesk.accounts.models import User
+from smsdesk.audit import services as audit
+from smsdesk.audit.models import Action
 
 RECOVERY_CODES = 10
 MAX_TRIES = 5
@@ -92,6 +94,7 @@ def confirm_setup(user: User, code: str) -> list[str]:
     TOTPDevice.objects.filter(user=user, confirmed=True).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
+    audit.record(Action.TWO_FACTOR_ON, user)
     return new_recovery_codes(user)
 
 
@@ -106,6 +109,7 @@ def new_recovery_codes(user: User) -> list[str]:
 
 @transaction.atomic
 def disable(user: User) -> None:
+    audit.record(Action.TWO_FACTOR_OFF, user)
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
 

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from smsdesk.accounts import login, reset, views
+from smsdesk.accounts import journal, login, reset, views
 
 app_name = "accounts"
 urlpatterns = [
@@ -23,6 +23,8 @@ urlpatterns = [
     path("me/tokens/", views.create_token, name="create_token"),
     path("me/tokens/<int:token_id>/revoke/", views.revoke_token, name="revoke_token"),
     path("users/", views.users, name="users"),
+    path("journal/", journal.journal, name="journal"),
+    path("journal/export/", journal.journal_export, name="journal_export"),
     path("users/<int:user_id>/", views.user_detail, name="user"),
     path("users/<int:user_id>/role/", views.change_role, name="change_role"),
     path("users/<int:user_id>/suspend/", views.suspend, name="suspend"),

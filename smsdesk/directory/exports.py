@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from smsdesk.audit import services as audit
+from smsdesk.audit.models import Action
 from smsdesk.core.spreadsheet import safe_cell
 from smsdesk.directory import services
 from smsdesk.directory.imports import GROUP_SEPARATOR
@@ -54,6 +56,11 @@ def _rows(contacts: QuerySet[Contact]) -> Iterator[tuple[int, str, str, str, dic
 
 def csv_chunks(contacts: QuerySet[Contact]) -> Iterator[str]:
     """The CSV file, in pieces (for a streaming response or a file)."""
+    audit.record(Action.EXPORT, ("contacts", "csv"), label="contacts")
+    return _csv_chunks(contacts)
+
+
+def _csv_chunks(contacts: QuerySet[Contact]) -> Iterator[str]:
     custom = list(ContactField.objects.all())
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=CSV_DELIMITER, lineterminator="\r\n")
@@ -80,6 +87,11 @@ def csv_chunks(contacts: QuerySet[Contact]) -> Iterator[str]:
 
 def json_chunks(contacts: QuerySet[Contact]) -> Iterator[str]:
     """A JSON array of {name, first_name, number (E.164), groups, fields}."""
+    audit.record(Action.EXPORT, ("contacts", "json"), label="contacts")
+    return _json_chunks(contacts)
+
+
+def _json_chunks(contacts: QuerySet[Contact]) -> Iterator[str]:
     yield "["
     for i, (cid, name, number, first_name, fields, groups) in enumerate(_rows(contacts)):
         item = {

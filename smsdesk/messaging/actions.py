@@ -13,6 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from smsdesk.accounts import access
+from smsdesk.audit import services as audit
+from smsdesk.audit.models import Action
 from smsdesk.messaging import errors, lifecycle, stop
 from smsdesk.messaging.models import (
     Conversation,
@@ -76,6 +78,7 @@ def cancel_message(message_id: int, *, by: Any = None) -> Message:
             _("This message can no longer be cancelled: it is %(status)s.")
             % {"status": message.get_status_display().lower()}
         )
+    audit.record(Action.CANCEL, message, actor=by, label=message.peer)
     return message
 
 
@@ -87,18 +90,19 @@ def retry_message(message_id: int, *, by: Any = None) -> Message:
     user confirms, and the worker never does this on its own.
     """
     _check_may_act(message_id, by)
-    done = retry_messages(Message.objects.filter(id=message_id), by=by)
+    done = retry_messages(Message.objects.filter(id=message_id), by=by, recorded=True)
     message = get_message(message_id)
     if not done:
         raise NotActionable(
             _("Only a failed or unknown message can be sent again; this one is %(status)s.")
             % {"status": message.get_status_display().lower()}
         )
+    audit.record(Action.RETRY, message, actor=by, label=message.peer)
     return message
 
 
 @transaction.atomic
-def retry_messages(messages: QuerySet[Message], *, by: Any = None) -> int:
+def retry_messages(messages: QuerySet[Message], *, by: Any = None, recorded: bool = False) -> int:
     """The rule of every "send again" (one message, or a campaign's): the outbound ones among
     `messages` that failed or whose fate is unknown are queued again now, in one UPDATE
     (`by`, a user, recorded); those to a number that has said STOP since are blocked instead.
@@ -117,6 +121,13 @@ def retry_messages(messages: QuerySet[Message], *, by: Any = None) -> int:
         retried_by=by,
     )
     stop.block_among(done, (peers[i] for i in done if i in peers), at=now)
+    if done and not recorded:  # (`recorded`: the caller writes the audit entry itself)
+        audit.record(
+            Action.RETRY,
+            ("message", ",".join(map(str, list(done)[:10]))),
+            actor=by,
+            after={"count": len(done)},
+        )
     return len(done)
 
 

@@ -20,6 +20,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from smsdesk.accounts import access
+from smsdesk.audit import services as audit
+from smsdesk.audit.models import Action
 from smsdesk.directory.imports import RecipientFile
 from smsdesk.directory.services import Targets
 from smsdesk.messaging import actions, errors, lifecycle, sending
@@ -144,6 +146,9 @@ def cancel_campaign(campaign_id: int, *, by: Any = None) -> int:
     )
     if not done:
         raise actions.NotActionable(_("Nothing is left to cancel in this campaign."))
+    audit.record(
+        Action.CANCEL, campaign, actor=by, after={"count": len(done)}, label=campaign.body[:80]
+    )
     return len(done)
 
 
@@ -153,11 +158,14 @@ def retry_campaign(campaign_id: int, *, by: Any = None) -> int:
     unknown one may have arrived). The rules are messaging.actions.retry_messages'."""
     campaign = get_campaign(campaign_id)
     _check_may_act(campaign, by)
-    done = actions.retry_messages(Message.objects.filter(campaign_id=campaign.id), by=by)
+    done = actions.retry_messages(
+        Message.objects.filter(campaign_id=campaign.id), by=by, recorded=True
+    )
     if not done:
         raise actions.NotActionable(
             _("Nothing to send again: no message of this campaign failed or is unknown.")
         )
+    audit.record(Action.RETRY, campaign, actor=by, after={"count": done}, label=campaign.body[:80])
     return done
 
 

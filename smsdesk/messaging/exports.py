@@ -17,6 +17,8 @@ from datetime import date, datetime, time
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from smsdesk.audit import services as audit
+from smsdesk.audit.models import Action
 from smsdesk.core import spreadsheet
 from smsdesk.core.lists import Order, keyset_chunks
 from smsdesk.directory import services as directory
@@ -142,6 +144,12 @@ def rows(*, direction: str, search: str = "", since: date | None = None) -> Iter
 def csv_chunks(*, direction: str, search: str = "", since: date | None = None) -> Iterator[str]:
     """The CSV file in pieces (a streaming response, or the command's output)."""
     check_direction(direction)
+    audit.record(
+        Action.EXPORT,
+        ("messages", direction),
+        after={"search": search, "since": since},
+        label=f"messages {direction}",
+    )
     return spreadsheet.chunks(
         header(direction), rows(direction=direction, search=search, since=since)
     )

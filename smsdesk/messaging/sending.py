@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from smsdesk.audit import services as audit
+from smsdesk.audit.models import Action
 from smsdesk.core import display
 from smsdesk.core import text as control
 from smsdesk.core.bulk import insert_rows
@@ -285,6 +287,13 @@ def create_campaign(
     # In recipients' order (ids grow with the insert); read only by those who iterate it.
     campaign.created_messages = campaign.messages.order_by("id")  # type: ignore[attr-defined]
     _touch_conversations(recipients, body, Message.Direction.OUTBOUND, now, bodies=bodies)
+    audit.record(
+        Action.SEND,
+        campaign,
+        actor=author,
+        after={"recipients": len(recipients), "text": body[:160], "source": source},
+        label=body[:80],
+    )
     return campaign
 
 

@@ -153,6 +153,7 @@ ADMIN_ONLY = USER_PAGES | {"optout:add", "optout:remove"}  # 403 for an operator
 ADMIN_ONLY |= {"optout:confirmation", "optout:import"}  # the STOP list's settings and import
 ADMIN_ONLY |= {"worker:gateways", "worker:gateways_panel"}  # Passerelles
 ADMIN_ONLY |= {"webhooks:list"}
+ADMIN_ONLY |= {"accounts:journal", "accounts:journal_export"}  # the audit log
 NEEDS_A_ROW = {"messaging:conversation_with": 404}  # no ?number= given
 
 
