@@ -255,7 +255,8 @@ def delete_contacts(contact_ids: Sequence[int]) -> int:
     deleted = 0
     gone: list[dict[str, object]] = []
     for chunk in _chunks(list(contact_ids)):
-        gone += [dict(c) for c in Contact.objects.filter(id__in=chunk).values("id", "name", "number")]
+        rows = Contact.objects.filter(id__in=chunk).values("id", "name", "number")
+        gone += [dict(c) for c in rows]
         deleted += Contact.objects.filter(id__in=chunk).delete()[1].get("directory.Contact", 0)
     if deleted:
         audit.record(
