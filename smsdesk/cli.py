@@ -17,6 +17,7 @@ OWN_COMMANDS = (
     "createuser",
     "user",
     "audit",
+    "purge",
     "createtoken",
     "send",
     "autoreply",

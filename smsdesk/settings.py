@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "smsdesk.mail",
     "smsdesk.webhooks",
     "smsdesk.notify",
+    "smsdesk.retention",
     "smsdesk.api",
     "smsdesk.worker",
     "smsdesk.ops",
@@ -369,6 +370,9 @@ SMSDESK_EMAIL_COPIES_TO = env_list("SMSDESK_EMAIL_COPIES_TO", [])
 SMSDESK_EMAIL_COPY_GROUP_SECONDS = env_int("SMSDESK_EMAIL_COPY_GROUP_SECONDS", 60, minimum=0)
 # Administrators get a mail when a gateway has been down this long.
 SMSDESK_EMAIL_GATEWAY_DOWN_MINUTES = env_int("SMSDESK_EMAIL_GATEWAY_DOWN_MINUTES", 15, minimum=1)
+# Data retention (docs/audit.md): messages, calls and audit entries older than this many
+# months are deleted by the worker, in small batches (0: kept for ever).
+SMSDESK_RETENTION_MONTHS = env_int("SMSDESK_RETENTION_MONTHS", 0, minimum=0)
 # A password reset link works once, for this many minutes.
 PASSWORD_RESET_TIMEOUT = env_int("SMSDESK_PASSWORD_RESET_MINUTES", 30, minimum=5) * 60
 # Reset requests accepted per address and per client address (IP) in an hour.

@@ -46,6 +46,7 @@ class Action(models.TextChoices):
     TWO_FACTOR_ON = "2fa.on", _("Two-factor login turned on")
     TWO_FACTOR_OFF = "2fa.off", _("Two-factor login turned off")
     SETTINGS = "settings", _("Settings changed")
+    PURGE = "data.purge", _("Old data deleted")
 
 
 class Entry(models.Model):

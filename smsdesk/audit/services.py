@@ -92,12 +92,17 @@ def entries(
 
 
 @transaction.atomic
-def purge(*, before: datetime) -> int:
-    """Delete the entries older than `before` (data retention): the only DELETE the
-    triggers let through, for this transaction only."""
+def purge(*, before: datetime, limit: int | None = None) -> int:
+    """Delete the entries older than `before` (at most `limit`, oldest first: data
+    retention): the only DELETE the triggers let through, for this transaction only."""
     unlock = Unlock.objects.create()
     try:
-        count = Entry.objects.filter(at__lt=before).delete()[0]
+        old = Entry.objects.filter(at__lt=before)
+        if limit is not None:
+            old = Entry.objects.filter(
+                id__in=list(old.order_by("id").values_list("id", flat=True)[:limit])
+            )
+        count = old.delete()[0]
     finally:
         Unlock.objects.filter(pk=unlock.pk).delete()
     return count

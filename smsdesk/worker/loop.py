@@ -46,6 +46,7 @@ from smsdesk.mail.delivery import Sender as MailSender
 from smsdesk.messaging import gateway_state, lifecycle, outbox, receiving, recurring, stats, stop
 from smsdesk.messaging.models import UnmatchedReport
 from smsdesk.notify import notices
+from smsdesk.retention import services as retention
 from smsdesk.webhooks.delivery import Dispatcher
 from smsdesk.worker import leases
 from smsdesk.worker.inbound import EventHandler
@@ -587,6 +588,12 @@ class Worker:
                 stats.fold()
                 lifecycle.fold_campaign_counts()
                 once.purge_idempotency_keys()
+                # Data retention: one small batch per heartbeat (sends go on meanwhile).
+                if settings.SMSDESK_RETENTION_MONTHS:
+                    retention.purge_batch(
+                        before=timezone.now()
+                        - timedelta(days=30 * settings.SMSDESK_RETENTION_MONTHS)
+                    )
             # Recurring sends: each due occurrence once (claimed in the database).
             if recurring.fire_due():
                 self.wake_all()

@@ -5,10 +5,12 @@ action without a row here fails, and so does a service that stops recording."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from smsdesk.accounts import services as accounts
@@ -23,6 +25,7 @@ from smsdesk.messaging import actions, campaigns, sending
 from smsdesk.messaging import exports as message_exports
 from smsdesk.messaging.models import GatewayState, Message
 from smsdesk.optout import services as optout
+from smsdesk.retention import services as retention
 from tests.messaging.test_campaigns import set_states
 
 PASSWORD = "correct horse 42"
@@ -154,6 +157,10 @@ CASES: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     ),
     Action.TWO_FACTOR_ON: (_two_factor_setup, _two_factor_on),
     Action.TWO_FACTOR_OFF: (lambda w: w.bob, lambda bob: twofactor.disable(bob)),
+    Action.PURGE: (
+        lambda w: Entry.objects.create(at=timezone.now() - timedelta(days=400), action="settings"),
+        lambda _e: retention.purge(before=timezone.now() - timedelta(days=365)),
+    ),
     Action.SETTINGS: (
         lambda w: w.bob,
         lambda bob: accounts.set_require_2fa(user=bob, required=True),
