@@ -128,17 +128,18 @@ def run_due(*, via: mailer.Transport | None = None, now: datetime | None = None)
     not the recipient's own (the server is away: the rest waits for the next round)."""
     sent = 0
     via = via or transport()
-    while True:
-        ids = due(now or timezone.now())
-        if not ids:
-            return sent
-        for mail_id in ids:
-            result = deliver(mail_id, via=via, now=now)
-            if result is True:
-                sent += 1
-            elif isinstance(result, mailer.MailError) and not result.permanent:
-                _defer_the_rest(now or timezone.now(), mail_id)
+    with mailer.session(via):  # one SMTP connection for the round
+        while True:
+            ids = due(now or timezone.now())
+            if not ids:
                 return sent
+            for mail_id in ids:
+                result = deliver(mail_id, via=via, now=now)
+                if result is True:
+                    sent += 1
+                elif isinstance(result, mailer.MailError) and not result.permanent:
+                    _defer_the_rest(now or timezone.now(), mail_id)
+                    return sent
 
 
 def _defer_the_rest(now: datetime, failed: int) -> None:

@@ -15,6 +15,7 @@ usable (and tested) without Django, as the gateways are.
 
 from __future__ import annotations
 
+import contextlib
 import email.policy
 import email.utils
 import os
@@ -23,6 +24,8 @@ import ssl
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -147,9 +150,15 @@ def _recipients(msg: EmailMessage) -> list[str]:
 
 
 class SMTPTransport:
+    """Hands mails to an SMTP server. Inside `session()` one connection carries every mail
+    (a round of the outbox: one TLS handshake and one login, not one per mail); outside, a
+    connection per mail."""
+
     def __init__(self, url: MailURL, *, timeout: float = TIMEOUT) -> None:
         self.url = url
         self.timeout = timeout
+        self._server: smtplib.SMTP | None = None
+        self._in_session = False
 
     def _connect(self) -> smtplib.SMTP:
         u = self.url
@@ -162,27 +171,57 @@ class SMTPTransport:
             server.starttls(context=ssl.create_default_context())
         return server
 
-    def send(self, msg: EmailMessage) -> None:
+    def _open(self) -> smtplib.SMTP:
+        server = self._connect()
+        if self.url.username:
+            server.login(self.url.username, self.url.password)
+        return server
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        self._in_session = True
         try:
-            with self._connect() as server:
-                if self.url.username:
-                    server.login(self.url.username, self.url.password)
-                # sendmail with the message's own bytes: send_message would escape a line
-                # starting with "From " as ">From " (mbox's rule, not SMTP's)
-                sender = email.utils.parseaddr(str(msg["From"]))[1]
-                refused = server.sendmail(sender, _recipients(msg), msg.as_bytes())
+            yield
+        finally:
+            self._in_session = False
+            self._close()
+
+    def _close(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            try:
+                server.quit()
+            except (OSError, smtplib.SMTPException):
+                server.close()
+
+    def send(self, msg: EmailMessage) -> None:
+        # sendmail with the message's own bytes: send_message would escape a line starting
+        # with "From " as ">From " (mbox's rule, not SMTP's)
+        sender = email.utils.parseaddr(str(msg["From"]))[1]
+        data = msg.as_bytes()
+        try:
+            if not self._in_session:
+                with self._open() as server:
+                    refused = server.sendmail(sender, _recipients(msg), data)
+            else:
+                if self._server is None:
+                    self._server = self._open()
+                try:
+                    refused = self._server.sendmail(sender, _recipients(msg), data)
+                except smtplib.SMTPServerDisconnected:
+                    self._server = self._open()  # it closed the kept connection: once more
+                    refused = self._server.sendmail(sender, _recipients(msg), data)
         except smtplib.SMTPRecipientsRefused as e:
             raise MailError(_answer(e.recipients), permanent=_all_permanent(e.recipients)) from e
         except smtplib.SMTPResponseException as e:
-            text = (
-                e.smtp_error.decode("utf-8", "replace")
-                if isinstance(e.smtp_error, bytes)
-                else str(e.smtp_error)
-            )
+            self._close()
+            raw = e.smtp_error
+            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
             raise MailError(
                 f"{e.smtp_code} {text}"[:300], permanent=500 <= e.smtp_code < 600
             ) from e
         except (OSError, smtplib.SMTPException) as e:  # refused, unreachable, TLS, timeout
+            self._close()
             raise MailError(f"{type(e).__name__}: {e}"[:300] or type(e).__name__) from e
         if refused:
             raise MailError(_answer(refused), permanent=_all_permanent(refused))
@@ -226,6 +265,11 @@ class ConsoleTransport:
         out = self.stream or sys.stdout
         out.write(msg.as_string() + "\n" + "-" * 72 + "\n")
         out.flush()
+
+
+def session(transport: Transport) -> contextlib.AbstractContextManager[None]:
+    """One connection for a round of mails, where the transport has connections."""
+    return transport.session() if isinstance(transport, SMTPTransport) else nullcontext()
 
 
 def transport_for(url: MailURL, *, timeout: float = TIMEOUT) -> Transport:

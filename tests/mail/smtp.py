@@ -15,6 +15,7 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+        self.sessions: set[object] = set()  # the client ends (address, port) that carried mail
         self.lock = threading.Lock()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -22,6 +23,7 @@ class Inbox:
         with self.lock:
             self.messages.append(msg)  # type: ignore[arg-type]
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            self.sessions.add(tuple(session.peer))
         return "250 OK"
 
 

@@ -133,6 +133,14 @@ def test_a_server_that_refuses_delays_and_loses_nothing(settings) -> None:
     assert set(OutgoingMail.objects.values_list("state", flat=True)) == {"sent"}
 
 
+def test_a_round_of_mails_takes_one_connection(smtp_server: SMTPServer) -> None:
+    for i in range(15):
+        _queue(subject=f"m{i}")
+    assert delivery.run_due() == 15
+    assert len(smtp_server.inbox.messages) == 15
+    assert len(smtp_server.inbox.sessions) == 1
+
+
 def test_a_permanent_refusal_gives_up_at_once(smtp_server: SMTPServer) -> None:
     async def refuse(server, session, envelope, address, options):  # type: ignore[no-untyped-def]
         return "550 5.1.1 no such user"
