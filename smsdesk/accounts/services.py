@@ -37,6 +37,7 @@ TOKEN_PREFIX = tokens.TOKEN_PREFIX
 
 
 MAX_USERNAME = 150
+MAX_EMAIL = 254  # the column's size (RFC 5321's path limit)
 
 
 class AccountError(ServiceError):
@@ -356,6 +357,8 @@ def check_email(address: str) -> str:
     if not address:
         return ""
     try:
+        if len(address) > MAX_EMAIL:
+            raise ValidationError("too long")
         validate_email(address)
     except ValidationError:
         raise AccountError(

@@ -3,6 +3,7 @@ from django.utils.translation import gettext as _
 
 from smsdesk.accounts import services
 from smsdesk.accounts.models import User
+from smsdesk.core.errors import ServiceError
 
 
 class Command(BaseCommand):
@@ -41,7 +42,7 @@ class Command(BaseCommand):
                 services.set_email_copies(user=user, copies=opts["email_copies"])
             if opts["require_2fa"] is not None:
                 services.set_require_2fa(user=user, required=opts["require_2fa"])
-        except services.AccountError as e:
+        except ServiceError as e:
             raise CommandError(str(e.message)) from None
         self.stdout.write(
             _("%(name)s: email %(email)s, copies %(copies)s, two-factor login %(two)s.")

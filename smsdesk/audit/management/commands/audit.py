@@ -11,9 +11,12 @@ from smsdesk.audit.models import Action
 
 
 def _moment(raw: str) -> datetime:
-    moment = parse_datetime(raw)
+    try:
+        moment = parse_datetime(raw)
+        day = parse_date(raw) if moment is None else None
+    except ValueError:  # well formed, but no such day (2020-13-45)
+        moment = day = None
     if moment is None:
-        day = parse_date(raw)
         if day is None:
             raise CommandError(
                 _("%(value)s is not a date (YYYY-MM-DD or ISO 8601).") % {"value": raw}

@@ -19,7 +19,10 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="only count what would go")
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
-        day = parse_date(opts["before"] or "")
+        try:
+            day = parse_date(opts["before"] or "")
+        except ValueError:  # well formed, but no such day
+            day = None
         if day is None:
             raise CommandError(_("--before takes a date: YYYY-MM-DD."))
         before = timezone.make_aware(datetime.combine(day, time.min))
