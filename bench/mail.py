@@ -101,7 +101,7 @@ def main() -> None:
     assert sent == waiting == len(server.inbox.messages), (sent, waiting)
     print(
         f"{'outbox drained':>24}: {sent} mails in {took:.2f} s = {sent / took:.0f} mails/s "
-        f"to aiosmtpd (one connection per mail), none lost"
+        f"to aiosmtpd (one connection for the round), none lost"
     )
 
 
