@@ -222,11 +222,16 @@ class Writer:
     """Rows into tables: COPY on PostgreSQL, executemany on SQLite. Columns not given get
     the model field's default (so a column added by a later migration still gets a value)."""
 
-    def __init__(self) -> None:
+    def __init__(self, organisation_id: int | None = None) -> None:
         from django.db import connection
 
         self.connection = connection
         self.pg = connection.vendor == "postgresql"
+        from smsdesk.core import tenancy
+
+        # Every customer row: the organisation of a single-customer installation (bench/orgs.py
+        # spreads the same data over many).
+        self.organisation_id = organisation_id or tenancy.sole_organisation().pk
 
     def value(self, v: object) -> object:
         """A Python value as the database stores it (SQLite: ORM's text for dates)."""
@@ -246,7 +251,10 @@ class Writer:
             for f in meta.concrete_fields
             if f not in given and not f.primary_key and not getattr(f, "generated", False)
         ]
-        consts = tuple(self.value(f.get_default()) for f in rest)
+        consts = tuple(
+            self.organisation_id if f.name == "organisation" else self.value(f.get_default())
+            for f in rest
+        )
         quote = self.connection.ops.quote_name
         columns = ", ".join(quote(f.column) for f in [*given, *rest])
         table = quote(meta.db_table)
@@ -723,8 +731,8 @@ def seed(
         # home page's day counters (the counters migration's own backfill, run once more).
         with connection.cursor() as cursor:
             cursor.execute(
-                "INSERT INTO messaging_unreadentry (message_id, created_at) "
-                "SELECT id, created_at FROM messaging_message "
+                "INSERT INTO messaging_unreadentry (message_id, created_at, organisation_id) "
+                "SELECT id, created_at, organisation_id FROM messaging_message "
                 "WHERE direction = 'in' AND status = 'unread'"
             )
         counters = import_module("smsdesk.messaging.migrations.0013_counts_per_tag_user")

@@ -75,8 +75,11 @@ def main() -> None:
                     services.create_endpoint(by=admin, url=url, events=["message.status"])
                 took, done = run(args.messages)
                 times[kind].append(took)
-                print(f"{kind:>12}: {took:6.2f} s to deliver {args.messages}, {done} webhook "
-                      f"deliveries made meanwhile", flush=True)
+                print(
+                    f"{kind:>12}: {took:6.2f} s to deliver {args.messages}, {done} webhook "
+                    f"deliveries made meanwhile",
+                    flush=True,
+                )
     db = "PostgreSQL" if args.database_url else "SQLite"
     print(f"\n{db}, {args.messages} messages, median of {args.rounds}:")
     for kind, values in times.items():

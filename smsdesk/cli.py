@@ -14,6 +14,7 @@ OWN_COMMANDS = (
     "check",
     "backup",
     "restore",
+    "org",
     "createuser",
     "user",
     "audit",

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "smsdesk.api",
     "smsdesk.worker",
     "smsdesk.ops",
+    "smsdesk.tenants",
 ]
 
 MIDDLEWARE = [
@@ -109,6 +110,8 @@ MIDDLEWARE = [
     # an API POST with an Idempotency-Key: taken and answered in one transaction
     "smsdesk.api.idempotency.IdempotencyMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # request.organisation; the platform administrator and read-only accounts kept in bounds
+    "smsdesk.accounts.middleware.OrganisationMiddleware",
     # a user who must use two-factor login and has no device: only its set-up page
     "smsdesk.accounts.login.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -134,6 +137,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "smsdesk.core.context_processors.menu",
                 "smsdesk.accounts.context_processors.login_rules",
+                "smsdesk.accounts.context_processors.visit_banner",
                 "smsdesk.worker.context_processors.worker_status",
                 "smsdesk.core.disk.disk_space",
             ],
@@ -311,6 +315,9 @@ SMSDESK_CONCAT_WAIT = env_int("SMSDESK_CONCAT_WAIT", 3600, minimum=0)
 # Pages ask this often whether an SMS arrived, for the notices (README "In the browser");
 # 0 turns the notices off for everyone.
 SMSDESK_NOTIFY_SECONDS = env_int("SMSDESK_NOTIFY_SECONDS", 10, minimum=0)
+# A query of a customer's data without its organisation: logged as an error in production (the
+# page keeps working), an exception in the tests (core/tenancy.py).
+SMSDESK_STRICT_TENANCY = env_bool("SMSDESK_STRICT_TENANCY", False)
 # Administrators see a banner when the data directory's disk has less free space than this
 # (MB; 0: never).
 SMSDESK_DISK_LOW_MB = env_int("SMSDESK_DISK_LOW_MB", 500, minimum=0)

@@ -36,6 +36,7 @@ urlpatterns = [
     path("stop/", include("smsdesk.optout.urls")),
     path("calls/", include("smsdesk.calls.urls")),
     path("gateways/", include("smsdesk.worker.urls")),
+    path("platform/", include("smsdesk.tenants.urls")),
     path("settings/webhooks/", include("smsdesk.webhooks.urls")),
     path("mail/", include("smsdesk.mail.urls")),
     # the login page offers the language switch too

@@ -85,3 +85,14 @@ def every_waiting_message_has_its_queue_row(request):  # type: ignore[no-untyped
         pytest.fail(
             f"claimable messages without a queue row (written outside lifecycle.py): {strays}"
         )
+
+
+@pytest.fixture(autouse=True)
+def no_held_lines_remembered() -> Iterator[None]:
+    """Which lines are held (a suspended organisation's) is remembered a moment by the
+    worker: never from one test to the next."""
+    from smsdesk.messaging import lines
+
+    lines.forget_held()
+    yield
+    lines.forget_held()

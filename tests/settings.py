@@ -12,6 +12,8 @@ LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # No notice of new SMS pops up over the pages other tests look at; the tests of the notices
 # (tests/browser/test_phone.py, tests/accounts/test_notification_settings.py) turn them on.
 SMSDESK_NOTIFY_SECONDS = 0
+# A query of a customer's data without its organisation is an error here (core/tenancy.py).
+SMSDESK_STRICT_TENANCY = True
 # No API rate limit, so that the fuzzing of the API (schemathesis) reaches every operation;
 # the tests of the limit (tests/api/test_tokens.py) set SMSDESK_API_RATE themselves.
 SMSDESK_API_RATE = 0

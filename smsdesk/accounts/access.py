@@ -27,6 +27,23 @@ class NotAllowed(ServiceError):
     http_status = 403
 
 
+def is_read_only(user: Any) -> bool:
+    """A read-only account sees its organisation's data, sends nothing, changes nothing."""
+    return bool(getattr(user, "is_read_only", False))
+
+
+def is_platform(user: Any) -> bool:
+    """The platform administrator (the provider): organisations, lines, their figures; no
+    organisation's data unless entering one to help (recorded)."""
+    return bool(getattr(user, "is_authenticated", False) and getattr(user, "is_platform", False))
+
+
+def require_writer(by: Any, message: str) -> None:
+    """`by` may change data (anyone but a read-only account; None, the command line, may)."""
+    if is_read_only(by):
+        raise NotAllowed(message)
+
+
 def is_admin(user: Any) -> bool:
     return bool(getattr(user, "is_authenticated", False) and getattr(user, "is_admin", False))
 

@@ -28,6 +28,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from smsdesk.accounts import twofactor
+from smsdesk.accounts.forms import LoginForm
 from smsdesk.accounts.models import User
 from smsdesk.audit import services as audit
 from smsdesk.audit.models import Action
@@ -41,6 +42,7 @@ PENDING_SECONDS = 300
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+    authentication_form = LoginForm  # a suspended organisation's users are told so
 
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         user = form.get_user()

@@ -1,11 +1,35 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from smsdesk.core.tenancy import OrgOwned
+
+
+class Organisation(models.Model):
+    """A customer of the platform (*Espace client*): its staff, lines and data, sealed from
+    every other's. A single-customer installation has one, "default", and never shows it."""
+
+    name = models.CharField(_("name"), max_length=100)
+    slug = models.SlugField(_("short name"), max_length=50, unique=True)
+    is_active = models.BooleanField(_("active"), default=True)  # False: suspended
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # SMS parts it may send per local day and per month (messaging/quotas.py); 0: no limit
+    quota_day = models.PositiveIntegerField(_("SMS parts per day"), default=0, db_default=0)
+    quota_month = models.PositiveIntegerField(_("SMS parts per month"), default=0, db_default=0)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class User(AbstractUser):
@@ -14,8 +38,14 @@ class User(AbstractUser):
     class Role(models.TextChoices):
         ADMIN = "admin", _("Administrator")
         OPERATOR = "operator", _("Operator")
+        READ_ONLY = "read_only", _("Read only")
+        PLATFORM = "platform", _("Platform administrator")
 
     role = models.CharField(_("role"), max_length=16, choices=Role, default=Role.OPERATOR)
+    # None only for a platform administrator (the provider), who belongs to no organisation.
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+    )
     # "Mon compte": a small notice on any page when an SMS arrives, and a sound with it
     notify_inbound = models.BooleanField(_("show a notice when an SMS arrives"), default=True)
     notify_sound = models.BooleanField(_("with a sound"), default=False)
@@ -46,10 +76,37 @@ class User(AbstractUser):
     require_2fa = models.BooleanField(
         _("two-factor login required"), default=False, db_default=False
     )
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(role="platform", organisation__isnull=True)
+                    | (~models.Q(role="platform") & models.Q(organisation__isnull=False))
+                ),
+                name="user_platform_has_no_organisation",
+            )
+        ]
 
     @property
     def is_admin(self) -> bool:
-        return self.role == self.Role.ADMIN or self.is_superuser
+        """An organisation's administrator (a platform administrator administers the
+        platform, not an organisation's data)."""
+        return self.role == self.Role.ADMIN or (self.is_superuser and not self.is_platform)
+
+    @property
+    def is_platform(self) -> bool:
+        return self.role == self.Role.PLATFORM
+
+    @property
+    def is_read_only(self) -> bool:
+        return self.role == self.Role.READ_ONLY
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.organisation_id is None and self.role != self.Role.PLATFORM:
+            from smsdesk.core.tenancy import sole_organisation
+
+            self.organisation = sole_organisation()
+        super().save(*args, **kwargs)
 
 
 class Scope(models.TextChoices):
@@ -74,10 +131,19 @@ ROLE_SCOPES: dict[str, tuple[str, ...]] = {
         Scope.CONTACTS_WRITE,
     ),
     "admin": tuple(Scope.values),
+    # sees, sends nothing, changes nothing
+    "read_only": (Scope.MESSAGES_READ, Scope.CONTACTS_READ),
 }
 
 
-class ApiToken(models.Model):
+def role_scopes(user: Any) -> tuple[str, ...]:
+    """The scopes `user`'s role may give its tokens."""
+    if user.is_admin:
+        return ROLE_SCOPES["admin"]
+    return ROLE_SCOPES["read_only" if user.is_read_only else "operator"]
+
+
+class ApiToken(OrgOwned):
     """A bearer token for the REST API. Only its SHA-256 is stored; it is shown once."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
@@ -96,10 +162,11 @@ class ApiToken(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organisation", "id"], name="token_org")]
 
     def granted(self) -> frozenset[str]:
         """The scopes this token has now: its own, within its user's role."""
-        role = ROLE_SCOPES["admin" if self.user.is_admin else "operator"]
+        role = role_scopes(self.user)
         own = role if self.scopes is None else self.scopes
         return frozenset(s for s in own if s in role)
 
@@ -143,3 +210,36 @@ class LoginSession(AbstractBaseSession):
         from smsdesk.accounts.sessions import SessionStore
 
         return SessionStore
+
+
+class LineAssignment(models.Model):
+    """Which organisation a line (a gateway of SMSDESK_GATEWAYS, by name) belongs to, as the
+    platform administrator set it. Platform-level: lines are the provider's. A line named with
+    `org=slug` in SMSDESK_GATEWAYS needs no row; a line with neither belongs to the only
+    organisation of a single-customer installation."""
+
+    line = models.CharField(_("line"), max_length=50, unique=True)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="line_assignments"
+    )
+    assigned_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["line"]
+
+
+class OrganisationVisit(OrgOwned):
+    """A platform administrator inside an organisation's space, to help (issue 16): recorded
+    when they enter, closed when they leave, and shown to that organisation's administrators
+    (a banner while it lasts, the list on the Users page). A visit looks and changes nothing
+    (accounts.middleware refuses every change during one)."""
+
+    by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    by_name = models.CharField(_("by"), max_length=150)  # kept if the account goes
+    started_at = models.DateTimeField(_("entered"))
+    ended_at = models.DateTimeField(_("left"), null=True, blank=True)
+    address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["organisation", "started_at", "id"], name="visit_recent")]

@@ -6,6 +6,7 @@ import secrets
 import zoneinfo
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate, update_session_auth_hash
@@ -20,16 +21,16 @@ from django.utils.translation import ngettext
 
 from smsdesk.accounts import tokens
 from smsdesk.accounts.models import (
-    ROLE_SCOPES,
     ApiToken,
     LoginSession,
     PasswordResetRequest,
     Scope,
     User,
+    role_scopes,
 )
 from smsdesk.audit import services as audit
 from smsdesk.audit.models import Action
-from smsdesk.core import text
+from smsdesk.core import tenancy, text
 from smsdesk.core.errors import ServiceError, collect
 from smsdesk.mail import services as mail_services
 
@@ -70,9 +71,14 @@ def check_username(username: str) -> str:
     return username
 
 
+# Roles inside an organisation (the platform administrator is made by `create_user(...,
+# role=PLATFORM)` only from the command line: `createuser --platform-admin`).
+ORGANISATION_ROLES = (User.Role.ADMIN, User.Role.OPERATOR, User.Role.READ_ONLY)
+
+
 def check_role(role: str) -> str:
-    if role not in User.Role.values:
-        raise AccountError(_("Choose a role: administrator or operator."), field="role")
+    if role not in ORGANISATION_ROLES:
+        raise AccountError(_("Choose a role: administrator, operator or read only."), field="role")
     return role
 
 
@@ -86,12 +92,25 @@ def check_password(password: str, user: User) -> str:
 
 @transaction.atomic
 def create_user(
-    *, username: str, password: str, role: str = User.Role.OPERATOR, email: str = ""
+    *,
+    username: str,
+    password: str,
+    role: str = User.Role.OPERATOR,
+    org: Any = None,
+    platform: bool = False,
+    email: str = "",
 ) -> User:
-    username, role, email = collect(
-        lambda: check_username(username), lambda: check_role(role), lambda: check_email(email)
-    )
-    candidate = User(username=username, role=role, email=email)
+    """A member of staff of organisation `org` (None: the only one), or with `platform` the
+    platform administrator (the provider), who belongs to none."""
+    email = check_email(email)
+    if platform:
+        username = check_username(username)
+        role = User.Role.PLATFORM
+        org = None
+    else:
+        username, role = collect(lambda: check_username(username), lambda: check_role(role))
+        org = tenancy.resolve(org)
+    candidate = User(username=username, role=role, organisation=org, email=email)
     check_password(password, candidate)
     candidate.set_password(password)
     candidate.is_staff = role == User.Role.ADMIN
@@ -101,11 +120,12 @@ def create_user(
 
 
 def _keep_one_admin(user: User) -> None:
-    """Refuse a change that would leave no active administrator (nobody could manage users).
-    The administrators' rows are locked so that two such changes at once cannot both pass."""
+    """Refuse a change that would leave the user's organisation with no active administrator
+    (nobody could manage its users). The administrators' rows are locked so that two such
+    changes at once cannot both pass."""
     admins = list(
         User.objects.select_for_update()
-        .filter(role=User.Role.ADMIN, is_active=True)
+        .filter(role=User.Role.ADMIN, is_active=True, organisation_id=user.organisation_id)
         .values_list("id", flat=True)
     )
     if admins == [user.id]:
@@ -216,7 +236,7 @@ def password_set(user: User, *, keep_session: str | None = None) -> int:
     must not leave a token made with it working). Returns the number of tokens revoked.
     Any new way of setting a password (a reset by email) calls this too."""
     end_sessions(user, keep=keep_session)
-    return ApiToken.objects.filter(user=user).delete()[0]
+    return ApiToken.objects.for_org(user.organisation_id).filter(user=user).delete()[0]
 
 
 def generate_password() -> str:
@@ -242,7 +262,9 @@ def create_token(
     `expires_days`: it stops working that many days from now (None: never). Without
     `scopes` the token follows its user's role (stored as None: every scope of the role)."""
     name = text.check_typed(name.strip(), field="name", label=_("Label"))
-    role = ROLE_SCOPES["admin" if user.is_admin else "operator"]
+    if user.organisation_id is None:  # the platform administrator has no customer data
+        raise AccountError(_("A platform administrator has no API token."))
+    role = role_scopes(user)
     chosen: list[str] | None = None
     if scopes is not None:
         asked = list(dict.fromkeys(str(s)[:40] for s in scopes))
@@ -271,6 +293,7 @@ def create_token(
         expires_at = timezone.now() + timedelta(days=expires_days)
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
+        organisation_id=user.organisation_id,
         user=user,
         name=name[:100],
         prefix=raw[: len(TOKEN_PREFIX) + 6],
@@ -297,7 +320,9 @@ def user_for_token(raw: str) -> User | None:
 
 @transaction.atomic
 def revoke_token(*, user: User, token_id: int) -> bool:
-    token = ApiToken.objects.filter(user=user, id=token_id).first()
+    token = (
+        ApiToken.objects.for_org(user.organisation_id).filter(user=user, id=token_id).first()
+    )
     if token is None:
         return False
     audit.record(
@@ -306,7 +331,7 @@ def revoke_token(*, user: User, token_id: int) -> bool:
         before={"user": user.get_username(), "prefix": token.prefix},
         label=f"{token.name or '-'} ({token.prefix}…)",
     )
-    return ApiToken.objects.filter(id=token.id).delete()[0] > 0
+    return ApiToken.objects.for_org(user.organisation_id).filter(id=token.id).delete()[0] > 0
 
 
 def set_notifications(*, user: User, inbound: bool, sound: bool) -> None:

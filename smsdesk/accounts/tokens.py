@@ -44,12 +44,15 @@ def find(raw: str, *, now: datetime | None = None) -> ApiToken | None:
     """The token `raw` names, if it works now (its user active, not expired)."""
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
+    # Across organisations: the token says which one it belongs to. A suspended
+    # organisation's tokens answer 401 like a wrong one.
     token = (
-        ApiToken.objects.select_related("user")
+        ApiToken.objects.across_orgs()
+        .select_related("user", "organisation")
         .filter(digest=ApiToken.digest_of(raw), user__is_active=True)
         .first()
     )
-    if token is None:
+    if token is None or not token.organisation.is_active:
         return None
     now = now or timezone.now()
     if token.expires_at is not None and token.expires_at <= now:
@@ -64,7 +67,7 @@ def count(token: ApiToken, *, address: str | None, now: datetime | None = None) 
     if not limit:
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
             # At most one write a minute per token: the API must not write on every read.
-            ApiToken.objects.filter(id=token.id).update(
+            ApiToken.objects.for_org(token.organisation_id).filter(id=token.id).update(
                 last_used_at=now, last_used_ip=address or token.last_used_ip
             )
         return Rate(0, 0, 0)

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,7 +14,7 @@ from django.utils.translation import ngettext
 from django.views import i18n
 from django.views.decorators.http import require_POST
 
-from smsdesk.accounts import services, twofactor
+from smsdesk.accounts import services, twofactor, visits
 from smsdesk.accounts.access import admin_required
 from smsdesk.accounts.forms import NewUserForm, OwnPasswordForm, PasswordResetForm, RoleForm
 from smsdesk.accounts.models import User
@@ -175,6 +176,11 @@ def _confirm(request: HttpRequest, **context: object) -> HttpResponse:
 USER_ORDER = Order("username", ("username",), descending=False)  # unique, so indexed
 
 
+def _users(request: HttpRequest) -> QuerySet[User]:
+    """The accounts of the administrator's organisation: another's answer as missing ones."""
+    return User.objects.filter(organisation=request.organisation)  # type: ignore[attr-defined]
+
+
 @admin_required
 def users(request: HttpRequest) -> HttpResponse:
     form = NewUserForm(request.POST or None)
@@ -187,6 +193,7 @@ def users(request: HttpRequest) -> HttpResponse:
                     username=form.cleaned_data["username"],
                     password=password,
                     role=form.cleaned_data["role"],
+                    org=request.organisation,
                 )
         except once.AlreadySubmitted as e:
             messages.info(request, e.message)
@@ -199,18 +206,23 @@ def users(request: HttpRequest) -> HttpResponse:
                 return redirect("accounts:user", user_id=user.id)
             once.done(request)
             return _user_page(request, user, new_password=password)  # shown in this answer only
-    context = paginate(request, User.objects.all(), USER_ORDER)
+    context = paginate(request, _users(request), USER_ORDER)
     return render(
         request,
         "accounts/users.html",
-        {"users": context["page"], "form": form, **context},
+        {
+            "users": context["page"],
+            "form": form,
+            "visits": visits.visits(request.organisation),  # type: ignore[attr-defined]
+            **context,
+        },
         status=400 if form.errors else 200,
     )
 
 
 @admin_required
 def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
-    return _user_page(request, get_object_or_404(User, id=user_id))
+    return _user_page(request, get_object_or_404(_users(request), id=user_id))
 
 
 def _user_page(request: HttpRequest, user: User, new_password: str = "") -> HttpResponse:
@@ -229,11 +241,11 @@ def _user_page(request: HttpRequest, user: User, new_password: str = "") -> Http
 @admin_required
 @require_POST
 def change_role(request: HttpRequest, user_id: int) -> HttpResponse:
-    user = get_object_or_404(User, id=user_id)
+    user = get_object_or_404(_users(request), id=user_id)
     form = RoleForm(request.POST)
     try:
         if not form.is_valid():
-            raise services.AccountError(_("Choose a role: administrator or operator."))
+            raise services.AccountError(_("Choose a role: administrator, operator or read only."))
         services.set_role(user=user, role=form.cleaned_data["role"])
     except ServiceError as e:
         messages.error(request, e.message)
@@ -248,7 +260,7 @@ def change_role(request: HttpRequest, user_id: int) -> HttpResponse:
 
 @admin_required
 def suspend(request: HttpRequest, user_id: int) -> HttpResponse:
-    user = get_object_or_404(User, id=user_id)
+    user = get_object_or_404(_users(request), id=user_id)
     if request.method != "POST":
         return _confirm(
             request,
@@ -273,7 +285,7 @@ def suspend(request: HttpRequest, user_id: int) -> HttpResponse:
 @admin_required
 @require_POST
 def reactivate(request: HttpRequest, user_id: int) -> HttpResponse:
-    user = get_object_or_404(User, id=user_id)
+    user = get_object_or_404(_users(request), id=user_id)
     services.set_active(user=user, active=True)
     messages.success(request, _("The account “%(name)s” is active again.") % {"name": user})
     return redirect("accounts:user", user_id=user.id)
@@ -282,7 +294,7 @@ def reactivate(request: HttpRequest, user_id: int) -> HttpResponse:
 @admin_required
 @require_POST
 def reset_password(request: HttpRequest, user_id: int) -> HttpResponse:
-    user = get_object_or_404(User, id=user_id)
+    user = get_object_or_404(_users(request), id=user_id)
     form = PasswordResetForm(request.POST)
     chosen = form.cleaned_data["password"] if form.is_valid() else ""
     try:

@@ -39,7 +39,7 @@ class RecurrencePage(Schema):
     summary="Recurring sends, the next one first",
 )
 def list_recurring(request: HttpRequest):  # type: ignore[no-untyped-def]
-    rows = Recurrence.objects.order_by("paused", "next_at", "id")[:LIST_LIMIT]
+    rows = recurring.list_recurrences(org=request.organisation, limit=LIST_LIMIT)
     return {"recurring": [recurrence_out(r) for r in rows]}
 
 
@@ -50,13 +50,15 @@ class PausedIn(StrictIn):
 @router.patch("/recurring/{recurrence_id}", response={200: RecurrenceOut, **ERRORS})
 def pause_recurring(request: HttpRequest, payload: PausedIn, recurrence_id: int = ID):  # type: ignore[no-untyped-def]
     return recurrence_out(
-        recurring.set_paused(recurrence_id, by=request.user, paused=payload.paused)
+        recurring.set_paused(
+            recurrence_id, by=request.user, paused=payload.paused, org=request.organisation
+        )
     )
 
 
 @router.delete("/recurring/{recurrence_id}", response={204: None, **ERRORS})
 def delete_recurring(request: HttpRequest, recurrence_id: int = ID):  # type: ignore[no-untyped-def]
-    recurring.delete_recurrence(recurrence_id, by=request.user)
+    recurring.delete_recurrence(recurrence_id, by=request.user, org=request.organisation)
     return Status(204, None)
 
 
@@ -103,7 +105,7 @@ class AutoReplyPage(Schema):
     "/autoreplies", response={200: AutoReplyPage, 401: ErrorOut}, summary="Auto-replies, in order"
 )
 def list_autoreplies(request: HttpRequest):  # type: ignore[no-untyped-def]
-    rules = AutoReply.objects.order_by("position", "id")[: autoreplies.MAX_RULES]
+    rules = autoreplies.list_rules(org=request.organisation)
     return {"autoreplies": [_rule_out(r) for r in rules]}
 
 
@@ -113,11 +115,11 @@ def list_autoreplies(request: HttpRequest):  # type: ignore[no-untyped-def]
     summary="Add a keyword auto-reply (administrators)",
 )
 def create_autoreply(request: HttpRequest, payload: AutoReplyIn):  # type: ignore[no-untyped-def]
-    rule = autoreplies.create_rule(by=request.user, **payload.dict())
+    rule = autoreplies.create_rule(by=request.user, org=request.organisation, **payload.dict())
     return Status(201, _rule_out(rule))
 
 
 @router.delete("/autoreplies/{rule_id}", response={204: None, **ERRORS})
 def delete_autoreply(request: HttpRequest, rule_id: int = ID):  # type: ignore[no-untyped-def]
-    autoreplies.delete_rule(rule_id, by=request.user)
+    autoreplies.delete_rule(rule_id, by=request.user, org=request.organisation)
     return Status(204, None)

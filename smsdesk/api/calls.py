@@ -52,7 +52,7 @@ def list_calls(  # type: ignore[no-untyped-def]
     before: int | None = Query(None, ge=1, le=MAX_ID, description="only calls with a smaller id"),
     limit: int = Query(50, ge=1, le=500),
 ):
-    qs = Call.objects.order_by("-id")
+    qs = Call.objects.for_org(request.organisation).order_by("-id")
     if number.strip():
         try:
             caller = numbers.normalise(number, default_region=settings.SMSDESK_DEFAULT_REGION)

@@ -84,7 +84,7 @@ def list_campaigns(  # type: ignore[no-untyped-def]
     ),
     limit: int = Query(50, ge=1, le=200),
 ):
-    qs = campaigns.campaign_list(search=q, tag=tag).order_by("-id")
+    qs = campaigns.campaign_list(org=request.organisation, search=q, tag=tag).order_by("-id")
     if before is not None:
         qs = qs.filter(id__lt=before)
     rows = list(qs[: limit + 1])
@@ -102,7 +102,7 @@ def list_campaigns(  # type: ignore[no-untyped-def]
     summary="One campaign",
 )
 def get_campaign(request: HttpRequest, campaign_id: int = Path(..., ge=1, le=MAX_ID)):  # type: ignore[no-untyped-def]
-    campaign = campaigns.get_campaign(campaign_id)
+    campaign = campaigns.get_campaign(campaign_id, org=request.organisation)
     return _out(campaign, campaigns.counts([campaign.id])[campaign.id])
 
 
@@ -119,7 +119,9 @@ def get_campaign(request: HttpRequest, campaign_id: int = Path(..., ge=1, le=MAX
     summary="Cancel the campaign's messages that have not gone out",
 )
 def cancel_campaign(request: HttpRequest, campaign_id: int = Path(..., ge=1, le=MAX_ID)):  # type: ignore[no-untyped-def]
-    return {"changed": campaigns.cancel_campaign(campaign_id, by=request.user)}
+    return {
+        "changed": campaigns.cancel_campaign(campaign_id, by=request.user, org=request.organisation)
+    }
 
 
 @router.post(
@@ -135,7 +137,9 @@ def cancel_campaign(request: HttpRequest, campaign_id: int = Path(..., ge=1, le=
     summary="Queue again the failed and unknown messages (an unknown one may have arrived)",
 )
 def retry_campaign(request: HttpRequest, campaign_id: int = Path(..., ge=1, le=MAX_ID)):  # type: ignore[no-untyped-def]
-    return {"changed": campaigns.retry_campaign(campaign_id, by=request.user)}
+    return {
+        "changed": campaigns.retry_campaign(campaign_id, by=request.user, org=request.organisation)
+    }
 
 
 class RejectedLineOut(Schema):
@@ -212,6 +216,7 @@ def send_from_file(  # type: ignore[no-untyped-def]
         return Status(200, {"campaign": None, "file": report})
     campaign = sending.create_campaign(
         author=request.user,
+        org=request.organisation,
         body=form.text,
         recipient_file=recipients,
         send_at=form.send_at,

@@ -118,7 +118,7 @@ def list_contacts(  # type: ignore[no-untyped-def]
     after: str = Query("", max_length=MAX_CURSOR, description="the previous page's next_cursor"),
     limit: int = Query(100, ge=1, le=1000),
 ):
-    qs = services.contact_list(q)
+    qs = services.contact_list(q, org=request.organisation)
     page = keyset_page(
         qs.prefetch_related("groups"), CONTACT_ORDER, per_page=limit, after=after, count=False
     )
@@ -131,7 +131,7 @@ def list_contacts(  # type: ignore[no-untyped-def]
 
 @router.post("/contacts", response={201: ContactOut, **ERRORS}, summary="Add a contact")
 def create_contact(request: HttpRequest, payload: ContactIn):  # type: ignore[no-untyped-def]
-    contact = services.create_contact(**payload.dict())
+    contact = services.create_contact(**payload.dict(), org=request.organisation)
     return Status(201, _contact_out(contact))
 
 
@@ -140,20 +140,22 @@ def create_contact(request: HttpRequest, payload: ContactIn):  # type: ignore[no
     response={200: ContactOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
 )
 def get_contact(request: HttpRequest, contact_id: int = ID):  # type: ignore[no-untyped-def]
-    return _contact_out(services.get_contact(contact_id))
+    return _contact_out(services.get_contact(contact_id, org=request.organisation))
 
 
 @router.patch("/contacts/{contact_id}", response={200: ContactOut, **ERRORS})
 def update_contact(request: HttpRequest, payload: ContactPatch, contact_id: int = ID):  # type: ignore[no-untyped-def]
-    return _contact_out(services.update_contact(contact_id, **payload.dict()))
+    return _contact_out(
+        services.update_contact(contact_id, **payload.dict(), org=request.organisation)
+    )
 
 
 @router.delete(
     "/contacts/{contact_id}", response={204: None, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 )
 def delete_contact(request: HttpRequest, contact_id: int = ID):  # type: ignore[no-untyped-def]
-    services.get_contact(contact_id)
-    services.delete_contacts([contact_id])
+    services.get_contact(contact_id, org=request.organisation)
+    services.delete_contacts([contact_id], org=request.organisation)
     return Status(204, None)
 
 
@@ -166,7 +168,7 @@ def list_groups(  # type: ignore[no-untyped-def]
     after: str = Query("", max_length=MAX_CURSOR, description="the previous page's next_cursor"),
     limit: int = Query(100, ge=1, le=1000),
 ):
-    qs = services.group_list(q)
+    qs = services.group_list(q, org=request.organisation)
     page = keyset_page(qs, GROUP_ORDER, per_page=limit, after=after, count=False)
     return {
         **api_count(qs),
@@ -177,25 +179,27 @@ def list_groups(  # type: ignore[no-untyped-def]
 
 @router.post("/groups", response={201: GroupOut, **ERRORS}, summary="Add a group")
 def create_group(request: HttpRequest, payload: GroupIn):  # type: ignore[no-untyped-def]
-    return Status(201, _group_out(services.create_group(**payload.dict())))
+    return Status(
+        201, _group_out(services.create_group(**payload.dict(), org=request.organisation))
+    )
 
 
 @router.get(
     "/groups/{group_id}", response={200: GroupOut, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 )
 def get_group(request: HttpRequest, group_id: int = ID):  # type: ignore[no-untyped-def]
-    return _group_out(services.get_group(group_id))
+    return _group_out(services.get_group(group_id, org=request.organisation))
 
 
 @router.patch("/groups/{group_id}", response={200: GroupOut, **ERRORS})
 def update_group(request: HttpRequest, payload: GroupPatch, group_id: int = ID):  # type: ignore[no-untyped-def]
-    return _group_out(services.update_group(group_id, **payload.dict()))
+    return _group_out(services.update_group(group_id, **payload.dict(), org=request.organisation))
 
 
 @router.delete(
     "/groups/{group_id}", response={204: None, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 )
 def delete_group(request: HttpRequest, group_id: int = ID):  # type: ignore[no-untyped-def]
-    services.get_group(group_id)
-    services.delete_groups([group_id])
+    services.get_group(group_id, org=request.organisation)
+    services.delete_groups([group_id], org=request.organisation)
     return Status(204, None)

@@ -97,8 +97,11 @@ class TokenAuth(HttpBearer):
         scope = scope_for(request.method or "GET", request.path_info)
         if scope not in found.granted():
             raise MissingScope(scope)
+        # The token's organisation is the request's: every endpoint reads and writes that
+        # organisation's data only.
         request.user = found.user
         audit_context.bind(actor=found.user, via=audit_context.API, token=found.prefix)
+        request.organisation = found.organisation  # type: ignore[attr-defined]
         return found.user
 
 
@@ -231,7 +234,10 @@ def service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
         detail += [{"field": f, "to": n} for f, n in getattr(error, "missing", [])]
     if detail:
         body["detail"] = detail
-    return api.create_response(request, body, status=exc.http_status)
+    response = api.create_response(request, body, status=exc.http_status)
+    if (wait := getattr(exc, "retry_after", None)) is not None:  # a quota: when it renews
+        response["Retry-After"] = str(wait)
+    return response
 
 
 @api.exception_handler(ValidationError)
@@ -380,6 +386,7 @@ def send_message(request: HttpRequest, payload: SendIn):  # type: ignore[no-unty
             )
         rec = recurring.create_recurrence(
             author=request.user,
+            org=request.organisation,
             body=payload.text,
             targets=targets,
             repeat=recurring.check_repeat(**payload.repeat.dict()),
@@ -387,11 +394,10 @@ def send_message(request: HttpRequest, payload: SendIn):  # type: ignore[no-unty
             tag=payload.tag,
             source="api",
         )
-        return Status(
-            201, {"campaign_id": None, "messages": [], "recurrence": recurrence_out(rec)}
-        )
+        return Status(201, {"campaign_id": None, "messages": [], "recurrence": recurrence_out(rec)})
     campaign = sending.create_campaign(
         author=request.user,
+        org=request.organisation,
         body=payload.text,
         targets=targets,
         send_at=payload.send_at,
@@ -417,7 +423,7 @@ def send_message(request: HttpRequest, payload: SendIn):  # type: ignore[no-unty
 def get_message(  # type: ignore[no-untyped-def]
     request: HttpRequest, message_id: int = Path(..., ge=1, le=MAX_ID)
 ):
-    return _out(actions.get_message(message_id))
+    return _out(actions.get_message(message_id, org=request.organisation))
 
 
 @api.get(
@@ -452,7 +458,9 @@ def list_messages(  # type: ignore[no-untyped-def]
     tag: str = Query("", max_length=50, description="the campaign's tag"),
     limit: int = Query(50, ge=1, le=500),
 ):
-    qs = filters.message_list(direction=direction, status=status, search=q)
+    qs = filters.message_list(
+        org=request.organisation, direction=direction, status=status, search=q
+    )
     if since_id is not None:
         qs = qs.filter(id__gt=since_id)
     if created_since is not None:
@@ -489,8 +497,9 @@ def list_messages(  # type: ignore[no-untyped-def]
 def cancel_message(  # type: ignore[no-untyped-def]
     request: HttpRequest, message_id: int = Path(..., ge=1, le=MAX_ID)
 ):
-    actions.get_message(message_id)  # 404 first
-    return _out(actions.cancel_message(message_id, by=request.user))
+    org = request.organisation  # type: ignore[attr-defined]
+    actions.get_message(message_id, org=org)  # 404 first (another organisation's too)
+    return _out(actions.cancel_message(message_id, by=request.user, org=org))
 
 
 class ReadOut(Schema):
@@ -506,7 +515,7 @@ class ReadOut(Schema):
 def read_conversation(  # type: ignore[no-untyped-def]
     request: HttpRequest, conversation_id: int = Path(..., ge=1, le=MAX_ID)
 ):
-    return {"read": actions.read_conversation(conversation_id)}
+    return {"read": actions.read_conversation(conversation_id, org=request.organisation)}
 
 
 # The STOP list and the call log have their own routers, beside their apps.

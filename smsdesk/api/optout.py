@@ -79,9 +79,11 @@ def list_optouts(  # type: ignore[no-untyped-def]
     ),
     limit: int = Query(50, ge=1, le=500),
 ):
-    qs = OptOut.objects.select_related("by").order_by("-id")
+    qs = OptOut.objects.for_org(request.organisation).select_related("by").order_by("-id")
     if q:
-        qs = qs.filter(directory.number_search(q, "number"))  # the same search as the page
+        qs = qs.filter(
+            directory.number_search(q, "number", org=request.organisation)
+        )  # the same search as the page
     counted = api_count(qs)
     if before is not None:
         qs = qs.filter(id__lt=before)  # keyset on the primary key: no OFFSET
@@ -109,6 +111,7 @@ def add_optout(request: HttpRequest, payload: OptOutIn):  # type: ignore[no-unty
     entry = services.add_number(
         payload.number,
         by=request.user,
+        org=request.organisation,
         source=Source.API,
         reason=payload.reason,
         never=payload.never,
@@ -134,6 +137,6 @@ def remove_optout(  # type: ignore[no-untyped-def]
     reason: str = Query(..., max_length=services.MAX_REASON, description="why, kept"),
 ):
     event: OptOutEvent = services.remove_number(
-        number, by=request.user, source=Source.API, reason=reason
+        number, by=request.user, org=request.organisation, source=Source.API, reason=reason
     )
     return {"number": event.number, "removed_at": event.at, "reason": event.reason}

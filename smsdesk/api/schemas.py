@@ -39,9 +39,7 @@ class StrictIn(Schema):
 
 class RepeatIn(StrictIn):
     every: str = Field(..., max_length=10, description="day, week or month")
-    on: list[str] | None = Field(
-        None, max_length=7, description="week: days, e.g. [\"mon\", \"thu\"]"
-    )
+    on: list[str] | None = Field(None, max_length=7, description='week: days, e.g. ["mon", "thu"]')
     day: int | str | None = Field(
         None, description="month: a day of the month (1-31) or last-DAY, e.g. last-fri"
     )

@@ -57,7 +57,7 @@ def get_stats(  # type: ignore[no-untyped-def]
     SMS was handed over, delivered or failed the day its report came). Default: the last 30
     days by day."""
     first, last, grouped = stats.period(first=from_, last=to, by=by)
-    report = stats.report(first=first, last=last, by=grouped)
+    report = stats.report(first=first, last=last, by=grouped, org=request.organisation)
     user_names = grouped == stats.By.USER
     return {
         "from": first,

@@ -58,6 +58,7 @@ def _out(e: Endpoint) -> dict:
 def create_webhook(request: HttpRequest, payload: WebhookIn):  # type: ignore[no-untyped-def]
     endpoint, secret = services.create_endpoint(
         by=request.user,
+        org=request.organisation,
         url=payload.url,
         events=[str(e) for e in payload.events],
         description=payload.description,
@@ -71,7 +72,9 @@ def create_webhook(request: HttpRequest, payload: WebhookIn):  # type: ignore[no
     summary="The endpoints, newest first",
 )
 def list_webhooks(request: HttpRequest):  # type: ignore[no-untyped-def]
-    return {"webhooks": [_out(e) for e in services.endpoints(by=request.user)]}
+    return {
+        "webhooks": [_out(e) for e in services.endpoints(by=request.user, org=request.organisation)]
+    }
 
 
 @router.get(
@@ -82,7 +85,9 @@ def list_webhooks(request: HttpRequest):  # type: ignore[no-untyped-def]
 def get_webhook(  # type: ignore[no-untyped-def]
     request: HttpRequest, webhook_id: int = Path(..., ge=1, le=MAX_ID)
 ):
-    return _out(services.get_endpoint(by=request.user, endpoint_id=webhook_id))
+    return _out(
+        services.get_endpoint(by=request.user, org=request.organisation, endpoint_id=webhook_id)
+    )
 
 
 @router.delete(
@@ -93,5 +98,5 @@ def get_webhook(  # type: ignore[no-untyped-def]
 def delete_webhook(  # type: ignore[no-untyped-def]
     request: HttpRequest, webhook_id: int = Path(..., ge=1, le=MAX_ID)
 ):
-    services.delete_endpoint(by=request.user, endpoint_id=webhook_id)
+    services.delete_endpoint(by=request.user, org=request.organisation, endpoint_id=webhook_id)
     return Status(204, None)

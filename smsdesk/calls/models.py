@@ -3,8 +3,10 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from smsdesk.core.tenancy import OrgOwned
 
-class Call(models.Model):
+
+class Call(OrgOwned):
     """A voice call the SIM received (logged, never answered)."""
 
     caller = models.CharField(_("number"), max_length=32)
@@ -18,8 +20,9 @@ class Call(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [
-            models.Index(fields=["at", "id"], name="call_recent"),
-            models.Index(fields=["caller", "at", "id"], name="call_caller"),
+            models.Index(fields=["organisation", "at", "id"], name="call_recent"),
+            models.Index(fields=["organisation", "caller", "at", "id"], name="call_caller"),
+            models.Index(fields=["organisation", "id"], name="call_org_id"),  # the API's pages
         ]
 
     @property

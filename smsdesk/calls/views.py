@@ -3,6 +3,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
 from smsdesk.calls.models import Call
+from smsdesk.core import tenancy
 from smsdesk.core.lists import Column, table_page
 from smsdesk.directory import services as directory
 from smsdesk.directory.templatetags.directory import peer_link
@@ -19,8 +20,10 @@ def call_list(request: HttpRequest) -> HttpResponse:
         request,
         title=_("Calls"),
         intro=_("Calls received by the SIM card.") + " " + handling,
-        queryset=directory.with_names(Call.objects.all(), "caller"),
-        search=lambda qs, q: qs.filter(directory.number_search(q, "caller")),
+        queryset=directory.with_names(Call.objects.for_org(tenancy.of_request(request)), "caller"),
+        search=lambda qs, q: qs.filter(
+            directory.number_search(q, "caller", org=tenancy.of_request(request))
+        ),
         columns=[
             # indexes call_caller and call_recent
             Column(_("Number"), "number", ("caller", "at", "id")),

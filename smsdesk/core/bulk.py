@@ -154,6 +154,7 @@ def select_among(
     columns: Sequence[str],
     *,
     json_keys: Sequence[tuple[str, str]] = (),
+    org: Any = None,
 ) -> Iterator[tuple]:
     """The `columns` (field names) of `model`'s rows whose `key` field is one of `keys`, in
     one query per 50,000 keys: the list goes in as ONE parameter (an array on PostgreSQL,
@@ -162,7 +163,16 @@ def select_among(
     PostgreSQL, most of it building the query text (bench/RESULTS.md). A JSON field comes
     back as the database gives it (text, or already decoded). `json_keys`, (JSON field, key)
     pairs, add one column each: that key's value as text (None when absent), read by the
-    database rather than every row's JSON decoded in Python."""
+    database rather than every row's JSON decoded in Python. A customer's model
+    (core.tenancy.OrgOwned) is read in organisation `org` only, which is then required."""
+    from smsdesk.core import tenancy
+
+    scope, scope_params = "", []
+    if tenancy.is_org_owned(model):
+        if org is None:
+            raise tenancy.UnscopedQuery(f"select_among({model._meta.label}) without org")
+        scope = "organisation_id = %s AND "
+        scope_params = [org if isinstance(org, int) else org.pk]
     connection = connections[router.db_for_read(model)]
     quote = connection.ops.quote_name
     meta = model._meta
@@ -179,15 +189,18 @@ def select_among(
     table = quote(meta.db_table)
     column = quote(_column(model, key))
     if connection.vendor == "postgresql":
-        sql = f"SELECT {names} FROM {table} WHERE {column} = ANY(%s::text[])"  # noqa: S608
+        sql = f"SELECT {names} FROM {table} WHERE {scope}{column} = ANY(%s::text[])"  # noqa: S608
     else:
-        sql = f"SELECT {names} FROM {table} WHERE {column} IN (SELECT value FROM json_each(%s))"  # noqa: S608
+        sql = (
+            f"SELECT {names} FROM {table} WHERE {scope}{column} "  # noqa: S608
+            "IN (SELECT value FROM json_each(%s))"
+        )
     keys = list(keys)
     with connection.cursor() as cursor:
         for start in range(0, len(keys), SELECT_CHUNK):
             chunk = keys[start : start + SELECT_CHUNK]
             listed = chunk if connection.vendor == "postgresql" else json.dumps(chunk)
-            cursor.execute(sql, [*paths, listed])
+            cursor.execute(sql, [*paths, *scope_params, listed])
             yield from cursor.fetchall()
 
 

@@ -72,11 +72,17 @@ ADMIN_MENU = [
 ]
 
 
+# Shown to the platform administrator (the provider) only.
+PLATFORM_MENU = [(_("Platform"), [("platform:home", _("Organisations"), "buildings")])]
+
+
 def menu(request: HttpRequest) -> dict:
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
     current = request.resolver_match.view_name if request.resolver_match else ""
-    badges = hooks.menu_badges()
+    # the request's (a page answered before the organisation middleware: the user's own)
+    org = getattr(request, "organisation", None) or getattr(request.user, "organisation", None)
+    badges = hooks.menu_badges(org)
     sections = [
         (
             title,
@@ -91,6 +97,10 @@ def menu(request: HttpRequest) -> dict:
                 for name, label, icon in items
             ],
         )
-        for title, items in MENU + (ADMIN_MENU if getattr(request.user, "is_admin", False) else [])
+        for title, items in (
+            (MENU if org is not None else [])
+            + (ADMIN_MENU if getattr(request.user, "is_admin", False) else [])
+            + (PLATFORM_MENU if getattr(request.user, "is_platform", False) else [])
+        )
     ]
     return {"menu": sections, "notify_seconds": max(0, settings.SMSDESK_NOTIFY_SECONDS)}

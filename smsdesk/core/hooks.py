@@ -6,18 +6,22 @@ app, in its `AppConfig.ready()`."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-# url name of a menu entry -> the number shown beside it (0: nothing shown)
-_menu_badges: dict[str, Callable[[], int]] = {}
+# url name of a menu entry -> the number shown beside it for an organisation (0: nothing)
+_menu_badges: dict[str, Callable[..., int]] = {}
 _number_link: list[Callable[[str], str]] = []
 
 
-def add_menu_badge(url_name: str, count: Callable[[], int]) -> None:
+def add_menu_badge(url_name: str, count: Callable[..., int]) -> None:
+    """`count(org=organisation)`: the figure of that organisation."""
     _menu_badges[url_name] = count
 
 
-def menu_badges() -> dict[str, int]:
-    return {name: count() for name, count in _menu_badges.items()}
+def menu_badges(org: Any) -> dict[str, int]:
+    if org is None:  # a platform administrator outside any organisation
+        return {}
+    return {name: count(org=org) for name, count in _menu_badges.items()}
 
 
 def set_number_link(link: Callable[[str], str]) -> None:

@@ -4,13 +4,15 @@ the queue table, never by scanning messages: the home page costs the same at a m
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import OuterRef, Subquery
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from smsdesk.messaging import receiving, stats
+from smsdesk.core import tenancy
+from smsdesk.messaging import quotas, receiving, stats
 from smsdesk.messaging.models import Campaign, Message
 from smsdesk.worker.services import gateway_overview
 
@@ -28,15 +30,19 @@ def delivery_rate(delivered: int, failed: int, unknown: int) -> int | None:
     return min(100, round(100 * delivered / settled)) if settled else None
 
 
-def next_scheduled_campaign(now: datetime) -> Campaign | None:
+def next_scheduled_campaign(now: datetime, *, org: Any = None) -> Campaign | None:
     """The next campaign due later that still has a message waiting (one query: the campaign
     table is small, its messages are found through their campaign index). A scalar
     subquery with LIMIT 1, not EXISTS: PostgreSQL turns EXISTS into a semi join and, misled
     by `status` having no statistics worth the name, read every message for it (90 ms at
     a million messages, bench/RESULTS.md); a subquery stays a per-campaign index lookup."""
-    waiting = Message.objects.filter(campaign=OuterRef("pk"), status=Message.Status.SCHEDULED)
+    org = tenancy.resolve(org)
+    waiting = Message.objects.across_orgs().filter(  # the campaign's own (of `org`)
+        campaign=OuterRef("pk"), status=Message.Status.SCHEDULED
+    )
     return (
-        Campaign.objects.filter(send_at__gt=now)
+        Campaign.objects.for_org(org)
+        .filter(send_at__gt=now)
         .annotate(waiting_id=Subquery(waiting.values("id")[:1]))
         .filter(waiting_id__isnull=False)
         .order_by("send_at", "id")
@@ -44,9 +50,11 @@ def next_scheduled_campaign(now: datetime) -> Campaign | None:
     )
 
 
-def figures(now: datetime | None = None) -> dict:
+def figures(now: datetime | None = None, *, org: Any = None) -> dict:
+    """The home page of organisation `org`: its own figures only."""
     now = now or timezone.now()
-    counts = stats.read(now, days=CHART_DAYS)
+    org = tenancy.resolve(org)
+    counts = stats.read(now, org=org, days=CHART_DAYS)
     periods = []
     for key, days in PERIODS:
         delivered = counts.total(E.DELIVERED, days=days)
@@ -63,7 +71,7 @@ def figures(now: datetime | None = None) -> dict:
                 "rate": delivery_rate(delivered, failed, unknown),
             }
         )
-    gateways = gateway_overview(now, counts=counts)
+    gateways = gateway_overview(now, counts=counts, org=org)
     report_timeout = settings.SMSDESK_REPORT_TIMEOUT
     sent_per_day = counts.per_day(E.SENT, days=CHART_DAYS)
     received_per_day = counts.per_day(E.RECEIVED, days=CHART_DAYS)
@@ -85,10 +93,12 @@ def figures(now: datetime | None = None) -> dict:
                 {"label": _("Received"), "data": [d["received"] for d in days]},
             ],
         },
-        "unread": receiving.unread_total(),
+        "unread": receiving.unread_total(org=org),
+        # the quotas set for the organisation (none: nothing shown), warned of from 80 %
+        "quotas": [u for u in quotas.usage(org, now=now) if u.limit],
         "waiting": sum(g.queue_due for g in gateways),  # type: ignore[attr-defined]
         "scheduled": sum(g.queue_later for g in gateways),  # type: ignore[attr-defined]
-        "next_campaign": next_scheduled_campaign(now),
+        "next_campaign": next_scheduled_campaign(now, org=org),
         "gateways": gateways,
         "report_timeout_hours": report_timeout,
         # Whole days sent before the one the time-out falls in: all older than it.

@@ -13,7 +13,7 @@ from smsdesk.messaging import stats
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard/home.html", services.figures())
+    return render(request, "dashboard/home.html", services.figures(org=request.organisation))
 
 
 def _period(request: HttpRequest) -> tuple:
@@ -38,7 +38,7 @@ def statistics_page(request: HttpRequest) -> HttpResponse:
             "by": request.GET.get("by", "")[:20],
         }
         return render(request, "dashboard/statistics.html", context, status=400)
-    report = stats.report(first=first, last=last, by=by)
+    report = stats.report(first=first, last=last, by=by, org=request.organisation)
     today = stats.local_day(timezone.now())
     context |= {
         "shown": True,
@@ -65,7 +65,7 @@ def statistics_csv(request: HttpRequest) -> HttpResponse:
         first, last, by = _period(request)
     except ServiceError as e:
         return HttpResponse(str(e.message), status=400, content_type="text/plain; charset=utf-8")
-    report = stats.report(first=first, last=last, by=by)
+    report = stats.report(first=first, last=last, by=by, org=request.organisation)
     response = StreamingHttpResponse(
         spreadsheet.chunks(statistics.csv_header(by), statistics.csv_rows(report)),
         content_type="text/csv; charset=utf-8",

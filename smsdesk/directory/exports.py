@@ -20,12 +20,14 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from smsdesk.audit import services as audit
 from smsdesk.audit.models import Action
+from smsdesk.core import tenancy
 from smsdesk.core.spreadsheet import safe_cell
 from smsdesk.directory import services
 from smsdesk.directory.imports import GROUP_SEPARATOR
@@ -54,14 +56,14 @@ def _rows(contacts: QuerySet[Contact]) -> Iterator[tuple[int, str, str, str, dic
         yield cid, name, number, first_name, fields or {}, groups.get(cid, [])
 
 
-def csv_chunks(contacts: QuerySet[Contact]) -> Iterator[str]:
+def csv_chunks(contacts: QuerySet[Contact], *, org: Any = None) -> Iterator[str]:
     """The CSV file, in pieces (for a streaming response or a file)."""
     audit.record(Action.EXPORT, ("contacts", "csv"), label="contacts")
-    return _csv_chunks(contacts)
+    return _csv_chunks(contacts, org=org)
 
 
-def _csv_chunks(contacts: QuerySet[Contact]) -> Iterator[str]:
-    custom = list(ContactField.objects.all())
+def _csv_chunks(contacts: QuerySet[Contact], *, org: Any) -> Iterator[str]:
+    custom = list(ContactField.objects.for_org(tenancy.resolve(org)))
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=CSV_DELIMITER, lineterminator="\r\n")
     buffer.write("\ufeff")

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from smsdesk.core import tenancy
 from smsdesk.core.forms import RowsChoiceField
 from smsdesk.directory.models import ContactField, Group
 
@@ -17,13 +18,14 @@ class ContactForm(forms.Form):
     )
     groups = RowsChoiceField(
         label=_("Groups"),
-        queryset=Group.objects.all(),
+        queryset=Group.objects.across_orgs().none(),  # the organisation's: __init__
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
 
-    def __init__(self, *args, custom: list[ContactField] = (), **kwargs) -> None:  # type: ignore[no-untyped-def, assignment]
+    def __init__(self, *args, custom: list[ContactField] = (), org=None, **kwargs) -> None:  # type: ignore[no-untyped-def, assignment]
         super().__init__(*args, **kwargs)
+        self.fields["groups"].queryset = Group.objects.for_org(tenancy.resolve(org))  # type: ignore[attr-defined]
         self.custom = list(custom)
         for f in self.custom:
             self.fields[f"field_{f.key}"] = forms.CharField(

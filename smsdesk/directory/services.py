@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from smsdesk.accounts import access
 from smsdesk.audit import services as audit
 from smsdesk.audit.models import Action
-from smsdesk.core import number_reasons
+from smsdesk.core import number_reasons, tenancy
 from smsdesk.core.text import ControlCharacter, check_typed, search_safe
 from smsdesk.directory import errors, rules
 from smsdesk.directory.models import Contact, ContactField, Group
@@ -103,38 +103,48 @@ def clean_first_name(value: str | None) -> str:
     return clean_text(value, limit=MAX_FIRST_NAME, label=FIRST_NAME_LABEL, field_name="first_name")
 
 
-def custom_fields() -> list[ContactField]:
-    return list(ContactField.objects.all())
+def custom_fields(*, org: Any = None) -> list[ContactField]:
+    org = tenancy.resolve(org)
+    return list(ContactField.objects.for_org(org).all())
 
 
 FIELDS_ADMIN_ONLY = gettext_lazy("Only an administrator can change the contacts' fields.")
 
 
 @transaction.atomic
-def create_field(*, label: str, key: str, by: Any) -> ContactField:
+def create_field(*, label: str, key: str, by: Any, org: Any = None) -> ContactField:
+    org = tenancy.resolve(org)
     """A custom contact field (administrators); its key is what `{key}` in a text reads."""
     access.require_admin(by, str(FIELDS_ADMIN_ONLY))
     label = label.strip()
     if (
-        ContactField.objects.filter(key=key).exists()
-        or ContactField.objects.filter(label__iexact=label).exists()
+        ContactField.objects.for_org(org).filter(key=key).exists()
+        or ContactField.objects.for_org(org).filter(label__iexact=label).exists()
     ):
         raise errors.InvalidField(_("A field with this key or label already exists."))
-    return ContactField.objects.create(label=label, key=key, position=ContactField.objects.count())
+    return ContactField.objects.for_org(org).create(
+        organisation=org, label=label, key=key, position=ContactField.objects.for_org(org).count()
+    )
 
 
-def delete_field(field_id: int, *, by: Any) -> int:
+def delete_field(field_id: int, *, by: Any, org: Any = None) -> int:
+    org = tenancy.resolve(org)
     """Delete a custom field (administrators); values stored in contacts stay."""
     access.require_admin(by, str(FIELDS_ADMIN_ONLY))
-    deleted, _rows = ContactField.objects.filter(id=field_id).delete()
+    deleted, _rows = ContactField.objects.for_org(org).filter(id=field_id).delete()
     return deleted
 
 
 def clean_fields(
-    values: Mapping[str, object] | None, *, known: Iterable[str] | None = None
+    values: Mapping[str, object] | None,
+    *,
+    known: Iterable[str] | None = None,
+    org: Any = None,
 ) -> dict:
     """Custom field values by key: unknown keys refused, empty values dropped."""
-    keys = set(known if known is not None else ContactField.objects.values_list("key", flat=True))
+    if known is None:
+        known = ContactField.objects.for_org(tenancy.resolve(org)).values_list("key", flat=True)
+    keys = set(known)
     cleaned: dict[str, str] = {}
     for key, value in (values or {}).items():
         if key not in keys:
@@ -154,8 +164,8 @@ def clean_fields(
     return cleaned
 
 
-def _taken(number: str, *, exclude: int | None = None) -> None:
-    others = Contact.objects.filter(number=number)
+def _taken(number: str, *, org: Any, exclude: int | None = None) -> None:
+    others = Contact.objects.for_org(org).filter(number=number)
     other = (others.exclude(id=exclude) if exclude is not None else others).first()
     if other is not None:
         raise errors.NumberTaken(
@@ -173,20 +183,23 @@ def create_contact(
     first_name: str = "",
     fields: Mapping[str, object] | None = None,
     groups: Sequence[int] = (),
+    org: Any = None,
 ) -> Contact:
+    org = tenancy.resolve(org)
     contact = Contact(
         name=clean_name(name),
         number=normalise(number),
         first_name=clean_first_name(first_name),
-        fields=clean_fields(fields),
+        fields=clean_fields(fields, org=org),
+        organisation=org,
     )
-    group_rows = _groups_by_id(groups)
-    _taken(contact.number)
+    group_rows = _groups_by_id(groups, org=org)
+    _taken(contact.number, org=org)
     try:
         with transaction.atomic():
             contact.save()
     except IntegrityError:  # saved by someone else between the check and now
-        _taken(contact.number)
+        _taken(contact.number, org=org)
         raise
     contact.groups.set(group_rows)
     audit.record(Action.CONTACT_CREATE, contact, after=_contact_state(contact))
@@ -211,9 +224,11 @@ def update_contact(
     first_name: str | None = None,
     fields: Mapping[str, object] | None = None,
     groups: Sequence[int] | None = None,
+    org: Any = None,
 ) -> Contact:
+    org = tenancy.resolve(org)
     """Change what is given (None: unchanged). `fields` replaces all custom values."""
-    contact = get_contact(contact_id, for_update=True)
+    contact = get_contact(contact_id, for_update=True, org=org)
     before: dict[str, object] = _contact_state(contact)
     if groups is not None:
         before["groups"] = sorted(contact.groups.values_list("id", flat=True))
@@ -222,13 +237,13 @@ def update_contact(
     if first_name is not None:
         contact.first_name = clean_first_name(first_name)
     if fields is not None:
-        contact.fields = clean_fields(fields)
+        contact.fields = clean_fields(fields, org=org)
     if number is not None:
         contact.number = normalise(number)
-        _taken(contact.number, exclude=contact.id)
+        _taken(contact.number, org=org, exclude=contact.id)
     contact.save()
     if groups is not None:
-        contact.groups.set(_groups_by_id(groups))
+        contact.groups.set(_groups_by_id(groups, org=org))
     after: dict[str, object] = _contact_state(contact)
     if groups is not None:
         after["groups"] = sorted(contact.groups.values_list("id", flat=True))
@@ -242,8 +257,13 @@ def update_contact(
     return contact
 
 
-def get_contact(contact_id: int, *, for_update: bool = False) -> Contact:
-    qs = Contact.objects.select_for_update() if for_update else Contact.objects.all()
+def get_contact(contact_id: int, *, for_update: bool = False, org: Any = None) -> Contact:
+    org = tenancy.resolve(org)
+    qs = (
+        Contact.objects.for_org(org).select_for_update()
+        if for_update
+        else Contact.objects.for_org(org)
+    )
     try:
         return qs.get(id=contact_id)
     except Contact.DoesNotExist:
@@ -251,13 +271,19 @@ def get_contact(contact_id: int, *, for_update: bool = False) -> Contact:
 
 
 @transaction.atomic
-def delete_contacts(contact_ids: Sequence[int]) -> int:
+def delete_contacts(contact_ids: Sequence[int], *, org: Any = None) -> int:
+    org = tenancy.resolve(org)
     deleted = 0
     gone: list[dict[str, object]] = []
     for chunk in _chunks(list(contact_ids)):
-        rows = Contact.objects.filter(id__in=chunk).values("id", "name", "number")
+        rows = Contact.objects.for_org(org).filter(id__in=chunk).values("id", "name", "number")
         gone += [dict(c) for c in rows]
-        deleted += Contact.objects.filter(id__in=chunk).delete()[1].get("directory.Contact", 0)
+        deleted += (
+            Contact.objects.for_org(org)
+            .filter(id__in=chunk)
+            .delete()[1]
+            .get("directory.Contact", 0)
+        )
     if deleted:
         audit.record(
             Action.CONTACT_DELETE,
@@ -268,15 +294,16 @@ def delete_contacts(contact_ids: Sequence[int]) -> int:
     return deleted
 
 
-def contact_list(search: str = "") -> QuerySet[Contact]:
-    qs = Contact.objects.all()
+def contact_list(search: str = "", *, org: Any = None) -> QuerySet[Contact]:
+    org = tenancy.resolve(org)
+    qs = Contact.objects.for_org(org).all()
     search = search_safe(search)  # a NUL must not reach the database (PostgreSQL refuses it)
     if search:
-        qs = qs.filter(contact_search(search))
+        qs = qs.filter(contact_search(search, org=org))
     return qs
 
 
-def contact_search(q: str) -> Q:
+def contact_search(q: str, *, org: Any = None) -> Q:
     """A contact by name, first name ("Jean Dupont" too) or number in any common format."""
     prefix = numbers.search_prefix(q, default_region=region())
     if prefix is not None and prefix[1]:
@@ -306,22 +333,23 @@ def name_matches(q: str) -> Q:
     return Q(search_name__contains=search_form(q))
 
 
-def suggest_contacts(q: str, *, limit: int = 10) -> list[Contact]:
+def suggest_contacts(q: str, *, limit: int = 10, org: Any = None) -> list[Contact]:
     q = q.strip()[:100]
     if len(q) < MIN_SUGGEST:
         return []
-    return list(contact_list(q).order_by("name", "id")[:limit])
+    return list(contact_list(q, org=org).order_by("name", "id")[:limit])
 
 
-def lookup_contact(name_or_number: str) -> Contact:
+def lookup_contact(name_or_number: str, *, org: Any = None) -> Contact:
+    org = tenancy.resolve(org)
     """One contact by its number (any format) or its exact name (CLI `--contact`)."""
     try:
-        return Contact.objects.get(
+        return Contact.objects.for_org(org).get(
             number=numbers.normalise(name_or_number, default_region=region())
         )
     except (sms_errors.InvalidNumber, Contact.DoesNotExist):
         pass
-    matches = list(Contact.objects.filter(name__iexact=name_or_number.strip())[:2])
+    matches = list(Contact.objects.for_org(org).filter(name__iexact=name_or_number.strip())[:2])
     if len(matches) == 1:
         return matches[0]
     raise errors.UnknownTargets(
@@ -338,11 +366,11 @@ def lookup_contact(name_or_number: str) -> Contact:
 # --- groups ---------------------------------------------------------------------------------
 
 
-def _clean_group_name(name: str, *, exclude: int | None = None) -> str:
+def _clean_group_name(name: str, *, org: Any, exclude: int | None = None) -> str:
     cleaned = clean_text(name, limit=MAX_NAME, label=GROUP_NAME_LABEL, field_name="name")
     if not cleaned:
         raise errors.InvalidField(_("The group name is empty."), field="name")
-    same = Group.objects.filter(name__iexact=cleaned)
+    same = Group.objects.for_org(org).filter(name__iexact=cleaned)
     if (same.exclude(id=exclude) if exclude is not None else same).exists():
         raise errors.GroupNameTaken(
             _("A group named “%(name)s” already exists.") % {"name": cleaned}, field="name"
@@ -350,23 +378,26 @@ def _clean_group_name(name: str, *, exclude: int | None = None) -> str:
     return cleaned
 
 
-def group_list(search: str = "") -> QuerySet[Group]:
-    qs = Group.objects.annotate(size=Count("contacts"))
+def group_list(search: str = "", *, org: Any = None) -> QuerySet[Group]:
+    org = tenancy.resolve(org)
+    qs = Group.objects.for_org(org).annotate(size=Count("contacts"))
     search = search_safe(search)
     if search:
         qs = qs.filter(search_name__contains=search_form(search))
     return qs
 
 
-def get_group(group_id: int) -> Group:
+def get_group(group_id: int, *, org: Any = None) -> Group:
+    org = tenancy.resolve(org)
     try:
-        return Group.objects.get(id=group_id)
+        return Group.objects.for_org(org).get(id=group_id)
     except Group.DoesNotExist:
         raise errors.NotFound(_("No group with id %(id)s.") % {"id": group_id}) from None
 
 
-def lookup_group(name: str) -> Group:
-    group = Group.objects.filter(name__iexact=name.strip()).first()
+def lookup_group(name: str, *, org: Any = None) -> Group:
+    org = tenancy.resolve(org)
+    group = Group.objects.for_org(org).filter(name__iexact=name.strip()).first()
     if group is None:
         raise errors.UnknownTargets(
             _("No group named “%(name)s”.") % {"name": name[:100]}, field="groups"
@@ -374,21 +405,23 @@ def lookup_group(name: str) -> Group:
     return group
 
 
-def check_rule(rule: object) -> dict:
-    """A dynamic group's rule, validated against the fields that exist (directory/rules.py)."""
-    return rules.check_rule(rule, known=ContactField.objects.values_list("key", flat=True))
+def check_rule(rule: object, *, org: Any = None) -> dict:
+    """A dynamic group's rule, validated against the fields of `org` (directory/rules.py)."""
+    known = ContactField.objects.for_org(tenancy.resolve(org)).values_list("key", flat=True)
+    return rules.check_rule(rule, known=known)
 
 
-def rule_members(rule: dict) -> QuerySet[Contact]:
-    """The contacts a (checked) rule selects now: one query."""
-    return Contact.objects.filter(rules.to_q(rule))
+def rule_members(rule: dict, *, org: Any = None) -> QuerySet[Contact]:
+    """The contacts of `org` a (checked) rule selects now: one query."""
+    return Contact.objects.for_org(tenancy.resolve(org)).filter(rules.to_q(rule))
 
 
 def group_contacts(group: Group) -> QuerySet[Contact]:
-    """A group's members as they are now: chosen ones, or the rule's matches."""
+    """A group's members as they are now: chosen ones, or the rule's matches (in the
+    group's own organisation)."""
     if group.rule is not None:
-        return rule_members(group.rule)
-    return Contact.objects.filter(groups=group)
+        return rule_members(group.rule, org=group.organisation_id)
+    return Contact.objects.for_org(group.organisation_id).filter(groups=group)
 
 
 def group_size(group: Group) -> int:
@@ -396,17 +429,22 @@ def group_size(group: Group) -> int:
 
 
 @transaction.atomic
-def create_group(*, name: str, contacts: Sequence[int] = (), rule: object = None) -> Group:
+def create_group(
+    *, name: str, contacts: Sequence[int] = (), rule: object = None, org: Any = None
+) -> Group:
     """A group of chosen contacts, or (with `rule`) a dynamic group, which has no chosen
     members: its members are the contacts matching the rule when it is read."""
-    checked = check_rule(rule) if rule is not None else None
+    org = tenancy.resolve(org)
+    checked = check_rule(rule, org=org) if rule is not None else None
     if checked is not None and contacts:
         raise errors.InvalidRule(
             _("A dynamic group has no chosen members: give a rule or contacts, not both."),
             field="contacts",
         )
-    group = Group.objects.create(name=_clean_group_name(name), rule=checked)
-    _add_members(group, _existing_contact_ids(contacts))
+    group = Group.objects.for_org(org).create(
+        name=_clean_group_name(name, org=org), rule=checked, organisation=org
+    )
+    _add_members(group, _existing_contact_ids(contacts, org=org))
     audit.record(
         Action.GROUP_CREATE,
         group,
@@ -424,13 +462,15 @@ def update_group(
     remove: Sequence[int] = (),
     contacts: Sequence[int] | None = None,
     rule: object = None,
+    org: Any = None,
 ) -> Group:
     """Rename, add and remove members; `contacts` replaces the whole membership; `rule`
     replaces a dynamic group's conditions."""
-    group = get_group(group_id)
+    org = tenancy.resolve(org)
+    group = get_group(group_id, org=org)
     before = {"name": group.name, "rule": group.rule}
     if name is not None and name.strip() != group.name:
-        group.name = _clean_group_name(name, exclude=group.id)
+        group.name = _clean_group_name(name, org=org, exclude=group.id)
         group.save(update_fields=["name"])
     if rule is not None:
         if group.rule is None:
@@ -438,7 +478,7 @@ def update_group(
                 _("This group's members were chosen one by one: it cannot get a rule."),
                 field="rule",
             )
-        group.rule = check_rule(rule)
+        group.rule = check_rule(rule, org=org)
         group.save(update_fields=["rule"])
     if group.rule is not None and (contacts or add or remove):
         raise errors.InvalidRule(
@@ -448,9 +488,9 @@ def update_group(
     through = Group.contacts.through
     if contacts is not None:
         through.objects.filter(group_id=group.id).delete()
-        _add_members(group, _existing_contact_ids(contacts))
+        _add_members(group, _existing_contact_ids(contacts, org=org))
     if add:
-        _add_members(group, _existing_contact_ids(add))
+        _add_members(group, _existing_contact_ids(add, org=org))
     for chunk in _chunks(list(remove)):
         through.objects.filter(group_id=group.id, contact_id__in=chunk).delete()
     after: dict[str, object] = {"name": group.name, "rule": group.rule}
@@ -465,11 +505,12 @@ def update_group(
 
 
 @transaction.atomic
-def delete_groups(group_ids: Sequence[int]) -> int:
+def delete_groups(group_ids: Sequence[int], *, org: Any = None) -> int:
+    org = tenancy.resolve(org)
     """Delete the groups, never their contacts."""
     ids = list(group_ids)[:CHUNK]
-    gone = list(Group.objects.filter(id__in=ids).values("id", "name"))
-    deleted = Group.objects.filter(id__in=ids).delete()[1].get("directory.Group", 0)
+    gone = list(Group.objects.for_org(org).filter(id__in=ids).values("id", "name"))
+    deleted = Group.objects.for_org(org).filter(id__in=ids).delete()[1].get("directory.Group", 0)
     if deleted:
         audit.record(
             Action.GROUP_DELETE,
@@ -480,11 +521,11 @@ def delete_groups(group_ids: Sequence[int]) -> int:
     return deleted
 
 
-def suggest_groups(q: str, *, limit: int = 10) -> list[Group]:
+def suggest_groups(q: str, *, limit: int = 10, org: Any = None) -> list[Group]:
     q = q.strip()[:100]
     if len(q) < MIN_SUGGEST:
         return []
-    return list(group_list(q).order_by("name")[:limit])
+    return list(group_list(q, org=org).order_by("name")[:limit])
 
 
 def _add_members(group: Group, contact_ids: Iterable[int]) -> None:
@@ -496,11 +537,11 @@ def _add_members(group: Group, contact_ids: Iterable[int]) -> None:
     )
 
 
-def _existing_contact_ids(contact_ids: Sequence[int]) -> list[int]:
+def _existing_contact_ids(contact_ids: Sequence[int], *, org: Any) -> list[int]:
     wanted = list(dict.fromkeys(int(c) for c in contact_ids))
     found: set[int] = set()
     for chunk in _chunks(wanted):
-        found.update(Contact.objects.filter(id__in=chunk).values_list("id", flat=True))
+        found.update(Contact.objects.for_org(org).filter(id__in=chunk).values_list("id", flat=True))
     missing = [c for c in wanted if c not in found]
     if missing:
         raise errors.UnknownTargets(
@@ -511,9 +552,9 @@ def _existing_contact_ids(contact_ids: Sequence[int]) -> list[int]:
     return wanted
 
 
-def _groups_by_id(group_ids: Sequence[int]) -> list[Group]:
+def _groups_by_id(group_ids: Sequence[int], *, org: Any) -> list[Group]:
     wanted = list(dict.fromkeys(int(g) for g in group_ids))
-    found = list(Group.objects.filter(id__in=wanted[:CHUNK]))
+    found = list(Group.objects.for_org(org).filter(id__in=wanted[:CHUNK]))
     if len(found) != len(wanted):
         missing = set(wanted) - {g.id for g in found}
         raise errors.UnknownTargets(
@@ -550,16 +591,19 @@ class Targets:
         }
 
 
-def members(contact_ids: Sequence[int], group_ids: Sequence[int]) -> tuple[list[str], int]:
+def members(
+    contact_ids: Sequence[int], group_ids: Sequence[int], *, org: Any = None
+) -> tuple[list[str], int]:
     """The numbers of these contacts, then of these groups' members, in the order chosen
     (duplicates kept: messaging.recipients removes them), and how many were chosen. An
     unknown id is an error."""
+    org = tenancy.resolve(org)
     found: list[str] = []
-    contact_ids = _existing_contact_ids(contact_ids)
+    contact_ids = _existing_contact_ids(contact_ids, org=org)
     for chunk in _chunks(contact_ids):
-        by_id = dict(Contact.objects.filter(id__in=chunk).values_list("id", "number"))
+        by_id = dict(Contact.objects.for_org(org).filter(id__in=chunk).values_list("id", "number"))
         found.extend(by_id[c] for c in chunk)
-    groups = _groups_by_id(group_ids)
+    groups = _groups_by_id(group_ids, org=org)
     if groups:
         # Stored numbers are already E.164: no parsing, one query however big the group.
         in_groups = (
@@ -586,7 +630,8 @@ def contact_name_of(field_name: str) -> Subquery:
     """The name of the contact whose number is in `field_name` (OuterRef), as one expression
     the lists add to their query: one query per page, however many rows."""
     return Subquery(
-        Contact.objects.filter(number=OuterRef(field_name))
+        Contact.objects.across_orgs()  # matched on the outer row's organisation
+        .filter(organisation=OuterRef("organisation"), number=OuterRef(field_name))
         .annotate(
             full=Case(
                 When(first_name="", then=F("name")),
@@ -599,16 +644,17 @@ def contact_name_of(field_name: str) -> Subquery:
     )
 
 
-def who(number: str) -> str:
-    """A number as a sentence names it: the contact's name and the number in national
-    format ("Hélène DURAND (06 11 11 11 11)"), or the number alone when no contact has it."""
-    return who_many([number])[number]
+def who(number: str, *, org: Any = None) -> str:
+    """A number as a sentence names it: the name `org`'s contact with that number has and the
+    number in national format ("Hélène DURAND (06 11 11 11 11)"), or the number alone."""
+    return who_many([number], org=org)[number]
 
 
-def who_many(numbers: Iterable[str]) -> dict[str, str]:
+def who_many(numbers: Iterable[str], *, org: Any = None) -> dict[str, str]:
     """`who` of each number, with one query."""
     wanted = list(dict.fromkeys(numbers))[:CHUNK]
-    names = {c.number: c.full_name for c in Contact.objects.filter(number__in=wanted)}
+    mine = Contact.objects.for_org(tenancy.resolve(org))
+    names = {c.number: c.full_name for c in mine.filter(number__in=wanted)}
     shown = {n: display(n) if n.startswith("+") else n for n in wanted}
     return {n: f"{names[n]} ({shown[n]})" if n in names else shown[n] for n in wanted}
 
@@ -618,7 +664,11 @@ def with_names(queryset: QuerySet, field_name: str) -> QuerySet:
 
 
 def number_search(
-    q: str, field_name: str, *, containing: Callable[[str], QuerySet] | None = None
+    q: str,
+    field_name: str,
+    *,
+    containing: Callable[[str], QuerySet] | None = None,
+    org: Any = None,
 ) -> Q:
     """The shared "Rechercher" of every list showing numbers.
 
@@ -643,7 +693,7 @@ def number_search(
 
     if prefix is not None:
         return holding(prefix[0])
-    named = Contact.objects.filter(name_matches(q))
+    named = Contact.objects.for_org(tenancy.resolve(org)).filter(name_matches(q))
     by_name = Q(**{f"{field_name}__in": _few_values(named.values_list("number", flat=True))})
     return by_name | holding(q)
 

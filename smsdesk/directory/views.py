@@ -41,29 +41,33 @@ def contacts(request: HttpRequest) -> HttpResponse:
         Column(_("Groups")),
     ]
     q = search_text(request)
-    qs = services.contact_list(q).prefetch_related("groups")
+    qs = services.contact_list(q, org=request.organisation).prefetch_related("groups")
     context = paginate(request, qs, sort_order(request, columns, "name"))
     return render(request, "directory/contacts.html", {"q": q, "columns": columns, **context})
 
 
 def contact(request: HttpRequest, contact_id: int) -> HttpResponse:
-    person = _get(services.get_contact, contact_id)
+    person = _get(request, services.get_contact, contact_id)
     return render(
         request,
         "directory/contact.html",
         {
             "contact": person,
             "groups": person.groups.all(),
-            "custom": [(f.label, person.fields.get(f.key, "")) for f in services.custom_fields()],
+            "custom": [
+                (f.label, person.fields.get(f.key, ""))
+                for f in services.custom_fields(org=request.organisation)
+            ],
         },
     )
 
 
-def _get(getter, object_id: int):  # type: ignore[no-untyped-def]
+def _get(request, getter, object_id: int):  # type: ignore[no-untyped-def]
+    """A row of the user's organisation: another's answers exactly as a missing one."""
     from django.http import Http404
 
     try:
-        return getter(object_id)
+        return getter(object_id, org=request.organisation)
     except ServiceError as e:
         raise Http404(e.message) from None
 
@@ -73,11 +77,11 @@ def contact_new(request: HttpRequest) -> HttpResponse:
 
 
 def contact_edit(request: HttpRequest, contact_id: int) -> HttpResponse:
-    return _contact_form(request, _get(services.get_contact, contact_id))
+    return _contact_form(request, _get(request, services.get_contact, contact_id))
 
 
 def _contact_form(request: HttpRequest, person) -> HttpResponse:  # type: ignore[no-untyped-def]
-    custom = services.custom_fields()
+    custom = services.custom_fields(org=request.organisation)
     initial = {}
     if person is not None:
         initial = {
@@ -87,7 +91,9 @@ def _contact_form(request: HttpRequest, person) -> HttpResponse:  # type: ignore
             "groups": person.groups.all(),
             **{f"field_{f.key}": person.fields.get(f.key, "") for f in custom},
         }
-    form = ContactForm(request.POST or None, initial=initial, custom=custom)
+    form = ContactForm(
+        request.POST or None, initial=initial, custom=custom, org=request.organisation
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         values = {
@@ -99,9 +105,9 @@ def _contact_form(request: HttpRequest, person) -> HttpResponse:  # type: ignore
         }
         try:
             if person is None:
-                person = services.create_contact(**values)
+                person = services.create_contact(**values, org=request.organisation)
             else:
-                person = services.update_contact(person.id, **values)
+                person = services.update_contact(person.id, **values, org=request.organisation)
         except ServiceError as e:
             _form_error(form, e)
         else:
@@ -116,12 +122,12 @@ def _contact_form(request: HttpRequest, person) -> HttpResponse:  # type: ignore
 def contacts_delete(request: HttpRequest) -> HttpResponse:
     """Delete ticked contacts (or one): a confirmation page, then the deletion."""
     ids = _ids(request.POST.getlist("contact") or request.GET.getlist("contact"))
-    chosen = list(services.contact_list().filter(id__in=ids))
+    chosen = list(services.contact_list(org=request.organisation).filter(id__in=ids))
     if not chosen:
         messages.info(request, _("Tick the contacts to delete first."))
         return redirect("directory:contacts")
     if request.method == "POST" and request.POST.get("confirm") == "yes":
-        count = services.delete_contacts([c.id for c in chosen])
+        count = services.delete_contacts([c.id for c in chosen], org=request.organisation)
         messages.success(
             request,
             ngettext("%(count)d contact deleted.", "%(count)d contacts deleted.", count)
@@ -132,7 +138,7 @@ def contacts_delete(request: HttpRequest) -> HttpResponse:
 
 
 def export(request: HttpRequest) -> HttpResponse:
-    qs = services.contact_list(search_text(request))
+    qs = services.contact_list(search_text(request), org=request.organisation)
     stamp = timezone.localtime().strftime("%Y-%m-%d")
     if request.GET.get("format") == "json":
         response = StreamingHttpResponse(
@@ -141,7 +147,7 @@ def export(request: HttpRequest) -> HttpResponse:
         name = f"contacts-{stamp}.json"
     else:
         response = StreamingHttpResponse(
-            exports.csv_chunks(qs), content_type="text/csv; charset=utf-8"
+            exports.csv_chunks(qs, org=request.organisation), content_type="text/csv; charset=utf-8"
         )
         name = f"contacts-{stamp}.csv"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -190,9 +196,9 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponse:
     group = (request.POST.get("group") or request.GET.get("group") or "").strip()[:200]
     try:
         if request.method == "POST":
-            result = imports.apply(data, group=group)
+            result = imports.apply(data, group=group, org=request.organisation)
         else:
-            result = imports.plan(data, group=group)
+            result = imports.plan(data, group=group, org=request.organisation)
     except ServiceError as e:
         uploads.discard(token)
         messages.error(request, e.message)
@@ -237,7 +243,10 @@ def fields(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             field = services.create_field(
-                label=form.cleaned_data["label"], key=form.cleaned_data["key"], by=request.user
+                label=form.cleaned_data["label"],
+                key=form.cleaned_data["key"],
+                by=request.user,
+                org=request.organisation,
             )
         except ServiceError as e:
             form.add_error(None, e.message)
@@ -245,14 +254,16 @@ def fields(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Field “%(label)s” added.") % {"label": field.label})
             return redirect("directory:fields")
     return render(
-        request, "directory/fields.html", {"form": form, "fields": services.custom_fields()}
+        request,
+        "directory/fields.html",
+        {"form": form, "fields": services.custom_fields(org=request.organisation)},
     )
 
 
 @require_POST
 @access.admin_required
 def field_delete(request: HttpRequest, field_id: int) -> HttpResponse:
-    services.delete_field(field_id, by=request.user)
+    services.delete_field(field_id, by=request.user, org=request.organisation)
     messages.success(request, _("Field deleted (values already stored stay in the contacts)."))
     return redirect("directory:fields")
 
@@ -266,7 +277,11 @@ def groups(request: HttpRequest) -> HttpResponse:
         Column(_("Contacts")),  # a count per group: no index can order by it
     ]
     q = search_text(request)
-    context = paginate(request, services.group_list(q), sort_order(request, columns, "name"))
+    context = paginate(
+        request,
+        services.group_list(q, org=request.organisation),
+        sort_order(request, columns, "name"),
+    )
     return render(request, "directory/groups.html", {"q": q, "columns": columns, **context})
 
 
@@ -276,7 +291,9 @@ def group_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             group = services.create_group(
-                name=form.cleaned_data["name"], contacts=[c.id for c in chosen]
+                name=form.cleaned_data["name"],
+                contacts=[c.id for c in chosen],
+                org=request.organisation,
             )
         except ServiceError as e:
             _form_error(form, e)
@@ -295,7 +312,7 @@ def _chosen_contacts(request: HttpRequest) -> list:  # type: ignore[type-arg]
     """Contacts picked with the type-ahead (or ticked in the contact list)."""
     source = request.POST if request.method == "POST" else request.GET
     ids = _ids(source.getlist("contacts") or source.getlist("contact"))
-    return list(services.contact_list().filter(id__in=ids))
+    return list(services.contact_list(org=request.organisation).filter(id__in=ids))
 
 
 @require_POST
@@ -303,7 +320,7 @@ def group_pick(request: HttpRequest) -> HttpResponse:
     """The manual: tick a group on the right, then "Modifier" (or delete the ticked ones)."""
     ids = _ids(request.POST.getlist("group"))
     if request.POST.get("action") == "delete" and ids:
-        chosen = list(Group.objects.filter(id__in=ids))
+        chosen = list(Group.objects.for_org(request.organisation).filter(id__in=ids))
         return render(request, "directory/groups_delete.html", {"chosen": chosen})
     if not ids:
         messages.info(request, _("Tick one group, then click “Edit”."))
@@ -325,7 +342,7 @@ MEMBERS_SHOWN = 200
 
 
 def group_edit(request: HttpRequest, group_id: int) -> HttpResponse:
-    group = _get(services.get_group, group_id)
+    group = _get(request, services.get_group, group_id)
     if group.rule is not None:
         return dynamic_group_form(request, group)
     form = GroupForm(request.POST or None, initial={"name": group.name})
@@ -336,6 +353,7 @@ def group_edit(request: HttpRequest, group_id: int) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 add=[c.id for c in _chosen_contacts(request)],
                 remove=_unticked(request),
+                org=request.organisation,
             )
         except ServiceError as e:
             _form_error(form, e)
@@ -412,9 +430,13 @@ def dynamic_group_form(request: HttpRequest, group: Group | None) -> HttpRespons
     if request.method == "POST" and form.is_valid():
         try:
             if group is None:
-                saved = services.create_group(name=form.cleaned_data["name"], rule=rule)
+                saved = services.create_group(
+                    name=form.cleaned_data["name"], rule=rule, org=request.organisation
+                )
             else:
-                saved = services.update_group(group.id, name=form.cleaned_data["name"], rule=rule)
+                saved = services.update_group(
+                    group.id, name=form.cleaned_data["name"], rule=rule, org=request.organisation
+                )
         except ServiceError as e:
             _form_error(form, e)
         else:
@@ -433,7 +455,7 @@ def dynamic_group_form(request: HttpRequest, group: Group | None) -> HttpRespons
                 ("first_name", _("First name")),
                 ("number", _("Number")),
             ]
-            + [(f.key, f.label) for f in services.custom_fields()],
+            + [(f.key, f.label) for f in services.custom_fields(org=request.organisation)],
             "ops": OPS,
         },
         status=400 if form.errors else 200,
@@ -453,7 +475,9 @@ OPS = [
 def dynamic_group_count(request: HttpRequest) -> HttpResponse:
     """The live count of the editor (htmx): how many contacts the rule selects now."""
     try:
-        count = services.rule_members(services.check_rule(_posted_rule(request.POST))).count()
+        org = request.organisation
+        rule = services.check_rule(_posted_rule(request.POST), org=org)
+        count = services.rule_members(rule, org=org).count()
     except ServiceError as e:
         return render(request, "directory/_rule_count.html", {"error": e.message})
     return render(request, "directory/_rule_count.html", {"count": count})
@@ -468,7 +492,7 @@ def _unticked(request: HttpRequest) -> list[int]:
 @require_POST
 def groups_delete(request: HttpRequest) -> HttpResponse:
     ids = _ids(request.POST.getlist("group"))
-    count = services.delete_groups(ids)
+    count = services.delete_groups(ids, org=request.organisation)
     messages.success(
         request,
         ngettext(
@@ -490,12 +514,13 @@ def suggest(request: HttpRequest, kind: str) -> HttpResponse:
     if kind == "groups":
         found = [
             (g.id, g.name, ngettext("%(n)d contact", "%(n)d contacts", n) % {"n": n})
-            for g in services.suggest_groups(q)
+            for g in services.suggest_groups(q, org=request.organisation)
             for n in (services.group_size(g) if g.rule is not None else g.size,)
         ]
     else:
         found = [
-            (c.id, c.full_name, services.display(c.number)) for c in services.suggest_contacts(q)
+            (c.id, c.full_name, services.display(c.number))
+            for c in services.suggest_contacts(q, org=request.organisation)
         ]
     return render(
         request,

@@ -75,6 +75,9 @@ class GatewaySpec:
     kind: str
     target: str = ""
     options: dict[str, str] = field(default_factory=dict)
+    # The organisation (its slug) the line belongs to (`?org=slug`); "" when the entry names
+    # none (then the platform administrator's assignment, or the only organisation).
+    org: str = ""
     # Durable storage the builder gives the gateway (the worker: the database); None gives
     # a gateway that keeps what it must in memory.
     store: GatewayStore | None = field(default=None, compare=False, repr=False)
@@ -86,7 +89,7 @@ class GatewaySpec:
         options = {k: MASK if _SECRET_OPTION.search(k) else v for k, v in self.options.items()}
         return (
             f"GatewaySpec(name={self.name!r}, kind={self.kind!r}, "
-            f"target={masked(self.target)!r}, options={options!r})"
+            f"target={masked(self.target)!r}, options={options!r}, org={self.org!r})"
         )
 
 
@@ -140,12 +143,18 @@ def parse_spec(entry: str) -> GatewaySpec:
             f"gateway {masked(entry)!r}: unknown kind {kind!r} (known: {', '.join(kinds)}){why}"
         )
     options = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+    org = options.pop("org", "").strip()
+    if org and not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,49}", org):
+        raise GatewayError(
+            f"gateway {masked(entry)!r}: org= is an organisation's short name "
+            "(lower-case letters, digits and -)"
+        )
     name = (name or kind).strip()
     if not name.replace("-", "").replace("_", "").isalnum() or len(name) > 50:
         raise GatewayError(
             f"gateway {masked(entry)!r}: a name uses letters, digits, - and _ only (at most 50)"
         )
-    return GatewaySpec(name=name, kind=kind, target=target, options=options)
+    return GatewaySpec(name=name, kind=kind, target=target, options=options, org=org)
 
 
 def parse_specs(entries: Sequence[str]) -> list[GatewaySpec]:

@@ -11,19 +11,19 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from smsdesk.accounts import access
-from smsdesk.core import bounds
+from smsdesk.core import bounds, tenancy
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.forms import add_service_error
 from smsdesk.directory import services as directory
 from smsdesk.directory.models import Contact, Group
-from smsdesk.messaging import autoreplies, errors, gateway_state, recurring
+from smsdesk.messaging import autoreplies, errors, lines, recurring
 from smsdesk.messaging.forms import (
     REPEAT_FIELDS,
     AutoReplyForm,
     RecurrenceForm,
     repeat_context,
 )
-from smsdesk.messaging.models import AutoReply, Recurrence
+from smsdesk.messaging.models import Recurrence
 
 # --- recurring sends ------------------------------------------------------------------------
 
@@ -31,28 +31,28 @@ SHOWN = 500  # recurring sends on the page (the API lists as many)
 
 
 def recurring_list(request: HttpRequest) -> HttpResponse:
-    rows = Recurrence.objects.select_related("author").order_by("paused", "next_at", "id")
+    rows = recurring.list_recurrences(org=tenancy.of_request(request), limit=SHOWN)
     return render(
         request,
         "messaging/recurring.html",
         {
             "rows": [
                 (r, recurring.describe(r), access.may_act_on_message(request.user, r.author_id))
-                for r in rows[:SHOWN]
+                for r in rows
             ]
         },
     )
 
 
-def _recurrence(recurrence_id: int) -> Recurrence:
+def _recurrence(request: HttpRequest, recurrence_id: int) -> Recurrence:
     try:
-        return recurring.get_recurrence(recurrence_id)
+        return recurring.get_recurrence(recurrence_id, org=tenancy.of_request(request))
     except errors.NotFound:
         raise Http404 from None
 
 
 def recurring_edit(request: HttpRequest, recurrence_id: int) -> HttpResponse:
-    rec = _recurrence(recurrence_id)
+    rec = _recurrence(request, recurrence_id)
     record = recurring.rule_of(rec).as_record()
     initial = {
         "numbers": "\n".join(directory.display(n) for n in rec.targets.get("numbers", [])),
@@ -75,6 +75,7 @@ def recurring_edit(request: HttpRequest, recurrence_id: int) -> HttpResponse:
                 tag=form.cleaned_data["tag"],
                 targets=form.targets(),
                 repeat=recurring.check_repeat(**form.repeat_rule()),
+                org=tenancy.of_request(request),
             )
         except ServiceError as e:
             add_service_error(form, e, REPEAT_FIELDS)
@@ -102,11 +103,14 @@ def _picked_targets(request: HttpRequest, rec: Recurrence) -> dict:
         groups = bounds.ids(request.POST.getlist("groups"), limit=100)
     else:
         contacts, groups = rec.targets.get("contacts", []), rec.targets.get("groups", [])
+    org = tenancy.of_request(request)
     return {
         "picked_contacts": [
-            (c.id, c.full_name) for c in Contact.objects.filter(id__in=contacts[:1000])
+            (c.id, c.full_name) for c in Contact.objects.for_org(org).filter(id__in=contacts[:1000])
         ],
-        "picked_groups": [(g.id, g.name) for g in Group.objects.filter(id__in=groups[:100])],
+        "picked_groups": [
+            (g.id, g.name) for g in Group.objects.for_org(org).filter(id__in=groups[:100])
+        ],
     }
 
 
@@ -127,7 +131,9 @@ def recurring_pause(request: HttpRequest, recurrence_id: int) -> HttpResponse:
     paused = request.POST.get("paused") != "0"
     return _act(
         request,
-        lambda: recurring.set_paused(recurrence_id, by=request.user, paused=paused),
+        lambda: recurring.set_paused(
+            recurrence_id, by=request.user, paused=paused, org=tenancy.of_request(request)
+        ),
         _("Recurring send paused.") if paused else _("Recurring send resumed."),
     )
 
@@ -136,7 +142,9 @@ def recurring_pause(request: HttpRequest, recurrence_id: int) -> HttpResponse:
 def recurring_delete(request: HttpRequest, recurrence_id: int) -> HttpResponse:
     return _act(
         request,
-        lambda: recurring.delete_recurrence(recurrence_id, by=request.user),
+        lambda: recurring.delete_recurrence(
+            recurrence_id, by=request.user, org=tenancy.of_request(request)
+        ),
         _("Recurring send deleted (the SMS already sent stay)."),
     )
 
@@ -152,7 +160,8 @@ def autoreply_list(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 data = form.cleaned_data
-                group = directory.lookup_group(data["group"]).id if data["group"] else None
+                org = tenancy.of_request(request)
+                group = directory.lookup_group(data["group"], org=org).id if data["group"] else None
                 rule = autoreplies.create_rule(
                     by=request.user,
                     keyword=data["keyword"],
@@ -161,6 +170,7 @@ def autoreply_list(request: HttpRequest) -> HttpResponse:
                     delay_minutes=data["delay_minutes"],
                     gateway=data["gateway"],
                     group=group,
+                    org=org,
                 )
             except ServiceError as e:
                 add_service_error(form, e, {"groups": "group"})
@@ -174,8 +184,8 @@ def autoreply_list(request: HttpRequest) -> HttpResponse:
         "messaging/autoreplies.html",
         {
             "form": form,
-            "rules": AutoReply.objects.select_related("group").order_by("position", "id"),
-            "lines": [s.name for s in gateway_state.configured()],
+            "rules": autoreplies.list_rules(org=tenancy.of_request(request)),
+            "lines": lines.lines_of(tenancy.of_request(request)),
             "may_edit": access.may_administer(request.user),
         },
         status=400 if form.errors else 200,
@@ -185,7 +195,12 @@ def autoreply_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def autoreply_move(request: HttpRequest, rule_id: int) -> HttpResponse:
     try:
-        autoreplies.move_rule(rule_id, by=request.user, up=request.POST.get("up") == "1")
+        autoreplies.move_rule(
+            rule_id,
+            by=request.user,
+            up=request.POST.get("up") == "1",
+            org=tenancy.of_request(request),
+        )
     except errors.NotFound:
         raise Http404 from None
     except ServiceError as e:
@@ -196,7 +211,7 @@ def autoreply_move(request: HttpRequest, rule_id: int) -> HttpResponse:
 @require_POST
 def autoreply_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
     try:
-        autoreplies.delete_rule(rule_id, by=request.user)
+        autoreplies.delete_rule(rule_id, by=request.user, org=tenancy.of_request(request))
     except errors.NotFound:
         raise Http404 from None
     except ServiceError as e:
@@ -210,7 +225,11 @@ def autoreply_test(request: HttpRequest) -> HttpResponse:
     """The test box (an htmx fragment): which rule answers this text, and what; no SMS."""
     text = request.POST.get("sample", "")[:2000]
     keyword = autoreplies.reserved_keyword(text) if text.strip() else None
-    trial = autoreplies.try_text(text) if text.strip() and keyword is None else None
+    trial = (
+        autoreplies.try_text(text, org=tenancy.of_request(request))
+        if text.strip() and keyword is None
+        else None
+    )
     return render(
         request,
         "messaging/_autoreply_test.html",

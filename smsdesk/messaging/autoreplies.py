@@ -27,12 +27,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from smsdesk.accounts import access
-from smsdesk.core import bounds
+from smsdesk.core import bounds, tenancy
 from smsdesk.core import text as control
 from smsdesk.core.errors import collect
 from smsdesk.directory import services as directory
 from smsdesk.directory.models import Contact
-from smsdesk.messaging import errors, gateway_state, personal, sending
+from smsdesk.messaging import errors, lines, personal, sending
 from smsdesk.messaging.models import AutoReply, AutoReplyHit, GatewayState, Message
 from smsdesk.optout import services as optout
 from smsdesk.sms import keywords, personalise
@@ -108,9 +108,10 @@ def check_delay(delay: object) -> int:
     return delay
 
 
-def check_gateway(name: object) -> str:
+def check_gateway(name: object, *, org: Any = None) -> str:
+    """ "" (every line) or one of `org`'s lines."""
     name = name if isinstance(name, str) else ""
-    if name and name not in {s.name for s in gateway_state.configured()}:
+    if name and name not in lines.lines_of(tenancy.resolve(org)):
         raise _bad(_("There is no line named %(name)s.") % {"name": name[:64]}, "gateway")
     return name
 
@@ -125,21 +126,25 @@ def create_rule(
     delay_minutes: object = 60,
     gateway: object = "",
     group: int | None = None,
+    org: Any = None,
 ) -> AutoReply:
     access.require_admin(by, _(ADMIN_ONLY))
+    org = tenancy.resolve(org)
     checked = collect(
         lambda: check_keyword(keyword),
         lambda: check_match(match),
         lambda: check_answer(text),
         lambda: check_delay(delay_minutes),
-        lambda: check_gateway(gateway),
-        lambda: directory.get_group(group) if group is not None else None,
+        lambda: check_gateway(gateway, org=org),
+        lambda: directory.get_group(group, org=org) if group is not None else None,
     )
     (typed, normalised), match_kind, answer, delay, line, group_row = checked
-    if AutoReply.objects.count() >= MAX_RULES:
+    mine = AutoReply.objects.for_org(org)
+    if mine.count() >= MAX_RULES:
         raise _bad(_("At most %(max)d rules.") % {"max": MAX_RULES}, "keyword")
-    last = AutoReply.objects.aggregate(m=Max("position"))["m"]
-    return AutoReply.objects.create(
+    last = mine.aggregate(m=Max("position"))["m"]
+    return mine.create(
+        organisation=org,
         keyword=typed,
         normalised=normalised,
         match=match_kind,
@@ -151,26 +156,38 @@ def create_rule(
     )
 
 
-def get_rule(rule_id: int) -> AutoReply:
+def get_rule(rule_id: int, *, org: Any = None) -> AutoReply:
+    """A rule of `org`; another organisation's answers exactly as a missing one."""
     try:
         if bounds.parse_id(rule_id) is None:  # beyond 64 bits: no such row
             raise AutoReply.DoesNotExist
-        return AutoReply.objects.get(id=rule_id)
+        return AutoReply.objects.for_org(tenancy.resolve(org)).get(id=rule_id)
     except AutoReply.DoesNotExist:
         raise errors.NotFound(_("No automatic reply with id %(id)s.") % {"id": rule_id}) from None
 
 
-def delete_rule(rule_id: int, *, by: Any) -> None:
+def list_rules(*, org: Any = None) -> list[AutoReply]:
+    """`org`'s rules in their order (the first that matches answers)."""
+    return list(
+        AutoReply.objects.for_org(tenancy.resolve(org))
+        .select_related("group")
+        .order_by("position", "id")[:MAX_RULES]
+    )
+
+
+def delete_rule(rule_id: int, *, by: Any, org: Any = None) -> None:
     access.require_admin(by, _(ADMIN_ONLY))
-    get_rule(rule_id).delete()
+    get_rule(rule_id, org=org).delete()
 
 
 @transaction.atomic
-def move_rule(rule_id: int, *, by: Any, up: bool) -> None:
+def move_rule(rule_id: int, *, by: Any, up: bool, org: Any = None) -> None:
     """Swap a rule with the one before (up) or after it: the first rule that matches answers."""
     access.require_admin(by, _(ADMIN_ONLY))
-    get_rule(rule_id)
-    rules = list(AutoReply.objects.select_for_update().order_by("position", "id"))
+    org = tenancy.resolve(org)
+    get_rule(rule_id, org=org)
+    mine = AutoReply.objects.for_org(org)
+    rules = list(mine.select_for_update().order_by("position", "id"))
     index = next((i for i, r in enumerate(rules) if r.id == rule_id), None)
     if index is None:
         raise errors.NotFound(_("No automatic reply with id %(id)s.") % {"id": rule_id})
@@ -180,7 +197,7 @@ def move_rule(rule_id: int, *, by: Any, up: bool) -> None:
     rules[index], rules[other] = rules[other], rules[index]
     for position, rule in enumerate(rules, start=1):
         if rule.position != position:
-            AutoReply.objects.filter(id=rule.id).update(position=position)
+            mine.filter(id=rule.id).update(position=position)
 
 
 def matches(rule: AutoReply, normalised_text: str) -> bool:
@@ -192,14 +209,15 @@ def matches(rule: AutoReply, normalised_text: str) -> bool:
     return f" {kw} " in f" {normalised_text} "
 
 
-def find_rule(text: str, *, gateway: str = "") -> AutoReply | None:
-    """The first active rule (in order) that answers `text` arriving on `gateway`."""
+def find_rule(text: str, *, gateway: str = "", org: Any = None) -> AutoReply | None:
+    """The first active rule (in order) of `org` that answers `text` arriving on `gateway`."""
     if len(text) > keywords.MAX_RAW_MESSAGE:
         return None
     normalised = keywords.normalise(text)
     if not normalised:
         return None
-    for rule in AutoReply.objects.filter(active=True).order_by("position", "id"):
+    rules = AutoReply.objects.for_org(tenancy.resolve(org)).filter(active=True)
+    for rule in rules.order_by("position", "id"):
         if rule.gateway and rule.gateway != gateway:
             continue
         if matches(rule, normalised):
@@ -215,9 +233,9 @@ class Trial:
     answer: str
 
 
-def try_text(text: str, *, number: str = "") -> Trial:
+def try_text(text: str, *, number: str = "", org: Any = None) -> Trial:
     """The test box: no SMS, nothing stored."""
-    rule = find_rule(text)
+    rule = find_rule(text, org=org)
     if rule is None:
         return Trial(None, "")
     return Trial(rule, render(rule, number) if number else personal_default(rule))
@@ -230,7 +248,7 @@ def personal_default(rule: AutoReply) -> str:
 
 def render(rule: AutoReply, peer: str) -> str:
     try:
-        return personal.preview(rule.text, peer)
+        return personal.preview(rule.text, peer, org=rule.organisation_id)
     except errors.MissingFields:  # {numéro} of a sender that is no number
         return personal_default(rule)
 
@@ -254,12 +272,15 @@ def answer(message: Message, gateway: GatewayState) -> Message | None:
     peer = message.peer
     if not peer.startswith("+"):
         return None  # a sender name or short code cannot be answered
-    rule = find_rule(message.body, gateway=gateway.name)
-    if rule is None or optout.blocked_among([peer]):
+    org = message.organisation_id
+    rule = find_rule(message.body, gateway=gateway.name, org=org)
+    if rule is None or optout.blocked_among([peer], org=org):
         return None
     if not _claim(rule, peer, timezone.now()):
         return None
-    reply = sending.queue_automatic_reply(peer=peer, gateway=gateway, body=render(rule, peer))
+    reply = sending.queue_automatic_reply(
+        peer=peer, gateway=gateway, body=render(rule, peer), org=org
+    )
     if rule.group_id is not None:
         _add_to_group(rule, peer)
     return reply
@@ -269,10 +290,11 @@ def _add_to_group(rule: AutoReply, peer: str) -> None:
     group = rule.group
     if group is None or group.rule is not None:
         return  # a dynamic group's members follow its rule
-    contact = Contact.objects.filter(number=peer).first()
+    org = rule.organisation
+    contact = Contact.objects.for_org(org).filter(number=peer).first()
     if contact is None:
-        contact = directory.create_contact(name=peer, number=peer)
-    directory.update_group(group.id, add=[contact.id])
+        contact = directory.create_contact(name=peer, number=peer, org=org)
+    directory.update_group(group.id, add=[contact.id], org=org)
 
 
 def reserved_keyword(text: str) -> str | None:

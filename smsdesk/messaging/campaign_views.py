@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from smsdesk.core import once
+from smsdesk.core import once, tenancy
 from smsdesk.core.display import absolute
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.forms import add_service_error
@@ -40,7 +40,7 @@ CAMPAIGN_ORDER = Order("-date", ("created_at", "id"), descending=True)
 def campaign_list(request: HttpRequest) -> HttpResponse:
     search = search_text(request)
     tag = request.GET.get("tag", "").strip()[:50]
-    qs = campaigns.campaign_list(search=search, tag=tag)
+    qs = campaigns.campaign_list(org=tenancy.of_request(request), search=search, tag=tag)
     context = paginate(request, qs, CAMPAIGN_ORDER)  # index campaign_recent
     page = context["page"]
     counts = campaigns.counts(c.id for c in page)
@@ -51,7 +51,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
             **context,
             "q": search,
             "tag": tag,
-            "tags": campaigns.tag_usage(),
+            "tags": campaigns.tag_usage(org=tenancy.of_request(request)),
             "rows": [(c, counts[c.id]) for c in page],
             "list_filters": [("tag", tag)] if tag else [],
         },
@@ -59,10 +59,11 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 
 
 def campaign_page(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    campaign = _campaign(campaign_id)
+    campaign = _campaign(request, campaign_id)
     counts = campaigns.counts([campaign.id])[campaign.id]
     state = request.GET.get("state", "")
-    recipients = directory.with_names(Message.objects.filter(campaign_id=campaign.id), "peer")
+    mine = Message.objects.for_org(tenancy.of_request(request))
+    recipients = directory.with_names(mine.filter(campaign_id=campaign.id), "peer")
     if state in STATUSES_OF:
         recipients = recipients.filter(status__in=STATUSES_OF[state])
     else:
@@ -101,7 +102,7 @@ def campaign_page(request: HttpRequest, campaign_id: int) -> HttpResponse:
 
 def campaign_progress(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """The counts and the bar alone, polled by the page while the campaign sends."""
-    campaign = _campaign(campaign_id)
+    campaign = _campaign(request, campaign_id)
     counts = campaigns.counts([campaign.id])[campaign.id]
     response = render(
         request,
@@ -114,7 +115,7 @@ def campaign_progress(request: HttpRequest, campaign_id: int) -> HttpResponse:
 
 def cancel_campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """GET: how many messages will not go out; POST: cancel them."""
-    campaign = _campaign(campaign_id)
+    campaign = _campaign(request, campaign_id)
     if request.method != "POST":
         waiting = campaigns.counts([campaign.id])[campaign.id]["waiting"]
         return _confirm(
@@ -132,7 +133,9 @@ def cancel_campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
             danger=True,
         )
     try:
-        done = campaigns.cancel_campaign(campaign.id, by=request.user)
+        done = campaigns.cancel_campaign(
+            campaign.id, by=request.user, org=tenancy.of_request(request)
+        )
     except ServiceError as e:
         _refused(e)
         messages.error(request, e.message)
@@ -151,7 +154,7 @@ def cancel_campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
 
 def retry_campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """GET: what will be sent again, and the warning about `unknown`; POST: do it."""
-    campaign = _campaign(campaign_id)
+    campaign = _campaign(request, campaign_id)
     if request.method != "POST":
         counts = campaigns.counts([campaign.id])[campaign.id]
         to_retry = counts["failed"] + counts["unknown"]
@@ -170,7 +173,9 @@ def retry_campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
             button=_("Yes, send them again"),
         )
     try:
-        done = campaigns.retry_campaign(campaign.id, by=request.user)
+        done = campaigns.retry_campaign(
+            campaign.id, by=request.user, org=tenancy.of_request(request)
+        )
     except ServiceError as e:
         _refused(e)
         messages.error(request, e.message)
@@ -186,7 +191,7 @@ def retry_campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
 def requeue_campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """GET: how many cancelled messages go back, and whether some of the same campaign went
     out already (not texted again); POST: put them back in the queue."""
-    campaign = _campaign(campaign_id)
+    campaign = _campaign(request, campaign_id)
     if request.method != "POST":
         counts = campaigns.counts([campaign.id])[campaign.id]
         question, gone = campaigns.requeue_question(counts)
@@ -200,7 +205,9 @@ def requeue_campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
             button=_("Yes, put them back"),
         )
     try:
-        done = campaigns.requeue_campaign(campaign.id, by=request.user)
+        done = campaigns.requeue_campaign(
+            campaign.id, by=request.user, org=tenancy.of_request(request)
+        )
     except ServiceError as e:
         _refused(e)
         messages.error(request, e.message)
@@ -219,12 +226,13 @@ def requeue_campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
 
 def scheduled(request: HttpRequest) -> HttpResponse:
     """Programmés: the sends still to come, each with its time, text, recipients and actions."""
-    return render(request, "messaging/scheduled.html", {"rows": campaigns.scheduled_campaigns()})
+    rows = campaigns.scheduled_campaigns(org=tenancy.of_request(request))
+    return render(request, "messaging/scheduled.html", {"rows": rows})
 
 
 def edit_campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """New SMS's form, filled with a scheduled send, that replaces it (campaigns.edit_scheduled)."""
-    campaign = _campaign(campaign_id)
+    campaign = _campaign(request, campaign_id)
     form = NewSmsForm(request.POST if request.method == "POST" else _as_form_data(campaign))
     if request.method == "POST" and form.is_valid():
         try:
@@ -234,6 +242,7 @@ def edit_campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
                 new = campaigns.edit_scheduled(
                     campaign.id,
                     by=request.user,
+                    org=tenancy.of_request(request),
                     body=form.cleaned_data["text"],
                     targets=form.targets(),
                     send_at=form.cleaned_data["send_at"],
@@ -266,9 +275,9 @@ def edit_campaign(request: HttpRequest, campaign_id: int) -> HttpResponse:
         {
             "form": form,
             "editing": campaign,
-            **views.picked_targets(form),
-            "tags": campaigns.tag_usage(),
-            "custom_fields": ContactField.objects.all(),
+            **views.picked_targets(request, form),
+            "tags": campaigns.tag_usage(org=tenancy.of_request(request)),
+            "custom_fields": ContactField.objects.for_org(tenancy.of_request(request)),
             "max_size": imports.max_size_shown(),
         },
         status=400 if form.errors else 200,
@@ -316,7 +325,9 @@ def preview(request: HttpRequest) -> HttpResponse:
         _token, recipient_file = views.recipient_file_of(request)
         # The send's own resolution and rendering (commercial mention included), so that
         # the longest text shown is the longest the send will store.
-        resolved = resolve_recipients(targets=targets, recipient_file=recipient_file)
+        resolved = resolve_recipients(
+            targets=targets, recipient_file=recipient_file, org=tenancy.of_request(request)
+        )
         if resolved.invalid:
             resolved.checked()  # raises what the send would say
         recipients = resolved.numbers[: settings.SMSDESK_MAX_RECIPIENTS]
@@ -327,10 +338,14 @@ def preview(request: HttpRequest) -> HttpResponse:
             number = recipients[0]
         if number:
             context["number"] = number
-            context["rendered"] = personal.preview(text, number, extra)
+            context["rendered"] = personal.preview(
+                text, number, extra, org=tenancy.of_request(request)
+            )
         if recipients:
             commercial = bool(request.POST.get("commercial"))
-            bodies = sending.personalised(template, recipients, extra, commercial=commercial)
+            bodies = sending.personalised(
+                template, recipients, extra, commercial=commercial, org=tenancy.of_request(request)
+            )
             assert bodies is not None  # the template has fields
             context["longest"] = max(
                 bodies.infos.values(), key=lambda info: (info.segments, info.length)
@@ -341,9 +356,9 @@ def preview(request: HttpRequest) -> HttpResponse:
     return render(request, "messaging/_preview.html", context)
 
 
-def _campaign(campaign_id: int) -> Campaign:
+def _campaign(request: HttpRequest, campaign_id: int) -> Campaign:
     try:
-        return campaigns.get_campaign(campaign_id)
+        return campaigns.get_campaign(campaign_id, org=tenancy.of_request(request))
     except ServiceError:
         raise Http404(_("No such campaign.")) from None
 

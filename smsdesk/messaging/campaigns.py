@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from smsdesk.accounts import access
 from smsdesk.audit import services as audit
 from smsdesk.audit.models import Action
+from smsdesk.core import tenancy
 from smsdesk.directory.imports import RecipientFile
 from smsdesk.directory.services import Targets
 from smsdesk.messaging import actions, errors, lifecycle, sending
@@ -103,15 +104,24 @@ def counts(campaign_ids: Iterable[int]) -> dict[int, Counts]:
     }
 
 
-def get_campaign(campaign_id: int) -> Campaign:
+def get_campaign(campaign_id: int, *, org: Any = None) -> Campaign:
+    """A campaign of `org`; another organisation's answers exactly as a missing one."""
     try:
-        return Campaign.objects.select_related("author").get(id=campaign_id)
+        return (
+            Campaign.objects.for_org(tenancy.resolve(org))
+            .select_related("author")
+            .get(id=campaign_id)
+        )
     except Campaign.DoesNotExist:
         raise errors.NotFound(_("No campaign with id %(id)s.") % {"id": campaign_id}) from None
 
 
-def campaign_list(*, search: str = "", tag: str = "") -> QuerySet:
-    qs = Campaign.objects.select_related("author").order_by("-created_at", "-id")
+def campaign_list(*, org: Any = None, search: str = "", tag: str = "") -> QuerySet:
+    qs = (
+        Campaign.objects.for_org(tenancy.resolve(org))
+        .select_related("author")
+        .order_by("-created_at", "-id")
+    )
     if tag:
         qs = qs.filter(tag__iexact=tag)
     if search:
@@ -119,11 +129,12 @@ def campaign_list(*, search: str = "", tag: str = "") -> QuerySet:
     return qs
 
 
-def tag_usage(limit: int = 50) -> list[tuple[str, int]]:
+def tag_usage(limit: int = 50, *, org: Any = None) -> list[tuple[str, int]]:
     """Tags used so far, the most used first, with how many campaigns carry each (the
     suggestions of the New SMS form and the filter of the campaign list)."""
     rows = (
-        Campaign.objects.exclude(tag="")
+        Campaign.objects.for_org(tenancy.resolve(org))
+        .exclude(tag="")
         .order_by()
         .values_list("tag")
         .annotate(n=Count("id"))
@@ -133,14 +144,14 @@ def tag_usage(limit: int = 50) -> list[tuple[str, int]]:
 
 
 @transaction.atomic
-def cancel_campaign(campaign_id: int, *, by: Any = None) -> int:
+def cancel_campaign(campaign_id: int, *, by: Any = None, org: Any = None) -> int:
     """Cancel every message of the campaign that has not gone out: one conditional UPDATE,
     so a message the worker claims at that instant goes out and is not counted here."""
-    campaign = get_campaign(campaign_id)
+    campaign = get_campaign(campaign_id, org=org)
     _check_may_act(campaign, by)
     done = lifecycle.move(
         lifecycle.CANCEL,
-        within=Message.objects.filter(campaign_id=campaign.id),
+        within=Message.objects.for_org(campaign.organisation_id).filter(campaign_id=campaign.id),
         due_at=None,
         cancelled_by=by,
     )
@@ -153,13 +164,16 @@ def cancel_campaign(campaign_id: int, *, by: Any = None) -> int:
 
 
 @transaction.atomic
-def retry_campaign(campaign_id: int, *, by: Any = None) -> int:
+def retry_campaign(campaign_id: int, *, by: Any = None, org: Any = None) -> int:
     """Queue again the campaign's failed and unknown messages (the page warns first that an
     unknown one may have arrived). The rules are messaging.actions.retry_messages'."""
-    campaign = get_campaign(campaign_id)
+    campaign = get_campaign(campaign_id, org=org)
     _check_may_act(campaign, by)
     done = actions.retry_messages(
-        Message.objects.filter(campaign_id=campaign.id), by=by, recorded=True
+        Message.objects.for_org(campaign.organisation_id).filter(campaign_id=campaign.id),
+        by=by,
+        org=campaign.organisation_id,
+        recorded=True,
     )
     if not done:
         raise actions.NotActionable(
@@ -170,7 +184,7 @@ def retry_campaign(campaign_id: int, *, by: Any = None) -> int:
 
 
 def scheduled_campaigns(
-    now: datetime | None = None, *, limit: int = 500
+    now: datetime | None = None, *, limit: int = 500, org: Any = None
 ) -> list[tuple[Campaign, Counts]]:
     """Programmés: the sends whose time is still ahead and that have messages waiting, the
     soonest first, with their counts. They have not started, so they may still be edited.
@@ -178,7 +192,8 @@ def scheduled_campaigns(
     read."""
     now = now or timezone.now()
     upcoming = list(
-        Campaign.objects.select_related("author")
+        Campaign.objects.for_org(tenancy.resolve(org))
+        .select_related("author")
         .filter(send_at__gt=now)
         .order_by("send_at", "id")[: limit * 4]
     )
@@ -204,6 +219,7 @@ def edit_scheduled(
     tag: str,
     smart_encoding: bool = False,
     recipient_file: RecipientFile | None = None,
+    org: Any = None,
 ) -> Campaign:
     """Change a scheduled send (text, time, recipients) that has not started.
 
@@ -213,8 +229,9 @@ def edit_scheduled(
     it (its messages can then not be put back in the queue). The campaign row is locked so
     that two edits at once make one new version; the worker cannot take a message whose time
     is ahead, and a message already taken makes the edit refused, nothing changed."""
+    org = tenancy.resolve(org)
     try:
-        campaign = Campaign.objects.select_for_update().get(id=campaign_id)
+        campaign = Campaign.objects.for_org(org).select_for_update().get(id=campaign_id)
     except Campaign.DoesNotExist:
         raise errors.NotFound(_("No campaign with id %(id)s.") % {"id": campaign_id}) from None
     _check_may_act(campaign, by)
@@ -223,7 +240,7 @@ def edit_scheduled(
             _("This send was already changed: edit its new version (campaign %(id)d).")
             % {"id": newer}
         )
-    mine = Message.objects.filter(campaign_id=campaign.id)
+    mine = Message.objects.for_org(org).filter(campaign_id=campaign.id)
     scheduled = mine.filter(status=S.SCHEDULED).count()
     started = mine.exclude(status__in=(S.SCHEDULED, S.BLOCKED, S.CANCELLED)).exists()
     if started or not scheduled or campaign.send_at <= timezone.now():
@@ -235,6 +252,7 @@ def edit_scheduled(
         )
     new = sending.create_campaign(
         author=campaign.author,
+        org=org,
         body=body,
         targets=targets,
         send_at=send_at,
@@ -255,12 +273,13 @@ def edit_scheduled(
 
 
 @transaction.atomic
-def requeue_campaign(campaign_id: int, *, by: Any = None) -> int:
+def requeue_campaign(campaign_id: int, *, by: Any = None, org: Any = None) -> int:
     """Put back in the queue the campaign's cancelled messages (actions.requeue_messages):
     at the campaign's time if it is still ahead, else now. Those that went out (sent,
     delivered) are not touched: nobody gets the SMS twice. Refused for a version an edit
     replaced (its new version holds the send)."""
-    campaign = get_campaign(campaign_id)
+    org = tenancy.resolve(org)
+    campaign = get_campaign(campaign_id, org=org)
     _check_may_act(campaign, by)
     if (newer := replaced_by(campaign)) is not None:
         raise actions.NotActionable(
@@ -268,10 +287,11 @@ def requeue_campaign(campaign_id: int, *, by: Any = None) -> int:
             % {"id": newer}
         )
     done = actions.requeue_messages(
-        Message.objects.filter(campaign_id=campaign.id),
+        Message.objects.for_org(org).filter(campaign_id=campaign.id),
         send_at=campaign.send_at,
         commercial=campaign.commercial,
         by=by,
+        org=org,
     )
     if not done:
         raise actions.NotActionable(

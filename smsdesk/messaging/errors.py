@@ -35,6 +35,13 @@ class UnknownGateway(ServiceError):
     code = "unknown_gateway"
 
 
+class NoLine(ServiceError):
+    """The organisation has no line to send through (the provider has assigned none)."""
+
+    code = "no_line"
+    http_status = 409
+
+
 class NotFound(ServiceError):
     code = "not_found"
     http_status = 404
@@ -66,6 +73,8 @@ class BadExport(ServiceError):
 
 class BadPeriod(ServiceError):
     code = "bad_period"
+
+
 class InvalidRepeat(ServiceError):
     """A recurring send's rule that cannot fire (`field`: every, on, day, at, until, times)."""
 
@@ -74,3 +83,11 @@ class InvalidRepeat(ServiceError):
 
 class InvalidAutoReply(ServiceError):
     code = "invalid_autoreply"
+
+
+class QuotaExceeded(ServiceError):
+    """A send over the organisation's daily or monthly quota: refused whole (429)."""
+
+    code = "quota_exceeded"
+    http_status = 429
+    retry_after: int | None = None  # seconds until the quota renews (the API's Retry-After)

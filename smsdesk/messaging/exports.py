@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime, time
+from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -83,10 +84,12 @@ FIELDS = (
 )
 
 
-def rows(*, direction: str, search: str = "", since: date | None = None) -> Iterator[list[str]]:
-    """The export's rows (without the header), read by keyset chunks."""
+def rows(
+    *, direction: str, search: str = "", since: date | None = None, org: Any = None
+) -> Iterator[list[str]]:
+    """The export's rows of organisation `org` (without the header), read by keyset chunks."""
     check_direction(direction)
-    qs = filters.message_list(direction=direction, search=search)
+    qs = filters.message_list(org=org, direction=direction, search=search)
     if since is not None:
         start = timezone.make_aware(datetime.combine(since, time.min))
         qs = qs.filter(created_at__gte=start)
@@ -141,7 +144,9 @@ def rows(*, direction: str, search: str = "", since: date | None = None) -> Iter
                 ]
 
 
-def csv_chunks(*, direction: str, search: str = "", since: date | None = None) -> Iterator[str]:
+def csv_chunks(
+    *, direction: str, search: str = "", since: date | None = None, org: Any = None
+) -> Iterator[str]:
     """The CSV file in pieces (a streaming response, or the command's output)."""
     check_direction(direction)
     audit.record(
@@ -151,5 +156,5 @@ def csv_chunks(*, direction: str, search: str = "", since: date | None = None) -
         label=f"messages {direction}",
     )
     return spreadsheet.chunks(
-        header(direction), rows(direction=direction, search=search, since=since)
+        header(direction), rows(direction=direction, search=search, since=since, org=org)
     )

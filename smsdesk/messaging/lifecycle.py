@@ -206,9 +206,10 @@ def listening(*transitions: Transition) -> bool:
 
 # --- counting what moved ------------------------------------------------------------------
 
-Moved = tuple[Any, ...]  # RETURNING id, campaign_id, gateway_id, sent_at, author_id, segments
-RETURNING = "id, campaign_id, gateway_id, sent_at, author_id, segments"  # unqualified: SQLite
-N_MOVED = 6  # the columns of RETURNING; `also` columns come after
+# RETURNING id, campaign_id, gateway_id, sent_at, author_id, segments, organisation_id
+Moved = tuple[Any, ...]
+RETURNING = "id, campaign_id, gateway_id, sent_at, author_id, segments, organisation_id"
+N_MOVED = 7  # the columns of RETURNING (unqualified: SQLite); `also` columns come after
 
 
 @dataclass
@@ -216,7 +217,8 @@ class _Tally:
     """What a call moved: written once at its end (day counters, campaign counts, changes)."""
 
     now: datetime
-    # (day, gateway, campaign, user, event) -> [messages, parts]: summed here, one row each
+    # (organisation, day, gateway, tag, user, event) -> [messages, parts]: summed here, one
+    # row each
     day_counts: dict[stats.Key, list[int]] = field(default_factory=lambda: defaultdict(_pair))
     campaigns: dict[tuple[int, str], int] = field(default_factory=lambda: defaultdict(int))
     changes: list[Change] = field(default_factory=list)
@@ -238,8 +240,8 @@ class _Tally:
         # always: grouped first, each group's counter keys are built once.
         groups: dict[tuple[Any, ...], list[int]] = defaultdict(_pair)
         campaigns = self.campaigns
-        for message_id, campaign_id, gateway, sent_at, author_id, segments in rows:
-            group = groups[(gateway, campaign_id, author_id, sent_at)]
+        for message_id, campaign_id, gateway, sent_at, author_id, segments, org in rows:
+            group = groups[(org, gateway, campaign_id, author_id, sent_at)]
             group[0] += 1
             group[1] += segments or 1
             if campaign_id is not None and per_campaign:
@@ -253,16 +255,16 @@ class _Tally:
             return
         today = stats.local_day(self.now)
         counts = self.day_counts
-        tags = tags_of({key[1] for key in groups})
-        for (gateway, campaign_id, author_id, sent_at), (n, parts) in groups.items():
+        tags = tags_of({key[2] for key in groups})
+        for (org, gateway, campaign_id, author_id, sent_at), (n, parts) in groups.items():
             who = (tags.get(campaign_id, ""), author_id or 0)
             for event in t.counters:
                 if event == E.REPORTED:
                     if sent_at is None:
                         continue
-                    key = (self._day_of(sent_at), gateway or "", *who, event)
+                    key = (org, self._day_of(sent_at), gateway or "", *who, event)
                 else:  # blocked is not per gateway (it never reached one)
-                    key = (today, "" if event == E.BLOCKED else gateway or "", *who, event)
+                    key = (org, today, "" if event == E.BLOCKED else gateway or "", *who, event)
                 total = counts[key]
                 total[0] += n
                 total[1] += parts
@@ -276,13 +278,15 @@ class _Tally:
         tag: str,
         user_id: int | None,
         parts: int,
+        org: int,
     ) -> None:
-        """`n` new messages (`parts` SMS parts) of a campaign took `t` (no change listened
-        to: not one by one)."""
+        """`n` new messages (`parts` SMS parts) of a campaign of organisation `org` took `t`
+        (no change listened to: not one by one)."""
         if not n:
             return
+        day = stats.local_day(self.now)
         for event in t.counters:
-            total = self.day_counts[(stats.local_day(self.now), "", tag, user_id or 0, event)]
+            total = self.day_counts[(org, day, "", tag, user_id or 0, event)]
             total[0] += n
             total[1] += parts
         self.campaigns[(campaign_id, BUCKET_OF[t.target])] += n
@@ -309,7 +313,8 @@ def tags_of(campaign_ids: Iterable[int | None]) -> dict[int, str]:
     ids = sorted({i for i in campaign_ids if i})
     found: dict[int, str] = {}
     for chunk in chunks(ids, IDS_PER_STATEMENT):
-        found.update(Campaign.objects.filter(id__in=chunk).values_list("id", "tag"))
+        # by id, from rows already read: whichever organisation they belong to
+        found.update(Campaign.objects.across_orgs().filter(id__in=chunk).values_list("id", "tag"))
     return found
 
 
@@ -544,6 +549,7 @@ def create_campaign_messages(
                 tag=tags_of([campaign_id]).get(campaign_id, ""),
                 user_id=prototype.author_id,
                 parts=parts_blocked,
+                org=prototype.organisation_id,
             )
             tally.created(
                 waiting,
@@ -552,6 +558,7 @@ def create_campaign_messages(
                 tag="",
                 user_id=None,
                 parts=0,
+                org=prototype.organisation_id,
             )
     tally.write()
 
@@ -572,7 +579,9 @@ def create_inbound(message: Message) -> Message:
     """Save one received message, unread (with its row in the Unread list)."""
     message.status = RECEIVE.target
     message.save(force_insert=True)
-    UnreadEntry.objects.create(message=message, created_at=message.created_at)
+    UnreadEntry.objects.create(
+        message=message, created_at=message.created_at, organisation_id=message.organisation_id
+    )
     tally = _Tally(message.created_at)
     tally.moved(RECEIVE, [_moved_row(message)], old=None)
     tally.write()
@@ -580,7 +589,15 @@ def create_inbound(message: Message) -> Message:
 
 
 def _moved_row(m: Message) -> Moved:
-    return (m.pk, m.campaign_id, m.gateway_id, m.sent_at, m.author_id, m.segments)
+    return (
+        m.pk,
+        m.campaign_id,
+        m.gateway_id,
+        m.sent_at,
+        m.author_id,
+        m.segments,
+        m.organisation_id,
+    )
 
 
 # --- the worker: claiming ------------------------------------------------------------------
@@ -595,7 +612,13 @@ class Claimed:
 
 def claim(*, gateway: str, worker_id: str, limit: int, now: datetime) -> list[Claimed]:
     """Move up to `limit` due messages of `gateway` to `sending`, for us; oldest first. (The
-    STOP list is checked by the worker just before the hand-over: `block_at_handover`.)"""
+    STOP list is checked by the worker just before the hand-over: `block_at_handover`.)
+    Nothing is claimed on the line of a suspended organisation: its messages wait, as they
+    are, until it is resumed (`lines.held_lines`)."""
+    from smsdesk.messaging import lines
+
+    if gateway in lines.held_lines():
+        return []
     set_clause = "claimed_by = %s, attempts = attempts + 1"
     returning = "id, peer, body, attempts"  # unqualified: SQLite
     sources = ", ".join(f"'{s}'" for s in CLAIM.sources)
@@ -720,7 +743,8 @@ def record_results(
             parts.extend(_parts_of(r))
     if results and gateway is None:
         gateway = (
-            Message.objects.filter(id=results[0].message_id)
+            Message.objects.across_orgs()  # the worker: a line's messages, whoever's
+            .filter(id=results[0].message_id)
             .values_list("gateway_id", flat=True)
             .first()
         ) or ""
@@ -738,12 +762,13 @@ def record_results(
                 f"sent AS (UPDATE {TABLE} AS m SET status = '{SEND.target}', status_at = %s, "
                 f"{sent_sql} FROM v WHERE m.id = v.vid AND m.status = '{usual}' "
                 f"AND m.id = ANY(ARRAY(SELECT vid FROM v)) "
-                f"RETURNING m.id, m.campaign_id, m.author_id, m.segments), "
+                f"RETURNING m.id, m.campaign_id, m.author_id, m.segments, m.organisation_id), "
                 f"parts AS ({_PARTS_INSERT_PG} RETURNING 1), "
                 f"counted AS (INSERT INTO {DELTAS} ({stats.COLUMNS}) "
-                f"SELECT %s, %s, COALESCE(c.tag, ''), COALESCE(s.author_id, 0), '{E.SENT}', "
+                f"SELECT s.organisation_id, %s, %s, COALESCE(c.tag, ''), "
+                f"COALESCE(s.author_id, 0), '{E.SENT}', "
                 f"count(*), sum(s.segments) FROM sent s LEFT JOIN {CAMPAIGNS} c "
-                f"ON c.id = s.campaign_id GROUP BY c.tag, s.author_id "
+                f"ON c.id = s.campaign_id GROUP BY s.organisation_id, c.tag, s.author_id "
                 f"RETURNING 1)"
                 + (f", campaigns AS ({campaign_sql})" if campaign_sql else "")
                 + " SELECT count(*) FROM sent",
@@ -877,7 +902,8 @@ def record_unknown(message_ids: Iterable[int], *, reason: str, now: datetime) ->
 def recover_in_flight(*, live_workers: Iterable[str], now: datetime) -> int:
     """Messages left `sending` by a worker that is gone become `unknown`, never resent."""
     live = list(live_workers)
-    within = Message.objects.filter(status=S.SENDING).exclude(claimed_by__in=live)
+    # the worker's recovery: every organisation's messages
+    within = Message.objects.across_orgs().filter(status=S.SENDING).exclude(claimed_by__in=live)
     tally = _Tally(now)
     with transaction.atomic(), connection.cursor() as cursor:
         moved = _move(
@@ -919,7 +945,7 @@ def apply_reports(
         settled = "RETURNING msg.id, msg.campaign_id, COALESCE(msg.gateway_id, '') AS gateway, "
         settled += f"msg.sent_at, COALESCE((SELECT c.tag FROM {CAMPAIGNS} c "
         settled += "WHERE c.id = msg.campaign_id), '') AS cid, "
-        settled += "COALESCE(msg.author_id, 0) AS uid, msg.segments"
+        settled += "COALESCE(msg.author_id, 0) AS uid, msg.segments, msg.organisation_id AS org"
         extra = "".join(
             f", {name}_campaigns AS ({sql})"
             for name, t in (("delivered", DELIVER), ("failed", FAIL_REPORTED))
@@ -945,14 +971,14 @@ def apply_reports(
             f"FROM hit WHERE total = 1 AND state = '{P.FAILED}')) AND msg.status = '{usual}' "
             f"{settled}), "
             f"counted AS (INSERT INTO {DELTAS} ({stats.COLUMNS}) "
-            f"SELECT %s, gateway, cid, uid, '{E.DELIVERED}', count(*), sum(segments) "
-            f"FROM delivered GROUP BY gateway, cid, uid "
-            f"UNION ALL SELECT %s, gateway, cid, uid, '{E.FAILED}', count(*), sum(segments) "
-            f"FROM failed GROUP BY gateway, cid, uid "
-            f"UNION ALL SELECT (r.sent_at AT TIME ZONE %s)::date, r.gateway, r.cid, r.uid, "
-            f"'{E.REPORTED}', count(*), sum(r.segments) "
+            f"SELECT org, %s, gateway, cid, uid, '{E.DELIVERED}', count(*), sum(segments) "
+            f"FROM delivered GROUP BY org, gateway, cid, uid "
+            f"UNION ALL SELECT org, %s, gateway, cid, uid, '{E.FAILED}', count(*), "
+            f"sum(segments) FROM failed GROUP BY org, gateway, cid, uid "
+            f"UNION ALL SELECT r.org, (r.sent_at AT TIME ZONE %s)::date, r.gateway, r.cid, "
+            f"r.uid, '{E.REPORTED}', count(*), sum(r.segments) "
             f"FROM (SELECT * FROM delivered UNION ALL SELECT * FROM failed) r "
-            f"WHERE r.sent_at IS NOT NULL GROUP BY 1, 2, 3, 4 RETURNING 1){extra} "
+            f"WHERE r.sent_at IS NOT NULL GROUP BY 1, 2, 3, 4, 5 RETURNING 1){extra} "
             f"SELECT {returning}, (SELECT count(*) FROM delivered) + "
             f"(SELECT count(*) FROM failed) FROM hit",
             [
@@ -1073,7 +1099,9 @@ def _settle(
 
 
 def mark_read(message_ids: Sequence[int]) -> int:
-    """Mark inbound messages read and lower their conversations' unread counts.
+    """Mark inbound messages read and lower their conversations' unread counts. The ids
+    were read by the caller through its organisation (`for_org`); each message's
+    conversation is its own organisation's.
 
     Nothing to mark, nothing written: no transaction is opened (on SQLite a write transaction
     takes the database's lock, and a conversation view calls this on every view)."""
@@ -1081,20 +1109,21 @@ def mark_read(message_ids: Sequence[int]) -> int:
         return 0
     with transaction.atomic():
         rows = list(
-            Message.objects.select_for_update()
+            Message.objects.across_orgs()  # ids the caller read through its organisation
+            .select_for_update()
             .filter(id__in=message_ids, status__in=READ.sources)
-            .values_list("id", "peer")
+            .values_list("id", "peer", "organisation_id")
         )
         if not rows:
             return 0
         moved = set(move(READ, ids=[r[0] for r in rows]))
-        UnreadEntry.objects.filter(message_id__in=moved).delete()
-        per_peer: dict[str, int] = defaultdict(int)
-        for message_id, peer in rows:
+        UnreadEntry.objects.across_orgs().filter(message_id__in=moved).delete()
+        per_peer: dict[tuple[int, str], int] = defaultdict(int)
+        for message_id, peer, org in rows:
             if message_id in moved:
-                per_peer[peer] += 1
-        for peer, count in per_peer.items():
-            Conversation.objects.filter(peer=peer).update(
+                per_peer[(org, peer)] += 1
+        for (org, peer), count in per_peer.items():
+            Conversation.objects.for_org(org).filter(peer=peer).update(
                 unread_count=Greatest(F("unread_count") - count, 0)
             )
         return len(moved)
@@ -1162,7 +1191,8 @@ def waiting_without_queue_row(*, since: datetime | None = None) -> list[int]:
     """Ids of claimable outbound messages that have no queue row: none, unless some code
     wrote a status without this module. With `since`, only those created since then (read
     through the list index: cheap enough for the worker's heartbeat)."""
-    qs = Message.objects.filter(direction=OUT, status__in=CLAIMABLE, gateway__isnull=False).exclude(
+    qs = Message.objects.across_orgs()  # the worker's alarm, over every organisation
+    qs = qs.filter(direction=OUT, status__in=CLAIMABLE, gateway__isnull=False).exclude(
         id__in=OutboxEntry.objects.values("message_id")
     )
     if since is not None:

@@ -6,6 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
+from smsdesk.core.tenancy import OrgOwned
+
 
 class GatewayState(models.Model):
     """What is known of a configured gateway (SMSDESK_GATEWAYS): its last health report and,
@@ -31,7 +33,7 @@ class GatewayState(models.Model):
         return self.name
 
 
-class Campaign(models.Model):
+class Campaign(OrgOwned):
     """One "New SMS" submission: the text, when to send it, and the targets as entered."""
 
     author = models.ForeignKey(
@@ -54,10 +56,13 @@ class Campaign(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["created_at", "id"], name="campaign_recent")]
+        indexes = [
+            models.Index(fields=["organisation", "created_at", "id"], name="campaign_recent"),
+            models.Index(fields=["organisation", "id"], name="campaign_org_id"),  # the API's
+        ]
 
 
-class Message(models.Model):
+class Message(OrgOwned):
     """One SMS, outbound or inbound. Statuses are described in DESIGN.md ("Messages")."""
 
     class Direction(models.TextChoices):
@@ -148,8 +153,10 @@ class Message(models.Model):
         # (core/lists.py): msg_list for Envoyés/Reçus by date, msg_peer by number and for a
         # discussion, msg_campaign for a campaign's recipients (it also finds them by campaign).
         indexes = [
-            models.Index(fields=["direction", "created_at", "id"], name="msg_list"),
-            models.Index(fields=["peer", "created_at", "id"], name="msg_peer"),
+            models.Index(fields=["organisation", "direction", "created_at", "id"], name="msg_list"),
+            models.Index(fields=["organisation", "peer", "created_at", "id"], name="msg_peer"),
+            # the API's pages by id
+            models.Index(fields=["organisation", "id"], name="msg_org_id"),
             models.Index(fields=["campaign", "peer", "id"], name="msg_campaign"),
         ]
 
@@ -223,7 +230,7 @@ class OutboxEntry(models.Model):
         indexes = [models.Index(fields=["gateway_id", "due_at", "message_id"], name="outbox_due")]
 
 
-class UnreadEntry(models.Model):
+class UnreadEntry(OrgOwned):
     """An unread inbound message: what the Unread list reads, newest first.
 
     One row per message whose status is `unread`, written with it (`_store_inbound`), deleted
@@ -238,7 +245,9 @@ class UnreadEntry(models.Model):
     created_at = models.DateTimeField()  # the message's, for reading in the list's order
 
     class Meta:
-        indexes = [models.Index(fields=["-created_at", "-message"], name="unread_recent")]
+        indexes = [
+            models.Index(fields=["organisation", "-created_at", "-message"], name="unread_recent")
+        ]
 
 
 class MessagePart(models.Model):
@@ -288,11 +297,11 @@ class UnmatchedReport(models.Model):
         indexes = [models.Index(fields=["gateway_id", "reference"], name="unmatched_ref")]
 
 
-class Conversation(models.Model):
+class Conversation(OrgOwned):
     """One per correspondent: what the discussion list shows, kept up to date on each message
     so that the list stays fast with millions of messages."""
 
-    peer = models.CharField(_("number"), max_length=32, unique=True)
+    peer = models.CharField(_("number"), max_length=32)
     last_at = models.DateTimeField()
     last_body = models.CharField(max_length=160)
     last_direction = models.CharField(max_length=3, choices=Message.Direction)
@@ -300,7 +309,10 @@ class Conversation(models.Model):
 
     class Meta:
         ordering = ["-last_at", "-id"]
-        indexes = [models.Index(fields=["last_at", "id"], name="conv_recent")]
+        indexes = [models.Index(fields=["organisation", "last_at", "id"], name="conv_recent")]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "peer"], name="conversation_peer")
+        ]
 
 
 class InboundPart(models.Model):
@@ -346,7 +358,7 @@ GATEWAY_REASONS = (
 )
 
 
-class DailyCount(models.Model):
+class DailyCount(OrgOwned):
     """How many messages (and SMS parts) reached an event on a local day (SMSDESK_TIME_ZONE),
     per gateway, tag and user: the home and Statistics pages' figures, read without scanning
     messages (messaging/stats.py).
@@ -369,13 +381,13 @@ class DailyCount(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "gateway", "tag", "user_id", "event"],
-                name="daily_count_key2",
+                fields=["organisation", "day", "gateway", "tag", "user_id", "event"],
+                name="daily_count_key3",
             )
         ]
 
 
-class CountDelta(models.Model):
+class CountDelta(OrgOwned):
     """A change of a `DailyCount` not folded in yet: appended (never updated) in the
     transaction that changed the messages, so concurrent writers never wait on one row."""
 
@@ -387,6 +399,9 @@ class CountDelta(models.Model):
     event = models.CharField(max_length=10)
     count = models.IntegerField()
     parts = models.IntegerField(default=0, db_default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "day"], name="count_delta_org")]
 
 
 class CampaignCount(models.Model):
@@ -422,7 +437,7 @@ class CampaignCountDelta(models.Model):
         indexes = [models.Index(fields=["campaign_id"], name="campaign_delta_campaign")]
 
 
-class Recurrence(models.Model):
+class Recurrence(OrgOwned):
     """A recurring send (issue 20): a New SMS that fires every day, week or month at a local
     time (`sms/recurrence.py`), each occurrence a Campaign created through
     `sending.create_campaign` with the recipients as they are that day
@@ -458,7 +473,12 @@ class Recurrence(models.Model):
 
     class Meta:
         ordering = ["next_at", "id"]
-        indexes = [models.Index(fields=["next_at"], name="recurrence_due")]
+        indexes = [
+            # the worker's: what is due, in every organisation
+            models.Index(fields=["next_at"], name="recurrence_due"),
+            # an organisation's list of recurring sends
+            models.Index(fields=["organisation", "next_at", "id"], name="recurrence_org"),
+        ]
 
 
 class Occurrence(models.Model):
@@ -479,7 +499,7 @@ class Occurrence(models.Model):
         ]
 
 
-class AutoReply(models.Model):
+class AutoReply(OrgOwned):
     """A keyword auto-reply rule (issue 20): an inbound SMS matching `keyword` gets `text`
     back (`messaging/autoreplies.py`), at most once per correspondent per `delay_minutes`."""
 
@@ -503,6 +523,7 @@ class AutoReply(models.Model):
 
     class Meta:
         ordering = ["position", "id"]
+        indexes = [models.Index(fields=["organisation", "position", "id"], name="autoreply_org")]
 
 
 class AutoReplyHit(models.Model):
@@ -514,6 +535,18 @@ class AutoReplyHit(models.Model):
     last_at = models.DateTimeField()
 
     class Meta:
+        constraints = [models.UniqueConstraint(fields=["rule", "peer"], name="autoreply_hit_once")]
+
+
+class QuotaUse(OrgOwned):
+    """How many SMS parts an organisation's sends took in a period of its quotas ("d2026-12-07"
+    for a local day, "m2026-12" for a month): added to by `quotas.take` in the transaction
+    that saves a send, read against `Organisation.quota_day` / `quota_month`."""
+
+    period = models.CharField(max_length=11)
+    parts = models.BigIntegerField(default=0)
+
+    class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["rule", "peer"], name="autoreply_hit_once")
+            models.UniqueConstraint(fields=["organisation", "period"], name="quota_use_once")
         ]

@@ -11,27 +11,30 @@ notices are a courtesy, the unread list is the record."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Max
 
+from smsdesk.core import tenancy
 from smsdesk.messaging.models import Message
 
 MAX_NOTICES = 3  # more at once are summed up as one count
 PREVIEW_CHARS = 80
 
 
-def newest_id() -> int:
+def newest_id(*, org: Any = None) -> int:
     """Where the next question starts: the newest message of any kind now (0 if none); one
-    step to the end of the primary key's index."""
-    return Message.objects.aggregate(newest=Max("id"))["newest"] or 0
+    step to the end of the primary key's index. A position in the table, shared by every
+    organisation (what is read from it is `org`'s only, `inbound_between`)."""
+    return Message.objects.across_orgs().aggregate(newest=Max("id"))["newest"] or 0
 
 
-def inbound_between(after_id: int, up_to_id: int) -> list[Message]:
+def inbound_between(after_id: int, up_to_id: int, *, org: Any = None) -> list[Message]:
     """The newest inbound messages with an id in (`after_id`, `up_to_id`], newest first, at
     most MAX_NOTICES + 1 (one more says "and others"): a range of the primary key."""
     return list(
-        Message.objects.filter(
-            direction=Message.Direction.INBOUND, id__gt=after_id, id__lte=up_to_id
-        )
+        Message.objects.for_org(tenancy.resolve(org))
+        .filter(direction=Message.Direction.INBOUND, id__gt=after_id, id__lte=up_to_id)
         .order_by("-id")
         .only("id", "peer", "body", "created_at")[: MAX_NOTICES + 1]
     )

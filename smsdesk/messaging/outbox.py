@@ -27,9 +27,9 @@ def release_unheld(*, worker_id: str, gateway: str, held: Iterable[int], now: da
     held = set(held)
     ids = [
         i
-        for i in Message.objects.filter(
-            status=Message.Status.SENDING, claimed_by=worker_id, gateway_id=gateway
-        ).values_list("id", flat=True)
+        for i in Message.objects.across_orgs()  # the worker: a line's messages, whoever's
+        .filter(status=Message.Status.SENDING, claimed_by=worker_id, gateway_id=gateway)
+        .values_list("id", flat=True)
         if i not in held
     ]
     return lifecycle.release(ids, reason="", now=now)

@@ -9,10 +9,12 @@ values (the columns of an uploaded file) come on top, by column name.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from smsdesk.core import tenancy
 from smsdesk.core.bulk import select_among
 from smsdesk.directory import services as directory
 from smsdesk.directory.models import Contact, ContactField
@@ -58,10 +60,10 @@ def check_template(body: str) -> Template:
         ) from None
 
 
-def _custom_keys() -> dict[str, str]:
-    """Each custom field's stored key, by the names a text may call it."""
+def _custom_keys(org: Any) -> dict[str, str]:
+    """Each custom field of `org`'s, its stored key by the names a text may call it."""
     names: dict[str, str] = {}
-    for field in ContactField.objects.all():
+    for field in ContactField.objects.for_org(org):
         names[field_key(field.key)] = field.key
         names[field_key(field.label)] = field.key
     return names
@@ -72,16 +74,18 @@ def values_for(
     extra: Mapping[str, Mapping[str, str]] | None = None,
     *,
     needed: set[str] | None = None,
+    org: Any = None,
 ) -> dict[str, dict[str, str]]:
     """Each recipient's values by `field_key` (only the `needed` keys when given): the
     contacts read in one query per 50,000 numbers (core.bulk.select_among), a number
     formatted only when a text shows it. `extra` (an uploaded file's columns) wins over a
     contact's field of the same name: it is what the sender gave for this very send."""
+    org = tenancy.resolve(org)
     wanted = (lambda key: True) if needed is None else needed.__contains__
     number_keys = [k for k in map(field_key, NUMBER) if wanted(k)]
     first_keys = [k for k in map(field_key, FIRST_NAME) if wanted(k)]
     name_keys = [k for k in map(field_key, NAME) if wanted(k)]
-    custom = {alias: key for alias, key in _custom_keys().items() if wanted(alias)}
+    custom = {alias: key for alias, key in _custom_keys(org).items() if wanted(alias)}
     values: dict[str, dict[str, str]] = {}
     for number in recipients:
         shown = directory.display(number) if number_keys else ""
@@ -97,6 +101,7 @@ def values_for(
             recipients,
             ["number", "first_name", "name"],
             json_keys=[("fields", key) for key in stored_keys],
+            org=org,
         ):
             found = [_text(stored[position[custom[alias]]]) for alias in aliases]
             values[number].update(
@@ -134,13 +139,16 @@ def render_all(
     template: Template,
     recipients: Sequence[str],
     extra: Mapping[str, Mapping[str, str]] | None = None,
+    *,
+    org: Any = None,
 ) -> dict[str, str]:
     """Every recipient's text, or MissingFields naming those a field without default lacks.
 
     Rendered once per distinct tuple of values (many recipients share a first name and a
     town): the same values give the same text."""
     keys = tuple(dict.fromkeys(f.key for f in template.fields))
-    values = values_for(recipients, extra, needed=set(keys))
+    org = tenancy.resolve(org)
+    values = values_for(recipients, extra, needed=set(keys), org=org)
     rendered: dict[tuple[str, ...], str | personalise.MissingField] = {}
     bodies: dict[str, str] = {}
     missing: list[tuple[str, str]] = []
@@ -161,14 +169,16 @@ def render_all(
         else:
             missing.append((text.name, ""))
     if missing:
-        raise _missing(missing)
+        raise _missing(missing, org)
     return bodies
 
 
-def _missing(missing: list[tuple[str, str]]) -> errors.MissingFields:
+def _missing(missing: list[tuple[str, str]], org: Any) -> errors.MissingFields:
     shown = missing[:SHOWN_MISSING]
     names = dict(
-        Contact.objects.filter(number__in=[n for _f, n in shown]).values_list("number", "name")
+        Contact.objects.for_org(org)
+        .filter(number__in=[n for _f, n in shown])
+        .values_list("number", "name")
     )
     listed = ", ".join(
         f"{names[n]} ({directory.display(n)})" if n in names else directory.display(n)
@@ -186,7 +196,13 @@ def _missing(missing: list[tuple[str, str]]) -> errors.MissingFields:
     return errors.MissingFields(message, missing=detail)
 
 
-def preview(body: str, number: str, extra: Mapping[str, Mapping[str, str]] | None = None) -> str:
+def preview(
+    body: str,
+    number: str,
+    extra: Mapping[str, Mapping[str, str]] | None = None,
+    *,
+    org: Any = None,
+) -> str:
     """The text `number` would get (MissingFields if it lacks a field without default)."""
     template = check_template(body)
-    return render_all(template, [number], extra)[number]
+    return render_all(template, [number], extra, org=org)[number]

@@ -5,6 +5,7 @@ itself is messaging/stop.py)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -12,9 +13,10 @@ from django.db.models import F, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from smsdesk.core import tenancy
 from smsdesk.core import text as control
 from smsdesk.gateways.base import Concat
-from smsdesk.messaging import autoreplies, gateway_state, lifecycle
+from smsdesk.messaging import autoreplies, gateway_state, lifecycle, lines
 from smsdesk.messaging.models import (
     MISSING_PART_MARK,
     Conversation,
@@ -100,7 +102,7 @@ def flush_incomplete_parts(*, now: datetime) -> int:
     """Store the long SMS whose parts stopped coming, with a mark where parts are missing.
     Returns how many messages were stored."""
     cutoff = now - timedelta(seconds=settings.SMSDESK_CONCAT_WAIT)
-    InboundPart.objects.filter(complete=True, stored_at__lt=cutoff).delete()
+    InboundPart.objects.filter(complete=True, stored_at__lt=cutoff).delete()  # platform-level
     keys = set(
         InboundPart.objects.filter(complete=False, stored_at__lt=cutoff).values_list(
             "gateway", "sender", "ref", "total"
@@ -144,17 +146,22 @@ def _store_inbound(
     peer = normalise_sender(sender, unknown=UNKNOWN_SENDER)
     text = control.from_network(text)
     gateway_row = gateway_state.ensure(gateway)
+    org = lines.organisation_of_line(gateway)  # what comes in on a line is its organisation's
     delivery_id = delivery_id[:64]
     if delivery_id:
         # Emitted again (not acknowledged before a crash): the same delivery of the same
         # gateway. Cheap: the (peer, created_at) index finds it.
-        again = Message.objects.filter(
-            peer=peer,
-            created_at=received_at,
-            direction=Message.Direction.INBOUND,
-            gateway=gateway_row,
-            gateway_ref=delivery_id,
-        ).first()
+        again = (
+            Message.objects.for_org(org)
+            .filter(
+                peer=peer,
+                created_at=received_at,
+                direction=Message.Direction.INBOUND,
+                gateway=gateway_row,
+                gateway_ref=delivery_id,
+            )
+            .first()
+        )
         if again is not None:
             return again
     info = gsm7.analyse(text)
@@ -163,6 +170,7 @@ def _store_inbound(
     )
     message = lifecycle.create_inbound(
         Message(
+            organisation=org,
             direction=Message.Direction.INBOUND,
             peer=peer,
             gateway=gateway_row,
@@ -176,11 +184,12 @@ def _store_inbound(
         )
     )
     # get_or_create survives two first messages from one number arriving together.
-    Conversation.objects.get_or_create(
+    Conversation.objects.for_org(org).get_or_create(
+        organisation=org,
         peer=peer,
         defaults={"last_at": received_at, "last_body": "", "last_direction": "in"},
     )
-    Conversation.objects.filter(peer=peer).update(
+    Conversation.objects.for_org(org).filter(peer=peer).update(
         last_at=received_at,
         last_body=text[:160],
         last_direction=Message.Direction.INBOUND,
@@ -189,33 +198,35 @@ def _store_inbound(
     if keyword is keywords.Keyword.STOP:
         # What waits for the number is blocked with it (messaging/stop.py).
         _entry, created = optout.opt_out(
-            peer, source=OptOut.Source.SMS, keyword=text, at=received_at
+            peer, source=OptOut.Source.SMS, org=org, keyword=text, at=received_at
         )
         if created:
-            _confirm_opt_out(peer, gateway_row)
+            _confirm_opt_out(peer, gateway_row, org)
     elif keyword is keywords.Keyword.START:
-        optout.opt_in(peer, source=OptOut.Source.SMS, text=text, at=received_at)
+        optout.opt_in(peer, source=OptOut.Source.SMS, org=org, text=text, at=received_at)
     else:
         # Keyword auto-replies, only after STOP and START (which they cannot override).
         autoreplies.answer(message, gateway_row)
     return message
 
 
-def _confirm_opt_out(peer: str, gateway: GatewayState) -> Message | None:
+def _confirm_opt_out(peer: str, gateway: GatewayState, org: Any) -> Message | None:
     """Queue the confirmation of a first STOP (as set on the SMS STOP page, or the
     SMSDESK_STOP_CONFIRMATION* settings), unless this number got one within its delay (a
     STOP, START, STOP in a row)."""
-    wanted = optout.confirmation()
+    wanted = optout.confirmation(org=org)
     if not wanted.sends or not peer.startswith("+"):
         return None
     now = timezone.now()
     since = now - timedelta(hours=wanted.delay_hours)
-    recent = Message.objects.filter(
+    recent = Message.objects.for_org(org).filter(
         peer=peer, direction=Message.Direction.OUTBOUND, opt_out_notice=True, created_at__gte=since
     )
     if recent.exists():
         return None
-    return queue_automatic_reply(peer=peer, gateway=gateway, body=wanted.text, opt_out_notice=True)
+    return queue_automatic_reply(
+        peer=peer, gateway=gateway, body=wanted.text, org=org, opt_out_notice=True
+    )
 
 
 def normalise_sender(sender: str, *, unknown: str = "") -> str:
@@ -228,13 +239,14 @@ def normalise_sender(sender: str, *, unknown: str = "") -> str:
         return sender[:32] or unknown  # a hidden caller stays "", an SMS needs a peer
 
 
-def unread_total() -> int:
+def unread_total(*, org: Any = None) -> int:
     """How many SMS are unread, for the menu badge on every page.
 
     Summed from the conversations' maintained counters, not counted over messages: the
     message table has no index on status (it would stop PostgreSQL's in-place updates of
     the worker's status changes), so a count there would read the whole table.
     """
-    return Conversation.objects.filter(unread_count__gt=0).aggregate(
-        total=Coalesce(Sum("unread_count"), 0)
-    )["total"]
+    convs = Conversation.objects.for_org(tenancy.resolve(org))
+    return convs.filter(unread_count__gt=0).aggregate(total=Coalesce(Sum("unread_count"), 0))[
+        "total"
+    ]

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from smsdesk.core import number_reasons
+from smsdesk.core import number_reasons, tenancy
 from smsdesk.core import text as control
 from smsdesk.directory import services as directory
 from smsdesk.directory.imports import RecipientFile
@@ -70,9 +71,12 @@ def resolve_recipients(
     to: Sequence[object] = (),
     targets: Targets | None = None,
     recipient_file: RecipientFile | None = None,
+    *,
+    org: Any = None,
 ) -> Recipients:
     """Typed numbers (`to` and `targets.numbers`), contacts, groups and a file's numbers as
     one deduplicated list; an unknown contact or group id is an error (UnknownTargets)."""
+    org = tenancy.resolve(org)
     targets = targets or Targets()
     typed = [str(raw) for raw in (*to, *targets.numbers) if str(raw).strip()]
     # Refuse an oversized list before parsing it: the bound is on the work, not only the send.
@@ -88,7 +92,7 @@ def resolve_recipients(
     valid_typed = list(found)
     chosen = len(typed)
     if targets.contacts or targets.groups:
-        members, count = directory.members(targets.contacts, targets.groups)
+        members, count = directory.members(targets.contacts, targets.groups, org=org)
         found.update((n, None) for n in members)
         chosen += count
     if recipient_file is not None:
@@ -97,7 +101,7 @@ def resolve_recipients(
     numbers = list(found)
     return Recipients(
         numbers=numbers,
-        blocked=optout.blocked_among(numbers),
+        blocked=optout.blocked_among(numbers, org=org),
         invalid=invalid,
         chosen=chosen,
         targets=Targets(numbers=valid_typed, contacts=targets.contacts, groups=targets.groups),

@@ -32,7 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from smsdesk.accounts import access
-from smsdesk.core import bounds
+from smsdesk.core import bounds, tenancy
 from smsdesk.core.errors import ServiceError, collect
 from smsdesk.directory.services import Targets
 from smsdesk.messaging import errors, personal, sending
@@ -169,7 +169,9 @@ def _apply(rec: Recurrence, rule: Repeat) -> None:
     rec.times = rule.times
 
 
-def _check_send(body: str, targets: Targets, *, commercial: bool, tag: str) -> tuple[str, Targets]:
+def _check_send(
+    body: str, targets: Targets, *, commercial: bool, tag: str, org: Any
+) -> tuple[str, Targets]:
     """What an occurrence's send will check, checked now, so a mistake is seen when the
     recurring send is saved, not on the day (the recipients are resolved again then).
     Returns the tag and the targets as stored (typed numbers in E.164)."""
@@ -177,7 +179,7 @@ def _check_send(body: str, targets: Targets, *, commercial: bool, tag: str) -> t
     checked = collect(
         lambda: sending.check_tag(tag),
         lambda: sending.check_body(body, commercial=commercial, personalised=template.has_fields),
-        lambda: resolve_recipients((), targets).checked(),
+        lambda: resolve_recipients((), targets, org=org).checked(),
     )
     return str(checked[0]), checked[2].targets
 
@@ -192,10 +194,15 @@ def create_recurrence(
     commercial: bool = False,
     tag: str = "",
     source: str = "web",
+    org: Any = None,
 ) -> Recurrence:
-    tag, targets = _check_send(body, targets, commercial=commercial, tag=tag)
-    zone = settings.TIME_ZONE
+    """A recurring send of organisation `org`, in its time zone (else the installation's)."""
+    org = tenancy.resolve(org)
+    access.require_writer(author, _("A read-only account cannot send SMS."))
+    tag, targets = _check_send(body, targets, commercial=commercial, tag=tag, org=org)
+    zone = getattr(org, "time_zone", "") or settings.TIME_ZONE
     rec = Recurrence(
+        organisation=org,
         author=author,
         body=body,
         targets=targets.as_record(),
@@ -212,15 +219,29 @@ def create_recurrence(
     return rec
 
 
-def get_recurrence(recurrence_id: int) -> Recurrence:
+def get_recurrence(recurrence_id: int, *, org: Any = None) -> Recurrence:
+    """A recurring send of `org`; another organisation's answers exactly as a missing one."""
     try:
         if bounds.parse_id(recurrence_id) is None:  # beyond 64 bits: no such row
             raise Recurrence.DoesNotExist
-        return Recurrence.objects.select_related("author").get(id=recurrence_id)
+        return (
+            Recurrence.objects.for_org(tenancy.resolve(org))
+            .select_related("author")
+            .get(id=recurrence_id)
+        )
     except Recurrence.DoesNotExist:
         raise errors.NotFound(
             _("No recurring send with id %(id)s.") % {"id": recurrence_id}
         ) from None
+
+
+def list_recurrences(*, org: Any = None, limit: int = 500) -> list[Recurrence]:
+    """`org`'s recurring sends, running ones first, by their next occurrence."""
+    return list(
+        Recurrence.objects.for_org(tenancy.resolve(org))
+        .select_related("author")
+        .order_by("paused", "next_at", "id")[:limit]
+    )
 
 
 def _may_change(rec: Recurrence, by: Any) -> None:
@@ -238,10 +259,16 @@ def update_recurrence(
     repeat: Repeat | None = None,
     tag: str | None = None,
     targets: Targets | None = None,
+    org: Any = None,
 ) -> Recurrence:
     """Change the future occurrences (those already sent keep their campaigns): the text,
     the tag, the recipients, the rule; the next occurrence is computed again from now."""
-    rec = Recurrence.objects.select_for_update().get(id=get_recurrence(recurrence_id).id)
+    org = tenancy.resolve(org)
+    rec = (
+        Recurrence.objects.for_org(org)
+        .select_for_update()
+        .get(id=get_recurrence(recurrence_id, org=org).id)
+    )
     _may_change(rec, by)
     new_body = rec.body if body is None else body
     new_targets = Targets(**rec.targets) if targets is None else targets
@@ -250,6 +277,7 @@ def update_recurrence(
         new_targets,
         commercial=rec.commercial,
         tag=rec.tag if tag is None else tag,
+        org=org,
     )
     rec.body, rec.tag, rec.targets = new_body, new_tag, new_targets.as_record()
     if repeat is not None:
@@ -261,11 +289,16 @@ def update_recurrence(
     return rec
 
 
-def set_paused(recurrence_id: int, *, by: Any, paused: bool) -> Recurrence:
+def set_paused(recurrence_id: int, *, by: Any, paused: bool, org: Any = None) -> Recurrence:
     """Pause: no occurrence fires. Resume: the next one from now (those passed while paused
     are not sent)."""
+    org = tenancy.resolve(org)
     with transaction.atomic():
-        rec = Recurrence.objects.select_for_update().get(id=get_recurrence(recurrence_id).id)
+        rec = (
+            Recurrence.objects.for_org(org)
+            .select_for_update()
+            .get(id=get_recurrence(recurrence_id, org=org).id)
+        )
         _may_change(rec, by)
         rec.paused = paused
         if not paused:
@@ -276,9 +309,9 @@ def set_paused(recurrence_id: int, *, by: Any, paused: bool) -> Recurrence:
     return rec
 
 
-def delete_recurrence(recurrence_id: int, *, by: Any) -> None:
+def delete_recurrence(recurrence_id: int, *, by: Any, org: Any = None) -> None:
     """The campaigns already sent stay."""
-    rec = get_recurrence(recurrence_id)
+    rec = get_recurrence(recurrence_id, org=org)
     _may_change(rec, by)
     rec.delete()
 
@@ -292,7 +325,9 @@ def fire_due(*, now: datetime | None = None) -> int:
     campaigns were created."""
     now = now or timezone.now()
     due = list(
-        Recurrence.objects.filter(paused=False, next_at__lte=now)
+        # the worker: every organisation's (each occurrence is sent in its own)
+        Recurrence.objects.across_orgs()
+        .filter(paused=False, next_at__lte=now)
         .order_by("next_at")
         .values_list("id", flat=True)[:MAX_RUNS_PER_STEP]
     )
@@ -301,7 +336,7 @@ def fire_due(*, now: datetime | None = None) -> int:
 
 @transaction.atomic
 def _fire_one(recurrence_id: int, now: datetime) -> int:
-    rec = Recurrence.objects.filter(id=recurrence_id).first()
+    rec = Recurrence.objects.across_orgs().filter(id=recurrence_id).first()  # by id, from fire_due
     if rec is None or rec.paused or rec.next_at is None or rec.next_at > now:
         return 0
     occurs, rule, zone = rec.next_at, rule_of(rec), ZoneInfo(rec.time_zone)
@@ -313,8 +348,10 @@ def _fire_one(recurrence_id: int, now: datetime) -> int:
         done += 1
         following = schedule.next_after(rule, following, zone, done=done)
     # The claim: only the worker whose UPDATE changes the row goes on.
-    if not Recurrence.objects.filter(id=rec.id, next_at=occurs, paused=False).update(
-        next_at=following, done=done
+    if (
+        not Recurrence.objects.for_org(rec.organisation_id)
+        .filter(id=rec.id, next_at=occurs, paused=False)
+        .update(next_at=following, done=done)
     ):
         return 0
     if missed:
@@ -342,6 +379,7 @@ def _fire_one(recurrence_id: int, now: datetime) -> int:
         with transaction.atomic():
             campaign = sending.create_campaign(
                 author=rec.author,
+                org=rec.organisation,
                 body=rec.body,
                 targets=Targets(**rec.targets),
                 # the occurrence's time (or now, when a worker came back late): the

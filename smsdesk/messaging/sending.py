@@ -18,16 +18,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from smsdesk.accounts import access
 from smsdesk.audit import services as audit
 from smsdesk.audit.models import Action
-from smsdesk.core import display
+from smsdesk.core import display, tenancy
 from smsdesk.core import text as control
 from smsdesk.core.bulk import insert_rows
 from smsdesk.core.errors import collect
 from smsdesk.core.logs import current_request_id
 from smsdesk.directory.imports import RecipientFile
 from smsdesk.directory.services import Targets
-from smsdesk.messaging import errors, gateway_state, lifecycle, personal
+from smsdesk.messaging import errors, gateway_state, lifecycle, lines, personal, quotas
 from smsdesk.messaging.models import (
     Campaign,
     Conversation,
@@ -54,31 +55,44 @@ def blocked_warning(campaign: Campaign) -> str:
     ) % {"count": count}
 
 
-def default_gateway() -> GatewayState:
-    """The first gateway of SMSDESK_GATEWAYS: it sends messages that name no other."""
-    return gateway_state.default_gateway()
+def default_gateway(org: Any = None) -> GatewayState:
+    """The first of `org`'s lines in SMSDESK_GATEWAYS: it sends its messages that name no
+    other. An organisation with no line cannot send (NoLine)."""
+    org = tenancy.resolve(org)
+    names = lines.lines_of(org)
+    if not names:
+        raise errors.NoLine(
+            _("No line is assigned to your organisation: ask your provider to assign one."),
+            field="gateway",
+        )
+    return named_gateway(names[0], org=org)
 
 
-def named_gateway(name: str) -> GatewayState:
-    """A gateway of SMSDESK_GATEWAYS chosen by name (a test send, a reply)."""
-    for spec in gateway_state.configured():
-        if spec.name == name:
-            return gateway_state.ensure(spec.name, spec.kind)
+def named_gateway(name: str, *, org: Any = None) -> GatewayState:
+    """A line of `org` chosen by name (a test send, a reply); another organisation's line
+    answers exactly as a missing one."""
+    org = tenancy.resolve(org)
+    if name in lines.lines_of(org):
+        for spec in gateway_state.configured():
+            if spec.name == name:
+                return gateway_state.ensure(spec.name, spec.kind)
     raise errors.UnknownGateway(
         _("There is no gateway named %(name)s.") % {"name": name}, field="gateway"
     )
 
 
-def reply_gateway(peer: str) -> str | None:
-    """The gateway a correspondent last wrote through, when it is configured and up: the
-    reply goes out the way they reached us. None: the default gateway."""
+def reply_gateway(peer: str, *, org: Any = None) -> str | None:
+    """The line a correspondent last wrote through, when it is `org`'s and up: the reply
+    goes out the way they reached us. None: the organisation's default line."""
+    org = tenancy.resolve(org)
     last = (
-        Message.objects.filter(peer=peer, direction=Message.Direction.INBOUND)
+        Message.objects.for_org(org)
+        .filter(peer=peer, direction=Message.Direction.INBOUND)
         .order_by("-created_at")
         .values_list("gateway_id", flat=True)
         .first()
     )
-    if not last or last not in {s.name for s in gateway_state.configured()}:
+    if not last or last not in lines.lines_of(org):
         return None
     if GatewayState.objects.filter(name=last, down_since__isnull=True).exists():
         return last
@@ -178,6 +192,7 @@ def check_body(body: str, *, commercial: bool, personalised: bool = False) -> gs
 def create_campaign(
     *,
     author: Any,  # a User, or None (the command line)
+    org: Any = None,  # the organisation sending (None: the only one)
     body: str,
     to: Sequence[str] = (),
     targets: Targets | None = None,
@@ -213,6 +228,8 @@ def create_campaign(
     text sent and a text that only had those stays GSM-7.
     """
     now = timezone.now()
+    org = tenancy.resolve(org)
+    access.require_writer(author, _("A read-only account cannot send SMS."))
     if smart_encoding:
         body = typography.replace(body).text
     template = personal.check_template(body) if personalise_text else personal.literal(body)
@@ -222,7 +239,7 @@ def create_campaign(
     checked = collect(
         lambda: check_tag(tag),
         lambda: check_body(body, commercial=commercial, personalised=template.has_fields),
-        lambda: resolve_recipients(to, targets, recipient_file).checked(),
+        lambda: resolve_recipients(to, targets, recipient_file, org=org).checked(),
         lambda: check_send_at(send_at, now),
     )
     tag = cast(str, checked[0])
@@ -232,14 +249,22 @@ def create_campaign(
     recipients = resolved.numbers
     if recipient_file is not None:
         extra_fields = {**recipient_file.values_by_number(), **(extra_fields or {})}
-    bodies = personalised(template, recipients, extra_fields, commercial=commercial)
+    bodies = personalised(template, recipients, extra_fields, commercial=commercial, org=org)
     if commercial:
         body = commercial_text(body)
         due = commercial_send_at(due)
-    gateway_row = named_gateway(gateway) if gateway else default_gateway()
+    gateway_row = named_gateway(gateway, org=org) if gateway else default_gateway(org)
     blocked = resolved.blocked
     scheduled = due > now
+    # The organisation's quotas: the whole send, or nothing (before anything is written).
+    sent = [n for n in recipients if n not in blocked]
+    if bodies is None:
+        parts = info.segments * len(sent)
+    else:
+        parts = sum(bodies.infos[bodies[n]].segments for n in sent)
+    quotas.take(org, parts, now=now)
     campaign = Campaign.objects.create(
+        organisation=org,
         author=author,
         body=body,
         send_at=due,
@@ -254,6 +279,7 @@ def create_campaign(
         request_id=current_request_id() or None,
     )
     message = Message(
+        organisation=org,
         direction=Message.Direction.OUTBOUND,
         gateway=gateway_row,
         body=body,
@@ -285,8 +311,8 @@ def create_campaign(
             scheduled=scheduled,
         )
     # In recipients' order (ids grow with the insert); read only by those who iterate it.
-    campaign.created_messages = campaign.messages.order_by("id")  # type: ignore[attr-defined]
-    _touch_conversations(recipients, body, Message.Direction.OUTBOUND, now, bodies=bodies)
+    campaign.created_messages = campaign.messages.order_by("id")
+    _touch_conversations(org, recipients, body, Message.Direction.OUTBOUND, now, bodies=bodies)
     audit.record(
         Action.SEND,
         campaign,
@@ -324,12 +350,13 @@ def personalised(
     extra_fields: Mapping[str, Mapping[str, str]] | None,
     *,
     commercial: bool,
+    org: Any = None,
 ) -> _Bodies | None:
     """Each recipient's text (None when the text has no field), checked like a plain text:
     the longest rendering must fit SMSDESK_MAX_SEGMENTS."""
     if not template.has_fields:
         return None
-    bodies = _Bodies(personal.render_all(template, recipients, extra_fields))
+    bodies = _Bodies(personal.render_all(template, recipients, extra_fields, org=org))
     if commercial:  # the mention added once per distinct text
         mentioned = {text: commercial_text(text) for text in set(bodies.values())}
         bodies = _Bodies({number: mentioned[text] for number, text in bodies.items()})
@@ -340,6 +367,7 @@ def personalised(
 
 
 def _touch_conversations(
+    org: Any,
     peers: Sequence[str],
     body: str,
     direction: str,
@@ -349,23 +377,30 @@ def _touch_conversations(
 ) -> None:
     insert_rows(
         Conversation,
-        Conversation(last_at=at, last_body=body[:160], last_direction=direction),
+        Conversation(
+            organisation_id=tenancy.org_id(org),
+            last_at=at,
+            last_body=body[:160],
+            last_direction=direction,
+        ),
         ["peer", "last_body"] if bodies else ["peer"],
         [(p, bodies[p][:160]) for p in peers] if bodies else [(p,) for p in peers],
-        conflict=["peer"],
+        conflict=["organisation", "peer"],
         update=["last_at", "last_body", "last_direction"],
     )
 
 
 def queue_automatic_reply(
-    *, peer: str, gateway: GatewayState, body: str, opt_out_notice: bool = False
+    *, peer: str, gateway: GatewayState, body: str, org: Any, opt_out_notice: bool = False
 ) -> Message:
-    """An SMS the platform sends on its own (a STOP confirmation, the answer to a call),
-    through the gateway the correspondent reached. No author, no campaign."""
+    """An SMS the platform sends on its own for `org` (a STOP confirmation, the answer to a
+    call), through the line the correspondent reached (the organisation's). No author, no
+    campaign."""
     now = timezone.now()
     info = gsm7.analyse(body)
     message = lifecycle.create_outbound(
         Message(
+            organisation_id=tenancy.org_id(org),
             direction=Message.Direction.OUTBOUND,
             peer=peer,
             gateway=gateway,
@@ -378,5 +413,5 @@ def queue_automatic_reply(
             opt_out_notice=opt_out_notice,
         )
     )
-    _touch_conversations([peer], body, Message.Direction.OUTBOUND, now)
+    _touch_conversations(message.organisation_id, [peer], body, Message.Direction.OUTBOUND, now)
     return message

@@ -36,6 +36,7 @@ from django.db.models import TextChoices
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from smsdesk.core import tenancy
 from smsdesk.messaging.models import CountDelta, DailyCount
 
 
@@ -52,10 +53,10 @@ class Event(TextChoices):
 DELTAS = CountDelta._meta.db_table
 DAILY = DailyCount._meta.db_table
 
-# (day, gateway, tag or "", user id or 0, event, count, parts)
-Delta = tuple[date, str, str, int, str, int, int]
-Key = tuple[Any, str, str, int, str]  # (day, gateway, tag, user, event)
-COLUMNS = "day, gateway, tag, user_id, event, count, parts"
+# (organisation id, day, gateway, tag or "", user id or 0, event, count, parts)
+Delta = tuple[int, date, str, str, int, str, int, int]
+Key = tuple[int, Any, str, str, int, str]  # (organisation, day, gateway, tag, user, event)
+COLUMNS = "organisation_id, day, gateway, tag, user_id, event, count, parts"
 
 
 def _db_day(day: date) -> Any:
@@ -72,8 +73,8 @@ def add(deltas: Iterable[Delta]) -> None:
     """Append counter changes, summed per key, in one INSERT. Call it in the transaction
     that changed the messages."""
     summed: dict[Key, list[int]] = defaultdict(lambda: [0, 0])
-    for day, gateway, tag, user, event, count, parts in deltas:
-        total = summed[(_db_day(day), gateway or "", tag or "", user or 0, str(event))]
+    for org, day, gateway, tag, user, event, count, parts in deltas:
+        total = summed[(org, _db_day(day), gateway or "", tag or "", user or 0, str(event))]
         total[0] += count
         total[1] += parts
     _insert(DELTAS, [(*key, n, p) for key, (n, p) in summed.items() if n or p])
@@ -87,7 +88,7 @@ def _insert(table: str, rows: list[tuple[Any, ...]], *, upsert: str = "") -> Non
             chunk = rows[start : start + 300]
             cursor.execute(
                 f"INSERT INTO {table} ({COLUMNS}) VALUES "
-                + ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+                + ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
                 + upsert,
                 [value for row in chunk for value in row],
             )
@@ -102,11 +103,14 @@ def count(
     parts: int | None = None,
     tag: str = "",
     user: int | None = None,
+    org: Any = None,
 ) -> None:
-    """One counter change (a message received, a few blocked); `parts` defaults to `n`."""
+    """One counter change (a message received, a few blocked) of organisation `org`;
+    `parts` defaults to `n`."""
     add(
         [
             (
+                tenancy.org_id(tenancy.resolve(org)),
                 local_day(at),
                 gateway or "",
                 tag,
@@ -131,20 +135,22 @@ def fold() -> int:
             taken = cursor.fetchall()
         if not taken:
             return 0
-        summed: dict[tuple[date, str, str, int, str], list[int]] = defaultdict(lambda: [0, 0])
-        for day, gateway, tag, user, event, n, parts in taken:
+        summed: dict[tuple[int, date, str, str, int, str], list[int]] = defaultdict(lambda: [0, 0])
+        for org, day, gateway, tag, user, event, n, parts in taken:
             if isinstance(day, str):  # SQLite returns the text it stores
                 day = date.fromisoformat(day)
-            total = summed[(day, gateway, tag, user, event)]
+            total = summed[(org, day, gateway, tag, user, event)]
             total[0] += n
             total[1] += parts
         rows = sorted(
-            (_db_day(day), *rest, n, p) for (day, *rest), (n, p) in summed.items() if n or p
+            (org, _db_day(day), *rest, n, p)
+            for (org, day, *rest), (n, p) in summed.items()
+            if n or p
         )
         _insert(
             DAILY,
             rows,
-            upsert=" ON CONFLICT (day, gateway, tag, user_id, event) DO UPDATE "
+            upsert=" ON CONFLICT (organisation_id, day, gateway, tag, user_id, event) DO UPDATE "
             f"SET count = {DAILY}.count + excluded.count, parts = {DAILY}.parts + excluded.parts",
         )
     return len(taken)
@@ -188,24 +194,26 @@ class Counts:
 RECENT_DAYS = 31  # what the home page shows (30 days), and a day of margin
 
 
-def read(now: datetime | None = None, *, days: int = RECENT_DAYS) -> Counts:
-    """The counters of the last `days` days (and the sent/reported totals before), folded
-    or not, in one query over the small counter tables."""
+def read(now: datetime | None = None, *, org: Any = None, days: int = RECENT_DAYS) -> Counts:
+    """The counters of organisation `org` over the last `days` days (and the sent/reported
+    totals before), folded or not, in one query over the small counter tables."""
+    org = tenancy.resolve(org)
     today = local_day(now or timezone.now())
     first = today - timedelta(days=days - 1)
     old = (Event.SENT.value, Event.REPORTED.value)
     sql = (
         f"SELECT CASE WHEN day >= %s THEN day END AS d, "
         f"CASE WHEN day = %s THEN gateway ELSE '' END AS g, event, SUM(count) "
-        f"FROM (SELECT day, gateway, event, count FROM {DAILY} "
-        f"UNION ALL SELECT day, gateway, event, count FROM {DELTAS}) AS c "
+        f"FROM (SELECT day, gateway, event, count FROM {DAILY} WHERE organisation_id = %s "
+        f"UNION ALL SELECT day, gateway, event, count FROM {DELTAS} "
+        f"WHERE organisation_id = %s) AS c "
         f"WHERE day >= %s OR event IN (%s, %s) GROUP BY 1, 2, 3"
     )
     by_day: dict[tuple[date, str], int] = defaultdict(int)
     today_by_gateway: dict[tuple[str, str], int] = defaultdict(int)
     earlier: dict[str, int] = defaultdict(int)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_db_day(first), _db_day(today), _db_day(first), *old])
+        cursor.execute(sql, [_db_day(first), _db_day(today), org.pk, org.pk, _db_day(first), *old])
         for day, gateway, event, n in cursor.fetchall():
             n = int(n or 0)
             if day is None:
@@ -220,7 +228,8 @@ def read(now: datetime | None = None, *, days: int = RECENT_DAYS) -> Counts:
 
 
 def totals() -> dict[tuple[str, str], int]:
-    """Every event ever counted, per (gateway, event), folded or not: the metrics' counters
+    """Every event ever counted, per (gateway, event), folded or not, over every
+    organisation: the platform's metrics' counters
     (one GROUP BY over the small counter tables, about a row per day, gateway and event)."""
     sql = (
         f"SELECT gateway, event, SUM(count) FROM (SELECT gateway, event, count FROM {DAILY} "
@@ -322,8 +331,9 @@ def _period_key(day: date, by: str) -> date:
     return day
 
 
-def report(*, first: date, last: date, by: str) -> Report:
-    """The counters from `first` to `last` (local days, both included) grouped by day, week,
+def report(*, first: date, last: date, by: str, org: Any = None) -> Report:
+    """The counters of organisation `org` from `first` to `last` (local days, both
+    included) grouped by day, week,
     month, line, tag or user: one GROUP BY over the counter tables (folded and not yet
     folded, so exact at once); never a message read. Tags are one whatever their case.
     A week starts on Monday; days with nothing are listed too (the chart's axis)."""
@@ -332,12 +342,13 @@ def report(*, first: date, last: date, by: str) -> Report:
     column = {By.LINE: "gateway", By.TAG: "tag", By.USER: "user_id"}.get(By(by), "day")
     shown = ", ".join(["%s"] * len(SHOWN))
     part = f"SELECT {column}, event, count, parts FROM {{}} "
-    part += f"WHERE day >= %s AND day <= %s AND event IN ({shown})"
+    part += f"WHERE organisation_id = %s AND day >= %s AND day <= %s AND event IN ({shown})"
     sql = (
         f"SELECT {column}, event, SUM(count), SUM(parts) FROM ("
         f"{part.format(DAILY)} UNION ALL {part.format(DELTAS)}) c GROUP BY 1, 2"
     )
-    bounds = [_db_day(first), _db_day(last), *SHOWN]
+    org = tenancy.resolve(org)
+    bounds = [org.pk, _db_day(first), _db_day(last), *SHOWN]
     rows: dict[object, Row] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, bounds * 2)

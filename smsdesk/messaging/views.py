@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from smsdesk.core import once
+from smsdesk.core import once, tenancy
 from smsdesk.core.display import when
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.forms import add_service_error
@@ -61,11 +61,12 @@ def new_sms(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             token, recipient_file = recipient_file_of(request)
-            csv_context = _csv_context(token, recipient_file)
+            csv_context = _csv_context(request, token, recipient_file)
             with transaction.atomic():
                 once.claim(request)  # the same form posted twice sends once
                 campaign = sending.create_campaign(
                     author=request.user,
+                    org=tenancy.of_request(request),
                     body=form.cleaned_data["text"],
                     targets=form.targets(),
                     send_at=form.cleaned_data["send_at"],
@@ -101,9 +102,9 @@ def new_sms(request: HttpRequest) -> HttpResponse:
         "messaging/new.html",
         {
             "form": form,
-            **picked_targets(form),
-            "tags": campaigns.tag_usage(),
-            "custom_fields": ContactField.objects.all(),
+            **picked_targets(request, form),
+            "tags": campaigns.tag_usage(org=tenancy.of_request(request)),
+            "custom_fields": ContactField.objects.for_org(tenancy.of_request(request)),
             "max_size": imports.max_size_shown(),
             **csv_context,
             **repeat_context(form),
@@ -124,6 +125,7 @@ def _new_recurring(request: HttpRequest, form: NewSmsForm) -> HttpResponse:
             once.claim(request)
             rec = recurring.create_recurrence(
                 author=request.user,
+                org=tenancy.of_request(request),
                 body=form.cleaned_data["text"],
                 targets=form.targets(),
                 repeat=recurring.check_repeat(**form.repeat_rule()),
@@ -140,9 +142,9 @@ def _new_recurring(request: HttpRequest, form: NewSmsForm) -> HttpResponse:
             "messaging/new.html",
             {
                 "form": form,
-                **picked_targets(form),
-                "tags": campaigns.tag_usage(),
-                "custom_fields": ContactField.objects.all(),
+                **picked_targets(request, form),
+                "tags": campaigns.tag_usage(org=tenancy.of_request(request)),
+                "custom_fields": ContactField.objects.for_org(tenancy.of_request(request)),
                 "max_size": imports.max_size_shown(),
                 **repeat_context(form),
             },
@@ -184,7 +186,9 @@ def recipient_file_of(
 PREVIEW_LINES = 100  # rejected and duplicate lines shown; the counts cover them all
 
 
-def _csv_context(token: str, recipient_file: imports.RecipientFile | None) -> dict:
+def _csv_context(
+    request: HttpRequest, token: str, recipient_file: imports.RecipientFile | None
+) -> dict:
     if recipient_file is None:
         return {}
     return {
@@ -193,7 +197,9 @@ def _csv_context(token: str, recipient_file: imports.RecipientFile | None) -> di
         "csv_summary": imports.recipients_line(recipient_file),
         "csv_rejected": recipient_file.rejected[:PREVIEW_LINES],
         "csv_duplicates": recipient_file.duplicates[:PREVIEW_LINES],
-        "csv_blocked": len(optout.blocked_among(recipient_file.numbers)),
+        "csv_blocked": len(
+            optout.blocked_among(recipient_file.numbers, org=tenancy.of_request(request))
+        ),
     }
 
 
@@ -205,7 +211,7 @@ def csv_upload(request: HttpRequest) -> HttpResponse:
     if "recipients_file" not in request.FILES:
         return render(request, "messaging/_csv.html", {})
     try:
-        context = _csv_context(*recipient_file_of(request, chosen_again=True))
+        context = _csv_context(request, *recipient_file_of(request, chosen_again=True))
     except ServiceError as e:
         return render(request, "messaging/_csv.html", {"csv_error": e.message}, status=400)
     response = render(request, "messaging/_csv.html", context)
@@ -214,13 +220,15 @@ def csv_upload(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def picked_targets(form: NewSmsForm) -> dict:
+def picked_targets(request: HttpRequest, form: NewSmsForm) -> dict:
     """What was typed and picked, to show again when the form comes back with an error."""
     if not form.is_bound:
         return {"number_fields": [""], "picked_contacts": [], "picked_groups": []}
     targets = form.targets()
-    contacts = Contact.objects.filter(id__in=targets.contacts[:1000])
-    groups = Group.objects.filter(id__in=targets.groups[:100])
+    contacts = Contact.objects.for_org(tenancy.of_request(request)).filter(
+        id__in=targets.contacts[:1000]
+    )
+    groups = Group.objects.for_org(tenancy.of_request(request)).filter(id__in=targets.groups[:100])
     fields = [f for f in cast(QueryDict, form.data).getlist("numbers")[:100]] or [""]
     return {
         "number_fields": fields,
@@ -244,7 +252,9 @@ def summary(request: HttpRequest) -> HttpResponse:
     context: dict = {"empty": not chosen}
     if not context["empty"]:
         try:  # the send's own resolution: the counts shown are what the send will do
-            resolved = resolve_recipients(targets=targets, recipient_file=recipient_file)
+            resolved = resolve_recipients(
+                targets=targets, recipient_file=recipient_file, org=tenancy.of_request(request)
+            )
             if resolved.invalid:
                 resolved.checked()  # raises what the send would say
             context["summary"] = resolved
@@ -324,6 +334,7 @@ def _list(
     search = search_text(request)
     shown = _list_filters(request, outbound=outbound, status=status)
     qs = filters.message_list(
+        org=tenancy.of_request(request),
         direction=direction,
         status=shown.get("status", status),
         search=search,
@@ -407,7 +418,9 @@ def received(request: HttpRequest) -> HttpResponse:
 def export(request: HttpRequest, direction: str) -> StreamingHttpResponse:
     """The Export button of Sent and Received: the list as CSV, with the page's search."""
     response = StreamingHttpResponse(
-        exports.csv_chunks(direction=direction, search=search_text(request)),
+        exports.csv_chunks(
+            direction=direction, search=search_text(request), org=tenancy.of_request(request)
+        ),
         content_type="text/csv; charset=utf-8",
     )
     name = exports.filename(direction)
@@ -427,18 +440,20 @@ def unread(request: HttpRequest) -> HttpResponse:
 def cancel(request: HttpRequest, message_id: int) -> HttpResponse:
     """GET: the confirmation step; POST: cancel."""
     if request.method != "POST":
-        message = get_object_or_404(Message, id=message_id)
+        message = _message_of(request, message_id)
         return _confirm(
             request,
             message,
             title=_("Cancel an SMS"),
             question=_("Cancel this SMS to %(number)s? It will not be sent.")
-            % {"number": directory.who(message.peer)},
+            % {"number": directory.who(message.peer, org=message.organisation_id)},
             button=_("Cancel the SMS"),
         )
     return _act_on_message(
         request,
-        lambda: actions.cancel_message(message_id, by=request.user),
+        lambda: actions.cancel_message(
+            message_id, by=request.user, org=tenancy.of_request(request)
+        ),
         _("The message was cancelled: it will not be sent."),
     )
 
@@ -446,13 +461,13 @@ def cancel(request: HttpRequest, message_id: int) -> HttpResponse:
 def retry(request: HttpRequest, message_id: int) -> HttpResponse:
     """GET: the confirmation step (it says when the SMS may have arrived already); POST: retry."""
     if request.method != "POST":
-        message = get_object_or_404(Message, id=message_id)
+        message = _message_of(request, message_id)
         return _confirm(
             request,
             message,
             title=_("Send an SMS again"),
             question=_("Send this SMS to %(number)s again?")
-            % {"number": directory.who(message.peer)},
+            % {"number": directory.who(message.peer, org=message.organisation_id)},
             detail=_("This message may already have reached the recipient. Send it again anyway?")
             if message.status == Message.Status.UNKNOWN
             else "",
@@ -460,7 +475,7 @@ def retry(request: HttpRequest, message_id: int) -> HttpResponse:
         )
     return _act_on_message(
         request,
-        lambda: actions.retry_message(message_id, by=request.user),
+        lambda: actions.retry_message(message_id, by=request.user, org=tenancy.of_request(request)),
         _("The message is queued again."),
     )
 
@@ -468,20 +483,27 @@ def retry(request: HttpRequest, message_id: int) -> HttpResponse:
 def requeue(request: HttpRequest, message_id: int) -> HttpResponse:
     """GET: the confirmation step (naming who, and when it will go); POST: put it back."""
     if request.method != "POST":
-        message = get_object_or_404(Message, id=message_id)
+        message = _message_of(request, message_id)
         return _confirm(
             request,
             message,
             title=_("Put a cancelled SMS back in the queue"),
             question=_("Put this SMS to %(number)s back in the queue? It will be sent.")
-            % {"number": directory.who(message.peer)},
+            % {"number": directory.who(message.peer, org=message.organisation_id)},
             button=_("Put it back in the queue"),
         )
     return _act_on_message(
         request,
-        lambda: actions.requeue_message(message_id, by=request.user),
+        lambda: actions.requeue_message(
+            message_id, by=request.user, org=tenancy.of_request(request)
+        ),
         _("The message is back in the queue."),
     )
+
+
+def _message_of(request: HttpRequest, message_id: int) -> Message:
+    """A message of the request's organisation (another's: 404, as a missing one)."""
+    return get_object_or_404(Message.objects.for_org(tenancy.of_request(request)), id=message_id)
 
 
 def _confirm(request: HttpRequest, message: Message, **context: object) -> HttpResponse:
@@ -520,7 +542,9 @@ def conversation_with(request: HttpRequest) -> HttpResponse:
     """The conversation with `?number=` (as stored), by its id: lists that show a number link
     here, so no URL path is ever built from a text a stranger chose."""
     number = request.GET.get("number", "")[:64]
-    conversation = Conversation.objects.filter(peer=number).first()
+    conversation = (
+        Conversation.objects.for_org(tenancy.of_request(request)).filter(peer=number).first()
+    )
     if conversation is None:  # a contact never texted yet: the first SMS starts it
         if not number:
             raise Http404
@@ -536,33 +560,39 @@ CONVERSATION_ORDER = Order("-date", ("last_at", "id"), descending=True)
 
 def conversations(request: HttpRequest) -> HttpResponse:
     search = search_text(request)
-    qs = Conversation.objects.all()
+    qs = Conversation.objects.for_org(tenancy.of_request(request))
     if search:
-        qs = qs.filter(directory.number_search(search, "peer") | Q(last_body__icontains=search))
+        found = directory.number_search(search, "peer", org=tenancy.of_request(request))
+        qs = qs.filter(found | Q(last_body__icontains=search))
     qs = directory.with_names(qs, "peer")
     context = paginate(request, qs, CONVERSATION_ORDER)  # index conv_recent
     return render(request, "messaging/conversations.html", {"q": search, **context})
 
 
 def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    conversation = get_object_or_404(Conversation, id=conversation_id)
+    conversation = get_object_or_404(
+        Conversation.objects.for_org(tenancy.of_request(request)), id=conversation_id
+    )
     peer = conversation.peer
     history = list(
-        Message.objects.filter(peer=peer)
+        Message.objects.for_org(tenancy.of_request(request))
+        .filter(peer=peer)
         .select_related("cancelled_by", "retried_by")
         .order_by("-created_at", "-id")[:200]
     )
     history.reverse()
     unread = [m.id for m in history if m.status == Message.Status.UNREAD]
     if unread:  # reading an already read conversation writes nothing
-        actions.mark_read(unread)
+        actions.mark_read(unread, org=tenancy.of_request(request))
     return render(
         request,
         "messaging/conversation.html",
         {
             "conversation": conversation,
             "peer": peer,
-            "contact": Contact.objects.filter(number=peer).first(),
+            "contact": Contact.objects.for_org(tenancy.of_request(request))
+            .filter(number=peer)
+            .first(),
             "history": history,
             "form": ReplyForm(),
         },
@@ -571,7 +601,9 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
 
 @require_POST
 def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
-    conversation = get_object_or_404(Conversation, id=conversation_id)
+    conversation = get_object_or_404(
+        Conversation.objects.for_org(tenancy.of_request(request)), id=conversation_id
+    )
     form = ReplyForm(request.POST)
     if form.is_valid():
         try:
@@ -579,10 +611,13 @@ def reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
                 once.claim(request)
                 sending.create_campaign(
                     author=request.user,
+                    org=tenancy.of_request(request),
                     body=form.cleaned_data["text"],
                     to=[conversation.peer],
                     personalise_text=False,  # a reply is what was typed, braces included
-                    gateway=sending.reply_gateway(conversation.peer),
+                    gateway=sending.reply_gateway(
+                        conversation.peer, org=tenancy.of_request(request)
+                    ),
                     smart_encoding=form.cleaned_data["smart_encoding"],
                 )
         except ServiceError as e:  # AlreadySubmitted too: said once, nothing sent again
@@ -597,12 +632,14 @@ def inbound_notices(request: HttpRequest) -> JsonResponse:
     """The SMS received since `?after=<id>` for the notices of core/static/core/smsdesk.js;
     without `after`, only where to start. Reads only: nothing is marked read."""
     after = request.GET.get("after", "")
-    newest = notifications.newest_id()  # read first: a row added meanwhile is for next time
+    newest = notifications.newest_id(
+        org=tenancy.of_request(request)
+    )  # read first: a row added meanwhile is for next time
     if not (after.isascii() and after.isdigit() and len(after) < 19):
         return _no_store(JsonResponse({"last": newest, "new": []}))
-    found = notifications.inbound_between(int(after), newest)
+    found = notifications.inbound_between(int(after), newest, org=tenancy.of_request(request))
     shown = found[: notifications.MAX_NOTICES]
-    names = directory.who_many(m.peer for m in shown)
+    names = directory.who_many((m.peer for m in shown), org=tenancy.of_request(request))
     return _no_store(
         JsonResponse(
             {

@@ -106,7 +106,7 @@ class DatabaseCollector(Collector):
             "Signal strength the line last reported (modems), 0-100.",
             labels=["line"],
         )
-        for g in gateway_overview(now):
+        for g in gateway_overview(now, every_line=True):
             depth.add_metric([g.name], g.queue_due)  # type: ignore[attr-defined]
             later.add_metric([g.name], g.queue_later)  # type: ignore[attr-defined]
             up.add_metric([g.name, g.kind], 1 if g.live else 0)  # type: ignore[attr-defined]
@@ -130,8 +130,9 @@ class DatabaseCollector(Collector):
         """Quantiles over the newest outbound messages (one bounded read of the list index):
         from due to handed over, and from handed over to the delivery report."""
         rows = (
-            Message.objects.filter(direction=Message.Direction.OUTBOUND)
-            .order_by("-created_at", "-id")
+            Message.objects.across_orgs()  # the platform's metrics: every organisation
+            .filter(direction=Message.Direction.OUTBOUND)
+            .order_by("-id")
             .values_list("gateway_id", "status", "due_at", "sent_at", "status_at")[:LATENCY_SAMPLE]
         )
         send: dict[str, list[float]] = defaultdict(list)

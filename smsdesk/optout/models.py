@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from smsdesk.core.tenancy import OrgManager, OrgOwned, OrgQuerySet
+
 
 class Source(models.TextChoices):
     """How a number came on (or off) the STOP list."""
@@ -15,13 +17,13 @@ class Source(models.TextChoices):
     CLI = "cli", _("Command line")
 
 
-class OptOut(models.Model):
+class OptOut(OrgOwned):
     """A number that asked never to be texted again (SMS STOP). Removing a number deletes its
     row (it can be texted again); what happened stays in `OptOutEvent`."""
 
     Source = Source
 
-    number = models.CharField(_("number"), max_length=32, unique=True)  # E.164
+    number = models.CharField(_("number"), max_length=32)  # E.164, once per organisation
     source = models.CharField(_("source"), max_length=10, choices=Source)
     # The SMS that opted out, or the reason given by whoever added the number by hand.
     keyword = models.CharField(_("message"), max_length=160, blank=True)
@@ -36,13 +38,19 @@ class OptOut(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["created_at", "id"], name="optout_recent")]
+        indexes = [
+            models.Index(fields=["organisation", "created_at", "id"], name="optout_recent"),
+            models.Index(fields=["organisation", "id"], name="optout_org_id"),  # the API's pages
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "number"], name="optout_number")
+        ]
 
 
-class StopSettings(models.Model):
-    """The confirmation sent after a first STOP, as administrators set it on the SMS STOP page
-    (one row, id 1). Until they do, SMSDESK_STOP_CONFIRMATION, _TEXT and _DELAY_HOURS apply
-    (`services.confirmation`)."""
+class StopSettings(OrgOwned):
+    """The confirmation sent after a first STOP, as an organisation's administrators set it
+    on the SMS STOP page (one row per organisation). Until they do, SMSDESK_STOP_CONFIRMATION,
+    _TEXT and _DELAY_HOURS apply (`services.confirmation`)."""
 
     enabled = models.BooleanField(_("send a confirmation"))
     text = models.CharField(_("confirmation text"), max_length=500, blank=True)
@@ -56,12 +64,15 @@ class StopSettings(models.Model):
         related_name="+",
     )
 
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation"], name="stop_settings_once")]
+
 
 class AppendOnly(Exception):
     """The STOP history is never changed nor deleted."""
 
 
-class EventQuerySet(models.QuerySet):
+class EventQuerySet(OrgQuerySet):
     def update(self, **kwargs):  # type: ignore[no-untyped-def]
         raise AppendOnly("the STOP history cannot be changed")
 
@@ -69,7 +80,7 @@ class EventQuerySet(models.QuerySet):
         raise AppendOnly("the STOP history cannot be deleted")
 
 
-class OptOutEvent(models.Model):
+class OptOutEvent(OrgOwned):
     """One change of the STOP list, kept for good: who added or removed which number, how,
     when and why. Rows are only ever inserted (save() of an existing row, update() and
     delete() raise AppendOnly); no page, API or command offers to edit them."""
@@ -94,13 +105,13 @@ class OptOutEvent(models.Model):
     reason = models.CharField(_("reason"), max_length=255, blank=True)
     text = models.CharField(_("message"), max_length=160, blank=True)  # the SMS, if any
 
-    objects = EventQuerySet.as_manager()
+    objects = OrgManager.from_queryset(EventQuerySet)()  # type: ignore[misc, django-manager-missing]
 
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [
-            models.Index(fields=["at", "id"], name="optout_event_recent"),
-            models.Index(fields=["number", "at", "id"], name="optout_event_number"),
+            models.Index(fields=["organisation", "at", "id"], name="optout_event_recent"),
+            models.Index(fields=["organisation", "number", "at", "id"], name="optout_event_number"),
         ]
 
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]

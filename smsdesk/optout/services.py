@@ -3,6 +3,10 @@
 Every entry point (the inbound STOP/START handled by messaging.receiving.receive_inbound, the
 SMS STOP page, the API, `smsdesk optout`) changes the list through `opt_out` / `opt_in`, so
 each change writes its `OptOutEvent` in the same transaction as the change itself.
+
+The list is an organisation's: an opt-out is given to a sender, so a STOP to organisation A
+never blocks organisation B. Every function takes the organisation (`org`; None: the only
+one of a single-customer installation, core.tenancy.resolve).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from django.utils.translation import gettext as _
 from smsdesk.accounts import access
 from smsdesk.audit import services as audit
 from smsdesk.audit.models import Action
-from smsdesk.core import number_reasons
+from smsdesk.core import number_reasons, tenancy
 from smsdesk.core.bulk import select_among
 from smsdesk.core.text import check_typed
 from smsdesk.directory import services as directory
@@ -34,21 +38,35 @@ from smsdesk.sms import gsm7
 
 MAX_REASON = 255
 
-# Called with (number, time) in the transaction that puts a number on the list: messaging
-# registers the STOP rule here (messaging/stop.py), so that every way onto the list blocks
-# what waits for the number, and this app imports nothing above it.
-on_opt_out: list[Callable[[str, datetime], None]] = []
+# Called with (organisation, number, time) in the transaction that puts a number on the
+# list: messaging registers the STOP rule here (messaging/stop.py), so that every way onto
+# the list blocks what waits for the number, and this app imports nothing above it.
+on_opt_out: list[Callable[[Any, str, datetime], None]] = []
 # Called with each change of the list (its `OptOutEvent`, added or removed) in the
 # transaction that makes it: the webhooks' outbox registers here.
 on_change: list[Callable[[OptOutEvent], None]] = []
 
 
-def blocked_among(numbers: Iterable[str]) -> set[str]:
-    """The numbers (E.164) of `numbers` that are on the STOP list (one query per 50,000)."""
-    return {number for (number,) in select_among(OptOut, "number", list(numbers), ["number"])}
+def blocked_among(numbers: Iterable[str], *, org: Any = None) -> set[str]:
+    """The numbers (E.164) of `numbers` on `org`'s STOP list (one query per 50,000)."""
+    org = tenancy.resolve(org)
+    return {
+        number for (number,) in select_among(OptOut, "number", list(numbers), ["number"], org=org)
+    }
 
 
-def count_blocked(raw_numbers: Iterable[str]) -> int:
+def blocked_anywhere(numbers: Iterable[str]) -> set[str]:
+    """The numbers on any organisation's STOP list: the worker's quick first look before
+    the exact check per organisation (messaging.stop.block_at_handover)."""
+    wanted = list(numbers)
+    if not wanted:
+        return set()
+    return set(
+        OptOut.objects.across_orgs().filter(number__in=wanted).values_list("number", flat=True)
+    )
+
+
+def count_blocked(raw_numbers: Iterable[str], *, org: Any = None) -> int:
     """How many distinct numbers of `raw_numbers` (any format) are on the STOP list.
 
     For the New SMS page, before saving: a number that does not parse is not counted here
@@ -60,11 +78,11 @@ def count_blocked(raw_numbers: Iterable[str]) -> int:
             valid.add(number_reasons.parse_typed(raw))
         except sms_errors.InvalidNumber:
             continue
-    return len(blocked_among(valid))
+    return len(blocked_among(valid, org=org))
 
 
-def is_blocked(number: str) -> bool:
-    return OptOut.objects.filter(number=number).exists()
+def is_blocked(number: str, *, org: Any = None) -> bool:
+    return OptOut.objects.for_org(tenancy.resolve(org)).filter(number=number).exists()
 
 
 def _by_name(by: Any) -> str:
@@ -75,6 +93,7 @@ def opt_out(  # type: ignore[no-untyped-def]
     number: str,
     *,
     source: str,
+    org: Any = None,
     keyword: str = "",
     by=None,
     reason: str = "",
@@ -87,9 +106,11 @@ def opt_out(  # type: ignore[no-untyped-def]
     blocked in the same transaction (`on_opt_out`). `never`: an administrator's "never
     text" entry, which a START from the number does not remove."""
     at = at or timezone.now()
+    org = tenancy.resolve(org)
     try:
         with transaction.atomic():
             entry = OptOut.objects.create(
+                organisation=org,
                 number=number,
                 source=source,
                 keyword=(keyword or reason)[:160],
@@ -97,6 +118,7 @@ def opt_out(  # type: ignore[no-untyped-def]
                 never=never,
             )
             event = OptOutEvent.objects.create(
+                organisation=org,
                 number=number,
                 action=OptOutEvent.Action.ADDED,
                 source=source,
@@ -107,7 +129,7 @@ def opt_out(  # type: ignore[no-untyped-def]
                 text=keyword[:160],
             )
             for listener in on_opt_out:
-                listener(number, at)
+                listener(org, number, at)
             for changed in on_change:
                 changed(event)
             if not recorded:  # (`recorded`: an import writes one entry for all)
@@ -120,13 +142,14 @@ def opt_out(  # type: ignore[no-untyped-def]
                 )
             return entry, True
     except IntegrityError:
-        return OptOut.objects.get(number=number), False
+        return OptOut.objects.for_org(org).get(number=number), False
 
 
 def opt_in(  # type: ignore[no-untyped-def]
     number: str,
     *,
     source: str,
+    org: Any = None,
     text: str = "",
     by=None,
     reason: str = "",
@@ -135,14 +158,16 @@ def opt_in(  # type: ignore[no-untyped-def]
     """Take `number` off the STOP list (a START, or a removal by hand); None if it was not
     on it. The number can be texted again from now on. A START (source `sms`) does not take
     off a "never text" entry: only an administrator does."""
+    org = tenancy.resolve(org)
     with transaction.atomic():
-        entries = OptOut.objects.filter(number=number)
+        entries = OptOut.objects.for_org(org).filter(number=number)
         if source == Source.SMS:
             entries = entries.filter(never=False)
         deleted, _rows = entries.delete()
         if not deleted:
             return None
         event = OptOutEvent.objects.create(
+            organisation=org,
             number=number,
             action=OptOutEvent.Action.REMOVED,
             source=source,
@@ -182,7 +207,13 @@ def _check_admin(by: Any) -> None:
 
 @transaction.atomic
 def add_number(
-    raw: str, *, by: Any, source: str = Source.MANUAL, reason: str = "", never: bool = False
+    raw: str,
+    *,
+    by: Any,
+    org: Any = None,
+    source: str = Source.MANUAL,
+    reason: str = "",
+    never: bool = False,
 ) -> OptOut:
     """An administrator puts a number on the STOP list by hand (page, API or command line);
     `never`: a "never text" entry, which a START from the number does not remove.
@@ -192,7 +223,7 @@ def add_number(
     _check_admin(by)
     number = parse_number(raw)
     reason = check_typed(reason.strip(), field="reason", label=_("The reason"))
-    entry, created = opt_out(number, source=source, by=by, reason=reason, never=never)
+    entry, created = opt_out(number, source=source, org=org, by=by, reason=reason, never=never)
     if not created:
         raise errors.AlreadyOptedOut(
             _("%(number)s is already on the STOP list.") % {"number": number}, field="number"
@@ -200,7 +231,9 @@ def add_number(
     return entry
 
 
-def remove_number(raw: str, *, by: Any, reason: str, source: str = Source.MANUAL) -> OptOutEvent:
+def remove_number(
+    raw: str, *, by: Any, reason: str, org: Any = None, source: str = Source.MANUAL
+) -> OptOutEvent:
     """An administrator takes a number off the STOP list, saying why; it can be texted again."""
     _check_admin(by)
     number = parse_number(raw)
@@ -215,7 +248,7 @@ def remove_number(raw: str, *, by: Any, reason: str, source: str = Source.MANUAL
             _("The reason is too long: at most %(max)d characters.") % {"max": MAX_REASON},
             field="reason",
         )
-    event = opt_in(number, source=source, by=by, reason=reason)
+    event = opt_in(number, source=source, org=org, by=by, reason=reason)
     if event is None:
         raise errors.NotOptedOut(
             _("%(number)s is not on the STOP list.") % {"number": number}, field="number"
@@ -223,10 +256,11 @@ def remove_number(raw: str, *, by: Any, reason: str, source: str = Source.MANUAL
     return event
 
 
-def history_of(numbers_shown: Iterable[str]) -> dict[str, list[OptOutEvent]]:
+def history_of(numbers_shown: Iterable[str], *, org: Any = None) -> dict[str, list[OptOutEvent]]:
     """The changes of each number, newest first (for the lines of the SMS STOP page)."""
     events: dict[str, list[OptOutEvent]] = {}
-    for e in OptOutEvent.objects.filter(number__in=list(numbers_shown)).order_by("-at", "-id"):
+    rows = OptOutEvent.objects.for_org(tenancy.resolve(org))
+    for e in rows.filter(number__in=list(numbers_shown)).order_by("-at", "-id"):
         events.setdefault(e.number, []).append(e)
     return events
 
@@ -297,9 +331,10 @@ class Confirmation:
         return self.enabled and bool(self.text.strip())
 
 
-def confirmation() -> Confirmation:
-    """The confirmation as administrators set it on the page, or the settings' (one query)."""
-    row = StopSettings.objects.filter(pk=1).first()
+def confirmation(*, org: Any = None) -> Confirmation:
+    """The confirmation as `org`'s administrators set it on the page, or the settings' (one
+    query)."""
+    row = StopSettings.objects.for_org(tenancy.resolve(org)).first()
     if row is None:
         return Confirmation(
             settings.SMSDESK_STOP_CONFIRMATION,
@@ -310,7 +345,9 @@ def confirmation() -> Confirmation:
     return Confirmation(row.enabled, row.text.strip(), row.delay_hours, True)
 
 
-def set_confirmation(*, by: Any, enabled: bool, text: str, delay_hours: Any) -> Confirmation:
+def set_confirmation(
+    *, by: Any, enabled: bool, text: str, delay_hours: Any, org: Any = None
+) -> Confirmation:
     """An administrator changes the confirmation of a STOP (the SMS STOP page, kept in the
     database: it wins over the SMSDESK_STOP_CONFIRMATION* settings from then on). Every fault
     is reported at once."""
@@ -346,11 +383,12 @@ def set_confirmation(*, by: Any, enabled: bool, text: str, delay_hours: Any) -> 
         return hours
 
     value, hours = collect(check_text, check_delay)
-    StopSettings.objects.update_or_create(
-        pk=1,
+    org = tenancy.resolve(org)
+    StopSettings.objects.for_org(org).update_or_create(
+        organisation=org,
         defaults={"enabled": bool(enabled), "text": value, "delay_hours": hours, "updated_by": by},
     )
-    return confirmation()
+    return confirmation(org=org)
 
 
 # --- importing a list of numbers -----------------------------------------------------------
@@ -367,19 +405,19 @@ class ImportPlan:
     already: list[str]
 
 
-def plan_import(data: bytes) -> ImportPlan:
+def plan_import(data: bytes, *, org: Any = None) -> ImportPlan:
     from smsdesk.directory import imports
 
     read = imports.read_recipients(data)
     numbers = read.numbers
-    on_list = blocked_among(numbers)
+    on_list = blocked_among(numbers, org=org)
     return ImportPlan(
         read, [n for n in numbers if n not in on_list], [n for n in numbers if n in on_list]
     )
 
 
 @transaction.atomic
-def import_numbers(data: bytes, *, by: Any, reason: str = "") -> ImportPlan:
+def import_numbers(data: bytes, *, by: Any, reason: str = "", org: Any = None) -> ImportPlan:
     """An administrator puts the numbers of a CSV file on the STOP list (source `import`),
     after its preview: each with its history line, what waits for it blocked at once. Lines
     that hold no valid number are skipped (the preview listed them); numbers already on the
@@ -391,10 +429,13 @@ def import_numbers(data: bytes, *, by: Any, reason: str = "") -> ImportPlan:
             _("The reason is too long: at most %(max)d characters.") % {"max": MAX_REASON},
             field="reason",
         )
-    plan = plan_import(data)
+    org = tenancy.resolve(org)
+    plan = plan_import(data, org=org)
     at = timezone.now()
     for number in plan.new:
-        opt_out(number, source=Source.IMPORT, by=by, reason=reason, at=at, recorded=True)
+        opt_out(
+            number, source=Source.IMPORT, org=org, by=by, reason=reason, at=at, recorded=True
+        )
     audit.record(
         Action.IMPORT,
         ("optout", ""),

@@ -10,6 +10,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from smsdesk.accounts import access
+from smsdesk.core import tenancy
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.lists import Column, paginate, search_text, sort_order, table_page
 from smsdesk.directory import imports, uploads
@@ -31,22 +32,23 @@ def _columns() -> list[Column]:
     ]
 
 
-def _search(qs, q: str):  # type: ignore[no-untyped-def]
-    return qs.filter(directory.number_search(q, "number"))
+def _search(qs, q: str, org):  # type: ignore[no-untyped-def]
+    return qs.filter(directory.number_search(q, "number", org=org))
 
 
 def stop_list(request: HttpRequest) -> HttpResponse:
     q = search_text(request)
-    qs = directory.with_names(OptOut.objects.select_related("by"), "number")
+    mine = OptOut.objects.for_org(tenancy.of_request(request))
+    qs = directory.with_names(mine.select_related("by"), "number")
     if q:
-        qs = _search(qs, q)
+        qs = _search(qs, q, tenancy.of_request(request))
     columns = _columns()
     context = paginate(request, qs, sort_order(request, columns, "-date"))
     entries = list(context["page"])
-    history = services.history_of(e.number for e in entries)
+    history = services.history_of((e.number for e in entries), org=tenancy.of_request(request))
     for e in entries:
         e.history = history.get(e.number, [])
-    wanted = services.confirmation()
+    wanted = services.confirmation(org=tenancy.of_request(request))
     return render(
         request,
         "optout/list.html",
@@ -72,10 +74,12 @@ def confirmation(request: HttpRequest) -> HttpResponse:
     _require_admin(request)
     form = ConfirmationForm(request.POST or None)
     if request.method != "POST":
-        form = _confirmation_form(services.confirmation())
+        form = _confirmation_form(services.confirmation(org=tenancy.of_request(request)))
     elif form.is_valid():
         try:
-            services.set_confirmation(by=request.user, **form.cleaned_data)
+            services.set_confirmation(
+                by=request.user, org=tenancy.of_request(request), **form.cleaned_data
+            )
         except ServiceError as e:
             for err in getattr(e, "errors", [e]):
                 form.add_error(err.field if err.field in form.fields else None, err.message)
@@ -87,9 +91,9 @@ def confirmation(request: HttpRequest) -> HttpResponse:
 
 
 def export_csv(request: HttpRequest) -> StreamingHttpResponse:
-    qs = OptOut.objects.order_by("created_at", "id")
+    qs = OptOut.objects.for_org(tenancy.of_request(request)).order_by("created_at", "id")
     if q := search_text(request):
-        qs = _search(qs, q)
+        qs = _search(qs, q, tenancy.of_request(request))
     response = StreamingHttpResponse(services.export_rows(qs), content_type="text/csv")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="sms-stop-{stamp}.csv"'
@@ -101,8 +105,10 @@ def history(request: HttpRequest) -> HttpResponse:
         request,
         title=_("STOP SMS history"),
         intro=_("Every change of the STOP list, kept for good: nobody can edit it."),
-        queryset=directory.with_names(OptOutEvent.objects.all(), "number"),
-        search=_search,
+        queryset=directory.with_names(
+            OptOutEvent.objects.for_org(tenancy.of_request(request)), "number"
+        ),
+        search=lambda qs, q: _search(qs, q, tenancy.of_request(request)),
         columns=[
             # indexes optout_event_recent and optout_event_number
             Column(_("Date"), "date", ("at", "id")),
@@ -138,6 +144,7 @@ def add_number(request: HttpRequest) -> HttpResponse:
             entry = services.add_number(
                 form.cleaned_data["number"],
                 by=request.user,
+                org=tenancy.of_request(request),
                 source=Source.MANUAL,
                 reason=form.cleaned_data["reason"],
                 never=form.cleaned_data["never"],
@@ -158,12 +165,15 @@ def add_number(request: HttpRequest) -> HttpResponse:
 def remove_number(request: HttpRequest, entry_id: int) -> HttpResponse:
     """A confirmation page (with the reason to give), then the removal."""
     _require_admin(request)
-    entry = get_object_or_404(OptOut, id=entry_id)
+    entry = get_object_or_404(OptOut.objects.for_org(tenancy.of_request(request)), id=entry_id)
     form = RemoveNumberForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             services.remove_number(
-                entry.number, by=request.user, reason=form.cleaned_data["reason"]
+                entry.number,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                org=tenancy.of_request(request),
             )
         except ServiceError as e:
             form.add_error(e.field if e.field in form.fields else None, e.message)
@@ -187,7 +197,7 @@ def check_numbers(request: HttpRequest) -> HttpResponse:
     """For the New SMS page, before saving: how many of the typed numbers are on the list."""
     raw = request.POST.get("numbers", "")[:2_000_000]
     typed = [n for n in raw.replace(",", "\n").replace(";", "\n").splitlines() if n.strip()]
-    count = services.count_blocked(typed[:MAX_CHECKED])
+    count = services.count_blocked(typed[:MAX_CHECKED], org=tenancy.of_request(request))
     text = ""
     if count:
         text = ngettext(
@@ -218,13 +228,16 @@ def import_numbers(request: HttpRequest) -> HttpResponse:
                 if (upload.size or 0) > imports.max_bytes():
                     raise imports.too_big(upload.size or 0)
                 data = upload.read()
-                plan = services.plan_import(data)
+                plan = services.plan_import(data, org=tenancy.of_request(request))
                 token = uploads.save(data, user_id=user_id, filename=upload.name or "")
                 context |= _preview(plan, token)
             elif token:  # confirmed
                 data, _name = uploads.load(token, user_id=user_id)
                 plan = services.import_numbers(
-                    data, by=request.user, reason=form.cleaned_data["reason"]
+                    data,
+                    by=request.user,
+                    reason=form.cleaned_data["reason"],
+                    org=tenancy.of_request(request),
                 )
                 uploads.discard(token, user_id=user_id)
                 messages.success(

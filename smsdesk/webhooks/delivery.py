@@ -95,11 +95,10 @@ def deliver(delivery_id: int, *, now: datetime | None = None) -> Attempt | None:
 
 
 @transaction.atomic
-def record(
-    d: Delivery, answer: network.Answer, *, now: datetime, by: str = ""
-) -> Attempt | None:
+def record(d: Delivery, answer: network.Answer, *, now: datetime, by: str = "") -> Attempt | None:
     """Keep a try and its effect; None when the endpoint was deleted meanwhile."""
-    endpoint = Endpoint.objects.select_for_update().filter(id=d.endpoint_id).first()
+    # the worker: by id, whichever organisation the delivery is for
+    endpoint = Endpoint.objects.across_orgs().select_for_update().filter(id=d.endpoint_id).first()
     if endpoint is None or not Delivery.objects.filter(id=d.id).exists():
         return None
     attempt = Attempt.objects.create(

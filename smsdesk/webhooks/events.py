@@ -1,9 +1,10 @@
 """Events into the webhooks' outbox, in the transaction of the change they tell of.
 
 `register()` plugs `on_changes` into `messaging.lifecycle.subscribers` (every status change)
-and the STOP list's and the call log's hooks. Each writes one `Event` per change and one
-`Delivery` per enabled endpoint subscribed to its type, in the caller's transaction: a crash
-keeps both the change and its deliveries, or neither.
+and the STOP list's and the call log's hooks. Each writes one `Event` per change, in the
+organisation of the changed row, and one `Delivery` per enabled endpoint of that organisation
+subscribed to its type, in the caller's transaction: a crash keeps both the change and its
+deliveries, or neither. An organisation's endpoints never hear of another's changes.
 
 The lifecycle's fast paths (PostgreSQL's one-statement claim, results and reports) skip
 collecting changes nobody wants: `on_changes.wants(transition)` answers from the set of event
@@ -51,7 +52,10 @@ def subscribed_types() -> frozenset[str]:
         return types
     types = frozenset(
         t
-        for events in Endpoint.objects.filter(enabled=True).values_list("events", flat=True)
+        # every organisation's: only whether anyone listens (emit matches per organisation)
+        for events in Endpoint.objects.across_orgs()
+        .filter(enabled=True)
+        .values_list("events", flat=True)
         for t in events
     )
     _types = (time.monotonic(), types)
@@ -89,12 +93,23 @@ def on_changes(changes: Sequence[lifecycle.Change]) -> None:
     messages: dict[int, SimpleNamespace] = {}
     ids = list({i for i, _k in kinds})
     for start in range(0, len(ids), 1000):
-        rows = Message.objects.filter(id__in=ids[start : start + 1000]).values(*shapes.FIELDS)
+        # by id, from the batch just changed (whichever organisations it holds)
+        rows = (
+            Message.objects.across_orgs()
+            .filter(id__in=ids[start : start + 1000])
+            .values("organisation_id", *shapes.FIELDS)
+        )
         messages.update((row["id"], SimpleNamespace(**row)) for row in rows)
     now = timezone.now()
     emit(
         [
-            (kind, shapes.message_data(messages[i]), messages[i].peer, now)
+            (
+                messages[i].organisation_id,
+                kind,
+                shapes.message_data(messages[i]),
+                messages[i].peer,
+                now,
+            )
             for i, kind in kinds
             if kind and i in messages
         ],
@@ -106,24 +121,31 @@ on_changes.wants = _wants  # type: ignore[attr-defined]
 
 
 def _endpoints(types: set[str]) -> list[Endpoint]:
-    return [e for e in Endpoint.objects.filter(enabled=True) if types & set(e.events)]
+    """Every organisation's enabled endpoints listening to one of `types` (emit gives each
+    event to its own organisation's only)."""
+    return [e for e in Endpoint.objects.across_orgs().filter(enabled=True) if types & set(e.events)]
 
 
-def emit(
-    items: Iterable[tuple[str, dict[str, Any], str, datetime]],
-    endpoints: list[Endpoint] | None = None,
-) -> int:
-    """Write events (type, data, order key, time) and their deliveries; returns how many
-    deliveries. In the caller's transaction."""
+# (organisation id, type, data, order key, time)
+Item = tuple[int, str, dict[str, Any], str, datetime]
+
+
+def emit(items: Iterable[Item], endpoints: list[Endpoint] | None = None) -> int:
+    """Write events (organisation, type, data, order key, time) and their deliveries to
+    that organisation's endpoints; returns how many deliveries. In the caller's
+    transaction."""
     items = list(items)
     if endpoints is None:
-        endpoints = _endpoints({kind for kind, *_rest in items})
+        endpoints = _endpoints({kind for _org, kind, *_rest in items})
     if not items or not endpoints:
         return 0
+    listening: dict[int, list[Endpoint]] = {}
+    for e in endpoints:
+        listening.setdefault(e.organisation_id, []).append(e)
     wanted = [
-        (kind, data, key, at)
-        for kind, data, key, at in items
-        if any(kind in e.events for e in endpoints)
+        (org, kind, data, key, at)
+        for org, kind, data, key, at in items
+        if any(kind in e.events for e in listening.get(org, ()))
     ]
     # Plain multi-row INSERTs: the worker writes these in its batches' transactions, where
     # bulk_create's SQL building cost more than the rest of the batch (bench/RESULTS.md).
@@ -134,18 +156,22 @@ def emit(
         for start in range(0, len(wanted), ROWS_PER_INSERT):
             chunk = wanted[start : start + ROWS_PER_INSERT]
             cursor.execute(
-                f"INSERT INTO {EVENTS} (type, created_at, data) VALUES "
-                + ", ".join(f"(%s, %s, {json_mark})" for _row in chunk)
+                f"INSERT INTO {EVENTS} (organisation_id, type, created_at, data) VALUES "
+                + ", ".join(f"(%s, %s, %s, {json_mark})" for _row in chunk)
                 + " RETURNING id",
-                [v for kind, data, _k, at in chunk for v in (kind, at, encoder.encode(data))],
+                [
+                    v
+                    for org, kind, data, _k, at in chunk
+                    for v in (org, kind, at, encoder.encode(data))
+                ],
             )
             # RETURNING gives the rows in the order of VALUES on SQLite and PostgreSQL (as
             # Django's bulk_create relies on)
             event_ids += [row[0] for row in cursor.fetchall()]
         deliveries: list[tuple[Any, ...]] = [
             (endpoint.id, event_id, key[:64], str(Delivery.State.PENDING), 0, at, at)
-            for event_id, (kind, _data, key, at) in zip(event_ids, wanted, strict=True)
-            for endpoint in endpoints
+            for event_id, (org, kind, _data, key, at) in zip(event_ids, wanted, strict=True)
+            for endpoint in listening.get(org, ())
             if kind in endpoint.events
         ]
         for start in range(0, len(deliveries), ROWS_PER_INSERT):
@@ -175,7 +201,7 @@ def on_optout_change(event: OptOutEvent) -> None:
         "reason": event.reason,
         "message": event.text,
     }
-    emit([(kind, data, event.number, event.at)])
+    emit([(event.organisation_id, kind, data, event.number, event.at)])
 
 
 def on_call(call: Call) -> None:
@@ -188,7 +214,7 @@ def on_call(call: Call) -> None:
         "gateway": call.gateway,
         "replied": call.reply_id is not None,
     }
-    emit([(EventType.CALL_RECEIVED, data, call.caller or "", call.at)])
+    emit([(call.organisation_id, EventType.CALL_RECEIVED, data, call.caller or "", call.at)])
 
 
 def register() -> None:

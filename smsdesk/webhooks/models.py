@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from smsdesk.core.tenancy import OrgOwned
+
 
 class EventType(models.TextChoices):
     MESSAGE_RECEIVED = "message.received", _("An SMS was received")
@@ -23,7 +25,7 @@ class EventType(models.TextChoices):
     CALL_RECEIVED = "call.received", _("A call was received")
 
 
-class Endpoint(models.Model):
+class Endpoint(OrgOwned):
     """An address of the organisation's own systems that is told of events (an
     administrator registers it; its secret signs every delivery and is shown once)."""
 
@@ -43,19 +45,23 @@ class Endpoint(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organisation", "created_at", "id"], name="webhook_org")]
 
     @staticmethod
     def new_secret() -> str:
         return "whsec_" + secrets.token_urlsafe(32)
 
 
-class Event(models.Model):
+class Event(OrgOwned):
     """Something that happened, as the API shows it, with an id the receiver may use to
     recognise a delivery it already had (`data` is what the API would answer then)."""
 
     type = models.CharField(max_length=32, choices=EventType)
     created_at = models.DateTimeField()
     data = models.JSONField()
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "id"], name="webhook_event_org")]
 
 
 class Delivery(models.Model):

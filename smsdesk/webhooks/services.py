@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from smsdesk.accounts import access
 from smsdesk.audit import services as audit
 from smsdesk.audit.models import Action
-from smsdesk.core import text
+from smsdesk.core import tenancy, text
 from smsdesk.core.errors import ServiceError, collect
 from smsdesk.webhooks import events as event_log
 from smsdesk.webhooks import network
@@ -131,19 +131,25 @@ def check_events(raw: Any) -> list[str]:
 
 @transaction.atomic
 def create_endpoint(
-    *, by: Any, url: str, events: Any, description: str = ""
+    *, by: Any, url: str, events: Any, description: str = "", org: Any = None
 ) -> tuple[Endpoint, str]:
-    """A new endpoint; returns it and its secret (shown once)."""
+    """A new endpoint of organisation `org`; returns it and its secret (shown once)."""
     _admin(by)
+    org = tenancy.resolve(org)
     url, kinds = collect(lambda: check_url(url), lambda: check_events(events))
     description = text.check_typed(str(description).strip(), field="description")[:200]
-    if Endpoint.objects.count() >= MAX_ENDPOINTS:
+    if Endpoint.objects.for_org(org).count() >= MAX_ENDPOINTS:
         raise TooManyEndpoints(
             _("At most %(n)d endpoints: delete one you no longer use.") % {"n": MAX_ENDPOINTS}
         )
     secret = Endpoint.new_secret()
     endpoint = Endpoint.objects.create(
-        url=url, events=kinds, secret=secret, description=description, created_by=by
+        organisation=org,
+        url=url,
+        events=kinds,
+        secret=secret,
+        description=description,
+        created_by=by,
     )
     transaction.on_commit(event_log.forget)
     event_log.forget()
@@ -153,22 +159,23 @@ def create_endpoint(
     return endpoint, secret
 
 
-def endpoints(*, by: Any) -> QuerySet[Endpoint]:
+def endpoints(*, by: Any, org: Any = None) -> QuerySet[Endpoint]:
     _admin(by)
-    return Endpoint.objects.all()
+    return Endpoint.objects.for_org(tenancy.resolve(org))
 
 
-def get_endpoint(*, by: Any, endpoint_id: int) -> Endpoint:
+def get_endpoint(*, by: Any, endpoint_id: int, org: Any = None) -> Endpoint:
+    """An endpoint of `org`; another organisation's answers exactly as a missing one."""
     _admin(by)
-    endpoint = Endpoint.objects.filter(id=endpoint_id).first()
+    endpoint = Endpoint.objects.for_org(tenancy.resolve(org)).filter(id=endpoint_id).first()
     if endpoint is None:
         raise NotFound(_("No such webhook endpoint."))
     return endpoint
 
 
 @transaction.atomic
-def set_enabled(*, by: Any, endpoint_id: int, enabled: bool) -> Endpoint:
-    endpoint = get_endpoint(by=by, endpoint_id=endpoint_id)
+def set_enabled(*, by: Any, endpoint_id: int, enabled: bool, org: Any = None) -> Endpoint:
+    endpoint = get_endpoint(by=by, endpoint_id=endpoint_id, org=org)
     endpoint.enabled = enabled
     who = by.get_username() if by is not None else _("the command line")
     endpoint.disabled_reason = "" if enabled else _("Disabled by %(name)s.") % {"name": who}
@@ -183,12 +190,16 @@ def set_enabled(*, by: Any, endpoint_id: int, enabled: bool) -> Endpoint:
 
 
 @transaction.atomic
-def delete_endpoint(*, by: Any, endpoint_id: int) -> None:
-    gone = get_endpoint(by=by, endpoint_id=endpoint_id)
-    audit.record(Action.SETTINGS, gone, actor=by, before={"webhook": gone.url}, label=gone.url)
+def delete_endpoint(*, by: Any, endpoint_id: int, org: Any = None) -> None:
+    endpoint = get_endpoint(by=by, endpoint_id=endpoint_id, org=org)
+    audit.record(
+        Action.SETTINGS, endpoint, actor=by, before={"webhook": endpoint.url}, label=endpoint.url
+    )
     # Locked first: a try being recorded (delivery.record locks it too) finishes before the
     # rows are collected, or finds the endpoint gone; never an attempt left pointing nowhere.
-    Endpoint.objects.select_for_update().get(id=endpoint_id).delete()
+    Endpoint.objects.for_org(endpoint.organisation_id).select_for_update().get(
+        id=endpoint_id
+    ).delete()
     transaction.on_commit(event_log.forget)
     event_log.forget()
 
@@ -207,9 +218,9 @@ def deliveries(endpoint: Endpoint, limit: int = 50) -> list[Delivery]:
 
 
 @transaction.atomic
-def send_again(*, by: Any, endpoint_id: int, delivery_id: int) -> Delivery:
+def send_again(*, by: Any, endpoint_id: int, delivery_id: int, org: Any = None) -> Delivery:
     """Put a delivery back in the queue, due now (its earlier tries stay listed)."""
-    endpoint = get_endpoint(by=by, endpoint_id=endpoint_id)
+    endpoint = get_endpoint(by=by, endpoint_id=endpoint_id, org=org)
     delivery = Delivery.objects.filter(id=delivery_id, endpoint=endpoint).first()
     if delivery is None:
         raise NotFound(_("No such delivery."))

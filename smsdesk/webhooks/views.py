@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from smsdesk.accounts.access import admin_required
-from smsdesk.core import once
+from smsdesk.core import once, tenancy
 from smsdesk.core.errors import ServiceError
 from smsdesk.webhooks import services
 from smsdesk.webhooks.models import EventType
@@ -30,7 +30,7 @@ def _list(
         request,
         "webhooks/list.html",
         {
-            "endpoints": services.endpoints(by=request.user),
+            "endpoints": services.endpoints(by=request.user, org=tenancy.of_request(request)),
             "event_types": EventType.choices,
             "errors": errors or {},
             "posted": posted or {"events": []},
@@ -55,7 +55,9 @@ def create(request: HttpRequest) -> HttpResponse:
     try:
         with transaction.atomic():
             once.claim(request)
-            endpoint, secret = services.create_endpoint(by=request.user, **posted)
+            endpoint, secret = services.create_endpoint(
+                by=request.user, org=tenancy.of_request(request), **posted
+            )
     except ServiceError as e:
         errors = {err.field or "": err.message for err in getattr(e, "errors", [e])}
         return _list(request, status=400, errors=errors, posted=posted)
@@ -64,7 +66,9 @@ def create(request: HttpRequest) -> HttpResponse:
 
 
 def _detail(request: HttpRequest, endpoint_id: int, *, secret: str = "") -> HttpResponse:
-    endpoint = services.get_endpoint(by=request.user, endpoint_id=endpoint_id)
+    endpoint = services.get_endpoint(
+        by=request.user, org=tenancy.of_request(request), endpoint_id=endpoint_id
+    )
     return render(
         request,
         "webhooks/detail.html",
@@ -90,7 +94,12 @@ def detail(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 def toggle(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     enable = request.POST.get("enabled") == "1"
     try:
-        services.set_enabled(by=request.user, endpoint_id=endpoint_id, enabled=enable)
+        services.set_enabled(
+            by=request.user,
+            org=tenancy.of_request(request),
+            endpoint_id=endpoint_id,
+            enabled=enable,
+        )
     except ServiceError as e:
         messages.error(request, e.message)
         return redirect("webhooks:list")
@@ -103,7 +112,9 @@ def toggle(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 @admin_required
 def delete(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     try:
-        endpoint = services.get_endpoint(by=request.user, endpoint_id=endpoint_id)
+        endpoint = services.get_endpoint(
+            by=request.user, org=tenancy.of_request(request), endpoint_id=endpoint_id
+        )
     except services.NotFound:
         return render(request, "404.html", status=404)
     if request.method != "POST":
@@ -120,7 +131,9 @@ def delete(request: HttpRequest, endpoint_id: int) -> HttpResponse:
                 "back": reverse("webhooks:detail", args=[endpoint_id]),
             },
         )
-    services.delete_endpoint(by=request.user, endpoint_id=endpoint_id)
+    services.delete_endpoint(
+        by=request.user, org=tenancy.of_request(request), endpoint_id=endpoint_id
+    )
     messages.success(request, _("The endpoint was deleted."))
     return redirect("webhooks:list")
 
@@ -129,7 +142,12 @@ def delete(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 @admin_required
 def send_again(request: HttpRequest, endpoint_id: int, delivery_id: int) -> HttpResponse:
     try:
-        services.send_again(by=request.user, endpoint_id=endpoint_id, delivery_id=delivery_id)
+        services.send_again(
+            by=request.user,
+            org=tenancy.of_request(request),
+            endpoint_id=endpoint_id,
+            delivery_id=delivery_id,
+        )
     except ServiceError as e:
         messages.error(request, e.message)
     else:

@@ -11,5 +11,8 @@ from smsdesk.worker.services import down_gateways, running_workers
 def worker_status(request: HttpRequest) -> dict:
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
+    org = getattr(request, "organisation", None)
+    if org is None:  # the platform administrator outside any organisation
+        return {}
     workers = running_workers()
-    return {"worker_down": not workers, "gateways_down": down_gateways(workers)}
+    return {"worker_down": not workers, "gateways_down": down_gateways(workers, org=org)}

@@ -12,9 +12,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from smsdesk.accounts.access import admin_required
-from smsdesk.core import once
+from smsdesk.core import once, tenancy
 from smsdesk.core.errors import ServiceError
-from smsdesk.messaging import gateway_state, sending
+from smsdesk.messaging import lines, sending
 from smsdesk.worker import services
 
 REFRESH_SECONDS = 10
@@ -27,9 +27,9 @@ class TestSendForm(forms.Form):
         label=gettext_lazy("Text"), max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: object, org: object = None, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        names = [s.name for s in gateway_state.configured()]
+        names = lines.lines_of(tenancy.resolve(org))  # the organisation's own lines
         self.fields["gateway"].choices = [(n, n) for n in names]  # type: ignore[attr-defined]
 
 
@@ -39,10 +39,10 @@ def gateways(request: HttpRequest) -> HttpResponse:
         request,
         "worker/gateways.html",
         {
-            "gateways": services.gateway_overview(),
-            "workers": services.worker_overview(),
+            "gateways": services.gateway_overview(org=tenancy.of_request(request)),
+            "workers": services.worker_overview(org=tenancy.of_request(request)),
             "refresh_seconds": REFRESH_SECONDS,
-            "form": TestSendForm(),
+            "form": TestSendForm(org=tenancy.of_request(request)),
         },
     )
 
@@ -54,8 +54,8 @@ def gateways_panel(request: HttpRequest) -> HttpResponse:
         request,
         "worker/_gateway_states.html",
         {
-            "gateways": services.gateway_overview(),
-            "workers": services.worker_overview(),
+            "gateways": services.gateway_overview(org=tenancy.of_request(request)),
+            "workers": services.worker_overview(org=tenancy.of_request(request)),
             "refresh_seconds": REFRESH_SECONDS,
         },
     )
@@ -65,7 +65,7 @@ def gateways_panel(request: HttpRequest) -> HttpResponse:
 @admin_required
 def test_send(request: HttpRequest) -> HttpResponse:
     """A test SMS through this gateway, saved like any other (the worker sends it)."""
-    form = TestSendForm(request.POST)
+    form = TestSendForm(request.POST, org=tenancy.of_request(request))
     if not form.is_valid():
         messages.error(request, _("Give a gateway, a number and a text for the test SMS."))
         return redirect("worker:gateways")
@@ -75,6 +75,7 @@ def test_send(request: HttpRequest) -> HttpResponse:
             once.claim(request)  # a second click sends no second test SMS
             sending.create_campaign(
                 author=request.user,
+                org=tenancy.of_request(request),
                 body=form.cleaned_data["text"],
                 to=[form.cleaned_data["number"]],
                 gateway=name,

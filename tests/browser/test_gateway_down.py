@@ -14,7 +14,9 @@ from smsdesk.worker.models import WorkerProcess
 from tests.browser.conftest import shot
 
 
-def test_the_banner_names_the_gateway_since_when_and_why(page) -> None:  # type: ignore[no-untyped-def]
+def test_the_banner_names_the_gateway_since_when_and_why(page, settings) -> None:  # type: ignore[no-untyped-def]
+    # a configured line (of the only organisation), which a worker drives and cannot use
+    settings.SMSDESK_GATEWAYS = ["modem=modem:/dev/ttyUSB0"]
     now = timezone.now()
     WorkerProcess.objects.create(
         id="w", hostname="elsewhere", pid=1, gateways=["modem"], started_at=now, heartbeat_at=now

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from smsdesk.core import tenancy
 from smsdesk.core.bulk import insert_rows, select_among
 from smsdesk.messaging.models import Conversation, Message
 
@@ -16,7 +17,11 @@ def test_awkward_text_goes_in_as_it_was() -> None:
     # COPY's text format on PostgreSQL: each of these must be escaped, or it breaks the row
     now = timezone.now()
     template = Message(
-        direction="out", body="constant\twith\\ a\nnewline", created_at=now, status_at=now
+        direction="out",
+        body="constant\twith\\ a\nnewline",
+        created_at=now,
+        status_at=now,
+        organisation=tenancy.sole_organisation(),
     )
     rows = [(f"+3361234567{i}", "queued", text) for i, text in enumerate(AWKWARD)]
     insert_rows(Message, template, ["peer", "status", "error"], rows)
@@ -30,20 +35,27 @@ def test_awkward_text_goes_in_as_it_was() -> None:
 def test_an_upsert_updates_existing_rows_and_adds_new_ones() -> None:
     now = timezone.now()
     Conversation.objects.create(peer="+33612345670", last_at=now, last_body="old", unread_count=3)
-    template = Conversation(last_at=now, last_body="", last_direction="out")
+    template = Conversation(
+        last_at=now, last_body="", last_direction="out", organisation=tenancy.sole_organisation()
+    )
     insert_rows(
         Conversation,
         template,
         ["peer", "last_body"],
         [("+33612345670", "new\tone"), ("+33612345671", "other\\")],
-        conflict=["peer"],
+        conflict=["organisation", "peer"],
         update=["last_at", "last_body", "last_direction"],
     )
     got = {c.peer: (c.last_body, c.unread_count) for c in Conversation.objects.all()}
     assert got == {"+33612345670": ("new\tone", 3), "+33612345671": ("other\\", 0)}
     # twice in one transaction: the temporary table of the first call is gone
     insert_rows(
-        Conversation, template, ["peer"], [("+33612345672",)], conflict=["peer"], update=["last_at"]
+        Conversation,
+        template,
+        ["peer"],
+        [("+33612345672",)],
+        conflict=["organisation", "peer"],
+        update=["last_at"],
     )
     assert Conversation.objects.count() == 3
 
@@ -57,9 +69,10 @@ def test_select_among_reads_only_the_keys_asked(monkeypatch: pytest.MonkeyPatch)
     for i in range(5):
         Conversation.objects.create(peer=f"+3361234567{i}", last_at=now, last_body=f"b{i}")
     keys = ["+33612345670", "+33612345673", "+33612345674", "+33699999999", "x' OR 1=1 --"]
-    got = sorted(select_among(Conversation, "peer", keys, ["peer", "last_body"]))
+    org = tenancy.sole_organisation()
+    got = sorted(select_among(Conversation, "peer", keys, ["peer", "last_body"], org=org))
     assert got == [("+33612345670", "b0"), ("+33612345673", "b3"), ("+33612345674", "b4")]
-    assert list(select_among(Conversation, "peer", [], ["peer"])) == []
+    assert list(select_among(Conversation, "peer", [], ["peer"], org=org)) == []
 
 
 @pytest.mark.django_db
@@ -75,6 +88,7 @@ def test_select_among_reads_json_keys_in_the_database() -> None:
             ["+33612345670", "+33612345671"],
             ["name"],
             json_keys=[("fields", "ville"), ("fields", "n"), ("fields", 'x"; DROP')],
+            org=tenancy.sole_organisation(),
         )
     )
     assert [(r[0], r[1], str(r[2]) if r[2] is not None else None, r[3]) for r in rows] == [

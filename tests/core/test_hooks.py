@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from smsdesk.core import hooks
+from smsdesk.core import hooks, tenancy
 from smsdesk.directory.templatetags.directory import peer_link
 from smsdesk.messaging import links
 
@@ -24,4 +24,4 @@ def test_a_number_is_plain_text_when_no_app_offers_a_page(
 
 @pytest.mark.django_db
 def test_messaging_registers_the_unread_count_beside_its_menu_entry() -> None:
-    assert hooks.menu_badges() == {"messaging:unread": 0}
+    assert hooks.menu_badges(tenancy.sole_organisation()) == {"messaging:unread": 0}

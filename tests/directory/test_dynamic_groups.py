@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from smsdesk.core import tenancy
 from smsdesk.directory import errors, services
 from smsdesk.directory.models import ContactField
 from smsdesk.messaging import sending
@@ -63,8 +64,9 @@ def test_the_members_are_one_query(people) -> None:  # type: ignore[no-untyped-d
     rule = services.check_rule(
         {"any": [LYON["all"][0], {"field": "name", "op": "contains", "value": "y"}]}
     )
+    org = tenancy.sole_organisation()
     with CaptureQueriesContext(connection) as queries:
-        list(services.rule_members(rule).values_list("number", flat=True))
+        list(services.rule_members(rule, org=org).values_list("number", flat=True))
     assert len(queries) == 1
 
 

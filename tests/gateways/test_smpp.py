@@ -179,7 +179,9 @@ def test_long_texts_by_udh_or_payload_and_their_codings(smsc: Smsc) -> None:
     runner.gateway.stop()
 
 
-def test_a_wrong_password_is_said_plainly_and_not_retried(smsc: Smsc, admin_user) -> None:  # type: ignore[no-untyped-def]
+def test_a_wrong_password_is_said_plainly_and_not_retried(smsc: Smsc, admin_user, settings) -> None:  # type: ignore[no-untyped-def]
+    # configured, so that the Passerelles page of the (only) organisation lists it
+    settings.SMSDESK_GATEWAYS = [f"op={smsc.url(password='nope')}"]
     GatewayState.objects.create(name="op", kind="smpp")
     runner = runner_for(gateway(smsc.url(password="nope")))
     drain(runner)

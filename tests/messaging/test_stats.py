@@ -6,14 +6,11 @@ from __future__ import annotations
 import random
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
-from importlib import import_module
-from types import SimpleNamespace
 
 import pytest
-from django.apps import apps
-from django.db import connection
 from django.utils import timezone
 
+from smsdesk.core import tenancy
 from smsdesk.gateways.base import Concat
 from smsdesk.gateways.simulator import SimulatorGateway
 from smsdesk.messaging import actions, campaigns, lifecycle, receiving, sending, stats
@@ -72,7 +69,13 @@ def folded(*, parts: bool = False) -> Counter[Key]:
 @pytest.mark.django_db
 def test_changes_are_appended_then_folded_and_read_either_way() -> None:
     now = timezone.now()
-    stats.add([(day(now), "sim", "", 0, E.SENT, 2, 2), (day(now), "sim", "", 0, E.SENT, 1, 3)])
+    org = tenancy.sole_organisation().pk
+    stats.add(
+        [
+            (org, day(now), "sim", "", 0, E.SENT, 2, 2),
+            (org, day(now), "sim", "", 0, E.SENT, 1, 3),
+        ]
+    )
     stats.count(E.RECEIVED, at=now, gateway="sim")
     stats.count(E.SENT, at=now - timedelta(days=40), gateway="sim", n=5)
     assert CountDelta.objects.count() == 3  # summed per key before the INSERT
@@ -256,25 +259,3 @@ def check_report(expected: Counter[Key], expected_parts: Counter[Key]) -> None:
                 got_parts[(row.key, event)] += row.parts.get(event, 0)
         assert +got == +want, by
         assert +got_parts == +want_parts, by
-
-
-@pytest.mark.django_db
-def test_the_migration_counts_existing_messages_once(operator) -> None:  # type: ignore[no-untyped-def]
-    campaign = sending.create_campaign(author=operator, body="x", to=NUMBERS[:4])
-    a, b, c, _queued = campaign.messages.order_by("id")
-    yesterday = timezone.now() - timedelta(days=1)
-    Message.objects.filter(pk=a.pk).update(
-        status=S.DELIVERED, sent_at=yesterday, status_at=timezone.now()
-    )
-    Message.objects.filter(pk=b.pk).update(status=S.FAILED, status_at=yesterday)
-    Message.objects.filter(pk=c.pk).update(status=S.SENT, sent_at=yesterday)
-    receiving.receive_inbound(
-        gateway="simulator", sender="+33698765432", text="x", received_at=yesterday
-    )
-    expected = scanned(Counter())
-    DailyCount.objects.all().delete()
-    CountDelta.objects.all().delete()
-    migration = import_module("smsdesk.messaging.migrations.0013_counts_per_tag_user")
-    migration.backfill(apps, SimpleNamespace(connection=connection))  # it reads only that
-    assert folded() == expected
-    assert len(expected) == 5

@@ -66,9 +66,7 @@ def test_a_private_address_is_refused_at_connection_time(url: str) -> None:
     with receiver() as hook:
         port = hook.url.split(":")[2].split("/")[0]
         target = (
-            url.replace("/hook", f":{port}/hook")
-            if NAME in url or "127.0.0.1/" in url
-            else url
+            url.replace("/hook", f":{port}/hook") if NAME in url or "127.0.0.1/" in url else url
         )
         answer = network.post(target, b"{}", {}, allow_private=False)
         assert answer.status_code is None and answer.error.startswith("refused:")

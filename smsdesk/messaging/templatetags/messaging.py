@@ -23,7 +23,9 @@ def conversation_url(number: str) -> str:
 
 
 @register.inclusion_tag("messaging/_history.html")
-def history(number: str) -> dict:
-    """The last messages with `number`, newest first (a contact's page)."""
-    messages = Message.objects.filter(peer=number).order_by("-created_at", "-id")[:HISTORY]
+def history(number: str, org: int) -> dict:
+    """The last messages of organisation `org` (id) with `number`, newest first (a
+    contact's page)."""
+    mine = Message.objects.for_org(org)
+    messages = mine.filter(peer=number).order_by("-created_at", "-id")[:HISTORY]
     return {"history": list(messages)}

@@ -10,6 +10,6 @@ register = template.Library()
 
 
 @register.inclusion_tag("optout/_stop_state.html")
-def stop_state(number: str) -> dict:
-    """Whether `number` sent STOP, and when (a contact's page)."""
-    return {"stop": OptOut.objects.filter(number=number).first()}
+def stop_state(number: str, org: int) -> dict:
+    """Whether `number` sent STOP to organisation `org` (id), and when (a contact's page)."""
+    return {"stop": OptOut.objects.for_org(org).filter(number=number).first()}

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from smsdesk.accounts import services
+from smsdesk.accounts.cli import add_org_argument, organisation_from
 from smsdesk.accounts.models import User
 
 
@@ -12,7 +13,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         parser.add_argument("username")
-        parser.add_argument("--admin", action="store_true", help="give the administrator role")
+        roles = parser.add_mutually_exclusive_group()
+        roles.add_argument("--admin", action="store_true", help="give the administrator role")
+        roles.add_argument(
+            "--read-only",
+            action="store_true",
+            help="sees the organisation's data, sends nothing, changes nothing",
+        )
+        roles.add_argument(
+            "--platform-admin",
+            action="store_true",
+            help="the platform administrator (the provider): belongs to no organisation",
+        )
+        add_org_argument(parser)
         parser.add_argument("--email", default="", help="the address the user's mails go to")
         parser.add_argument(
             "--password-stdin",
@@ -27,10 +40,25 @@ class Command(BaseCommand):
         else:
             password = services.generate_password()
             generated = True
-        role = User.Role.ADMIN if opts["admin"] else User.Role.OPERATOR
+        if opts["platform_admin"] and opts["org"]:
+            raise CommandError(
+                _("--platform-admin: a platform administrator has no organisation (no --org)"),
+                returncode=2,
+            )
+        org = None if opts["platform_admin"] else organisation_from(opts)
+        role = User.Role.OPERATOR
+        if opts["admin"]:
+            role = User.Role.ADMIN
+        elif opts["read_only"]:
+            role = User.Role.READ_ONLY
         try:
             user = services.create_user(
-                username=opts["username"], password=password, role=role, email=opts["email"]
+                username=opts["username"],
+                password=password,
+                role=role,
+                org=org,
+                platform=opts["platform_admin"],
+                email=opts["email"],
             )
         except services.AccountError as e:
             raise CommandError(str(e.message)) from None

@@ -5,6 +5,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from smsdesk.accounts.cli import add_org_argument, organisation_from
 from smsdesk.config import private_file
 from smsdesk.core.errors import ServiceError
 from smsdesk.directory import exports, imports, services
@@ -23,12 +24,15 @@ class Command(BaseCommand):
         imp.add_argument("file", help="the CSV or JSON file ('-' reads standard input)")
         imp.add_argument("--group", default="", metavar="NAME", help="also put them in this group")
         imp.add_argument("--dry-run", action="store_true", help="only print what would be done")
+        add_org_argument(imp)
         exp = sub.add_parser("export", help="export every contact (or those matching --search)")
         exp.add_argument("--format", choices=["csv", "json"], default="csv")
         exp.add_argument("--output", metavar="FILE", help="write there instead of the screen")
         exp.add_argument("--search", default="", metavar="TEXT", help="only matching contacts")
+        add_org_argument(exp)
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
+        self.org = organisation_from(opts)
         try:
             if opts["action"] == "import":
                 self._import(opts["file"], opts["group"], opts["dry_run"])
@@ -39,7 +43,7 @@ class Command(BaseCommand):
 
     def _import(self, path: str, group: str, dry_run: bool) -> None:
         data = self._read(path)
-        result = (imports.plan if dry_run else imports.apply)(data, group=group)
+        result = (imports.plan if dry_run else imports.apply)(data, group=group, org=self.org)
         self.stdout.write(imports.summary_line(result))
         if note := imports.ignored_note(result):
             self.stdout.write(note)
@@ -71,8 +75,8 @@ class Command(BaseCommand):
         return data
 
     def _export(self, fmt: str, output: str | None, search: str) -> None:
-        qs = services.contact_list(search)
-        chunks = exports.json_chunks(qs) if fmt == "json" else exports.csv_chunks(qs)
+        qs = services.contact_list(search, org=self.org)
+        chunks = exports.json_chunks(qs) if fmt == "json" else exports.csv_chunks(qs, org=self.org)
         if output:
             with private_file(output, "w", encoding="utf-8", newline="") as f:
                 for chunk in chunks:

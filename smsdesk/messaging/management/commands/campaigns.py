@@ -3,6 +3,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from smsdesk.accounts.cli import add_org_argument, organisation_from
 from smsdesk.core.errors import ServiceError
 from smsdesk.messaging import campaigns
 
@@ -17,6 +18,7 @@ class Command(BaseCommand):
         listing = actions.add_parser("list", help="campaigns, newest first")
         listing.add_argument("--tag", default="", help="only this tag")
         listing.add_argument("--limit", type=int, default=50, help="at most this many (50)")
+        add_org_argument(listing)
         for name, text in (
             ("show", "one campaign: its text and counts per state"),
             ("cancel", "cancel what has not gone out"),
@@ -28,8 +30,10 @@ class Command(BaseCommand):
         ):
             action = actions.add_parser(name, help=text)
             action.add_argument("campaign_id", type=int, metavar="ID")
+            add_org_argument(action)
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
+        opts["organisation"] = organisation_from(opts)
         try:
             getattr(self, f"_{opts['action']}")(opts)
         except ServiceError as e:
@@ -37,7 +41,8 @@ class Command(BaseCommand):
 
     def _list(self, opts) -> None:  # type: ignore[no-untyped-def]
         limit = max(1, min(opts["limit"], LIST_LIMIT))
-        shown = list(campaigns.campaign_list(tag=opts["tag"].strip())[:limit])
+        found = campaigns.campaign_list(org=opts["organisation"], tag=opts["tag"].strip())
+        shown = list(found[:limit])
         counts = campaigns.counts(c.id for c in shown)
         for c in shown:
             n = counts[c.id]
@@ -47,7 +52,7 @@ class Command(BaseCommand):
             )
 
     def _show(self, opts) -> None:  # type: ignore[no-untyped-def]
-        c = campaigns.get_campaign(_id(opts))
+        c = campaigns.get_campaign(_id(opts), org=opts["organisation"])
         n = campaigns.counts([c.id])[c.id]
         self.stdout.write(f"id\t{c.id}")
         self.stdout.write(f"created\t{_when(c.created_at)}")
@@ -60,7 +65,7 @@ class Command(BaseCommand):
         self.stdout.write(f"text\t{c.body!r}")
 
     def _cancel(self, opts) -> None:  # type: ignore[no-untyped-def]
-        done = campaigns.cancel_campaign(_id(opts))
+        done = campaigns.cancel_campaign(_id(opts), org=opts["organisation"])
         self.stdout.write(
             ngettext(
                 "%(count)d message cancelled: it will not be sent.",
@@ -71,10 +76,10 @@ class Command(BaseCommand):
         )
 
     def _retry(self, opts) -> None:  # type: ignore[no-untyped-def]
-        campaign_id = _id(opts)
+        campaign_id = campaigns.get_campaign(_id(opts), org=opts["organisation"]).id
         if warning := campaigns.retry_warning(campaigns.counts([campaign_id])[campaign_id]):
             self.stderr.write(warning)
-        done = campaigns.retry_campaign(campaign_id)
+        done = campaigns.retry_campaign(campaign_id, org=opts["organisation"])
         self.stdout.write(
             ngettext("%(count)d message queued again.", "%(count)d messages queued again.", done)
             % {"count": done}

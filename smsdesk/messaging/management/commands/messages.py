@@ -10,6 +10,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
+from smsdesk.accounts.cli import add_org_argument, organisation_from
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.text import search_safe
 from smsdesk.messaging import exports
@@ -28,12 +29,17 @@ class Command(BaseCommand):
         export.add_argument(
             "--since", default="", metavar="DATE", help="only from that day on (YYYY-MM-DD)"
         )
+        add_org_argument(export)
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
         since = _since(opts["since"])
+        org = organisation_from(opts)
         try:
             chunks = exports.csv_chunks(
-                direction=opts["direction"], search=search_safe(opts["q"]).strip(), since=since
+                direction=opts["direction"],
+                search=search_safe(opts["q"]).strip(),
+                since=since,
+                org=org,
             )
         except ServiceError as e:
             raise CommandError(str(e.message)) from None

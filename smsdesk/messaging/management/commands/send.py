@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from smsdesk.accounts.cli import add_org_argument, organisation_from
 from smsdesk.core.errors import ServiceError
 from smsdesk.directory import imports
 from smsdesk.directory import services as directory
@@ -15,6 +16,7 @@ class Command(BaseCommand):
     help = "Queue an SMS to numbers, contacts and groups (sent by the worker, now or at --at)."
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        add_org_argument(parser)
         parser.add_argument(
             "--to",
             nargs="+",
@@ -81,8 +83,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
+        org = organisation_from(opts)
         if opts["every"]:
-            return self._repeat(opts)
+            return self._repeat(opts, org)
         for name in ("on", "day", "until", "times"):
             if opts[name] is not None:
                 raise CommandError(_("--%(option)s goes with --every.") % {"option": name})
@@ -102,9 +105,10 @@ class Command(BaseCommand):
                 self.stderr.write(imports.recipients_line(recipient_file))
                 for rejected in recipient_file.rejected:
                     self.stderr.write(imports.rejected_line(rejected))
-            targets = _targets(opts)
+            targets = _targets(opts, org)
             campaign = sending.create_campaign(
                 author=None,
+                org=org,
                 body=opts["text"],
                 targets=targets,
                 send_at=send_at,
@@ -116,14 +120,16 @@ class Command(BaseCommand):
                 personalise_text=opts["personalise"] or recipient_file is not None,
             )
         except ServiceError as e:
-            raise CommandError(str(e.message)) from None
+            # over the quota: exit code 2, as for the other refusals of the platform's rules
+            code = 2 if e.code == "quota_exceeded" else 1
+            raise CommandError(str(e.message), returncode=code) from None
         when = timezone.localtime(campaign.send_at).strftime("%Y-%m-%d %H:%M")
         for m in campaign.created_messages:  # type: ignore[attr-defined]
             self.stdout.write(f"{m.id}\t{m.peer}\t{m.status}\t{when}")
         if warning := sending.blocked_warning(campaign):
             self.stderr.write(warning)
 
-    def _repeat(self, opts) -> None:  # type: ignore[no-untyped-def]
+    def _repeat(self, opts, org) -> None:  # type: ignore[no-untyped-def]
         if opts["csv"]:
             raise CommandError(_("A recurring send cannot use --csv: give numbers or groups."))
         try:
@@ -137,8 +143,9 @@ class Command(BaseCommand):
             )
             rec = recurring.create_recurrence(
                 author=None,
+                org=org,
                 body=opts["text"],
-                targets=_targets(opts),
+                targets=_targets(opts, org),
                 repeat=repeat,
                 commercial=opts["commercial"],
                 tag=opts["tag"],
@@ -153,11 +160,11 @@ class Command(BaseCommand):
         )
 
 
-def _targets(opts) -> Targets:  # type: ignore[no-untyped-def]
+def _targets(opts, org) -> Targets:  # type: ignore[no-untyped-def]
     return Targets(
         numbers=opts["to"],
-        contacts=[directory.lookup_contact(c).id for c in opts["contact"]],
-        groups=[directory.lookup_group(g).id for g in opts["group"]],
+        contacts=[directory.lookup_contact(c, org=org).id for c in opts["contact"]],
+        groups=[directory.lookup_group(g, org=org).id for g in opts["group"]],
     )
 
 

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from smsdesk.accounts.cli import add_org_argument, organisation_from
 from smsdesk.core.errors import ServiceError
 from smsdesk.optout import services
 from smsdesk.optout.models import OptOut, Source
@@ -28,8 +29,11 @@ class Command(BaseCommand):
         remove = sub.add_parser("remove", help="take a number off the STOP list")
         remove.add_argument("number", metavar="NUMBER")
         remove.add_argument("--reason", required=True, help="why (kept in the history)")
+        for each in (listing, add, remove):
+            add_org_argument(each)
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
+        self.org = organisation_from(opts)
         try:
             if opts["action"] == "list":
                 self._list(opts["format"])
@@ -37,6 +41,7 @@ class Command(BaseCommand):
                 entry = services.add_number(
                     opts["number"],
                     by=None,
+                    org=self.org,
                     source=Source.CLI,
                     reason=opts["reason"],
                     never=opts["never"],
@@ -44,7 +49,7 @@ class Command(BaseCommand):
                 self.stdout.write(_("%(number)s is on the STOP list.") % {"number": entry.number})
             else:
                 event = services.remove_number(
-                    opts["number"], by=None, source=Source.CLI, reason=opts["reason"]
+                    opts["number"], by=None, org=self.org, source=Source.CLI, reason=opts["reason"]
                 )
                 self.stdout.write(
                     _("%(number)s is no longer on the STOP list.") % {"number": event.number}
@@ -53,7 +58,7 @@ class Command(BaseCommand):
             raise CommandError(str(e.message)) from None
 
     def _list(self, fmt: str) -> None:
-        entries = OptOut.objects.order_by("-created_at", "-id")
+        entries = OptOut.objects.for_org(self.org).order_by("-created_at", "-id")
         if fmt == "csv":
             for line in services.export_rows(entries.order_by("created_at", "id")):
                 self.stdout.write(line, ending="")

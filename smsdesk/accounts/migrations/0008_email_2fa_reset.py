@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0005_token_scopes_expiry_rate'),
+        ('accounts', '0007_quotas_visits'),
     ]
 
     operations = [

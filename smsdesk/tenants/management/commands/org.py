@@ -1,0 +1,86 @@
+"""`smsdesk org`: the platform administrator's organisations from the command line."""
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+
+from smsdesk.core.errors import ServiceError
+from smsdesk.messaging import lines, quotas
+from smsdesk.tenants import organisations
+
+
+class Command(BaseCommand):
+    help = (
+        "Organisations (customers of the platform): create, list, suspend, resume, quotas, "
+        "assign a line."
+    )
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        sub = parser.add_subparsers(dest="action", required=True)
+        create = sub.add_parser("create", help="a new organisation (its slug on the last line)")
+        create.add_argument("name")
+        create.add_argument("--slug", default="", help="its short name (from NAME if absent)")
+        create.add_argument("--time-zone", default="", help="e.g. Europe/Paris")
+        create.add_argument("--language", default="", help="fr or en")
+        sub.add_parser("list", help="every organisation: slug, state, lines, name")
+        for name, text in (
+            ("suspend", "its users cannot log in, its tokens stop, its messages wait"),
+            ("resume", "active again: its waiting messages go out"),
+            ("activate", "the same as resume"),
+        ):
+            action = sub.add_parser(name, help=text)
+            action.add_argument("slug", metavar="SLUG")
+        quota = sub.add_parser("quota", help="SMS parts it may send per day / month (0: none)")
+        quota.add_argument("slug", metavar="SLUG")
+        quota.add_argument("--per-day", metavar="N", default=None, help="parts per local day")
+        quota.add_argument("--per-month", metavar="N", default=None, help="parts per month")
+        assign = sub.add_parser("assign-line", help="give a line (a gateway) to an organisation")
+        assign.add_argument("slug", metavar="SLUG")
+        assign.add_argument("line", metavar="LINE")
+
+    def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
+        try:
+            getattr(self, "_" + opts["action"].replace("-", "_"))(opts)
+        except ServiceError as e:
+            raise CommandError(str(e.message), returncode=2) from None
+
+    def _create(self, opts) -> None:  # type: ignore[no-untyped-def]
+        org = organisations.create_organisation(
+            name=opts["name"],
+            slug=opts["slug"],
+            time_zone=opts["time_zone"],
+            language=opts["language"],
+        )
+        self.stderr.write(_("Organisation “%(name)s” created.") % {"name": org.name})
+        self.stdout.write(org.slug)
+
+    def _list(self, opts) -> None:  # type: ignore[no-untyped-def]
+        owners = lines.owners()
+        for org in organisations.organisations():
+            mine = ",".join(sorted(n for n, o in owners.items() if o == org.pk)) or "-"
+            state = "active" if org.is_active else "suspended"
+            self.stdout.write(f"{org.slug}\t{state}\t{mine}\t{org.name}")
+
+    def _quota(self, opts) -> None:  # type: ignore[no-untyped-def]
+        org = organisations.get_organisation(opts["slug"])
+        org = organisations.set_quota(org, per_day=opts["per_day"], per_month=opts["per_month"])
+        day, month = quotas.usage(org)
+        for use in (day, month):
+            limit = str(use.limit) if use.limit else "-"
+            self.stdout.write(f"{org.slug}\t{use.period}\t{use.used}\t{limit}")
+
+    def _suspend(self, opts) -> None:  # type: ignore[no-untyped-def]
+        org = organisations.set_active(organisations.get_organisation(opts["slug"]), active=False)
+        self.stdout.write(_("%(slug)s is suspended.") % {"slug": org.slug})
+
+    def _resume(self, opts) -> None:  # type: ignore[no-untyped-def]
+        org = organisations.set_active(organisations.get_organisation(opts["slug"]), active=True)
+        self.stdout.write(_("%(slug)s is active.") % {"slug": org.slug})
+
+    _activate = _resume
+
+    def _assign_line(self, opts) -> None:  # type: ignore[no-untyped-def]
+        org = organisations.get_organisation(opts["slug"])
+        organisations.assign_line(org, opts["line"])
+        self.stdout.write(
+            _("The line %(line)s belongs to %(slug)s.") % {"line": opts["line"], "slug": org.slug}
+        )

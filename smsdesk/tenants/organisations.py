@@ -1,0 +1,229 @@
+"""Organisations (*Espaces clients*): created, suspended and resumed by the platform
+administrator (the provider), who also assigns them lines. Used by the platform pages and by
+`smsdesk org`."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from smsdesk.accounts.models import LineAssignment, Organisation
+from smsdesk.core import text
+from smsdesk.core.errors import ServiceError, collect
+from smsdesk.messaging import gateway_state, lines
+
+MAX_NAME = 100
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,49}")
+
+
+class OrganisationError(ServiceError):
+    code = "invalid_organisation"
+
+
+class UnknownOrganisation(OrganisationError):
+    code = "not_found"
+    http_status = 404
+
+
+def check_name(name: str) -> str:
+    name = text.check_typed(str(name).strip(), field="name", label=_("Name"))
+    if not name:
+        raise OrganisationError(_("An organisation needs a name."), field="name")
+    if len(name) > MAX_NAME:
+        raise OrganisationError(
+            _("A name has at most %(max)d characters.") % {"max": MAX_NAME}, field="name"
+        )
+    return name
+
+
+def check_slug(slug: str) -> str:
+    slug = str(slug).strip()
+    if not SLUG.fullmatch(slug):
+        raise OrganisationError(
+            _(
+                "A short name has 1 to 50 lower-case letters, digits and dashes, and starts "
+                "with a letter or a digit (e.g. cabinet-martin)."
+            ),
+            field="slug",
+        )
+    if Organisation.objects.filter(slug=slug).exists():
+        raise OrganisationError(
+            _("The short name %(slug)s is taken.") % {"slug": slug}, field="slug"
+        )
+    return slug
+
+
+def check_time_zone(zone: str) -> str:
+    zone = str(zone).strip()
+    if not zone:
+        return ""
+    if len(zone) > 64 or zone not in zoneinfo.available_timezones():
+        raise OrganisationError(
+            _("Unknown time zone “%(zone)s”: give one like Europe/Paris.") % {"zone": zone[:64]},
+            field="time_zone",
+        )
+    return zone
+
+
+def check_language(language: str) -> str:
+    language = str(language).strip()
+    if not language:
+        return ""
+    known = [code for code, _name in settings.LANGUAGES]
+    if language not in known:
+        raise OrganisationError(
+            _("Unknown language “%(language)s”: one of %(known)s.")
+            % {"language": language[:8], "known": ", ".join(known)},
+            field="language",
+        )
+    return language
+
+
+@transaction.atomic
+def create_organisation(
+    *, name: str, slug: str = "", time_zone: str = "", language: str = ""
+) -> Organisation:
+    """A new organisation, empty; its short name made from its name when none is given."""
+    name = check_name(name)
+    slug = slug or slugify(name)[:50].strip("-") or "org"
+    slug, time_zone, language = collect(
+        lambda: check_slug(slug),
+        lambda: check_time_zone(time_zone),
+        lambda: check_language(language),
+    )
+    try:
+        with transaction.atomic():
+            return Organisation.objects.create(
+                name=name, slug=slug, time_zone=time_zone, language=language
+            )
+    except IntegrityError:  # the same short name created meanwhile
+        check_slug(slug)
+        raise
+
+
+def get_organisation(slug: str) -> Organisation:
+    found = Organisation.objects.filter(slug=str(slug)[:50]).first()
+    if found is None:
+        raise UnknownOrganisation(
+            _("No organisation “%(slug)s”.") % {"slug": str(slug)[:50]}, field="slug"
+        )
+    return found
+
+
+@transaction.atomic
+def set_active(org: Organisation, *, active: bool) -> Organisation:
+    """Suspend (its users cannot log in, its tokens answer 401, its waiting messages are
+    held: the worker claims none of them) or resume it (they go out again)."""
+    org.is_active = active
+    org.save(update_fields=["is_active"])
+    lines.forget_held()
+    return org
+
+
+@transaction.atomic
+def assign_line(org: Organisation, line: str) -> LineAssignment:
+    """Give line `line` (a gateway of SMSDESK_GATEWAYS, by name) to `org`."""
+    names = [s.name for s in gateway_state.configured()]
+    if line not in names:
+        raise OrganisationError(
+            _("No line named “%(line)s”. Lines: %(names)s.")
+            % {"line": str(line)[:50], "names": ", ".join(names)},
+            field="line",
+        )
+    assignment, _created = LineAssignment.objects.update_or_create(
+        line=line, defaults={"organisation": org}
+    )
+    return assignment
+
+
+MAX_QUOTA = 100_000_000
+
+
+def _check_quota(value: object, field: str) -> int:
+    text_value = str(value if value is not None else "").strip()
+    if not text_value:
+        return 0
+    if not (text_value.isascii() and text_value.isdigit()) or int(text_value) > MAX_QUOTA:
+        raise OrganisationError(
+            _("A quota is a whole number of SMS parts from 0 (no limit) to %(max)d.")
+            % {"max": MAX_QUOTA},
+            field=field,
+        )
+    return int(text_value)
+
+
+@transaction.atomic
+def set_quota(
+    org: Organisation, *, per_day: object = None, per_month: object = None
+) -> Organisation:
+    """The SMS parts `org` may send per local day and per month (0: no limit); None keeps
+    what is set. A send over either is refused whole (messaging/quotas.py)."""
+    day, month = collect(
+        lambda: org.quota_day if per_day is None else _check_quota(per_day, "per_day"),
+        lambda: org.quota_month if per_month is None else _check_quota(per_month, "per_month"),
+    )
+    org.quota_day, org.quota_month = day, month
+    org.save(update_fields=["quota_day", "quota_month"])
+    return org
+
+
+def organisations() -> list[Organisation]:
+    return list(Organisation.objects.order_by("name", "id"))
+
+
+def is_multi() -> bool:
+    """Whether the installation has more than one organisation (only then does the word
+    appear anywhere)."""
+    return Organisation.objects.count() > 1
+
+
+def overview() -> list[dict]:
+    """Every organisation with the platform's figures of it: SMS sent this month (from the
+    maintained counters, not the messages), its lines, its users. A few grouped queries,
+    whatever the number of organisations."""
+    from django.db.models import Count, Sum
+
+    from smsdesk.accounts.models import User
+    from smsdesk.messaging.models import CountDelta, DailyCount
+
+    first = timezone.localdate().replace(day=1)
+    sent: dict[int, int] = {}
+    parts: dict[int, int] = {}
+    by_line: dict[int, dict[str, int]] = {}
+    for model in (DailyCount, CountDelta):  # the platform's figures: every organisation
+        rows = (
+            model.objects.across_orgs()
+            .filter(day__gte=first, event="sent")
+            .values_list("organisation_id", "gateway")
+            .annotate(n=Sum("count"), p=Sum("parts"))
+            .order_by()
+        )
+        for org_id, gateway, n, p in rows:
+            sent[org_id] = sent.get(org_id, 0) + int(n or 0)
+            parts[org_id] = parts.get(org_id, 0) + int(p or 0)
+            mine = by_line.setdefault(org_id, {})
+            mine[gateway] = mine.get(gateway, 0) + int(p or 0)
+    users = dict(
+        User.objects.exclude(organisation=None)
+        .values_list("organisation_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    owners = lines.owners()
+    return [
+        {
+            "org": org,
+            "sent_this_month": sent.get(org.pk, 0),
+            "parts_this_month": parts.get(org.pk, 0),
+            "parts_by_line": sorted(by_line.get(org.pk, {}).items()),
+            "lines": sorted(name for name, owner in owners.items() if owner == org.pk),
+            "users": users.get(org.pk, 0),
+        }
+        for org in organisations()
+    ]
