@@ -16,8 +16,12 @@ from smsdesk.core.lists import Column, Order, keyset_chunks, search_text, table_
 
 
 def _filtered(request: HttpRequest):  # type: ignore[no-untyped-def]
+    """An organisation's administrators read their organisation's entries; the platform
+    administrator (outside any organisation) the platform's own."""
     action = request.GET.get("action", "")
+    org = getattr(request, "organisation", None)
     return audit.entries(
+        org=org if org is not None else audit.PLATFORM,
         action=action if action in Action.values else "",
         actor=request.GET.get("actor", "")[:150],
     )
@@ -36,7 +40,18 @@ def _change(e: Entry) -> str:
     return "; ".join(parts)[:300]
 
 
-@admin_required
+def _may_read(view):  # type: ignore[no-untyped-def]
+    """An organisation's administrators, and the platform administrator."""
+
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if getattr(request.user, "is_platform", False):
+            return view(request, *args, **kwargs)  # type: ignore[no-any-return]
+        return admin_required(view)(request, *args, **kwargs)  # type: ignore[no-any-return]
+
+    return wrapper
+
+
+@_may_read
 def journal(request: HttpRequest) -> HttpResponse:
     return table_page(
         request,
@@ -110,7 +125,7 @@ def csv_rows(entries):  # type: ignore[no-untyped-def]
 
 
 @require_GET
-@admin_required
+@_may_read
 def journal_export(request: HttpRequest) -> StreamingHttpResponse:
     entries = _filtered(request)
     q = search_text(request)

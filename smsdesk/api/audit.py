@@ -58,7 +58,10 @@ def list_entries(  # type: ignore[no-untyped-def]
     limit: int = Query(50, ge=1, le=500),
 ):
     qs = audit.entries(
-        since=since, actor=actor.strip(), action=action if action in Action.values else ""
+        org=getattr(request, "organisation", None) or audit.PLATFORM,  # the token's organisation
+        since=since,
+        actor=actor.strip(),
+        action=action if action in Action.values else "",
     ).order_by("-id")
     if action and action not in Action.values:
         qs = qs.none()

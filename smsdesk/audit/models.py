@@ -57,6 +57,9 @@ class Entry(models.Model):
         SYSTEM = "system", _("platform")
 
     at = models.DateTimeField(_("when"), db_index=True)
+    # The organisation the act concerns (the actor's, else the target's); None: the
+    # platform's own acts. An id, not a foreign key (as the actor).
+    organisation_id = models.BigIntegerField(null=True, blank=True)
     actor_id = models.BigIntegerField(null=True, blank=True)
     actor_name = models.CharField(_("who"), max_length=150, blank=True)
     via = models.CharField(_("through"), max_length=8, choices=Via, default=Via.WEB)
@@ -72,6 +75,7 @@ class Entry(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["at", "id"], name="audit_recent"),
+            models.Index(fields=["organisation_id", "at", "id"], name="audit_org"),
             models.Index(fields=["action", "at", "id"], name="audit_action"),
             models.Index(fields=["actor_id", "at", "id"], name="audit_actor"),
         ]

@@ -41,6 +41,7 @@ def record(
     actor: Any = None,
     ip: str | None = None,
     label: str = "",
+    org: Any = None,
 ) -> Entry:
     """One entry, in the caller's transaction (a rollback takes it back with the change)."""
     ctx = current()
@@ -56,8 +57,11 @@ def record(
         )
         target_id = str(getattr(target, "pk", "") or "")
         label = label or str(target)
+    if org is None:
+        org = getattr(who, "organisation_id", None) or getattr(target, "organisation_id", None)
     return Entry.objects.create(
         at=timezone.now(),
+        organisation_id=getattr(org, "pk", org),
         actor_id=getattr(who, "pk", None),
         actor_name=(who.get_username() if hasattr(who, "get_username") else "")[:150],
         via=ctx.via,
@@ -72,14 +76,24 @@ def record(
     )
 
 
+PLATFORM = object()  # `entries(org=PLATFORM)`: the platform's own acts (no organisation)
+
+
 def entries(
     *,
+    org: Any = None,
     since: datetime | None = None,
     actor: str = "",
     action: str = "",
     search: str = "",
 ) -> QuerySet[Entry]:
+    """The entries of organisation `org`, of the platform's own acts (`PLATFORM`), or every
+    entry (None: the command line on the server)."""
     qs = Entry.objects.all()
+    if org is PLATFORM:
+        qs = qs.filter(organisation_id__isnull=True)
+    elif org is not None:
+        qs = qs.filter(organisation_id=getattr(org, "pk", org))
     if since is not None:
         qs = qs.filter(at__gte=since)
     if actor:

@@ -39,18 +39,28 @@ def on_changes(changes: Sequence[lifecycle.Change]) -> None:
     received = [c.message_id for c in changes if c.transition is lifecycle.RECEIVE]
     if not received:
         return
+    # The SMS of this batch, read by id (the lifecycle's own ids: across organisations), and
+    # copied to the users of each SMS's own organisation only.
+    messages = list(
+        Message.objects.across_orgs()
+        .filter(id__in=received)
+        .values("id", "peer", "organisation_id")
+    )
+    orgs = {m["organisation_id"] for m in messages}
     users = list(
-        User.objects.filter(is_active=True, email_copies__in=["all", "mine"]).exclude(email="")
+        User.objects.filter(
+            is_active=True, email_copies__in=["all", "mine"], organisation_id__in=orgs
+        ).exclude(email="")
     )
     extra = list(settings.SMSDESK_EMAIL_COPIES_TO)
     if not users and not extra:
         return
-    messages = list(Message.objects.filter(id__in=received).values("id", "peer"))
     mine = [u.id for u in users if u.email_copies == User.EmailCopies.MINE]
     took_part: set[tuple[int, str]] = set()
     if mine:
         took_part = set(
-            Message.objects.filter(
+            Message.objects.across_orgs()  # (the authors' own organisations: users of `orgs`)
+            .filter(
                 direction=Message.Direction.OUTBOUND,
                 author_id__in=mine,
                 peer__in={m["peer"] for m in messages},
@@ -62,6 +72,8 @@ def on_changes(changes: Sequence[lifecycle.Change]) -> None:
     rows = []
     for m in messages:
         for u in users:
+            if u.organisation_id != m["organisation_id"]:
+                continue
             if u.email_copies == User.EmailCopies.ALL or (u.id, m["peer"]) in took_part:
                 rows.append(
                     PendingCopy(

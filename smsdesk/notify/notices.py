@@ -13,7 +13,7 @@ from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
-from smsdesk.accounts.models import User
+from smsdesk.accounts.models import LineAssignment, User
 from smsdesk.mail import services as mail
 from smsdesk.messaging import lifecycle
 from smsdesk.messaging.models import Campaign, GatewayState, Message
@@ -37,7 +37,8 @@ def campaigns_finished(*, now: datetime | None = None) -> int:
         campaign_id=OuterRef("id"), status__in=lifecycle.OUTSTANDING
     )
     candidates = (
-        Campaign.objects.filter(
+        Campaign.objects.across_orgs()  # the worker looks at every organisation's campaigns
+        .filter(
             created_at__gte=now - CAMPAIGN_LOOK_BACK,
             send_at__lte=now,
             recipient_count__gt=0,
@@ -85,9 +86,15 @@ def gateways_down(*, now: datetime | None = None) -> int:
         with transaction.atomic():
             if not _once(mail.Kind.GATEWAY_DOWN, key, now):
                 continue
-            for admin in User.objects.filter(role=User.Role.ADMIN, is_active=True).exclude(
-                email=""
-            ):
+            admins = User.objects.filter(role=User.Role.ADMIN, is_active=True).exclude(email="")
+            owner = (
+                LineAssignment.objects.filter(line=g.name)
+                .values_list("organisation_id", flat=True)
+                .first()
+            )
+            if owner is not None:  # the line's organisation's administrators
+                admins = admins.filter(organisation_id=owner)
+            for admin in admins:
                 url = mail.unsubscribe_url(kind=mail.Kind.GATEWAY_DOWN, address=admin.email)
                 mail.queue_rendered(
                     to=admin.email,
