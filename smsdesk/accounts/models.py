@@ -24,6 +24,10 @@ class Organisation(models.Model):
     # SMS parts it may send per local day and per month (messaging/quotas.py); 0: no limit
     quota_day = models.PositiveIntegerField(_("SMS parts per day"), default=0, db_default=0)
     quota_month = models.PositiveIntegerField(_("SMS parts per month"), default=0, db_default=0)
+    # Its administrators made two-factor login compulsory for its users (accounts/twofactor.py)
+    require_2fa = models.BooleanField(
+        _("two-factor login required"), default=False, db_default=False
+    )
 
     class Meta:
         ordering = ["name", "id"]

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from smsdesk.accounts import tokens
+from smsdesk.accounts import access, tokens
 from smsdesk.accounts.models import (
     ApiToken,
     LoginSession,
@@ -320,9 +320,7 @@ def user_for_token(raw: str) -> User | None:
 
 @transaction.atomic
 def revoke_token(*, user: User, token_id: int) -> bool:
-    token = (
-        ApiToken.objects.for_org(user.organisation_id).filter(user=user, id=token_id).first()
-    )
+    token = ApiToken.objects.for_org(user.organisation_id).filter(user=user, id=token_id).first()
     if token is None:
         return False
     audit.record(
@@ -423,6 +421,27 @@ def set_email_copies(*, user: User, copies: str) -> User:
         # chosen again on Mon compte: a "stop these mails" clicked before no longer holds
         mail_services.resume(address=user.email, kind=mail_services.Kind.INBOUND_COPY)
     return user
+
+
+@transaction.atomic
+def set_org_require_2fa(*, by: Any, org: Any, required: bool) -> None:
+    """An organisation's administrator makes two-factor login compulsory for its users
+    (those without a device are sent to its set-up at their next page)."""
+    if not access.may_administer(by):
+        raise AccountError(_("Only an administrator may change this."), field="require_2fa")
+    before = org.require_2fa
+    org.require_2fa = required
+    org.save(update_fields=["require_2fa"])
+    if before != required:
+        audit.record(
+            Action.SETTINGS,
+            ("organisation", org.pk),
+            actor=by,
+            before={"require_2fa": before},
+            after={"require_2fa": required},
+            label=org.name,
+            org=org,
+        )
 
 
 def set_require_2fa(*, user: User, required: bool) -> User:

@@ -41,7 +41,13 @@ ISSUER = "smsdesk"
 
 
 def required(user: User) -> bool:
-    return bool(settings.SMSDESK_REQUIRE_2FA or user.require_2fa)
+    """For the whole platform, the user's organisation, or this user."""
+    org = getattr(user, "organisation", None)
+    return bool(
+        settings.SMSDESK_REQUIRE_2FA
+        or user.require_2fa
+        or (org is not None and getattr(org, "require_2fa", False))
+    )
 
 
 def enabled(user: User) -> bool:

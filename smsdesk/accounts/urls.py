@@ -23,6 +23,7 @@ urlpatterns = [
     path("me/tokens/", views.create_token, name="create_token"),
     path("me/tokens/<int:token_id>/revoke/", views.revoke_token, name="revoke_token"),
     path("users/", views.users, name="users"),
+    path("users/2fa/", views.org_two_factor, name="org_two_factor"),
     path("journal/", journal.journal, name="journal"),
     path("journal/export/", journal.journal_export, name="journal_export"),
     path("users/<int:user_id>/", views.user_detail, name="user"),

@@ -213,6 +213,7 @@ def users(request: HttpRequest) -> HttpResponse:
         {
             "users": context["page"],
             "form": form,
+            "org_requires_2fa": getattr(request.organisation, "require_2fa", False),
             "visits": visits.visits(request.organisation),  # type: ignore[attr-defined]
             **context,
         },
@@ -387,3 +388,16 @@ def email_settings(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, _("Your email settings are saved."))
     return redirect(reverse("accounts:profile") + "#email")
+
+
+@require_POST
+@admin_required
+def org_two_factor(request: HttpRequest) -> HttpResponse:
+    """Utilisateurs: two-factor login compulsory (or not) for the organisation's users."""
+    required = request.POST.get("require_2fa") == "on"
+    services.set_org_require_2fa(by=request.user, org=request.organisation, required=required)
+    if required:
+        messages.success(request, _("Two-factor login is now required for every user."))
+    else:
+        messages.success(request, _("Two-factor login is now each user's choice."))
+    return redirect("accounts:users")

@@ -42,6 +42,7 @@ POST_ONLY = (
     "webhooks:send_again",
     "two_factor_codes",
     "email_settings",
+    "org_two_factor",
     "two_factor_disable",
 )
 POST_ONLY += ("preview",)  # New SMS: a personalised text's preview

@@ -163,3 +163,24 @@ def test_required_cannot_be_turned_off(
     client_bob.post("/accounts/me/2fa/disable/")
     assert not TOTPDevice.objects.exists()
     assert _password(Client()) != "/accounts/login/code/"
+
+
+def test_an_administrator_makes_it_compulsory_for_the_organisation(
+    admin_user: User, operator: User
+) -> None:
+    from smsdesk.audit.models import Entry
+
+    bob = Client()
+    _password(bob)
+    assert bob.post("/accounts/users/2fa/", {"require_2fa": "on"}).status_code == 403
+    assert bob.get("/").status_code == 200
+    alice = Client()
+    alice.force_login(admin_user)
+    assert alice.post("/accounts/users/2fa/", {"require_2fa": "on"}).status_code == 302
+    assert bob.get("/")["Location"] == "/accounts/me/2fa/"
+    assert Entry.objects.filter(action="settings", after={"require_2fa": True}).count() == 1
+    # the administrator too: set up first, then she may turn it off again
+    assert alice.post("/accounts/users/2fa/", {})["Location"] == "/accounts/me/2fa/"
+    set_up(alice)
+    assert alice.post("/accounts/users/2fa/", {})["Location"] == "/accounts/users/"
+    assert bob.get("/").status_code == 200
