@@ -126,6 +126,7 @@ def _seed(org: Organisation, line: str, *, extra: bool) -> dict:
             "token": "x" * 24,
             "kind": "contacts",
             "path": "x",
+            "uidb64": "MQ",  # a password reset link (answers the same for everyone)
         },
     }
 
