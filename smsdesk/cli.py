@@ -16,6 +16,9 @@ OWN_COMMANDS = (
     "restore",
     "org",
     "createuser",
+    "user",
+    "audit",
+    "purge",
     "createtoken",
     "send",
     "autoreply",
@@ -45,6 +48,10 @@ def main(argv: list[str] | None = None) -> None:
                 "check the terminal's or the script's encoding\n"
             )
             sys.exit(1)
+    # the audit log's entries written by a command: the platform administrator's, "cli"
+    from smsdesk.audit import context as audit_context
+
+    audit_context.bind(via=audit_context.CLI)
     try:
         if args in ([], ["help"], ["-h"], ["--help"]):
             sys.stdout.write(overview())

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from django.utils.translation import gettext_lazy as _
 
+from smsdesk import mailer as _mailer
 from smsdesk.config import (
     ConfigError,
     env_bool,
@@ -58,15 +59,23 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
+    # two-factor login (accounts/twofactor.py): TOTP apps and recovery codes
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "ninja",  # the API docs' assets (swagger-ui) from the package, not a CDN
     "smsdesk.core",
+    "smsdesk.audit",
     "smsdesk.accounts",
     "smsdesk.messaging",
     "smsdesk.directory",
     "smsdesk.optout",
     "smsdesk.calls",
     "smsdesk.dashboard",
+    "smsdesk.mail",
     "smsdesk.webhooks",
+    "smsdesk.notify",
+    "smsdesk.retention",
     "smsdesk.api",
     "smsdesk.worker",
     "smsdesk.ops",
@@ -89,6 +98,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): this session passed the second factor (django-otp)
+    "django_otp.middleware.OTPMiddleware",
+    # who and from where, for the audit log's entries (audit/services.py)
+    "smsdesk.audit.middleware.AuditContextMiddleware",
     # the user's own language and time zone (Mon compte), once the login is known
     "smsdesk.accounts.middleware.UserPreferencesMiddleware",
     "smsdesk.core.middleware.QueryControlsMiddleware",
@@ -99,6 +112,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     # request.organisation; the platform administrator and read-only accounts kept in bounds
     "smsdesk.accounts.middleware.OrganisationMiddleware",
+    # a user who must use two-factor login and has no device: only its set-up page
+    "smsdesk.accounts.login.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -339,6 +354,47 @@ SMSDESK_WEBHOOK_ALLOW_PRIVATE = env_bool("SMSDESK_WEBHOOK_ALLOW_PRIVATE", False)
 # API requests per second per token (0: no limit); over it: 429 with Retry-After.
 SMSDESK_API_RATE = env_int("SMSDESK_API_RATE", 50, minimum=0)
 SMSDESK_API_TOKEN_PEPPER = env_secret("SMSDESK_API_TOKEN_PEPPER", "")
+
+# Two-factor login for every user of the platform (each user's own `require_2fa` otherwise:
+# `smsdesk user set NAME --require-2fa`); a user without a device is sent to its set-up.
+SMSDESK_REQUIRE_2FA = env_bool("SMSDESK_REQUIRE_2FA", False)
+OTP_TOTP_ISSUER = "smsdesk"
+
+# --- outgoing mail (docs/email.md) ----------------------------------------------------------
+# Where mail goes: smtp+tls://user:password@host:587, smtp+ssl://host:465, smtp://host:25,
+# console: (standard output) or file:///a/folder (one .eml file per mail). The default, a
+# folder in the data directory, works with no mail server at all. Mails are written to an
+# outbox in the transaction of what causes them and sent by the worker (smsdesk/mail/).
+SMSDESK_EMAIL_URL = env_secret("SMSDESK_EMAIL_URL", f"file://{DATA_DIR / 'mail'}")
+SMSDESK_EMAIL_FROM = env_str("SMSDESK_EMAIL_FROM", "smsdesk <smsdesk@localhost>")
+try:  # a wrong transport or sender stops every command here, in one line (exit 2)
+    _mailer.parse(SMSDESK_EMAIL_URL)
+except _mailer.MailConfigError as _e:
+    raise ConfigError(f"SMSDESK_EMAIL_URL: {_e}") from None
+try:
+    _mailer.check_sender(SMSDESK_EMAIL_FROM)
+except _mailer.MailConfigError as _e:
+    raise ConfigError(f"SMSDESK_EMAIL_FROM: {_e}") from None
+DEFAULT_FROM_EMAIL = SMSDESK_EMAIL_FROM
+# What Django sends itself (the password reset mail) goes into the same outbox.
+EMAIL_BACKEND = "smsdesk.mail.backend.OutboxBackend"
+# The address of the site as its users reach it, for the links in mails the worker writes
+# (a copy of an SMS, "stop these mails"); `smsdesk check` warns while it is not set.
+SMSDESK_BASE_URL = env_str("SMSDESK_BASE_URL", "http://localhost:8000").rstrip("/")
+# Copies of received SMS by email: these addresses get every one, besides the users who
+# asked on Mon compte; the copies of one address leave as one mail once the first has waited
+# this many seconds (many SMS at once: one mail listing them).
+SMSDESK_EMAIL_COPIES_TO = env_list("SMSDESK_EMAIL_COPIES_TO", [])
+SMSDESK_EMAIL_COPY_GROUP_SECONDS = env_int("SMSDESK_EMAIL_COPY_GROUP_SECONDS", 60, minimum=0)
+# Administrators get a mail when a gateway has been down this long.
+SMSDESK_EMAIL_GATEWAY_DOWN_MINUTES = env_int("SMSDESK_EMAIL_GATEWAY_DOWN_MINUTES", 15, minimum=1)
+# Data retention (docs/audit.md): messages, calls and audit entries older than this many
+# months are deleted by the worker, in small batches (0: kept for ever).
+SMSDESK_RETENTION_MONTHS = env_int("SMSDESK_RETENTION_MONTHS", 0, minimum=0)
+# A password reset link works once, for this many minutes.
+PASSWORD_RESET_TIMEOUT = env_int("SMSDESK_PASSWORD_RESET_MINUTES", 30, minimum=5) * 60
+# Reset requests accepted per address and per client address (IP) in an hour.
+SMSDESK_PASSWORD_RESET_PER_HOUR = env_int("SMSDESK_PASSWORD_RESET_PER_HOUR", 5, minimum=1)
 
 # --- STOP list, calls, commercial sending (README "SMS STOP", "Appels", "SMS commerciaux") --
 SMSDESK_STOP_KEYWORDS = env_keywords("SMSDESK_STOP_KEYWORDS", list(DEFAULT_OPT_OUT_KEYWORDS))

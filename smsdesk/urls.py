@@ -38,6 +38,7 @@ urlpatterns = [
     path("gateways/", include("smsdesk.worker.urls")),
     path("platform/", include("smsdesk.tenants.urls")),
     path("settings/webhooks/", include("smsdesk.webhooks.urls")),
+    path("mail/", include("smsdesk.mail.urls")),
     # the login page offers the language switch too
     path("i18n/", include("smsdesk.accounts.i18n_urls")),
     path("favicon.ico", favicon),

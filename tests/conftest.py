@@ -7,10 +7,29 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+
+# The audit log refuses DELETE (a trigger, audit/migrations/0001_initial.py) unless a row of
+# audit_unlock exists: the database flush that ends each transactional test on SQLite (one
+# DELETE per table; PostgreSQL's TRUNCATE fires no row trigger) opens it as the retention
+# purge does, and closes it after.
+from django.db.backends.sqlite3.base import DatabaseOperations as _SQLiteOperations
 from django.test import Client
 from django.utils import timezone
 
 from smsdesk.accounts.models import User
+
+_sql_flush = _SQLiteOperations.sql_flush
+
+
+def _flush_with_the_audit_log(self, style, tables, **kwargs):  # type: ignore[no-untyped-def]
+    tables = [t for t in tables if t != "audit_unlock"]
+    statements = _sql_flush(self, style, tables, **kwargs)
+    if "audit_entry" not in tables:
+        return statements
+    return ["INSERT INTO audit_unlock DEFAULT VALUES", *statements, "DELETE FROM audit_unlock"]
+
+
+_SQLiteOperations.sql_flush = _flush_with_the_audit_log  # type: ignore[method-assign]
 
 
 @pytest.fixture

@@ -47,6 +47,9 @@ WRONG = [
     ("SMSDESK_WORKER_LINES", "../etc", "is not a line of SMSDESK_GATEWAYS"),
     ("SMSDESK_LINE_LEASE_SECONDS", "1", "at least 3"),
     ("SMSDESK_LINE_LEASE_SECONDS", "30s", "whole number"),
+    ("SMSDESK_EMAIL_URL", "http://mail.example.org", "not a mail transport"),
+    ("SMSDESK_EMAIL_URL", "file://relative/folder", "absolute folder"),
+    ("SMSDESK_EMAIL_FROM", "nobody", "is not an address"),
 ]
 
 # Arguments that would make each of smsdesk's own commands run (they never get that far).
@@ -56,6 +59,9 @@ ARGUMENTS = {
     "backup": ["/tmp/never-written.tar"],
     "restore": ["/tmp/never-read.tar"],
     "createuser": ["eve"],
+    "user": ["set", "eve", "--email-copies", "all"],
+    "audit": ["list"],
+    "purge": ["--before", "2020-01-01", "--dry-run"],
     "createtoken": ["eve"],
     "send": ["--to", "0612345678", "--text", "x"],
     "campaigns": ["list"],

@@ -134,6 +134,7 @@ def _seed(org: Organisation, line: str, *, extra: bool) -> dict:
             "kind": "contacts",
             "path": "x",
             "name": line,  # a line (Passerelles: pause, resume, routing)
+            "uidb64": "MQ",  # a password reset link (answers the same for everyone)
         },
     }
 

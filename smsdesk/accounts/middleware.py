@@ -38,6 +38,14 @@ ALWAYS_OPEN = {
     "accounts:notifications",
     "accounts:change_password",
     "set_language",
+    # two-factor login and the mail settings are a person's own, whatever their organisation
+    "accounts:two_factor",
+    "accounts:two_factor_codes",
+    "accounts:two_factor_disable",
+    "accounts:email_settings",
+    # the Journal: the platform administrator reads the platform's own acts there
+    "accounts:journal",
+    "accounts:journal_export",
 }
 
 

@@ -24,6 +24,10 @@ class Organisation(models.Model):
     # SMS parts it may send per local day and per month (messaging/quotas.py); 0: no limit
     quota_day = models.PositiveIntegerField(_("SMS parts per day"), default=0, db_default=0)
     quota_month = models.PositiveIntegerField(_("SMS parts per month"), default=0, db_default=0)
+    # Its administrators made two-factor login compulsory for its users (accounts/twofactor.py)
+    require_2fa = models.BooleanField(
+        _("two-factor login required"), default=False, db_default=False
+    )
 
     class Meta:
         ordering = ["name", "id"]
@@ -57,6 +61,25 @@ class User(AbstractUser):
         _("time zone"), max_length=64, blank=True, default="", db_default=""
     )
 
+    class EmailCopies(models.TextChoices):
+        """Which received SMS the user gets a copy of by email (Mon compte)."""
+
+        ALL = "all", _("every SMS received")
+        MINE = "mine", _("only in conversations I took part in")
+        NONE = "none", _("none")
+
+    # "Mon compte": copies of received SMS by email ("none" until the user asks)
+    email_copies = models.CharField(
+        _("copies of received SMS by email"),
+        max_length=8,
+        choices=EmailCopies,
+        default=EmailCopies.NONE,
+        db_default=EmailCopies.NONE,
+    )
+    # An administrator asks this user for a second factor at each login (accounts/twofactor.py)
+    require_2fa = models.BooleanField(
+        _("two-factor login required"), default=False, db_default=False
+    )
     class Meta(AbstractUser.Meta):  # type: ignore[name-defined]
         constraints = [
             models.CheckConstraint(
@@ -99,6 +122,7 @@ class Scope(models.TextChoices):
     CONTACTS_WRITE = "contacts:write", _("Change contacts and groups")
     OPTOUTS_WRITE = "optouts:write", _("Change the STOP list")
     WEBHOOKS_ADMIN = "webhooks:admin", _("Manage webhooks")
+    AUDIT_READ = "audit:read", _("Read the audit log")
 
 
 # What each role may give its tokens (and what a token keeps of its scopes when its user's
@@ -167,6 +191,15 @@ class FailedTokenAttempt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["address", "minute"], name="token_failure_once")
         ]
+
+
+class PasswordResetRequest(models.Model):
+    """A request for a reset link, counted per address asked and per client address (the
+    rate limit of accounts/reset.py), whether or not the address is a user's."""
+
+    email = models.CharField(max_length=254, db_index=True)
+    ip = models.CharField(max_length=45, db_index=True)
+    at = models.DateTimeField(db_index=True)
 
 
 class LoginSession(AbstractBaseSession):

@@ -12,21 +12,33 @@ from django.conf import settings
 from django.contrib.auth import authenticate, update_session_auth_hash
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from smsdesk.accounts import tokens
-from smsdesk.accounts.models import ApiToken, LoginSession, Scope, User, role_scopes
+from smsdesk.accounts import access, tokens
+from smsdesk.accounts.models import (
+    ApiToken,
+    LoginSession,
+    PasswordResetRequest,
+    Scope,
+    User,
+    role_scopes,
+)
+from smsdesk.audit import services as audit
+from smsdesk.audit.models import Action
 from smsdesk.core import tenancy, text
 from smsdesk.core.errors import ServiceError, collect
+from smsdesk.mail import services as mail_services
 
 TOKEN_PREFIX = tokens.TOKEN_PREFIX
 
 
 MAX_USERNAME = 150
+MAX_EMAIL = 254  # the column's size (RFC 5321's path limit)
 
 
 class AccountError(ServiceError):
@@ -86,9 +98,11 @@ def create_user(
     role: str = User.Role.OPERATOR,
     org: Any = None,
     platform: bool = False,
+    email: str = "",
 ) -> User:
     """A member of staff of organisation `org` (None: the only one), or with `platform` the
     platform administrator (the provider), who belongs to none."""
+    email = check_email(email)
     if platform:
         username = check_username(username)
         role = User.Role.PLATFORM
@@ -96,11 +110,12 @@ def create_user(
     else:
         username, role = collect(lambda: check_username(username), lambda: check_role(role))
         org = tenancy.resolve(org)
-    candidate = User(username=username, role=role, organisation=org)
+    candidate = User(username=username, role=role, organisation=org, email=email)
     check_password(password, candidate)
     candidate.set_password(password)
     candidate.is_staff = role == User.Role.ADMIN
     candidate.save()
+    audit.record(Action.USER_CREATE, candidate, after={"role": role, "email": email})
     return candidate
 
 
@@ -125,6 +140,7 @@ def set_role(*, user: User, role: str) -> User:
     check_role(role)
     if user.role == User.Role.ADMIN and role != User.Role.ADMIN:
         _keep_one_admin(user)
+    audit.record(Action.USER_ROLE, user, before={"role": user.role}, after={"role": role})
     user.role = role
     user.is_staff = role == User.Role.ADMIN
     user.save(update_fields=["role", "is_staff"])
@@ -139,6 +155,7 @@ def set_active(*, user: User, active: bool) -> User:
         _keep_one_admin(user)
     user.is_active = active
     user.save(update_fields=["is_active"])
+    audit.record(Action.USER_REACTIVATE if active else Action.USER_SUSPEND, user)
     # On reactivation too: a login that was being answered while the suspension was saved
     # could have written its session after it; none may outlive the suspension.
     end_sessions(user)
@@ -163,6 +180,7 @@ def reset_password(*, user: User, password: str = "") -> str:
     user.set_password(password)
     user.save(update_fields=["password"])
     password_set(user)
+    audit.record(Action.PASSWORD_RESET, user)
     return password
 
 
@@ -175,6 +193,7 @@ def change_own_password(*, user: User, old: str, new: str, request: HttpRequest)
         user.set_password(new)
         user.save(update_fields=["password"])
         revoked = password_set(user, keep_session=request.session.session_key)
+        audit.record(Action.PASSWORD_CHANGE, user, actor=user, after={"tokens_revoked": revoked})
     update_session_auth_hash(request, user)  # this browser's session follows the new password
     return revoked
 
@@ -282,6 +301,12 @@ def create_token(
         scopes=chosen,
         expires_at=expires_at,
     )
+    audit.record(
+        Action.TOKEN_CREATE,
+        token,
+        after={"user": user.get_username(), "prefix": token.prefix, "scopes": chosen},
+        label=f"{token.name or '-'} ({token.prefix}…)",
+    )
     return token, raw
 
 
@@ -295,10 +320,16 @@ def user_for_token(raw: str) -> User | None:
 
 @transaction.atomic
 def revoke_token(*, user: User, token_id: int) -> bool:
-    return (
-        ApiToken.objects.for_org(user.organisation_id).filter(user=user, id=token_id).delete()[0]
-        > 0
+    token = ApiToken.objects.for_org(user.organisation_id).filter(user=user, id=token_id).first()
+    if token is None:
+        return False
+    audit.record(
+        Action.TOKEN_REVOKE,
+        token,
+        before={"user": user.get_username(), "prefix": token.prefix},
+        label=f"{token.name or '-'} ({token.prefix}…)",
     )
+    return ApiToken.objects.for_org(user.organisation_id).filter(id=token.id).delete()[0] > 0
 
 
 def set_notifications(*, user: User, inbound: bool, sound: bool) -> None:
@@ -339,3 +370,114 @@ def set_preferences(
         fields.append("time_zone")
     if fields:
         user.save(update_fields=fields)
+
+
+# --- email address and mail preferences (Mon compte, `smsdesk user set`) --------------------
+
+
+def check_email(address: str) -> str:
+    address = text.check_typed(address.strip(), field="email", label=_("Email address"))
+    if not address:
+        return ""
+    try:
+        if len(address) > MAX_EMAIL:
+            raise ValidationError("too long")
+        validate_email(address)
+    except ValidationError:
+        raise AccountError(
+            _("“%(address)s” is not an email address.") % {"address": address[:100]},
+            field="email",
+        ) from None
+    return address
+
+
+def set_email(*, user: User, email: str) -> User:
+    """The address the user's mails go to ("" : none; no mail is sent to them)."""
+    before = user.email
+    user.email = check_email(email)
+    user.save(update_fields=["email"])
+    if before != user.email:
+        audit.record(Action.SETTINGS, user, before={"email": before}, after={"email": user.email})
+    return user
+
+
+def set_email_copies(*, user: User, copies: str) -> User:
+    if copies not in User.EmailCopies.values:
+        raise AccountError(
+            _("Choose which copies: %(choices)s.")
+            % {"choices": ", ".join(User.EmailCopies.values)},
+            field="email_copies",
+        )
+    if user.email_copies != copies:
+        audit.record(
+            Action.SETTINGS,
+            user,
+            before={"email_copies": user.email_copies},
+            after={"email_copies": copies},
+        )
+    user.email_copies = copies
+    user.save(update_fields=["email_copies"])
+    if copies != User.EmailCopies.NONE and user.email:
+        # chosen again on Mon compte: a "stop these mails" clicked before no longer holds
+        mail_services.resume(address=user.email, kind=mail_services.Kind.INBOUND_COPY)
+    return user
+
+
+@transaction.atomic
+def set_org_require_2fa(*, by: Any, org: Any, required: bool) -> None:
+    """An organisation's administrator makes two-factor login compulsory for its users
+    (those without a device are sent to its set-up at their next page)."""
+    if not access.may_administer(by):
+        raise AccountError(_("Only an administrator may change this."), field="require_2fa")
+    before = org.require_2fa
+    org.require_2fa = required
+    org.save(update_fields=["require_2fa"])
+    if before != required:
+        audit.record(
+            Action.SETTINGS,
+            ("organisation", org.pk),
+            actor=by,
+            before={"require_2fa": before},
+            after={"require_2fa": required},
+            label=org.name,
+            org=org,
+        )
+
+
+def set_require_2fa(*, user: User, required: bool) -> User:
+    if user.require_2fa != required:
+        audit.record(
+            Action.SETTINGS,
+            user,
+            before={"require_2fa": user.require_2fa},
+            after={"require_2fa": required},
+        )
+    user.require_2fa = required
+    user.save(update_fields=["require_2fa"])
+    return user
+
+
+# --- password reset by email (accounts/reset.py) ---------------------------------------------
+
+
+class TooManyResets(AccountError):
+    code = "too_many_resets"
+    http_status = 429
+
+
+def count_reset_request(*, email: str, ip: str) -> None:
+    """Count one request for a reset link, refused beyond SMSDESK_PASSWORD_RESET_PER_HOUR
+    for that address or from that client in the last hour. Counted whether or not the
+    address is a user's: the answer cannot tell who has an account."""
+    now = timezone.now()
+    hour = now - timedelta(hours=1)
+    limit = settings.SMSDESK_PASSWORD_RESET_PER_HOUR
+    email = email.strip().lower()[:254]
+    recent = PasswordResetRequest.objects.filter(at__gte=hour)
+    if recent.filter(email=email).count() >= limit or recent.filter(ip=ip).count() >= limit:
+        raise TooManyResets(
+            _("Too many reset requests: wait an hour, or ask your administrator."),
+            field="email",
+        )
+    PasswordResetRequest.objects.filter(at__lt=now - timedelta(days=1)).delete()
+    PasswordResetRequest.objects.create(email=email, ip=ip[:45], at=now)

@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 from django.views import i18n
 from django.views.decorators.http import require_POST
 
-from smsdesk.accounts import services, visits
+from smsdesk.accounts import services, twofactor, visits
 from smsdesk.accounts.access import admin_required
 from smsdesk.accounts.forms import NewUserForm, OwnPasswordForm, PasswordResetForm, RoleForm
 from smsdesk.accounts.models import User
@@ -46,6 +46,8 @@ def profile(
             "password_form": password_form or OwnPasswordForm(),
             "time_zones": services.time_zones(),
             "default_time_zone": settings.TIME_ZONE,
+            "two_factor_on": twofactor.enabled(request.user),
+            "email_copies_choices": User.EmailCopies.choices,
         },
         status=400 if status == 200 and password_form and password_form.errors else status,
     )
@@ -211,6 +213,7 @@ def users(request: HttpRequest) -> HttpResponse:
         {
             "users": context["page"],
             "form": form,
+            "org_requires_2fa": getattr(request.organisation, "require_2fa", False),
             "visits": visits.visits(request.organisation),  # type: ignore[attr-defined]
             **context,
         },
@@ -311,3 +314,90 @@ def reset_password(request: HttpRequest, user_id: int) -> HttpResponse:
         if not chosen:
             return _user_page(request, user, new_password=password)  # shown in this answer only
     return redirect("accounts:user", user_id=user.id)
+
+
+# --- two-factor login (Mon compte) ------------------------------------------------------------
+def two_factor(request: HttpRequest) -> HttpResponse:
+    """The set-up (a QR code, the secret as text, a code to confirm), or the state of the
+    user's two-factor login; the recovery codes shown once, in the answer that made them."""
+    user = request.user
+    codes: list[str] = []
+    error = ""
+    if request.method == "POST":
+        try:
+            codes = twofactor.confirm_setup(user, request.POST.get("code", ""))
+        except twofactor.WrongCode:
+            error = _("This code is not right: type the code your app shows now.")
+        else:
+            messages.success(request, _("Two-factor login is on."))
+    enabled = twofactor.enabled(user)
+    return render(
+        request,
+        "accounts/two_factor.html",
+        {
+            "enabled": enabled,
+            "setup": None if enabled else twofactor.start_setup(user),
+            "codes": codes,
+            "codes_left": twofactor.recovery_codes_left(user) if enabled else 0,
+            "required": twofactor.required(user),
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
+@require_POST
+def two_factor_codes(request: HttpRequest) -> HttpResponse:
+    if not twofactor.enabled(request.user):
+        return redirect("accounts:two_factor")
+    codes = twofactor.new_recovery_codes(request.user)
+    messages.success(request, _("New recovery codes: the old ones no longer work."))
+    return render(
+        request,
+        "accounts/two_factor.html",
+        {
+            "enabled": True,
+            "codes": codes,
+            "codes_left": len(codes),
+            "required": twofactor.required(request.user),
+        },
+    )
+
+
+@require_POST
+def two_factor_disable(request: HttpRequest) -> HttpResponse:
+    if twofactor.required(request.user):
+        messages.error(request, _("Two-factor login is required for your account."))
+    else:
+        twofactor.disable(request.user)
+        messages.success(request, _("Two-factor login is off."))
+    return redirect("accounts:two_factor")
+
+
+@require_POST
+def email_settings(request: HttpRequest) -> HttpResponse:
+    """Mon compte: the user's email address and their copies of received SMS."""
+    try:
+        with transaction.atomic():
+            services.set_email(user=request.user, email=request.POST.get("email", "")[:254])
+            services.set_email_copies(
+                user=request.user, copies=request.POST.get("email_copies", "none")
+            )
+    except ServiceError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, _("Your email settings are saved."))
+    return redirect(reverse("accounts:profile") + "#email")
+
+
+@require_POST
+@admin_required
+def org_two_factor(request: HttpRequest) -> HttpResponse:
+    """Utilisateurs: two-factor login compulsory (or not) for the organisation's users."""
+    required = request.POST.get("require_2fa") == "on"
+    services.set_org_require_2fa(by=request.user, org=request.organisation, required=required)
+    if required:
+        messages.success(request, _("Two-factor login is now required for every user."))
+    else:
+        messages.success(request, _("Two-factor login is now each user's choice."))
+    return redirect("accounts:users")

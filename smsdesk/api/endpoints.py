@@ -20,6 +20,7 @@ from ninja.security import HttpBearer
 from smsdesk.accounts import services as accounts
 from smsdesk.accounts import tokens
 from smsdesk.accounts.models import Scope
+from smsdesk.api import audit as audit_api
 from smsdesk.api import calls as calls_api
 from smsdesk.api import campaigns as campaigns_api
 from smsdesk.api import directory as directory_api
@@ -37,6 +38,7 @@ from smsdesk.api.schemas import (
     Moment,
     SendIn,
 )
+from smsdesk.audit import context as audit_context
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.lists import api_count
 from smsdesk.directory.services import Targets
@@ -57,6 +59,7 @@ SCOPES: dict[str, tuple[str, str]] = {
     "stats": (Scope.MESSAGES_READ, Scope.MESSAGES_READ),
     "recurring": (Scope.MESSAGES_READ, Scope.MESSAGES_SEND),
     "autoreplies": (Scope.MESSAGES_READ, Scope.MESSAGES_SEND),
+    "audit": (Scope.AUDIT_READ, Scope.AUDIT_READ),
 }
 
 
@@ -98,6 +101,7 @@ class TokenAuth(HttpBearer):
         # The token's organisation is the request's: every endpoint reads and writes that
         # organisation's data only.
         request.user = found.user
+        audit_context.bind(actor=found.user, via=audit_context.API, token=found.prefix)
         request.organisation = found.organisation  # type: ignore[attr-defined]
         return found.user
 
@@ -539,3 +543,4 @@ api.add_router("/stats", stats_api.router)
 # Recurring sends and keyword auto-replies (/recurring, /autoreplies).
 api.add_router("/", automation_router)
 api.add_router("/webhooks", webhooks_api.router)
+api.add_router("/audit", audit_api.router)

@@ -66,6 +66,7 @@ ADMIN_MENU = [
             ("accounts:users", _("Users"), "person-gear"),
             ("worker:gateways", _("Gateways"), "broadcast"),
             ("webhooks:list", _("Webhooks"), "plug"),
+            ("accounts:journal", _("Journal"), "journal-text"),
         ],
     )
 ]

@@ -25,6 +25,8 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from smsdesk.audit import services as audit
+from smsdesk.audit.models import Action
 from smsdesk.core import tenancy
 from smsdesk.core.spreadsheet import safe_cell
 from smsdesk.directory import services
@@ -56,6 +58,11 @@ def _rows(contacts: QuerySet[Contact]) -> Iterator[tuple[int, str, str, str, dic
 
 def csv_chunks(contacts: QuerySet[Contact], *, org: Any = None) -> Iterator[str]:
     """The CSV file, in pieces (for a streaming response or a file)."""
+    audit.record(Action.EXPORT, ("contacts", "csv"), label="contacts")
+    return _csv_chunks(contacts, org=org)
+
+
+def _csv_chunks(contacts: QuerySet[Contact], *, org: Any) -> Iterator[str]:
     custom = list(ContactField.objects.for_org(tenancy.resolve(org)))
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=CSV_DELIMITER, lineterminator="\r\n")
@@ -82,6 +89,11 @@ def csv_chunks(contacts: QuerySet[Contact], *, org: Any = None) -> Iterator[str]
 
 def json_chunks(contacts: QuerySet[Contact]) -> Iterator[str]:
     """A JSON array of {name, first_name, number (E.164), groups, fields}."""
+    audit.record(Action.EXPORT, ("contacts", "json"), label="contacts")
+    return _json_chunks(contacts)
+
+
+def _json_chunks(contacts: QuerySet[Contact]) -> Iterator[str]:
     yield "["
     for i, (cid, name, number, first_name, fields, groups) in enumerate(_rows(contacts)):
         item = {

@@ -25,6 +25,8 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from smsdesk.audit import services as audit
+from smsdesk.audit.models import Action
 from smsdesk.core import tenancy
 from smsdesk.core.bulk import insert_rows
 from smsdesk.core.spreadsheet import FORMULA_START
@@ -614,6 +616,12 @@ def apply(data: bytes, *, group: str = "", org: Any = None) -> Plan:
     through.objects.bulk_create(members, batch_size=2000, ignore_conflicts=True)
     if len(result.create) >= REFRESH_AFTER:
         _refresh_search_statistics()
+    audit.record(
+        Action.IMPORT,
+        ("contacts", ""),
+        after={"created": len(result.create), "updated": len(result.update), "group": result.group},
+        label="contacts",
+    )
     return result
 
 

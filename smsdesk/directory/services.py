@@ -19,6 +19,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from smsdesk.accounts import access
+from smsdesk.audit import services as audit
+from smsdesk.audit.models import Action
 from smsdesk.core import number_reasons, tenancy
 from smsdesk.core.text import ControlCharacter, check_typed, search_safe
 from smsdesk.directory import errors, rules
@@ -200,7 +202,17 @@ def create_contact(
         _taken(contact.number, org=org)
         raise
     contact.groups.set(group_rows)
+    audit.record(Action.CONTACT_CREATE, contact, after=_contact_state(contact))
     return contact
+
+
+def _contact_state(contact: Contact) -> dict[str, object]:
+    return {
+        "name": contact.name,
+        "first_name": contact.first_name,
+        "number": contact.number,
+        "fields": contact.fields,
+    }
 
 
 @transaction.atomic
@@ -217,6 +229,9 @@ def update_contact(
     org = tenancy.resolve(org)
     """Change what is given (None: unchanged). `fields` replaces all custom values."""
     contact = get_contact(contact_id, for_update=True, org=org)
+    before: dict[str, object] = _contact_state(contact)
+    if groups is not None:
+        before["groups"] = sorted(contact.groups.values_list("id", flat=True))
     if name is not None:
         contact.name = clean_name(name)
     if first_name is not None:
@@ -229,6 +244,16 @@ def update_contact(
     contact.save()
     if groups is not None:
         contact.groups.set(_groups_by_id(groups, org=org))
+    after: dict[str, object] = _contact_state(contact)
+    if groups is not None:
+        after["groups"] = sorted(contact.groups.values_list("id", flat=True))
+    changed = [k for k in after if before.get(k) != after[k]]
+    audit.record(
+        Action.CONTACT_UPDATE,
+        contact,
+        before={k: before.get(k) for k in changed},
+        after={k: after[k] for k in changed},
+    )
     return contact
 
 
@@ -249,12 +274,22 @@ def get_contact(contact_id: int, *, for_update: bool = False, org: Any = None) -
 def delete_contacts(contact_ids: Sequence[int], *, org: Any = None) -> int:
     org = tenancy.resolve(org)
     deleted = 0
+    gone: list[dict[str, object]] = []
     for chunk in _chunks(list(contact_ids)):
+        rows = Contact.objects.for_org(org).filter(id__in=chunk).values("id", "name", "number")
+        gone += [dict(c) for c in rows]
         deleted += (
             Contact.objects.for_org(org)
             .filter(id__in=chunk)
             .delete()[1]
             .get("directory.Contact", 0)
+        )
+    if deleted:
+        audit.record(
+            Action.CONTACT_DELETE,
+            ("contact", ",".join(str(c["id"]) for c in gone[:10])),
+            before=gone[:1000],
+            label=", ".join(str(c["name"]) for c in gone[:5]) + (" …" if deleted > 5 else ""),
         )
     return deleted
 
@@ -410,6 +445,11 @@ def create_group(
         name=_clean_group_name(name, org=org), rule=checked, organisation=org
     )
     _add_members(group, _existing_contact_ids(contacts, org=org))
+    audit.record(
+        Action.GROUP_CREATE,
+        group,
+        after={"name": group.name, "rule": checked, "contacts": len(contacts)},
+    )
     return group
 
 
@@ -428,6 +468,7 @@ def update_group(
     replaces a dynamic group's conditions."""
     org = tenancy.resolve(org)
     group = get_group(group_id, org=org)
+    before = {"name": group.name, "rule": group.rule}
     if name is not None and name.strip() != group.name:
         group.name = _clean_group_name(name, org=org, exclude=group.id)
         group.save(update_fields=["name"])
@@ -452,6 +493,14 @@ def update_group(
         _add_members(group, _existing_contact_ids(add, org=org))
     for chunk in _chunks(list(remove)):
         through.objects.filter(group_id=group.id, contact_id__in=chunk).delete()
+    after: dict[str, object] = {"name": group.name, "rule": group.rule}
+    if contacts is not None:
+        after["contacts"] = len(contacts)
+    if add:
+        after["added"] = list(add)[:1000]
+    if remove:
+        after["removed"] = list(remove)[:1000]
+    audit.record(Action.GROUP_UPDATE, group, before=before, after=after)
     return group
 
 
@@ -459,12 +508,17 @@ def update_group(
 def delete_groups(group_ids: Sequence[int], *, org: Any = None) -> int:
     org = tenancy.resolve(org)
     """Delete the groups, never their contacts."""
-    return (
-        Group.objects.for_org(org)
-        .filter(id__in=list(group_ids)[:CHUNK])
-        .delete()[1]
-        .get("directory.Group", 0)
-    )
+    ids = list(group_ids)[:CHUNK]
+    gone = list(Group.objects.for_org(org).filter(id__in=ids).values("id", "name"))
+    deleted = Group.objects.for_org(org).filter(id__in=ids).delete()[1].get("directory.Group", 0)
+    if deleted:
+        audit.record(
+            Action.GROUP_DELETE,
+            ("group", ",".join(str(g["id"]) for g in gone[:10])),
+            before=gone,
+            label=", ".join(str(g["name"]) for g in gone[:5]),
+        )
+    return deleted
 
 
 def suggest_groups(q: str, *, limit: int = 10, org: Any = None) -> list[Group]:

@@ -13,6 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from smsdesk.accounts import access
+from smsdesk.audit import services as audit
+from smsdesk.audit.models import Action
 from smsdesk.core import tenancy
 from smsdesk.messaging import errors, lifecycle, stop
 from smsdesk.messaging.models import (
@@ -85,6 +87,7 @@ def cancel_message(message_id: int, *, by: Any = None, org: Any = None) -> Messa
             _("This message can no longer be cancelled: it is %(status)s.")
             % {"status": message.get_status_display().lower()}
         )
+    audit.record(Action.CANCEL, message, actor=by, label=message.peer)
     return message
 
 
@@ -97,18 +100,23 @@ def retry_message(message_id: int, *, by: Any = None, org: Any = None) -> Messag
     """
     org = tenancy.resolve(org)
     _check_may_act(message_id, by, org)
-    done = retry_messages(Message.objects.for_org(org).filter(id=message_id), by=by, org=org)
+    done = retry_messages(
+        Message.objects.for_org(org).filter(id=message_id), by=by, org=org, recorded=True
+    )
     message = get_message(message_id, org=org)
     if not done:
         raise NotActionable(
             _("Only a failed or unknown message can be sent again; this one is %(status)s.")
             % {"status": message.get_status_display().lower()}
         )
+    audit.record(Action.RETRY, message, actor=by, label=message.peer)
     return message
 
 
 @transaction.atomic
-def retry_messages(messages: QuerySet[Message], *, by: Any = None, org: Any = None) -> int:
+def retry_messages(
+    messages: QuerySet[Message], *, by: Any = None, org: Any = None, recorded: bool = False
+) -> int:
     """The rule of every "send again" (one message, or a campaign's): the outbound ones among
     `messages` that failed or whose fate is unknown are queued again now, in one UPDATE
     (`by`, a user, recorded); those to a number that has said STOP since are blocked instead.
@@ -127,6 +135,13 @@ def retry_messages(messages: QuerySet[Message], *, by: Any = None, org: Any = No
         retried_by=by,
     )
     stop.block_among(done, (peers[i] for i in done if i in peers), at=now, org=org)
+    if done and not recorded:  # (`recorded`: the caller writes the audit entry itself)
+        audit.record(
+            Action.RETRY,
+            ("message", ",".join(map(str, list(done)[:10]))),
+            actor=by,
+            after={"count": len(done)},
+        )
     return len(done)
 
 

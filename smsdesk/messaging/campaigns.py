@@ -20,6 +20,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from smsdesk.accounts import access
+from smsdesk.audit import services as audit
+from smsdesk.audit.models import Action
 from smsdesk.core import tenancy
 from smsdesk.directory.imports import RecipientFile
 from smsdesk.directory.services import Targets
@@ -155,6 +157,9 @@ def cancel_campaign(campaign_id: int, *, by: Any = None, org: Any = None) -> int
     )
     if not done:
         raise actions.NotActionable(_("Nothing is left to cancel in this campaign."))
+    audit.record(
+        Action.CANCEL, campaign, actor=by, after={"count": len(done)}, label=campaign.body[:80]
+    )
     return len(done)
 
 
@@ -168,11 +173,13 @@ def retry_campaign(campaign_id: int, *, by: Any = None, org: Any = None) -> int:
         Message.objects.for_org(campaign.organisation_id).filter(campaign_id=campaign.id),
         by=by,
         org=campaign.organisation_id,
+        recorded=True,
     )
     if not done:
         raise actions.NotActionable(
             _("Nothing to send again: no message of this campaign failed or is unknown.")
         )
+    audit.record(Action.RETRY, campaign, actor=by, after={"count": done}, label=campaign.body[:80])
     return done
 
 

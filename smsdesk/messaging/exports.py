@@ -18,6 +18,8 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from smsdesk.audit import services as audit
+from smsdesk.audit.models import Action
 from smsdesk.core import spreadsheet
 from smsdesk.core.lists import Order, keyset_chunks
 from smsdesk.directory import services as directory
@@ -160,6 +162,12 @@ def csv_chunks(
 ) -> Iterator[str]:
     """The CSV file in pieces (a streaming response, or the command's output)."""
     check_direction(direction)
+    audit.record(
+        Action.EXPORT,
+        ("messages", direction),
+        after={"search": search, "since": since},
+        label=f"messages {direction}",
+    )
     return spreadsheet.chunks(
         header(direction),
         rows(direction=direction, search=search, since=since, status=status, org=org),

@@ -19,6 +19,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from smsdesk.accounts import access
+from smsdesk.audit import services as audit
+from smsdesk.audit.models import Action
 from smsdesk.core import display, tenancy
 from smsdesk.core import text as control
 from smsdesk.core.bulk import insert_rows
@@ -312,6 +314,13 @@ def create_campaign(
     # In recipients' order (ids grow with the insert); read only by those who iterate it.
     campaign.created_messages = campaign.messages.order_by("id")
     _touch_conversations(org, recipients, body, Message.Direction.OUTBOUND, now, bodies=bodies)
+    audit.record(
+        Action.SEND,
+        campaign,
+        actor=author,
+        after={"recipients": len(recipients), "text": body[:160], "source": source},
+        label=body[:80],
+    )
     return campaign
 
 

@@ -24,9 +24,11 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from smsdesk import mailer
 from smsdesk.core import schema
 from smsdesk.gateways import registry
 from smsdesk.gateways.base import GatewayError
+from smsdesk.mail import delivery as mail_delivery
 from smsdesk.messaging import gateway_state
 from smsdesk.worker.services import running_workers
 
@@ -308,6 +310,54 @@ def check_worker() -> Iterator[Finding]:
         yield warning(topic, _("none running: nothing is sent until `smsdesk worker` runs"))
 
 
+def check_mail() -> Iterator[Finding]:
+    """Where mail goes, whether it can get there (a connection and the server's greeting,
+    nothing sent), who it comes from, and what waits in the outbox."""
+    topic = _("mail")
+    url = mailer.parse(settings.SMSDESK_EMAIL_URL)
+    where = url.masked()
+    if url.scheme == "console":
+        yield warning(topic, _("%(url)s: mails are only printed by the worker") % {"url": where})
+    elif url.scheme == "file":
+        folder = Path(url.path)
+        parent = folder if folder.exists() else folder.parent
+        if os.access(parent, os.W_OK):
+            yield ok(
+                topic,
+                _(
+                    "%(url)s: mails are written there as files, none is sent (set "
+                    "SMSDESK_EMAIL_URL to an SMTP server to send them)"
+                )
+                % {"url": where},
+            )
+        else:
+            yield error(topic, _("%(url)s: the folder cannot be written") % {"url": where})
+    else:
+        problem = mailer.reachable(url)
+        if problem:
+            yield error(
+                topic, _("%(url)s cannot be reached: %(why)s") % {"url": where, "why": problem}
+            )
+        else:
+            yield ok(topic, _("%(url)s answers") % {"url": where})
+    yield ok(_("mail sender"), settings.SMSDESK_EMAIL_FROM)
+    if settings.SMSDESK_BASE_URL == "http://localhost:8000":
+        yield warning(
+            _("mail links"),
+            _("SMSDESK_BASE_URL is not set: links in mails point to http://localhost:8000"),
+        )
+    waiting = mail_delivery.waiting()
+    failed = mail_delivery.failed_recently()
+    if failed:
+        yield warning(
+            _("mail outbox"),
+            _("%(waiting)d waiting, %(failed)d given up in the last 3 days")
+            % {"waiting": waiting, "failed": failed},
+        )
+    else:
+        yield ok(_("mail outbox"), _("%(waiting)d waiting") % {"waiting": waiting})
+
+
 def _size(n: int) -> str:
     return f"{n / 1024**3:.1f} GB" if n >= 1024**3 else f"{n / 1024**2:.0f} MB"
 
@@ -325,9 +375,10 @@ CHECKS: tuple[Callable[[], Iterator[Finding]], ...] = (
     check_file_modes,
     check_static_files,
     check_worker,
+    check_mail,
 )
 # What can only be asked of a reachable database, skipped (said once) when it is not.
-NEEDS_DATABASE = {check_migrations, check_worker}
+NEEDS_DATABASE = {check_migrations, check_worker, check_mail}
 
 
 def run_all() -> list[Finding]:

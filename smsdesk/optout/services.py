@@ -25,6 +25,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from smsdesk.accounts import access
+from smsdesk.audit import services as audit
+from smsdesk.audit.models import Action
 from smsdesk.core import number_reasons, tenancy
 from smsdesk.core.bulk import select_among
 from smsdesk.core.text import check_typed
@@ -97,6 +99,7 @@ def opt_out(  # type: ignore[no-untyped-def]
     reason: str = "",
     at: datetime | None = None,
     never: bool = False,
+    recorded: bool = False,
 ) -> tuple[OptOut, bool]:
     """Put `number` (E.164) on the STOP list; returns (entry, created). Idempotent: a number
     already on the list is left as it is and no history is written. What waits for it is
@@ -129,6 +132,14 @@ def opt_out(  # type: ignore[no-untyped-def]
                 listener(org, number, at)
             for changed in on_change:
                 changed(event)
+            if not recorded:  # (`recorded`: an import writes one entry for all)
+                audit.record(
+                    Action.STOP_ADD,
+                    ("optout", number),
+                    actor=by,
+                    after={"source": source, "reason": reason, "never": never},
+                    label=number,
+                )
             return entry, True
     except IntegrityError:
         return OptOut.objects.for_org(org).get(number=number), False
@@ -168,6 +179,13 @@ def opt_in(  # type: ignore[no-untyped-def]
         )
         for changed in on_change:
             changed(event)
+        audit.record(
+            Action.STOP_REMOVE,
+            ("optout", number),
+            actor=by,
+            after={"source": source, "reason": reason},
+            label=number,
+        )
         return event
 
 
@@ -252,6 +270,11 @@ CSV_HEADER = ("number", "date", "how", "by", "message", "name")  # name: the con
 
 def export_rows(queryset: QuerySet[OptOut]) -> Iterator[str]:
     """The STOP list as CSV lines (UTF-8, dates in ISO 8601 local time), streamed."""
+    audit.record(Action.EXPORT, ("optout", ""), label="STOP")
+    return _export_rows(queryset)
+
+
+def _export_rows(queryset: QuerySet[OptOut]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -410,5 +433,14 @@ def import_numbers(data: bytes, *, by: Any, reason: str = "", org: Any = None) -
     plan = plan_import(data, org=org)
     at = timezone.now()
     for number in plan.new:
-        opt_out(number, source=Source.IMPORT, org=org, by=by, reason=reason, at=at)
+        opt_out(
+            number, source=Source.IMPORT, org=org, by=by, reason=reason, at=at, recorded=True
+        )
+    audit.record(
+        Action.IMPORT,
+        ("optout", ""),
+        actor=by,
+        after={"added": len(plan.new), "reason": reason},
+        label="STOP",
+    )
     return plan

@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from smsdesk.accounts import access
+from smsdesk.audit import services as audit
+from smsdesk.audit.models import Action
 from smsdesk.core import tenancy, text
 from smsdesk.core.errors import ServiceError, collect
 from smsdesk.webhooks import events as event_log
@@ -151,6 +153,9 @@ def create_endpoint(
     )
     transaction.on_commit(event_log.forget)
     event_log.forget()
+    audit.record(
+        Action.SETTINGS, endpoint, actor=by, after={"webhook": url, "events": kinds}, label=url
+    )
     return endpoint, secret
 
 
@@ -178,12 +183,18 @@ def set_enabled(*, by: Any, endpoint_id: int, enabled: bool, org: Any = None) ->
     endpoint.save(update_fields=["enabled", "disabled_reason", "failing_since"])
     transaction.on_commit(event_log.forget)
     event_log.forget()
+    audit.record(
+        Action.SETTINGS, endpoint, actor=by, after={"webhook_enabled": enabled}, label=endpoint.url
+    )
     return endpoint
 
 
 @transaction.atomic
 def delete_endpoint(*, by: Any, endpoint_id: int, org: Any = None) -> None:
     endpoint = get_endpoint(by=by, endpoint_id=endpoint_id, org=org)
+    audit.record(
+        Action.SETTINGS, endpoint, actor=by, before={"webhook": endpoint.url}, label=endpoint.url
+    )
     # Locked first: a try being recorded (delivery.record locks it too) finishes before the
     # rows are collected, or finds the endpoint gone; never an attempt left pointing nowhere.
     Endpoint.objects.for_org(endpoint.organisation_id).select_for_update().get(

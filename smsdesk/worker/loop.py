@@ -54,7 +54,10 @@ from smsdesk.messaging import (
     stats,
     stop,
 )
+from smsdesk.mail.delivery import Sender as MailSender
 from smsdesk.messaging.models import UnmatchedReport
+from smsdesk.notify import notices
+from smsdesk.retention import services as retention
 from smsdesk.sms.routing import Window
 from smsdesk.webhooks.delivery import Dispatcher
 from smsdesk.worker import leases
@@ -73,6 +76,8 @@ STOPPED_MID_HANDOVER = gettext_noop(
     "been sent. It is not sent again on its own; check with the recipient, then retry if "
     "needed."
 )
+# How often the mail notifications are looked at (seconds).
+NOTICES_EVERY = 2.0
 # How often the stored reports that wait for their part are looked at, at the least.
 UNMATCHED_EVERY = 10.0
 # Results acknowledged during a hand-over are recorded in groups of this many, or after this
@@ -566,7 +571,10 @@ class Worker:
         # Webhook deliveries: their own thread and pool, so a slow receiver never holds up
         # a gateway (webhooks/delivery.py).
         self.webhooks: Dispatcher | None = None
+        # Mail from the outbox: its own thread, so an absent mail server delays only mail.
+        self.mail: MailSender | None = None
         self._last_heartbeat = timezone.now()
+        self._last_notices = 0.0
         self._started = False
         self._routed_at = 0.0
         # One lease per line this worker may drive (SMSDESK_WORKER_LINES; `eligible`, when
@@ -608,6 +616,8 @@ class Worker:
         self._lease_thread.start()
         self.webhooks = Dispatcher(self.stopping, idle_sleep=self.idle_sleep)
         self.webhooks.start()
+        self.mail = MailSender(self.stopping, idle_sleep=self.idle_sleep)
+        self.mail.start()
         log.info(
             "worker %s (%s, pid %d) started for lines %s",
             self.id[:8],
@@ -647,6 +657,9 @@ class Worker:
             self._lease_thread.join(max(0.0, deadline - time.monotonic()))
         if self.webhooks is not None:  # a try under way is tried again after its lease
             self.webhooks.join(max(0.0, min(1.0, deadline - time.monotonic())))
+        if self.mail is not None:  # a mail being sent is sent again after its lease
+            self.mail.wake.set()
+            self.mail.join(max(0.0, min(1.0, deadline - time.monotonic())))
         stuck = [i for r in self.runners if r.is_alive() for i in r.in_flight]
         try:
             if stuck:
@@ -691,10 +704,22 @@ class Worker:
                 lifecycle.fold_campaign_counts()
                 routing.purge_usage(timezone.now())
                 once.purge_idempotency_keys()
+                # Data retention: one small batch per heartbeat (sends go on meanwhile).
+                if settings.SMSDESK_RETENTION_MONTHS:
+                    retention.purge_batch(
+                        before=timezone.now()
+                        - timedelta(days=30 * settings.SMSDESK_RETENTION_MONTHS)
+                    )
             # Recurring sends: each due occurrence once (claimed in the database).
             if recurring.fire_due():
                 self.wake_all()
             self._route()
+            # Mail notifications (copies of received SMS, grouped; a campaign finished; a
+            # gateway down): written to the outbox, sent by the mail thread.
+            if time.monotonic() - self._last_notices >= NOTICES_EVERY:
+                self._last_notices = time.monotonic()
+                if notices.step() and self.mail is not None:
+                    self.mail.wake.set()
         except Exception:
             log.exception("worker housekeeping failed, retrying")
             _reset_connection()

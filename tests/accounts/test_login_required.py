@@ -6,7 +6,20 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-PUBLIC = {"accounts:login", "set_language"}
+PUBLIC = {
+    "accounts:login",
+    "set_language",
+    # a forgotten password: reached without an account (tests/accounts/test_password_reset.py)
+    "accounts:password_reset",
+    "accounts:password_reset_done",
+    "accounts:password_reset_confirm",
+    "accounts:password_reset_complete",
+    # the second step of a login (tests/accounts/test_two_factor.py)
+    "accounts:login_code",
+    # a mail's one-click "stop these mails": the signed token is the authority
+    # (tests/notify/test_notifications.py)
+    "mail:stop",
+}
 POST_ONLY = (
     "logout",
     "create_token",
@@ -27,6 +40,10 @@ POST_ONLY = (
     "webhooks:create",
     "webhooks:toggle",
     "webhooks:send_again",
+    "two_factor_codes",
+    "email_settings",
+    "org_two_factor",
+    "two_factor_disable",
 )
 POST_ONLY += ("preview",)  # New SMS: a personalised text's preview
 POST_ONLY += ("line_pause", "line_resume", "line_routing", "line_reset")  # Passerelles: a line
@@ -50,6 +67,7 @@ SAMPLE_KWARGS = {
     "endpoint_id": 1,
     "delivery_id": 1,
     "webhook_id": 1,
+    "uidb64": "MQ",
 }
 # Pages about one object, an admin's page, or a step that needs an earlier one: their own
 # tests (tests/directory/) open them with what they need.
@@ -139,6 +157,7 @@ ADMIN_ONLY = USER_PAGES | {"optout:add", "optout:remove"}  # 403 for an operator
 ADMIN_ONLY |= {"optout:confirmation", "optout:import"}  # the STOP list's settings and import
 ADMIN_ONLY |= {"worker:gateways", "worker:gateways_panel"}  # Passerelles
 ADMIN_ONLY |= {"webhooks:list"}
+ADMIN_ONLY |= {"accounts:journal", "accounts:journal_export"}  # the audit log
 NEEDS_A_ROW = {"messaging:conversation_with": 404}  # no ?number= given
 
 

@@ -775,6 +775,7 @@ def web_objects(admin_user: User) -> dict:
         "field_id": ContactField.objects.create(key="ville", label="Ville").id,
         "token": uploads.save(b"Nom,Numero\nA,0612345678\n", user_id=admin_user.id, filename="a"),
         "kind": "contacts",
+        "uidb64": "MQ",  # a password reset link's user (tests/accounts/test_password_reset.py)
         "slug": "default",  # an organisation (the platform pages)
         "name": "simulator",  # a line (gateways/lines/<name>/...)
     }

@@ -171,3 +171,27 @@ def test_an_unreachable_database_is_one_error_and_the_rest_still_checked(tmp_pat
     assert not [ln for ln in lines if "migrations :" in ln or "worker :" in ln]
     assert line(lines, "fuseau horaire", separator=" :").startswith("ok")
     assert line(lines, "droits des fichiers", separator=" :").startswith("ok")
+
+
+def test_the_mail_set_up_is_said(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.mail.smtp import SMTPServer
+
+    # the default: a folder, nothing sent
+    settings.SMSDESK_EMAIL_URL = f"file://{tmp_path / 'mail'}"
+    passed, lines = check()
+    assert passed, lines
+    assert line(lines, "mail").startswith("ok") and "none is sent" in line(lines, "mail")
+    assert line(lines, "mail outbox").startswith("ok")
+    # an SMTP server that answers, then one that does not (the password never shown)
+    server = SMTPServer()
+    server.start()
+    try:
+        settings.SMSDESK_EMAIL_URL = f"smtp://me:s3cret@127.0.0.1:{server.port}"
+        passed, lines = check()
+        assert line(lines, "mail").startswith("ok") and "answers" in line(lines, "mail")
+    finally:
+        server.stop()
+    passed, lines = check()
+    assert not passed
+    assert line(lines, "mail").startswith("error") and "cannot be reached" in line(lines, "mail")
+    assert not any("s3cret" in ln for ln in lines)

@@ -26,6 +26,7 @@ class Command(BaseCommand):
             help="the platform administrator (the provider): belongs to no organisation",
         )
         add_org_argument(parser)
+        parser.add_argument("--email", default="", help="the address the user's mails go to")
         parser.add_argument(
             "--password-stdin",
             action="store_true",
@@ -57,6 +58,7 @@ class Command(BaseCommand):
                 role=role,
                 org=org,
                 platform=opts["platform_admin"],
+                email=opts["email"],
             )
         except services.AccountError as e:
             raise CommandError(str(e.message)) from None

@@ -1,0 +1,55 @@
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+
+from smsdesk.accounts import services
+from smsdesk.accounts.models import User
+from smsdesk.core.errors import ServiceError
+
+
+class Command(BaseCommand):
+    help = "Change a user's email address, email copies of received SMS, or two-factor rule."
+
+    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+        sub = parser.add_subparsers(dest="action", required=True)
+        s = sub.add_parser("set", help="change a user's settings")
+        s.add_argument("username")
+        s.add_argument("--email", help="the address the user's mails go to ('' : none)")
+        s.add_argument(
+            "--email-copies",
+            choices=User.EmailCopies.values,
+            help="copies of received SMS by email: all, mine (conversations they took part "
+            "in) or none",
+        )
+        two = s.add_mutually_exclusive_group()
+        two.add_argument(
+            "--require-2fa",
+            action="store_true",
+            default=None,
+            help="ask this user for a second factor at each login",
+        )
+        two.add_argument(
+            "--no-require-2fa", dest="require_2fa", action="store_false", help="stop asking"
+        )
+
+    def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
+        user = User.objects.filter(username=opts["username"]).first()
+        if user is None:
+            raise CommandError(_("No user named %(name)s.") % {"name": opts["username"]})
+        try:
+            if opts["email"] is not None:
+                services.set_email(user=user, email=opts["email"])
+            if opts["email_copies"] is not None:
+                services.set_email_copies(user=user, copies=opts["email_copies"])
+            if opts["require_2fa"] is not None:
+                services.set_require_2fa(user=user, required=opts["require_2fa"])
+        except ServiceError as e:
+            raise CommandError(str(e.message)) from None
+        self.stdout.write(
+            _("%(name)s: email %(email)s, copies %(copies)s, two-factor login %(two)s.")
+            % {
+                "name": user.username,
+                "email": user.email or "—",
+                "copies": user.email_copies,
+                "two": _("required") if user.require_2fa else _("optional"),
+            }
+        )

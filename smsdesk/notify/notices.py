@@ -1,0 +1,120 @@
+"""Mails that tell of a state: a campaign finished (to its author), a gateway down for more
+than SMSDESK_EMAIL_GATEWAY_DOWN_MINUTES (to the administrators). The worker's heartbeat looks;
+a `Notice` row, unique per campaign or per outage, makes each mail go once, whichever worker
+looks first (the row and the mails are one transaction)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+from django.urls import reverse
+from django.utils import timezone
+
+from smsdesk.accounts.models import LineAssignment, User
+from smsdesk.mail import services as mail
+from smsdesk.messaging import lifecycle
+from smsdesk.messaging.models import Campaign, GatewayState, Message
+from smsdesk.notify.models import Notice
+
+CAMPAIGN_LOOK_BACK = timedelta(days=7)
+
+
+def _once(kind: str, key: str, now: datetime) -> bool:
+    try:
+        with transaction.atomic():
+            Notice.objects.create(kind=kind, key=key, at=now)
+    except IntegrityError:
+        return False
+    return True
+
+
+def campaigns_finished(*, now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    outstanding = Message.objects.filter(
+        campaign_id=OuterRef("id"), status__in=lifecycle.OUTSTANDING
+    )
+    candidates = (
+        Campaign.objects.across_orgs()  # the worker looks at every organisation's campaigns
+        .filter(
+            created_at__gte=now - CAMPAIGN_LOOK_BACK,
+            send_at__lte=now,
+            recipient_count__gt=0,
+            author__is_active=True,
+        )
+        .exclude(author__email="")
+        .filter(~Exists(outstanding))
+        .select_related("author")
+    )
+    sent = 0
+    for c in candidates:
+        if Notice.objects.filter(kind=mail.Kind.CAMPAIGN_FINISHED, key=str(c.id)).exists():
+            continue
+        with transaction.atomic():
+            if not _once(mail.Kind.CAMPAIGN_FINISHED, str(c.id), now):
+                continue
+            counts = lifecycle.campaign_counts([c.id]).get(c.id, {})
+            author = c.author
+            assert author is not None
+            url = mail.unsubscribe_url(kind=mail.Kind.CAMPAIGN_FINISHED, address=author.email)
+            mail.queue_rendered(
+                to=author.email,
+                kind=mail.Kind.CAMPAIGN_FINISHED,
+                template="campaign_finished",
+                context={
+                    "campaign": c,
+                    "counts": sorted(counts.items()),
+                    "link": mail.absolute(reverse("messaging:campaign", args=[c.id])),
+                    "unsubscribe_url": url,
+                },
+                language=author.language,
+                headers=mail.unsubscribe_headers(url),
+            )
+            sent += 1
+    return sent
+
+
+def gateways_down(*, now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    limit = now - timedelta(minutes=settings.SMSDESK_EMAIL_GATEWAY_DOWN_MINUTES)
+    sent = 0
+    for g in GatewayState.objects.filter(down_since__lte=limit):
+        assert g.down_since is not None
+        key = f"{g.name}@{g.down_since.isoformat()}"
+        with transaction.atomic():
+            if not _once(mail.Kind.GATEWAY_DOWN, key, now):
+                continue
+            admins = User.objects.filter(role=User.Role.ADMIN, is_active=True).exclude(email="")
+            owner = (
+                LineAssignment.objects.filter(line=g.name)
+                .values_list("organisation_id", flat=True)
+                .first()
+            )
+            if owner is not None:  # the line's organisation's administrators
+                admins = admins.filter(organisation_id=owner)
+            for admin in admins:
+                url = mail.unsubscribe_url(kind=mail.Kind.GATEWAY_DOWN, address=admin.email)
+                mail.queue_rendered(
+                    to=admin.email,
+                    kind=mail.Kind.GATEWAY_DOWN,
+                    template="gateway_down",
+                    context={
+                        "gateway": g,
+                        "minutes": int((now - g.down_since).total_seconds() // 60),
+                        "link": mail.absolute(reverse("worker:gateways")),
+                        "unsubscribe_url": url,
+                    },
+                    language=admin.language,
+                    headers=mail.unsubscribe_headers(url),
+                )
+                sent += 1
+    return sent
+
+
+def step(*, now: datetime | None = None) -> int:
+    """The worker's heartbeat: every notice due."""
+    from smsdesk.notify import copies
+
+    return copies.flush(now=now) + campaigns_finished(now=now) + gateways_down(now=now)
