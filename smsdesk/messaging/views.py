@@ -173,14 +173,14 @@ def recipient_file_of(
         if size > imports.max_bytes():
             raise imports.too_big(size)
         data = upload.read()
-        recipients = imports.read_recipients(data)
+        recipients = imports.read_recipients(data, name=upload.name or "")
         # the file chosen before on this form is replaced, not kept a day beside it
         kept = uploads.save(data, user_id=user_id, filename=upload.name or "", replacing=token)
         return kept, recipients
     if not token:
         return "", None
-    data, _name = uploads.load(token, user_id=user_id)
-    return token, imports.read_recipients(data)
+    data, name = uploads.load(token, user_id=user_id)
+    return token, imports.read_recipients(data, name=name)
 
 
 PREVIEW_LINES = 100  # rejected and duplicate lines shown; the counts cover them all
