@@ -316,7 +316,7 @@ class Conversation(OrgOwned):
     unread_count = models.PositiveIntegerField(default=0)
     # Labels put on the discussion (an auto-reply's "tag the conversation"), each between
     # spaces (" rdv promo "): a tag is found by one `icontains(" tag ")`, in the list's
-    # search too. Written only by `conversation_tags.add_tag`.
+    # search too. Written only by `autoreplies.add_conversation_tag`.
     tags = models.CharField(_("tags"), max_length=500, blank=True, default="", db_default="")
 
     class Meta:

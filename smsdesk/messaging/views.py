@@ -563,7 +563,10 @@ def conversations(request: HttpRequest) -> HttpResponse:
     qs = Conversation.objects.for_org(tenancy.of_request(request))
     if search:
         found = directory.number_search(search, "peer", org=tenancy.of_request(request))
-        qs = qs.filter(found | Q(last_body__icontains=search))
+        # a tag (an auto-reply's "tag the discussion"), as a word: " rdv " in " rdv promo "
+        tag = search.strip().lstrip("#")
+        tagged = Q(tags__icontains=f" {tag} ") if tag and " " not in tag else Q(pk__in=[])
+        qs = qs.filter(found | Q(last_body__icontains=search) | tagged)
     qs = directory.with_names(qs, "peer")
     context = paginate(request, qs, CONVERSATION_ORDER)  # index conv_recent
     return render(request, "messaging/conversations.html", {"q": search, **context})

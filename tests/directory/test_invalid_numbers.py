@@ -20,7 +20,7 @@ from smsdesk.core.errors import ServiceError
 from smsdesk.directory import imports, invalid
 from smsdesk.directory.models import Contact, InvalidNumber, InvalidNumberReport
 from smsdesk.messaging import sending
-from smsdesk.messaging.models import Campaign, Message
+from smsdesk.messaging.models import Campaign
 from smsdesk.sms import numbers
 
 FILE = (
@@ -197,7 +197,7 @@ def test_cleanup_deletes_the_contacts_holding_them_after_naming_how_many(
     Contact.objects.create(name="Gardé", number="+33612345678")
     question = client_bob.get(f"/directory/contacts/invalid/{report.id}/cleanup/")
     assert "1 contact a un de ces numéros invalides" in question.content.decode()
-    assert not Contact.objects.filter(name="Ancien").count() == 0  # a GET deletes nothing
+    assert Contact.objects.filter(name="Ancien").exists()  # a GET deletes nothing
     done = client_bob.post(
         f"/directory/contacts/invalid/{report.id}/cleanup/", {"confirmed": "1", "expected": "1"}
     )
