@@ -91,9 +91,7 @@ def _seed(org: Organisation, line: str, *, extra: bool) -> dict:
         targets=Targets(numbers=[SAME]),
         repeat=recurring.check_repeat(every="day", at="09:00"),
     )
-    rule = autoreplies.create_rule(
-        by=admin, org=org, keyword="horaires", text="9h-18h", tag="rdv"
-    )
+    rule = autoreplies.create_rule(by=admin, org=org, keyword="horaires", text="9h-18h", tag="rdv")
     # a send from a file with an invalid number: its report (page, CSV, cleanup, API)
     from_file = sending.create_campaign(
         author=admin,
