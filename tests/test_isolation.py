@@ -35,8 +35,15 @@ from smsdesk.api.endpoints import api
 from smsdesk.calls import services as calls
 from smsdesk.calls.models import Call
 from smsdesk.core import tenancy
+from smsdesk.directory import imports
 from smsdesk.directory import services as directory
-from smsdesk.directory.models import Contact, ContactField, Group
+from smsdesk.directory.models import (
+    Contact,
+    ContactField,
+    Group,
+    InvalidNumber,
+    InvalidNumberReport,
+)
 from smsdesk.directory.services import Targets
 from smsdesk.gateways.base import InboundSMS
 from smsdesk.gateways.simulator import SimulatorGateway
@@ -64,6 +71,7 @@ MISSING = 987_654_321
 PASSWORD = "correct horse 42"
 MODELS = (Message, Campaign, Conversation, Contact, Group, ContactField, OptOut, OptOutEvent)
 MODELS += (Call, ApiToken, Recurrence, AutoReply, Endpoint, Event)
+MODELS += (InvalidNumberReport, InvalidNumber)
 
 
 def _seed(org: Organisation, line: str, *, extra: bool) -> dict:
@@ -90,7 +98,15 @@ def _seed(org: Organisation, line: str, *, extra: bool) -> dict:
         targets=Targets(numbers=[SAME]),
         repeat=recurring.check_repeat(every="day", at="09:00"),
     )
-    rule = autoreplies.create_rule(by=admin, org=org, keyword="horaires", text="9h-18h")
+    rule = autoreplies.create_rule(by=admin, org=org, keyword="horaires", text="9h-18h", tag="rdv")
+    # a send from a file with an invalid number: its report (page, CSV, cleanup, API)
+    from_file = sending.create_campaign(
+        author=admin,
+        org=org,
+        body="Fichier",
+        recipient_file=imports.read_recipients(f"Numero\n{SAME}\n06 00\n".encode()),
+    )
+    assert from_file.invalid_report is not None
     # rows as the worker writes them (the address check of create_endpoint needs a DNS)
     endpoint = Endpoint.objects.create(
         organisation=org, url="https://hooks.example/sms", events=["message.received"], secret="s"
@@ -103,6 +119,9 @@ def _seed(org: Organisation, line: str, *, extra: bool) -> dict:
     )
     if extra:  # B's own rows, marked
         directory.create_contact(name=MARK, number=ONLY_B, org=org)
+        # B's own contact with a number smsdesk refuses, and an import that refused it
+        Contact.objects.create(name=MARK + " ancien", number="+3360000", organisation=org)
+        imports.apply(f"Nom;Numero\n{MARK};06 00 00\n".encode(), org=org, name=MARK)
         directory.create_group(name=MARK, org=org)
         sending.create_campaign(author=admin, org=org, body=f"{MARK} soldes", to=[ONLY_B])
         receiving.receive_inbound(gateway=line, sender=ONLY_B, text=MARK, received_at=now)
@@ -126,6 +145,7 @@ def _seed(org: Organisation, line: str, *, extra: bool) -> dict:
             "call_id": call.id,
             "recurrence_id": rec.id,
             "rule_id": rule.id,
+            "report_id": from_file.invalid_report.id,
             "endpoint_id": endpoint.id,
             "webhook_id": endpoint.id,
             "delivery_id": delivery.id,
@@ -253,7 +273,10 @@ API_BODIES = {
     ("patch", "/api/v1/groups/{group_id}"): {"name": "Renamed"},
     ("put", "/api/v1/groups/{group_id}"): {"name": "Renamed"},
     ("post", "/api/v1/optouts"): {"number": ONLY_B, "reason": "test"},
+    # a CSV body (text/csv): A's own list gets the number, B's does not
+    ("post", "/api/v1/optouts/import"): b"Numero\n+33655555556\n",
     ("post", "/api/v1/autoreplies"): {"keyword": "tarifs", "text": "Voir le site"},
+    ("patch", "/api/v1/autoreplies/{rule_id}"): {"text": "Changé", "tag": "pirate"},
     ("patch", "/api/v1/recurring/{recurrence_id}"): {"paused": True},
     # refused before anything is stored (the address does not resolve here): still checked
     ("post", "/api/v1/webhooks"): {"url": "https://hooks.example/b", "events": ["call.received"]},
@@ -270,7 +293,9 @@ def _operations() -> list[tuple[str, str]]:
     ]
 
 
-def _api(client: Client, method: str, url: str, body: dict | None):  # type: ignore[no-untyped-def]
+def _api(client: Client, method: str, url: str, body: dict | bytes | None):  # type: ignore[no-untyped-def]
+    if isinstance(body, bytes):
+        return getattr(client, method)(url, body, content_type="text/csv")
     if method in ("get", "delete"):
         return getattr(client, method)(url + (f"?q={SEARCH}" if method == "get" else ""))
     return getattr(client, method)(url, json.dumps(body or {}), content_type="application/json")
@@ -312,6 +337,9 @@ def test_every_api_operation_answers_for_its_organisation_only(world) -> None:  
     created = Message.objects.across_orgs().filter(peer=ONLY_B, organisation=a["org"])
     assert created.exists()
     assert not Contact.objects.for_org(b["org"]).filter(number="+33655555555").exists()
+    assert OptOut.objects.for_org(a["org"]).filter(number="+33655555556").exists()
+    assert not OptOut.objects.for_org(b["org"]).filter(number="+33655555556").exists()
+    assert Contact.objects.for_org(b["org"]).filter(number="+3360000").exists()  # not cleaned
 
 
 def test_the_api_lists_count_only_their_organisation(world) -> None:  # type: ignore[no-untyped-def]
@@ -342,7 +370,7 @@ def test_every_command_with_org_reads_and_writes_that_organisation(world, tmp_pa
     a, b = world["a"], world["b"]
     before = _fingerprint(b["org"])
     listed = _command("campaigns", "list", "--org", "a")
-    assert MARK not in listed and listed.count("\n") == 1
+    assert MARK not in listed and listed.count("\n") == 2  # its campaign and its file send
     with pytest.raises(CommandError, match=str(b["ids"]["campaign_id"])):
         _command("campaigns", "show", str(b["ids"]["campaign_id"]), "--org", "a")
     with pytest.raises(CommandError):
@@ -362,6 +390,13 @@ def test_every_command_with_org_reads_and_writes_that_organisation(world, tmp_pa
     csv_file.write_text("Dupont,+33644444444\n")
     _command("contacts", "import", str(csv_file), "--org", "a")
     assert Contact.objects.for_org(a["org"]).filter(number="+33644444444").exists()
+    stop_file = tmp_path / "stop.csv"
+    stop_file.write_text("+33643434343\n")
+    _command("optout", "import", str(stop_file), "--org", "a")
+    assert OptOut.objects.for_org(a["org"]).filter(number="+33643434343").exists()
+    with pytest.raises(CommandError):
+        _command("autoreply", "set", str(b["ids"]["rule_id"]), "--text", "x", "--org", "a")
+    _command("autoreply", "set", str(a["ids"]["rule_id"]), "--text", "changé", "--org", "a")
     assert _fingerprint(b["org"]) == before
 
 

@@ -5,10 +5,11 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Path, Router, Schema, Status
 
 from smsdesk.api.schemas import MAX_ID, ErrorOut, RecurrenceOut, RowId, StrictIn
-from smsdesk.messaging import autoreplies, recurring
+from smsdesk.messaging import autoreplies, errors, recurring
 from smsdesk.messaging.models import AutoReply, Recurrence
 
 router = Router(tags=["automation"])
@@ -71,6 +72,22 @@ class AutoReplyIn(StrictIn):
     )
     gateway: str = Field("", max_length=64, description="a line's name; empty: every line")
     group: RowId | None = Field(None, description="a group the sender is added to")
+    tag: str = Field(
+        "", max_length=200, description="a tag put on the sender's discussion (one word)"
+    )
+
+
+class AutoReplyPatchIn(StrictIn):
+    """The fields to change; the others keep their value."""
+
+    keyword: str | None = Field(None, max_length=200)
+    match: str | None = Field(None, max_length=10, description="whole, word or contains")
+    text: str | None = Field(None, max_length=5000)
+    delay_minutes: int | None = Field(None, ge=1, le=autoreplies.MAX_DELAY_MINUTES)
+    gateway: str | None = Field(None, max_length=64, description="a line's name; empty: every")
+    group: RowId | None = Field(None, description="a group id; null: no group")
+    tag: str | None = Field(None, max_length=200, description="one word; empty: no tag")
+    active: bool | None = Field(None, description="false: the rule no longer answers")
 
 
 class AutoReplyOut(Schema):
@@ -81,6 +98,8 @@ class AutoReplyOut(Schema):
     delay_minutes: int
     gateway: str
     group: int | None
+    tag: str
+    active: bool
     position: int
 
 
@@ -93,6 +112,8 @@ def _rule_out(rule: AutoReply) -> dict:
         "delay_minutes": rule.delay_minutes,
         "gateway": rule.gateway,
         "group": rule.group_id,
+        "tag": rule.tag,
+        "active": rule.active,
         "position": rule.position,
     }
 
@@ -117,6 +138,22 @@ def list_autoreplies(request: HttpRequest):  # type: ignore[no-untyped-def]
 def create_autoreply(request: HttpRequest, payload: AutoReplyIn):  # type: ignore[no-untyped-def]
     rule = autoreplies.create_rule(by=request.user, org=request.organisation, **payload.dict())
     return Status(201, _rule_out(rule))
+
+
+@router.patch(
+    "/autoreplies/{rule_id}",
+    response={200: AutoReplyOut, **ERRORS},
+    summary="Change an auto-reply in place (administrators); fields not given keep their value",
+)
+def update_autoreply(request: HttpRequest, payload: AutoReplyPatchIn, rule_id: int = ID):  # type: ignore[no-untyped-def]
+    changes = payload.dict(exclude_unset=True)
+    nulls = [k for k, v in changes.items() if v is None and k != "group"]
+    if nulls:  # null only means "none" for the group
+        raise errors.InvalidAutoReply(
+            _("%(field)s cannot be null.") % {"field": nulls[0]}, field=nulls[0]
+        )
+    rule = autoreplies.update_rule(rule_id, by=request.user, org=request.organisation, **changes)
+    return _rule_out(rule)
 
 
 @router.delete("/autoreplies/{rule_id}", response={204: None, **ERRORS})

@@ -9,8 +9,17 @@ from django.http import HttpRequest
 from ninja import File, Form, Path, Query, Router, Schema, Status, UploadedFile
 from pydantic import Field
 
-from smsdesk.api.schemas import MAX_ID, ErrorOut, Moment, StrictIn
-from smsdesk.directory import imports
+from smsdesk.api.schemas import (
+    COUNT_EXACT_HELP,
+    COUNT_HELP,
+    MAX_ID,
+    NEXT_CURSOR_HELP,
+    ErrorOut,
+    Moment,
+    StrictIn,
+)
+from smsdesk.core.lists import api_count
+from smsdesk.directory import imports, invalid
 from smsdesk.messaging import campaigns, sending
 from smsdesk.messaging.models import Campaign
 
@@ -142,6 +151,56 @@ def retry_campaign(request: HttpRequest, campaign_id: int = Path(..., ge=1, le=M
     }
 
 
+class InvalidNumberOut(Schema):
+    line: int | None = Field(..., description="its line in the file of recipients")
+    number: str = Field(..., description="as given (a control character shown as U+FFFD)")
+    reason: str = Field(..., description="too short, too long, contains letters, ...")
+    message: str = Field(..., description="the reason in the token's language")
+
+
+class InvalidNumberPage(Schema):
+    count: int = Field(..., description=COUNT_HELP)
+    count_exact: bool = Field(..., description=COUNT_EXACT_HELP)
+    next_cursor: int | None = Field(..., description=NEXT_CURSOR_HELP)
+    invalid: list[InvalidNumberOut]
+
+
+@router.get(
+    "/{campaign_id}/invalid",
+    response={200: InvalidNumberPage, 401: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="The numbers the campaign's file refused, with why, in file order; page with "
+    "`after` = the previous next_cursor",
+)
+def campaign_invalid_numbers(  # type: ignore[no-untyped-def]
+    request: HttpRequest,
+    campaign_id: int = Path(..., ge=1, le=MAX_ID),
+    after: int | None = Query(None, ge=1, le=MAX_ID, description="only numbers after this cursor"),
+    limit: int = Query(100, ge=1, le=500),
+):
+    campaign = campaigns.get_campaign(campaign_id, org=request.organisation)
+    if campaign.invalid_report_id is None:
+        return {"count": 0, "count_exact": True, "next_cursor": None, "invalid": []}
+    report = invalid.get_report(campaign.invalid_report_id, org=request.organisation)
+    qs = invalid.numbers_of(report).order_by("id")
+    counted = api_count(qs)
+    if after is not None:
+        qs = qs.filter(id__gt=after)  # keyset on the primary key: no OFFSET
+    rows = list(qs[: limit + 1])
+    return {
+        **counted,
+        "next_cursor": rows[limit - 1].id if len(rows) > limit else None,
+        "invalid": [
+            {
+                "line": n.line,
+                "number": n.number,
+                "reason": n.reason,
+                "message": invalid.reason_text(n),
+            }
+            for n in rows[:limit]
+        ],
+    }
+
+
 class RejectedLineOut(Schema):
     line: int
     reason: str
@@ -210,7 +269,7 @@ def send_from_file(  # type: ignore[no-untyped-def]
     reads the file."""
     if file.size is not None and file.size > imports.max_bytes():
         raise imports.too_big(file.size)
-    recipients = imports.read_recipients(file.read())
+    recipients = imports.read_recipients(file.read(), name=file.name or "")
     report = _file_report(recipients)
     if form.dry_run:
         return Status(200, {"campaign": None, "file": report})

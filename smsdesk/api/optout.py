@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from smsdesk.api.schemas import (
@@ -16,6 +17,8 @@ from smsdesk.api.schemas import (
     StrictIn,
 )
 from smsdesk.core.lists import api_count
+from smsdesk.directory import errors as directory_errors
+from smsdesk.directory import imports
 from smsdesk.directory import services as directory
 from smsdesk.optout import services
 from smsdesk.optout.models import OptOut, OptOutEvent, Source
@@ -117,6 +120,96 @@ def add_optout(request: HttpRequest, payload: OptOutIn):  # type: ignore[no-unty
         never=payload.never,
     )
     return Status(201, _out(entry))
+
+
+class ImportRejectedOut(Schema):
+    line: int
+    reason: str
+    text: str = Field(..., description="the start of the line, to find it")
+
+
+class ImportOut(Schema):
+    added: int = Field(..., description="numbers put on the list (would be, in a dry run)")
+    already: int = Field(..., description="numbers of the file already on the list")
+    rejected: list[ImportRejectedOut] = Field(..., description="lines without a valid number")
+    duplicates: int = Field(..., description="lines repeating a number of an earlier line")
+    dry_run: bool
+
+
+_IMPORT_BODY = {
+    "required": True,
+    "description": "The CSV file of numbers (read as the contact import reads one: encoding, "
+    "separator, header, a number column), as the body (text/csv, up to "
+    "SMSDESK_MAX_REQUEST_BYTES) or as the `file` field of a multipart form (up to "
+    "SMSDESK_IMPORT_MAX_BYTES).",
+    "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            }
+        },
+    },
+}
+
+
+def _import_data(request: HttpRequest) -> bytes:
+    if (request.content_type or "") == "multipart/form-data":
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise directory_errors.ImportRefused(_("Send the CSV file as the field “file”."))
+        if (upload.size or 0) > imports.max_bytes():
+            raise imports.too_big(upload.size or 0)
+        return bytes(upload.read())
+    data = bytes(request.body)
+    if len(data) > imports.max_bytes():
+        raise imports.too_big(len(data))
+    return data
+
+
+@router.post(
+    "/import",
+    response={
+        200: ImportOut,
+        400: ErrorOut,
+        401: ErrorOut,
+        403: ErrorOut,
+        413: ErrorOut,
+        422: ErrorOut,
+    },
+    summary="Import a CSV file of numbers into the STOP list (administrators)",
+    openapi_extra={"requestBody": _IMPORT_BODY},
+)
+def import_optouts(  # type: ignore[no-untyped-def]
+    request: HttpRequest,
+    reason: str = Query(
+        "", max_length=services.MAX_REASON, description="why, kept in each number's history"
+    ),
+    dry_run: bool = Query(False, description="read and count, change nothing"),
+):
+    """Each number of the file goes on the list with the source `import` (its history line,
+    what waits for it blocked at once), in one transaction; numbers already on it are left
+    as they are; the lines without a valid number are listed with their line and why."""
+    data = _import_data(request)
+    if dry_run:
+        services.check_admin(request.user)
+        services.check_import_reason(reason)
+        plan = services.plan_import(data, org=request.organisation)
+    else:
+        plan = services.import_numbers(
+            data, by=request.user, reason=reason, org=request.organisation
+        )
+    return {
+        "added": len(plan.new),
+        "already": len(plan.already),
+        "rejected": [
+            {"line": r.line, "reason": r.reason, "text": r.text} for r in plan.file.rejected
+        ],
+        "duplicates": len(plan.file.duplicates),
+        "dry_run": dry_run,
+    }
 
 
 @router.delete(

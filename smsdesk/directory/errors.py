@@ -60,3 +60,10 @@ class InvalidRule(ServiceError):
     """A dynamic group's rule that cannot be stored: the message says which condition."""
 
     code = "invalid_rule"
+
+
+class ContactsChanged(ServiceError):
+    """The contacts a cleanup would delete are not those the person confirmed."""
+
+    code = "contacts_changed"
+    http_status = 409

@@ -31,7 +31,7 @@ from smsdesk.core import tenancy
 from smsdesk.core.bulk import insert_rows
 from smsdesk.core.spreadsheet import FORMULA_START
 from smsdesk.core.text import quoted
-from smsdesk.directory import errors, services
+from smsdesk.directory import errors, invalid, services
 from smsdesk.directory.models import Contact, ContactField, Group, search_name_of
 from smsdesk.sms import errors as sms_errors
 from smsdesk.sms import numbers
@@ -83,6 +83,26 @@ class Rejected:
     line: int
     reason: str
     text: str  # the start of the line, to find it
+    # When the line was refused for its number: the number as given and why (a key of
+    # core.number_reasons.NUMBER_REASONS), what the invalid numbers report keeps.
+    number: str = ""
+    code: str = ""
+
+
+@dataclass
+class _BadNumber:
+    """A line refused for its number (`_read_row`, `_json_row`)."""
+
+    raw: str
+    code: str
+    message: str
+
+    @classmethod
+    def of(cls, raw: str, error: sms_errors.InvalidNumber) -> _BadNumber:
+        return cls(raw, error.reason, services.invalid_number_message(raw, error))
+
+    def rejected(self, line: int, text: str) -> Rejected:
+        return Rejected(line, self.message, text, number=self.raw, code=self.code)
 
 
 @dataclass
@@ -105,6 +125,7 @@ class Plan:
     columns: list[str] = field(default_factory=list)  # what each column was read as
     ignored_columns: list[str] = field(default_factory=list)
     group: str = ""
+    invalid_report: Any = None  # the numbers refused, kept by `apply` (InvalidNumberReport)
 
     @property
     def importable(self) -> int:
@@ -343,7 +364,10 @@ def plan(data: bytes, *, group: str = "", org: Any = None) -> Plan:
     seen: dict[str, int] = {}
     for line, cells in records:
         row_or_reason = _read_row(line, cells, layout)
-        if isinstance(row_or_reason, str):
+        if isinstance(row_or_reason, _BadNumber):
+            text = _shorten(result.delimiter.join(cells))
+            result.rejected.append(row_or_reason.rejected(line, text))
+        elif isinstance(row_or_reason, str):
             shown = cells[1:] if cells[0] == "\x00csv-error" else cells
             result.rejected.append(
                 Rejected(line, row_or_reason, _shorten(result.delimiter.join(shown)))
@@ -389,7 +413,10 @@ def _plan_json(text: str, result: Plan, org: Any) -> Plan:
         if isinstance(item, dict) and isinstance(item.get("fields"), dict):
             ignored.update((str(k)[:40], None) for k in item["fields"] if k not in known)
         row_or_reason = _json_row(line, item, known)
-        if isinstance(row_or_reason, str):
+        if isinstance(row_or_reason, _BadNumber):
+            shown = json.dumps(item, ensure_ascii=False)
+            result.rejected.append(row_or_reason.rejected(line, _shorten(shown)))
+        elif isinstance(row_or_reason, str):
             shown = json.dumps(item, ensure_ascii=False) if not isinstance(item, str) else item
             result.rejected.append(Rejected(line, row_or_reason, _shorten(shown)))
         elif row_or_reason.number in seen:
@@ -404,7 +431,7 @@ def _plan_json(text: str, result: Plan, org: Any) -> Plan:
     return result
 
 
-def _json_row(line: int, item: object, known: set[str]) -> Row | str:
+def _json_row(line: int, item: object, known: set[str]) -> Row | str | _BadNumber:
     if not isinstance(item, dict):
         return _("not a contact (an object with name and number)")
     unknown = set(item) - JSON_KEYS
@@ -419,7 +446,7 @@ def _json_row(line: int, item: object, known: set[str]) -> Row | str:
     try:
         number = numbers.normalise(raw_number, default_region=services.region())
     except sms_errors.InvalidNumber as e:
-        return services.invalid_number_message(raw_number, e)
+        return _BadNumber.of(raw_number, e)
     groups, fields = item.get("groups") or [], item.get("fields") or {}
     if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
         return _("groups is a list of group names")
@@ -468,7 +495,7 @@ def _cell(cells: list[str], col: int | None) -> str:
     return cells[col] if col is not None and col < len(cells) else ""
 
 
-def _read_row(line: int, cells: list[str], layout: _Layout) -> Row | str:
+def _read_row(line: int, cells: list[str], layout: _Layout) -> Row | str | _BadNumber:
     """A valid row, or why the line is rejected."""
     if cells[0] == "\x00csv-error":
         return _('a quote (") is opened and never closed: this line and the rest are unreadable')
@@ -483,7 +510,7 @@ def _read_row(line: int, cells: list[str], layout: _Layout) -> Row | str:
     try:
         number = numbers.normalise(raw_number, default_region=services.region())
     except sms_errors.InvalidNumber as e:
-        return services.invalid_number_message(raw_number, e)
+        return _BadNumber.of(raw_number, e)
     try:
         row = Row(line=line, name=services.clean_name(_cell(cells, layout.name)), number=number)
         if layout.first_name is not None:
@@ -555,11 +582,15 @@ def _compare(rows: list[Row], result: Plan, org: Any) -> None:
 
 
 @transaction.atomic
-def apply(data: bytes, *, group: str = "", org: Any = None) -> Plan:
+def apply(data: bytes, *, group: str = "", org: Any = None, by: Any = None, name: str = "") -> Plan:
     """Import `data` into organisation `org`: plan it again (the directory may have changed
-    since the preview) and write it all in this transaction, or nothing."""
+    since the preview) and write it all in this transaction, or nothing. The lines refused
+    for their number are kept (`result.invalid_report`, directory/invalid.py)."""
     org = tenancy.resolve(org)
     result = plan(data, group=group, org=org)
+    result.invalid_report = invalid.record(
+        result.rejected, kind=invalid.Kind.IMPORT, label=name, by=by, org=org
+    )
     if not result.importable and not (result.group and result.unchanged):
         return result
     group_names = {g for row, _c in result.update for g in row.groups}
@@ -730,6 +761,7 @@ class RecipientFile:
     encoding: str = "utf-8"
     delimiter: str = ","
     header: bool = False
+    name: str = ""  # the file's name, when known: the label of its invalid numbers report
 
     @property
     def numbers(self) -> list[str]:
@@ -739,7 +771,7 @@ class RecipientFile:
         return {r.number: r.values for r in self.recipients}
 
 
-def read_recipients(data: bytes) -> RecipientFile:
+def read_recipients(data: bytes, *, name: str = "") -> RecipientFile:
     """Read a file of recipients: a number column, found by its header word (“Numéro”,
     “Téléphone”, “Mobile”...) or, without a header, by its content; with a header, every
     other column whose title can name a field. Refuses what `decode` refuses (empty,
@@ -749,7 +781,7 @@ def read_recipients(data: bytes) -> RecipientFile:
 
     text, encoding = decode(data)
     plan_ = Plan(encoding=encoding)  # collects the lines too long to read
-    result = RecipientFile(encoding=encoding)
+    result = RecipientFile(encoding=encoding, name=name)
     lines = _lines(text, plan_)
     result.rejected = plan_.rejected
     result.delimiter = sniff_delimiter(lines)
@@ -801,8 +833,7 @@ def read_recipients(data: bytes) -> RecipientFile:
         try:
             number = numbers.normalise(raw_number, default_region=services.region())
         except sms_errors.InvalidNumber as e:
-            reason = services.invalid_number_message(raw_number, e)
-            result.rejected.append(Rejected(line, reason, shown))
+            result.rejected.append(_BadNumber.of(raw_number, e).rejected(line, shown))
             continue
         if number in seen:
             result.duplicates.append(Duplicate(line, seen[number], number))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -108,3 +109,49 @@ def search_name_of(name: str, first_name: str) -> str:
         return search_form(name)
     first, last = search_form(first_name), search_form(name)
     return f"{first} {last} / {last} {first}"
+
+
+class InvalidNumberReport(OrgOwned):
+    """The numbers one send (its file of recipients) or one contact import refused while it
+    went on with the valid ones, each with why (`InvalidNumber`): the page and the CSV of
+    the invalid numbers, and the cleanup of the contacts that hold them (directory/invalid.py)."""
+
+    class Kind(models.TextChoices):
+        SEND = "send", _("send")
+        IMPORT = "import", _("contact import")
+
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    label = models.CharField(max_length=200, blank=True, default="")  # the file's name
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organisation", "created_at", "id"], name="invalid_report_recent")
+        ]
+
+
+class InvalidNumber(OrgOwned):
+    """One number a send or an import refused: as given (controls shown as U+FFFD), the form
+    a stored contact number would have (`compact`: what the cleanup compares), and why
+    (a `core.number_reasons.NUMBER_REASONS` key)."""
+
+    report = models.ForeignKey(
+        InvalidNumberReport, on_delete=models.CASCADE, related_name="numbers"
+    )
+    line = models.PositiveIntegerField(null=True, blank=True)  # in the file
+    number = models.CharField(max_length=64)
+    compact = models.CharField(max_length=64)
+    reason = models.CharField(max_length=40)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organisation", "report", "id"], name="invalid_number_report")
+        ]

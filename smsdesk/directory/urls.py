@@ -10,6 +10,13 @@ urlpatterns = [
     path("contacts/export/", views.export, name="export"),
     path("contacts/import/", views.import_upload, name="import"),
     path("contacts/import/<str:token>/", views.import_preview, name="import_preview"),
+    path("contacts/invalid/<int:report_id>/", views.invalid_numbers, name="invalid"),
+    path("contacts/invalid/<int:report_id>/csv/", views.invalid_csv, name="invalid_csv"),
+    path(
+        "contacts/invalid/<int:report_id>/cleanup/",
+        views.invalid_cleanup,
+        name="invalid_cleanup",
+    ),
     path("contacts/fields/", views.fields, name="fields"),
     path("contacts/fields/<int:field_id>/delete/", views.field_delete, name="field_delete"),
     path("contacts/<int:contact_id>/", views.contact, name="contact"),

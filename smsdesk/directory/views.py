@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -12,8 +14,8 @@ from django.views.decorators.http import require_POST
 from smsdesk.accounts import access
 from smsdesk.core import bounds
 from smsdesk.core.errors import ServiceError
-from smsdesk.core.lists import Column, paginate, search_text, sort_order
-from smsdesk.directory import exports, imports, services, uploads
+from smsdesk.core.lists import Column, paginate, search_text, sort_order, table_page
+from smsdesk.directory import exports, imports, invalid, services, uploads
 from smsdesk.directory.forms import ContactFieldForm, ContactForm, GroupForm, ImportForm
 from smsdesk.directory.models import Group
 
@@ -196,7 +198,9 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponse:
     group = (request.POST.get("group") or request.GET.get("group") or "").strip()[:200]
     try:
         if request.method == "POST":
-            result = imports.apply(data, group=group, org=request.organisation)
+            result = imports.apply(
+                data, group=group, org=request.organisation, by=request.user, name=filename
+            )
         else:
             result = imports.plan(data, group=group, org=request.organisation)
     except ServiceError as e:
@@ -213,6 +217,8 @@ def import_preview(request: HttpRequest, token: str) -> HttpResponse:
             )
             % result.counts(),
         )
+        if result.invalid_report is not None:
+            return redirect("directory:invalid", report_id=result.invalid_report.id)
         return redirect("directory:contacts")
     return render(
         request,
@@ -526,4 +532,84 @@ def suggest(request: HttpRequest, kind: str) -> HttpResponse:
         request,
         "directory/_suggestions.html",
         {"found": found, "kind": kind, "too_short": len(q.strip()) < services.MIN_SUGGEST},
+    )
+
+
+# --- the invalid numbers of a send or an import (directory/invalid.py) ---------------------
+
+
+def _campaign_id(report) -> int | None:  # type: ignore[no-untyped-def]
+    try:
+        return int(report.campaign.id)
+    except ObjectDoesNotExist:
+        return None
+
+
+def invalid_numbers(request: HttpRequest, report_id: int) -> HttpResponse:
+    report = _get(request, invalid.get_report, report_id)
+    columns = [
+        Column(_("Line"), "line", ("id",)),  # lines were kept in their order
+        Column(_("Number as given")),
+        Column(_("Why")),
+    ]
+    if report.kind == invalid.Kind.SEND:
+        title = _("Invalid numbers of a send")
+    else:
+        title = _("Invalid numbers of a contact import")
+    return table_page(
+        request,
+        title=title,
+        queryset=invalid.numbers_of(report),
+        search=lambda qs, q: qs.filter(number__icontains=q),
+        columns=columns,
+        default_sort="line",
+        row=lambda n: (n.line or "", n.number, invalid.reason_text(n)),
+        empty=_("No number matches this search."),
+        template="directory/invalid.html",
+        extra={
+            "report": report,
+            "campaign_id": _campaign_id(report),
+            "may_clean": not access.is_read_only(request.user),
+        },
+    )
+
+
+def invalid_csv(request: HttpRequest, report_id: int) -> HttpResponse:
+    report = _get(request, invalid.get_report, report_id)
+    response = StreamingHttpResponse(
+        invalid.csv_chunks(report), content_type="text/csv; charset=utf-8"
+    )
+    stamp = timezone.localtime(report.created_at).strftime("%Y-%m-%d")
+    name = f"invalid-numbers-{report.id}-{stamp}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def invalid_cleanup(request: HttpRequest, report_id: int) -> HttpResponse:
+    """Remove from the contacts the numbers of a report: a confirmation naming how many
+    contacts, then the deletion (of those contacts only if they are still the same count)."""
+    report = _get(request, invalid.get_report, report_id)
+    back = reverse("directory:invalid", args=[report.id])
+    if request.method == "POST" and request.POST.get("confirmed") == "1":
+        expected = bounds.parse_id(request.POST.get("expected", "")) or 0
+        try:
+            count = invalid.remove_contacts(
+                report.id, by=request.user, expected=expected, org=request.organisation
+            )
+        except ServiceError as e:
+            messages.error(request, e.message)
+            return redirect(back)
+        messages.success(
+            request,
+            ngettext("%(count)d contact deleted.", "%(count)d contacts deleted.", count)
+            % {"count": count},
+        )
+        return redirect(back)
+    if access.is_read_only(request.user):
+        raise PermissionDenied(_("A read-only account cannot delete contacts."))
+    ids = invalid.contacts_to_remove(report)
+    return render(
+        request,
+        "directory/invalid_cleanup.html",
+        {"report": report, "count": len(ids), "back": back},
     )

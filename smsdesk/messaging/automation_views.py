@@ -19,6 +19,7 @@ from smsdesk.directory.models import Contact, Group
 from smsdesk.messaging import autoreplies, errors, lines, recurring
 from smsdesk.messaging.forms import (
     REPEAT_FIELDS,
+    AutoReplyEditForm,
     AutoReplyForm,
     RecurrenceForm,
     repeat_context,
@@ -170,6 +171,7 @@ def autoreply_list(request: HttpRequest) -> HttpResponse:
                     delay_minutes=data["delay_minutes"],
                     gateway=data["gateway"],
                     group=group,
+                    tag=data["tag"],
                     org=org,
                 )
             except ServiceError as e:
@@ -188,6 +190,58 @@ def autoreply_list(request: HttpRequest) -> HttpResponse:
             "lines": lines.lines_of(tenancy.of_request(request)),
             "may_edit": access.may_administer(request.user),
         },
+        status=400 if form.errors else 200,
+    )
+
+
+def autoreply_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
+    """Edit a rule in place (administrators): its order and its answers' delays stay."""
+    org = tenancy.of_request(request)
+    try:
+        rule = autoreplies.get_rule(rule_id, org=org)
+    except errors.NotFound:
+        raise Http404 from None
+    if not access.may_administer(request.user):
+        raise PermissionDenied(_(autoreplies.ADMIN_ONLY))
+    initial = {
+        "keyword": rule.keyword,
+        "match": rule.match,
+        "text": rule.text,
+        "delay_minutes": str(rule.delay_minutes),
+        "gateway": rule.gateway,
+        "group": rule.group.name if rule.group else "",
+        "tag": rule.tag,
+        "active": rule.active,
+    }
+    form = AutoReplyEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            group = directory.lookup_group(data["group"], org=org).id if data["group"] else None
+            autoreplies.update_rule(
+                rule.id,
+                by=request.user,
+                org=org,
+                keyword=data["keyword"],
+                match=data["match"],
+                text=data["text"],
+                delay_minutes=data["delay_minutes"],
+                gateway=data["gateway"],
+                group=group,
+                tag=data["tag"],
+                active=data["active"],
+            )
+        except ServiceError as e:
+            add_service_error(form, e, {"groups": "group"})
+        else:
+            messages.success(
+                request, _("Auto-reply to « %(keyword)s » saved.") % {"keyword": data["keyword"]}
+            )
+            return redirect("messaging:autoreplies")
+    return render(
+        request,
+        "messaging/autoreply_edit.html",
+        {"form": form, "rule": rule, "lines": lines.lines_of(org)},
         status=400 if form.errors else 200,
     )
 

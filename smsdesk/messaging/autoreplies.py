@@ -8,6 +8,9 @@ back, through the lifecycle like any automatic reply (`sending.queue_automatic_r
   accents, punctuation, emoji and invisible characters ignored): the whole message is the
   keyword (`whole`), its first word(s) are (`word`), or the keyword's words appear in it
   in a row (`contains`). Rules are tried in their order; the first that matches answers.
+- A rule may also add the sender to a group (not a dynamic one: its members follow its
+  conditions) and put a tag on the sender's discussion (`Conversation.tags`, found by the
+  discussions' search). A rule is edited in place (`update_rule`): its claims stay.
 - At most one answer per correspondent and rule per `delay_minutes` (1 minute at least):
   the claim is one conditional UPDATE of the (rule, number) row, or its INSERT (unique),
   in the inbound SMS's transaction. Two robots answering each other thus stop after one
@@ -16,6 +19,7 @@ back, through the lifecycle like any automatic reply (`sending.queue_automatic_r
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,12 +37,21 @@ from smsdesk.core.errors import collect
 from smsdesk.directory import services as directory
 from smsdesk.directory.models import Contact
 from smsdesk.messaging import errors, lines, personal, sending
-from smsdesk.messaging.models import AutoReply, AutoReplyHit, GatewayState, Message
+from smsdesk.messaging.models import (
+    AutoReply,
+    AutoReplyHit,
+    Conversation,
+    GatewayState,
+    Message,
+)
 from smsdesk.optout import services as optout
 from smsdesk.sms import keywords, personalise
 from smsdesk.sms.personalise import field_key
 
+log = logging.getLogger(__name__)
 MAX_KEYWORD = 60
+MAX_TAG = 50
+MAX_TAGS_CHARS = 500  # Conversation.tags
 MAX_DELAY_MINUTES = 60 * 24 * 365
 MAX_RULES = 200
 ADMIN_ONLY = "Only an administrator can change the automatic replies."
@@ -108,6 +121,25 @@ def check_delay(delay: object) -> int:
     return delay
 
 
+def check_tag(tag: object) -> str:
+    """ "" (none) or one word of at most MAX_TAG printable characters, as typed."""
+    text = tag.strip() if isinstance(tag, str) else ""
+    if not isinstance(tag, str | None):
+        raise _bad(_("The tag is a text."), "tag")
+    control.check_typed(text, field="tag", label=_("The tag"))
+    if len(text) > MAX_TAG:
+        raise _bad(_("The tag is too long: at most %(max)d characters.") % {"max": MAX_TAG}, "tag")
+    if any(c.isspace() or not c.isprintable() for c in text):
+        raise _bad(_("The tag is one word, without spaces (e.g. rdv or devis-2026)."), "tag")
+    return text
+
+
+def check_active(active: object) -> bool:
+    if not isinstance(active, bool):
+        raise _bad(_("Active is true or false."), "active")
+    return active
+
+
 def check_gateway(name: object, *, org: Any = None) -> str:
     """ "" (every line) or one of `org`'s lines."""
     name = name if isinstance(name, str) else ""
@@ -126,6 +158,7 @@ def create_rule(
     delay_minutes: object = 60,
     gateway: object = "",
     group: int | None = None,
+    tag: object = "",
     org: Any = None,
 ) -> AutoReply:
     access.require_admin(by, _(ADMIN_ONLY))
@@ -137,8 +170,9 @@ def create_rule(
         lambda: check_delay(delay_minutes),
         lambda: check_gateway(gateway, org=org),
         lambda: directory.get_group(group, org=org) if group is not None else None,
+        lambda: check_tag(tag),
     )
-    (typed, normalised), match_kind, answer, delay, line, group_row = checked
+    (typed, normalised), match_kind, answer, delay, line, group_row, tag_text = checked
     mine = AutoReply.objects.for_org(org)
     if mine.count() >= MAX_RULES:
         raise _bad(_("At most %(max)d rules.") % {"max": MAX_RULES}, "keyword")
@@ -152,8 +186,70 @@ def create_rule(
         delay_minutes=delay,
         gateway=line,
         group=group_row,
+        tag=tag_text,
         position=(last or 0) + 1,
     )
+
+
+UNCHANGED: Any = object()  # update_rule: a field not given keeps its value
+
+
+@transaction.atomic
+def update_rule(
+    rule_id: int,
+    *,
+    by: Any,
+    org: Any = None,
+    keyword: object = UNCHANGED,
+    text: object = UNCHANGED,
+    match: object = UNCHANGED,
+    delay_minutes: object = UNCHANGED,
+    gateway: object = UNCHANGED,
+    group: object = UNCHANGED,  # a group id, or None: no group
+    tag: object = UNCHANGED,  # "" : no tag
+    active: object = UNCHANGED,
+) -> AutoReply:
+    """Change a rule in place (the page's edit form, PATCH, `autoreply set`): each field
+    given is checked as `create_rule` checks it, all of them before anything is written;
+    its place in the order and the answers it already gave (their delay) stay."""
+    access.require_admin(by, _(ADMIN_ONLY))
+    org = tenancy.resolve(org)
+    rule = get_rule(rule_id, org=org)
+    checks = {
+        "keyword": lambda: check_keyword(keyword),
+        "match": lambda: check_match(match),
+        "text": lambda: check_answer(text),
+        "delay_minutes": lambda: check_delay(delay_minutes),
+        "gateway": lambda: check_gateway(gateway, org=org),
+        "group": lambda: None if group is None else directory.get_group(_group_id(group), org=org),
+        "tag": lambda: check_tag(tag),
+        "active": lambda: check_active(active),
+    }
+    given = {
+        "keyword": keyword,
+        "match": match,
+        "text": text,
+        "delay_minutes": delay_minutes,
+        "gateway": gateway,
+        "group": group,
+        "tag": tag,
+        "active": active,
+    }
+    names = [name for name, value in given.items() if value is not UNCHANGED]
+    values = dict(zip(names, collect(*(checks[n] for n in names)), strict=True))
+    if "keyword" in values:
+        rule.keyword, rule.normalised = values.pop("keyword")
+    for name, value in values.items():
+        setattr(rule, name, value)
+    rule.save()
+    return rule
+
+
+def _group_id(group: object) -> int:
+    found = bounds.parse_id(group) if not isinstance(group, bool) else None
+    if found is None:
+        raise _bad(_("The group is a group's id."), "group")
+    return found
 
 
 def get_rule(rule_id: int, *, org: Any = None) -> AutoReply:
@@ -283,7 +379,29 @@ def answer(message: Message, gateway: GatewayState) -> Message | None:
     )
     if rule.group_id is not None:
         _add_to_group(rule, peer)
+    if rule.tag:
+        add_conversation_tag(peer, rule.tag, org=org)
     return reply
+
+
+def add_conversation_tag(peer: str, tag: str, *, org: Any) -> None:
+    """Put `tag` on the discussion with `peer` (once; the inbound SMS made it exist). The
+    only writer of `Conversation.tags`; a discussion whose tags are full keeps them."""
+    conversation = Conversation.objects.for_org(org).select_for_update().filter(peer=peer).first()
+    if conversation is None:
+        return
+    tags = conversation.tags.split()
+    if any(t.casefold() == tag.casefold() for t in tags):
+        return
+    value = " " + " ".join([*tags, tag]) + " "
+    if len(value) > MAX_TAGS_CHARS:
+        log.warning("conversation %s: too many tags to add %r", conversation.id, tag)
+        return
+    Conversation.objects.for_org(org).filter(id=conversation.id).update(tags=value)
+
+
+def conversation_tags(conversation: Conversation) -> list[str]:
+    return conversation.tags.split()
 
 
 def _add_to_group(rule: AutoReply, peer: str) -> None:

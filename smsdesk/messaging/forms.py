@@ -202,6 +202,11 @@ class AutoReplyForm(forms.Form):
     )
     gateway = forms.CharField(label=_("Line"), required=False, max_length=64)
     group = forms.CharField(label=_("Add the sender to the group"), required=False, max_length=200)
+    tag = forms.CharField(label=_("Tag the discussion"), required=False, max_length=200)
+
+
+class AutoReplyEditForm(AutoReplyForm):
+    active = forms.BooleanField(label=_("Active (answers)"), required=False)
 
 
 def repeat_context(form: forms.Form) -> dict:

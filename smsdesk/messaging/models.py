@@ -88,6 +88,14 @@ class Campaign(OrgOwned):
     # The web request that created it (X-Request-ID, core/logs.py): its log lines carry the
     # same id. NULL when none (CLI); nullable so that adding it rewrote no table.
     request_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    # The numbers its file of recipients refused (issue 20), when there were some.
+    invalid_report = models.OneToOneField(
+        "directory.InvalidNumberReport",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="campaign",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -343,6 +351,10 @@ class Conversation(OrgOwned):
     unread_count = models.PositiveIntegerField(default=0)
     # The line the correspondent last wrote to: replies leave by it (messaging/routing.py).
     line = models.CharField(max_length=50, blank=True, default="", db_default="")
+    # Labels put on the discussion (an auto-reply's "tag the conversation"), each between
+    # spaces (" rdv promo "): a tag is found by one `icontains(" tag ")`, in the list's
+    # search too. Written only by `autoreplies.add_conversation_tag`.
+    tags = models.CharField(_("tags"), max_length=500, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-last_at", "-id"]
@@ -554,6 +566,8 @@ class AutoReply(OrgOwned):
         "directory.Group", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     delay_minutes = models.PositiveIntegerField(default=60)
+    # A tag put on the sender's discussion when the rule answers ("" = none).
+    tag = models.CharField(max_length=50, blank=True, default="", db_default="")
     position = models.PositiveIntegerField(default=0)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -26,6 +26,7 @@ from smsdesk.core import text as control
 from smsdesk.core.bulk import insert_rows
 from smsdesk.core.errors import collect
 from smsdesk.core.logs import current_request_id
+from smsdesk.directory import invalid as invalid_numbers
 from smsdesk.directory.imports import RecipientFile
 from smsdesk.directory.services import Targets
 from smsdesk.messaging import errors, gateway_state, lifecycle, lines, personal, quotas, routing
@@ -311,6 +312,17 @@ def create_campaign(
             blocked=blocked,
             scheduled=scheduled,
         )
+    if recipient_file is not None:
+        # The lines of the file refused for their number: kept with the send (issue 20).
+        campaign.invalid_report = invalid_numbers.record(
+            recipient_file.rejected,
+            kind=invalid_numbers.Kind.SEND,
+            label=recipient_file.name,
+            by=author,
+            org=org,
+        )
+        if campaign.invalid_report is not None:
+            campaign.save(update_fields=["invalid_report"])
     # In recipients' order (ids grow with the insert); read only by those who iterate it.
     campaign.created_messages = campaign.messages.order_by("id")
     _touch_conversations(org, recipients, body, Message.Direction.OUTBOUND, now, bodies=bodies)

@@ -43,6 +43,7 @@ urlpatterns = [
     path("autoreplies/", automation_views.autoreply_list, name="autoreplies"),
     path("autoreplies/test/", automation_views.autoreply_test, name="autoreply_test"),
     path("autoreplies/<int:rule_id>/move/", automation_views.autoreply_move, name="autoreply_move"),
+    path("autoreplies/<int:rule_id>/edit/", automation_views.autoreply_edit, name="autoreply_edit"),
     path(
         "autoreplies/<int:rule_id>/delete/",
         automation_views.autoreply_delete,

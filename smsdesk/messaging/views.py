@@ -186,14 +186,14 @@ def recipient_file_of(
         if size > imports.max_bytes():
             raise imports.too_big(size)
         data = upload.read()
-        recipients = imports.read_recipients(data)
+        recipients = imports.read_recipients(data, name=upload.name or "")
         # the file chosen before on this form is replaced, not kept a day beside it
         kept = uploads.save(data, user_id=user_id, filename=upload.name or "", replacing=token)
         return kept, recipients
     if not token:
         return "", None
-    data, _name = uploads.load(token, user_id=user_id)
-    return token, imports.read_recipients(data)
+    data, name = uploads.load(token, user_id=user_id)
+    return token, imports.read_recipients(data, name=name)
 
 
 PREVIEW_LINES = 100  # rejected and duplicate lines shown; the counts cover them all
@@ -588,7 +588,10 @@ def conversations(request: HttpRequest) -> HttpResponse:
     qs = Conversation.objects.for_org(tenancy.of_request(request))
     if search:
         found = directory.number_search(search, "peer", org=tenancy.of_request(request))
-        qs = qs.filter(found | Q(last_body__icontains=search))
+        # a tag (an auto-reply's "tag the discussion"), as a word: " rdv " in " rdv promo "
+        tag = search.strip().lstrip("#")
+        tagged = Q(tags__icontains=f" {tag} ") if tag and " " not in tag else Q(pk__in=[])
+        qs = qs.filter(found | Q(last_body__icontains=search) | tagged)
     qs = directory.with_names(qs, "peer")
     context = paginate(request, qs, CONVERSATION_ORDER)  # index conv_recent
     return render(request, "messaging/conversations.html", {"q": search, **context})

@@ -199,7 +199,8 @@ def parse_number(raw: str) -> str:
         ) from None
 
 
-def _check_admin(by: Any) -> None:
+def check_admin(by: Any) -> None:
+    """Only an administrator changes the STOP list (AdminOnly)."""
     access.require_admin(
         by, _("Only an administrator can change the STOP list."), error=errors.AdminOnly
     )
@@ -220,7 +221,7 @@ def add_number(
 
     What was still waiting for that number is blocked at once (`opt_out`), as for an SMS STOP.
     """
-    _check_admin(by)
+    check_admin(by)
     number = parse_number(raw)
     reason = check_typed(reason.strip(), field="reason", label=_("The reason"))
     entry, created = opt_out(number, source=source, org=org, by=by, reason=reason, never=never)
@@ -235,7 +236,7 @@ def remove_number(
     raw: str, *, by: Any, reason: str, org: Any = None, source: str = Source.MANUAL
 ) -> OptOutEvent:
     """An administrator takes a number off the STOP list, saying why; it can be texted again."""
-    _check_admin(by)
+    check_admin(by)
     number = parse_number(raw)
     reason = check_typed((reason or "").strip(), field="reason", label=_("The reason"))
     if not reason:
@@ -353,7 +354,7 @@ def set_confirmation(
     is reported at once."""
     from smsdesk.core.errors import collect
 
-    _check_admin(by)
+    check_admin(by)
 
     def check_text() -> str:
         value = check_typed(str(text or "").strip(), field="text", label=_("The text"))
@@ -416,19 +417,25 @@ def plan_import(data: bytes, *, org: Any = None) -> ImportPlan:
     )
 
 
-@transaction.atomic
-def import_numbers(data: bytes, *, by: Any, reason: str = "", org: Any = None) -> ImportPlan:
-    """An administrator puts the numbers of a CSV file on the STOP list (source `import`),
-    after its preview: each with its history line, what waits for it blocked at once. Lines
-    that hold no valid number are skipped (the preview listed them); numbers already on the
-    list are left as they are. One transaction: all or nothing."""
-    _check_admin(by)
+def check_import_reason(reason: object) -> str:
+    """The reason an import gives (optional), as typed: no control character, bounded."""
     reason = check_typed(str(reason or "").strip(), field="reason", label=_("The reason"))
     if len(reason) > MAX_REASON:
         raise errors.ReasonRequired(
             _("The reason is too long: at most %(max)d characters.") % {"max": MAX_REASON},
             field="reason",
         )
+    return reason
+
+
+@transaction.atomic
+def import_numbers(data: bytes, *, by: Any, reason: str = "", org: Any = None) -> ImportPlan:
+    """An administrator puts the numbers of a CSV file on the STOP list (source `import`),
+    after its preview: each with its history line, what waits for it blocked at once. Lines
+    that hold no valid number are skipped (the preview listed them); numbers already on the
+    list are left as they are. One transaction: all or nothing."""
+    check_admin(by)
+    reason = check_import_reason(reason)
     org = tenancy.resolve(org)
     plan = plan_import(data, org=org)
     at = timezone.now()

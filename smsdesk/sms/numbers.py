@@ -138,6 +138,22 @@ def normalise(raw: str, *, default_region: str = "FR") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def compact(raw: str, *, default_region: str = "FR") -> str:
+    """A number that `normalise` refused, written as a stored number would be ("06 12 34" →
+    "+3361234", "0044 20…" → "+4420…"): what a contact saved by an older version, or by
+    another tool, holds when it has that number. Separators removed, at most MAX_INPUT
+    characters; nothing is checked."""
+    text = _SEPARATORS.sub("", raw.strip())[:MAX_INPUT]
+    rules = _region(default_region)
+    if text.startswith("+") or rules is None:
+        return text
+    if rules.international_prefix and text.startswith(rules.international_prefix):
+        return "+" + text[len(rules.international_prefix) :]
+    if rules.national_prefix and text.startswith(rules.national_prefix):
+        return f"+{rules.country_code}{text[len(rules.national_prefix) :]}"
+    return text
+
+
 def is_valid(raw: str, *, default_region: str = "FR") -> bool:
     try:
         normalise(raw, default_region=default_region)

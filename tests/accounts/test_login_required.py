@@ -64,6 +64,7 @@ SAMPLE_KWARGS = {
     "name": "simulator",  # a line (gateways/lines/<name>/...)
     "recurrence_id": 1,
     "rule_id": 1,
+    "report_id": 1,
     "endpoint_id": 1,
     "delivery_id": 1,
     "webhook_id": 1,
@@ -90,7 +91,12 @@ NEEDS_MORE = {
     "messaging:autoreply_move",
     "messaging:autoreply_delete",
     "messaging:autoreply_test",
+    "messaging:autoreply_edit",
     "directory:dynamic_group_count",
+    # the invalid numbers of a send or an import (tests/directory/test_invalid_numbers.py)
+    "directory:invalid",
+    "directory:invalid_csv",
+    "directory:invalid_cleanup",
     # an endpoint's pages (tests/webhooks/test_pages.py)
     "webhooks:detail",
     "webhooks:delete",

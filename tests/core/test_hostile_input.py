@@ -759,7 +759,15 @@ def web_objects(admin_user: User) -> dict:
         repeat=recurring.check_repeat(every="day", at="09:00"),
     )
     rule = autoreplies.create_rule(by=admin_user, keyword="horaires", text="9h-18h")
+    from smsdesk.directory import imports
+
+    with_file = sending.create_campaign(
+        author=admin_user,
+        body="x",
+        recipient_file=imports.read_recipients(b"Numero\n0611223344\n06 00\n"),
+    )
     return {
+        "report_id": with_file.invalid_report_id,
         "recurrence_id": recurrence.id,
         "rule_id": rule.id,
         "endpoint_id": endpoint.id,

@@ -1,3 +1,4 @@
+import os
 import sys
 from contextlib import closing
 from pathlib import Path
@@ -43,7 +44,11 @@ class Command(BaseCommand):
 
     def _import(self, path: str, group: str, dry_run: bool) -> None:
         data = self._read(path)
-        result = (imports.plan if dry_run else imports.apply)(data, group=group, org=self.org)
+        if dry_run:
+            result = imports.plan(data, group=group, org=self.org)
+        else:
+            name = "stdin" if path == "-" else os.path.basename(path)
+            result = imports.apply(data, group=group, org=self.org, name=name)
         self.stdout.write(imports.summary_line(result))
         if note := imports.ignored_note(result):
             self.stdout.write(note)
@@ -57,6 +62,11 @@ class Command(BaseCommand):
             self.stdout.write(_("Dry run: nothing was saved."))
         else:
             self.stdout.write(_("Import done."))
+        if result.invalid_report is not None:
+            self.stdout.write(
+                _("%(count)d invalid numbers kept, on the page /contacts/invalid/%(id)d/.")
+                % {"count": result.invalid_report.count, "id": result.invalid_report.id}
+            )
 
     def _read(self, path: str) -> bytes:
         limit = imports.max_bytes()

@@ -1,3 +1,4 @@
+import os
 from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError
@@ -109,7 +110,9 @@ class Command(BaseCommand):
         recipient_file = None
         try:
             if opts["csv"]:
-                recipient_file = imports.read_recipients(_read(opts["csv"]))
+                recipient_file = imports.read_recipients(
+                    _read(opts["csv"]), name=os.path.basename(opts["csv"])
+                )
                 self.stderr.write(imports.recipients_line(recipient_file))
                 for rejected in recipient_file.rejected:
                     self.stderr.write(imports.rejected_line(rejected))
