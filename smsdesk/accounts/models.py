@@ -80,6 +80,7 @@ class User(AbstractUser):
     require_2fa = models.BooleanField(
         _("two-factor login required"), default=False, db_default=False
     )
+
     class Meta(AbstractUser.Meta):  # type: ignore[name-defined]
         constraints = [
             models.CheckConstraint(

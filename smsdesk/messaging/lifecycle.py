@@ -667,9 +667,7 @@ def claim(*, gateway: str, worker_id: str, limit: int, now: datetime) -> list[Cl
             tally.write()
             rows = [(r[0], *r[N_MOVED:]) for r in moved]
     rows.sort()  # RETURNING gives no order; send oldest first
-    return [
-        Claimed(OutboundSMS(id=r[0], to=r[1], text=r[2]), r[3], r[1], r[4] or 1) for r in rows
-    ]
+    return [Claimed(OutboundSMS(id=r[0], to=r[1], text=r[2]), r[3], r[1], r[4] or 1) for r in rows]
 
 
 # --- routing: a waiting message changes line -------------------------------------------------
@@ -705,8 +703,7 @@ def reroute(*, line: str, to: str, now: datetime, limit: int = 10_000) -> list[i
         if stray:  # a queue row whose message is not waiting: never moved, left as it was
             for chunk in chunks(stray, IDS_PER_STATEMENT):
                 cursor.execute(
-                    f"UPDATE {QUEUE} SET gateway_id = %s WHERE message_id IN "
-                    f"({marks(len(chunk))})",
+                    f"UPDATE {QUEUE} SET gateway_id = %s WHERE message_id IN ({marks(len(chunk))})",
                     [line, *chunk],
                 )
     return sorted(moved)

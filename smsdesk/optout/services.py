@@ -440,9 +440,7 @@ def import_numbers(data: bytes, *, by: Any, reason: str = "", org: Any = None) -
     plan = plan_import(data, org=org)
     at = timezone.now()
     for number in plan.new:
-        opt_out(
-            number, source=Source.IMPORT, org=org, by=by, reason=reason, at=at, recorded=True
-        )
+        opt_out(number, source=Source.IMPORT, org=org, by=by, reason=reason, at=at, recorded=True)
     audit.record(
         Action.IMPORT,
         ("optout", ""),

@@ -44,6 +44,7 @@ from smsdesk.gateways.base import (
     SendResult,
     StatusReport,
 )
+from smsdesk.mail.delivery import Sender as MailSender
 from smsdesk.messaging import (
     gateway_state,
     lifecycle,
@@ -54,7 +55,6 @@ from smsdesk.messaging import (
     stats,
     stop,
 )
-from smsdesk.mail.delivery import Sender as MailSender
 from smsdesk.messaging.models import UnmatchedReport
 from smsdesk.notify import notices
 from smsdesk.retention import services as retention
