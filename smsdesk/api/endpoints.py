@@ -403,6 +403,7 @@ def send_message(request: HttpRequest, payload: SendIn):  # type: ignore[no-unty
         gateway=payload.gateway or None,
         smart_encoding=payload.smart_encoding,
         personalise_text=payload.personalise,
+        flash=payload.flash,
     )
     return Status(
         201, {"campaign_id": campaign.id, "messages": [_out(m) for m in campaign.created_messages]}

@@ -26,6 +26,7 @@ from smsdesk.core.errors import collect
 from smsdesk.core.logs import current_request_id
 from smsdesk.directory.imports import RecipientFile
 from smsdesk.directory.services import Targets
+from smsdesk.gateways import registry
 from smsdesk.messaging import errors, gateway_state, lifecycle, lines, personal, quotas
 from smsdesk.messaging.models import (
     Campaign,
@@ -203,6 +204,7 @@ def create_campaign(
     gateway: str | None = None,
     recipient_file: RecipientFile | None = None,
     smart_encoding: bool = False,
+    flash: bool = False,
 ) -> Campaign:
     """Save a New SMS: one Message per distinct recipient, queued or scheduled.
 
@@ -252,6 +254,8 @@ def create_campaign(
         body = commercial_text(body)
         due = commercial_send_at(due)
     gateway_row = named_gateway(gateway, org=org) if gateway else default_gateway(org)
+    if flash:
+        check_flash(gateway_row.name)
     blocked = resolved.blocked
     scheduled = due > now
     # The organisation's quotas: the whole send, or nothing (before anything is written).
@@ -288,6 +292,7 @@ def create_campaign(
         created_at=now,
         due_at=due,
         status_at=now,
+        flash=flash,
     )
     # One row per recipient, only peer (and the personalised text) differ: see core/bulk.py
     # for why not bulk_create (10x slower for a 100,000-member group).
@@ -315,6 +320,21 @@ def create_campaign(
 
 
 MAX_TAG = 50
+
+
+def check_flash(line: str) -> None:
+    """A flash SMS (class 0) only through a line that can send one: refused before anything
+    is queued, never failed later by the gateway."""
+    spec = next((s for s in gateway_state.configured() if s.name == line), None)
+    if spec is None or not registry.build(spec).supports_flash:
+        raise errors.FlashUnsupported(
+            _(
+                "The line %(line)s cannot send a flash SMS: choose a modem, an SMPP line or a "
+                "provider that offers it, or send a normal SMS."
+            )
+            % {"line": line},
+            field="flash",
+        )
 
 
 def check_tag(tag: str) -> str:
