@@ -50,7 +50,13 @@ from smsdesk.messaging.recipients import resolve_recipients
 from smsdesk.optout import services as optout
 from smsdesk.sms import gsm7, typography
 
-FORM_FIELDS = {"text": "text", "send_at": "send_at", "to": "numbers", "tag": "tag"}
+FORM_FIELDS = {
+    "text": "text",
+    "send_at": "send_at",
+    "to": "numbers",
+    "tag": "tag",
+    "flash": "flash",
+}
 
 
 def new_sms(request: HttpRequest) -> HttpResponse:
@@ -74,6 +80,7 @@ def new_sms(request: HttpRequest) -> HttpResponse:
                     tag=form.cleaned_data["tag"],
                     recipient_file=recipient_file,
                     smart_encoding=form.cleaned_data["smart_encoding"],
+                    flash=form.cleaned_data["flash"],
                 )
         except once.AlreadySubmitted as e:
             messages.info(request, e.message)
@@ -120,6 +127,11 @@ def _new_recurring(request: HttpRequest, form: NewSmsForm) -> HttpResponse:
             raise errors.InvalidRepeat(
                 _("A recurring send cannot use a CSV file: choose numbers, contacts or groups."),
                 field="text",
+            )
+        if form.cleaned_data["flash"]:
+            raise errors.FlashUnsupported(
+                _("A recurring send cannot be a flash SMS: untick one of the two."),
+                field="flash",
             )
         with transaction.atomic():
             once.claim(request)

@@ -42,7 +42,7 @@ class TestSendForm(forms.Form):
         self.fields["gateway"].choices = [(n, n) for n in names]  # type: ignore[attr-defined]
 
 
-def _with_callback_urls(request: HttpRequest) -> list:  # type: ignore[type-arg]
+def _with_callback_urls(request: HttpRequest) -> list:
     """The lines, each with the URL its provider calls back (to paste in its console)."""
     states = services.gateway_overview(org=tenancy.of_request(request))
     for g in states:

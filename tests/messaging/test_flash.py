@@ -97,3 +97,19 @@ def test_an_smpp_flash_submit_sm_has_class_0_and_the_display_subunit() -> None:
     assert any(
         t.tag == smpp_pdu.TLV_DEST_ADDR_SUBUNIT and bytes(t.value) == b"\x01" for t in decoded.tlvs
     )
+
+
+@pytest.mark.django_db
+def test_new_sms_offers_flash_and_shows_the_refusal_beside_it(lines, client_bob, settings) -> None:  # type: ignore[no-untyped-def]
+    form = {"text": "Alerte", "numbers": "+33612345678", "flash": "on"}
+    refused = client_bob.post("/sms/new/", form)
+    assert refused.status_code == 400
+    flagged = 'form-check-input is-invalid" type="checkbox" id="id_flash"'
+    assert flagged in refused.content.decode()  # the error beside the box, in either language
+    assert not Message.objects.exists()
+    settings.SMSDESK_GATEWAYS = [LINES[1], LINES[0]]  # OVH first: the default line
+    client_bob.post("/sms/new/", form)
+    assert Message.objects.get().flash
+    repeat = client_bob.post("/sms/new/", {**form, "repeat": "on", "every": "day"})
+    assert flagged in repeat.content.decode()
+    assert Message.objects.count() == 1

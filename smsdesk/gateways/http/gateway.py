@@ -174,9 +174,9 @@ class HttpGateway(Gateway):
             self._stop_line(f"{why}: {detail}" if detail else why)
             return SendResult.not_handed_over(sms.id, self._halt)
         if status in (502, 503):
-            wait = answer.retry_after()
+            asked = answer.retry_after()
             why = f"the provider is unavailable (HTTP {status})"
-            self._stop_line(why, wait=wait)
+            self._stop_line(why, wait=asked)
             return SendResult.not_handed_over(sms.id, why)
         if status == 504:
             return SendResult.maybe(

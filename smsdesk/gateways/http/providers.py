@@ -287,18 +287,8 @@ def custom(options: dict[str, str], take: Any) -> tuple[Description, str]:
         raise ValueError(f"auth={auth} needs token=")
     if auth == "basic" and not password:
         raise ValueError("auth=basic needs user= and password=")
-    states = {
-        "delivered": frozenset(
-            v.strip().lower()
-            for v in (take(options, "delivered") or "delivered,delivrd").split(",")
-        ),
-        "failed": frozenset(
-            v.strip().lower()
-            for v in (
-                take(options, "failed") or "failed,undelivered,undeliv,rejectd,expired"
-            ).split(",")
-        ),
-    }
+    delivered = _words(take(options, "delivered") or "delivered,delivrd")
+    failed = _words(take(options, "failed") or "failed,undelivered,undeliv,rejectd,expired")
     flash_field = take(options, "flash_field")
     flash_fields: dict[str, Any] = {}
     if flash_field:
@@ -326,8 +316,13 @@ def custom(options: dict[str, str], take: Any) -> tuple[Description, str]:
         inbound_text=take(options, "inbound_text") or "text",
         inbound_id=take(options, "inbound_id") or "id",
         flash_fields=flash_fields,
-        **states,
+        delivered=delivered,
+        failed=failed,
     ), take(options, "from")
+
+
+def _words(raw: str) -> frozenset[str]:
+    return frozenset(w.strip().lower() for w in raw.split(",") if w.strip())
 
 
 _ = Accepted, Malformed  # re-exported for the tests' readability

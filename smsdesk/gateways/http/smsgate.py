@@ -20,7 +20,7 @@ import hmac
 import json
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -75,19 +75,19 @@ class _Transport:
         return json.loads(answer.body.decode("utf-8"))
 
     def get(self, url: str, *, headers: dict[str, str] | None = None) -> dict:
-        return self._call("GET", url, None, headers)  # type: ignore[no-any-return]
+        return self._call("GET", url, None, headers)
 
     def get_bytes(self, url: str, *, headers: dict[str, str] | None = None) -> bytes:
         raise NotImplementedError
 
     def post(self, url: str, payload: dict, *, headers: dict[str, str] | None = None) -> dict:
-        return self._call("POST", url, payload, headers)  # type: ignore[no-any-return]
+        return self._call("POST", url, payload, headers)
 
     def put(self, url: str, payload: dict, *, headers: dict[str, str] | None = None) -> dict:
-        return self._call("PUT", url, payload, headers)  # type: ignore[no-any-return]
+        return self._call("PUT", url, payload, headers)
 
     def patch(self, url: str, payload: dict, *, headers: dict[str, str] | None = None) -> dict:
-        return self._call("PATCH", url, payload, headers)  # type: ignore[no-any-return]
+        return self._call("PATCH", url, payload, headers)
 
     def delete(self, url: str, *, headers: dict[str, str] | None = None) -> None:
         self._call("DELETE", url, None, headers)
@@ -136,14 +136,15 @@ class SmsGateWebhooks(Description):
             )
             if not sender or not isinstance(text, str):
                 raise BadCallback("sms:received without phoneNumber or message")
-            received = utc_from(payload.get("receivedAt"))
             sms = InboundSMS(
                 gateway=gateway,
                 sender=_e164(str(sender)),
                 text=text,
                 delivery_id=f"smsgate:{event_id}" if event_id else "",
-                **({"received_at": received} if received else {}),
             )
+            received = utc_from(payload.get("receivedAt"))
+            if received is not None:
+                sms = replace(sms, received_at=received)
             return [CallbackItem(f"in:{event_id}" if event_id else "", sms)]
         ref = str(payload.get("messageId") or "")
         if event in ("sms:delivered", "sms:failed", "sms:sent"):
@@ -183,7 +184,7 @@ class SmsGateGateway(HttpGateway):
             login,
             password,
             base_url=base_url,
-            http=_Transport(self.connect_timeout, self.timeout, self._exchange),  # type: ignore[arg-type]
+            http=_Transport(self.connect_timeout, self.timeout, self._exchange),
         )
 
     def _attempt(self, sms: OutboundSMS) -> SendResult | None:
