@@ -46,6 +46,8 @@ class Provider:
     ids: Any = field(default_factory=lambda: itertools.count(1000))
     port: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    inbox: dict[int, dict[str, Any]] = field(default_factory=dict)  # OVH's received SMS
+    refuse_delete: bool = False
 
     @property
     def base(self) -> str:
@@ -146,6 +148,34 @@ def _handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: object) -> None:
             pass
 
+        def do_GET(self) -> None:
+            self._ovh_inbox("GET")
+
+        def do_DELETE(self) -> None:
+            self._ovh_inbox("DELETE")
+
+        def _ovh_inbox(self, method: str) -> None:
+            """OVH's /sms/{service}/incoming: the ids, one SMS, or its removal."""
+            seen = Seen(method, self.path, {k.lower(): v for k, v in self.headers.items()}, b"")
+            with provider.lock:
+                provider.seen.append(seen)
+            if not provider.authorised(seen):
+                self._send(403, {}, b'{"message":"Invalid signature"}')
+                return
+            tail = self.path.rsplit("/incoming", 1)[-1].strip("/")
+            with provider.lock:
+                if not tail:
+                    self._send(200, {}, json.dumps(sorted(provider.inbox)).encode())
+                elif int(tail) not in provider.inbox:
+                    self._send(404, {}, b'{"message":"not found"}')
+                elif method == "GET":
+                    self._send(200, {}, json.dumps(provider.inbox[int(tail)]).encode())
+                elif provider.refuse_delete:
+                    self._send(500, {}, b"{}")
+                else:
+                    del provider.inbox[int(tail)]
+                    self._send(200, {}, b"null")
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length)
@@ -190,7 +220,10 @@ def _handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def serving(kind: str, **kwargs: Any) -> Iterator[Provider]:
     provider = Provider(kind, **kwargs)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(provider))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(provider), bind_and_activate=False)
+    server.request_queue_size = 128  # a line with 16 requests at a time, and the bench
+    server.server_bind()
+    server.server_activate()
     server.daemon_threads = True
     provider.port = server.server_address[1]
     thread = threading.Thread(target=server.serve_forever, daemon=True)

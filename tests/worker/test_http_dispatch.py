@@ -27,6 +27,10 @@ def ovh(settings) -> Iterator[Provider]:  # type: ignore[no-untyped-def]
         yield p
 
 
+def posts(p: Provider) -> list:  # type: ignore[type-arg]
+    return [s for s in p.seen if s.method == "POST"]
+
+
 def send_and_run(settings, count: int = 1) -> list[Message]:  # type: ignore[no-untyped-def]
     numbers = [f"+336123456{i:02d}" for i in range(count)]
     campaign = sending.create_campaign(author=None, body="Bonjour", to=numbers)
@@ -52,7 +56,7 @@ def test_a_hanging_provider_leaves_unknown_only_the_message_it_held(ovh, setting
     ovh.script = ["hang"]
     messages = send_and_run(settings, 3)
     assert sorted(m.status for m in messages) == [S.SENT, S.SENT, S.UNKNOWN]
-    assert len(ovh.seen) == 3  # none sent twice
+    assert len(posts(ovh)) == 3  # none sent twice
 
 
 @pytest.mark.django_db(transaction=True)
@@ -63,7 +67,7 @@ def test_a_503_puts_everything_back_in_the_queue_and_the_line_down(ovh, settings
     assert [m.attempts for m in messages] == [0, 0]  # no try used
     state = GatewayState.objects.get(name="sms")
     assert state.down_since is not None and "503" in state.down_reason
-    assert len(ovh.seen) == 1
+    assert len(posts(ovh)) == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -86,7 +90,7 @@ def test_a_429_slows_down_and_fails_nothing(ovh, settings) -> None:  # type: ign
     ovh.script = [(429, {"Retry-After": "1"}, b"")]
     messages = send_and_run(settings, 2)
     assert [m.status for m in messages] == [S.SENT] * 2
-    assert len(ovh.seen) == 3
+    assert len(posts(ovh)) == 3
 
 
 @pytest.mark.django_db(transaction=True)
@@ -96,3 +100,53 @@ def test_an_invalid_receiver_fails_with_ovh_s_words(ovh, settings) -> None:  # t
     ]
     [msg] = send_and_run(settings)
     assert msg.status == S.FAILED and "invalid receiver" in msg.error
+
+
+@pytest.fixture
+def ovh_short_number(settings) -> Iterator[Provider]:  # type: ignore[no-untyped-def]
+    """OVH without a sender: its short number takes replies, kept at OVH until deleted."""
+    with serving("ovh") as p:
+        settings.SMSDESK_GATEWAYS = [
+            f"sms=http:ovh?endpoint={p.base}&service=s&application_key=a&"
+            f"application_secret={p.secret}&consumer_key=c&timeout=1"
+        ]
+        gateway_state.register_all([("sms", "http")])
+        yield p
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ovh_received_sms_reach_the_discussion_and_are_deleted_only_once_stored(
+    ovh_short_number, settings
+) -> None:  # type: ignore[no-untyped-def]
+    ovh_short_number.inbox[41] = {
+        "id": 41,
+        "sender": "+33611111111",
+        "message": "STOP",
+        "creationDatetime": "2026-12-07T10:00:00+01:00",
+        "tag": "",
+        "credits": 0,
+    }
+    ovh_short_number.inbox[42] = {
+        "id": 42,
+        "sender": "0033622222222",
+        "message": "Merci",
+        "creationDatetime": "2026-12-07T10:01:00+01:00",
+    }
+    ovh_short_number.refuse_delete = True  # the first deletion fails: read again, stored once
+    gateway = registry.build(registry.parse_spec(settings.SMSDESK_GATEWAYS[0]))
+    gateway.poll_every = 0
+    runner = runner_for(gateway)
+    drain(runner, rounds=3)
+    received = Message.objects.filter(direction=Message.Direction.INBOUND)
+    assert sorted(received.values_list("peer", "body")) == [
+        ("+33611111111", "STOP"),
+        ("+33622222222", "Merci"),
+    ]
+    assert sorted(ovh_short_number.inbox) == [41, 42]  # still there: deletion refused
+    ovh_short_number.refuse_delete = False
+    drain(runner, rounds=3)
+    assert ovh_short_number.inbox == {}
+    assert received.count() == 2  # read again before the deletion worked: stored once
+    from smsdesk.optout.models import OptOut
+
+    assert OptOut.objects.filter(number="+33611111111").exists()

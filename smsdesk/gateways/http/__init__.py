@@ -57,6 +57,7 @@ def _common(options: dict[str, str]) -> dict[str, Any]:
         "timeout": number("timeout", 10.0, 0.5, 300),
         "connect_timeout": number("connect_timeout", 5.0, 0.5, 120),
         "patience": number("patience", 60.0, 0, 3600),
+        "poll_every": number("poll", 30.0, 1, 3600),
         "rate": rate,
     }
 

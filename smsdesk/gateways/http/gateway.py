@@ -24,6 +24,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from smsdesk.gateways.base import (
     EventSink,
     Gateway,
+    GatewayEvent,
+    InboundSMS,
     GatewayUnavailable,
     OutboundSMS,
     Outcome,
@@ -65,6 +67,7 @@ class HttpGateway(Gateway):
         timeout: float = 10.0,
         connect_timeout: float = 5.0,
         patience: float = 60.0,
+        poll_every: float = 30.0,
         rate: float | None = None,
         batch_size: int | None = None,
         exchange: Exchange = client.exchange,
@@ -87,6 +90,9 @@ class HttpGateway(Gateway):
         self._halt = ""  # why the rest of this hand-over is not sent
         self._throttled = 0.0  # seconds waited on 429s in this hand-over
         self.supports_flash = provider.supports_flash
+        self.poll_every = poll_every
+        self._next_poll = 0.0
+        self._emitted: set[object] = set()  # handles emitted and not acknowledged yet
 
     # --- life -----------------------------------------------------------------------------
 
@@ -206,6 +212,48 @@ class HttpGateway(Gateway):
             self._halt = self._halt or why
             if wait:
                 self._not_before = max(self._not_before, self._clock() + wait)
+
+    # --- received SMS a provider keeps until asked (OVH) --------------------------------------
+
+    def poll(self) -> None:
+        """Between batches: the received SMS of a provider that keeps them (OVH without a
+        sender: its short number takes replies), every `poll_every` seconds. Emitted with
+        their id; deleted from the provider in `acknowledge`, once committed."""
+        incoming = getattr(self.provider, "incoming", None)
+        if incoming is None or not getattr(self.provider, "incoming_url", ""):
+            return
+        if self._emit is None:
+            return  # not started: nobody would record them
+        now = self._clock()
+        if now < self._next_poll:
+            return
+        self._next_poll = now + self.poll_every
+        try:
+            found = incoming(self._exchange, self._timeouts(), self.name)
+        except (client.NotSent, client.NoAnswer, ValueError) as e:
+            log.warning("gateway %s: could not read the received SMS (%s)", self.name, e)
+            return
+        for sms in found:
+            if sms.handle not in self._emitted:
+                self._emitted.add(sms.handle)
+                self.emit(sms)
+
+    def acknowledge(self, events: Sequence[GatewayEvent]) -> None:
+        forget = getattr(self.provider, "forget", None)
+        if forget is None:
+            return
+        for event in events:
+            if not isinstance(event, InboundSMS) or event.handle is None:
+                continue
+            try:
+                forget(self._exchange, self._timeouts(), event.handle)
+            except (client.NotSent, client.NoAnswer, ValueError) as e:
+                # Still at the provider: read again later, stored once (its delivery_id).
+                log.warning("gateway %s: %s", self.name, e)
+            self._emitted.discard(event.handle)
+
+    def _timeouts(self) -> dict[str, float]:
+        return {"connect_timeout": self.connect_timeout, "read_timeout": self.timeout}
 
     # --- callbacks (called by the web endpoint, on its own thread) --------------------------
 

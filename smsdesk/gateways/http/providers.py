@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from smsdesk.gateways.base import DeliveryState, StatusReport
+from smsdesk.gateways.base import DeliveryState, InboundSMS, StatusReport
 from smsdesk.gateways.http.client import Answer, Request
 from smsdesk.gateways.http.provider import (
     Accepted,
@@ -43,9 +43,11 @@ from smsdesk.gateways.http.provider import (
     Malformed,
     Refused,
     Verdict,
+    _e164,
     _json,
     dig,
     hmac_equal,
+    utc_from,
 )
 
 OVH_ENDPOINTS = {
@@ -61,6 +63,41 @@ class Ovh(Description):
     application_secret: str = ""
     consumer_key: str = ""
     clock: Any = time.time  # the signature's timestamp (OVH refuses one far from its own)
+    incoming_url: str = ""  # GET: the received SMS' ids; GET/DELETE …/{id}: one of them
+
+    def incoming(self, exchange: Any, timeouts: dict[str, float], gateway: str) -> list[InboundSMS]:
+        """The received SMS OVH keeps for us (`GET /sms/{service}/incoming`, then each by
+        id). Each carries its id as `handle`: deleted only once committed (`forget`)."""
+        ids = _json(self._get(exchange, self.incoming_url, timeouts).body)
+        if not isinstance(ids, list):
+            raise ValueError("OVH's incoming list is not a list")
+        found = []
+        for sms_id in ids[:100]:
+            data = _json(self._get(exchange, f"{self.incoming_url}/{int(sms_id)}", timeouts).body)
+            if not isinstance(data, Mapping) or not data.get("sender"):
+                continue
+            sms = InboundSMS(
+                gateway=gateway,
+                sender=_e164(str(data["sender"])),
+                text=str(data.get("message") or ""),
+                handle=int(sms_id),
+                delivery_id=f"ovh:{int(sms_id)}",
+            )
+            received = utc_from(data.get("creationDatetime"))
+            found.append(replace(sms, received_at=received) if received else sms)
+        return found
+
+    def forget(self, exchange: Any, timeouts: dict[str, float], sms_id: int) -> None:
+        request = self.sign(Request("DELETE", f"{self.incoming_url}/{int(sms_id)}"))
+        answer = exchange(request, **timeouts)
+        if answer.status >= 300 and answer.status != 404:
+            raise ValueError(f"OVH refused to delete received SMS {sms_id}: HTTP {answer.status}")
+
+    def _get(self, exchange: Any, url: str, timeouts: dict[str, float]) -> Answer:
+        answer = exchange(self.sign(Request("GET", url)), **timeouts)
+        if answer.status != 200:
+            raise ValueError(f"OVH answered HTTP {answer.status}: {answer.text(120)}")
+        return answer
 
     def sign(self, request: Request) -> Request:
         stamp = str(int(self.clock()))
@@ -126,6 +163,7 @@ def ovh(options: dict[str, str], take: Any) -> tuple[Description, str]:
     return Ovh(
         name="ovh",
         url=f"{base}/sms/{quote(service)}/jobs",
+        incoming_url=f"{base}/sms/{quote(service)}/incoming" if not sender else "",
         fields=fields,
         typed=typed,
         id_path="ids.0",
