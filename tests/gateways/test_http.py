@@ -248,3 +248,10 @@ def test_results_reach_progress_on_the_calling_thread() -> None:
 def test_a_wrong_line_is_refused_at_start_in_one_line(entry: str, why: str) -> None:
     with pytest.raises(GatewayError, match=why):
         registry.build(registry.parse_spec(entry))
+
+
+def test_smsgate_cloud_mode_speaks_to_the_3rdparty_api() -> None:
+    gateway = line("ph=smsgate://u:p@api.sms-gate.app")
+    assert gateway.base_url == "https://api.sms-gate.app/3rdparty/v1"  # type: ignore[attr-defined]
+    private = line("ph=smsgate://u:p@sms.example.fr/3rdparty/v1")
+    assert private.base_url == "https://sms.example.fr/3rdparty/v1"  # type: ignore[attr-defined]

@@ -211,3 +211,36 @@ def test_the_gateways_page_shows_each_line_s_callback_url(twilio, admin_user: Us
     page = client.get(reverse("worker:gateways")).content.decode()
     assert "http://testserver" + url("tw") in page
     assert "http://testserver" + url("ph") in page
+
+
+@pytest.mark.django_db
+def test_an_odd_sms_from_the_network_is_stored_as_is(twilio) -> None:  # type: ignore[no-untyped-def]
+    body = {"number": "../A/B", "text": "nul\x00 here", "message_id": "m1"}
+    answer = Client().post(url("oc"), json.dumps(body), content_type="application/json")
+    assert answer.status_code == 200
+    [inbound] = Message.objects.filter(direction=Message.Direction.INBOUND)
+    assert inbound.peer == "../A/B" and inbound.body == "nul\ufffd here"
+
+
+@pytest.mark.django_db
+def test_a_forged_callback_is_logged_with_its_line(twilio, caplog) -> None:  # type: ignore[no-untyped-def]
+    Client().post(url("tw", secret="f" * 32), {"MessageSid": "SM1"})
+    assert any("line tw refused" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.django_db
+def test_octopush_reports_name_the_ticket_its_answer_gave(twilio) -> None:  # type: ignore[no-untyped-def]
+    from smsdesk.messaging.models import UnmatchedReport
+
+    body = {
+        "sms_ticket": "sms_9",
+        "message_id": "x1",
+        "number": "+33612345678",
+        "status": "NOT_DELIVERED",
+    }
+    assert (
+        Client().post(url("oc"), json.dumps(body), content_type="application/json").status_code
+        == 200
+    )
+    [report] = UnmatchedReport.objects.filter(gateway_id="oc")
+    assert report.reference == "sms_9"

@@ -92,7 +92,14 @@ Verdict = Accepted | Refused | Malformed
 
 
 def dig(data: Any, path: str) -> Any:
-    """`data` at a dotted path (`ids.0`, `error.message`); None when absent."""
+    """`data` at a dotted path (`ids.0`, `error.message`); None when absent. Alternatives
+    are separated by `|` (`sms_ticket|message_id`): the first present."""
+    if "|" in path:
+        for choice in path.split("|"):
+            found = dig(data, choice)
+            if found not in (None, ""):
+                return found
+        return None
     for part in path.split("."):
         if isinstance(data, Mapping):
             data = data.get(part)

@@ -199,7 +199,8 @@ def octopush(options: dict[str, str], take: Any) -> tuple[Description, str]:
         headers={"api-login": login, "api-key": key},
         id_path="sms_ticket",
         error_path="message",
-        status_id="message_id",
+        # The ticket the answer gave when the report names it, else its message id.
+        status_id="sms_ticket|message_id",
         status_state="status",
         delivered=frozenset({"delivered"}),
         failed=frozenset(
