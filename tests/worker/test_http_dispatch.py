@@ -150,3 +150,10 @@ def test_ovh_received_sms_reach_the_discussion_and_are_deleted_only_once_stored(
     from smsdesk.optout.models import OptOut
 
     assert OptOut.objects.filter(number="+33611111111").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_gateways_page_shows_the_line_connected_with_its_provider(ovh, settings) -> None:  # type: ignore[no-untyped-def]
+    send_and_run(settings)
+    state = GatewayState.objects.get(name="sms")
+    assert state.connected and state.operator == "ovh 127.0.0.1"

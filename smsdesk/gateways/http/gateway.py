@@ -20,12 +20,14 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from urllib.parse import urlsplit
 
 from smsdesk.gateways.base import (
     EventSink,
     Gateway,
     GatewayEvent,
     GatewayUnavailable,
+    Health,
     InboundSMS,
     OutboundSMS,
     Outcome,
@@ -101,6 +103,17 @@ class HttpGateway(Gateway):
         if wait > 0:
             raise GatewayUnavailable(f"the provider asked us to wait {wait:.0f} s more")
         super().start(emit)
+        # Nothing to open: the line is up until a request says otherwise. The Passerelles
+        # page shows the provider and its host where a modem shows its operator.
+        host = urlsplit(self.provider.url).hostname or ""
+        self.emit(
+            Health(
+                self.name,
+                connected=True,
+                detail="connected",
+                operator=f"{self.provider.name} {host}",
+            )
+        )
 
     # --- sending --------------------------------------------------------------------------
 
