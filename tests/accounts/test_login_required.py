@@ -7,6 +7,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 PUBLIC = {"accounts:login", "set_language"}
+# Providers' callbacks: outside the login, authenticated by the URL's secret and the
+# provider's signature (tests/worker/test_http_callbacks.py: 403 without them).
+PUBLIC |= {"worker:callback"}
 POST_ONLY = (
     "logout",
     "create_token",
@@ -48,6 +51,8 @@ SAMPLE_KWARGS = {
     "endpoint_id": 1,
     "delivery_id": 1,
     "webhook_id": 1,
+    "line": "simulator",
+    "secret": "0" * 32,
 }
 # Pages about one object, an admin's page, or a step that needs an earlier one: their own
 # tests (tests/directory/) open them with what they need.

@@ -776,6 +776,8 @@ def web_objects(admin_user: User) -> dict:
         "token": uploads.save(b"Nom,Numero\nA,0612345678\n", user_id=admin_user.id, filename="a"),
         "kind": "contacts",
         "slug": "default",  # an organisation (the platform pages)
+        "line": "simulator",  # a provider's callback (tests/worker/test_http_callbacks.py)
+        "secret": "0" * 32,
     }
 
 

@@ -244,3 +244,26 @@ def test_octopush_reports_name_the_ticket_its_answer_gave(twilio) -> None:  # ty
     )
     [report] = UnmatchedReport.objects.filter(gateway_id="oc")
     assert report.reference == "sms_9"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"\xff\xfe=\x00", "application/x-www-form-urlencoded"),
+        (b"[1, 2]", "application/json"),
+        (b'"just a string"', "application/json"),
+        (b'{"number": {"x": 1}, "text": ["a"]}', "application/json"),
+        (b'{"sms_ticket": 9223372036854775808, "status": {"a": 1}}', "application/json"),
+        (b"{" * 5000, "application/json"),
+        (b"", "text/plain"),
+    ],
+)
+def test_a_hostile_callback_never_breaks_the_endpoint(
+    twilio, body: bytes, content_type: str
+) -> None:  # type: ignore[no-untyped-def]
+    answer = Client(raise_request_exception=False).generic(
+        "POST", url("oc"), body, content_type=content_type
+    )
+    assert answer.status_code in (200, 400)
+    assert not Message.objects.filter(direction=Message.Direction.INBOUND).exists()

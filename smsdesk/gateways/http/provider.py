@@ -271,21 +271,21 @@ class Description:
         return [self._one(params, gateway=gateway)]
 
     def _one(self, params: Mapping[str, Any], *, gateway: str) -> CallbackItem:
-        state = dig(params, self.status_state) if self.status_state else None
-        ref = dig(params, self.status_id)
+        state = _plain(dig(params, self.status_state)) if self.status_state else None
+        ref = _plain(dig(params, self.status_id))
         text = dig(params, self.inbound_text)
-        if state is not None and ref not in (None, "") and text is None:
-            return self.report(str(ref), str(state), params, gateway=gateway)
-        sender = dig(params, self.inbound_from)
-        if text is not None and sender not in (None, ""):
-            sms_id = dig(params, self.inbound_id)
-            key = f"in:{sms_id}" if sms_id not in (None, "") else ""
+        if state and ref and text is None:
+            return self.report(ref, state, params, gateway=gateway)
+        sender = _plain(dig(params, self.inbound_from))
+        if isinstance(text, str) and sender:
+            sms_id = _plain(dig(params, self.inbound_id))
+            key = f"in:{sms_id}" if sms_id else ""
             return CallbackItem(
                 key,
                 InboundSMS(
                     gateway=gateway,
-                    sender=_e164(str(sender)),
-                    text=str(text),
+                    sender=_e164(sender),
+                    text=text,
                     delivery_id=f"{self.name}:{sms_id}" if key else "",
                 ),
             )
@@ -303,6 +303,13 @@ class Description:
             detail = f"{state}" + (f" ({error})" if error not in (None, "") else "")
             return CallbackItem(key, StatusReport(gateway, ref, DeliveryState.FAILED, detail))
         return CallbackItem(key, None)
+
+
+def _plain(value: Any) -> str:
+    """A callback's scalar field as text ("" for anything else: an object, a list)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return ""
+    return str(value)[:200]
 
 
 def _flat(payload: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
