@@ -255,3 +255,14 @@ def test_smsgate_cloud_mode_speaks_to_the_3rdparty_api() -> None:
     assert gateway.base_url == "https://api.sms-gate.app/3rdparty/v1"  # type: ignore[attr-defined]
     private = line("ph=smsgate://u:p@sms.example.fr/3rdparty/v1")
     assert private.base_url == "https://sms.example.fr/3rdparty/v1"  # type: ignore[attr-defined]
+
+
+def test_smsdesk_check_connects_to_the_provider_without_sending() -> None:
+    with serving("ovh") as p:
+        assert ovh_line(p).preflight() == ""
+        assert p.seen == []
+    gone = line(
+        f"sms=http:ovh?endpoint=http://127.0.0.1:{closed_port()}&service=s&application_key=a&"
+        "application_secret=b&consumer_key=c"
+    )
+    assert "cannot connect to 127.0.0.1" in gone.preflight()

@@ -16,6 +16,7 @@ Once the line is found down during a hand-over, the messages not started yet are
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -114,6 +115,20 @@ class HttpGateway(Gateway):
                 operator=f"{self.provider.name} {host}",
             )
         )
+
+    def preflight(self) -> str:
+        """The provider's host resolves and takes a connection (nothing is sent: a request,
+        even a harmless one, could cost or be counted)."""
+        url = urlsplit(self.provider.url)
+        host = url.hostname or ""
+        port = url.port or (443 if url.scheme == "https" else 80)
+        try:
+            socket.create_connection((host, port), timeout=self.connect_timeout).close()
+        except socket.gaierror as e:
+            return f"cannot find the provider's host {host!r} ({e})"
+        except OSError as e:
+            return f"cannot connect to {host}:{port}: {e.strerror or e}"
+        return ""
 
     # --- sending --------------------------------------------------------------------------
 
