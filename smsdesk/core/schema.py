@@ -116,7 +116,7 @@ REVIEWED_SAFE: dict[Migration, str] = {
     ("messaging", "0008_keyset_indexes"): "its AlterField only drops an index",
     ("messaging", "0014_recurrence_autoreply"): "new tables only; its AddConstraint is on one "
     "of them (the old code never reads them)",
-    ("messaging", "0015_message_flash"): "a column with a database default (the old code's "
+    ("messaging", "0017_message_flash"): "a column with a database default (the old code's "
     "inserts get False); its RunPython only makes SQLite's word triggers again after the "
     "table is rebuilt",
     ("optout", "0002_optout_history"): "its AlterField only changes choices (no SQL)",

@@ -28,7 +28,7 @@ def text_index_triggers(apps, schema_editor):  # type: ignore[no-untyped-def]
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0014_recurrence_autoreply'),
+        ('messaging', '0016_quota_use'),
     ]
 
     operations = [
