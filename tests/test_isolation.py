@@ -45,6 +45,7 @@ from smsdesk.messaging.models import AutoReply, Campaign, Conversation, Message,
 from smsdesk.optout import services as optout
 from smsdesk.optout.models import OptOut, OptOutEvent
 from smsdesk.webhooks.models import Delivery, Endpoint, Event
+from smsdesk.worker import callbacks
 from smsdesk.worker.inbound import EventHandler
 
 GATEWAYS = ["line-a=simulator?org=a", "line-b=simulator?org=b"]
@@ -126,6 +127,9 @@ def _seed(org: Organisation, line: str, *, extra: bool) -> dict:
             "token": "x" * 24,
             "kind": "contacts",
             "path": "x",
+            # a provider's callback: its line and secret (no login; a simulator takes none)
+            "line": line,
+            "secret": callbacks.secret_for(line),
         },
     }
 
