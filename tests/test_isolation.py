@@ -59,6 +59,7 @@ from smsdesk.messaging.models import (
 from smsdesk.optout import services as optout
 from smsdesk.optout.models import OptOut, OptOutEvent
 from smsdesk.webhooks.models import Delivery, Endpoint, Event
+from smsdesk.worker import callbacks
 from smsdesk.worker.inbound import EventHandler
 
 GATEWAYS = ["line-a=simulator?org=a", "line-b=simulator?org=b"]
@@ -155,6 +156,9 @@ def _seed(org: Organisation, line: str, *, extra: bool) -> dict:
             "path": "x",
             "name": line,  # a line (Passerelles: pause, resume, routing)
             "uidb64": "MQ",  # a password reset link (answers the same for everyone)
+            # a provider's callback: its line and secret (no login; a simulator takes none)
+            "line": line,
+            "secret": callbacks.secret_for(line),
         },
     }
 

@@ -409,6 +409,7 @@ def send_message(request: HttpRequest, payload: SendIn):  # type: ignore[no-unty
         gateway=_line_asked(payload, request.organisation),
         smart_encoding=payload.smart_encoding,
         personalise_text=payload.personalise,
+        flash=payload.flash,
     )
     return Status(
         201, {"campaign_id": campaign.id, "messages": [_out(m) for m in campaign.created_messages]}

@@ -115,6 +115,11 @@ class SendIn(StrictIn):
         "their GSM look-alikes, so that such a text stays GSM-7 (160 characters an SMS); the "
         "text stored and returned is the text sent (README, Typographic characters)",
     )
+    flash: bool = Field(
+        False,
+        description="a flash SMS (class 0: shown at once, not stored by the phone); refused "
+        "(400 flash_unsupported) when the line cannot send one (docs/gateways.md, Flash SMS)",
+    )
 
 
 class MessageOut(Schema):

@@ -54,6 +54,7 @@ class OutboundSMS:
     to: str  # E.164
     text: str
     report: bool = True  # ask the network for delivery reports
+    flash: bool = False  # class 0: shown at once, not stored (only where `supports_flash`)
 
 
 class Outcome(enum.StrEnum):
@@ -261,6 +262,9 @@ class Gateway(ABC):
     # hands (SMPP) calls `progress` once per round of answers, so a SIGKILL of the worker
     # leaves `unknown` at most what its windows held.
     record_progress_at_once: bool = False
+    # Can this line send a flash SMS (class 0)? A send asking for one through a line that
+    # cannot is refused before it is queued (messaging.sending).
+    supports_flash: bool = False
 
     def __init__(self, name: str, *, rate: float | None = None, batch_size: int = 100) -> None:
         self.name = name

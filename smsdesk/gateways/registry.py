@@ -41,6 +41,7 @@ BUILTIN_KIND_MODULES = (
     "smsdesk.gateways.simulator",
     "smsdesk.gateways.modem",
     "smsdesk.gateways.smpp",
+    "smsdesk.gateways.http",
 )
 
 
@@ -48,7 +49,7 @@ MASK = "***"
 # An option whose name (or its last part: sim_pin, smtp-password) says it holds a secret.
 _SECRET_OPTION = re.compile(
     r"(?:^|[_.-])(?:pin2?|puk2?|pass|passwd|password|passphrase|pwd|secret|token|"
-    r"key|apikey|auth|credentials?|signature)$",
+    r"key|apikey|auth|credentials?|signature|callback)$",
     re.IGNORECASE,
 )
 # NAME=VALUE at the start, after ?, & or ;, or after a space; the value ends where a query

@@ -11,6 +11,10 @@ class InvalidNumbers(ServiceError):
         self.invalid = invalid  # (as typed, why) for each bad number
 
 
+class FlashUnsupported(ServiceError):
+    code = "flash_unsupported"
+
+
 class NoRecipients(ServiceError):
     code = "no_recipients"
 

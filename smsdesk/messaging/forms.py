@@ -54,6 +54,14 @@ class NewSmsForm(forms.Form):
         max_length=2_000_000,
     )
 
+    flash = forms.BooleanField(
+        label=_("Flash SMS"),
+        required=False,
+        help_text=_(
+            "Shown at once on the phone's screen and not kept in its messages (an alert). "
+            "Only some lines can send it: the others refuse it before anything is sent."
+        ),
+    )
     commercial = forms.BooleanField(
         label=_("Commercial SMS"),
         required=False,

@@ -621,7 +621,7 @@ def claim(*, gateway: str, worker_id: str, limit: int, now: datetime) -> list[Cl
     if gateway in lines.held_lines():
         return []
     set_clause = "claimed_by = %s, attempts = attempts + 1"
-    returning = "id, peer, body, attempts, segments"  # unqualified: SQLite
+    returning = "id, peer, body, attempts, segments, flash"  # unqualified: SQLite
     sources = ", ".join(f"'{s}'" for s in CLAIM.sources)
     pick = (
         f"SELECT message_id FROM {QUEUE} WHERE gateway_id = %s AND due_at <= %s "
@@ -661,13 +661,16 @@ def claim(*, gateway: str, worker_id: str, limit: int, now: datetime) -> list[Cl
                 ids=ids,
                 set_sql=set_clause,
                 set_params=[worker_id],
-                also="peer, body, attempts, segments",
+                also="peer, body, attempts, segments, flash",
                 queue_done=True,
             )
             tally.write()
             rows = [(r[0], *r[N_MOVED:]) for r in moved]
     rows.sort()  # RETURNING gives no order; send oldest first
-    return [Claimed(OutboundSMS(id=r[0], to=r[1], text=r[2]), r[3], r[1], r[4] or 1) for r in rows]
+    return [
+        Claimed(OutboundSMS(id=r[0], to=r[1], text=r[2], flash=bool(r[5])), r[3], r[1], r[4] or 1)
+        for r in rows
+    ]
 
 
 # --- routing: a waiting message changes line -------------------------------------------------

@@ -142,6 +142,8 @@ class Message(OrgOwned):
     body = models.TextField(_("text"))
     encoding = models.CharField(max_length=4, choices=Encoding, default=Encoding.GSM7)
     segments = models.PositiveSmallIntegerField(default=1)
+    # A flash SMS (class 0): shown at once on the phone, not stored (sending.check_flash).
+    flash = models.BooleanField(default=False, db_default=False)
     campaign = models.ForeignKey(  # indexed by msg_campaign
         Campaign,
         null=True,

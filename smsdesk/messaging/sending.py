@@ -29,6 +29,7 @@ from smsdesk.core.logs import current_request_id
 from smsdesk.directory import invalid as invalid_numbers
 from smsdesk.directory.imports import RecipientFile
 from smsdesk.directory.services import Targets
+from smsdesk.gateways import registry
 from smsdesk.messaging import errors, gateway_state, lifecycle, lines, personal, quotas, routing
 from smsdesk.messaging.models import (
     Campaign,
@@ -194,6 +195,7 @@ def create_campaign(
     gateway: str | None = None,  # a line's name or sender ("from"); None: the routing's choice
     recipient_file: RecipientFile | None = None,
     smart_encoding: bool = False,
+    flash: bool = False,
 ) -> Campaign:
     """Save a New SMS: one Message per distinct recipient, queued or scheduled.
 
@@ -250,6 +252,9 @@ def create_campaign(
     for name in distinct[1:]:
         named_gateway(name, org=org)  # each line has its row before messages point at it
     by_line = len(distinct) > 1
+    if flash:  # every line the send leaves by must be able to
+        for name in distinct or [gateway_row.name]:
+            check_flash(name)
     blocked = resolved.blocked
     scheduled = due > now
     # The organisation's quotas: the whole send, or nothing (before anything is written).
@@ -286,6 +291,7 @@ def create_campaign(
         created_at=now,
         due_at=due,
         status_at=now,
+        flash=flash,
     )
     # One row per recipient, only peer (and the personalised text) differ: see core/bulk.py
     # for why not bulk_create (10x slower for a 100,000-member group).
@@ -337,6 +343,21 @@ def create_campaign(
 
 
 MAX_TAG = 50
+
+
+def check_flash(line: str) -> None:
+    """A flash SMS (class 0) only through a line that can send one: refused before anything
+    is queued, never failed later by the gateway."""
+    spec = next((s for s in gateway_state.configured() if s.name == line), None)
+    if spec is None or not registry.build(spec).supports_flash:
+        raise errors.FlashUnsupported(
+            _(
+                "The line %(line)s cannot send a flash SMS: choose a modem, an SMPP line or a "
+                "provider that offers it, or send a normal SMS."
+            )
+            % {"line": line},
+            field="flash",
+        )
 
 
 def check_tag(tag: str) -> str:

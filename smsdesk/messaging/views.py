@@ -59,6 +59,7 @@ FORM_FIELDS = {
     "tag": "tag",
     "from": "line",
     "gateway": "line",
+    "flash": "flash",
 }
 
 
@@ -85,6 +86,7 @@ def new_sms(request: HttpRequest) -> HttpResponse:
                     recipient_file=recipient_file,
                     smart_encoding=form.cleaned_data["smart_encoding"],
                     gateway=form.cleaned_data["line"] or None,
+                    flash=form.cleaned_data["flash"],
                 )
         except once.AlreadySubmitted as e:
             messages.info(request, e.message)
@@ -132,6 +134,11 @@ def _new_recurring(request: HttpRequest, form: NewSmsForm) -> HttpResponse:
             raise errors.InvalidRepeat(
                 _("A recurring send cannot use a CSV file: choose numbers, contacts or groups."),
                 field="text",
+            )
+        if form.cleaned_data["flash"]:
+            raise errors.FlashUnsupported(
+                _("A recurring send cannot be a flash SMS: untick one of the two."),
+                field="flash",
             )
         with transaction.atomic():
             once.claim(request)

@@ -254,6 +254,7 @@ def encode_submit(
     concat_ref: int | None = None,
     concat_16bit: bool = False,
     message_ref: int = 0,
+    flash: bool = False,
 ) -> list[SubmitPart]:
     """The SMS-SUBMIT PDU of each part of `text` to `to` (+E.164 or national digits).
 
@@ -261,7 +262,8 @@ def encode_submit(
     emoji is a UTF-16 surrogate pair). More than one part: each carries a concatenation
     header with `concat_ref` (chosen here when None). `validity` is rounded up to a step of
     the relative format. `message_ref` is TP-MR (modems usually replace it with their own).
-    An empty text is one empty SMS."""
+    An empty text is one empty SMS. `flash`: message class 0 (TP-DCS 0x10 for GSM-7, 0x18
+    for UCS-2): the phone shows it at once and does not store it."""
     if not isinstance(text, str):
         raise PduError("the text must be a str")
     if len(text) > MAX_PARTS * gsm7.PART_GSM7:  # every character costs a unit at least
@@ -302,6 +304,9 @@ def encode_submit(
         ref = next(_references) & header_ref_max if concat_ref is None else concat_ref
     address = bytes((len(digits), toa)) + _digits_to_bcd(digits)
     # TP-MR .. TP-DCS, and TP-VP: the same for every part
+    alphabet_gsm7 = dcs == 0x00
+    if flash:
+        dcs |= 0x10  # TS 23.038 group 00xx with a message class; class 0 = 0b00
     middle = bytes((first_octet, message_ref)) + address + bytes((0, dcs)) + vp
 
     out = []
@@ -312,7 +317,7 @@ def encode_submit(
             udh = bytes((6, _IEI_CONCAT_16BIT, 4, ref >> 8, ref & 0xFF, total, seq))
         else:
             udh = bytes((5, _IEI_CONCAT_8BIT, 3, ref, total, seq))
-        if dcs == 0x00:
+        if alphabet_gsm7:
             header_septets = (len(udh) * 8 + 6) // 7  # the text starts on a septet boundary
             count = header_septets + len(part)
             packed = int.from_bytes(udh, "little") | (_pack(part) << (7 * header_septets))

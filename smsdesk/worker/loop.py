@@ -60,7 +60,7 @@ from smsdesk.notify import notices
 from smsdesk.retention import services as retention
 from smsdesk.sms.routing import Window
 from smsdesk.webhooks.delivery import Dispatcher
-from smsdesk.worker import leases
+from smsdesk.worker import callbacks, leases
 from smsdesk.worker.inbound import EventHandler
 from smsdesk.worker.leases import Holder, Lease
 from smsdesk.worker.models import LineLease, WorkerProcess
@@ -691,6 +691,9 @@ class Worker:
                 self.recover()
                 lifecycle.alarm_strays(timezone.now())
                 outbox.purge_unmatched(
+                    older_than=timezone.now() - timedelta(hours=settings.SMSDESK_REPORT_TIMEOUT)
+                )
+                callbacks.purge(
                     older_than=timezone.now() - timedelta(hours=settings.SMSDESK_REPORT_TIMEOUT)
                 )
                 # A long SMS whose last parts never come is stored once its wait is over,

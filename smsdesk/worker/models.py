@@ -45,3 +45,21 @@ class GatewayStoreItem(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["gateway", "kind", "due"], name="gwstore_due")]
+
+
+class CallbackReceipt(models.Model):
+    """A provider's callback (a received SMS, a delivery state), once: its line and its key
+    (the provider's id of the SMS or the report, with its kind). Inserted in the transaction
+    that records what it says (`worker/callbacks.py`), so a replay (the provider trying
+    again, an attacker resending a captured request) finds the row and changes nothing.
+    Forgotten after SMSDESK_REPORT_TIMEOUT hours by the worker's heartbeat."""
+
+    gateway = models.CharField(max_length=50)
+    key = models.CharField(max_length=200)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["gateway", "key"], name="callback_once"),
+        ]
+        indexes = [models.Index(fields=["received_at"], name="callback_age")]

@@ -11,4 +11,5 @@ urlpatterns = [
     path("lines/<str:name>/resume/", views.line_resume, name="line_resume"),
     path("lines/<str:name>/routing/", views.line_routing, name="line_routing"),
     path("lines/<str:name>/reset/", views.line_reset, name="line_reset"),
+    path("callback/<str:line>/<str:secret>/", views.callback, name="callback"),
 ]

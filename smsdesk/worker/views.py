@@ -3,22 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import logging
+import time
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
 
 from smsdesk.accounts.access import admin_required
 from smsdesk.core import once, tenancy
 from smsdesk.core.errors import ServiceError
+from smsdesk.gateways.http import BadCallback, CallbackRequest, ForgedCallback
 from smsdesk.messaging import lines, routing, sending
 from smsdesk.sms.routing import PERIODS, Period
-from smsdesk.worker import services
+from smsdesk.worker import callbacks, services
+
+log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 10
 
@@ -36,13 +44,30 @@ class TestSendForm(forms.Form):
         self.fields["gateway"].choices = [(n, n) for n in names]  # type: ignore[attr-defined]
 
 
+def _with_callback_urls(request: HttpRequest) -> list:
+    """The lines, each with the URL its provider calls back (to paste in its console)."""
+    states = services.gateway_overview(org=tenancy.of_request(request))
+    for g in states:
+        g.callback_url = (  # type: ignore[attr-defined]
+            request.build_absolute_uri(
+                reverse(
+                    "worker:callback",
+                    kwargs={"line": g.name, "secret": callbacks.secret_for(g.name)},
+                )
+            )
+            if callbacks.takes_callbacks(g.name)
+            else ""
+        )
+    return states
+
+
 @admin_required
 def gateways(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "worker/gateways.html",
         {
-            "gateways": services.gateway_overview(org=tenancy.of_request(request)),
+            "gateways": _with_callback_urls(request),
             "workers": services.worker_overview(org=tenancy.of_request(request)),
             "refresh_seconds": REFRESH_SECONDS,
             "form": TestSendForm(org=tenancy.of_request(request)),
@@ -68,7 +93,7 @@ def gateways_panel(request: HttpRequest) -> HttpResponse:
         request,
         "worker/_gateway_states.html",
         {
-            "gateways": services.gateway_overview(org=tenancy.of_request(request)),
+            "gateways": _with_callback_urls(request),
             "workers": services.worker_overview(org=tenancy.of_request(request)),
             "refresh_seconds": REFRESH_SECONDS,
             "limit_fields": limit_fields(),
@@ -194,3 +219,35 @@ def _line_action(
     else:
         messages.success(request, done % {"name": name})
     return redirect("worker:gateways")
+@csrf_exempt
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def callback(request: HttpRequest, line: str, secret: str) -> HttpResponse:
+    """A provider tells us of a received SMS or a delivery state (worker/callbacks.py)."""
+    where = request.META.get("REMOTE_ADDR", "?")
+    gateway = callbacks.callback_gateway(line)
+    if gateway is None:
+        return HttpResponse(status=404)
+    if not callbacks.secret_matches(line, secret):
+        log.warning("callback for line %s refused: wrong secret in the URL (from %s)", line, where)
+        return HttpResponse(status=403)
+    call = CallbackRequest(
+        method=request.method or "GET",
+        url=request.build_absolute_uri(),
+        headers={k.lower(): v for k, v in request.headers.items()},
+        query={k: request.GET[k] for k in request.GET},
+        body=request.body,
+        content_type=request.content_type or "",
+        now=time.time(),
+    )
+    try:
+        items = gateway.callback(call)  # type: ignore[attr-defined]
+    except ForgedCallback as e:
+        log.warning("callback for line %s refused as forged (%s), from %s", line, e, where)
+        return HttpResponse(status=403)
+    except BadCallback as e:
+        log.warning("callback for line %s not understood (%s), from %s", line, e, where)
+        return HttpResponse(status=400)
+    callbacks.record(line, items)
+    content_type, body = gateway.callback_answer  # type: ignore[attr-defined]
+    return HttpResponse(body, content_type=content_type)

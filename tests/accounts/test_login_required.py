@@ -20,6 +20,9 @@ PUBLIC = {
     # (tests/notify/test_notifications.py)
     "mail:stop",
 }
+# Providers' callbacks: outside the login, authenticated by the URL's secret and the
+# provider's signature (tests/worker/test_http_callbacks.py: 403 without them).
+PUBLIC |= {"worker:callback"}
 POST_ONLY = (
     "logout",
     "create_token",
@@ -69,6 +72,8 @@ SAMPLE_KWARGS = {
     "delivery_id": 1,
     "webhook_id": 1,
     "uidb64": "MQ",
+    "line": "simulator",
+    "secret": "0" * 32,
 }
 # Pages about one object, an admin's page, or a step that needs an earlier one: their own
 # tests (tests/directory/) open them with what they need.

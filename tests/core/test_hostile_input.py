@@ -786,6 +786,8 @@ def web_objects(admin_user: User) -> dict:
         "uidb64": "MQ",  # a password reset link's user (tests/accounts/test_password_reset.py)
         "slug": "default",  # an organisation (the platform pages)
         "name": "simulator",  # a line (gateways/lines/<name>/...)
+        "line": "simulator",  # a provider's callback (tests/worker/test_http_callbacks.py)
+        "secret": "0" * 32,
     }
 
 

@@ -105,6 +105,7 @@ class _State:
 
 class ModemGateway(Gateway):
     kind = "modem"
+    supports_flash = True  # TP-DCS message class 0 (sms/pdu.py)
 
     def __init__(
         self,
@@ -215,7 +216,9 @@ class ModemGateway(Gateway):
 
     def _send_one(self, session: Session, msg: OutboundSMS) -> SendResult:
         try:
-            parts = pdu.encode_submit(msg.to, msg.text, smsc=self.smsc, request_report=msg.report)
+            parts = pdu.encode_submit(
+                msg.to, msg.text, smsc=self.smsc, request_report=msg.report, flash=msg.flash
+            )
         except PduError as e:
             log.warning("modem %s: message %s cannot be encoded: %s", self.name, msg.id, e)
             return SendResult.refused(msg.id, "the text cannot be put in an SMS", permanent=True)

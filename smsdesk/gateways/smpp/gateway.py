@@ -94,6 +94,7 @@ class _Job:
 
 class SmppGateway(Gateway):
     kind = "smpp"
+    supports_flash = True  # data_coding class 0 and dest_addr_subunit 1 (pdu.submit_sm)
     # Each progress call is recorded before the next part may take a window's place.
     record_progress_at_once = True
 
@@ -278,7 +279,14 @@ class SmppGateway(Gateway):
                     job = queue_of[0]
                     part = job.todo.popleft()
                     seq = s.next_sequence()
-                    data = pdu.submit_sm(seq, self.config.addressing, job.sms.to, job.encoded, part)
+                    data = pdu.submit_sm(
+                        seq,
+                        self.config.addressing,
+                        job.sms.to,
+                        job.encoded,
+                        part,
+                        flash=job.sms.flash,
+                    )
                     pending[(s, s.generation, seq)] = (job, part, now)
                     job.sent += 1
                     job.in_flight += 1

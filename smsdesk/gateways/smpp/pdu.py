@@ -29,6 +29,7 @@ TLV_SAR_MSG_REF_NUM = 0x020C
 TLV_SAR_TOTAL_SEGMENTS = 0x020E
 TLV_SAR_SEGMENT_SEQNUM = 0x020F
 TLV_MESSAGE_PAYLOAD = 0x0424
+TLV_DEST_ADDR_SUBUNIT = 0x0005  # 1: MS display, a flash SMS
 MAX_PDU = 64 * 1024  # a PDU longer than this is a broken stream, not a message
 
 
@@ -233,10 +234,25 @@ class Addressing:
     registered: bool = True
 
 
-def submit_sm(sequence: int, addressing: Addressing, to: str, encoded: Encoded, part: int) -> bytes:
-    """The submit_sm of part `part` (0-based) of an encoded text to `to` (E.164)."""
+def submit_sm(
+    sequence: int,
+    addressing: Addressing,
+    to: str,
+    encoded: Encoded,
+    part: int,
+    *,
+    flash: bool = False,
+) -> bytes:
+    """The submit_sm of part `part` (0-based) of an encoded text to `to` (E.164). `flash`:
+    message class 0, by the data_coding's class bits (GSM-7 0x10, UCS-2 0x18) and the
+    dest_addr_subunit TLV (1, the phone's display) that SMSCs read for Latin-1 too."""
     international = to.startswith("+")
     tlvs: list[smpp34.Tlv] = []
+    data_coding = encoded.data_coding
+    if flash:
+        tlvs.append(smpp34.Tlv(TLV_DEST_ADDR_SUBUNIT, b"\x01"))
+        if data_coding in (GSM7, UCS2):
+            data_coding |= 0x10
     if encoded.payload:
         short, esm = b"", 0
         tlvs.append(smpp34.Tlv(TLV_MESSAGE_PAYLOAD, encoded.payload))
@@ -254,7 +270,7 @@ def submit_sm(sequence: int, addressing: Addressing, to: str, encoded: Encoded, 
         dest_addr_npi=1,
         esm_class=esm,
         registered_delivery=1 if addressing.registered else 0,
-        data_coding=encoded.data_coding,
+        data_coding=data_coding,
         tlvs=tlvs,
         sequence_number=sequence,
     ).encode()

@@ -79,6 +79,11 @@ class Command(BaseCommand):
             "look-alikes, so that the SMS stays GSM-7; the stored text is the text sent",
         )
         parser.add_argument(
+            "--flash",
+            action="store_true",
+            help="a flash SMS (class 0), through a line that can send one",
+        )
+        parser.add_argument(
             "--personalise",
             action="store_true",
             help="read fields in the text, {prénom} or {ville|default}; without it the text "
@@ -128,6 +133,7 @@ class Command(BaseCommand):
                 tag=opts["tag"],
                 recipient_file=recipient_file,
                 smart_encoding=opts["smart_encoding"],
+                flash=opts["flash"],
                 personalise_text=opts["personalise"] or recipient_file is not None,
                 gateway=opts["line"] or None,
             )
