@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import logging
 import time
+from collections.abc import Callable
 
 from django import forms
 from django.contrib import messages
@@ -219,6 +219,8 @@ def _line_action(
     else:
         messages.success(request, done % {"name": name})
     return redirect("worker:gateways")
+
+
 @csrf_exempt
 @login_not_required
 @require_http_methods(["GET", "POST"])
