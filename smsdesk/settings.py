@@ -142,7 +142,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # BEGIN so two writers queue on the busy timeout instead of failing with "locked".
     # synchronous=FULL syncs every commit: a saved message survives a power cut, not only a
     # crash. The worker commits per batch, so this costs little (bench/RESULTS.md).
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Connections are kept between requests (dj_database_url's 600 s, as on PostgreSQL):
+    # closing the last connection of a WAL database checkpoints it and deletes the WAL file,
+    # 4 ms of each API request when every request opened and closed its own (issue 19,
+    # bench/api.py --profile).
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": SMSDESK_LOCK_WAIT,

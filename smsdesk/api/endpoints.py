@@ -391,7 +391,7 @@ def send_message(request: HttpRequest, payload: SendIn):  # type: ignore[no-unty
             source="api",
         )
         return Status(201, {"campaign_id": None, "messages": [], "recurrence": recurrence_out(rec)})
-    campaign = sending.create_campaign(
+    campaign = sending.create_campaign_together(
         author=request.user,
         org=request.organisation,
         body=payload.text,
@@ -405,7 +405,7 @@ def send_message(request: HttpRequest, payload: SendIn):  # type: ignore[no-unty
         personalise_text=payload.personalise,
     )
     return Status(
-        201, {"campaign_id": campaign.id, "messages": [_out(m) for m in campaign.created_messages]}
+        201, {"campaign_id": campaign.id, "messages": [_out(m) for m in campaign.created_rows]}
     )
 
 

@@ -546,7 +546,10 @@ def create_campaign_messages(
                 BLOCK_NEW,
                 n_blocked,
                 campaign_id=campaign_id,
-                tag=tags_of([campaign_id]).get(campaign_id, ""),
+                # the campaign was just saved with its tag: no need to read it again
+                tag=prototype.campaign.tag
+                if Message.campaign.is_cached(prototype)  # type: ignore[attr-defined]
+                else tags_of([campaign_id]).get(campaign_id, ""),
                 user_id=prototype.author_id,
                 parts=parts_blocked,
                 org=prototype.organisation_id,
