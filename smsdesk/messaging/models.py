@@ -53,6 +53,9 @@ class Campaign(OrgOwned):
     # The web request that created it (X-Request-ID, core/logs.py): its log lines carry the
     # same id. NULL when none (CLI); nullable so that adding it rewrote no table.
     request_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    # When its last message reached a final state (lifecycle.settle_campaigns), once: a
+    # message sent again later does not make it finish a second time.
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
