@@ -453,9 +453,7 @@ def main() -> None:
                         )
                         already += len(run.latencies)
                         offset += args.messages
-                        results.setdefault(label, []).append(
-                            report(label, run, e2e, args.messages)
-                        )
+                        results.setdefault(label, []).append(report(label, run, e2e, args.messages))
                     elif box is not None:
                         run, e2e = kannel_round(box[0], box[1], args.messages, args.clients)
                         results.setdefault("Kannel 1.4.5 sendsms", []).append(

@@ -29,6 +29,7 @@ from smsdesk.api.automation import recurrence_out
 from smsdesk.api.automation import router as automation_router
 from smsdesk.api.schemas import (
     MAX_ID,
+    METADATA_PARAM,
     CreatedOut,
     ErrorOut,
     MessageOut,
@@ -36,6 +37,7 @@ from smsdesk.api.schemas import (
     Moment,
     SendIn,
 )
+from smsdesk.core import metadata
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.lists import api_count
 from smsdesk.directory.services import Targets
@@ -403,6 +405,7 @@ def send_message(request: HttpRequest, payload: SendIn):  # type: ignore[no-unty
         gateway=payload.gateway or None,
         smart_encoding=payload.smart_encoding,
         personalise_text=payload.personalise,
+        metadata=payload.metadata,
     )
     return Status(
         201, {"campaign_id": campaign.id, "messages": [_out(m) for m in campaign.created_rows]}
@@ -429,6 +432,7 @@ def get_message(  # type: ignore[no-untyped-def]
     summary="Messages, newest first (`before` pages back); oldest first from `after` "
     "(pages forwards); only newer than `since_id`",
     tags=["messages"],
+    openapi_extra={"parameters": [METADATA_PARAM]},
 )
 def list_messages(  # type: ignore[no-untyped-def]
     request: HttpRequest,
@@ -467,6 +471,7 @@ def list_messages(  # type: ignore[no-untyped-def]
         qs = qs.filter(gateway_id=gateway)
     if tag:
         qs = qs.filter(campaign__tag=tag)
+    qs = metadata.matching(qs, metadata.wanted(request.GET))
     forwards = after is not None
     qs = qs.order_by("id" if forwards else "-id")
     counted = api_count(qs)

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from smsdesk.accounts import access
 from smsdesk.core import number_reasons, tenancy
+from smsdesk.core.metadata import check_metadata
 from smsdesk.core.text import ControlCharacter, check_typed, search_safe
 from smsdesk.directory import errors, rules
 from smsdesk.directory.models import Contact, ContactField, Group
@@ -182,6 +183,7 @@ def create_contact(
     fields: Mapping[str, object] | None = None,
     groups: Sequence[int] = (),
     org: Any = None,
+    metadata: object = None,
 ) -> Contact:
     org = tenancy.resolve(org)
     contact = Contact(
@@ -190,6 +192,7 @@ def create_contact(
         first_name=clean_first_name(first_name),
         fields=clean_fields(fields, org=org),
         organisation=org,
+        metadata=check_metadata(metadata),
     )
     group_rows = _groups_by_id(groups, org=org)
     _taken(contact.number, org=org)
@@ -213,10 +216,14 @@ def update_contact(
     fields: Mapping[str, object] | None = None,
     groups: Sequence[int] | None = None,
     org: Any = None,
+    metadata: object = None,
 ) -> Contact:
+    """Change what is given (None: unchanged). `fields` replaces all custom values,
+    `metadata` all the metadata."""
     org = tenancy.resolve(org)
-    """Change what is given (None: unchanged). `fields` replaces all custom values."""
     contact = get_contact(contact_id, for_update=True, org=org)
+    if metadata is not None:
+        contact.metadata = check_metadata(metadata)
     if name is not None:
         contact.name = clean_name(name)
     if first_name is not None:

@@ -146,6 +146,10 @@ class Message(OrgOwned):
         verbose_name=_("sent again by"),
     )
 
+    # the API client's own references (core/metadata.py), NULL when none: a nullable column,
+    # so that adding it rewrote no table
+    metadata = models.JSONField(null=True, blank=True)
+
     class Meta:
         ordering = ["-created_at", "-id"]
         # No index names `status`, `gateway_ref`, `sent_at` or the other columns the worker

@@ -26,6 +26,7 @@ from smsdesk.core.bulk import insert_rows
 from smsdesk.core.errors import collect
 from smsdesk.core.groupcommit import GroupCommit
 from smsdesk.core.logs import current_request_id
+from smsdesk.core.metadata import check_metadata
 from smsdesk.directory.imports import RecipientFile
 from smsdesk.directory.services import Targets
 from smsdesk.messaging import errors, gateway_state, lifecycle, lines, personal, quotas
@@ -207,6 +208,7 @@ def create_campaign(
     gateway: str | None = None,
     recipient_file: RecipientFile | None = None,
     smart_encoding: bool = False,
+    metadata: object = None,
 ) -> Campaign:
     """Save a New SMS: one Message per distinct recipient, queued or scheduled.
 
@@ -243,11 +245,13 @@ def create_campaign(
         lambda: check_body(body, commercial=commercial, personalised=template.has_fields),
         lambda: resolve_recipients(to, targets, recipient_file, org=org).checked(),
         lambda: check_send_at(send_at, now),
+        lambda: check_metadata(metadata),
     )
     tag = cast(str, checked[0])
     info = cast(gsm7.TextInfo, checked[1])
     resolved = cast(Recipients, checked[2])
     due = cast(datetime, checked[3])
+    kept_metadata = cast("dict[str, str] | None", checked[4])
     recipients = resolved.numbers
     if recipient_file is not None:
         extra_fields = {**recipient_file.values_by_number(), **(extra_fields or {})}
@@ -292,6 +296,7 @@ def create_campaign(
         created_at=now,
         due_at=due,
         status_at=now,
+        metadata=kept_metadata,
     )
     # One row per recipient, only peer (and the personalised text) differ: see core/bulk.py
     # for why not bulk_create (10x slower for a 100,000-member group).
@@ -338,6 +343,7 @@ def _created_rows(prototype: Message) -> list[SimpleNamespace]:
         "status_at": prototype.status_at,
         "campaign_id": prototype.campaign_id,
         "keyword": "",
+        "metadata": prototype.metadata,
     }
     names = ("id", "peer", "status", "body", "encoding", "segments", "error")
     return [SimpleNamespace(**common, **dict(zip(names, row, strict=True))) for row in rows]

@@ -9,7 +9,7 @@ from smsdesk.messaging.models import Message
 # What message_data reads: a Message, or a row of `.values(*FIELDS)` (the webhooks' batches)
 FIELDS = (
     "id", "direction", "status", "peer", "body", "segments", "encoding", "created_at",
-    "due_at", "sent_at", "status_at", "error", "campaign_id", "keyword",
+    "due_at", "sent_at", "status_at", "error", "campaign_id", "keyword", "metadata",
 )  # fmt: skip
 
 
@@ -32,4 +32,5 @@ def message_data(m: Message | Any) -> dict[str, Any]:
         "status_at": m.status_at,
         "error": m.error,
         "campaign_id": m.campaign_id,
+        "metadata": m.metadata or {},
     }
