@@ -172,6 +172,8 @@ def prepare(args: argparse.Namespace) -> tuple[str, dict[str, str]]:
         "SMSDESK_WEB_WORKERS": str(args.workers),
         "SMSDESK_WEB_THREADS": str(args.threads),
     }
+    if getattr(args, "group_commit", ""):
+        settings["SMSDESK_API_GROUP_COMMIT"] = args.group_commit
     url, data_dir = _setup.environment(args.database_url, data_dir, **settings)
     _setup.empty_database(url)
     _setup.start_django()
@@ -382,6 +384,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="granian's")
     parser.add_argument("--threads", type=int, default=4, help="per granian worker")
     parser.add_argument("--api-rate", type=int, default=1_000_000)
+    parser.add_argument(
+        "--group-commit",
+        choices=["true", "false"],
+        default="",
+        help="SMSDESK_API_GROUP_COMMIT (default: the setting's, true on SQLite only)",
+    )
     parser.add_argument("--no-kannel", action="store_true")
     parser.add_argument("--label", default="", help="a name for this code in the lines printed")
     parser.add_argument("--profile", action="store_true")

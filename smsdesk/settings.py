@@ -330,6 +330,13 @@ SMSDESK_REPORT_TIMEOUT = env_int("SMSDESK_REPORT_TIMEOUT", 48, minimum=1)
 SMSDESK_WEBHOOK_ALLOW_PRIVATE = env_bool("SMSDESK_WEBHOOK_ALLOW_PRIVATE", False)
 # API requests per second per token (0: no limit); over it: 429 with Retry-After.
 SMSDESK_API_RATE = env_int("SMSDESK_API_RATE", 50, minimum=0)
+# The API's sends that arrive together in a process committed in one transaction
+# (core/groupcommit.py). On by default on SQLite only: on PostgreSQL it measured slower (the
+# leader's round trips in a row, where separate connections overlap them; PostgreSQL groups
+# concurrent commits' WAL flushes itself): bench/RESULTS.md, "Issue 19: single-message ingest".
+SMSDESK_API_GROUP_COMMIT = env_bool(
+    "SMSDESK_API_GROUP_COMMIT", DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+)
 SMSDESK_API_TOKEN_PEPPER = env_secret("SMSDESK_API_TOKEN_PEPPER", "")
 
 # --- STOP list, calls, commercial sending (README "SMS STOP", "Appels", "SMS commerciaux") --

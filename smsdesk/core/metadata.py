@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import QuerySet, TextField
-from django.db.models.functions import Cast
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 from django.utils.translation import gettext as _
 
 from smsdesk.core.errors import ServiceError

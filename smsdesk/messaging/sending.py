@@ -357,6 +357,8 @@ _together = GroupCommit()
 def create_campaign_together(**kwargs: Any) -> Campaign:
     """`create_campaign`, committed with the sends of the other threads of this process that
     ask at the same moment (group commit); returns once its own send is committed."""
+    if not settings.SMSDESK_API_GROUP_COMMIT:
+        return create_campaign(**kwargs)
     return _together.run(lambda: create_campaign(**kwargs))
 
 
