@@ -559,10 +559,7 @@ def create_campaign_messages(
                 BLOCK_NEW,
                 n_blocked,
                 campaign_id=campaign_id,
-                # the campaign was just saved with its tag: no need to read it again
-                tag=prototype.campaign.tag
-                if Message.campaign.is_cached(prototype)  # type: ignore[attr-defined]
-                else tags_of([campaign_id]).get(campaign_id, ""),
+                tag=_campaign_tag(prototype, campaign_id),
                 user_id=prototype.author_id,
                 parts=parts_blocked,
                 org=prototype.organisation_id,
@@ -577,6 +574,14 @@ def create_campaign_messages(
                 org=prototype.organisation_id,
             )
     tally.write()
+
+
+def _campaign_tag(prototype: Message, campaign_id: int) -> str:
+    """The tag of the campaign of `prototype`: the instance's when the caller just saved it
+    (no need to read it again), else read."""
+    if Message.campaign.is_cached(prototype) and prototype.campaign is not None:
+        return prototype.campaign.tag
+    return tags_of([campaign_id]).get(campaign_id, "")
 
 
 def create_outbound(message: Message) -> Message:
