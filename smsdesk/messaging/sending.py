@@ -319,7 +319,7 @@ def create_campaign(
         )
     # In recipients' order (ids grow with the insert); read only by those who iterate it.
     campaign.created_messages = campaign.messages.order_by("id")
-    campaign.created_rows = _created_rows(message)  # type: ignore[attr-defined]
+    campaign.created_rows = _created_rows(message)
     _touch_conversations(org, recipients, body, Message.Direction.OUTBOUND, now, bodies=bodies)
     return campaign
 
