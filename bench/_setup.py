@@ -36,12 +36,15 @@ def environment(database_url: str = "", data_dir: str = "", **settings: str) -> 
     os.makedirs(data_dir, exist_ok=True)
     url = database_url or f"sqlite:///{data_dir}/bench.sqlite3"
     os.environ.update(
-        SMSDESK_DATA_DIR=data_dir,
-        SMSDESK_DATABASE_URL=url,
-        SMSDESK_LOG_LEVEL="WARNING",
-        SMSDESK_ALLOWED_HOSTS="testserver",  # the pages are read through Django's Client
-        DJANGO_SETTINGS_MODULE="smsdesk.settings",
-        **settings,
+        {
+            "SMSDESK_DATA_DIR": data_dir,
+            "SMSDESK_DATABASE_URL": url,
+            "SMSDESK_LOG_LEVEL": "WARNING",
+            # the pages are read through Django's Client
+            "SMSDESK_ALLOWED_HOSTS": "testserver",
+            "DJANGO_SETTINGS_MODULE": "smsdesk.settings",
+            **settings,
+        }
     )
     return url, data_dir
 

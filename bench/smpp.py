@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -29,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import _setup  # the checkout on sys.path, a fresh database (bench/_setup.py)
@@ -231,10 +233,39 @@ class DlrCounter:
 
 
 def kannel(smsc: Smsc, args: argparse.Namespace, work: Path) -> None:
-    bearerbox, smsbox = shutil.which("bearerbox") or "/usr/sbin/bearerbox", "/usr/sbin/smsbox"
-    if not (os.path.exists(bearerbox) and os.path.exists(smsbox)):
+    try:
+        running = start_kannel(smsc, work, window=args.window, binds=args.binds)
+    except FileNotFoundError:
         print("Kannel: not installed (apt-get install kannel); skipped")
         return
+    with running as (smsp, dlr):
+        dlr_url = f"http://127.0.0.1:{dlr.port}/dlr?id=%25d"
+        before = smsc.stats()
+        t0 = time.perf_counter()
+        errors = submit(smsp, args.messages, dlr_url)
+        submitted = time.perf_counter() - t0
+        deadline = time.monotonic() + 600
+        while dlr.count < args.messages and time.monotonic() < deadline:
+            time.sleep(0.05)
+            if os.environ.get("KEEP"):
+                print("kannel:", errors, dlr.count, smsc.stats(), flush=True)
+                time.sleep(1)
+        elapsed = time.perf_counter() - t0
+        after = smsc.stats()
+        rate = args.messages / elapsed
+        print(
+            f"Kannel 1.4.5 (bearerbox + smsbox): {args.messages:,} sendsms -> {dlr.count:,} "
+            f"delivery reports called back in {elapsed:.2f} s = {rate:,.0f} msg/s (submit "
+            f"phase {args.messages / submitted:,.0f} msg/s, {errors} HTTP errors; SMSC took "
+            f"{after['received'] - before['received']:,}; max-pending-submits {args.window}, "
+            f"{args.binds} binds)"
+        )
+        print(f"RESULT kannel {elapsed:.3f} {rate:.0f}", flush=True)
+
+
+@contextlib.contextmanager
+def _kannel(smsc: Smsc, work: Path, *, window: int, binds: int) -> Iterator[tuple[int, DlrCounter]]:
+    bearerbox, smsbox = shutil.which("bearerbox") or "/usr/sbin/bearerbox", "/usr/sbin/smsbox"
     admin, boxp, smsp = free_ports(3)
     dlr = DlrCounter()
     smsc_groups = "".join(
@@ -248,11 +279,11 @@ transceiver-mode = true
 smsc-username = smsdesk
 smsc-password = secret
 system-type = ""
-max-pending-submits = {args.window}
+max-pending-submits = {window}
 enquire-link-interval = 30
 msg-id-type = 0x00
 """
-        for _ in range(args.binds)
+        for _ in range(binds)
     )
     conf = work / "kannel.conf"
     conf.write_text(f"""group = core
@@ -296,7 +327,7 @@ text = "nop"
     ]
     try:
         deadline = time.monotonic() + 30
-        while smsc.stats()["binds"] < args.binds:
+        while smsc.stats()["binds"] < binds:
             if time.monotonic() > deadline:
                 raise SystemExit("Kannel did not bind to the SMSC")
             time.sleep(0.1)
@@ -316,28 +347,7 @@ text = "nop"
                 if time.monotonic() > deadline:
                     raise SystemExit("smsbox did not open its sendsms port") from None
                 time.sleep(0.1)
-        dlr_url = f"http://127.0.0.1:{dlr.port}/dlr?id=%25d"
-        before = smsc.stats()
-        t0 = time.perf_counter()
-        errors = submit(smsp, args.messages, dlr_url)
-        submitted = time.perf_counter() - t0
-        deadline = time.monotonic() + 600
-        while dlr.count < args.messages and time.monotonic() < deadline:
-            time.sleep(0.05)
-            if os.environ.get("KEEP"):
-                print("kannel:", errors, dlr.count, smsc.stats(), flush=True)
-                time.sleep(1)
-        elapsed = time.perf_counter() - t0
-        after = smsc.stats()
-        rate = args.messages / elapsed
-        print(
-            f"Kannel 1.4.5 (bearerbox + smsbox): {args.messages:,} sendsms -> {dlr.count:,} "
-            f"delivery reports called back in {elapsed:.2f} s = {rate:,.0f} msg/s (submit "
-            f"phase {args.messages / submitted:,.0f} msg/s, {errors} HTTP errors; SMSC took "
-            f"{after['received'] - before['received']:,}; max-pending-submits {args.window}, "
-            f"{args.binds} binds)"
-        )
-        print(f"RESULT kannel {elapsed:.3f} {rate:.0f}", flush=True)
+        yield smsp, dlr
     finally:
         for p in reversed(procs):
             p.send_signal(signal.SIGTERM)
@@ -346,6 +356,18 @@ text = "nop"
                 p.wait(20)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+def start_kannel(
+    smsc: Smsc, work: Path, *, window: int = 100, binds: int = 2
+) -> contextlib.AbstractContextManager[tuple[int, DlrCounter]]:
+    """Kannel's bearerbox bound over SMPP to `smsc` (`binds` binds, `window` submits in
+    flight each), and smsbox with its HTTP sendsms port: yields (sendsms port, the counter of
+    the delivery reports smsbox calls back). FileNotFoundError when Kannel is not installed."""
+    bearerbox = shutil.which("bearerbox") or "/usr/sbin/bearerbox"
+    if not (os.path.exists(bearerbox) and os.path.exists("/usr/sbin/smsbox")):
+        raise FileNotFoundError("bearerbox")
+    return _kannel(smsc, work, window=window, binds=binds)
 
 
 def submit(port: int, n: int, dlr_url: str, threads: int = 8) -> int:

@@ -157,7 +157,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # BEGIN so two writers queue on the busy timeout instead of failing with "locked".
     # synchronous=FULL syncs every commit: a saved message survives a power cut, not only a
     # crash. The worker commits per batch, so this costs little (bench/RESULTS.md).
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Connections are kept between requests (dj_database_url's 600 s, as on PostgreSQL):
+    # closing the last connection of a WAL database checkpoints it and deletes the WAL file,
+    # 4 ms of each API request when every request opened and closed its own (issue 19,
+    # bench/api.py --profile).
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": SMSDESK_LOCK_WAIT,
@@ -353,6 +356,13 @@ SMSDESK_REPORT_TIMEOUT = env_int("SMSDESK_REPORT_TIMEOUT", 48, minimum=1)
 SMSDESK_WEBHOOK_ALLOW_PRIVATE = env_bool("SMSDESK_WEBHOOK_ALLOW_PRIVATE", False)
 # API requests per second per token (0: no limit); over it: 429 with Retry-After.
 SMSDESK_API_RATE = env_int("SMSDESK_API_RATE", 50, minimum=0)
+# The API's sends that arrive together in a process committed in one transaction
+# (core/groupcommit.py). On by default on SQLite only: on PostgreSQL it measured slower (the
+# leader's round trips in a row, where separate connections overlap them; PostgreSQL groups
+# concurrent commits' WAL flushes itself): bench/RESULTS.md, "Issue 19: single-message ingest".
+SMSDESK_API_GROUP_COMMIT = env_bool(
+    "SMSDESK_API_GROUP_COMMIT", DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+)
 SMSDESK_API_TOKEN_PEPPER = env_secret("SMSDESK_API_TOKEN_PEPPER", "")
 
 # Two-factor login for every user of the platform (each user's own `require_2fa` otherwise:

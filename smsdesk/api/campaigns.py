@@ -47,6 +47,9 @@ class CampaignOut(Schema):
     commercial: bool
     created_at: datetime
     send_at: datetime
+    finished_at: datetime | None = Field(
+        None, description="when its last message reached a final state (campaign.finished)"
+    )
     recipients: int
     counts: CountsOut
 
@@ -61,22 +64,7 @@ class ChangedOut(Schema):
 
 
 def _out(campaign: Campaign, counts: campaigns.Counts) -> dict:
-    return {
-        "id": campaign.id,
-        "text": campaign.body,
-        "tag": campaign.tag,
-        "author": campaign.author.username if campaign.author else None,
-        "source": campaign.source,
-        "commercial": campaign.commercial,
-        "created_at": campaign.created_at,
-        "send_at": campaign.send_at,
-        "recipients": campaign.recipient_count,
-        "counts": {
-            **{name: counts[name] for name, *_rest in campaigns.BUCKETS},
-            "total": counts.total,
-            "percent_done": counts.percent_done,
-        },
-    }
+    return campaigns.campaign_data(campaign, counts)
 
 
 @router.get(

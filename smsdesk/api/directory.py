@@ -5,7 +5,18 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja import Field, Path, Query, Router, Schema, Status
 
-from smsdesk.api.schemas import COUNT_EXACT_HELP, COUNT_HELP, MAX_ID, ErrorOut, RowId, StrictIn
+from smsdesk.api.schemas import (
+    COUNT_EXACT_HELP,
+    COUNT_HELP,
+    MAX_ID,
+    METADATA_HELP,
+    METADATA_PARAM,
+    ErrorOut,
+    MetadataIn,
+    RowId,
+    StrictIn,
+)
+from smsdesk.core import metadata
 from smsdesk.core.lists import MAX_CURSOR, Order, api_count, keyset_page
 from smsdesk.directory import services
 from smsdesk.directory.models import Contact, Group
@@ -25,6 +36,7 @@ class ContactIn(StrictIn):
     first_name: str = Field("", max_length=200)
     fields: dict[str, str] = Field(default_factory=dict, description="custom fields by key")
     groups: list[RowId] = Field(default_factory=list, max_length=1000, description="group ids")
+    metadata: MetadataIn = Field(None, description=METADATA_HELP)
 
 
 class ContactPatch(StrictIn):
@@ -33,6 +45,7 @@ class ContactPatch(StrictIn):
     first_name: str | None = Field(None, max_length=200)
     fields: dict[str, str] | None = Field(None, description="replaces all custom fields")
     groups: list[RowId] | None = Field(None, max_length=1000, description="replaces the groups")
+    metadata: MetadataIn = Field(None, description="replaces all the metadata")
 
 
 class ContactOut(Schema):
@@ -42,6 +55,7 @@ class ContactOut(Schema):
     number: str
     fields: dict[str, str]
     groups: list[int]
+    metadata: dict[str, str] = Field(default_factory=dict, description=METADATA_HELP)
 
 
 class ContactPage(Schema):
@@ -94,6 +108,7 @@ def _contact_out(c: Contact) -> dict:
         "number": c.number,
         "fields": c.fields,
         "groups": [g.id for g in c.groups.all()],
+        "metadata": c.metadata or {},
     }
 
 
@@ -111,6 +126,7 @@ ERRORS = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: Error
     "/contacts",
     response={200: ContactPage, 401: ErrorOut, 422: ErrorOut},
     summary="Contacts, by name",
+    openapi_extra={"parameters": [METADATA_PARAM]},
 )
 def list_contacts(  # type: ignore[no-untyped-def]
     request: HttpRequest,
@@ -118,7 +134,9 @@ def list_contacts(  # type: ignore[no-untyped-def]
     after: str = Query("", max_length=MAX_CURSOR, description="the previous page's next_cursor"),
     limit: int = Query(100, ge=1, le=1000),
 ):
-    qs = services.contact_list(q, org=request.organisation)
+    qs = metadata.matching(
+        services.contact_list(q, org=request.organisation), metadata.wanted(request.GET)
+    )
     page = keyset_page(
         qs.prefetch_related("groups"), CONTACT_ORDER, per_page=limit, after=after, count=False
     )

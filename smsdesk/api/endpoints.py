@@ -31,6 +31,7 @@ from smsdesk.api.automation import recurrence_out
 from smsdesk.api.automation import router as automation_router
 from smsdesk.api.schemas import (
     MAX_ID,
+    METADATA_PARAM,
     CreatedOut,
     ErrorOut,
     MessageOut,
@@ -39,6 +40,7 @@ from smsdesk.api.schemas import (
     SendIn,
 )
 from smsdesk.audit import context as audit_context
+from smsdesk.core import metadata
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.lists import api_count
 from smsdesk.directory.services import Targets
@@ -397,7 +399,7 @@ def send_message(request: HttpRequest, payload: SendIn):  # type: ignore[no-unty
             line=_line_asked(payload, request.organisation),
         )
         return Status(201, {"campaign_id": None, "messages": [], "recurrence": recurrence_out(rec)})
-    campaign = sending.create_campaign(
+    campaign = sending.create_campaign_together(
         author=request.user,
         org=request.organisation,
         body=payload.text,
@@ -410,9 +412,10 @@ def send_message(request: HttpRequest, payload: SendIn):  # type: ignore[no-unty
         smart_encoding=payload.smart_encoding,
         personalise_text=payload.personalise,
         flash=payload.flash,
+        metadata=payload.metadata,
     )
     return Status(
-        201, {"campaign_id": campaign.id, "messages": [_out(m) for m in campaign.created_messages]}
+        201, {"campaign_id": campaign.id, "messages": [_out(m) for m in campaign.created_rows]}
     )
 
 
@@ -449,6 +452,7 @@ def get_message(  # type: ignore[no-untyped-def]
     summary="Messages, newest first (`before` pages back); oldest first from `after` "
     "(pages forwards); only newer than `since_id`",
     tags=["messages"],
+    openapi_extra={"parameters": [METADATA_PARAM]},
 )
 def list_messages(  # type: ignore[no-untyped-def]
     request: HttpRequest,
@@ -487,6 +491,7 @@ def list_messages(  # type: ignore[no-untyped-def]
         qs = qs.filter(gateway_id=gateway)
     if tag:
         qs = qs.filter(campaign__tag=tag)
+    qs = metadata.matching(qs, metadata.wanted(request.GET))
     forwards = after is not None
     qs = qs.order_by("id" if forwards else "-id")
     counted = api_count(qs)

@@ -34,16 +34,19 @@ class Route:
         pattern = PARAM.split(template)
         self.regex = re.compile("^" + "[^/]+".join(re.escape(p) for p in pattern) + "$")
         self.queries: dict[str, set[str]] = {}
+        self.deep: dict[str, re.Pattern[str] | None] = {}  # `name[key]` of deepObject params
         self.media: dict[str, set[str]] = {}
         for method, operation in operations.items():
             m = method.upper()
-            self.queries[m] = {
-                p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"
-            }
+            query = [p for p in operation.get("parameters", []) if p.get("in") == "query"]
+            self.queries[m] = {p["name"] for p in query}
+            deep = [re.escape(p["name"]) for p in query if p.get("style") == "deepObject"]
+            self.deep[m] = re.compile(rf"^(?:{'|'.join(deep)})\[[^\[\]]*\]$") if deep else None
             body = operation.get("requestBody")
             self.media[m] = set(body.get("content", {})) if body else set()
         if "GET" in self.queries:
             self.queries.setdefault("HEAD", self.queries["GET"])
+            self.deep.setdefault("HEAD", self.deep["GET"])
 
 
 class StrictApiMiddleware:
@@ -82,7 +85,10 @@ class StrictApiMiddleware:
             )
             response["Allow"] = allowed
             return response
-        unknown = sorted(set(request.GET) - route.queries[method])
+        deep = route.deep.get(method)
+        unknown = sorted(
+            n for n in set(request.GET) - route.queries[method] if not (deep and deep.match(n))
+        )
         if unknown:
             known = ", ".join(sorted(route.queries[method])) or _("none")
             return error(

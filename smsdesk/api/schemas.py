@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from django.conf import settings
 from ninja import Field, Schema
-from pydantic import AfterValidator, ConfigDict
+from pydantic import AfterValidator, ConfigDict, WithJsonSchema
 
+from smsdesk.core import metadata
 from smsdesk.core.bounds import MAX_ID, moment
 from smsdesk.messaging.models import Message
 
@@ -28,6 +29,28 @@ def _with_offset(value: datetime) -> datetime:
 # A moment a client asks for (send_at): its offset is required, never guessed.
 AwareMoment = Annotated[datetime, AfterValidator(_with_offset), AfterValidator(moment)]
 __all__ = ["MAX_ID", "AwareMoment", "Moment", "RowId", "StrictIn"]
+
+
+# `metadata` in a body: anything reaches the rule (core/metadata.py), which answers 400
+# invalid_metadata naming the problem; the schema states the bounds.
+MetadataIn = Annotated[Any, WithJsonSchema(metadata.SCHEMA)]
+METADATA_HELP = metadata.SCHEMA["description"]
+# The search by metadata of a list: `?metadata[key]=value`, OpenAPI's deepObject style (the
+# strict middleware accepts `metadata[...]` for the operations that declare it).
+METADATA_PARAM: dict[str, Any] = {
+    "name": "metadata",
+    "in": "query",
+    "required": False,
+    "style": "deepObject",
+    "explode": True,
+    "schema": {
+        "type": "object",
+        "maxProperties": metadata.MAX_KEYS,
+        "additionalProperties": {"type": "string", "maxLength": metadata.MAX_VALUE},
+    },
+    "description": "only those whose metadata has each key with that exact value: "
+    "`?metadata[order]=A-1042&metadata[crm]=77`",
+}
 
 
 class StrictIn(Schema):
@@ -120,6 +143,7 @@ class SendIn(StrictIn):
         description="a flash SMS (class 0: shown at once, not stored by the phone); refused "
         "(400 flash_unsupported) when the line cannot send one (docs/gateways.md, Flash SMS)",
     )
+    metadata: MetadataIn = Field(None, description=METADATA_HELP)
 
 
 class MessageOut(Schema):
@@ -154,6 +178,7 @@ class MessageOut(Schema):
     status_at: datetime | None
     error: str
     campaign_id: int | None
+    metadata: dict[str, str] = Field(default_factory=dict, description=METADATA_HELP)
 
 
 class CreatedOut(Schema):

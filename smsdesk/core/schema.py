@@ -121,7 +121,7 @@ REVIEWED_SAFE: dict[Migration, str] = {
     ("messaging", "0017_routing"): "columns with database defaults and a new table; its "
     "RunSQL fills the new Conversation.line only (the old code neither reads nor clears it: "
     "a reply may leave by the line a correspondent used before the upgrade)",
-    ("messaging", "0019_message_flash"): "a column with a database default (the old code's "
+    ("messaging", "0021_message_flash"): "a column with a database default (the old code's "
     "inserts get False); its RunPython only makes SQLite's word triggers again after the "
     "table is rebuilt",
     ("optout", "0002_optout_history"): "its AlterField only changes choices (no SQL)",

@@ -37,6 +37,8 @@ class Contact(OrgOwned):
     first_name = models.CharField(_("first name"), max_length=100, blank=True)
     # custom field values by ContactField.key (strings); only defined keys are kept
     fields = models.JSONField(_("custom fields"), default=dict, blank=True)
+    # the API client's own references (core/metadata.py), NULL when none
+    metadata = models.JSONField(null=True, blank=True)
     # first name and name, case and accents folded, in both orders ("helene durand / durand
     # helene"): what a search compares, so that "helene" finds Hélène (sms/folding.py). Kept
     # by save() and by the bulk writers (directory/imports.py) through search_name_of().

@@ -22,6 +22,7 @@ from smsdesk.accounts import access
 from smsdesk.audit import services as audit
 from smsdesk.audit.models import Action
 from smsdesk.core import number_reasons, tenancy
+from smsdesk.core.metadata import check_metadata
 from smsdesk.core.text import ControlCharacter, check_typed, search_safe
 from smsdesk.directory import errors, rules
 from smsdesk.directory.models import Contact, ContactField, Group
@@ -184,6 +185,7 @@ def create_contact(
     fields: Mapping[str, object] | None = None,
     groups: Sequence[int] = (),
     org: Any = None,
+    metadata: object = None,
 ) -> Contact:
     org = tenancy.resolve(org)
     contact = Contact(
@@ -192,6 +194,7 @@ def create_contact(
         first_name=clean_first_name(first_name),
         fields=clean_fields(fields, org=org),
         organisation=org,
+        metadata=check_metadata(metadata),
     )
     group_rows = _groups_by_id(groups, org=org)
     _taken(contact.number, org=org)
@@ -225,13 +228,17 @@ def update_contact(
     fields: Mapping[str, object] | None = None,
     groups: Sequence[int] | None = None,
     org: Any = None,
+    metadata: object = None,
 ) -> Contact:
+    """Change what is given (None: unchanged). `fields` replaces all custom values,
+    `metadata` all the metadata."""
     org = tenancy.resolve(org)
-    """Change what is given (None: unchanged). `fields` replaces all custom values."""
     contact = get_contact(contact_id, for_update=True, org=org)
     before: dict[str, object] = _contact_state(contact)
     if groups is not None:
         before["groups"] = sorted(contact.groups.values_list("id", flat=True))
+    if metadata is not None:
+        contact.metadata = check_metadata(metadata)
     if name is not None:
         contact.name = clean_name(name)
     if first_name is not None:

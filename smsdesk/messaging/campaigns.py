@@ -104,6 +104,28 @@ def counts(campaign_ids: Iterable[int]) -> dict[int, Counts]:
     }
 
 
+def campaign_data(campaign: Campaign, counted: Counts) -> dict[str, Any]:
+    """A campaign as the API shows it: one shape for the API's answers and the webhooks'
+    `data` (campaign.finished)."""
+    return {
+        "id": campaign.id,
+        "text": campaign.body,
+        "tag": campaign.tag,
+        "author": campaign.author.username if campaign.author else None,
+        "source": campaign.source,
+        "commercial": campaign.commercial,
+        "created_at": campaign.created_at,
+        "send_at": campaign.send_at,
+        "finished_at": campaign.finished_at,
+        "recipients": campaign.recipient_count,
+        "counts": {
+            **{name: counted[name] for name, *_rest in BUCKETS},
+            "total": counted.total,
+            "percent_done": counted.percent_done,
+        },
+    }
+
+
 def get_campaign(campaign_id: int, *, org: Any = None) -> Campaign:
     """A campaign of `org`; another organisation's answers exactly as a missing one."""
     try:

@@ -187,6 +187,15 @@ class Change(NamedTuple):
     transition: Transition
 
 
+# A campaign is finished when none of its messages waits or awaits its delivery report: each
+# is delivered, failed, blocked, unknown (the worker gives up on it) or cancelled.
+FINAL_BUCKETS = frozenset({"delivered", "failed", "blocked", "unknown", "cancelled"})
+# Called inside the transaction that finished them with the ids of campaigns that just
+# finished, once per campaign ever (`Campaign.finished_at`), and the time (the webhooks'
+# campaign.finished).
+CampaignSubscriber = Callable[[Sequence[int], datetime], None]
+campaign_subscribers: list[CampaignSubscriber] = []
+
 Subscriber = Callable[[Sequence[Change]], None]
 # Called inside the transaction of every status change with its batch of changes (the
 # webhooks' outbox is one: webhooks/events.py). A subscriber may say which transitions it
@@ -294,9 +303,13 @@ class _Tally:
     def write(self) -> None:
         stats.add((*key, n, parts) for key, (n, parts) in self.day_counts.items())
         add_campaign_deltas((cid, bucket, n) for (cid, bucket), n in self.campaigns.items())
+        finals = {
+            c for (c, bucket), n in self.campaigns.items() if n > 0 and bucket in FINAL_BUCKETS
+        }
         if self.changes:
             for subscriber in subscribers:
                 subscriber(self.changes)
+        settle_campaigns(finals, now=self.now)
         self.changes = []
         self.day_counts, self.campaigns = defaultdict(_pair), defaultdict(int)
 
@@ -546,7 +559,7 @@ def create_campaign_messages(
                 BLOCK_NEW,
                 n_blocked,
                 campaign_id=campaign_id,
-                tag=tags_of([campaign_id]).get(campaign_id, ""),
+                tag=_campaign_tag(prototype, campaign_id),
                 user_id=prototype.author_id,
                 parts=parts_blocked,
                 org=prototype.organisation_id,
@@ -561,6 +574,14 @@ def create_campaign_messages(
                 org=prototype.organisation_id,
             )
     tally.write()
+
+
+def _campaign_tag(prototype: Message, campaign_id: int) -> str:
+    """The tag of the campaign of `prototype`: the instance's when the caller just saved it
+    (no need to read it again), else read."""
+    if Message.campaign.is_cached(prototype) and prototype.campaign is not None:
+        return prototype.campaign.tag
+    return tags_of([campaign_id]).get(campaign_id, "")
 
 
 def create_outbound(message: Message) -> Message:
@@ -1023,7 +1044,9 @@ def apply_reports(
             f"FROM (SELECT * FROM delivered UNION ALL SELECT * FROM failed) r "
             f"WHERE r.sent_at IS NOT NULL GROUP BY 1, 2, 3, 4, 5 RETURNING 1){extra} "
             f"SELECT {returning}, (SELECT count(*) FROM delivered) + "
-            f"(SELECT count(*) FROM failed) FROM hit",
+            f"(SELECT count(*) FROM failed), (SELECT array_agg(DISTINCT r.campaign_id) FROM "
+            f"(SELECT campaign_id FROM delivered UNION ALL SELECT campaign_id FROM failed) r "
+            f"WHERE r.campaign_id IS NOT NULL) FROM hit",
             [
                 *map(list, zip(*rows, strict=True)),
                 at,
@@ -1035,6 +1058,7 @@ def apply_reports(
         )
         single = {h[0] for h in hits if h[3] == 1}
         settled_count = hits[0][4] if hits else 0
+        settle_campaigns((hits[0][5] or []) if hits else [], now=at)
         # Several parts; or a message of one part not settled from `sent` (it was
         # `unknown`, or is final already): the generic settling, from every other source.
         several = {h[0] for h in hits if h[3] > 1}
@@ -1196,6 +1220,49 @@ def campaign_counts(campaign_ids: Iterable[int]) -> dict[int, dict[str, int]]:
                 if n:
                     result[campaign_id][bucket] = int(n)
     return result
+
+
+def settle_campaigns(campaign_ids: Iterable[int], *, now: datetime) -> list[int]:
+    """Mark finished those of `campaign_ids` (some of whose messages just reached a final
+    state) that have no message left waiting or sent, and tell `campaign_subscribers`; in
+    the caller's transaction. Returns the ids newly finished.
+
+    Exactly once per campaign, even when two workers settle its last two messages at the same
+    moment: each locks the campaign rows first (PostgreSQL; SQLite has one writer), then
+    reads the counts in a statement of its own, which sees the other's committed change (READ
+    COMMITTED): the second to lock sees both and finishes it, the first sees one and does
+    not. `finished_at IS NULL` makes the mark itself happen once."""
+    ids = sorted(set(campaign_ids))
+    if not ids:
+        return []
+    finished: list[int] = []
+    with connection.cursor() as cursor:
+        for chunk in chunks(ids, IDS_PER_STATEMENT):
+            lock = " ORDER BY id FOR UPDATE" if is_pg() else ""
+            cursor.execute(
+                f"SELECT id FROM {CAMPAIGNS} WHERE id IN ({marks(len(chunk))}) "
+                f"AND finished_at IS NULL{lock}",
+                list(chunk),
+            )
+            open_ids = [row[0] for row in cursor.fetchall()]
+            done = [
+                cid
+                for cid, by_bucket in campaign_counts(open_ids).items()
+                if by_bucket and all(bucket in FINAL_BUCKETS for bucket in by_bucket)
+            ]
+            if not done:
+                continue
+            cursor.execute(
+                f"UPDATE {CAMPAIGNS} SET finished_at = %s WHERE id IN ({marks(len(done))}) "
+                f"AND finished_at IS NULL RETURNING id",
+                [db_time(now), *done],
+            )
+            finished += [row[0] for row in cursor.fetchall()]
+    if finished:
+        finished.sort()
+        for subscriber in campaign_subscribers:
+            subscriber(finished, now)
+    return finished
 
 
 def fold_campaign_counts() -> int:

@@ -96,6 +96,9 @@ class Campaign(OrgOwned):
         on_delete=models.SET_NULL,
         related_name="campaign",
     )
+    # When its last message reached a final state (lifecycle.settle_campaigns), once: a
+    # message sent again later does not make it finish a second time.
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -187,6 +190,10 @@ class Message(OrgOwned):
         related_name="+",
         verbose_name=_("sent again by"),
     )
+
+    # the API client's own references (core/metadata.py), NULL when none: a nullable column,
+    # so that adding it rewrote no table
+    metadata = models.JSONField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -10,6 +10,7 @@ from smsdesk.messaging.models import Message
 FIELDS = (
     "id", "direction", "status", "peer", "body", "segments", "encoding", "created_at",
     "due_at", "sent_at", "status_at", "error", "campaign_id", "keyword", "gateway_id",
+    "metadata",
 )  # fmt: skip
 
 
@@ -34,4 +35,5 @@ def message_data(m: Message | Any) -> dict[str, Any]:
         "status_at": m.status_at,
         "error": m.error,
         "campaign_id": m.campaign_id,
+        "metadata": m.metadata or {},
     }

@@ -26,8 +26,8 @@ from django.utils import timezone
 
 from smsdesk.calls import services as calls
 from smsdesk.calls.models import Call
-from smsdesk.messaging import lifecycle, shapes
-from smsdesk.messaging.models import Message
+from smsdesk.messaging import campaigns, lifecycle, shapes
+from smsdesk.messaging.models import Campaign, Message
 from smsdesk.optout import services as optout
 from smsdesk.optout.models import OptOutEvent
 from smsdesk.webhooks.models import Delivery, Endpoint, Event, EventType
@@ -217,9 +217,35 @@ def on_call(call: Call) -> None:
     emit([(call.organisation_id, EventType.CALL_RECEIVED, data, call.caller or "", call.at)])
 
 
+def on_campaigns_finished(campaign_ids: Sequence[int], now: datetime) -> None:
+    """campaign.finished: once per campaign, in the transaction of its last message's change
+    (lifecycle.settle_campaigns), after that change's own message.status event."""
+    if EventType.CAMPAIGN_FINISHED not in subscribed_types():
+        return
+    # by id, from the change just made (whichever organisations they belong to): each
+    # event goes to its campaign's organisation's endpoints only (emit)
+    found = Campaign.objects.across_orgs().select_related("author").in_bulk(list(campaign_ids))
+    counted = campaigns.counts(found)
+    emit(
+        [
+            (
+                found[cid].organisation_id,
+                EventType.CAMPAIGN_FINISHED,
+                campaigns.campaign_data(found[cid], counted[cid]),
+                f"campaign:{cid}",
+                now,
+            )
+            for cid in campaign_ids
+            if cid in found
+        ]
+    )
+
+
 def register() -> None:
     if on_changes not in lifecycle.subscribers:
         lifecycle.subscribers.append(on_changes)
+    if on_campaigns_finished not in lifecycle.campaign_subscribers:
+        lifecycle.campaign_subscribers.append(on_campaigns_finished)
     if on_optout_change not in optout.on_change:
         optout.on_change.append(on_optout_change)
     if on_call not in calls.on_call:

@@ -23,6 +23,7 @@ class EventType(models.TextChoices):
     OPTOUT_ADDED = "optout.added", _("A number joined the STOP list")
     OPTOUT_REMOVED = "optout.removed", _("A number left the STOP list")
     CALL_RECEIVED = "call.received", _("A call was received")
+    CAMPAIGN_FINISHED = "campaign.finished", _("A campaign finished")
 
 
 class Endpoint(OrgOwned):

@@ -28,7 +28,7 @@ def text_index_triggers(apps, schema_editor):  # type: ignore[no-untyped-def]
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0018_invalid_report_tags'),
+        ('messaging', '0020_metadata'),
     ]
 
     operations = [

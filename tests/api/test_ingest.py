@@ -1,0 +1,134 @@
+"""Single-message ingest (issue 19): what the speed work must not lose. Group commit hands
+each thread its own result or refusal, after the commit, in its own language; the token's
+row is read at every request (a token revoked or a user suspended elsewhere is refused at
+once, whatever this process kept); the rate counted in leases never lets more than the rate
+through, another process's count included. Speed itself is in bench/api.py."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.utils import translation
+
+from smsdesk.accounts import services, tokens
+from smsdesk.accounts.models import ApiToken, User
+from smsdesk.core.groupcommit import GroupCommit
+from smsdesk.messaging import errors, sending
+from smsdesk.messaging.models import Campaign, Message
+
+SEND = {"to": ["0612345678"], "text": "Bonjour"}
+
+
+def bearer(raw: str) -> Client:
+    return Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_group_commits_together_and_each_gets_its_own_answer() -> None:
+    group = GroupCommit()
+    first_running = threading.Event()
+    others_queued = threading.Event()
+    results: dict[int, object] = {}
+
+    def work(i: int) -> object:
+        if i == 0:
+            first_running.set()
+            others_queued.wait(30)  # the others arrive while this one holds the transaction
+        if i == 3:
+            # a refusal in the middle of a group undoes its own work only
+            return sending.create_campaign(author=None, body="", to=["0612345678"])
+        campaign = sending.create_campaign(author=None, body=f"n{i}", to=[f"061234560{i}"])
+        return (campaign.id, translation.get_language())  # the asking thread's
+
+    def thread(i: int) -> None:
+        if i:
+            first_running.wait(30)
+        translation.activate("en" if i % 2 else "fr")
+        try:
+            results[i] = group.run(lambda: work(i))
+            # answered after the commit: another connection sees it
+        except errors.EmptyText as e:
+            results[i] = e
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=thread, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    while len(group._queue) < 7 and threads[0].is_alive():
+        time.sleep(0.01)
+    others_queued.set()
+    for t in threads:
+        t.join(60)
+    assert isinstance(results[3], errors.EmptyText)
+    ok = {i: r for i, r in results.items() if i != 3}
+    assert len(ok) == 7
+    for i, (campaign_id, language) in ok.items():  # type: ignore[misc]
+        assert language == ("en" if i % 2 else "fr")
+        assert Campaign.objects.filter(id=campaign_id, body=f"n{i}").exists()
+    assert Message.objects.count() == 7  # the refused one left nothing
+    # the first alone, then the six others in one transaction with the refused one
+    assert (group.batches, group.jobs) == (2, 8)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inside_a_transaction_the_work_runs_at_once() -> None:
+    from django.db import transaction
+
+    group = GroupCommit()
+    with transaction.atomic():
+        campaign = group.run(
+            lambda: sending.create_campaign(author=None, body="x", to=["0612345678"])
+        )
+        transaction.set_rollback(True)
+    assert group.batches == 0
+    assert not Campaign.objects.filter(id=campaign.id).exists()
+
+
+@pytest.mark.django_db
+def test_a_token_revoked_in_another_process_is_refused_at_once(operator: User) -> None:
+    token, raw = services.create_token(user=operator)
+    client = bearer(raw)
+    assert client.post("/api/v1/messages", SEND, content_type="application/json").status_code == 201
+    # another process revokes it: no signal, no cache of ours told
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {ApiToken._meta.db_table} WHERE id = %s", [token.id])  # noqa: S608
+    refused = client.post("/api/v1/messages", SEND, content_type="application/json")
+    assert refused.status_code == 401
+
+
+@pytest.mark.django_db
+def test_a_user_suspended_or_demoted_elsewhere_loses_the_token_at_once(admin_user: User) -> None:
+    User.objects.create_user("zoe", password="x" * 12, role=User.Role.ADMIN)
+    _t, raw = services.create_token(user=admin_user)
+    client = bearer(raw)
+    assert client.get("/api/v1/webhooks").status_code == 200
+    User.objects.filter(id=admin_user.id).update(role=User.Role.OPERATOR)  # no signal
+    assert client.get("/api/v1/webhooks").status_code == 403
+    User.objects.filter(id=admin_user.id).update(is_active=False)
+    assert client.get("/api/v1/messages").status_code == 401
+
+
+@pytest.mark.django_db
+def test_the_rate_counts_what_other_processes_took(operator: User, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.SMSDESK_API_RATE = 100  # leases of 10
+    token, raw = services.create_token(user=operator)
+    tokens.forget()
+    client = bearer(raw)
+    codes = []
+    for _ in range(3):
+        second = int(time.time())
+        # other processes took 95 of this second's 100
+        ApiToken.objects.filter(id=token.id).update(rate_second=second, rate_count=95)
+        tokens.forget()
+        codes = [client.get("/api/v1/messages").status_code for _ in range(8)]
+        if int(time.time()) == second:  # all in the same second: the count applies
+            break
+    assert codes == [200] * 5 + [429] * 3
+    ApiToken.objects.filter(id=token.id).update(rate_second=int(time.time()) - 5)
+    tokens.forget()
+    assert client.get("/api/v1/messages").status_code == 200  # a new second, a new count
