@@ -28,8 +28,8 @@ from smsdesk.core.bulk import insert_rows
 from smsdesk.core.errors import collect
 from smsdesk.core.groupcommit import GroupCommit
 from smsdesk.core.logs import current_request_id
-from smsdesk.directory import invalid as invalid_numbers
 from smsdesk.core.metadata import check_metadata
+from smsdesk.directory import invalid as invalid_numbers
 from smsdesk.directory.imports import RecipientFile
 from smsdesk.directory.services import Targets
 from smsdesk.gateways import registry
