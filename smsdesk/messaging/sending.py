@@ -358,7 +358,8 @@ def _created_rows(prototype: Message) -> list[SimpleNamespace]:
     (The ORM's queryset cost more than the send's own statements: issue 19's profile.)"""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, peer, status, body, encoding, segments, error FROM {MESSAGES} "  # noqa: S608
+            f"SELECT id, peer, status, body, encoding, segments, error, gateway_id "  # noqa: S608
+            f"FROM {MESSAGES} "
             "WHERE campaign_id = %s ORDER BY id",
             [prototype.campaign_id],
         )
@@ -373,7 +374,8 @@ def _created_rows(prototype: Message) -> list[SimpleNamespace]:
         "keyword": "",
         "metadata": prototype.metadata,
     }
-    names = ("id", "peer", "status", "body", "encoding", "segments", "error")
+    # each message's own line: routing may send one campaign by several
+    names = ("id", "peer", "status", "body", "encoding", "segments", "error", "gateway_id")
     return [SimpleNamespace(**common, **dict(zip(names, row, strict=True))) for row in rows]
 
 
