@@ -47,6 +47,9 @@ def test_import_group_send_and_export(page, running_worker, tmp_path) -> None:  
     assert not Contact.objects.exists()
     page.get_by_role("button", name="Confirmer l’import").click()
     expect(page.get_by_text("Import terminé : 3 contacts créés")).to_be_visible()
+    # a number was refused: the import lands on the list of refused numbers (issue 20)
+    expect(page.locator("tbody")).to_contain_text("06 12")
+    page.get_by_role("link", name="Contacts", exact=True).click()
 
     # find them by a number typed another way
     page.get_by_label("Rechercher").fill("06 98")
