@@ -112,6 +112,7 @@ NEEDS_STOP: dict[Migration, str] = {
     ("worker", "0002_gateway_store"): "removes a table the old simulator uses",
 }
 REVIEWED_SAFE: dict[Migration, str] = {
+    ("webhooks", "0003_campaign_finished"): "its AlterField only adds a choice (no SQL)",
     ("audit", "0001_initial"): "new tables only, and the triggers on one of them (the old "
     "version never reads or writes them)",
     ("webhooks", "0001_initial"): "new tables only, which the old version never reads",

@@ -43,6 +43,23 @@ PLATFORM_LEVEL = {
     "webhooks.Delivery": "reached through its endpoint (an organisation's); the worker "
     "sends every organisation's",
     "webhooks.Attempt": "reached only through its delivery",
+    "audit.Entry": "the audit log: its organisation kept as a plain id (the platform's own acts "
+    "have none, and nothing may cascade onto the log); read through audit.services, which "
+    "filters by it",
+    "audit.Unlock": "a row that lets the retention purge delete old entries in its transaction",
+    "accounts.PasswordResetRequest": "reset requests counted per address and IP (the rate "
+    "limit), whether or not the address is a user's",
+    "messaging.LineUsage": "a line's use per minute and hour for its volume limits: per line, "
+    "and a line is the provider's, assigned to one organisation",
+    "mail.OutgoingMail": "the platform's mail outbox: each mail to its recipient's address, "
+    "sent by the worker",
+    "mail.MailStop": "a recipient's one-click stop of a kind of mail, by address",
+    "notify.PendingCopy": "a copy of a received SMS waiting to be grouped into a mail, per "
+    "user (a user belongs to one organisation); written for the SMS's own organisation's users",
+    "notify.Notice": "which platform notices were sent once (a line down, a campaign finished), "
+    "by kind and key",
+    "worker.CallbackReceipt": "a provider's callback stored once, by line and provider id, as "
+    "UnmatchedReport; what it records belongs to the line's organisation",
 }
 
 
