@@ -44,3 +44,27 @@ def test_each_organisation_reads_its_own() -> None:
     entries = Client().get("/api/v1/audit", HTTP_AUTHORIZATION=f"Bearer {raw}").json()["entries"]
     labels = {e["target"] for e in entries}
     assert "secret of B" in labels and "secret of A" not in labels
+
+
+@pytest.mark.django_db
+def test_audit_list_with_org_reads_that_organisation_only() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from smsdesk.accounts.models import Organisation
+    from smsdesk.audit import services as audit_services
+    from smsdesk.core import tenancy
+
+    tenancy.sole_organisation()
+    a = Organisation.objects.create(name="A", slug="a")
+    b = Organisation.objects.create(name="B", slug="b")
+    audit_services.record(Action.CONTACT_CREATE, org=a, label="contact A")
+    audit_services.record(Action.CONTACT_CREATE, org=b, label="Zorglub")
+    out = StringIO()
+    call_command("audit", "list", "--org", "a", stdout=out)
+    assert "contact A" in out.getvalue() and "Zorglub" not in out.getvalue()
+    with pytest.raises(CommandError) as refused:
+        call_command("audit", "list", "--org", "nope\x00", stdout=StringIO())
+    assert refused.value.returncode == 2

@@ -1,6 +1,7 @@
 import json
 from datetime import datetime, time
 
+from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -8,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from smsdesk.audit import services
 from smsdesk.audit.models import Action
+from smsdesk.core import tenancy
 
 
 def _moment(raw: str) -> datetime:
@@ -38,11 +40,28 @@ class Command(BaseCommand):
         ls.add_argument("--actor", default="", help="only this user")
         ls.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
         ls.add_argument("--json", action="store_true", help="one JSON object per line")
+        ls.add_argument(
+            "--org",
+            metavar="SLUG",
+            default="",
+            help="only this organisation's entries (without it: every organisation's and the "
+            "platform's own, as the provider reads them)",
+        )
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
         since = _moment(opts["since"]) if opts["since"] else None
+        org = None
+        if opts.get("org"):
+            # by the app registry: this app imports nothing above core
+            organisation = apps.get_model(tenancy.ORGANISATION_MODEL)
+            org = organisation.objects.filter(slug=str(opts["org"])[:50]).first()
+            if org is None:
+                raise CommandError(
+                    _("No organisation “%(slug)s”.") % {"slug": str(opts["org"])[:50]},
+                    returncode=2,
+                )
         entries = services.entries(
-            since=since, action=opts["action"] or "", actor=opts["actor"]
+            org=org, since=since, action=opts["action"] or "", actor=opts["actor"]
         ).order_by("-at", "-id")[: max(1, opts["limit"])]
         for e in entries:
             if opts["json"]:
