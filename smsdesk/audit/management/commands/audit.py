@@ -1,4 +1,5 @@
 import json
+import re
 from datetime import datetime, time
 
 from django.apps import apps
@@ -54,10 +55,14 @@ class Command(BaseCommand):
         if opts.get("org"):
             # by the app registry: this app imports nothing above core
             organisation = apps.get_model(tenancy.ORGANISATION_MODEL)
-            org = organisation.objects.filter(slug=str(opts["org"])[:50]).first()
+            slug = str(opts["org"])[:50]
+            # a short name is [a-z0-9-]: anything else (a NUL byte PostgreSQL refuses) is none
+            found = re.fullmatch(r"[a-z0-9][a-z0-9-]*", slug)
+            org = organisation.objects.filter(slug=slug).first() if found else None
             if org is None:
                 raise CommandError(
-                    _("No organisation “%(slug)s”.") % {"slug": str(opts["org"])[:50]},
+                    _("No organisation “%(slug)s”.")
+                    % {"slug": slug.encode("unicode_escape").decode()},
                     returncode=2,
                 )
         entries = services.entries(
