@@ -219,6 +219,34 @@ def seed_other(
     return Member(organisation, admin, facts, line_of(index))
 
 
+def seeded_member(index: int) -> Member:
+    """Organisation number `index` of a database seeded by an earlier run (`--keep`): its
+    administrator and the facts the pages need, read from its own rows."""
+    from django.db.models import Count
+
+    from smsdesk.accounts.models import Organisation, User
+    from smsdesk.messaging.models import Campaign, Conversation, Message
+
+    if index == 1:
+        organisation = Organisation.objects.order_by("id").first()
+        admin = User.objects.get(username="bench-admin")
+    else:
+        organisation = Organisation.objects.get(slug=slug_of(index))
+        admin = User.objects.get(username=f"admin-{slug_of(index)}")
+    assert organisation is not None
+    messages = Message.objects.for_org(organisation)
+    busiest = messages.values("peer").annotate(n=Count("id")).order_by("-n", "peer").first()
+    big = Campaign.objects.for_org(organisation).order_by("-recipient_count", "id").first()
+    facts = million.Seeded(
+        messages=messages.count(),
+        correspondents=Conversation.objects.for_org(organisation).count(),
+        busiest_peer=busiest["peer"] if busiest else "",
+        big_campaign_id=big.id if big else 0,
+        big_campaign_size=big.recipient_count if big else 0,
+    )
+    return Member(organisation, admin, facts, line_of(index))
+
+
 def queries_of(figures: list[million.Figure]) -> list[tuple[str, int]]:
     return [(f.label, f.queries) for f in figures]
 
@@ -228,6 +256,32 @@ def _load() -> str:
 
 
 # --- the run --------------------------------------------------------------------------------
+
+
+def _measure_kept(args: argparse.Namespace, small_index: int) -> None:
+    """--keep: the big and the small organisation of a database seeded before, measured."""
+    from django.conf import settings
+    from django.db import connection
+
+    settings.SMSDESK_GATEWAYS = lines_setting(args.organisations)
+    print(f"{connection.vendor}, reusing the database seeded before")
+    print(f"load average at the start: {_load()}")
+    results = {}
+    for name, index in (("big", 1), ("small", small_index)):
+        member = seeded_member(index)
+        print(
+            f"\n## {name}: {member.organisation.name} ({member.organisation.slug}, "
+            f"{member.facts.messages:,} messages), as {member.admin.username}\n"
+        )
+        results[name] = million.measure_pages(member.facts, args.only, user=member.admin)
+    print("\n| page | big median ms | small median ms | queries big / small |")
+    print("|---|---|---|---|")
+    for b, s in zip(results["big"], results["small"], strict=True):
+        print(
+            f"| {b.label} | {b.median * 1000:.1f} | {s.median * 1000:.1f} "
+            f"| {b.queries} / {s.queries} |"
+        )
+    print(f"load average at the end: {_load()}")
 
 
 def main() -> None:
@@ -252,6 +306,12 @@ def main() -> None:
         default="",
         help="measure only the pages whose label has one of these (comma-separated)",
     )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="reuse the database an earlier run seeded (migrated, not seeded again): measure "
+        "the big and the small organisation only (to compare two versions of the code)",
+    )
     args = parser.parse_args()
     if args.organisations < 2:
         parser.error("--organisations: at least 2 (bench/million.py measures one)")
@@ -260,6 +320,10 @@ def main() -> None:
         parser.error(f"--small: between 2 and {args.organisations}")
 
     url, data_dir = _setup.environment(args.database_url, args.data_dir, SMSDESK_DEBUG="0")
+    if args.keep and million._seeded_before(url):
+        _setup.start_django()  # migrated: a new index of the code measured is made
+        _measure_kept(args, small_index)
+        return
     _setup.empty_database(url)
     _setup.start_django()
     from django.conf import settings

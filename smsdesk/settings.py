@@ -85,6 +85,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # first: every log line of the request carries its id (X-Request-ID)
     "smsdesk.core.logs.RequestIdMiddleware",
+    # what every page asks several times (the lines' owners), read once per request
+    "smsdesk.core.memo.RequestMemoMiddleware",
     # the proxy's X-Forwarded-* believed from SMSDESK_TRUSTED_PROXIES only, removed otherwise
     "smsdesk.core.proxies.TrustedProxyMiddleware",
     # /healthz, /readyz, /metrics: before the host check, the HTTPS redirect and the login

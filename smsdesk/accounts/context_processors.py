@@ -2,6 +2,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from smsdesk.accounts import services, visits
+from smsdesk.core import memo
 
 
 def login_rules(request: HttpRequest) -> dict:
@@ -23,5 +24,7 @@ def visit_banner(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not getattr(user, "is_admin", False):
         return {}
-    ongoing = visits.ongoing_visits(org)
+    if not getattr(org, "open_visit", True):  # the middleware's flag: no visit, no query
+        return {}
+    ongoing = memo.kept(f"visits.ongoing:{org.pk}", lambda: visits.ongoing_visits(org))
     return {"visited_by": ongoing} if ongoing else {}

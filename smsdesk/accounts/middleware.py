@@ -23,6 +23,7 @@ from django.shortcuts import redirect
 from django.urls import Resolver404, resolve
 from django.utils import timezone, translation
 
+from smsdesk.accounts import visits
 from smsdesk.accounts.models import Organisation
 
 ENTERED = "platform_entered_org"  # session key: the organisation a platform admin entered
@@ -84,7 +85,12 @@ class OrganisationMiddleware:
             elif name and name not in ALWAYS_OPEN and name.split(":")[0] not in PLATFORM_OPEN:
                 raise Http404
             return self.get_response(request)
-        org = user.organisation
+        org = None
+        if user.organisation_id is not None:
+            # with the flag of an ongoing visit, so that the visit banner costs no query
+            org = visits.organisation_with_visit_flag(user.organisation_id)
+            if org is not None:
+                user.organisation = org
         if org is None or not org.is_active:
             logout(request)
             return redirect("accounts:login")

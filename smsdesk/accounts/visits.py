@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.db.models import Exists
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -46,8 +47,21 @@ def visits(org: Any, *, limit: int = 50) -> list[OrganisationVisit]:
     return list(OrganisationVisit.objects.for_org(org)[:limit])
 
 
+def _ongoing(org: Any) -> Any:
+    since = timezone.now() - timedelta(hours=12)
+    return OrganisationVisit.objects.for_org(org).filter(ended_at=None, started_at__gte=since)
+
+
 def ongoing_visits(org: Any) -> list[OrganisationVisit]:
     """Visits of `org` not closed, begun within the last 12 hours (a session that ended
     without "Leave" is not shown for ever)."""
-    since = timezone.now() - timedelta(hours=12)
-    return list(OrganisationVisit.objects.for_org(org).filter(ended_at=None, started_at__gte=since))
+    return list(_ongoing(org))
+
+
+def organisation_with_visit_flag(org_id: int) -> Organisation | None:
+    """Organisation `org_id` with `open_visit` (whether `ongoing_visits` would find one),
+    in the one query that loads it for each page: the visit banner then reads the visits
+    only while one is under way (accounts/context_processors.py)."""
+    return (
+        Organisation.objects.filter(pk=org_id).annotate(open_visit=Exists(_ongoing(org_id))).first()
+    )

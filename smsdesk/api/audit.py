@@ -8,6 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
+from smsdesk.api import paging
 from smsdesk.api.schemas import (
     COUNT_EXACT_HELP,
     COUNT_HELP,
@@ -57,8 +58,9 @@ def list_entries(  # type: ignore[no-untyped-def]
     before: int | None = Query(None, ge=1, le=MAX_ID, description="only entries with a smaller id"),
     limit: int = Query(50, ge=1, le=500),
 ):
+    org = getattr(request, "organisation", None) or audit.PLATFORM  # the token's organisation
     qs = audit.entries(
-        org=getattr(request, "organisation", None) or audit.PLATFORM,  # the token's organisation
+        org=org,
         since=since,
         actor=actor.strip(),
         action=action if action in Action.values else "",
@@ -66,12 +68,12 @@ def list_entries(  # type: ignore[no-untyped-def]
     if action and action not in Action.values:
         qs = qs.none()
     counted = api_count(qs)
-    if before is not None:
-        qs = qs.filter(id__lt=before)
-    rows = list(qs[: limit + 1])
+    rows, next_cursor = paging.cursor_page(
+        qs, scope=audit.entries(org=org), time_field="at", limit=limit, before=before
+    )
     return {
         **counted,
-        "next_cursor": rows[limit - 1].id if len(rows) > limit else None,
+        "next_cursor": next_cursor,
         "entries": [
             {
                 "id": e.id,
@@ -86,6 +88,6 @@ def list_entries(  # type: ignore[no-untyped-def]
                 "after": e.after,
                 "ip": e.ip,
             }
-            for e in rows[:limit]
+            for e in rows
         ],
     }

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
+from smsdesk.api import paging
 from smsdesk.api.schemas import (
     COUNT_EXACT_HELP,
     COUNT_HELP,
@@ -52,7 +53,7 @@ def list_calls(  # type: ignore[no-untyped-def]
     before: int | None = Query(None, ge=1, le=MAX_ID, description="only calls with a smaller id"),
     limit: int = Query(50, ge=1, le=500),
 ):
-    qs = Call.objects.for_org(request.organisation).order_by("-id")
+    qs = Call.objects.for_org(request.organisation)
     if number.strip():
         try:
             caller = numbers.normalise(number, default_region=settings.SMSDESK_DEFAULT_REGION)
@@ -64,12 +65,16 @@ def list_calls(  # type: ignore[no-untyped-def]
     if until is not None:
         qs = qs.filter(at__lt=until)
     counted = api_count(qs)
-    if before is not None:
-        qs = qs.filter(id__lt=before)  # keyset on the primary key: no OFFSET
-    rows = list(qs[: limit + 1])
+    rows, next_cursor = paging.cursor_page(
+        qs,
+        scope=Call.objects.for_org(request.organisation),
+        time_field="at",
+        limit=limit,
+        before=before,
+    )
     return {
         **counted,
-        "next_cursor": rows[limit - 1].id if len(rows) > limit else None,
+        "next_cursor": next_cursor,
         "calls": [
             {
                 "id": c.id,
@@ -78,6 +83,6 @@ def list_calls(  # type: ignore[no-untyped-def]
                 "gateway": c.gateway,
                 "replied": c.reply_id is not None,
             }
-            for c in rows[:limit]
+            for c in rows
         ],
     }

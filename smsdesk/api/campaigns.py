@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja import File, Form, Path, Query, Router, Schema, Status, UploadedFile
 from pydantic import Field
 
+from smsdesk.api import paging
 from smsdesk.api.schemas import (
     COUNT_EXACT_HELP,
     COUNT_HELP,
@@ -81,14 +82,16 @@ def list_campaigns(  # type: ignore[no-untyped-def]
     ),
     limit: int = Query(50, ge=1, le=200),
 ):
-    qs = campaigns.campaign_list(org=request.organisation, search=q, tag=tag).order_by("-id")
-    if before is not None:
-        qs = qs.filter(id__lt=before)
-    rows = list(qs[: limit + 1])
-    shown = rows[:limit]
+    shown, next_cursor = paging.cursor_page(
+        campaigns.campaign_list(org=request.organisation, search=q, tag=tag),
+        scope=Campaign.objects.for_org(request.organisation),
+        time_field="created_at",
+        limit=limit,
+        before=before,
+    )
     counts = campaigns.counts(c.id for c in shown)
     return {
-        "next_cursor": shown[-1].id if len(rows) > limit else None,
+        "next_cursor": next_cursor,
         "campaigns": [_out(c, counts[c.id]) for c in shown],
     }
 

@@ -25,6 +25,7 @@ from smsdesk.api import calls as calls_api
 from smsdesk.api import campaigns as campaigns_api
 from smsdesk.api import directory as directory_api
 from smsdesk.api import optout as optout_api
+from smsdesk.api import paging
 from smsdesk.api import stats as stats_api
 from smsdesk.api import webhooks as webhooks_api
 from smsdesk.api.automation import recurrence_out
@@ -492,19 +493,19 @@ def list_messages(  # type: ignore[no-untyped-def]
     if tag:
         qs = qs.filter(campaign__tag=tag)
     qs = metadata.matching(qs, metadata.wanted(request.GET))
-    forwards = after is not None
-    qs = qs.order_by("id" if forwards else "-id")
     counted = api_count(qs)
-    if before is not None:
-        qs = qs.filter(id__lt=before)  # keyset on the primary key: no OFFSET
-    if after is not None:
-        qs = qs.filter(id__gt=after)
-    rows = list(qs[: limit + 1])
-    next_cursor = rows[limit - 1].id if len(rows) > limit else None
+    rows, next_cursor = paging.cursor_page(
+        qs,
+        scope=Message.objects.for_org(request.organisation),
+        time_field="created_at",
+        limit=limit,
+        before=before,
+        after=after,
+    )
     return {
         **counted,
         "next_cursor": next_cursor,
-        "messages": [_out(m) for m in rows[:limit]],
+        "messages": [_out(m) for m in rows],
     }
 
 

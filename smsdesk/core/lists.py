@@ -165,8 +165,15 @@ class _RowBefore(TupleLessThan):
 
 def _beyond(queryset: QuerySet, order: Order, values: Sequence[object], forward: bool) -> QuerySet:
     """Rows strictly after `values` in `order` (forward) or strictly before them."""
-    row = Tuple(*(F(f) for f in order.fields))
-    later = forward != order.descending
+    return rows_beyond(queryset, order.fields, values, later=forward != order.descending)
+
+
+def rows_beyond(
+    queryset: QuerySet, fields: Sequence[str], values: Sequence[object], *, later: bool
+) -> QuerySet:
+    """Rows whose `fields` are greater (`later`) or smaller than `values`, compared as one
+    row value: `(a, b, id) > (x, y, z)`, a range of an index on those columns."""
+    row = Tuple(*(F(f) for f in fields))
     return queryset.filter((_RowAfter if later else _RowBefore)(row, tuple(values)))
 
 

@@ -71,4 +71,4 @@ def search_condition(search: str, *, org: Any = None) -> Q:
     prefix = numbers.search_prefix(search, default_region=directory.region())
     if prefix is not None and prefix[1]:  # "06 15 26…", "+33…", "0033…": a number only
         return by_number
-    return by_number | words.match(search)
+    return by_number | words.match(search, org=org)

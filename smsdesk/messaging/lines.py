@@ -15,7 +15,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.db.models.signals import post_delete, post_save
+
 from smsdesk.accounts.models import LineAssignment, Organisation
+from smsdesk.core import memo
 from smsdesk.messaging import gateway_state
 
 
@@ -31,8 +34,26 @@ def _first_organisation() -> Organisation:
     return sole_organisation()
 
 
+OWNERS_KEY = "lines.owners"
+
+
 def owners() -> dict[str, int]:
-    """Every configured line's organisation id, by line name (one query each table)."""
+    """Every configured line's organisation id, by line name (one query each table), read
+    once per web request (core/memo.py: every page asks, the home page twice); a save of an
+    organisation or a line assignment forgets it."""
+    return dict(memo.kept(OWNERS_KEY, _read_owners))
+
+
+def _forget_owners(**_kwargs: Any) -> None:
+    memo.forget(OWNERS_KEY)
+
+
+for _model in (LineAssignment, Organisation):
+    for _signal in (post_save, post_delete):
+        _signal.connect(_forget_owners, sender=_model, dispatch_uid=f"lines-owners-{_model}")
+
+
+def _read_owners() -> dict[str, int]:
     specs = gateway_state.configured()
     by_slug = dict(Organisation.objects.values_list("slug", "id"))
     assigned = dict(LineAssignment.objects.values_list("line", "organisation_id"))

@@ -209,6 +209,8 @@ class Message(OrgOwned):
             models.Index(fields=["organisation", "peer", "created_at", "id"], name="msg_peer"),
             # the API's pages by id
             models.Index(fields=["organisation", "id"], name="msg_org_id"),
+            # the API's list without a direction, by date as the pages (api/paging.py)
+            models.Index(fields=["organisation", "created_at", "id"], name="msg_org_recent"),
             models.Index(fields=["campaign", "peer", "id"], name="msg_campaign"),
         ]
 

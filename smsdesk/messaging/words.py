@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 from django.db import connection
 from django.db.models import BooleanField, Q
 from django.db.models.expressions import RawSQL
+
+from smsdesk.core import tenancy
 
 _WORD = re.compile(r"[^\W_]+")
 MAX_WORDS = 20  # a 100-character search holds at most 50; more adds cost, not precision
@@ -33,9 +36,9 @@ def words(text: str) -> list[str]:
     return list(dict.fromkeys(found))[:MAX_WORDS]
 
 
-def match(text: str) -> Q:
-    """Messages whose text has every word of `text` (as the start of one of its words); nothing
-    when `text` has no word.
+def match(text: str, *, org: Any) -> Q:
+    """Messages of organisation `org` whose text has every word of `text` (as the start of
+    one of its words); nothing when `text` has no word.
 
     A campaign's words are indexed once, in its row: its messages are found through it (the
     words of the text as written in New SMS, fields such as {prénom} not expanded); a message
@@ -46,17 +49,24 @@ def match(text: str) -> Q:
     list's index in date order, filtering every row: seconds at a million for a rare word).
     Few matches: the list reads them by id. Many: it reads in its own order and checks each
     row, finding a page of a common word within a few hundred rows.
+
+    The index holds every organisation's words: "few" is counted over all of them (so that
+    a common word costs a small organisation no more than the first FEW matches), and the
+    few are then kept only if they are `org`'s. Keeping the others made the list's query
+    carry ids none of which was `org`'s and PostgreSQL read the whole list to find that
+    (the rare word at 50 organisations, 543 ms: bench/RESULTS.md, issue 16/20 plans).
     """
     found = words(text)
     if not found:
         return Q(pk__in=[])
+    org_id = tenancy.org_id(tenancy.resolve(org))
     if connection.vendor == "sqlite":
-        return _sqlite(found, "messaging_message", "id") | _sqlite(
-            found, "messaging_campaign", "campaign_id"
+        return _sqlite(found, "messaging_message", "id", org_id) | _sqlite(
+            found, "messaging_campaign", "campaign_id", org_id
         )
     if connection.vendor == "postgresql":
-        return _postgresql(found, "messaging_message", "id") | _postgresql(
-            found, "messaging_campaign", "campaign_id"
+        return _postgresql(found, "messaging_message", "id", org_id) | _postgresql(
+            found, "messaging_campaign", "campaign_id", org_id
         )
     cond = Q()  # another database: no index, the same meaning approximately
     for w in found:
@@ -67,20 +77,29 @@ def match(text: str) -> Q:
 FEW = 5_000  # matches read by id: a few ms of lookups and a sort
 
 
-def _ids(sql: str, params: list[str], limit: int) -> list[int]:
+def _ids(sql: str, params: list[str], limit: int, org_id: int) -> list[int] | None:
+    """The ids `sql` finds (it selects id, organisation id) that are `org_id`'s, or None
+    when it finds more than `limit` - 1 over every organisation (a common word)."""
     with connection.cursor() as cursor:
         cursor.execute(f"{sql} LIMIT {int(limit)}", params)
-        return [row[0] for row in cursor.fetchall()]
+        rows = cursor.fetchall()
+    if len(rows) >= limit:
+        return None
+    return [row_id for row_id, owner in rows if owner == org_id]
 
 
 # Table and column names below are constants of this module, never user text.
-def _sqlite(found: list[str], table: str, column: str) -> Q:
+def _sqlite(found: list[str], table: str, column: str, org_id: int) -> Q:
     # Each word as an FTS5 string (syntax characters inside quotes are plain text) and a
     # prefix: "ete"* "dem"*. Words hold letters and digits only; doubling " is belt and braces.
     query = " ".join('"' + w.replace('"', '""') + '"*' for w in found)
     matching = f"SELECT rowid FROM {table}_words WHERE {table}_words MATCH %s"  # noqa: S608
-    ids = _ids(matching, [query], FEW + 1)
-    if len(ids) <= FEW:
+    owned = (
+        f"SELECT {table}_words.rowid, t.organisation_id FROM {table}_words "  # noqa: S608
+        f"JOIN {table} AS t ON t.id = {table}_words.rowid WHERE {table}_words MATCH %s"
+    )
+    ids = _ids(owned, [query], FEW + 1, org_id)
+    if ids is not None:
         return Q(**{f"{column}__in": ids})
     # Common: `+` keeps SQLite reading the list's index in order, the matches gathered once
     # aside (a correlated MATCH per row would evaluate the whole query again each time).
@@ -88,15 +107,16 @@ def _sqlite(found: list[str], table: str, column: str) -> Q:
     return Q(RawSQL(sql, [query], output_field=BooleanField()))  # noqa: S611 (fixed SQL)
 
 
-def _postgresql(found: list[str], table: str, column: str) -> Q:
+def _postgresql(found: list[str], table: str, column: str, org_id: int) -> Q:
     # One smsdesk_word_prefix(%s) per word: the SQL is fixed, the words are parameters.
     tsquery = " && ".join(["smsdesk_word_prefix(%s)"] * len(found))
     condition = f"smsdesk_words({table}.body) @@ ({tsquery})"
     if table == "messaging_message":  # the partial index's condition
         condition = f"{table}.campaign_id IS NULL AND {condition}"
     matching = f"SELECT id FROM {table} WHERE {condition}"  # noqa: S608
-    ids = _ids(matching, found, FEW + 1)
-    if len(ids) <= FEW:
+    owned = f"SELECT id, organisation_id FROM {table} WHERE {condition}"  # noqa: S608
+    ids = _ids(owned, found, FEW + 1, org_id)
+    if ids is not None:
         return Q(**{f"{column}__in": ids})
     if table == "messaging_message":
         return Q(RawSQL(condition, found, output_field=BooleanField()))  # noqa: S611

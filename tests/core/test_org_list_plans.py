@@ -17,7 +17,8 @@ pytestmark = pytest.mark.django_db
 LISTS = [
     (Message, {"direction": "out"}, ("-created_at", "-id"), "msg_list"),
     (Message, {"peer": "+33612345678"}, ("-created_at", "-id"), "msg_peer"),
-    (Message, {}, ("-id",), "msg_org_id"),  # the API's pages
+    (Message, {}, ("-id",), "msg_org_id"),  # since_id, exports by id
+    (Message, {}, ("-created_at", "-id"), "msg_org_recent"),  # the API's pages
     (Conversation, {}, ("-last_at", "-id"), "conv_recent"),
     (Campaign, {}, ("-created_at", "-id"), "campaign_recent"),
     (Contact, {}, ("name", "id"), "contact_name"),
