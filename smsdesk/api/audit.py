@@ -55,7 +55,7 @@ def list_entries(  # type: ignore[no-untyped-def]
     since: Moment | None = Query(None, description="ISO 8601, at or after"),  # noqa: B008
     actor: str = Query("", max_length=150, description="a user name"),
     action: str = Query("", max_length=32, description=", ".join(Action.values)),
-    before: int | None = Query(None, ge=1, le=MAX_ID, description="only entries with a smaller id"),
+    before: int | None = Query(None, ge=1, le=MAX_ID, description=paging.CURSOR_HELP),
     limit: int = Query(50, ge=1, le=500),
 ):
     org = getattr(request, "organisation", None) or audit.PLATFORM  # the token's organisation

@@ -50,7 +50,7 @@ def list_calls(  # type: ignore[no-untyped-def]
     number: str = Query("", max_length=64, description="the caller, any format"),
     since: Moment | None = Query(None, description="ISO 8601, at or after"),  # noqa: B008
     until: Moment | None = Query(None, description="ISO 8601, before"),  # noqa: B008
-    before: int | None = Query(None, ge=1, le=MAX_ID, description="only calls with a smaller id"),
+    before: int | None = Query(None, ge=1, le=MAX_ID, description=paging.CURSOR_HELP),
     limit: int = Query(50, ge=1, le=500),
 ):
     qs = Call.objects.for_org(request.organisation)

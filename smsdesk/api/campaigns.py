@@ -77,9 +77,7 @@ def list_campaigns(  # type: ignore[no-untyped-def]
     request: HttpRequest,
     tag: str = Query("", max_length=50),
     q: str = Query("", max_length=100),
-    before: int | None = Query(
-        None, ge=1, le=MAX_ID, description="only campaigns with a smaller id"
-    ),
+    before: int | None = Query(None, ge=1, le=MAX_ID, description=paging.CURSOR_HELP),
     limit: int = Query(50, ge=1, le=200),
 ):
     shown, next_cursor = paging.cursor_page(

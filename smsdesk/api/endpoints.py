@@ -461,14 +461,18 @@ def list_messages(  # type: ignore[no-untyped-def]
     status: Message.Status | None = None,
     q: str = Query("", max_length=100),
     before: int | None = Query(
-        None, ge=1, le=MAX_ID, description="only messages with a smaller id (newest first)"
+        None,
+        ge=1,
+        le=MAX_ID,
+        description="the previous page's next_cursor: the messages after that one, newest "
+        "first by created_at then id (an id that is none of yours: a smaller id)",
     ),
     after: int | None = Query(
         None,
         ge=0,
         le=MAX_ID,
-        description="walk forwards: messages with a greater id, oldest first; next_cursor "
-        "is then the `after` of the next page",
+        description="walk forwards, oldest first by created_at then id, from the message "
+        "with this id (0: from the oldest); next_cursor is then the `after` of the next page",
     ),
     since_id: int | None = Query(
         None, ge=0, le=MAX_ID, description="only messages with a greater id (newest first)"

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
+from smsdesk.api import paging
 from smsdesk.api.schemas import (
     COUNT_EXACT_HELP,
     COUNT_HELP,
@@ -77,25 +78,23 @@ def list_optouts(  # type: ignore[no-untyped-def]
     q: str = Query(
         "", max_length=100, description="a number in any format, part of one, or a contact's name"
     ),
-    before: int | None = Query(
-        None, ge=1, le=MAX_ID, description="only entries with a smaller cursor"
-    ),
+    before: int | None = Query(None, ge=1, le=MAX_ID, description=paging.CURSOR_HELP),
     limit: int = Query(50, ge=1, le=500),
 ):
-    qs = OptOut.objects.for_org(request.organisation).select_related("by").order_by("-id")
+    qs = OptOut.objects.for_org(request.organisation).select_related("by")
     if q:
         qs = qs.filter(
             directory.number_search(q, "number", org=request.organisation)
         )  # the same search as the page
     counted = api_count(qs)
-    if before is not None:
-        qs = qs.filter(id__lt=before)  # keyset on the primary key: no OFFSET
-    rows = list(qs[: limit + 1])
-    return {
-        **counted,
-        "next_cursor": rows[limit - 1].id if len(rows) > limit else None,
-        "optouts": [_out(o) for o in rows[:limit]],
-    }
+    rows, next_cursor = paging.cursor_page(
+        qs,
+        scope=OptOut.objects.for_org(request.organisation),
+        time_field="created_at",
+        limit=limit,
+        before=before,
+    )
+    return {**counted, "next_cursor": next_cursor, "optouts": [_out(o) for o in rows]}
 
 
 @router.post(

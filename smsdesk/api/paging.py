@@ -24,6 +24,11 @@ from django.db.models import QuerySet
 
 from smsdesk.core.lists import rows_beyond
 
+CURSOR_HELP = (
+    "the previous page's next_cursor: the rows after that one, newest first by time then id "
+    "(an id that is none of yours: a smaller id)"
+)
+
 
 def cursor_page(
     qs: QuerySet,
