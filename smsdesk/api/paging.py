@@ -9,18 +9,20 @@ the planner cannot know that an organisation's rows are all old, and no index on
 `(organisation, id)` can compete once the organisation is a constant of the query.
 
 The cursor is what it always was: an id, the last row's of the page (`next_cursor`), given
-back as `before` (or `after`). The row it names is looked up (one query by primary key,
-among the organisation's rows: `scope`) and the next page is the rows beyond its
-(time, id), a range of the same index. An id that names no row of the scope (deleted, or
-a number a client made up) keeps its former meaning: the rows with a smaller (greater) id.
-`after=0` starts from the oldest row.
+back as `before` (or `after`). The row it names is looked up among the organisation's rows
+(`scope`) by a subquery of the page's own query (no query more for a deep page), and the
+next page is the rows beyond its (time, id), a range of the same index. An id that names no
+row of the scope (deleted, or a number a client made up) keeps its former meaning: the rows
+with a smaller (greater) id. `after=0` starts from the oldest row.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import DateTimeField, Exists, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
 from smsdesk.core.lists import rows_beyond
 
@@ -47,10 +49,27 @@ def cursor_page(
     order = (time_field, "id") if forwards else (f"-{time_field}", "-id")
     qs = qs.order_by(*order)
     if cursor:
-        edge = scope.filter(pk=cursor).values_list(time_field, flat=True).first()
-        if edge is None:
-            qs = qs.filter(id__gt=cursor) if forwards else qs.filter(id__lt=cursor)
-        else:
-            qs = rows_beyond(qs, (time_field, "id"), (edge, cursor), later=forwards)
+        qs = _beyond(qs, scope.filter(pk=cursor), time_field, cursor, forwards=forwards)
     rows = list(qs[: limit + 1])
     return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
+
+
+# Beyond any time stored: what the cursor's time is taken as when it names no row.
+_LAST = datetime(9999, 12, 31, tzinfo=UTC)
+_FIRST = datetime(1, 1, 2, tzinfo=UTC)
+
+
+def _beyond(
+    qs: QuerySet, named: QuerySet, time_field: str, cursor: int, *, forwards: bool
+) -> QuerySet:
+    """The rows after (forwards) or before the row `named` (at most one) in (time, id)
+    order, in the one query of the page: its time read by a subquery, so that a deep page
+    costs the queries of the first (tests/core/test_list_queries.py). When `named` is
+    empty, the time compared with is beyond every row's and only the id bounds."""
+    edge = Coalesce(
+        Subquery(named.values(time_field)[:1]),
+        Value(_FIRST if forwards else _LAST, output_field=DateTimeField()),
+    )
+    qs = rows_beyond(qs, (time_field, "id"), (edge, cursor), later=forwards)
+    by_id = Q(id__gt=cursor) if forwards else Q(id__lt=cursor)
+    return qs.filter(Q(Exists(named)) | by_id)
