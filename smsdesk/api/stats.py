@@ -5,15 +5,20 @@ from __future__ import annotations
 from datetime import date
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router
+from pydantic import BaseModel
 
 from smsdesk.api.schemas import ErrorOut
 from smsdesk.messaging import stats
 
 router = Router(tags=["statistics"])
 
+# Plain pydantic models, not ninja's Schema: a year by day is 366 rows, and Schema's
+# validator (which reads each field through Django-aware getters) took half of the
+# answer's time (bench/RESULTS.md, issue 16/20 plans). The rows are dicts already.
 
-class Figures(Schema):
+
+class Figures(BaseModel):
     sent: int = Field(..., description="SMS handed to the network")
     sent_parts: int = Field(..., description="SMS parts handed to the network (what is billed)")
     delivered: int
@@ -33,7 +38,7 @@ class StatsRow(Figures):
     label: str = Field(..., description="the tag as first written, the user's name")
 
 
-class StatsOut(Schema):
+class StatsOut(BaseModel):
     from_: date = Field(..., alias="from")
     to: date
     by: str
