@@ -125,9 +125,6 @@ REVIEWED_SAFE: dict[Migration, str] = {
     ("messaging", "0021_message_flash"): "a column with a database default (the old code's "
     "inserts get False); its RunPython only makes SQLite's word triggers again after the "
     "table is rebuilt",
-    ("messaging", "0022_message_org_recent"): "an index only (the API's message list by "
-    "date); the old code reads and writes as before. PostgreSQL blocks writes to the "
-    "messages while it builds (about 2 s a million rows)",
     ("optout", "0002_optout_history"): "its AlterField only changes choices (no SQL)",
     ("optout", "0003_keyset_indexes"): "its AlterField only drops an index",
 }

@@ -70,23 +70,29 @@ def test_isolation_adds_no_query_to_any_page(three) -> None:  # type: ignore[no-
     assert len(million.measure_pages(other.facts, user=other.admin, repeat=1)) == len(expected)
 
 
-# Queries of a few pages, pinned: the lines' owners (3 queries) are read once per request and
-# the visit banner costs none without a visit (core/memo.py, accounts/visits.py). Before,
-# on this seed: the home page 25, a list 18, the Statistics page 14, the one discussion 19.
+# Queries of a few pages, pinned (SQLite, PostgreSQL: a list of more than 1,000 rows adds
+# the planner's estimate of its count there): the lines' owners (3 queries) are read once per
+# request and the visit banner costs none without a visit (core/memo.py, accounts/visits.py).
+# Before, on SQLite: the home page 25, a list 18, the one discussion 19, Statistics 14.
 PINNED = {
-    "Accueil (home)": 18,
-    "Envoyés, first page": 11,
-    "one discussion (busiest, +33673695798)": 12,
-    "Statistiques, a year by day": 10,
-    "API messages": 5,
-    "API calls": 5,
+    "Accueil (home)": (18, 18),
+    "Envoyés, first page": (11, 12),
+    "one discussion (busiest, +33673695798)": (12, 12),
+    "Statistiques, a year by day": (10, 10),
+    "API messages": (5, 6),
+    "API calls": (5, 5),
 }
 
 
 def test_the_pages_queries_are_pinned(three) -> None:  # type: ignore[no-untyped-def]
+    from django.db import connection
+
     _first, _twin, _other, alone = three
     counts = dict(orgs.queries_of(alone))
-    assert {label: counts[label] for label in PINNED} == PINNED
+    pg = connection.vendor == "postgresql"
+    assert {label: counts[label] for label in PINNED} == {
+        label: pair[pg] for label, pair in PINNED.items()
+    }
 
 
 def test_sizes_share_the_messages_exactly() -> None:

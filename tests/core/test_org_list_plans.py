@@ -38,6 +38,11 @@ def test_a_list_of_one_organisation_reads_its_index_in_order(model, where, order
         # index gives the list in its order by itself.
         for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
             cursor.execute(f"SET LOCAL {setting} = off")
+        if model is Message and index != "msg_org_recent":
+            # It gives every list of messages by date too, reading past the rows another
+            # filter (a direction, a number) leaves out: on a table this empty the planner
+            # cannot tell it from the list's own index, so it goes (rolled back after).
+            cursor.execute("DROP INDEX msg_org_recent")
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert index in plan, plan
