@@ -30,6 +30,11 @@ Usage:
     .venv/bin/python bench/orgs.py                       # SQLite, 1,000,000 messages
     .venv/bin/python bench/orgs.py --database-url postgresql://postgres@127.0.0.1:5432/smsdesk_orgbench
     .venv/bin/python bench/orgs.py --messages 20000      # a quick look
+    .venv/bin/python bench/orgs.py --keep --only API     # the database seeded before, again
+
+`--keep` reuses a database an earlier run seeded (migrated first: a new index is made) and
+measures the big and the middle organisation only: copied into a checkout of the old code,
+it gives the before and after on the same data (bench/RESULTS.md, issue 16/20 plans).
 
 On PostgreSQL the database named in the URL is dropped and created again; SQLite: a file in
 --data-dir (default: a new temporary directory). Seeding writes rows directly (COPY on
