@@ -187,6 +187,7 @@ def test_a_logged_in_user_sees_every_page(client_bob: Client, admin_user, operat
             continue
         url = (
             url.replace("/messages/1/", f"/messages/{campaign.created_messages[0].id}/")
+            .replace("/campaigns/1/", f"/campaigns/{campaign.id}/")
             .replace("/tokens/1/", f"/tokens/{token.id}/")
             .replace("/users/1/", f"/users/{operator.id}/")
             .replace("/conversations/1/", f"/conversations/{Conversation.objects.get().id}/")
