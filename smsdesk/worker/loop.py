@@ -399,9 +399,11 @@ class GatewayRunner(threading.Thread):
         kept_back: set[int] = set()  # never handed over: not counted in the line's use
         results_seen: list[SendResult] = []
         broke: Exception | None = None
+        link_lost = False  # the gateway lost its link during the batch and said so
         try:
             results = self.gateway.send_many([c.sms for c in batch], progress) if batch else []
         except GatewayUnavailable as e:
+            link_lost = True
             rest = progress.unreported()
             kept_back.update(rest)
             self._unrecorded = progress.remainder([], release_reason=str(e) or "unreachable")
@@ -418,6 +420,7 @@ class GatewayRunner(threading.Thread):
             not_handed = [r for r in results if r.outcome is Outcome.NOT_HANDED_OVER]
             kept_back.update(r.message_id for r in not_handed)
             if not_handed:
+                link_lost = True
                 self.limiter.refund(len(not_handed))
                 self._went_down(not_handed[0].error, retry=True)
             else:
@@ -433,19 +436,27 @@ class GatewayRunner(threading.Thread):
         self._watch_results(
             {**progress.reported, **{r.message_id: r for r in results_seen}},
             unknown=[] if broke is None else progress.unreported(),
+            link_lost=link_lost,
         )
         self._flush_results()
         self._judge()
         return len(claimed)
 
-    def _watch_results(self, results: dict[int, SendResult], *, unknown: Sequence[int]) -> None:
+    def _watch_results(
+        self, results: dict[int, SendResult], *, unknown: Sequence[int], link_lost: bool = False
+    ) -> None:
+        """What the watch judges of a batch. When the gateway lost its link and said so (an
+        SMSC restarted, a modem unplugged), the messages in flight are `unknown` for the user
+        but are not held against the line: it is down, retried with back-off and reported as
+        down; judging them would pause a line that works again once reconnected (a full SMPP
+        window is 20 of the last 50 results)."""
         now = self.clock()
         for message_id, r in results.items():
             if r.outcome is Outcome.ACCEPTED:
                 self.window.add(message_id, "ok", refs=r.references, at=now)
             elif r.outcome is Outcome.REFUSED and r.permanent:
                 self.window.add(message_id, "failed")
-            elif r.outcome is Outcome.MAYBE_HANDED_OVER:
+            elif r.outcome is Outcome.MAYBE_HANDED_OVER and not link_lost:
                 self.window.add(message_id, "unknown", refs=r.references, at=now)
         for message_id in unknown:
             if message_id not in results:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from smsdesk.accounts import services as accounts
 from smsdesk.accounts.models import User
 from smsdesk.gateways import registry
-from smsdesk.gateways.base import Gateway
+from smsdesk.gateways.base import Gateway, Outcome, SendResult
 from smsdesk.messaging import gateway_state, lifecycle, receiving, routing, sending
 from smsdesk.messaging.models import GatewayState, LineUsage, Message, OutboxEntry
 from smsdesk.sms.routing import Period
@@ -467,6 +467,38 @@ def test_the_watch_pauses_on_unknown_results(settings) -> None:  # type: ignore[
     assert Counter(Message.objects.values_list("status", flat=True)) == {S.UNKNOWN: 5}
     state = GatewayState.objects.get(name="a")
     assert state.paused_at and state.pause_reason == "unknown"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_link_s_window_in_flight_does_not_pause_the_line(settings) -> None:  # type: ignore[no-untyped-def]
+    """An SMSC restarted mid-send: the gateway says which were in flight (`unknown`) and which
+    never left (queued again). Those unknown are the link's, not the line's: once reconnected
+    the line sends the rest, unpaused (the SMSC-killed process test, tests/gateways)."""
+    settings.SMSDESK_WATCH_MIN_MESSAGES = 5
+    settings.SMSDESK_WATCH_UNKNOWN_PERCENT = 20
+    settings.SMSDESK_GATEWAYS = ["a=simulator?delivery_delay=0"]
+    gateway = build("a")
+    numbers = [f"+336100000{i:02d}" for i in range(10)]
+    send(*numbers, line="a")
+    works = gateway.send_many
+
+    def link_lost(messages, progress=None):  # type: ignore[no-untyped-def]
+        gateway.send_many = works  # type: ignore[method-assign]
+        return [
+            SendResult(m.id, Outcome.MAYBE_HANDED_OVER if i < 4 else Outcome.NOT_HANDED_OVER)
+            for i, m in enumerate(messages)
+        ]
+
+    gateway.send_many = link_lost  # type: ignore[method-assign]
+    run = runner_for(gateway)
+    drain(run)
+    run._retry_at = 0  # reconnects at once (no back-off wait)
+    drain(run)
+    assert Counter(Message.objects.values_list("status", flat=True)) == {
+        S.UNKNOWN: 4,
+        S.DELIVERED: 6,
+    }
+    assert GatewayState.objects.get(name="a").paused_at is None
 
 
 @pytest.mark.django_db(transaction=True)
