@@ -26,6 +26,7 @@ from smsdesk.mail import services as mail
 from smsdesk.messaging import lifecycle
 from smsdesk.messaging.links import conversation_url
 from smsdesk.messaging.models import Message
+from smsdesk.notify import replies
 from smsdesk.notify.models import PendingCopy
 
 PER_MAIL = 100
@@ -137,13 +138,27 @@ def _one_mail(address: str) -> bool:
         for c in copies
     ]
     unsubscribe = mail.unsubscribe_url(kind=mail.Kind.INBOUND_COPY, address=address)
+    headers = mail.unsubscribe_headers(unsubscribe)
+    # A mail about one correspondent, to a user: answering it sends an SMS (replies.py).
+    users = {c.user_id for c in copies}
+    reply_to = replies.reply_to_of_copies(
+        user_id=users.pop() if len(users) == 1 else None,
+        messages=[(c.message.organisation_id, c.message.peer) for c in copies],
+    )
+    if reply_to:
+        headers["Reply-To"] = reply_to
     mail.queue_rendered(
         to=address,
         kind=mail.Kind.INBOUND_COPY,
         template="inbound_copy",
-        context={"items": items, "count": len(items), "unsubscribe_url": unsubscribe},
+        context={
+            "items": items,
+            "count": len(items),
+            "unsubscribe_url": unsubscribe,
+            "reply_by_mail": bool(reply_to),
+        },
         language=language,
-        headers=mail.unsubscribe_headers(unsubscribe),
+        headers=headers,
     )
     return True
 
