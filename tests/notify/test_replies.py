@@ -20,7 +20,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from smsdesk.accounts.models import Organisation, User
 from smsdesk.gateways.simulator import SimulatorGateway
@@ -41,6 +41,13 @@ PEER = "+33612345678"
 
 
 @pytest.fixture(autouse=True)
+def _in_english() -> Iterator[None]:
+    """The refusals read in English below (the users' language is English too)."""
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _replies_on(settings) -> None:  # type: ignore[no-untyped-def]
     settings.SMSDESK_EMAIL_COPY_GROUP_SECONDS = 0
     settings.SMSDESK_EMAIL_FROM = "Accueil <sms@example.org>"
@@ -50,7 +57,7 @@ def _replies_on(settings) -> None:  # type: ignore[no-untyped-def]
 
 
 def _user(name: str = "ana", role: str = "operator", **kw: object) -> User:
-    kw.setdefault("language", "en")  # the refusals read in English below
+    kw.setdefault("language", "en")
     return User.objects.create_user(
         name, password="correct horse 42", email=f"{name}@example.org", role=role, **kw
     )
@@ -422,3 +429,12 @@ def test_the_reply_domain_setting(settings) -> None:  # type: ignore[no-untyped-
     assert mail.headers["Reply-To"].endswith("@replies.example.net")
     assert replies.receive(_mail(mail.headers["Reply-To"])).campaign_id
     assert _outbound()[0].author_id == ana.id
+
+
+def test_the_refusal_is_in_the_users_language() -> None:
+    reader = _user("rita", role="read_only", language="fr")
+    with pytest.raises(replies.Refused, match="lecture seule"):
+        replies.receive(_mail(_address(reader, _receive_sms()), sender="rita@example.org"))
+    [answer] = OutgoingMail.objects.all()
+    assert "n’a pas été envoyée en SMS" in answer.subject
+    assert "lecture seule" in answer.text
