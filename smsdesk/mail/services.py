@@ -32,6 +32,7 @@ class Kind(models.TextChoices):
     CAMPAIGN_FINISHED = "campaign_finished", _("Campaign finished")
     GATEWAY_DOWN = "gateway_down", _("Gateway down")
     REPLY_REFUSED = "reply_refused", _("Reply by email not sent")
+    QUOTA_WARNING = "quota_warning", _("SMS quota nearly used")
 
 
 # Answers to what the reader just did themselves: never stopped by "stop these mails".
