@@ -409,6 +409,12 @@ if SMSDESK_EMAIL_REPLY_DOMAIN and not _re.fullmatch(
         f"SMSDESK_EMAIL_REPLY_DOMAIN: {SMSDESK_EMAIL_REPLY_DOMAIN!r} is not a domain such as "
         "sms.example.org"
     )
+# The daily summary (Mon compte) leaves at this hour, in each organisation's time zone.
+SMSDESK_EMAIL_SUMMARY_HOUR = env_int("SMSDESK_EMAIL_SUMMARY_HOUR", 7, minimum=0)
+if SMSDESK_EMAIL_SUMMARY_HOUR > 23:
+    raise ConfigError(
+        f"SMSDESK_EMAIL_SUMMARY_HOUR: {SMSDESK_EMAIL_SUMMARY_HOUR} is not an hour (0 to 23)"
+    )
 # Administrators get a mail when a gateway has been down this long.
 SMSDESK_EMAIL_GATEWAY_DOWN_MINUTES = env_int("SMSDESK_EMAIL_GATEWAY_DOWN_MINUTES", 15, minimum=1)
 # Data retention (docs/audit.md): messages, calls and audit entries older than this many

@@ -76,6 +76,10 @@ class User(AbstractUser):
         default=EmailCopies.NONE,
         db_default=EmailCopies.NONE,
     )
+    # "Mon compte": yesterday's figures by email each morning (notify/notices.daily_summaries)
+    email_summary = models.BooleanField(
+        _("daily summary by email"), default=False, db_default=False
+    )
     # An administrator asks this user for a second factor at each login (accounts/twofactor.py)
     require_2fa = models.BooleanField(
         _("two-factor login required"), default=False, db_default=False

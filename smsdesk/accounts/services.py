@@ -423,6 +423,22 @@ def set_email_copies(*, user: User, copies: str) -> User:
     return user
 
 
+def set_email_summary(*, user: User, on: bool) -> User:
+    """Mon compte: yesterday's figures mailed each morning (notify/notices.py)."""
+    if user.email_summary != on:
+        audit.record(
+            Action.SETTINGS,
+            user,
+            before={"email_summary": user.email_summary},
+            after={"email_summary": on},
+        )
+    user.email_summary = on
+    user.save(update_fields=["email_summary"])
+    if on and user.email:  # chosen again: a "stop these mails" clicked before no longer holds
+        mail_services.resume(address=user.email, kind=mail_services.Kind.DAILY_SUMMARY)
+    return user
+
+
 @transaction.atomic
 def set_org_require_2fa(*, by: Any, org: Any, required: bool) -> None:
     """An organisation's administrator makes two-factor login compulsory for its users

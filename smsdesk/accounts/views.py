@@ -383,6 +383,9 @@ def email_settings(request: HttpRequest) -> HttpResponse:
             services.set_email_copies(
                 user=request.user, copies=request.POST.get("email_copies", "none")
             )
+            services.set_email_summary(
+                user=request.user, on=request.POST.get("email_summary") == "on"
+            )
     except ServiceError as e:
         messages.error(request, e.message)
     else:

@@ -33,6 +33,7 @@ class Kind(models.TextChoices):
     GATEWAY_DOWN = "gateway_down", _("Gateway down")
     REPLY_REFUSED = "reply_refused", _("Reply by email not sent")
     QUOTA_WARNING = "quota_warning", _("SMS quota nearly used")
+    DAILY_SUMMARY = "daily_summary", _("Daily summary")
 
 
 # Answers to what the reader just did themselves: never stopped by "stop these mails".
