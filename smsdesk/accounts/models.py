@@ -28,6 +28,11 @@ class Organisation(models.Model):
     require_2fa = models.BooleanField(
         _("two-factor login required"), default=False, db_default=False
     )
+    # Addresses (one a line) that get a copy of every SMS it receives, set by its
+    # administrators (a shared mailbox): notify/copies.py, besides SMSDESK_EMAIL_COPIES_TO.
+    copy_addresses = models.TextField(
+        _("copies of received SMS to"), blank=True, default="", db_default=""
+    )
 
     class Meta:
         ordering = ["name", "id"]
