@@ -100,6 +100,8 @@ def read_token(value: str) -> tuple[int, int, int] | None:
     if not constant_time_compare(_mac(ids), found.group(4)):
         return None
     org_id, conversation_id, user_id = (int(g, 36) for g in found.group(1, 2, 3))
+    if max(org_id, conversation_id, user_id) > 2**63 - 1:  # no row has such an id
+        return None
     return org_id, conversation_id, user_id
 
 

@@ -248,6 +248,8 @@ def test_the_token_names_organisation_conversation_and_user_and_cannot_be_altere
         assert replies.read_token(junk) is None
     biggest = replies.token(org_id=2**63 - 1, conversation_id=2**63 - 1, user_id=2**63 - 1)
     assert replies.read_token(biggest) == (2**63 - 1,) * 3
+    # signed, but naming an id no column holds: none (no query that would overflow)
+    assert replies.read_token(replies.token(org_id=2**63, conversation_id=1, user_id=1)) is None
 
 
 def test_another_sender_is_refused_and_not_answered() -> None:
