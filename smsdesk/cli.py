@@ -19,6 +19,7 @@ OWN_COMMANDS = (
     "user",
     "audit",
     "purge",
+    "mail",
     "createtoken",
     "send",
     "autoreply",

@@ -6,6 +6,7 @@ network, French interface, Europe/Paris time zone.
 
 from __future__ import annotations
 
+import re as _re
 import socket as _socket
 from datetime import timedelta
 from pathlib import Path
@@ -398,6 +399,24 @@ SMSDESK_BASE_URL = env_str("SMSDESK_BASE_URL", "http://localhost:8000").rstrip("
 # this many seconds (many SMS at once: one mail listing them).
 SMSDESK_EMAIL_COPIES_TO = env_list("SMSDESK_EMAIL_COPIES_TO", [])
 SMSDESK_EMAIL_COPY_GROUP_SECONDS = env_int("SMSDESK_EMAIL_COPY_GROUP_SECONDS", 60, minimum=0)
+# Reply by email (docs/email.md): a copy of an SMS to a user carries a Reply-To
+# reply+TOKEN@SMSDESK_EMAIL_REPLY_DOMAIN (default: the sender's domain), and the mail server
+# pipes what arrives there to `smsdesk mail receive`, which sends it as an SMS.
+SMSDESK_EMAIL_REPLY = env_bool("SMSDESK_EMAIL_REPLY", False)
+SMSDESK_EMAIL_REPLY_DOMAIN = env_str("SMSDESK_EMAIL_REPLY_DOMAIN", "").strip().lower()
+if SMSDESK_EMAIL_REPLY_DOMAIN and not _re.fullmatch(
+    r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", SMSDESK_EMAIL_REPLY_DOMAIN
+):
+    raise ConfigError(
+        f"SMSDESK_EMAIL_REPLY_DOMAIN: {SMSDESK_EMAIL_REPLY_DOMAIN!r} is not a domain such as "
+        "sms.example.org"
+    )
+# The daily summary (Mon compte) leaves at this hour, in each organisation's time zone.
+SMSDESK_EMAIL_SUMMARY_HOUR = env_int("SMSDESK_EMAIL_SUMMARY_HOUR", 7, minimum=0)
+if SMSDESK_EMAIL_SUMMARY_HOUR > 23:
+    raise ConfigError(
+        f"SMSDESK_EMAIL_SUMMARY_HOUR: {SMSDESK_EMAIL_SUMMARY_HOUR} is not an hour (0 to 23)"
+    )
 # Administrators get a mail when a gateway has been down this long.
 SMSDESK_EMAIL_GATEWAY_DOWN_MINUTES = env_int("SMSDESK_EMAIL_GATEWAY_DOWN_MINUTES", 15, minimum=1)
 # Data retention (docs/audit.md): messages, calls and audit entries older than this many

@@ -28,6 +28,11 @@ class Organisation(models.Model):
     require_2fa = models.BooleanField(
         _("two-factor login required"), default=False, db_default=False
     )
+    # Addresses (one a line) that get a copy of every SMS it receives, set by its
+    # administrators (a shared mailbox): notify/copies.py, besides SMSDESK_EMAIL_COPIES_TO.
+    copy_addresses = models.TextField(
+        _("copies of received SMS to"), blank=True, default="", db_default=""
+    )
 
     class Meta:
         ordering = ["name", "id"]
@@ -75,6 +80,10 @@ class User(AbstractUser):
         choices=EmailCopies,
         default=EmailCopies.NONE,
         db_default=EmailCopies.NONE,
+    )
+    # "Mon compte": yesterday's figures by email each morning (notify/notices.daily_summaries)
+    email_summary = models.BooleanField(
+        _("daily summary by email"), default=False, db_default=False
     )
     # An administrator asks this user for a second factor at each login (accounts/twofactor.py)
     require_2fa = models.BooleanField(

@@ -423,6 +423,22 @@ def set_email_copies(*, user: User, copies: str) -> User:
     return user
 
 
+def set_email_summary(*, user: User, on: bool) -> User:
+    """Mon compte: yesterday's figures mailed each morning (notify/notices.py)."""
+    if user.email_summary != on:
+        audit.record(
+            Action.SETTINGS,
+            user,
+            before={"email_summary": user.email_summary},
+            after={"email_summary": on},
+        )
+    user.email_summary = on
+    user.save(update_fields=["email_summary"])
+    if on and user.email:  # chosen again: a "stop these mails" clicked before no longer holds
+        mail_services.resume(address=user.email, kind=mail_services.Kind.DAILY_SUMMARY)
+    return user
+
+
 @transaction.atomic
 def set_org_require_2fa(*, by: Any, org: Any, required: bool) -> None:
     """An organisation's administrator makes two-factor login compulsory for its users
@@ -442,6 +458,40 @@ def set_org_require_2fa(*, by: Any, org: Any, required: bool) -> None:
             label=org.name,
             org=org,
         )
+
+
+MAX_COPY_ADDRESSES = 10
+
+
+def set_org_copy_addresses(*, by: Any, org: Any, addresses: str) -> list[str]:
+    """An organisation's administrator names addresses (a shared mailbox) that get a copy
+    of every SMS it receives (notify/copies.py): one a line or comma separated, each checked,
+    at most MAX_COPY_ADDRESSES, each once."""
+    if not access.may_administer(by):
+        raise AccountError(_("Only an administrator may change this."), field="copy_addresses")
+    kept: list[str] = []
+    for raw in addresses.replace(",", "\n").splitlines():
+        address = check_email(raw)
+        if address and address.lower() not in {a.lower() for a in kept}:
+            kept.append(address)
+    if len(kept) > MAX_COPY_ADDRESSES:
+        raise AccountError(
+            _("At most %(n)d addresses.") % {"n": MAX_COPY_ADDRESSES}, field="copy_addresses"
+        )
+    before = org.copy_addresses
+    org.copy_addresses = "\n".join(kept)
+    org.save(update_fields=["copy_addresses"])
+    if before != org.copy_addresses:
+        audit.record(
+            Action.SETTINGS,
+            ("organisation", org.pk),
+            actor=by,
+            before={"copy_addresses": before.split("\n") if before else []},
+            after={"copy_addresses": kept},
+            label=org.name,
+            org=org,
+        )
+    return kept
 
 
 def set_require_2fa(*, user: User, required: bool) -> User:

@@ -24,6 +24,7 @@ urlpatterns = [
     path("me/tokens/<int:token_id>/revoke/", views.revoke_token, name="revoke_token"),
     path("users/", views.users, name="users"),
     path("users/2fa/", views.org_two_factor, name="org_two_factor"),
+    path("users/copies/", views.org_copy_addresses, name="org_copy_addresses"),
     path("journal/", journal.journal, name="journal"),
     path("journal/export/", journal.journal_export, name="journal_export"),
     path("users/<int:user_id>/", views.user_detail, name="user"),

@@ -214,6 +214,7 @@ def users(request: HttpRequest) -> HttpResponse:
             "users": context["page"],
             "form": form,
             "org_requires_2fa": getattr(request.organisation, "require_2fa", False),
+            "org_copy_addresses": getattr(request.organisation, "copy_addresses", ""),
             "visits": visits.visits(request.organisation),  # type: ignore[attr-defined]
             **context,
         },
@@ -383,11 +384,32 @@ def email_settings(request: HttpRequest) -> HttpResponse:
             services.set_email_copies(
                 user=request.user, copies=request.POST.get("email_copies", "none")
             )
+            services.set_email_summary(
+                user=request.user, on=request.POST.get("email_summary") == "on"
+            )
     except ServiceError as e:
         messages.error(request, e.message)
     else:
         messages.success(request, _("Your email settings are saved."))
     return redirect(reverse("accounts:profile") + "#email")
+
+
+@require_POST
+@admin_required
+def org_copy_addresses(request: HttpRequest) -> HttpResponse:
+    """Utilisateurs: addresses that get a copy of every SMS the organisation receives."""
+    try:
+        with transaction.atomic():
+            services.set_org_copy_addresses(
+                by=request.user,
+                org=request.organisation,
+                addresses=request.POST.get("copy_addresses", "")[:5000],
+            )
+    except ServiceError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, _("The copy addresses are saved."))
+    return redirect(reverse("accounts:users") + "#org-copies")
 
 
 @require_POST

@@ -31,6 +31,13 @@ class Kind(models.TextChoices):
     INBOUND_COPY = "inbound_copy", _("Copies of received SMS")
     CAMPAIGN_FINISHED = "campaign_finished", _("Campaign finished")
     GATEWAY_DOWN = "gateway_down", _("Gateway down")
+    REPLY_REFUSED = "reply_refused", _("Reply by email not sent")
+    QUOTA_WARNING = "quota_warning", _("SMS quota nearly used")
+    DAILY_SUMMARY = "daily_summary", _("Daily summary")
+
+
+# Answers to what the reader just did themselves: never stopped by "stop these mails".
+ANSWERS = frozenset({Kind.PASSWORD_RESET, Kind.REPLY_REFUSED})
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,7 @@ def queue(
     """One mail into the outbox, in the caller's transaction (no network here); None when
     the address stopped that kind of mail."""
     now = now or timezone.now()
-    if kind != Kind.PASSWORD_RESET and stopped(address=to, kind=kind):
+    if kind not in ANSWERS and stopped(address=to, kind=kind):
         return None
     return OutgoingMail.objects.create(
         kind=kind,

@@ -2,8 +2,9 @@
 
 Who gets one (decided when the SMS is stored, in its transaction): each active user with an
 email address whose Mon compte says "every SMS received", or "only in conversations I took
-part in" and who sent an SMS to that number before; and each address of
-SMSDESK_EMAIL_COPIES_TO. An address that clicked "stop these mails" gets none
+part in" and who sent an SMS to that number before; each address of SMSDESK_EMAIL_COPIES_TO;
+and each address the SMS's organisation's administrators listed (Utilisateurs page). Each
+address once per SMS. An address that clicked "stop these mails" gets none
 (mail.services.stopped).
 
 Grouping: the copies of one address wait until the oldest is SMSDESK_EMAIL_COPY_GROUP_SECONDS
@@ -21,11 +22,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from smsdesk.accounts.models import User
+from smsdesk.accounts.models import Organisation, User
 from smsdesk.mail import services as mail
 from smsdesk.messaging import lifecycle
 from smsdesk.messaging.links import conversation_url
 from smsdesk.messaging.models import Message
+from smsdesk.notify import replies
 from smsdesk.notify.models import PendingCopy
 
 PER_MAIL = 100
@@ -53,7 +55,14 @@ def on_changes(changes: Sequence[lifecycle.Change]) -> None:
         ).exclude(email="")
     )
     extra = list(settings.SMSDESK_EMAIL_COPIES_TO)
-    if not users and not extra:
+    # each organisation's own addresses (Utilisateurs page), for its own SMS only
+    org_extra = {
+        org_id: [a for a in addresses.split("\n") if a]
+        for org_id, addresses in Organisation.objects.filter(id__in=orgs)
+        .exclude(copy_addresses="")
+        .values_list("id", "copy_addresses")
+    }
+    if not users and not extra and not org_extra:
         return
     mine = [u.id for u in users if u.email_copies == User.EmailCopies.MINE]
     took_part: set[tuple[int, str]] = set()
@@ -84,9 +93,12 @@ def on_changes(changes: Sequence[lifecycle.Change]) -> None:
                         created_at=now,
                     )
                 )
-        rows += [
-            PendingCopy(address=a, language="", message_id=m["id"], created_at=now) for a in extra
-        ]
+        # each address once per SMS (a user's own address listed as an extra one too)
+        copied = {r.address.lower() for r in rows if r.message_id == m["id"]}
+        for a in [*extra, *org_extra.get(m["organisation_id"], [])]:
+            if a.lower() not in copied:
+                copied.add(a.lower())
+                rows.append(PendingCopy(address=a, language="", message_id=m["id"], created_at=now))
     PendingCopy.objects.bulk_create(rows, batch_size=500)
 
 
@@ -137,13 +149,27 @@ def _one_mail(address: str) -> bool:
         for c in copies
     ]
     unsubscribe = mail.unsubscribe_url(kind=mail.Kind.INBOUND_COPY, address=address)
+    headers = mail.unsubscribe_headers(unsubscribe)
+    # A mail about one correspondent, to a user: answering it sends an SMS (replies.py).
+    users = {c.user_id for c in copies}
+    reply_to = replies.reply_to_of_copies(
+        user_id=users.pop() if len(users) == 1 else None,
+        messages=[(c.message.organisation_id, c.message.peer) for c in copies],
+    )
+    if reply_to:
+        headers["Reply-To"] = reply_to
     mail.queue_rendered(
         to=address,
         kind=mail.Kind.INBOUND_COPY,
         template="inbound_copy",
-        context={"items": items, "count": len(items), "unsubscribe_url": unsubscribe},
+        context={
+            "items": items,
+            "count": len(items),
+            "unsubscribe_url": unsubscribe,
+            "reply_by_mail": bool(reply_to),
+        },
         language=language,
-        headers=mail.unsubscribe_headers(unsubscribe),
+        headers=headers,
     )
     return True
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from smsdesk.core.tenancy import OrgOwned
+
 
 class PendingCopy(models.Model):
     address = models.CharField(max_length=320)
@@ -33,3 +35,20 @@ class Notice(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["kind", "key"], name="notice_once")]
+
+
+class MailReply(OrgOwned):
+    """A mail answering a copy of an SMS that was sent on as an SMS (notify/replies.py), kept
+    by its Message-ID: the same mail delivered twice by the mail server sends one SMS."""
+
+    message_id = models.CharField(max_length=200)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    campaign_id = models.BigIntegerField(null=True, blank=True)  # the send it became
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "message_id"], name="mail_reply_once")
+        ]

@@ -46,6 +46,7 @@ POST_ONLY = (
     "two_factor_codes",
     "email_settings",
     "org_two_factor",
+    "org_copy_addresses",
     "two_factor_disable",
 )
 POST_ONLY += ("preview",)  # New SMS: a personalised text's preview

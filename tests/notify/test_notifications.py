@@ -193,3 +193,64 @@ def test_a_gateway_down_too_long_is_mailed_to_the_administrators(
     [msg] = smtp_server.inbox.messages
     assert msg["To"] == "alice@example.org"
     assert "no carrier" in msg.get_body(("plain",)).get_content()
+
+
+def test_an_organisations_own_copy_addresses_get_its_sms_only(settings) -> None:  # type: ignore[no-untyped-def]
+    from smsdesk.accounts import services
+    from smsdesk.accounts.models import Organisation
+    from smsdesk.core.tenancy import sole_organisation
+
+    settings.SMSDESK_EMAIL_COPIES_TO = ["platform@example.org"]
+    org = sole_organisation()
+    admin = _user("alice", "all", role="admin")
+    kept = services.set_org_copy_addresses(
+        by=admin,
+        org=org,
+        addresses="accueil@example.org\n, ACCUEIL@example.org\nalice@example.org\n\n",
+    )
+    assert kept == ["accueil@example.org", "alice@example.org"]
+    other = Organisation.objects.create(name="Garage B", slug="b")
+    other.copy_addresses = "garage@example.org"
+    other.save()
+    _receive("+33612345678", "Bonjour")
+    copies.flush()
+    # alice once (her own copy, not again as a listed address), the shared mailbox, the
+    # platform's; never the other organisation's
+    assert sorted(OutgoingMail.objects.values_list("to", flat=True)) == [
+        "accueil@example.org",
+        "alice@example.org",
+        "platform@example.org",
+    ]
+
+
+def test_copy_addresses_are_checked_and_for_administrators_only() -> None:
+    from smsdesk.accounts import services
+    from smsdesk.core.errors import ServiceError
+    from smsdesk.core.tenancy import sole_organisation
+
+    org = sole_organisation()
+    admin = _user("alice", "none", role="admin")
+    bob = _user("bob", "none")
+    for bad in (
+        "not an address",
+        "a@example.org\nb\x00@example.org",
+        "\n".join(f"u{i}@example.org" for i in range(11)),
+    ):
+        with pytest.raises(ServiceError):
+            services.set_org_copy_addresses(by=admin, org=org, addresses=bad)
+    with pytest.raises(ServiceError):
+        services.set_org_copy_addresses(by=bob, org=org, addresses="x@example.org")
+    org.refresh_from_db()
+    assert org.copy_addresses == ""
+    client = Client()
+    client.force_login(bob)
+    assert (
+        client.post("/accounts/users/copies/", {"copy_addresses": "x@example.org"}).status_code
+        == 403
+    )
+    client.force_login(admin)
+    answer = client.post("/accounts/users/copies/", {"copy_addresses": "accueil@example.org"})
+    assert answer.status_code == 302
+    org.refresh_from_db()
+    assert org.copy_addresses == "accueil@example.org"
+    assert "accueil@example.org" in client.get("/accounts/users/").content.decode()

@@ -20,6 +20,16 @@ class Command(BaseCommand):
             help="copies of received SMS by email: all, mine (conversations they took part "
             "in) or none",
         )
+        summary = s.add_mutually_exclusive_group()
+        summary.add_argument(
+            "--email-summary",
+            action="store_true",
+            default=None,
+            help="mail this user yesterday's figures each morning",
+        )
+        summary.add_argument(
+            "--no-email-summary", dest="email_summary", action="store_false", help="stop it"
+        )
         two = s.add_mutually_exclusive_group()
         two.add_argument(
             "--require-2fa",
@@ -40,6 +50,8 @@ class Command(BaseCommand):
                 services.set_email(user=user, email=opts["email"])
             if opts["email_copies"] is not None:
                 services.set_email_copies(user=user, copies=opts["email_copies"])
+            if opts["email_summary"] is not None:
+                services.set_email_summary(user=user, on=opts["email_summary"])
             if opts["require_2fa"] is not None:
                 services.set_require_2fa(user=user, required=opts["require_2fa"])
         except ServiceError as e:
