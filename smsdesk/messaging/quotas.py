@@ -19,7 +19,9 @@ send of the organisation, set by the platform administrator) and against the API
 (`ApiToken.recipients_day`, the sends made with that token, set by its owner). The same rule
 as the quotas: refused whole before anything is written (429, Retry-After to the next local
 midnight), counted in the send's transaction, exact under concurrency (the organisation's
-row locked; the token's count kept in its own row by one conditional UPDATE).
+row locked; the token's count kept in its own row by one conditional UPDATE). Recipients
+are counted while a limit is set (the day a limit is set, from that moment on); the quotas'
+parts always (the platform page shows them).
 """
 
 from __future__ import annotations
@@ -30,8 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -113,17 +114,6 @@ def usage(org: Any = None, *, now: datetime | None = None) -> tuple[Use, Use]:
     )
 
 
-def _add(org: Any, period: str, parts: int) -> None:
-    mine = QuotaUse.objects.for_org(org)
-    if mine.filter(period=period).update(parts=F("parts") + parts):
-        return
-    try:
-        with transaction.atomic():
-            QuotaUse.objects.create(organisation=org, period=period, parts=parts)
-    except IntegrityError:  # created meanwhile (no quota set, so no lock was taken)
-        mine.filter(period=period).update(parts=F("parts") + parts)
-
-
 def recipients_usage(org: Any = None, *, now: datetime | None = None) -> Use:
     """Today's recipients of `org` against its limit of recipients per day (one query)."""
     org = _organisation(org)
@@ -173,22 +163,36 @@ def take(
             .get()
         )
     day_key, month_key, _d, _m = _periods(org, now)
-    if parts > 0:
+    if parts > 0 and (org.quota_day or org.quota_month):
         day, month = usage(org, now=now)
         for use in (day, month):
             if use.limit and use.used + parts > use.limit:
                 refused = errors.QuotaExceeded(_refusal(use, parts), field="text")
                 refused.retry_after = max(1, int((use.resets_at - now).total_seconds()))
                 raise refused
+    counts = {day_key: parts, month_key: parts} if parts > 0 else {}
     if org.recipients_day and recipients > 0:
         use = recipients_usage(org, now=now)
         if use.used + recipients > use.limit:
             raise _recipients_refusal(use, recipients, now)
-    if parts > 0:
-        _add(org, day_key, parts)
-        _add(org, month_key, parts)
-    if recipients > 0:
-        _add(org, RECIPIENTS + day_key[1:], recipients)
+        # counted while a limit is set (a statement less per send without one)
+        counts[RECIPIENTS + day_key[1:]] = recipients
+    _add_all(org, counts)
+
+
+def _add_all(org: Any, counts: dict[str, int]) -> None:
+    """Add each period's count in one statement (issue 19: it was one UPDATE each)."""
+    if not counts:
+        return
+    table = QuotaUse._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (organisation_id, period, parts) VALUES "  # noqa: S608
+            + ", ".join("(%s, %s, %s)" for _c in counts)
+            + f" ON CONFLICT (organisation_id, period) DO UPDATE "
+            f"SET parts = {table}.parts + excluded.parts",
+            [v for period, n in counts.items() for v in (org.pk, period, n)],
+        )
 
 
 def _take_token(token: Any, org: Organisation, recipients: int, now: datetime) -> None:

@@ -74,6 +74,9 @@ def test_the_organisations_limit_refuses_a_send_whole_and_stores_nothing(setting
     tomorrow = timezone.now() + timedelta(days=1)
     assert quotas.recipients_usage(a, now=tomorrow).used == 0
     sending.create_campaign(author=None, org=b, body="x", to=numbers(10))
+    assert quotas.recipients_usage(b).used == 0  # counted only while a limit is set
+    organisations.set_quota(b, recipients_per_day=100)
+    sending.create_campaign(author=None, org=b, body="x", to=numbers(10))
     assert quotas.recipients_usage(b).used == 10
     # the command line is refused too (exit 2, as over a quota)
     with pytest.raises(CommandError) as cli:
@@ -87,6 +90,7 @@ def test_a_tokens_limit_answers_429_with_retry_after_to_local_midnight(settings)
     settings.SMSDESK_GATEWAYS = GATEWAYS
     a, _b = two_orgs()
     user = accounts.create_user(username="u-a", password=PASSWORD, org=a)
+    organisations.set_quota(a, recipients_per_day=9)  # both limits: the token's is lower
     limited = accounts.create_token(user=user, recipients_per_day=3)[1]
     free = accounts.create_token(user=user)[1]
     assert post(limited, numbers(2)).status_code == 201
@@ -108,7 +112,6 @@ def test_a_tokens_limit_answers_429_with_retry_after_to_local_midnight(settings)
     # another token of the same user has no limit of its own; the organisation's applies to
     # both: its count includes the token's sends
     assert post(free, numbers(5, 30)).status_code == 201
-    organisations.set_quota(a, recipients_per_day=9)
     over = post(free, numbers(2, 40))
     assert over.status_code == 429 and over["RateLimit-Limit"] == "9"
     assert quotas.recipients_usage(a).used == 8
