@@ -200,6 +200,7 @@ def _insert_message_events(
 ) -> list[tuple[int, int, str]]:
     """One event of type `kind` per message of `ids` in one of `orgs`: (event id,
     organisation, order key: the peer), in one statement."""
+    params: list[Any]
     if connection.vendor == "postgresql":
         ids_sql, orgs_sql, params = "ANY(%s)", "ANY(%s)", [list(ids), list(orgs)]
     else:
