@@ -24,6 +24,8 @@ class Organisation(models.Model):
     # SMS parts it may send per local day and per month (messaging/quotas.py); 0: no limit
     quota_day = models.PositiveIntegerField(_("SMS parts per day"), default=0, db_default=0)
     quota_month = models.PositiveIntegerField(_("SMS parts per month"), default=0, db_default=0)
+    # Distinct recipients its sends may reach per local day (messaging/quotas.py); 0: no limit
+    recipients_day = models.PositiveIntegerField(_("recipients per day"), default=0, db_default=0)
     # Its administrators made two-factor login compulsory for its users (accounts/twofactor.py)
     require_2fa = models.BooleanField(
         _("two-factor login required"), default=False, db_default=False
@@ -173,6 +175,12 @@ class ApiToken(OrgOwned):
     # The rate limit (accounts/ratelimit.py): requests counted in the second `rate_second`.
     rate_second = models.BigIntegerField(null=True, blank=True)
     rate_count = models.IntegerField(null=True, blank=True)
+    # Recipients its sends may reach per local day of its organisation (0: no limit), and
+    # those counted on the day `recipients_date` (messaging/quotas.py: one conditional UPDATE
+    # in the send's transaction).
+    recipients_day = models.PositiveIntegerField(_("recipients per day"), default=0, db_default=0)
+    recipients_date = models.CharField(max_length=10, blank=True, default="", db_default="")
+    recipients_used = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["-created_at"]
@@ -183,6 +191,22 @@ class ApiToken(OrgOwned):
         role = role_scopes(self.user)
         own = role if self.scopes is None else self.scopes
         return frozenset(s for s in own if s in role)
+
+    def recipients_today(self) -> int:
+        """Recipients counted today (the organisation's local day) against `recipients_day`
+        (messaging/quotas.py counts them)."""
+        import zoneinfo
+
+        from django.conf import settings
+        from django.utils import timezone
+
+        name = self.organisation.time_zone or settings.TIME_ZONE
+        try:
+            zone = zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+        today = timezone.now().astimezone(zone).date().isoformat()
+        return self.recipients_used if self.recipients_date == today else 0
 
     @staticmethod
     def digest_of(raw: str) -> str:

@@ -248,6 +248,23 @@ class InvalidScope(AccountError):
 
 
 MAX_EXPIRES_DAYS = 3650
+MAX_RECIPIENTS_PER_DAY = 100_000_000
+
+
+def check_recipients_per_day(value: object) -> int:
+    """A token's limit of recipients per day: a whole number, 0 (or nothing) for none."""
+    text_value = str(value if value is not None else "").strip()
+    if not text_value:
+        return 0
+    if not (text_value.isascii() and text_value.isdigit()) or (
+        int(text_value) > MAX_RECIPIENTS_PER_DAY
+    ):
+        raise AccountError(
+            _("A limit of recipients per day is a whole number from 0 (no limit) to %(max)d.")
+            % {"max": MAX_RECIPIENTS_PER_DAY},
+            field="recipients_per_day",
+        )
+    return int(text_value)
 
 
 def create_token(
@@ -256,11 +273,14 @@ def create_token(
     name: str = "",
     scopes: Iterable[str] | None = None,
     expires_days: int | None = None,
+    recipients_per_day: object = None,
 ) -> tuple[ApiToken, str]:
     """A new API token; the raw value is returned once and never stored. `scopes`: those
     given (each one the user's role allows), or every scope of the role when None;
     `expires_days`: it stops working that many days from now (None: never). Without
-    `scopes` the token follows its user's role (stored as None: every scope of the role)."""
+    `scopes` the token follows its user's role (stored as None: every scope of the role).
+    `recipients_per_day`: the distinct recipients its sends may reach per local day of the
+    organisation (None, "" or 0: no limit of its own; messaging/quotas.py counts them)."""
     name = text.check_typed(name.strip(), field="name", label=_("Label"))
     if user.organisation_id is None:  # the platform administrator has no customer data
         raise AccountError(_("A platform administrator has no API token."))
@@ -291,6 +311,7 @@ def create_token(
                 field="expires_days",
             )
         expires_at = timezone.now() + timedelta(days=expires_days)
+    recipients_day = check_recipients_per_day(recipients_per_day)
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         organisation_id=user.organisation_id,
@@ -300,11 +321,17 @@ def create_token(
         digest=ApiToken.digest_of(raw),
         scopes=chosen,
         expires_at=expires_at,
+        recipients_day=recipients_day,
     )
     audit.record(
         Action.TOKEN_CREATE,
         token,
-        after={"user": user.get_username(), "prefix": token.prefix, "scopes": chosen},
+        after={
+            "user": user.get_username(),
+            "prefix": token.prefix,
+            "scopes": chosen,
+            **({"recipients_per_day": recipients_day} if recipients_day else {}),
+        },
         label=f"{token.name or '-'} ({token.prefix}…)",
     )
     return token, raw

@@ -61,7 +61,8 @@ _ORG = Organisation._meta.db_table
 _STATE_SQL = (
     f"SELECT t.id, t.scopes, t.expires_at, u.id, u.role, u.is_superuser, u.is_active, "
     f"u.is_staff, u.language, u.time_zone, u.username, o.id, o.is_active, o.name, o.slug, "
-    f"o.time_zone, o.language, o.quota_day, o.quota_month FROM {_TOKEN} t "
+    f"o.time_zone, o.language, o.quota_day, o.quota_month, t.recipients_day, o.recipients_day "
+    f"FROM {_TOKEN} t "
     f"JOIN {_USER} u ON u.id = t.user_id JOIN {_ORG} o ON o.id = t.organisation_id "
     f"WHERE t.digest = %s"
 )

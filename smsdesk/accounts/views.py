@@ -41,7 +41,7 @@ def profile(
         request,
         "accounts/profile.html",
         {
-            "tokens": request.user.api_tokens.all(),
+            "tokens": request.user.api_tokens.select_related("organisation"),
             "new_token": new_token,
             "password_form": password_form or OwnPasswordForm(),
             "time_zones": services.time_zones(),
@@ -59,7 +59,9 @@ def create_token(request: HttpRequest) -> HttpResponse:
         with transaction.atomic():
             once.claim(request)
             _token, raw = services.create_token(
-                user=request.user, name=request.POST.get("name", "")[:100]
+                user=request.user,
+                name=request.POST.get("name", "")[:100],
+                recipients_per_day=request.POST.get("recipients_per_day", "")[:20],
             )
     except ServiceError as e:
         messages.error(request, e.message)

@@ -272,6 +272,7 @@ def send_from_file(  # type: ignore[no-untyped-def]
         commercial=form.commercial,
         tag=form.tag,
         smart_encoding=form.smart_encoding,
+        token=getattr(request, "api_token", None),
     )
     counts = campaigns.counts([campaign.id])[campaign.id]
     return Status(201, {"campaign": _out(campaign, counts), "file": report})

@@ -106,6 +106,7 @@ class TokenAuth(HttpBearer):
         request.user = found.user
         audit_context.bind(actor=found.user, via=audit_context.API, token=found.prefix)
         request.organisation = found.organisation  # type: ignore[attr-defined]
+        request.api_token = found  # type: ignore[attr-defined]
         return found.user
 
 
@@ -140,7 +141,10 @@ _UNAVAILABLE = {
 
 
 _RATE_HEADERS = {
-    "RateLimit-Limit": {"schema": {"type": "integer"}, "description": "requests per second"},
+    "RateLimit-Limit": {
+        "schema": {"type": "integer"},
+        "description": "requests per second (recipients per day on recipient_limit_exceeded)",
+    },
     "RateLimit-Remaining": {"schema": {"type": "integer"}},
     "RateLimit-Reset": {"schema": {"type": "integer"}, "description": "seconds"},
 }
@@ -166,7 +170,11 @@ _COMMON: dict[int, dict] = {
         "content": _ERROR_BODY,
     },
     429: {
-        "description": "Too many requests for this token (SMSDESK_API_RATE per second)",
+        "description": "Too many requests for this token (SMSDESK_API_RATE per second, "
+        "rate_limited), or a send over a limit of the organisation or the token: SMS parts "
+        "per day or month (quota_exceeded), recipients per day (recipient_limit_exceeded; "
+        "then the RateLimit-* headers are that limit's and Retry-After is the next local "
+        "midnight). Nothing was stored.",
         "headers": {"Retry-After": {"schema": {"type": "integer"}}, **_RATE_HEADERS},
         "content": _ERROR_BODY,
     },
@@ -241,6 +249,10 @@ def service_error(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     response = api.create_response(request, body, status=exc.http_status)
     if (wait := getattr(exc, "retry_after", None)) is not None:  # a quota: when it renews
         response["Retry-After"] = str(wait)
+        if (limit := getattr(exc, "limit", None)) is not None:  # recipients per day
+            response["RateLimit-Limit"] = str(limit)
+            response["RateLimit-Remaining"] = str(max(0, exc.remaining or 0))  # type: ignore[attr-defined]
+            response["RateLimit-Reset"] = str(wait)
     return response
 
 
@@ -414,6 +426,7 @@ def send_message(request: HttpRequest, payload: SendIn):  # type: ignore[no-unty
         personalise_text=payload.personalise,
         flash=payload.flash,
         metadata=payload.metadata,
+        token=getattr(request, "api_token", None),
     )
     return Status(
         201, {"campaign_id": campaign.id, "messages": [_out(m) for m in campaign.created_rows]}

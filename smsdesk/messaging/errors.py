@@ -95,3 +95,14 @@ class QuotaExceeded(ServiceError):
     code = "quota_exceeded"
     http_status = 429
     retry_after: int | None = None  # seconds until the quota renews (the API's Retry-After)
+
+
+class RecipientLimitExceeded(ServiceError):
+    """A send to more recipients than the organisation's or the API token's limit per day
+    still allows: refused whole (429)."""
+
+    code = "recipient_limit_exceeded"
+    http_status = 429
+    retry_after: int | None = None  # seconds to the next local midnight (Retry-After)
+    limit: int | None = None  # the limit that refused (the RateLimit-* headers)
+    remaining: int | None = None

@@ -314,6 +314,12 @@ class _Tally:
         self.day_counts, self.campaigns = defaultdict(_pair), defaultdict(int)
 
 
+def _tell(changes: Sequence[Change]) -> None:
+    if changes:
+        for subscriber in subscribers:
+            subscriber(changes)
+
+
 def _pair() -> list[int]:
     return [0, 0]
 
@@ -817,11 +823,13 @@ def record_results(
     sent_sql = "gateway_ref = v.ref, sent_at = %s, claimed_by = '', error = ''"
     n_sent = 0
     with transaction.atomic(), connection.cursor() as cursor:
-        if is_pg() and sent and not listening(SEND):
-            # One round trip for the messages, their parts and both counters.
+        if is_pg() and sent:
+            # One round trip for the messages, their parts and both counters (and, when a
+            # webhook listens, the ids moved: their events are written from them in bulk).
+            told = listening(SEND)
             usual = SEND.sources[0]
             campaign_sql = _campaign_delta_sql(SEND, "sent", usual)
-            [(n_sent,)] = pg_bound(
+            moved = pg_bound(
                 f"WITH v(ref, vid) AS (SELECT * FROM unnest(%s::text[], %s::bigint[])), "
                 f"sent AS (UPDATE {TABLE} AS m SET status = '{SEND.target}', status_at = %s, "
                 f"{sent_sql} FROM v WHERE m.id = v.vid AND m.status = '{usual}' "
@@ -835,7 +843,7 @@ def record_results(
                 f"ON c.id = s.campaign_id GROUP BY s.organisation_id, c.tag, s.author_id "
                 f"RETURNING 1)"
                 + (f", campaigns AS ({campaign_sql})" if campaign_sql else "")
-                + " SELECT count(*) FROM sent",
+                + (" SELECT id FROM sent" if told else " SELECT count(*) FROM sent"),
                 [
                     *map(list, zip(*sent, strict=True)),
                     now,
@@ -846,6 +854,11 @@ def record_results(
                     gateway,
                 ],
             )
+            if told:
+                n_sent = len(moved)
+                tally.changes += [Change(row[0], usual, SEND.target, SEND) for row in moved]
+            else:
+                [(n_sent,)] = moved
             parts = []  # all written above
             if n_sent < len(sent):  # some were `unknown` (a worker thought us dead)
                 n_sent += len(
@@ -999,9 +1012,10 @@ def apply_reports(
     tally = _Tally(at)
     state_of = {DeliveryState.DELIVERED: P.DELIVERED, DeliveryState.FAILED: P.FAILED}
     returning = "message_id, gateway_id, reference, total"
-    if is_pg() and not listening(DELIVER, FAIL_REPORTED):
+    if is_pg():
         # One round trip: the parts, the messages of one part (nearly all of them), and
-        # their counters.
+        # their counters (and, when a webhook listens, the ids settled, for their events).
+        told = listening(DELIVER, FAIL_REPORTED)
         rows: list[tuple[Any, ...]] = [
             (r.gateway, r.reference[:64], state_of[r.state], r.detail[:255], r.at) for r in reports
         ]
@@ -1046,7 +1060,13 @@ def apply_reports(
             f"SELECT {returning}, (SELECT count(*) FROM delivered) + "
             f"(SELECT count(*) FROM failed), (SELECT array_agg(DISTINCT r.campaign_id) FROM "
             f"(SELECT campaign_id FROM delivered UNION ALL SELECT campaign_id FROM failed) r "
-            f"WHERE r.campaign_id IS NOT NULL) FROM hit",
+            f"WHERE r.campaign_id IS NOT NULL)"
+            + (
+                ", (SELECT array_agg(id) FROM delivered), (SELECT array_agg(id) FROM failed)"
+                if told
+                else ""
+            )
+            + " FROM hit",
             [
                 *map(list, zip(*rows, strict=True)),
                 at,
@@ -1058,6 +1078,15 @@ def apply_reports(
         )
         single = {h[0] for h in hits if h[3] == 1}
         settled_count = hits[0][4] if hits else 0
+        if told and hits:
+            # their message.status events before the campaign.finished they may cause
+            _tell(
+                [Change(i, usual, DELIVER.target, DELIVER) for i in sorted(hits[0][6] or [])]
+                + [
+                    Change(i, usual, FAIL_REPORTED.target, FAIL_REPORTED)
+                    for i in sorted(hits[0][7] or [])
+                ]
+            )
         settle_campaigns((hits[0][5] or []) if hits else [], now=at)
         # Several parts; or a message of one part not settled from `sent` (it was
         # `unknown`, or is final already): the generic settling, from every other source.

@@ -12,6 +12,16 @@ is locked (`SELECT … FOR UPDATE` on PostgreSQL; SQLite writes one transaction 
 local ones (its time zone, else SMSDESK_TIME_ZONE). The SMS the platform sends on its own (a
 STOP confirmation, an auto-reply, the answer to a call) are not counted: they answer what
 came in. A cancelled send does not give its parts back (as with a prepaid plan).
+
+Recipients per day (issue 19): the distinct numbers a send goes to (blocked ones excepted),
+counted per local day against the organisation's limit (`Organisation.recipients_day`, every
+send of the organisation, set by the platform administrator) and against the API token's
+(`ApiToken.recipients_day`, the sends made with that token, set by its owner). The same rule
+as the quotas: refused whole before anything is written (429, Retry-After to the next local
+midnight), counted in the send's transaction, exact under concurrency (the organisation's
+row locked; the token's count kept in its own row by one conditional UPDATE). Recipients
+are counted while a limit is set (the day a limit is set, from that moment on); the quotas'
+parts always (the platform page shows them).
 """
 
 from __future__ import annotations
@@ -22,18 +32,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from smsdesk.accounts.models import Organisation
+from smsdesk.accounts.models import ApiToken, Organisation
 from smsdesk.core import tenancy
 from smsdesk.messaging import errors
 from smsdesk.messaging.models import QuotaUse
 
 WARN_AT = 0.8  # the home page warns from 80 % of a quota on
+RECIPIENTS = "r"  # the QuotaUse period of a day's recipients: "r2026-12-07"
+_TOKENS = ApiToken._meta.db_table
 
 
 @dataclass(frozen=True)
@@ -103,43 +114,135 @@ def usage(org: Any = None, *, now: datetime | None = None) -> tuple[Use, Use]:
     )
 
 
-def _add(org: Any, period: str, parts: int) -> None:
-    mine = QuotaUse.objects.for_org(org)
-    if mine.filter(period=period).update(parts=F("parts") + parts):
-        return
-    try:
-        with transaction.atomic():
-            QuotaUse.objects.create(organisation=org, period=period, parts=parts)
-    except IntegrityError:  # created meanwhile (no quota set, so no lock was taken)
-        mine.filter(period=period).update(parts=F("parts") + parts)
+def recipients_usage(org: Any = None, *, now: datetime | None = None) -> Use:
+    """Today's recipients of `org` against its limit of recipients per day (one query)."""
+    org = _organisation(org)
+    now = now or timezone.now()
+    day_key, _m, day_ends, _e = _periods(org, now)
+    key = RECIPIENTS + day_key[1:]
+    used = QuotaUse.objects.for_org(org).filter(period=key).values_list("parts", flat=True)
+    return Use("recipients", org.recipients_day, next(iter(used), 0), day_ends)
 
 
-def take(org: Any, parts: int, *, now: datetime | None = None) -> None:
-    """Count `parts` against `org`'s quotas, or refuse (QuotaExceeded) when that would go over
-    one of them. Call it in the transaction that saves the send, before writing it."""
-    if parts <= 0:
+def token_usage(token: Any, *, now: datetime | None = None) -> Use:
+    """Today's recipients of an API token against its own limit (no query: its row)."""
+    org = _organisation(token.organisation_id)
+    now = now or timezone.now()
+    day_key, _m, day_ends, _e = _periods(org, now)
+    used = token.recipients_used if token.recipients_date == day_key[1:] else 0
+    return Use("token", token.recipients_day, used, day_ends)
+
+
+def take(
+    org: Any,
+    parts: int,
+    *,
+    recipients: int = 0,
+    token: Any = None,
+    now: datetime | None = None,
+) -> None:
+    """Count `parts` against `org`'s quotas and `recipients` against the recipients per day
+    of `org` and of the API `token` sending (None: the web, the CLI, the platform), or refuse
+    (QuotaExceeded, RecipientLimitExceeded) when that would go over one of them. Call it in
+    the transaction that saves the send, before writing it: a refusal leaves nothing
+    counted, and a rollback of the send takes its counts back with it."""
+    if parts <= 0 and recipients <= 0:
         return
     org = _organisation(org)
     now = now or timezone.now()
-    if org.quota_day or org.quota_month:
+    if token is not None and token.recipients_day and recipients > 0:
+        _take_token(token, org, recipients, now)
+    if org.quota_day or org.quota_month or org.recipients_day:
         # Read again under a lock of the organisation's row: one send of this organisation
         # at a time from here to the commit, with the quotas as they are now (PostgreSQL;
         # SQLite's IMMEDIATE transactions already write one at a time).
-        org.quota_day, org.quota_month = (
+        org.quota_day, org.quota_month, org.recipients_day = (
             Organisation.objects.select_for_update()
             .filter(pk=org.pk)
-            .values_list("quota_day", "quota_month")
+            .values_list("quota_day", "quota_month", "recipients_day")
             .get()
         )
-    day, month = usage(org, now=now)
-    for use in (day, month):
-        if use.limit and use.used + parts > use.limit:
-            refused = errors.QuotaExceeded(_refusal(use, parts), field="text")
-            refused.retry_after = max(1, int((use.resets_at - now).total_seconds()))
-            raise refused
     day_key, month_key, _d, _m = _periods(org, now)
-    _add(org, day_key, parts)
-    _add(org, month_key, parts)
+    if parts > 0 and (org.quota_day or org.quota_month):
+        day, month = usage(org, now=now)
+        for use in (day, month):
+            if use.limit and use.used + parts > use.limit:
+                refused = errors.QuotaExceeded(_refusal(use, parts), field="text")
+                refused.retry_after = max(1, int((use.resets_at - now).total_seconds()))
+                raise refused
+    counts = {day_key: parts, month_key: parts} if parts > 0 else {}
+    if org.recipients_day and recipients > 0:
+        use = recipients_usage(org, now=now)
+        if use.used + recipients > use.limit:
+            raise _recipients_refusal(use, recipients, now)
+        # counted while a limit is set (a statement less per send without one)
+        counts[RECIPIENTS + day_key[1:]] = recipients
+    _add_all(org, counts)
+
+
+def _add_all(org: Any, counts: dict[str, int]) -> None:
+    """Add each period's count in one statement (issue 19: it was one UPDATE each)."""
+    if not counts:
+        return
+    table = QuotaUse._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (organisation_id, period, parts) VALUES "  # noqa: S608
+            + ", ".join("(%s, %s, %s)" for _c in counts)
+            + f" ON CONFLICT (organisation_id, period) DO UPDATE "
+            f"SET parts = {table}.parts + excluded.parts",
+            [v for period, n in counts.items() for v in (org.pk, period, n)],
+        )
+
+
+def _take_token(token: Any, org: Organisation, recipients: int, now: datetime) -> None:
+    """Count `recipients` in the token's own row, in one conditional UPDATE: the row is
+    written only if the day's count stays within the limit as the row holds it now (a
+    concurrent send of the same token waits for this one's commit on PostgreSQL, then is
+    checked again against the new count; SQLite writes one transaction at a time)."""
+    day = _periods(org, now)[0][1:]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_TOKENS} SET recipients_used = CASE WHEN recipients_date = %s "  # noqa: S608
+            f"THEN recipients_used + %s ELSE %s END, recipients_date = %s "
+            f"WHERE id = %s AND organisation_id = %s AND (recipients_day = 0 OR "
+            f"(CASE WHEN recipients_date = %s THEN recipients_used ELSE 0 END) + %s "
+            f"<= recipients_day) RETURNING recipients_used",
+            [day, recipients, recipients, day, token.pk, org.pk, day, recipients],
+        )
+        if cursor.fetchone() is not None:
+            return
+        cursor.execute(
+            f"SELECT recipients_day, recipients_date, recipients_used FROM {_TOKENS} "  # noqa: S608
+            f"WHERE id = %s AND organisation_id = %s",
+            [token.pk, org.pk],
+        )
+        row = cursor.fetchone()
+    if row is None:  # revoked meanwhile: its request was let in; the organisation still counts
+        return
+    limit, date, used = row
+    use = Use("token", limit, used if date == day else 0, _periods(org, now)[2])
+    raise _recipients_refusal(use, recipients, now)
+
+
+def _recipients_refusal(use: Use, recipients: int, now: datetime) -> Exception:
+    asked = ngettext("%(n)d recipient", "%(n)d recipients", recipients) % {"n": recipients}
+    values = {"asked": asked, "left": use.remaining, "limit": use.limit}
+    if use.period == "token":
+        message = _(
+            "This send goes to %(asked)s; this API token may reach %(left)d more today "
+            "(%(limit)d a day). Nothing was sent. Send to fewer numbers, or tomorrow."
+        )
+    else:
+        message = _(
+            "This send goes to %(asked)s; your organisation may reach %(left)d more today "
+            "(%(limit)d recipients a day). Nothing was sent. Send to fewer numbers, or tomorrow."
+        )
+    refused = errors.RecipientLimitExceeded(message % values, field="to")
+    refused.retry_after = max(1, int((use.resets_at - now).total_seconds()))
+    refused.limit = use.limit
+    refused.remaining = use.remaining
+    return refused
 
 
 def _refusal(use: Use, parts: int) -> str:

@@ -202,6 +202,7 @@ def create_campaign(
     smart_encoding: bool = False,
     flash: bool = False,
     metadata: object = None,
+    token: Any = None,  # the API token sending: its recipients per day (messaging/quotas.py)
 ) -> Campaign:
     """Save a New SMS: one Message per distinct recipient, queued or scheduled.
 
@@ -265,13 +266,14 @@ def create_campaign(
             check_flash(name)
     blocked = resolved.blocked
     scheduled = due > now
-    # The organisation's quotas: the whole send, or nothing (before anything is written).
+    # The organisation's quotas and recipients per day, and the token's: the whole send, or
+    # nothing (before anything is written).
     sent = [n for n in recipients if n not in blocked]
     if bodies is None:
         parts = info.segments * len(sent)
     else:
         parts = sum(bodies.infos[bodies[n]].segments for n in sent)
-    quotas.take(org, parts, now=now)
+    quotas.take(org, parts, recipients=len(sent), token=token, now=now)
     campaign = Campaign.objects.create(
         organisation=org,
         author=author,

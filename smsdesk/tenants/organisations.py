@@ -158,18 +158,41 @@ def _check_quota(value: object, field: str) -> int:
     return int(text_value)
 
 
+def _check_recipients(value: object, field: str) -> int:
+    text_value = str(value if value is not None else "").strip()
+    if not text_value:
+        return 0
+    if not (text_value.isascii() and text_value.isdigit()) or int(text_value) > MAX_QUOTA:
+        raise OrganisationError(
+            _("A limit of recipients per day is a whole number from 0 (no limit) to %(max)d.")
+            % {"max": MAX_QUOTA},
+            field=field,
+        )
+    return int(text_value)
+
+
 @transaction.atomic
 def set_quota(
-    org: Organisation, *, per_day: object = None, per_month: object = None
+    org: Organisation,
+    *,
+    per_day: object = None,
+    per_month: object = None,
+    recipients_per_day: object = None,
 ) -> Organisation:
-    """The SMS parts `org` may send per local day and per month (0: no limit); None keeps
-    what is set. A send over either is refused whole (messaging/quotas.py)."""
-    day, month = collect(
+    """The SMS parts `org` may send per local day and per month, and the recipients its
+    sends may reach per local day (0: no limit); None keeps what is set. A send over any is
+    refused whole (messaging/quotas.py)."""
+    day, month, recipients = collect(
         lambda: org.quota_day if per_day is None else _check_quota(per_day, "per_day"),
         lambda: org.quota_month if per_month is None else _check_quota(per_month, "per_month"),
+        lambda: (
+            org.recipients_day
+            if recipients_per_day is None
+            else _check_recipients(recipients_per_day, "recipients_per_day")
+        ),
     )
-    org.quota_day, org.quota_month = day, month
-    org.save(update_fields=["quota_day", "quota_month"])
+    org.quota_day, org.quota_month, org.recipients_day = day, month, recipients
+    org.save(update_fields=["quota_day", "quota_month", "recipients_day"])
     return org
 
 

@@ -115,13 +115,15 @@ def create_admin(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_POST
 def quota(request: HttpRequest, slug: str) -> HttpResponse:
-    """The SMS parts the organisation may send per day and per month (0: no limit)."""
+    """The SMS parts the organisation may send per day and per month, the recipients per
+    day (0: no limit)."""
     org = _org(request, slug)
     try:
         organisations.set_quota(
             org,
             per_day=request.POST.get("per_day", "")[:20],
             per_month=request.POST.get("per_month", "")[:20],
+            recipients_per_day=request.POST.get("recipients_per_day", "")[:20],
         )
     except ServiceError as e:
         for err in getattr(e, "errors", [e]):
@@ -129,11 +131,15 @@ def quota(request: HttpRequest, slug: str) -> HttpResponse:
     else:
         messages.success(
             request,
-            _("Quotas of %(slug)s: %(day)s a day, %(month)s a month.")
+            _(
+                "Quotas of %(slug)s: %(day)s a day, %(month)s a month; "
+                "recipients per day: %(recipients)s."
+            )
             % {
                 "slug": org.slug,
                 "day": org.quota_day or _("no limit"),
                 "month": org.quota_month or _("no limit"),
+                "recipients": org.recipients_day or _("no limit"),
             },
         )
     return redirect("platform:home")

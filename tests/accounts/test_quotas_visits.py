@@ -139,7 +139,11 @@ def test_org_quota_command_and_hostile_values() -> None:
     Organisation.objects.create(name="A", slug="a")
     out = StringIO()
     call_command("org", "quota", "a", "--per-day", "500", "--per-month", "10000", stdout=out)
-    assert out.getvalue().splitlines() == ["a\tday\t0\t500", "a\tmonth\t0\t10000"]
+    assert out.getvalue().splitlines() == [
+        "a\tday\t0\t500",
+        "a\tmonth\t0\t10000",
+        "a\trecipients\t0\t-",
+    ]
     for bad in ("-1", "1e9", "abc", "5\x00", str(organisations.MAX_QUOTA + 1)):
         with pytest.raises(CommandError) as refused:
             call_command("org", "quota", "a", "--per-day", bad, stdout=StringIO())

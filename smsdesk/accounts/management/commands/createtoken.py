@@ -29,6 +29,14 @@ class Command(BaseCommand):
             help="the token stops working N days from now (default: never)",
         )
 
+        parser.add_argument(
+            "--recipients-per-day",
+            default=None,
+            metavar="N",
+            help="the distinct recipients its sends may reach per local day (default: no "
+            "limit of its own; the organisation's still applies)",
+        )
+
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
         try:
             user = User.objects.get(username=text.check_typed(opts["username"], field="username"))
@@ -42,6 +50,7 @@ class Command(BaseCommand):
                 name=opts["name"] or "cli",
                 scopes=opts["scopes"],
                 expires_days=opts["expires_days"],
+                recipients_per_day=opts["recipients_per_day"],
             )
         except services.AccountError as e:
             raise CommandError(str(e.message)) from None
@@ -51,4 +60,6 @@ class Command(BaseCommand):
         self.stderr.write(_("Scopes: %(scopes)s") % {"scopes": " ".join(sorted(token.granted()))})
         if token.expires_at is not None:
             self.stderr.write(_("Expires: %(at)s") % {"at": token.expires_at.isoformat()})
+        if token.recipients_day:
+            self.stderr.write(_("Recipients per day: %(n)d") % {"n": token.recipients_day})
         self.stdout.write(raw)

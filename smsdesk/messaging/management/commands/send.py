@@ -138,8 +138,9 @@ class Command(BaseCommand):
                 gateway=opts["line"] or None,
             )
         except ServiceError as e:
-            # over the quota: exit code 2, as for the other refusals of the platform's rules
-            code = 2 if e.code == "quota_exceeded" else 1
+            # over the quota or the recipients per day: exit code 2, as for the other
+            # refusals of the platform's rules
+            code = 2 if e.code in ("quota_exceeded", "recipient_limit_exceeded") else 1
             raise CommandError(str(e.message), returncode=code) from None
         when = timezone.localtime(campaign.send_at).strftime("%Y-%m-%d %H:%M")
         for m in campaign.created_messages:  # type: ignore[attr-defined]

@@ -29,10 +29,18 @@ class Command(BaseCommand):
         ):
             action = sub.add_parser(name, help=text)
             action.add_argument("slug", metavar="SLUG")
-        quota = sub.add_parser("quota", help="SMS parts it may send per day / month (0: none)")
+        quota = sub.add_parser(
+            "quota", help="SMS parts it may send per day / month, recipients per day (0: none)"
+        )
         quota.add_argument("slug", metavar="SLUG")
         quota.add_argument("--per-day", metavar="N", default=None, help="parts per local day")
         quota.add_argument("--per-month", metavar="N", default=None, help="parts per month")
+        quota.add_argument(
+            "--recipients-per-day",
+            metavar="N",
+            default=None,
+            help="distinct recipients its sends may reach per local day",
+        )
         assign = sub.add_parser("assign-line", help="give a line (a gateway) to an organisation")
         assign.add_argument("slug", metavar="SLUG")
         assign.add_argument("line", metavar="LINE")
@@ -62,9 +70,14 @@ class Command(BaseCommand):
 
     def _quota(self, opts) -> None:  # type: ignore[no-untyped-def]
         org = organisations.get_organisation(opts["slug"])
-        org = organisations.set_quota(org, per_day=opts["per_day"], per_month=opts["per_month"])
+        org = organisations.set_quota(
+            org,
+            per_day=opts["per_day"],
+            per_month=opts["per_month"],
+            recipients_per_day=opts["recipients_per_day"],
+        )
         day, month = quotas.usage(org)
-        for use in (day, month):
+        for use in (day, month, quotas.recipients_usage(org)):
             limit = str(use.limit) if use.limit else "-"
             self.stdout.write(f"{org.slug}\t{use.period}\t{use.used}\t{limit}")
 
