@@ -4,6 +4,11 @@ import os
 import tempfile
 
 os.environ.setdefault("SMSDESK_DATA_DIR", tempfile.mkdtemp(prefix="smsdesk-test-"))
+# Under pytest-xdist each worker process has its own data directory (SQLite file, uploads):
+# the environment above is inherited from the controller, which imported these settings first.
+if worker := os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["SMSDESK_DATA_DIR"] = os.path.join(os.environ["SMSDESK_DATA_DIR"], worker)
+    os.makedirs(os.environ["SMSDESK_DATA_DIR"], exist_ok=True)
 
 from smsdesk.settings import *  # noqa: F403
 

@@ -170,3 +170,73 @@ def test_every_page_has_no_serious_axe_result(browser, live_server, language, wi
             shot(page, f"axe-{language}-{width}-{path.strip('/').replace('/', '-') or 'home'}")
     context.close()
     assert problems == {}, json.dumps(problems, indent=1, ensure_ascii=False)
+
+
+def more_pages() -> tuple[list[str], list[str], list[str]]:
+    """The pages the sweep above does not open: the provider's (/platform/, with a quota set so
+    that the quota inputs show, and a read-only visit recorded), the account and settings pages
+    an administrator opens now and then, and the pages before login."""
+    from smsdesk.accounts import services as accounts
+    from smsdesk.core import tenancy
+    from smsdesk.tenants import organisations
+    from smsdesk.webhooks import services as webhooks
+
+    default = tenancy.sole_organisation()
+    organisations.set_quota(default, per_day=500, per_month=10_000)
+    other = organisations.create_organisation(name="Cabinet Martin")
+    organisations.set_quota(other, per_day=40)
+    accounts.create_user(username="provider", password=PASSWORD, platform=True)
+    endpoint, _secret = webhooks.create_endpoint(
+        by=User.objects.get(username="alice"),
+        url="http://127.0.0.1:9/hooks/sms",
+        events=["message.status"],
+        org=default,
+    )
+    provider = ["/platform/"]
+    admin = [
+        "/accounts/me/2fa/",
+        "/accounts/journal/",
+        "/stop/confirmation/",
+        f"/settings/webhooks/{endpoint.id}/",
+    ]
+    anonymous = ["/accounts/login/", "/accounts/password_reset/", "/accounts/password_reset/done/"]
+    return provider, admin, anonymous
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_the_provider_account_and_login_pages_have_no_serious_axe_result(  # type: ignore[no-untyped-def]
+    browser, live_server, settings, language, width
+) -> None:
+    settings.SMSDESK_WEBHOOK_ALLOW_PRIVATE = True  # the endpoint below: no DNS in the tests
+    seed()
+    provider, admin, anonymous = more_pages()
+    w, h = WIDTHS[width]
+    problems: dict[str, list[str]] = {}
+    for who, paths in ((None, anonymous), ("provider", provider), ("alice", admin)):
+        context = browser.new_context(viewport={"width": w, "height": h}, locale="fr-FR")
+        context.add_cookies(
+            [{"name": "django_language", "value": language, "url": live_server.url}]
+        )
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        page.base = live_server.url
+        if who:
+            page.goto(page.base + "/accounts/login/")
+            page.locator("#id_username").fill(who)
+            page.locator("#id_password").fill(PASSWORD)
+            page.locator("form button.w-100[type=submit]").click()
+            page.wait_for_load_state()
+        for path in paths:
+            response = page.goto(page.base + path)
+            assert response is not None and response.status == 200, (who, path, response)
+            page.wait_for_function("() => !document.querySelector('.htmx-request')")
+            if found := axe_problems(page):
+                problems[f"{who or 'anonymous'} {path}"] = found
+                name = path.strip("/").replace("/", "-") or "home"
+                shot(page, f"axe-{language}-{width}-{name}")
+        if who == "provider":
+            # the quota inputs are on the page this sweep read
+            assert page.locator("input[name=per_day]").count() >= 2
+        context.close()
+    assert problems == {}, json.dumps(problems, indent=1, ensure_ascii=False)

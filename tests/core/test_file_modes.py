@@ -121,7 +121,9 @@ def uploaded_file(folder: Path) -> list[Path]:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "written", [simulator_log, contacts_export, pending_import, uploaded_file], ids=repr
+    "written",
+    [simulator_log, contacts_export, pending_import, uploaded_file],
+    ids=lambda f: f.__name__,
 )
 def test_every_file_with_numbers_or_texts_is_private(
     written: Callable[[Path], list[Path]],
@@ -140,7 +142,7 @@ def test_every_file_with_numbers_or_texts_is_private(
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("written", [simulator_log, contacts_export], ids=repr)
+@pytest.mark.parametrize("written", [simulator_log, contacts_export], ids=lambda f: f.__name__)
 def test_a_loose_file_written_again_is_made_private(
     written: Callable[[Path], list[Path]], tmp_path: Path, usual_umask: None
 ) -> None:
