@@ -488,10 +488,31 @@ class GatewayRunner(threading.Thread):
             return
         now = timezone.now()
         if pending.results:
-            lifecycle.record_results(
-                pending.results, attempts=pending.attempts, now=now, gateway=self.gateway.name
-            )
+            # The delivery reports that came meanwhile (an SMSC answers many at once, right
+            # after the submit_sm_resp) go in the results' transaction: one commit for both,
+            # and their parts are there already. Acknowledged to the gateway only after it.
+            reports = self._take_reports()
+            unmatched: list[StatusReport] = []
+
+            def reports_too(cursor: lifecycle.Cursor) -> None:
+                unmatched[:] = outbox.record_reports_in(cursor, reports)
+
+            try:
+                lifecycle.record_results(
+                    pending.results,
+                    attempts=pending.attempts,
+                    now=now,
+                    gateway=self.gateway.name,
+                    then=reports_too if reports else None,
+                )
+            except BaseException:
+                self._unrecorded_events.extend(reports)  # written by drain_events later
+                raise
             self._new_parts = self._new_parts or any(r.references for r in pending.results)
+            if reports:
+                self.handler.stored_unmatched = self.handler.stored_unmatched or bool(unmatched)
+                self._note_reports(reports)
+                self._acknowledge(reports)
         answered = {r.message_id for r in pending.results}
         without = [i for i in pending.attempts if i not in answered]
         if pending.release_reason:
@@ -526,21 +547,46 @@ class GatewayRunner(threading.Thread):
             return False
         reports = [e for e in events if isinstance(e, StatusReport)]
         if reports:
-            now = self.clock()
-            for report in reports:
-                self.window.report(
-                    report.reference, failed=report.state is DeliveryState.FAILED, at=now
-                )
+            self._note_reports(reports, judge=False)
         # Kept in memory until recorded: the database may be away for a moment.
         recorded, self._unrecorded_events = self.handler.record(events)
         if reports:
             self._judge()
         if recorded:
-            try:
-                self.gateway.acknowledge(recorded)
-            except Exception:
-                log.exception("gateway %s: acknowledge failed", self.gateway.name)
+            self._acknowledge(recorded)
         return bool(recorded)
+
+    def _take_reports(self) -> list[StatusReport]:
+        """The delivery reports waiting in the events' queue; the other events stay to be
+        recorded by `drain_events`, in their order (inbound SMS first there)."""
+        reports: list[StatusReport] = []
+        while True:
+            try:
+                event = self.events.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(event, StatusReport):
+                reports.append(event)
+            else:
+                self._unrecorded_events.append(event)
+        return reports
+
+    def _note_reports(self, reports: Sequence[StatusReport], *, judge: bool = True) -> None:
+        """The watch's side of delivery reports (the line's report delay, its failures)."""
+        now = self.clock()
+        for report in reports:
+            self.window.report(
+                report.reference, failed=report.state is DeliveryState.FAILED, at=now
+            )
+        if judge:
+            self._judge()
+
+    def _acknowledge(self, recorded: Sequence[GatewayEvent]) -> None:
+        """Committed: the gateway may tell the network (SMPP's deliver_sm_resp)."""
+        try:
+            self.gateway.acknowledge(recorded)
+        except Exception:
+            log.exception("gateway %s: acknowledge failed", self.gateway.name)
 
     def _last_writes(self) -> None:
         """Stopping: write what we still hold, if the database lets us."""
