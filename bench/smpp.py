@@ -223,6 +223,8 @@ def profiled(smsc: Smsc, args: argparse.Namespace) -> None:
     elapsed = time.perf_counter() - t0
     runner.gateway.stop()
     print(f"in-process, profiled: {args.messages / elapsed:,.0f} msg/s")
+    if os.environ.get("PROFILE_OUT"):
+        profile.dump_stats(os.environ["PROFILE_OUT"])
     pstats.Stats(profile).sort_stats("tottime").print_stats(20)
     pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
 

@@ -106,6 +106,7 @@ class _Unrecorded:
     attempts: dict[int, int]
     release_reason: str = ""  # set: those without a result were not handed over: put back
     unknown_reason: str = ""  # set: cannot tell what went of those without one: `unknown`
+    usage: int = 0  # SMS parts that may have left us: the line's use (its volume limits)
 
 
 def _reset_connection() -> None:
@@ -429,7 +430,9 @@ class GatewayRunner(threading.Thread):
         kept_back.update(
             i for i, r in progress.reported.items() if r.outcome is Outcome.NOT_HANDED_OVER
         )
-        self._count_parts(batch, kept_back)
+        # Counted in the results' transaction (`_flush_results`): one commit for both.
+        assert self._unrecorded is not None
+        self._unrecorded.usage += sum(c.segments for c in batch if c.sms.id not in kept_back)
         self._watch_results(
             {**progress.reported, **{r.message_id: r for r in results_seen}},
             unknown=[] if broke is None else progress.unreported(),
@@ -471,9 +474,8 @@ class GatewayRunner(threading.Thread):
             log.warning("gateway %s: the watch could not write", self.gateway.name, exc_info=True)
             _reset_connection()
 
-    def _count_parts(self, batch: Sequence[lifecycle.Claimed], kept_back: set[int]) -> None:
+    def _count_parts(self, parts: int) -> None:
         """The line's use (its volume limits): the parts of what may have left us."""
-        parts = sum(c.segments for c in batch if c.sms.id not in kept_back)
         try:
             routing.record_usage(self.gateway.name, parts, now=timezone.now())
         except Exception:
@@ -493,9 +495,13 @@ class GatewayRunner(threading.Thread):
             # and their parts are there already. Acknowledged to the gateway only after it.
             reports = self._take_reports()
             unmatched: list[StatusReport] = []
+            usage = pending.usage
 
-            def reports_too(cursor: lifecycle.Cursor) -> None:
-                unmatched[:] = outbox.record_reports_in(cursor, reports)
+            def with_results(cursor: lifecycle.Cursor) -> None:
+                if usage:
+                    routing.record_usage(self.gateway.name, usage, now=now)
+                if reports:
+                    unmatched[:] = outbox.record_reports_in(cursor, reports)
 
             try:
                 lifecycle.record_results(
@@ -503,11 +509,12 @@ class GatewayRunner(threading.Thread):
                     attempts=pending.attempts,
                     now=now,
                     gateway=self.gateway.name,
-                    then=reports_too if reports else None,
+                    then=with_results if (reports or usage) else None,
                 )
             except BaseException:
                 self._unrecorded_events.extend(reports)  # written by drain_events later
                 raise
+            pending.usage = 0  # counted: not again if what follows fails and is tried again
             self._new_parts = self._new_parts or any(r.references for r in pending.results)
             if reports:
                 self.handler.stored_unmatched = self.handler.stored_unmatched or bool(unmatched)
@@ -520,6 +527,8 @@ class GatewayRunner(threading.Thread):
         elif pending.unknown_reason:
             lifecycle.record_unknown(without, reason=pending.unknown_reason, now=now)
         self._unrecorded = None
+        if pending.usage:  # no result to write it with (all recorded during the hand-over)
+            self._count_parts(pending.usage)
 
     def _match_unmatched(self) -> None:
         """Reports stored before their part was: try them when new parts were recorded,
@@ -973,10 +982,12 @@ class _Progress:
     def unreported(self) -> list[int]:
         return [i for i in self.attempts if i not in self.reported]
 
-    def remainder(self, results: Sequence[SendResult], **reasons: str) -> _Unrecorded:
+    def remainder(
+        self, results: Sequence[SendResult], *, release_reason: str = "", unknown_reason: str = ""
+    ) -> _Unrecorded:
         """What is still to record once the call is over: every result not recorded yet
         (from the call's list, or reported), and the messages without any."""
         known = {**self.reported, **{r.message_id: r for r in results}}
         left = [r for i, r in known.items() if i not in self.recorded]
         attempts = {i: a for i, a in self.attempts.items() if i not in self.recorded}
-        return _Unrecorded(left, attempts, **reasons)
+        return _Unrecorded(left, attempts, release_reason, unknown_reason)
