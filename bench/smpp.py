@@ -46,6 +46,21 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=100, help="submit_sm in flight per bind")
     parser.add_argument("--binds", type=int, default=2, help="binds per worker (and Kannel)")
     parser.add_argument("--workers", default="1,2", help="worker counts to run, in order")
+    parser.add_argument(
+        "--layout",
+        choices=("lines", "binds"),
+        default="lines",
+        help="lines: each bind a line of its own (op-1, op-2, ...: docs/scaling.md), the "
+        "messages spread over them, each line driven by one worker (its lease); binds: one "
+        "line 'op' with --binds binds, driven by one worker at a time",
+    )
+    parser.add_argument(
+        "--lease-seconds",
+        type=int,
+        default=6,
+        help="SMSDESK_LINE_LEASE_SECONDS of the workers: a second worker gets its share of "
+        "the lines at the first renewal (a quarter of it)",
+    )
     parser.add_argument("--no-kannel", action="store_true")
     parser.add_argument(
         "--profile",
@@ -81,14 +96,23 @@ def main() -> None:
 # --- smsdesk ------------------------------------------------------------------------------
 
 
-def queue_messages(count: int) -> None:
+def line_names(args: argparse.Namespace) -> list[str]:
+    if args.layout == "binds":
+        return ["op"]
+    return [f"op-{i + 1}" for i in range(args.binds)]
+
+
+def queue_messages(count: int, lines: list[str] | None = None) -> None:
     from django.db import connection
     from django.utils import timezone
 
     from smsdesk.messaging import lifecycle
     from smsdesk.messaging.models import GatewayState, Message
 
-    row, _ = GatewayState.objects.get_or_create(name="op", defaults={"kind": "smpp"})
+    rows = [
+        GatewayState.objects.get_or_create(name=name, defaults={"kind": "smpp"})[0]
+        for name in (lines or ["op"])
+    ]
     Message.objects.all().delete()
     now = timezone.now()
     created = Message.objects.bulk_create(
@@ -97,7 +121,7 @@ def queue_messages(count: int) -> None:
                 direction="out",
                 status="queued",
                 peer=f"+3361{i:07d}",
-                gateway=row,
+                gateway=rows[i % len(rows)],
                 body=f"Bench message {i}",
                 created_at=now,
                 due_at=now,
@@ -117,13 +141,18 @@ def smsdesk(smsc: Smsc, args: argparse.Namespace, workers: int, url: str) -> Non
     from django.db import connection
 
     from smsdesk.messaging.models import Message
+    from smsdesk.worker.models import LineLease
 
-    queue_messages(args.messages)
+    lines = line_names(args)
+    queue_messages(args.messages, lines)
+    LineLease.objects.all().delete()
     before = smsc.stats()
-    spec = f"op={smsc.url(f'window={args.window}&binds={args.binds}')}"
+    binds = args.binds if args.layout == "binds" else 1
+    spec = " ".join(f"{name}={smsc.url(f'window={args.window}&binds={binds}')}" for name in lines)
     env = dict(
         os.environ,
         SMSDESK_GATEWAYS=spec,
+        SMSDESK_LINE_LEASE_SECONDS=str(args.lease_seconds),
         SMSDESK_LOG_LEVEL="WARNING",
         DJANGO_SETTINGS_MODULE="smsdesk.settings",
     )
@@ -148,6 +177,7 @@ def smsdesk(smsc: Smsc, args: argparse.Namespace, workers: int, url: str) -> Non
                 raise SystemExit(f"a worker stopped: see {log.name}")
             time.sleep(0.2)
         elapsed = time.perf_counter() - t0
+        drivers = sorted(LineLease.objects.values_list("line", "pid"))
     finally:
         for p in procs:
             p.terminate()
@@ -156,11 +186,18 @@ def smsdesk(smsc: Smsc, args: argparse.Namespace, workers: int, url: str) -> Non
     after = smsc.stats()
     rate = args.messages / elapsed
     engine = connection.vendor
+    took = after["received"] - before["received"]
+    layout = (
+        f"{len(lines)} lines of 1 bind" if args.layout == "lines" else f"1 line of {binds} binds"
+    )
     print(
         f"smsdesk {engine}, {workers} worker(s): {args.messages:,} queued -> delivered "
-        f"recorded in {elapsed:.2f} s = {rate:,.0f} msg/s (window {args.window}, "
-        f"{args.binds} binds each; SMSC took {after['received'] - before['received']:,})"
+        f"recorded in {elapsed:.2f} s = {rate:,.0f} msg/s (window {args.window} per bind, "
+        f"{layout}; SMSC took {took:,} submit_sm; load average {os.getloadavg()[0]:.1f})"
     )
+    print(f"  lines driven by (line, worker pid): {drivers}")
+    if took != args.messages:  # every message is one part: one submit_sm each, never two
+        print(f"!! the SMSC took {took:,} submit_sm for {args.messages:,} messages")
     print(f"RESULT smsdesk {engine} workers={workers} {elapsed:.3f} {rate:.0f}", flush=True)
     connection.close()
 
@@ -186,6 +223,8 @@ def profiled(smsc: Smsc, args: argparse.Namespace) -> None:
     elapsed = time.perf_counter() - t0
     runner.gateway.stop()
     print(f"in-process, profiled: {args.messages / elapsed:,.0f} msg/s")
+    if os.environ.get("PROFILE_OUT"):
+        profile.dump_stats(os.environ["PROFILE_OUT"])
     pstats.Stats(profile).sort_stats("tottime").print_stats(20)
     pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
 
@@ -258,7 +297,7 @@ def kannel(smsc: Smsc, args: argparse.Namespace, work: Path) -> None:
             f"delivery reports called back in {elapsed:.2f} s = {rate:,.0f} msg/s (submit "
             f"phase {args.messages / submitted:,.0f} msg/s, {errors} HTTP errors; SMSC took "
             f"{after['received'] - before['received']:,}; max-pending-submits {args.window}, "
-            f"{args.binds} binds)"
+            f"{args.binds} binds; load average {os.getloadavg()[0]:.1f})"
         )
         print(f"RESULT kannel {elapsed:.3f} {rate:.0f}", flush=True)
 

@@ -782,9 +782,11 @@ def record_results(
     attempts: dict[int, int],
     now: datetime,
     gateway: str | None = None,
+    then: Callable[[Cursor], object] | None = None,
 ) -> Recorded:
     """Store what the `gateway` said of each claimed message (of that gateway), in one
-    transaction.
+    transaction. `then(cursor)`, when given, runs last in that same transaction (the worker
+    writes the delivery reports that came meanwhile with the results: one commit for both).
 
     A result for a message that another worker meanwhile marked `unknown` (ours looked dead
     while the database was away) still counts: we know better (`SEND` leaves `unknown` too).
@@ -906,6 +908,8 @@ def record_results(
             set_sql="error = v.error, claimed_by = ''",
         )
         tally.write()
+        if then is not None:
+            then(cursor)
     n_released = 0
     if released:
         reason = next(r.error for r in results if r.outcome is Outcome.NOT_HANDED_OVER)

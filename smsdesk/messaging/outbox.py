@@ -52,6 +52,17 @@ def record_reports(
         return _apply(cursor, reports, now=now, store_unmatched=True)
 
 
+def record_reports_in(
+    cursor: lifecycle.Cursor, reports: Sequence[StatusReport], *, now: datetime | None = None
+) -> list[StatusReport]:
+    """`record_reports` inside the caller's transaction (the worker's: with the results of a
+    hand-over, `lifecycle.record_results(then=...)`). The reports are in the database once
+    that transaction commits, not before: acknowledge them to the gateway only then."""
+    if not reports:
+        return []
+    return _apply(cursor, reports, now=now, store_unmatched=True)
+
+
 def _apply(
     cursor: lifecycle.Cursor,
     reports: Sequence[StatusReport],

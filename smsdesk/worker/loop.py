@@ -106,6 +106,7 @@ class _Unrecorded:
     attempts: dict[int, int]
     release_reason: str = ""  # set: those without a result were not handed over: put back
     unknown_reason: str = ""  # set: cannot tell what went of those without one: `unknown`
+    usage: int = 0  # SMS parts that may have left us: the line's use (its volume limits)
 
 
 def _reset_connection() -> None:
@@ -432,7 +433,9 @@ class GatewayRunner(threading.Thread):
         kept_back.update(
             i for i, r in progress.reported.items() if r.outcome is Outcome.NOT_HANDED_OVER
         )
-        self._count_parts(batch, kept_back)
+        # Counted in the results' transaction (`_flush_results`): one commit for both.
+        assert self._unrecorded is not None
+        self._unrecorded.usage += sum(c.segments for c in batch if c.sms.id not in kept_back)
         self._watch_results(
             {**progress.reported, **{r.message_id: r for r in results_seen}},
             unknown=[] if broke is None else progress.unreported(),
@@ -482,9 +485,8 @@ class GatewayRunner(threading.Thread):
             log.warning("gateway %s: the watch could not write", self.gateway.name, exc_info=True)
             _reset_connection()
 
-    def _count_parts(self, batch: Sequence[lifecycle.Claimed], kept_back: set[int]) -> None:
+    def _count_parts(self, parts: int) -> None:
         """The line's use (its volume limits): the parts of what may have left us."""
-        parts = sum(c.segments for c in batch if c.sms.id not in kept_back)
         try:
             routing.record_usage(self.gateway.name, parts, now=timezone.now())
         except Exception:
@@ -499,10 +501,36 @@ class GatewayRunner(threading.Thread):
             return
         now = timezone.now()
         if pending.results:
-            lifecycle.record_results(
-                pending.results, attempts=pending.attempts, now=now, gateway=self.gateway.name
-            )
+            # The delivery reports that came meanwhile (an SMSC answers many at once, right
+            # after the submit_sm_resp) go in the results' transaction: one commit for both,
+            # and their parts are there already. Acknowledged to the gateway only after it.
+            reports = self._take_reports()
+            unmatched: list[StatusReport] = []
+            usage = pending.usage
+
+            def with_results(cursor: lifecycle.Cursor) -> None:
+                if usage:
+                    routing.record_usage(self.gateway.name, usage, now=now)
+                if reports:
+                    unmatched[:] = outbox.record_reports_in(cursor, reports)
+
+            try:
+                lifecycle.record_results(
+                    pending.results,
+                    attempts=pending.attempts,
+                    now=now,
+                    gateway=self.gateway.name,
+                    then=with_results if (reports or usage) else None,
+                )
+            except BaseException:
+                self._unrecorded_events.extend(reports)  # written by drain_events later
+                raise
+            pending.usage = 0  # counted: not again if what follows fails and is tried again
             self._new_parts = self._new_parts or any(r.references for r in pending.results)
+            if reports:
+                self.handler.stored_unmatched = self.handler.stored_unmatched or bool(unmatched)
+                self._note_reports(reports)
+                self._acknowledge(reports)
         answered = {r.message_id for r in pending.results}
         without = [i for i in pending.attempts if i not in answered]
         if pending.release_reason:
@@ -510,6 +538,8 @@ class GatewayRunner(threading.Thread):
         elif pending.unknown_reason:
             lifecycle.record_unknown(without, reason=pending.unknown_reason, now=now)
         self._unrecorded = None
+        if pending.usage:  # no result to write it with (all recorded during the hand-over)
+            self._count_parts(pending.usage)
 
     def _match_unmatched(self) -> None:
         """Reports stored before their part was: try them when new parts were recorded,
@@ -537,21 +567,46 @@ class GatewayRunner(threading.Thread):
             return False
         reports = [e for e in events if isinstance(e, StatusReport)]
         if reports:
-            now = self.clock()
-            for report in reports:
-                self.window.report(
-                    report.reference, failed=report.state is DeliveryState.FAILED, at=now
-                )
+            self._note_reports(reports, judge=False)
         # Kept in memory until recorded: the database may be away for a moment.
         recorded, self._unrecorded_events = self.handler.record(events)
         if reports:
             self._judge()
         if recorded:
-            try:
-                self.gateway.acknowledge(recorded)
-            except Exception:
-                log.exception("gateway %s: acknowledge failed", self.gateway.name)
+            self._acknowledge(recorded)
         return bool(recorded)
+
+    def _take_reports(self) -> list[StatusReport]:
+        """The delivery reports waiting in the events' queue; the other events stay to be
+        recorded by `drain_events`, in their order (inbound SMS first there)."""
+        reports: list[StatusReport] = []
+        while True:
+            try:
+                event = self.events.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(event, StatusReport):
+                reports.append(event)
+            else:
+                self._unrecorded_events.append(event)
+        return reports
+
+    def _note_reports(self, reports: Sequence[StatusReport], *, judge: bool = True) -> None:
+        """The watch's side of delivery reports (the line's report delay, its failures)."""
+        now = self.clock()
+        for report in reports:
+            self.window.report(
+                report.reference, failed=report.state is DeliveryState.FAILED, at=now
+            )
+        if judge:
+            self._judge()
+
+    def _acknowledge(self, recorded: Sequence[GatewayEvent]) -> None:
+        """Committed: the gateway may tell the network (SMPP's deliver_sm_resp)."""
+        try:
+            self.gateway.acknowledge(recorded)
+        except Exception:
+            log.exception("gateway %s: acknowledge failed", self.gateway.name)
 
     def _last_writes(self) -> None:
         """Stopping: write what we still hold, if the database lets us."""
@@ -938,10 +993,12 @@ class _Progress:
     def unreported(self) -> list[int]:
         return [i for i in self.attempts if i not in self.reported]
 
-    def remainder(self, results: Sequence[SendResult], **reasons: str) -> _Unrecorded:
+    def remainder(
+        self, results: Sequence[SendResult], *, release_reason: str = "", unknown_reason: str = ""
+    ) -> _Unrecorded:
         """What is still to record once the call is over: every result not recorded yet
         (from the call's list, or reported), and the messages without any."""
         known = {**self.reported, **{r.message_id: r for r in results}}
         left = [r for i, r in known.items() if i not in self.recorded]
         attempts = {i: a for i, a in self.attempts.items() if i not in self.recorded}
-        return _Unrecorded(left, attempts, **reasons)
+        return _Unrecorded(left, attempts, release_reason, unknown_reason)

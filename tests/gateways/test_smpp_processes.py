@@ -100,3 +100,47 @@ def test_a_worker_sigkilled_during_an_smpp_send_leaves_at_most_the_windows_unkno
         Message.objects.filter(status=S.UNKNOWN).values_list("id", flat=True)
     ) == set(ids)
     connection.close()
+
+
+def test_a_worker_sigkilled_while_it_writes_results_and_receipts_together_loses_no_receipt(
+    tmp_path: Path,
+) -> None:
+    """The SMSC sends each receipt right after its submit_sm_resp, so the worker writes a
+    batch's results and the receipts that came meanwhile in one transaction, and answers the
+    receipts (deliver_sm_resp) only after its commit. Killed in the middle of that: at most
+    the windows `unknown`, nothing sent twice, and every receipt it had not answered comes
+    again (the SMSC redelivers what was not answered at the next bind) and is recorded:
+    every message the SMSC took and we know of ends `delivered`, none stays `sent`."""
+    ids = queue(2000)
+    smsc = Smsc(tmp_path / "received.jsonl")
+    window, binds = 50, 2  # batches of 100: the kill lands in a large transaction
+    spec = f"op={smsc.url(f'window={window}&binds={binds}')}"
+    first = start_worker(spec, tmp_path / "worker.txt")
+    try:
+        wait_for(lambda: counts()[S.DELIVERED] >= 500, 120, "500 delivered")
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(10)
+        lifecycle.recover_in_flight(live_workers=[], now=timezone.now())
+        stranded = counts()[S.UNKNOWN]
+        assert counts()[S.QUEUED] > 0 and stranded <= window * binds
+        second = start_worker(spec, tmp_path / "worker.txt")
+        try:
+            wait_for(
+                lambda: counts()[S.QUEUED] + counts()[S.SENDING] + counts()[S.SENT] == 0,
+                240,
+                "every message final, every receipt recorded",
+            )
+        finally:
+            second.terminate()
+            second.wait(30)
+    finally:
+        smsc.close()
+    numbers = by_number()
+    accepted = Counter(numbers[r["to"]] for r in smsc.received())
+    assert max(accepted.values()) == 1  # nothing sent twice
+    final = counts()
+    assert final[S.UNKNOWN] == stranded
+    delivered = set(Message.objects.filter(status=S.DELIVERED).values_list("id", flat=True))
+    unknown = set(Message.objects.filter(status=S.UNKNOWN).values_list("id", flat=True))
+    assert delivered | unknown == set(ids) and delivered <= set(accepted)
+    connection.close()
