@@ -110,10 +110,14 @@ def create_organisation(
 
 
 def get_organisation(slug: str) -> Organisation:
-    found = Organisation.objects.filter(slug=str(slug)[:50]).first()
+    # a NUL byte is refused by PostgreSQL (an error, not "no such row"): no slug holds one
+    found = (
+        None if "\x00" in str(slug) else Organisation.objects.filter(slug=str(slug)[:50]).first()
+    )
     if found is None:
         raise UnknownOrganisation(
-            _("No organisation “%(slug)s”.") % {"slug": str(slug)[:50]}, field="slug"
+            _("No organisation “%(slug)s”.") % {"slug": str(slug)[:50].replace("\x00", "")},
+            field="slug",
         )
     return found
 

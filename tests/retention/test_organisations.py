@@ -274,9 +274,10 @@ def test_the_setting_by_command_and_platform_page(world: dict) -> None:  # type:
         with pytest.raises(CommandError) as refused:
             call_command("org", "retention", "a", *bad, stdout=io.StringIO())
         assert refused.value.returncode == 2 and "\n" not in str(refused.value), bad
-    with pytest.raises(CommandError) as refused:
-        call_command("org", "retention", "nope", "--months", "3", stdout=io.StringIO())
-    assert refused.value.returncode == 2
+    for slug in ("nope", "a\x00", "../a", "a" * 300):
+        with pytest.raises(CommandError) as refused:
+            call_command("org", "retention", slug, "--months", "3", stdout=io.StringIO())
+        assert refused.value.returncode == 2 and "\n" not in str(refused.value)
     a.refresh_from_db()
     assert (a.retention_months, a.retention_mode) == (0, "mask")
     # the platform page

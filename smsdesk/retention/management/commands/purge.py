@@ -5,9 +5,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
-from smsdesk.core.errors import ServiceError
+from smsdesk.accounts.cli import organisation_from
 from smsdesk.retention import services
-from smsdesk.tenants import organisations
 
 
 class Command(BaseCommand):
@@ -39,12 +38,7 @@ class Command(BaseCommand):
             raise CommandError(
                 _("--before is in the future: nothing that recent is deleted."), returncode=2
             )
-        org = None
-        if opts["org"] is not None:
-            try:
-                org = organisations.get_organisation(opts["org"])
-            except ServiceError as e:
-                raise CommandError(str(e.message), returncode=2) from None
+        org = organisation_from(opts) if opts["org"] is not None else None  # None: all
         mask = True if opts["mask"] else None
         if opts["dry_run"]:
             counts = services.plan(before=before, org=org, mask=mask)
