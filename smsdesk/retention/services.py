@@ -31,7 +31,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, Value, When
-from django.db.models.functions import Concat, Left, Length, Repeat, Right
+from django.db.models.functions import Concat, Greatest, Left, Length, Repeat, Right
 from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
@@ -68,8 +68,8 @@ class Counts:
 
 def mask_number(number: str) -> str:
     """The number as masking leaves it (the same as `_masked` does in SQL)."""
-    if len(number) <= 7:
-        return MASK * len(number)
+    if len(number) <= 7:  # at least one MASK: an empty number (a hidden caller) too
+        return MASK * max(len(number), 1)
     return number[:3] + MASK * (len(number) - 5) + number[-2:]
 
 
@@ -81,7 +81,7 @@ def _masked(column: str) -> Any:
             GreaterThan(length, 7),
             then=Concat(Left(column, 3), Repeat(Value(MASK), length - 5), Right(column, 2)),
         ),
-        default=Repeat(Value(MASK), length),
+        default=Repeat(Value(MASK), Greatest(length, 1)),
     )
 
 

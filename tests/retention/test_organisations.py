@@ -337,3 +337,18 @@ def test_mask_number() -> None:
     assert retention.mask_number("+1202555012") == "+12••••••12"
     assert retention.mask_number("36180") == "•••••"
     assert retention.mask_number("EDF") == "•••"
+    assert retention.mask_number("") == "•"
+
+
+def test_a_hidden_caller_and_a_short_code_are_masked_once(world: dict) -> None:  # type: ignore[type-arg]
+    b = world["b"]["org"]
+    old = timezone.now() - 20 * MONTH
+    hidden = Call.objects.create(caller="", gateway="line-b", at=old, organisation=b)
+    short = Call.objects.create(caller="36180", gateway="line-b", at=old, organisation=b)
+    _run_worker()  # ends: a masked row leaves what is still to mask
+    hidden.refresh_from_db()
+    short.refresh_from_db()
+    assert (hidden.caller, short.caller) == ("•", "•••••")
+    assert (
+        retention.plan(before=timezone.now(), org=b, mask=True).masked_calls == 2
+    )  # the young (2, 9)
