@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -401,6 +402,19 @@ def test_every_command_with_org_reads_and_writes_that_organisation(world, tmp_pa
     with pytest.raises(CommandError):
         _command("autoreply", "set", str(b["ids"]["rule_id"]), "--text", "x", "--org", "a")
     _command("autoreply", "set", str(a["ids"]["rule_id"]), "--text", "changé", "--org", "a")
+    # retention: A's old messages go (and its mode masks), B's as old stay as they are
+    long_ago = timezone.now() - timedelta(days=800)
+    Message.objects.across_orgs().update(created_at=long_ago)
+    Call.objects.across_orgs().update(at=long_ago)
+    day = timezone.now().date().isoformat()
+    b_rows = sorted(Message.objects.for_org(b["org"]).values_list("id", "body", "peer"))
+    planned = _command("purge", "--org", "a", "--before", day, "--dry-run")
+    assert int(re.search(r": (\d+) messages", planned).group(1)) > 0  # type: ignore[union-attr]
+    _command("purge", "--org", "a", "--before", day, "--mask")
+    assert Message.objects.for_org(a["org"]).filter(body="", peer__contains="•").exists()
+    _command("purge", "--org", "a", "--before", day)
+    assert sorted(Message.objects.for_org(b["org"]).values_list("id", "body", "peer")) == b_rows
+    assert not Call.objects.for_org(b["org"]).filter(caller__contains="•").exists()
     assert _fingerprint(b["org"]) == before
 
 

@@ -25,11 +25,12 @@ def organisation_from(options: dict[str, Any]) -> Organisation:
     one-line error listing the short names, exit code 2."""
     slug = str(options.get("org") or "").strip()
     if slug:
-        found = Organisation.objects.filter(slug=slug[:50]).first()
+        # a NUL byte: PostgreSQL refuses it (an error, not "no such row"); no slug holds one
+        found = None if "\x00" in slug else Organisation.objects.filter(slug=slug[:50]).first()
         if found is None:
             raise CommandError(
                 _("--org: no organisation “%(slug)s”. Known: %(slugs)s.")
-                % {"slug": slug[:50], "slugs": _slugs()},
+                % {"slug": slug[:50].replace("\x00", ""), "slugs": _slugs()},
                 returncode=2,
             )
         return found

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from smsdesk.accounts.access import admin_required
+from smsdesk.accounts.models import Organisation
 from smsdesk.audit import services as audit
 from smsdesk.audit.models import Action, Entry
 from smsdesk.core import spreadsheet
@@ -86,8 +88,27 @@ def journal(request: HttpRequest) -> HttpResponse:
             "actions": Action.choices,
             "action": request.GET.get("action", ""),
             "filters": [(k, request.GET[k]) for k in ("action", "actor") if request.GET.get(k)],
+            "retention": _retention(getattr(request, "organisation", None)),
         },
     )
+
+
+def _retention(org: Organisation | None) -> str:
+    """The organisation's data retention, in one sentence (set by the platform
+    administrator: retention/services.py), read-only."""
+    if org is None:
+        return ""
+    months = org.retention_months or settings.SMSDESK_RETENTION_MONTHS
+    if not months:
+        return _("Messages, calls and journal entries are kept for ever.")
+    if org.retention_mode == Organisation.Retention.MASK:
+        text = _(
+            "Messages and calls older than %(n)d months have their text blanked and their "
+            "number masked; journal entries that old are deleted."
+        )
+    else:
+        text = _("Messages, calls and journal entries older than %(n)d months are deleted.")
+    return text % {"n": months}
 
 
 HEADER = (

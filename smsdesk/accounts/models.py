@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from smsdesk.core.tenancy import OrgOwned
 
@@ -29,6 +30,22 @@ class Organisation(models.Model):
     # Its administrators made two-factor login compulsory for its users (accounts/twofactor.py)
     require_2fa = models.BooleanField(
         _("two-factor login required"), default=False, db_default=False
+    )
+    # Data retention (retention/services.py), set by the platform administrator: its
+    # messages, calls and audit entries older than this many months go (0: the platform's
+    # SMSDESK_RETENTION_MONTHS), deleted or masked (the text blanked, the number masked).
+    retention_months = models.PositiveIntegerField(_("retention (months)"), default=0, db_default=0)
+
+    class Retention(models.TextChoices):
+        DELETE = "delete", pgettext_lazy("retention", "delete")
+        MASK = "mask", pgettext_lazy("retention", "blank the text, mask the number")
+
+    retention_mode = models.CharField(
+        _("retention mode"),
+        max_length=8,
+        choices=Retention,
+        default=Retention.DELETE,
+        db_default=Retention.DELETE,
     )
     # Addresses (one a line) that get a copy of every SMS it receives, set by its
     # administrators (a shared mailbox): notify/copies.py, besides SMSDESK_EMAIL_COPIES_TO.

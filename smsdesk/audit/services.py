@@ -105,18 +105,39 @@ def entries(
     return qs
 
 
-@transaction.atomic
-def purge(*, before: datetime, limit: int | None = None) -> int:
+def old_entries(
+    *, before: datetime, org_id: int | None = None, platform: bool = False
+) -> QuerySet[Entry]:
+    """The entries older than `before`: organisation `org_id`'s, or the platform's own
+    (`platform`: of no organisation), else every one."""
+    old = Entry.objects.filter(at__lt=before)
+    if platform:
+        return old.filter(organisation_id__isnull=True)
+    if org_id is not None:
+        return old.filter(organisation_id=org_id)
+    return old
+
+
+def purge(
+    *,
+    before: datetime,
+    limit: int | None = None,
+    org_id: int | None = None,
+    platform: bool = False,
+) -> int:
     """Delete the entries older than `before` (at most `limit`, oldest first: data
-    retention): the only DELETE the triggers let through, for this transaction only."""
-    unlock = Unlock.objects.create()
-    try:
-        old = Entry.objects.filter(at__lt=before)
-        if limit is not None:
-            old = Entry.objects.filter(
-                id__in=list(old.order_by("id").values_list("id", flat=True)[:limit])
-            )
-        count = old.delete()[0]
-    finally:
-        Unlock.objects.filter(pk=unlock.pk).delete()
+    retention), of one organisation, of the platform, or all (`old_entries`): the only
+    DELETE the triggers let through, for this transaction only."""
+    old = old_entries(before=before, org_id=org_id, platform=platform)
+    ids = list(old.order_by("id").values_list("id", flat=True)[:limit] if limit else [])
+    if limit is not None and not ids:
+        return 0
+    with transaction.atomic():
+        unlock = Unlock.objects.create()
+        try:
+            if limit is not None:
+                old = Entry.objects.filter(id__in=ids)
+            count = old.delete()[0]
+        finally:
+            Unlock.objects.filter(pk=unlock.pk).delete()
     return count

@@ -14,6 +14,8 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from smsdesk.accounts.models import LineAssignment, Organisation
+from smsdesk.audit import services as audit
+from smsdesk.audit.models import Action
 from smsdesk.core import text
 from smsdesk.core.errors import ServiceError, collect
 from smsdesk.messaging import gateway_state, lines
@@ -108,10 +110,14 @@ def create_organisation(
 
 
 def get_organisation(slug: str) -> Organisation:
-    found = Organisation.objects.filter(slug=str(slug)[:50]).first()
+    # a NUL byte is refused by PostgreSQL (an error, not "no such row"): no slug holds one
+    found = (
+        None if "\x00" in str(slug) else Organisation.objects.filter(slug=str(slug)[:50]).first()
+    )
     if found is None:
         raise UnknownOrganisation(
-            _("No organisation “%(slug)s”.") % {"slug": str(slug)[:50]}, field="slug"
+            _("No organisation “%(slug)s”.") % {"slug": str(slug)[:50].replace("\x00", "")},
+            field="slug",
         )
     return found
 
@@ -193,6 +199,68 @@ def set_quota(
     )
     org.quota_day, org.quota_month, org.recipients_day = day, month, recipients
     org.save(update_fields=["quota_day", "quota_month", "recipients_day"])
+    return org
+
+
+MAX_RETENTION_MONTHS = 1200  # a hundred years: more is a typing mistake
+
+
+def _check_retention_months(value: object) -> int:
+    text_value = str(value if value is not None else "").strip()
+    if not text_value:
+        return 0
+    if not (text_value.isascii() and text_value.isdigit()) or int(text_value) > (
+        MAX_RETENTION_MONTHS
+    ):
+        raise OrganisationError(
+            _(
+                "A retention is a whole number of months from 0 (the platform's: "
+                "%(platform)s) to %(max)d."
+            )
+            % {"platform": settings.SMSDESK_RETENTION_MONTHS or "-", "max": MAX_RETENTION_MONTHS},
+            field="retention_months",
+        )
+    return int(text_value)
+
+
+def _check_retention_mode(value: object) -> str:
+    text_value = str(value if value is not None else "").strip()
+    if text_value not in Organisation.Retention.values:
+        raise OrganisationError(
+            _("The retention mode is “delete” or “mask”."), field="retention_mode"
+        )
+    return text_value
+
+
+def retention_text(org: Organisation) -> str:
+    """The months `org`'s data is kept, in words: its own, the platform's, or for ever."""
+    if org.retention_months:
+        return _("%(n)d months") % {"n": org.retention_months}
+    if settings.SMSDESK_RETENTION_MONTHS:
+        return _("%(n)d months (the platform's)") % {"n": settings.SMSDESK_RETENTION_MONTHS}
+    return _("kept for ever (the platform's)")
+
+
+@transaction.atomic
+def set_retention(org: Organisation, *, months: object = None, mode: object = None) -> Organisation:
+    """How long `org`'s messages, calls and audit entries are kept (0: the platform's
+    SMSDESK_RETENTION_MONTHS) and what happens then (deleted, or the text blanked and the
+    number masked: retention/services.py); None keeps what is set. Recorded in the audit log."""
+    new_months, new_mode = collect(
+        lambda: org.retention_months if months is None else _check_retention_months(months),
+        lambda: org.retention_mode if mode is None else _check_retention_mode(mode),
+    )
+    before = {"retention_months": org.retention_months, "retention_mode": org.retention_mode}
+    org.retention_months, org.retention_mode = new_months, new_mode
+    org.save(update_fields=["retention_months", "retention_mode"])
+    audit.record(
+        Action.SETTINGS,
+        org,
+        before=before,
+        after={"retention_months": new_months, "retention_mode": new_mode},
+        label=org.slug,
+        org=org,
+    )
     return org
 
 

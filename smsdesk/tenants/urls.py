@@ -11,6 +11,7 @@ urlpatterns = [
     path("organisations/<slug:slug>/lines/", views.assign_line, name="assign_line"),
     path("organisations/<slug:slug>/admin/", views.create_admin, name="create_admin"),
     path("organisations/<slug:slug>/quota/", views.quota, name="quota"),
+    path("organisations/<slug:slug>/retention/", views.retention, name="retention"),
     path("organisations/<slug:slug>/enter/", views.enter, name="enter"),
     path("leave/", views.leave, name="leave"),
 ]

@@ -19,6 +19,7 @@ from smsdesk.accounts.models import User
 from smsdesk.core.errors import ServiceError
 from smsdesk.messaging import gateway_state
 from smsdesk.tenants import organisations
+from smsdesk.tenants.organisations import retention_text
 
 
 def _platform_only(request: HttpRequest) -> None:
@@ -140,6 +141,33 @@ def quota(request: HttpRequest, slug: str) -> HttpResponse:
                 "day": org.quota_day or _("no limit"),
                 "month": org.quota_month or _("no limit"),
                 "recipients": org.recipients_day or _("no limit"),
+            },
+        )
+    return redirect("platform:home")
+
+
+@require_POST
+def retention(request: HttpRequest, slug: str) -> HttpResponse:
+    """How long the organisation's messages, calls and audit entries are kept (0: the
+    platform's), and whether they are then deleted or masked."""
+    org = _org(request, slug)
+    try:
+        organisations.set_retention(
+            org,
+            months=request.POST.get("retention_months", "")[:20],
+            mode=request.POST.get("retention_mode", "")[:20],
+        )
+    except ServiceError as e:
+        for err in getattr(e, "errors", [e]):
+            messages.error(request, err.message)
+    else:
+        messages.success(
+            request,
+            _("Retention of %(slug)s: %(months)s, then %(mode)s.")
+            % {
+                "slug": org.slug,
+                "months": retention_text(org),
+                "mode": org.get_retention_mode_display(),
             },
         )
     return redirect("platform:home")

@@ -773,12 +773,9 @@ class Worker:
                 lifecycle.fold_campaign_counts()
                 routing.purge_usage(timezone.now())
                 once.purge_idempotency_keys()
-                # Data retention: one small batch per heartbeat (sends go on meanwhile).
-                if settings.SMSDESK_RETENTION_MONTHS:
-                    retention.purge_batch(
-                        before=timezone.now()
-                        - timedelta(days=30 * settings.SMSDESK_RETENTION_MONTHS)
-                    )
+                # Data retention: one small batch of each organisation per heartbeat, by
+                # its own months and mode (sends go on meanwhile).
+                retention.step(now=timezone.now())
             # Recurring sends: each due occurrence once (claimed in the database).
             if recurring.fire_due():
                 self.wake_all()

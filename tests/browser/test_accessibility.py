@@ -173,9 +173,9 @@ def test_every_page_has_no_serious_axe_result(browser, live_server, language, wi
 
 
 def more_pages() -> tuple[list[str], list[str], list[str]]:
-    """The pages the sweep above does not open: the provider's (/platform/, with a quota set so
-    that the quota inputs show, and a read-only visit recorded), the account and settings pages
-    an administrator opens now and then, and the pages before login."""
+    """The pages the sweep above does not open: the provider's (/platform/, with a quota and a
+    retention set so that their inputs show, and a read-only visit recorded), the account and
+    settings pages an administrator opens now and then, and the pages before login."""
     from smsdesk.accounts import services as accounts
     from smsdesk.core import tenancy
     from smsdesk.tenants import organisations
@@ -185,6 +185,7 @@ def more_pages() -> tuple[list[str], list[str], list[str]]:
     organisations.set_quota(default, per_day=500, per_month=10_000)
     other = organisations.create_organisation(name="Cabinet Martin")
     organisations.set_quota(other, per_day=40)
+    organisations.set_retention(default, months=12, mode="mask")  # shown in the Journal
     accounts.create_user(username="provider", password=PASSWORD, platform=True)
     endpoint, _secret = webhooks.create_endpoint(
         by=User.objects.get(username="alice"),

@@ -1,5 +1,6 @@
 """`smsdesk org`: the platform administrator's organisations from the command line."""
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
@@ -11,6 +12,7 @@ from smsdesk.tenants import organisations
 class Command(BaseCommand):
     help = (
         "Organisations (customers of the platform): create, list, suspend, resume, quotas, "
+        "retention, "
         "assign a line."
     )
 
@@ -40,6 +42,17 @@ class Command(BaseCommand):
             metavar="N",
             default=None,
             help="distinct recipients its sends may reach per local day",
+        )
+        keep = sub.add_parser(
+            "retention",
+            help="how long its messages, calls and audit entries are kept, and what then",
+        )
+        keep.add_argument("slug", metavar="SLUG")
+        keep.add_argument(
+            "--months", metavar="N", default=None, help="0: the platform's SMSDESK_RETENTION_MONTHS"
+        )
+        keep.add_argument(
+            "--mode", metavar="delete|mask", default=None, help="delete, or blank and mask"
         )
         assign = sub.add_parser("assign-line", help="give a line (a gateway) to an organisation")
         assign.add_argument("slug", metavar="SLUG")
@@ -80,6 +93,14 @@ class Command(BaseCommand):
         for use in (day, month, quotas.recipients_usage(org)):
             limit = str(use.limit) if use.limit else "-"
             self.stdout.write(f"{org.slug}\t{use.period}\t{use.used}\t{limit}")
+
+    def _retention(self, opts) -> None:  # type: ignore[no-untyped-def]
+        org = organisations.get_organisation(opts["slug"])
+        org = organisations.set_retention(org, months=opts["months"], mode=opts["mode"])
+        months = org.retention_months or settings.SMSDESK_RETENTION_MONTHS
+        self.stdout.write(
+            f"{org.slug}\t{org.retention_months}\t{months or '-'}\t{org.retention_mode}"
+        )
 
     def _suspend(self, opts) -> None:  # type: ignore[no-untyped-def]
         org = organisations.set_active(organisations.get_organisation(opts["slug"]), active=False)
