@@ -88,11 +88,11 @@ def _read(request: HttpRequest, limit: int) -> bytes:
 def _form(content_type: str, body: bytes) -> dict[str, bytes]:
     """The fields of a multipart/form-data or urlencoded body, as bytes."""
     if content_type.startswith("application/x-www-form-urlencoded"):
-        try:
-            parsed = parse_qs(body.decode("ascii"), strict_parsing=False, max_num_fields=MAX_FIELDS)
+        try:  # each byte as it was sent: a mail may be 8-bit, in any charset
+            parsed = parse_qs(body.decode("ascii"), encoding="latin-1", max_num_fields=MAX_FIELDS)
         except (UnicodeDecodeError, ValueError):
             raise Malformed("not a form") from None
-        return {k: v[0].encode("utf-8", "surrogateescape") for k, v in parsed.items()}
+        return {k: v[0].encode("latin-1") for k, v in parsed.items()}
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("ascii", "replace")
     try:
         form = BytesParser(policy=policy.HTTP).parsebytes(head + body)

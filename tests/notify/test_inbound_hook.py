@@ -73,8 +73,8 @@ def _shape(shape: str, raw: bytes, to: str) -> tuple[bytes, str]:
         return _multipart(
             {"recipient": to.encode(), "sender": b"ana@example.org", "body-mime": raw}
         )
-    if shape == "mailgun-urlencoded":
-        body = urlencode({"recipient": to, "body-mime": raw.decode()}).encode()
+    if shape == "mailgun-urlencoded":  # the mail's bytes percent-encoded as they are
+        body = urlencode({"recipient": to, "body-mime": raw}).encode()
         return body, "application/x-www-form-urlencoded"
     assert shape == "sendgrid"  # Inbound Parse, "POST the raw, full MIME message"
     envelope = json.dumps({"to": [to], "from": "ana@example.org"}).encode()
@@ -159,6 +159,21 @@ def test_each_shape_sends_and_answers_duplicate_the_second_time(shape: str) -> N
     assert again.status_code == 200 and again.json() == {"status": "duplicate"}
     [sms] = _outbound()
     assert sms.body == "Oui, je vous rappelle à 15 h." and sms.author_id == ana.id
+
+
+@pytest.mark.parametrize("shape", ["raw", "mailgun", "mailgun-urlencoded", "sendgrid"])
+def test_an_8bit_mail_in_another_charset_arrives_byte_for_byte(shape: str) -> None:
+    ana = _user()
+    to = _address(ana, _receive_sms())
+    raw = (
+        f"From: ana@example.org\r\nTo: {to}\r\nMessage-ID: <latin@x>\r\n"
+        "Content-Type: text/plain; charset=iso-8859-1\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\nD\u00e9j\u00e0 vu, \u00e0 15 h.\r\n"
+    ).encode("latin-1")
+    body, content_type = _shape(shape, raw, to)
+    assert _post(body, content_type).json() == {"status": "sent"}
+    [sms] = _outbound()
+    assert sms.body == "D\u00e9j\u00e0 vu, \u00e0 15 h."
 
 
 def test_the_envelope_recipient_is_the_one_used() -> None:
