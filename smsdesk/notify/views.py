@@ -32,11 +32,10 @@ from urllib.parse import parse_qs
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from smsdesk.accounts import tokens
 from smsdesk.core import faults
@@ -163,11 +162,12 @@ def mail_of(request: HttpRequest) -> tuple[bytes, str, bool]:
 
 @csrf_exempt
 @login_not_required
-@require_POST
 def inbound(request: HttpRequest) -> HttpResponse:
     expected = settings.SMSDESK_EMAIL_INBOUND_TOKEN
     if not expected:
-        return HttpResponse(status=404)
+        return HttpResponse(status=404)  # off: not there, whatever the method
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     where = request.META.get("REMOTE_ADDR") or None
     if not constant_time_compare(_secret_given(request), expected):
         throttled = tokens.refused(where)

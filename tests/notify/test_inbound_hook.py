@@ -244,8 +244,10 @@ def test_refused_secrets_are_throttled_per_address() -> None:
     assert FailedTokenAttempt.objects.exists()
 
 
-def test_only_post() -> None:
+def test_only_post(settings) -> None:  # type: ignore[no-untyped-def]
     assert Client().get(f"{URL}?token={SECRET}").status_code == 405
+    settings.SMSDESK_EMAIL_INBOUND_TOKEN = ""
+    assert Client().get(URL).status_code == 404  # off: not there, whatever the method
 
 
 # --- refusals and hostile bodies ---------------------------------------------------------------
