@@ -411,6 +411,9 @@ if SMSDESK_EMAIL_REPLY_DOMAIN and not _re.fullmatch(
         f"SMSDESK_EMAIL_REPLY_DOMAIN: {SMSDESK_EMAIL_REPLY_DOMAIN!r} is not a domain such as "
         "sms.example.org"
     )
+# The HTTP inbound hook of reply by email (POST /mail/inbound/, for a mail provider): its
+# secret (Authorization: Bearer, or ?token=). Empty: the hook answers 404.
+SMSDESK_EMAIL_INBOUND_TOKEN = env_str("SMSDESK_EMAIL_INBOUND_TOKEN", "").strip()
 # The daily summary (Mon compte) leaves at this hour, in each organisation's time zone.
 SMSDESK_EMAIL_SUMMARY_HOUR = env_int("SMSDESK_EMAIL_SUMMARY_HOUR", 7, minimum=0)
 if SMSDESK_EMAIL_SUMMARY_HOUR > 23:

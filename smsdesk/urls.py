@@ -38,6 +38,8 @@ urlpatterns = [
     path("gateways/", include("smsdesk.worker.urls")),
     path("platform/", include("smsdesk.tenants.urls")),
     path("settings/webhooks/", include("smsdesk.webhooks.urls")),
+    # reply by email through a mail provider (notify/views.py: its own secret, no login)
+    path("mail/inbound/", include("smsdesk.notify.urls")),
     path("mail/", include("smsdesk.mail.urls")),
     # the login page offers the language switch too
     path("i18n/", include("smsdesk.accounts.i18n_urls")),

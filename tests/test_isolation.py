@@ -418,6 +418,41 @@ def test_every_command_with_org_reads_and_writes_that_organisation(world, tmp_pa
     assert _fingerprint(b["org"]) == before
 
 
+def test_the_mail_inbound_hook_sends_in_the_addresss_organisation_only(world, settings) -> None:  # type: ignore[no-untyped-def]
+    """POST /mail/inbound/ (no login, its own secret): a reply from A's user to an address
+    naming B's conversation (signed, as no copy ever carries) is refused; A's own goes out in
+    A. B's rows unchanged."""
+    from email.message import EmailMessage
+
+    from smsdesk.notify import replies
+
+    settings.SMSDESK_EMAIL_INBOUND_TOKEN = "hook-secret"
+    a, b = world["a"], world["b"]
+    before = _fingerprint(b["org"])
+    User.objects.filter(id=a["admin"].id).update(email="ana@a.example")
+
+    def post(conversation_id: int, org_id: int, message_id: str):  # type: ignore[no-untyped-def]
+        msg = EmailMessage()
+        msg["From"] = "ana@a.example"
+        msg["To"] = replies.reply_address(
+            org_id=org_id, conversation_id=conversation_id, user_id=a["admin"].id
+        )
+        msg["Message-ID"] = message_id
+        msg.set_content("Reply")
+        return Client().post(
+            "/mail/inbound/?token=hook-secret", bytes(msg), content_type="message/rfc822"
+        )
+
+    theirs = b["ids"]["conversation_id"]
+    assert post(theirs, b["org"].id, "<1@a>").status_code == 422
+    assert post(theirs, a["org"].id, "<2@a>").status_code == 422  # B's conversation, A's org
+    assert _fingerprint(b["org"]) == before
+    mine = post(a["ids"]["conversation_id"], a["org"].id, "<3@a>")
+    assert mine.json() == {"status": "sent"}
+    assert Message.objects.for_org(a["org"]).filter(direction="out", body="Reply").count() == 1
+    assert _fingerprint(b["org"]) == before
+
+
 def test_with_several_organisations_a_command_must_name_one(world) -> None:  # type: ignore[no-untyped-def]
     for args in (("campaigns", "list"), ("optout", "list"), ("send", "--to", SAME, "--text", "x")):
         with pytest.raises(CommandError, match="--org") as refused:

@@ -97,7 +97,7 @@ def find(raw: str, *, now: datetime | None = None) -> ApiToken | None:
         token.organisation = copy.copy(cached[1].organisation)
     else:
         # Across organisations: the token says which one it belongs to.
-        token = (  # type: ignore[assignment]
+        token = (  # type: ignore[assignment,unused-ignore]  # needed or not by import order
             ApiToken.objects.across_orgs()
             .select_related("user", "organisation")
             .filter(digest=digest)

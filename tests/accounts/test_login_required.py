@@ -23,6 +23,10 @@ PUBLIC = {
 # Providers' callbacks: outside the login, authenticated by the URL's secret and the
 # provider's signature (tests/worker/test_http_callbacks.py: 403 without them).
 PUBLIC |= {"worker:callback"}
+# Reply by email through a mail provider: outside the login, authenticated by
+# SMSDESK_EMAIL_INBOUND_TOKEN (tests/notify/test_inbound_hook.py: 404 without the setting,
+# 401 without the secret; below).
+PUBLIC |= {"notify:inbound", "notify:inbound_mime"}
 POST_ONLY = (
     "logout",
     "create_token",
@@ -162,6 +166,20 @@ def test_the_api_answers_401_without_a_valid_token(header, method, url) -> None:
     response = getattr(Client(), method)(url, content_type="application/json", **kwargs)
     assert response.status_code == 401
     assert response.json()["code"] == "unauthorized"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/mail/inbound/", "/mail/inbound/mime"])
+def test_the_mail_inbound_hook_is_public_but_authenticates_by_its_secret(settings, url) -> None:  # type: ignore[no-untyped-def]
+    assert Client().post(url, b"x", content_type="message/rfc822").status_code == 404
+    settings.SMSDESK_EMAIL_INBOUND_TOKEN = "hook-secret"
+    for headers in ({}, {"HTTP_AUTHORIZATION": "Bearer nope"}):
+        response = Client().post(url, b"x", content_type="message/rfc822", **headers)
+        assert response.status_code == 401  # no login page: the provider cannot log in
+    right = Client().post(
+        url, b"x", content_type="message/rfc822", HTTP_AUTHORIZATION="Bearer hook-secret"
+    )
+    assert right.status_code == 422  # past the secret: the mail is checked (unreadable)
 
 
 USER_PAGES = {"accounts:users", "accounts:user", "accounts:suspend"}
