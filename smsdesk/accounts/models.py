@@ -77,6 +77,11 @@ class User(AbstractUser):
     # "Mon compte": a small notice on any page when an SMS arrives, and a sound with it
     notify_inbound = models.BooleanField(_("show a notice when an SMS arrives"), default=True)
     notify_sound = models.BooleanField(_("with a sound"), default=False)
+    # "Mon compte": put under the text of each New SMS and reply they write (they see it and
+    # may change it before sending: the text stored is the text sent)
+    signature = models.CharField(
+        _("signature"), max_length=100, blank=True, default="", db_default=""
+    )
     # "Mon compte": kept per user, so that another browser shows the same ("": the default,
     # French and SMSDESK_TIME_ZONE). A database default, so that the old version's inserts
     # still work during an upgrade.
@@ -129,6 +134,12 @@ class User(AbstractUser):
     @property
     def is_platform(self) -> bool:
         return self.role == self.Role.PLATFORM
+
+    @property
+    def text_box_start(self) -> str:
+        """What the text box of a New SMS or a reply starts with: a line to write on, then
+        the user's signature ("" without one)."""
+        return f"\n{self.signature}" if self.signature else ""
 
     @property
     def is_read_only(self) -> bool:

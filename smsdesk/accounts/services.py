@@ -521,6 +521,36 @@ def set_org_copy_addresses(*, by: Any, org: Any, addresses: str) -> list[str]:
     return kept
 
 
+MAX_SIGNATURE = 100
+
+
+def set_signature(*, user: User, signature: str) -> User:
+    """Mon compte and `smsdesk user set --signature`: the line put under each New SMS and
+    reply the user writes ("" for none). One or two short lines, no control characters."""
+    signature = text.check_typed(
+        str(signature).replace("\r\n", "\n").strip(),
+        field="signature",
+        label=_("Signature"),
+        multiline=True,
+    )
+    if len(signature) > MAX_SIGNATURE or signature.count("\n") > 1:
+        raise BadPreference(
+            _("A signature has at most %(max)d characters, on one or two lines.")
+            % {"max": MAX_SIGNATURE},
+            field="signature",
+        )
+    if user.signature != signature:
+        audit.record(
+            Action.SETTINGS,
+            user,
+            before={"signature": user.signature},
+            after={"signature": signature},
+        )
+    user.signature = signature
+    user.save(update_fields=["signature"])
+    return user
+
+
 def set_require_2fa(*, user: User, required: bool) -> User:
     if user.require_2fa != required:
         audit.record(

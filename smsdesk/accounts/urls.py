@@ -19,6 +19,7 @@ urlpatterns = [
     path("me/2fa/disable/", views.two_factor_disable, name="two_factor_disable"),
     path("me/notifications/", views.notifications, name="notifications"),
     path("me/preferences/", views.preferences, name="preferences"),
+    path("me/signature/", views.signature, name="signature"),
     path("me/password/", views.change_password, name="change_password"),
     path("me/tokens/", views.create_token, name="create_token"),
     path("me/tokens/<int:token_id>/revoke/", views.revoke_token, name="revoke_token"),

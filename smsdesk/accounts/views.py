@@ -123,6 +123,18 @@ def preferences(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@require_POST
+def signature(request: HttpRequest) -> HttpResponse:
+    """The line put under each New SMS and reply the user writes."""
+    try:
+        services.set_signature(user=request.user, signature=request.POST.get("signature", "")[:500])
+    except ServiceError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, _("Your signature is saved."))
+    return redirect("accounts:profile")
+
+
 @login_not_required
 @require_POST
 def set_language(request: HttpRequest) -> HttpResponse:

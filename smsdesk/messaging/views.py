@@ -65,7 +65,8 @@ FORM_FIELDS = {
 
 def new_sms(request: HttpRequest) -> HttpResponse:
     org = tenancy.of_request(request)
-    form = NewSmsForm(request.POST or None)
+    signed = getattr(request.user, "text_box_start", "")  # logged in: LoginRequiredMiddleware
+    form = NewSmsForm(request.POST or None, initial={"text": signed})
     csv_context: dict = {}
     if request.method == "POST" and form.is_valid() and form.cleaned_data["repeat"]:
         return _new_recurring(request, form)

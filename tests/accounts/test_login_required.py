@@ -52,6 +52,7 @@ POST_ONLY = (
     "org_two_factor",
     "org_copy_addresses",
     "two_factor_disable",
+    "signature",  # Mon compte's signature form
 )
 POST_ONLY += ("preview",)  # New SMS: a personalised text's preview
 POST_ONLY += ("line_pause", "line_resume", "line_routing", "line_reset")  # Passerelles: a line

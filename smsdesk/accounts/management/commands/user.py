@@ -7,7 +7,9 @@ from smsdesk.core.errors import ServiceError
 
 
 class Command(BaseCommand):
-    help = "Change a user's email address, email copies of received SMS, or two-factor rule."
+    help = (
+        "Change a user's email address, email copies of received SMS, signature or two-factor rule."
+    )
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         sub = parser.add_subparsers(dest="action", required=True)
@@ -29,6 +31,10 @@ class Command(BaseCommand):
         )
         summary.add_argument(
             "--no-email-summary", dest="email_summary", action="store_false", help="stop it"
+        )
+        s.add_argument(
+            "--signature",
+            help="the line put under each New SMS and reply the user writes ('' : none)",
         )
         two = s.add_mutually_exclusive_group()
         two.add_argument(
@@ -52,6 +58,8 @@ class Command(BaseCommand):
                 services.set_email_copies(user=user, copies=opts["email_copies"])
             if opts["email_summary"] is not None:
                 services.set_email_summary(user=user, on=opts["email_summary"])
+            if opts["signature"] is not None:
+                services.set_signature(user=user, signature=opts["signature"])
             if opts["require_2fa"] is not None:
                 services.set_require_2fa(user=user, required=opts["require_2fa"])
         except ServiceError as e:
