@@ -88,6 +88,17 @@ def every_waiting_message_has_its_queue_row(request):  # type: ignore[no-untyped
 
 
 @pytest.fixture(autouse=True)
+def no_settled_retention_remembered() -> Iterator[None]:
+    """Which organisations had nothing left to purge is remembered an hour by the worker's
+    process (retention.step): never from one test to the next."""
+    from smsdesk.retention import services as retention
+
+    retention.forget_settled()
+    yield
+    retention.forget_settled()
+
+
+@pytest.fixture(autouse=True)
 def no_held_lines_remembered() -> Iterator[None]:
     """Which lines are held (a suspended organisation's) is remembered a moment by the
     worker: never from one test to the next."""

@@ -231,16 +231,34 @@ def purge(
     return total
 
 
+# An organisation whose last batch found nothing is looked at again only this much later (by
+# this process): with masking, its old rows stay, and finding none left to mask reads them.
+SETTLED_RECHECK = timedelta(hours=1)
+_settled_until: dict[int, datetime] = {}
+
+
+def forget_settled() -> None:
+    """Look at every organisation at the next step (the tests: each starts afresh)."""
+    _settled_until.clear()
+
+
 def step(*, now: datetime | None = None, batch: int = BATCH) -> Counts:
     """The worker's share at each heartbeat: one batch of each organisation whose data is
     not kept for ever, older than its own months, by its own mode; then one batch of the
-    platform's own audit entries (older than SMSDESK_RETENTION_MONTHS)."""
+    platform's own audit entries (older than SMSDESK_RETENTION_MONTHS). An organisation with
+    nothing left to do is looked at again an hour later (SETTLED_RECHECK)."""
     now = now or timezone.now()
     total = Counts()
     for org in _organisations():
         before = cut(org, now)
-        if before is not None:
-            total.add(purge_batch(before=before, org=org, batch=batch))
+        if before is None or _settled_until.get(org.pk, now) > now:
+            continue
+        done = purge_batch(before=before, org=org, batch=batch)
+        total.add(done)
+        if done.total:
+            _settled_until.pop(org.pk, None)
+        else:
+            _settled_until[org.pk] = now + SETTLED_RECHECK
     if settings.SMSDESK_RETENTION_MONTHS:
         before = now - settings.SMSDESK_RETENTION_MONTHS * MONTH
         total.audit += audit.purge(before=before, limit=batch, platform=True)

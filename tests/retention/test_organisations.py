@@ -352,3 +352,22 @@ def test_a_hidden_caller_and_a_short_code_are_masked_once(world: dict) -> None: 
     assert (
         retention.plan(before=timezone.now(), org=b, mask=True).masked_calls == 2
     )  # the young (2, 9)
+
+
+def test_a_settled_organisation_is_looked_at_again_an_hour_later(world: dict) -> None:  # type: ignore[type-arg]
+    """With masking, the old rows stay: finding none left to mask reads them, so the worker
+    looks again at an organisation with nothing left only an hour later."""
+    _run_worker()
+    b = world["b"]
+    now = timezone.now()
+    late = receiving.receive_inbound(
+        gateway="line-b", sender="+33652000077", text="Quokka tardif", received_at=now
+    )
+    assert late is not None
+    actions.mark_read([late.id], org=b["org"])
+    Message.objects.for_org(b["org"]).filter(id=late.id).update(created_at=now - 20 * MONTH)
+    assert retention.step(now=now).total == 0  # settled: not looked at
+    assert Message.objects.for_org(b["org"]).get(id=late.id).body == "Quokka tardif"
+    assert retention.step(now=now + timedelta(minutes=61)).masked_messages == 1
+    masked = Message.objects.for_org(b["org"]).get(id=late.id)
+    assert masked.body == "" and masked.peer == "+33•••••••77"
