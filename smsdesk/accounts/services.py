@@ -428,6 +428,16 @@ def set_email(*, user: User, email: str) -> User:
     return user
 
 
+def _change_setting(user: User, field: str, value: object) -> None:
+    """A user's setting saved, with one audit entry (before and after) when it changes."""
+    if getattr(user, field) != value:
+        audit.record(
+            Action.SETTINGS, user, before={field: getattr(user, field)}, after={field: value}
+        )
+    setattr(user, field, value)
+    user.save(update_fields=[field])
+
+
 def set_email_copies(*, user: User, copies: str) -> User:
     if copies not in User.EmailCopies.values:
         raise AccountError(
@@ -435,15 +445,7 @@ def set_email_copies(*, user: User, copies: str) -> User:
             % {"choices": ", ".join(User.EmailCopies.values)},
             field="email_copies",
         )
-    if user.email_copies != copies:
-        audit.record(
-            Action.SETTINGS,
-            user,
-            before={"email_copies": user.email_copies},
-            after={"email_copies": copies},
-        )
-    user.email_copies = copies
-    user.save(update_fields=["email_copies"])
+    _change_setting(user, "email_copies", copies)
     if copies != User.EmailCopies.NONE and user.email:
         # chosen again on Mon compte: a "stop these mails" clicked before no longer holds
         mail_services.resume(address=user.email, kind=mail_services.Kind.INBOUND_COPY)
@@ -452,15 +454,7 @@ def set_email_copies(*, user: User, copies: str) -> User:
 
 def set_email_summary(*, user: User, on: bool) -> User:
     """Mon compte: yesterday's figures mailed each morning (notify/notices.py)."""
-    if user.email_summary != on:
-        audit.record(
-            Action.SETTINGS,
-            user,
-            before={"email_summary": user.email_summary},
-            after={"email_summary": on},
-        )
-    user.email_summary = on
-    user.save(update_fields=["email_summary"])
+    _change_setting(user, "email_summary", on)
     if on and user.email:  # chosen again: a "stop these mails" clicked before no longer holds
         mail_services.resume(address=user.email, kind=mail_services.Kind.DAILY_SUMMARY)
     return user
@@ -539,28 +533,12 @@ def set_signature(*, user: User, signature: str) -> User:
             % {"max": MAX_SIGNATURE},
             field="signature",
         )
-    if user.signature != signature:
-        audit.record(
-            Action.SETTINGS,
-            user,
-            before={"signature": user.signature},
-            after={"signature": signature},
-        )
-    user.signature = signature
-    user.save(update_fields=["signature"])
+    _change_setting(user, "signature", signature)
     return user
 
 
 def set_require_2fa(*, user: User, required: bool) -> User:
-    if user.require_2fa != required:
-        audit.record(
-            Action.SETTINGS,
-            user,
-            before={"require_2fa": user.require_2fa},
-            after={"require_2fa": required},
-        )
-    user.require_2fa = required
-    user.save(update_fields=["require_2fa"])
+    _change_setting(user, "require_2fa", required)
     return user
 
 
