@@ -78,6 +78,9 @@ class SendResult:
     references: tuple[str, ...] = ()
     error: str = ""
     permanent: bool = False
+    # Maybe handed over because the link itself broke (an SMSC restarted, a resp that never
+    # came): `unknown` for the user, but not held against the line by the watch.
+    link_lost: bool = False
 
     @property
     def accepted(self) -> bool:
@@ -105,8 +108,16 @@ class SendResult:
         return cls(message_id, Outcome.NOT_HANDED_OVER, error=error)
 
     @classmethod
-    def maybe(cls, message_id: int, error: str, refs: Sequence[str] = ()) -> SendResult:
-        return cls(message_id, Outcome.MAYBE_HANDED_OVER, references=tuple(refs), error=error)
+    def maybe(
+        cls, message_id: int, error: str, refs: Sequence[str] = (), *, link_lost: bool = False
+    ) -> SendResult:
+        return cls(
+            message_id,
+            Outcome.MAYBE_HANDED_OVER,
+            references=tuple(refs),
+            error=error,
+            link_lost=link_lost,
+        )
 
 
 class DeliveryState(enum.StrEnum):
@@ -304,6 +315,14 @@ class Gateway(ABC):
         every message of the call not reported yet `unknown`, so a gateway that knows better
         returns (or reports) per-message results.
         """
+
+    def lanes(self) -> list[Gateway]:
+        """The parts of this line that may hand over at the same time, each on its own worker
+        thread (and database connection), so that one's database work overlaps another's
+        network: an SMPP line of several binds gives one gateway per bind (same name, same
+        line). Most lines are one lane: themselves. Each lane is started, stopped and sent
+        through on its own, and emits its own events."""
+        return [self]
 
     def preflight(self) -> str | None:
         """What `smsdesk check` can find out without sending anything nor taking the line

@@ -223,7 +223,8 @@ def usage_of(names: Sequence[str], now: datetime) -> dict[str, dict[Period, int]
 
 def record_usage(line: str, parts: int, *, now: datetime) -> None:
     """`parts` SMS parts of `line` were handed over now: its minute's row grows (one upsert;
-    one worker drives a line at a time, so rows are not fought over)."""
+    one worker drives a line at a time; the lanes of a line of several binds grow the same
+    row, each as the last statement of its results' transaction)."""
     if parts <= 0:
         return
     minute, _hour = _starts(now)

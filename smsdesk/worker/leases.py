@@ -148,8 +148,9 @@ class Lease:
     """The worker's side of one line's lease, shared by its gateway thread (which asks it
     before each hand-over) and the thread that renews it.
 
-    `begin()` / `end()` bracket each round of the gateway thread: a lease given up for
-    rebalancing is given up between two rounds, never in the middle of a hand-over."""
+    `begin()` / `end()` bracket each round of the gateway thread (of each lane's thread, for
+    a line of several binds): a lease given up for rebalancing is given up when no round is
+    in progress, never in the middle of a hand-over."""
 
     def __init__(
         self, line: str, seconds: float, *, clock: Callable[[], float] = time.monotonic
@@ -161,7 +162,7 @@ class Lease:
         self._lock = threading.Lock()
         self._deadline = 0.0  # monotonic: when the lease may have run out, as far as we know
         self._held = False
-        self._busy = False
+        self._busy = 0  # rounds in progress (a line of several lanes: one per lane)
         self._leaving = False
 
     # --- the gateway thread -------------------------------------------------------------
@@ -174,12 +175,12 @@ class Lease:
         with self._lock:
             if self._leaving or not self.valid():
                 return False
-            self._busy = True
+            self._busy += 1
             return True
 
     def end(self) -> None:
         with self._lock:
-            self._busy = False
+            self._busy = max(0, self._busy - 1)
 
     # --- the lease thread -----------------------------------------------------------------
 

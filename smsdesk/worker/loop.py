@@ -58,6 +58,7 @@ from smsdesk.messaging import (
 from smsdesk.messaging.models import UnmatchedReport
 from smsdesk.notify import notices
 from smsdesk.retention import services as retention
+from smsdesk.sms.routing import Health as Figures
 from smsdesk.sms.routing import Window
 from smsdesk.webhooks.delivery import Dispatcher
 from smsdesk.worker import callbacks, leases
@@ -66,6 +67,7 @@ from smsdesk.worker.leases import Holder, Lease
 from smsdesk.worker.models import LineLease, WorkerProcess
 from smsdesk.worker.pacing import Backoff, RateLimiter
 from smsdesk.worker.services import HEARTBEAT_EVERY, heartbeat_timeout
+from smsdesk.worker.turns import write_turn
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +111,70 @@ class _Unrecorded:
     usage: int = 0  # SMS parts that may have left us: the line's use (its volume limits)
 
 
+class SharedWindow:
+    """The watch's window of a line driven by several lanes (one thread per SMPP bind):
+    one `Window` for the whole line, each lane adding its results under a lock."""
+
+    def __init__(self, size: int) -> None:
+        self._window = Window(size)
+        self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._window.clear()
+
+    def add(
+        self, message_id: int, outcome: str, *, refs: Sequence[str] = (), at: float = 0.0
+    ) -> None:
+        with self._lock:
+            self._window.add(message_id, outcome, refs=refs, at=at)
+
+    def report(self, ref: str, *, failed: bool, at: float) -> None:
+        with self._lock:
+            self._window.report(ref, failed=failed, at=at)
+
+    def health(self) -> Figures:
+        with self._lock:
+            return self._window.health()
+
+
+class Line:
+    """What the lanes of one line share when it has several (`Gateway.lanes()`: an SMPP
+    line of N binds is driven by N threads, one per bind, each with its own database
+    connection, claiming at most its bind's window): the watch, the line's state as the
+    Passerelles page shows it, its inbound SMS (recorded by whichever lane looks first:
+    each looks before it claims and before it hands over), and locks.
+
+    - `claim_lock`: a lane's claim and what it then holds are one step for the others: a
+      lane that releases what this worker claimed but holds no more (`release_unheld`,
+      after a database error) never releases what another lane has just claimed.
+    - `limit_lock`: a line with volume limits hands over through one lane at a time, each
+      reading what is left after the last one counted its use: no limit is overshot by
+      lanes sending at once."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.runners: list[GatewayRunner] = []
+        self.window = SharedWindow(settings.SMSDESK_WATCH_MESSAGES)
+        self.claim_lock = threading.Lock()
+        self.limit_lock = threading.Lock()
+        # Its events but the delivery reports (inbound SMS, Health), whichever bind they
+        # came by: recorded by one lane at a time (`inbound_lock`).
+        self.events: queue.SimpleQueue[GatewayEvent] = queue.SimpleQueue()
+        self.inbound_lock = threading.Lock()
+
+    def held_by_others(self, me: GatewayRunner) -> set[int]:
+        """What the other lanes claimed and have not finished recording."""
+        return {i for r in self.runners if r is not me for i in r.holding}
+
+    def state_row(self) -> tuple:
+        """The line is down when all its lanes are: else it is up (a lost bind shows in
+        the line's Health, `n/N binds up`)."""
+        rows = [r.state_row() for r in self.runners]
+        up = [row for row in rows if not row[0]]
+        return up[0] if up else rows[0]
+
+
 def _reset_connection() -> None:
     try:
         connection.close()
@@ -127,9 +193,15 @@ class GatewayRunner(threading.Thread):
         clock: Callable[[], float] = time.monotonic,
         retry_first: float = 1.0,
         lease: Lease | None = None,
+        line: Line | None = None,
     ) -> None:
-        super().__init__(name=f"gateway-{gateway.name}", daemon=True)
+        lane = f"-{len(line.runners) + 1}" if line is not None else ""
+        super().__init__(name=f"gateway-{gateway.name}{lane}", daemon=True)
         self.gateway = gateway
+        # One lane of a line driven by several (None: the whole line).
+        self.line = line
+        if line is not None:
+            line.runners.append(self)
         # The line's lease (None: driven without one, as the tests' single runner is): the
         # runner drives the gateway only while it holds it (worker/leases.py).
         self.lease = lease
@@ -157,15 +229,26 @@ class GatewayRunner(threading.Thread):
         self._new_parts = False
         # Held in memory until written.
         self.in_flight: list[int] = []  # ids inside send_many right now
+        # The last claim's ids until its results are recorded (what other lanes of the line
+        # must not release).
+        self.holding: frozenset[int] = frozenset()
         self._unrecorded: _Unrecorded | None = None
         self._unrecorded_events: list[GatewayEvent] = []
         # The watch (messaging/routing.py): the line's last results, judged as they come.
-        self.window = Window(settings.SMSDESK_WATCH_MESSAGES)
+        self.window: Window | SharedWindow = (
+            line.window if line is not None else Window(settings.SMSDESK_WATCH_MESSAGES)
+        )
         self._paused = False
         self._health_published: tuple | None = None
         self._health_at = 0.0
 
     def emit(self, event: GatewayEvent) -> None:  # called from any thread
+        line = self.line
+        if line is not None and not isinstance(event, StatusReport):
+            line.events.put(event)  # an inbound SMS (a STOP): for whichever lane looks first
+            for runner in line.runners:
+                runner.wake.set()
+            return
         self.events.put(event)
         self.wake.set()
 
@@ -243,9 +326,19 @@ class GatewayRunner(threading.Thread):
 
     def _drive(self) -> bool:
         if self._check_claims:
-            outbox.release_unheld(
-                worker_id=self.worker_id, gateway=self.gateway.name, held=(), now=timezone.now()
-            )
+            if self.line is None:
+                outbox.release_unheld(
+                    worker_id=self.worker_id, gateway=self.gateway.name, held=(), now=timezone.now()
+                )
+            else:
+                with self.line.claim_lock:
+                    outbox.release_unheld(
+                        worker_id=self.worker_id,
+                        gateway=self.gateway.name,
+                        held=self.line.held_by_others(self),
+                        now=timezone.now(),
+                    )
+                    self.holding = frozenset()
             self._check_claims = False
         self._ensure_started()
         self._publish_state()
@@ -264,7 +357,15 @@ class GatewayRunner(threading.Thread):
                 allowance = 0
             elif parts_left is not None:
                 allowance = min(allowance, parts_left)
-            if allowance >= 1:
+            if allowance >= 1 and parts_left is not None and self.line is not None:
+                # Volume limits: one lane at a time, on what the others left.
+                with self.line.limit_lock:
+                    paused, parts_left = routing.line_state(self.gateway.name)
+                    if not paused and parts_left is not None:
+                        allowance = min(allowance, parts_left)
+                    if not paused and allowance >= 1:
+                        claimed = self.send_batch(allowance, parts_left=parts_left)
+            elif allowance >= 1:
                 claimed = self.send_batch(allowance, parts_left=parts_left)
         had_events = self.drain_events() or had_events
         if self._unrecorded_events:
@@ -336,7 +437,7 @@ class GatewayRunner(threading.Thread):
         return (down, self.reason, self.down_since, self.state != State.BROKEN)
 
     def _publish_state(self, *, force: bool = False) -> None:
-        row = self.state_row()
+        row = self.line.state_row() if self.line is not None else self.state_row()
         if row == self._published and not force:
             return
         down, reason, since, retrying = row
@@ -363,9 +464,23 @@ class GatewayRunner(threading.Thread):
         """Claim up to `limit` due messages, hand them over, record what happened. With
         `parts_left` (the line's volume limits), only as many SMS parts as that are handed
         over; the rest of the claim goes back to the queue at once, untouched."""
-        claimed = lifecycle.claim(
-            gateway=self.gateway.name, worker_id=self.worker_id, limit=limit, now=timezone.now()
-        )
+        if self.line is None:
+            with write_turn():
+                claimed = lifecycle.claim(
+                    gateway=self.gateway.name,
+                    worker_id=self.worker_id,
+                    limit=limit,
+                    now=timezone.now(),
+                )
+        else:
+            with self.line.claim_lock, write_turn():
+                claimed = lifecycle.claim(
+                    gateway=self.gateway.name,
+                    worker_id=self.worker_id,
+                    limit=limit,
+                    now=timezone.now(),
+                )
+                self.holding = frozenset(c.sms.id for c in claimed)
         if not claimed:
             self._answered()
             return 0
@@ -380,6 +495,7 @@ class GatewayRunner(threading.Thread):
             if over:
                 lifecycle.release(over, reason="", now=timezone.now())
             claimed = kept
+            self.holding = frozenset(c.sms.id for c in kept)
             if not claimed:
                 return 0
         # Immediately before the hand-over: what the network said meanwhile, then the STOP
@@ -390,6 +506,7 @@ class GatewayRunner(threading.Thread):
             # The lease may run out during the hand-over: another worker could take the line
             # meanwhile. Nothing of this batch left us: back to the queue.
             lifecycle.release([c.sms.id for c in claimed], reason="", now=timezone.now())
+            self.holding = frozenset()
             log.warning("gateway %s: lease about to run out, batch put back", self.gateway.name)
             return 0
         blocked = stop.block_at_handover(claimed, at=timezone.now())
@@ -452,14 +569,15 @@ class GatewayRunner(threading.Thread):
         SMSC restarted, a modem unplugged), the messages in flight are `unknown` for the user
         but are not held against the line: it is down, retried with back-off and reported as
         down; judging them would pause a line that works again once reconnected (a full SMPP
-        window is 20 of the last 50 results)."""
+        window is 20 of the last 50 results). A result may say so itself (`link_lost`): an
+        SMPP bind that broke with its whole window in flight, nothing left to tell it by."""
         now = self.clock()
         for message_id, r in results.items():
             if r.outcome is Outcome.ACCEPTED:
                 self.window.add(message_id, "ok", refs=r.references, at=now)
             elif r.outcome is Outcome.REFUSED and r.permanent:
                 self.window.add(message_id, "failed")
-            elif r.outcome is Outcome.MAYBE_HANDED_OVER and not link_lost:
+            elif r.outcome is Outcome.MAYBE_HANDED_OVER and not (link_lost or r.link_lost):
                 self.window.add(message_id, "unknown", refs=r.references, at=now)
         for message_id in unknown:
             if message_id not in results:
@@ -509,19 +627,22 @@ class GatewayRunner(threading.Thread):
             usage = pending.usage
 
             def with_results(cursor: lifecycle.Cursor) -> None:
-                if usage:
-                    routing.record_usage(self.gateway.name, usage, now=now)
                 if reports:
                     unmatched[:] = outbox.record_reports_in(cursor, reports)
+                # Last, just before the commit: the lanes of a line grow the same row, each
+                # waiting for the other's commit only, never holding it while it waits.
+                if usage:
+                    routing.record_usage(self.gateway.name, usage, now=now)
 
             try:
-                lifecycle.record_results(
-                    pending.results,
-                    attempts=pending.attempts,
-                    now=now,
-                    gateway=self.gateway.name,
-                    then=with_results if (reports or usage) else None,
-                )
+                with write_turn():
+                    lifecycle.record_results(
+                        pending.results,
+                        attempts=pending.attempts,
+                        now=now,
+                        gateway=self.gateway.name,
+                        then=with_results if (reports or usage) else None,
+                    )
             except BaseException:
                 self._unrecorded_events.extend(reports)  # written by drain_events later
                 raise
@@ -538,6 +659,8 @@ class GatewayRunner(threading.Thread):
         elif pending.unknown_reason:
             lifecycle.record_unknown(without, reason=pending.unknown_reason, now=now)
         self._unrecorded = None
+        if not self.in_flight:
+            self.holding = frozenset()  # all recorded: nothing of ours for the others to keep
         if pending.usage:  # no result to write it with (all recorded during the hand-over)
             self._count_parts(pending.usage)
 
@@ -557,12 +680,22 @@ class GatewayRunner(threading.Thread):
     # --- events ---------------------------------------------------------------------------
 
     def drain_events(self) -> bool:
+        if self.line is None:
+            return self._drain_events()
+        # The line's inbound SMS, whichever bind they came by, one lane at a time: each
+        # lane stores them before it claims and before it hands over, so a STOP that came
+        # by another bind is stored before this lane's STOP check.
+        with self.line.inbound_lock:
+            return self._drain_events(self.line.events)
+
+    def _drain_events(self, shared: queue.SimpleQueue[GatewayEvent] | None = None) -> bool:
         events, self._unrecorded_events = self._unrecorded_events, []
-        while True:
-            try:
-                events.append(self.events.get_nowait())
-            except queue.Empty:
-                break
+        for source in (self.events, shared) if shared is not None else (self.events,):
+            while True:
+                try:
+                    events.append(source.get_nowait())
+                except queue.Empty:
+                    break
         if not events:
             return False
         reports = [e for e in events if isinstance(e, StatusReport)]
@@ -663,17 +796,24 @@ class Worker:
             self.join()
 
     def start(self) -> None:
-        self.runners = [
-            GatewayRunner(
-                g,
-                self.id,
-                self.stopping,
-                self.idle_sleep,
-                retry_first=self.retry_first,
-                lease=self.leases[g.name],
-            )
-            for g in self.gateways
-        ]
+        # One thread per lane: a line's own, or, for an SMPP line of several binds, one per
+        # bind (`Gateway.lanes()`), sharing the line's lease, watch and state (`Line`).
+        self.runners = []
+        for g in self.gateways:
+            lanes = g.lanes()
+            line = Line(g.name) if len(lanes) > 1 else None
+            self.runners += [
+                GatewayRunner(
+                    lane,
+                    self.id,
+                    self.stopping,
+                    self.idle_sleep,
+                    retry_first=self.retry_first,
+                    lease=self.leases[g.name],
+                    line=line,
+                )
+                for lane in lanes
+            ]
         # The database may be away as we start: the housekeeping tries again.
         self._start_bookkeeping()
         for runner in self.runners:
@@ -905,10 +1045,13 @@ class Worker:
                 "heartbeat_at": now,
             },
         )
+        told: set[str] = set()
         for runner in self.runners:
-            if runner.gateway.name not in held:
+            if runner.gateway.name not in held or runner.gateway.name in told:
                 continue
-            down, reason, since, retrying = runner.state_row()
+            told.add(runner.gateway.name)
+            row = runner.line.state_row() if runner.line is not None else runner.state_row()
+            down, reason, since, retrying = row
             if down:
                 gateway_state.mark_down(
                     runner.gateway.name, reason=reason, since=since, retrying=retrying
@@ -968,12 +1111,13 @@ class _Progress:
         group, self._waiting = self._waiting, []
         self._since = self.runner.clock()
         try:
-            lifecycle.record_results(
-                group,
-                attempts=self.attempts,
-                now=timezone.now(),
-                gateway=self.runner.gateway.name,
-            )
+            with write_turn():
+                lifecycle.record_results(
+                    group,
+                    attempts=self.attempts,
+                    now=timezone.now(),
+                    gateway=self.runner.gateway.name,
+                )
         except Exception:
             log.warning(
                 "gateway %s: %d results kept in memory until the database answers",

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -17,9 +18,9 @@ from django.utils import timezone
 from smsdesk.gateways import registry
 from smsdesk.gateways.base import GatewayError, GatewayUnavailable
 from smsdesk.gateways.smpp import SmppGateway
-from smsdesk.messaging import lifecycle
+from smsdesk.messaging import lifecycle, routing
 from smsdesk.messaging.models import GatewayState, Message, MessagePart, UnmatchedReport
-from smsdesk.worker.loop import State
+from smsdesk.worker.loop import GatewayRunner, Line, State
 from tests.gateways.smsc import Smsc, wait_for
 from tests.worker.helpers import drain, runner_for
 
@@ -159,6 +160,88 @@ def test_inbound_multipart_out_of_order_is_stored_whole_and_answered_after(smsc:
     runner.gateway.stop()
 
 
+def lanes_of(url: str) -> list[GatewayRunner]:
+    """A line of several binds as the worker drives it: one runner (thread) per bind."""
+    line = Line("op")
+    lanes = gateway(url).lanes()
+    return [runner_for(lane, line=line) for lane in lanes]
+
+
+def test_a_line_of_two_binds_hands_over_on_a_thread_per_bind(smsc: Smsc) -> None:
+    ids = queue(200)
+    runners = lanes_of(smsc.url("window=5&binds=2"))
+    stop = threading.Event()
+
+    def drive(runner: GatewayRunner) -> None:
+        try:
+            while not stop.is_set():
+                if not runner.step():
+                    time.sleep(0.01)
+        finally:
+            runner.gateway.stop()
+            connection.close()
+
+    threads = [threading.Thread(target=drive, args=(r,)) for r in runners]
+    for t in threads:
+        t.start()
+    try:
+        wait_for(lambda: counts()[S.DELIVERED] == 200, 60, "200 delivered")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+    received = smsc.received()
+    # Each sent once, each bind a share, each bind's window kept (5 each, 10 in all).
+    assert sorted(r["to"] for r in received) == sorted(f"3361{i:07d}" for i in range(200))
+    assert {r["conn"] for r in received} == {1, 2}
+    assert smsc.stats()["max_outstanding"] <= 5  # the most one bind had awaiting its resp
+    refs = set(MessagePart.objects.filter(message_id__in=ids).values_list("reference", flat=True))
+    assert refs == {r["id"] for r in received}
+    assert {r.name for r in runners} == {"gateway-op-1", "gateway-op-2"}
+    state = GatewayState.objects.get(name="op")
+    # The line's Health tells of both binds, whichever lane reported it.
+    assert state.down_since is None and state.connected and state.detail == "2/2 binds up"
+
+
+def test_an_sms_by_one_bind_is_stored_before_the_other_bind_hands_over(smsc: Smsc) -> None:
+    GatewayState.objects.create(name="op", kind="smpp")
+    first, second = lanes_of(smsc.url("window=5&binds=2"))
+    drain(first)
+    drain(second)  # both bound; the SMSC's commands go to the last bound: the second
+    smsc.command("multipart +33612345678 9 1 STOP")
+    wait_for(lambda: smsc.stats()["unacked"] == 1, 10, "the SMS sent by the second bind")
+    # Only the first lane steps: it records what came by the line's other bind (its STOP)
+    # before it claims and hands over, and answers it after the commit.
+    drain(first)
+    [inbound] = Message.objects.filter(direction="in")
+    assert inbound.body == "STOP" and inbound.peer == "+33612345678"
+    wait_for(lambda: smsc.stats()["unacked"] == 0, 10, "the SMS answered")
+    first.gateway.stop()
+    second.gateway.stop()
+
+
+def test_a_window_in_flight_when_the_smsc_dies_is_unknown_but_does_not_pause_the_line(
+    smsc: Smsc, settings
+) -> None:  # type: ignore[no-untyped-def]
+    settings.SMSDESK_WATCH_MIN_MESSAGES = 5
+    settings.SMSDESK_WATCH_UNKNOWN_PERCENT = 20
+    url = smsc.url("window=5&timeout=60")
+    settings.SMSDESK_GATEWAYS = [f"op={url}"]  # a line the watch may pause
+    queue(5)
+    smsc.command("hold")  # no submit_sm_resp: the whole window stays in flight
+    runner = runner_for(gateway(url))
+    thread = threading.Thread(target=drain, args=(runner,))
+    thread.start()
+    wait_for(lambda: smsc.stats()["outstanding"] == 5, 20, "the window in flight")
+    smsc.kill()  # nothing of the batch is left to send: all 5 were written
+    thread.join(30)
+    assert counts() == {S.UNKNOWN: 5}
+    # The link's, not the line's: not judged (5 unknown of 5 would be over 20 %).
+    assert not runner._paused and not routing.line_state("op")[0]
+    runner.gateway.stop()
+    connection.close()
+
+
 def test_long_texts_by_udh_or_payload_and_their_codings(smsc: Smsc) -> None:
     [gsm_long] = queue(1, "x" * 200)
     runner = runner_for(gateway(smsc.url()))
@@ -247,12 +330,32 @@ def test_an_idle_link_is_checked_and_a_silent_one_is_left_and_bound_again(smsc: 
 def test_the_line_paces_its_submits_at_tps() -> None:
     g = gateway("smpp://id:pw@127.0.0.1:2775?tps=5&window=10")
     t = 1000.0
-    g._tokens_at = t
-    g._tokens = 5.0
+    g._pacer._at = t
+    g._pacer._tokens = 5.0
     assert [g._take_token(t) for _ in range(5)] == [0.0] * 5  # a second's worth at once
     assert g._take_token(t) == pytest.approx(0.2)  # then one every 1/tps
     assert g._take_token(t + 0.2) == 0.0
-    assert g._take_token(t + 10) == 0.0 and g._tokens == pytest.approx(4.0)  # burst capped
+    assert g._take_token(t + 10) == 0.0 and g._pacer._tokens == pytest.approx(4.0)  # capped
+
+
+def test_the_binds_of_a_line_are_its_lanes_and_share_its_pace() -> None:
+    g = gateway("smpp://id:pw@127.0.0.1:2775?tps=5&window=10&binds=3")
+    lanes = g.lanes()
+    assert len(lanes) == 3 and {lane.name for lane in lanes} == {g.name}
+    assert [lane.batch_size for lane in lanes] == [10, 10, 10]  # each its bind's window
+    assert [[s.name for s in lane._new_sessions()] for lane in lanes] == [
+        [f"{g.name}#1"],
+        [f"{g.name}#2"],
+        [f"{g.name}#3"],
+    ]
+    t = 1000.0
+    g._pacer._at = t
+    g._pacer._tokens = 5.0
+    # The line's 5 a second, whichever lane sends: not 5 each.
+    assert [lanes[i % 3]._take_token(t) for i in range(5)] == [0.0] * 5
+    assert lanes[1]._take_token(t) == pytest.approx(0.2)
+    one = gateway("smpp://id:pw@127.0.0.1:2775?window=10")
+    assert one.lanes() == [one]
 
 
 @pytest.mark.parametrize(

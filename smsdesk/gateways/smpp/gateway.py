@@ -30,7 +30,7 @@ import queue
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from smsdesk.gateways.base import (
     Concat,
@@ -98,16 +98,42 @@ class SmppGateway(Gateway):
     # Each progress call is recorded before the next part may take a window's place.
     record_progress_at_once = True
 
-    def __init__(self, name: str, config: LineConfig) -> None:
+    def __init__(
+        self,
+        name: str,
+        config: LineConfig,
+        *,
+        line: SmppGateway | None = None,
+        first_bind: int = 0,
+    ) -> None:
         super().__init__(name, rate=None, batch_size=config.window * config.binds)
         self.config = config
         self.events: queue.SimpleQueue[SessionEvent] = queue.SimpleQueue()
         self.sessions: list[Session] = []
-        self._tokens = float(config.window)
-        self._tokens_at = time.monotonic()
+        # A lane (one bind of a line of several, `lanes()`) shares its line's pace and
+        # reports the binds of the whole line in its Health.
+        self._line = line
+        self._first_bind = first_bind  # the lane's bind: its sessions' names (op#2)
+        self._pacer: _Pacer = line._pacer if line is not None else _Pacer(config.tps, config.window)
+        self._lanes: list[SmppGateway] = []
         self._throttle: dict[Session, tuple[float, float]] = {}  # until, next pause
         self._state_lock = threading.Lock()
         self._last_health: tuple[int, int] | None = None
+
+    def lanes(self) -> list[Gateway]:
+        """One gateway per bind, each with the window of its bind: the worker drives each
+        on its own thread, so one bind's claim and results are written while another's
+        window is in the SMSC's hands. The line's pace (`tps`) is shared; a SIGKILL still
+        leaves at most the window of each bind `unknown`."""
+        if self.config.binds == 1:
+            return [self]
+        if not self._lanes:
+            one = replace(self.config, binds=1)
+            self._lanes = [
+                SmppGateway(self.name, one, line=self, first_bind=i)
+                for i in range(self.config.binds)
+            ]
+        return list(self._lanes)
 
     # --- life -----------------------------------------------------------------------------
 
@@ -116,9 +142,10 @@ class SmppGateway(Gateway):
         modes = (
             [Cmd.BIND_TRANSMITTER, Cmd.BIND_RECEIVER] if c.split_binds else [Cmd.BIND_TRANSCEIVER]
         )
+        suffixes = [""] if len(modes) == 1 else ["tx", "rx"]
         return [
             Session(
-                f"{self.name}#{i + 1}{'' if len(modes) == 1 else ('tx', 'rx')[k]}",
+                f"{self.name}#{self._first_bind + i + 1}{suffixes[k]}",
                 c.session,
                 mode,
                 self.events,
@@ -154,7 +181,7 @@ class SmppGateway(Gateway):
         super().start(emit)
         for s in self.sessions:
             s.start()
-        self._last_health = None
+        (self._line or self)._last_health = None
         self._on_state()
 
     def stop(self) -> None:
@@ -166,21 +193,36 @@ class SmppGateway(Gateway):
         return None  # a test bind would take a bind from a running worker
 
     def _on_state(self) -> None:
-        """A bind went down or came back: the Passerelles page shows it (Health)."""
+        """A bind went down or came back: the Passerelles page shows it (Health). A lane
+        tells of its whole line's binds."""
+        if self._line is not None:
+            self._line._lane_state(self)
+            return
         if not self.sessions:
             return
-        up = sum(1 for s in self.sessions if s.up)
+        self._tell_health(self, self.sessions)
+
+    def _lane_state(self, lane: SmppGateway) -> None:
+        sessions = [s for one in self._lanes for s in one.sessions]
+        if sessions:
+            self._tell_health(lane, sessions)
+
+    def _tell_health(self, via: SmppGateway, sessions: list[Session]) -> None:
+        up = sum(1 for s in sessions if s.up)
         with self._state_lock:
-            key = (up, len(self.sessions))
+            key = (up, len(sessions))
             if key == self._last_health:
                 return
             self._last_health = key
-        reasons = sorted({s.reason for s in self.sessions if not s.up and s.reason})
-        detail = f"{up}/{len(self.sessions)} binds up"
+        reasons = sorted({s.reason for s in sessions if not s.up and s.reason})
+        # The binds of the whole line (a lane's own lost bind is counted too).
+        total = self.config.binds * (2 if self.config.split_binds else 1)
+        total = max(total, len(sessions))
+        detail = f"{up}/{total} binds up"
         if reasons:
             detail += ": " + "; ".join(reasons)
         c = self.config.session
-        self.emit(Health(self.name, connected=up > 0, detail=detail, operator=f"{c.host}:{c.port}"))
+        via.emit(Health(self.name, connected=up > 0, detail=detail, operator=f"{c.host}:{c.port}"))
 
     # --- sending --------------------------------------------------------------------------
 
@@ -232,7 +274,7 @@ class SmppGateway(Gateway):
                 job.in_flight -= 1
                 in_window[session] = max(0, in_window[session] - 1)
                 refs = [r for r in job.refs if r]
-                finish(job, SendResult.maybe(job.sms.id, _lost_words(reason), refs))
+                finish(job, SendResult.maybe(job.sms.id, _lost_words(reason), refs, link_lost=True))
             if session.up and session.generation != generation:
                 return  # connected again already: what waits for it goes on the new link
             for job in per_session.pop(session, collections.deque()):
@@ -242,7 +284,9 @@ class SmppGateway(Gateway):
                     waiting.appendleft(job)
                 elif job.result is None:
                     refs = [r for r in job.refs if r]
-                    finish(job, SendResult.maybe(job.sms.id, _lost_words(reason), refs))
+                    finish(
+                        job, SendResult.maybe(job.sms.id, _lost_words(reason), refs, link_lost=True)
+                    )
 
         while unresolved:
             now = time.monotonic()
@@ -373,21 +417,12 @@ class SmppGateway(Gateway):
                 finish(job, SendResult.not_handed_over(job.sms.id, reason))
             elif job.result is None:
                 refs = [r for r in job.refs if r]
-                finish(job, SendResult.maybe(job.sms.id, _lost_words(reason), refs))
+                finish(job, SendResult.maybe(job.sms.id, _lost_words(reason), refs, link_lost=True))
         return [j.result for j in jobs if j.result is not None]
 
     def _take_token(self, now: float) -> float:
         """0 when a submit_sm may go now (and counts it), else seconds to wait."""
-        tps = self.config.tps
-        if tps is None:
-            return 0.0
-        burst = max(1.0, min(float(self.config.window), tps))
-        self._tokens = min(burst, self._tokens + (now - self._tokens_at) * tps)
-        self._tokens_at = now
-        if self._tokens >= 1:
-            self._tokens -= 1
-            return 0.0
-        return (1 - self._tokens) / tps
+        return self._pacer.take(now)
 
     def _resp_id(self, raw: str) -> str:
         kind = self.config.msg_id_type
@@ -445,6 +480,30 @@ class SmppGateway(Gateway):
                     answers.setdefault((session, generation), []).append(sequence)
         for (session, generation), sequences in answers.items():
             session.answer_deliver(generation, *sequences)  # one write per bind
+
+
+class _Pacer:
+    """The line's pace (`tps`): a token bucket, shared by the lanes of a line."""
+
+    def __init__(self, tps: float | None, window: int) -> None:
+        self.tps = tps
+        self.burst = max(1.0, min(float(window), tps)) if tps is not None else 0.0
+        self._tokens = float(window)
+        self._at = time.monotonic()
+        self._lock = threading.Lock()
+
+    def take(self, now: float) -> float:
+        """0 when a submit_sm may go now (and counts it), else seconds to wait."""
+        tps = self.tps
+        if tps is None:
+            return 0.0
+        with self._lock:
+            self._tokens = min(self.burst, self._tokens + max(0.0, now - self._at) * tps)
+            self._at = max(self._at, now)
+            if self._tokens >= 1:
+                self._tokens -= 1
+                return 0.0
+            return (1 - self._tokens) / tps
 
 
 def _lost_words(reason: str) -> str:
