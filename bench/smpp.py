@@ -61,6 +61,11 @@ def main() -> None:
         help="SMSDESK_LINE_LEASE_SECONDS of the workers: a second worker gets its share of "
         "the lines at the first renewal (a quarter of it)",
     )
+    parser.add_argument(
+        "--lanes",
+        action="store_true",
+        help="lanes=on: one worker thread per bind of a line (docs/gateways.md)",
+    )
     parser.add_argument("--no-kannel", action="store_true")
     parser.add_argument(
         "--profile",
@@ -148,7 +153,10 @@ def smsdesk(smsc: Smsc, args: argparse.Namespace, workers: int, url: str) -> Non
     LineLease.objects.all().delete()
     before = smsc.stats()
     binds = args.binds if args.layout == "binds" else 1
-    spec = " ".join(f"{name}={smsc.url(f'window={args.window}&binds={binds}')}" for name in lines)
+    lanes = "&lanes=on" if args.lanes else ""
+    spec = " ".join(
+        f"{name}={smsc.url(f'window={args.window}&binds={binds}{lanes}')}" for name in lines
+    )
     env = dict(
         os.environ,
         SMSDESK_GATEWAYS=spec,
@@ -216,7 +224,10 @@ def profiled(smsc: Smsc, args: argparse.Namespace) -> None:
     from smsdesk.worker.loop import GatewayRunner, Line
 
     queue_messages(args.messages)
-    spec = registry.parse_spec(f"op={smsc.url(f'window={args.window}&binds={args.binds}')}")
+    lanes_on = "&lanes=on" if args.lanes else ""
+    spec = registry.parse_spec(
+        f"op={smsc.url(f'window={args.window}&binds={args.binds}{lanes_on}')}"
+    )
     lanes = registry.build(spec).lanes()
     line = Line("op") if len(lanes) > 1 else None
     stopping = threading.Event()
@@ -457,7 +468,10 @@ def submit(port: int, n: int, dlr_url: str, threads: int = 8) -> int:
             )
             s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
             while b"\r\n\r\n" not in buf:
-                buf += s.recv(65536)
+                chunk = s.recv(65536)
+                if not chunk:  # smsbox went away (it crashed once at start-up)
+                    raise SystemExit("Kannel's smsbox closed the connection: see smsbox.log")
+                buf += chunk
             head, _, buf = buf.partition(b"\r\n\r\n")
             length = 0
             for line in head.split(b"\r\n"):

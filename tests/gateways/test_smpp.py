@@ -169,7 +169,7 @@ def lanes_of(url: str) -> list[GatewayRunner]:
 
 def test_a_line_of_two_binds_hands_over_on_a_thread_per_bind(smsc: Smsc) -> None:
     ids = queue(200)
-    runners = lanes_of(smsc.url("window=5&binds=2"))
+    runners = lanes_of(smsc.url("window=5&binds=2&lanes=on"))
     stop = threading.Event()
 
     def drive(runner: GatewayRunner) -> None:
@@ -205,7 +205,7 @@ def test_a_line_of_two_binds_hands_over_on_a_thread_per_bind(smsc: Smsc) -> None
 
 def test_an_sms_by_one_bind_is_stored_before_the_other_bind_hands_over(smsc: Smsc) -> None:
     GatewayState.objects.create(name="op", kind="smpp")
-    first, second = lanes_of(smsc.url("window=5&binds=2"))
+    first, second = lanes_of(smsc.url("window=5&binds=2&lanes=on"))
     drain(first)
     drain(second)  # both bound; the SMSC's commands go to the last bound: the second
     smsc.command("multipart +33612345678 9 1 STOP")
@@ -339,7 +339,7 @@ def test_the_line_paces_its_submits_at_tps() -> None:
 
 
 def test_the_binds_of_a_line_are_its_lanes_and_share_its_pace() -> None:
-    g = gateway("smpp://id:pw@127.0.0.1:2775?tps=5&window=10&binds=3")
+    g = gateway("smpp://id:pw@127.0.0.1:2775?tps=5&window=10&binds=3&lanes=on")
     lanes = g.lanes()
     assert len(lanes) == 3 and {lane.name for lane in lanes} == {g.name}
     assert [lane.batch_size for lane in lanes] == [10, 10, 10]  # each its bind's window
@@ -356,6 +356,8 @@ def test_the_binds_of_a_line_are_its_lanes_and_share_its_pace() -> None:
     assert lanes[1]._take_token(t) == pytest.approx(0.2)
     one = gateway("smpp://id:pw@127.0.0.1:2775?window=10")
     assert one.lanes() == [one]
+    line = gateway("smpp://id:pw@127.0.0.1:2775?window=10&binds=2")  # one thread: the default
+    assert line.lanes() == [line]
 
 
 @pytest.mark.parametrize(

@@ -114,7 +114,8 @@ def test_a_worker_sigkilled_while_it_writes_results_and_receipts_together_loses_
     ids = queue(2000)
     smsc = Smsc(tmp_path / "received.jsonl")
     window, binds = 50, 2  # batches of 100: the kill lands in a large transaction
-    spec = f"op={smsc.url(f'window={window}&binds={binds}')}"
+    # One thread per bind (lanes=on): each lane's window, each its own transactions.
+    spec = f"op={smsc.url(f'window={window}&binds={binds}&lanes=on')}"
     first = start_worker(spec, tmp_path / "worker.txt")
     try:
         wait_for(lambda: counts()[S.DELIVERED] >= 500, 120, "500 delivered")

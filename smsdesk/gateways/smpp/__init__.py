@@ -95,6 +95,7 @@ def _line_config(spec: GatewaySpec) -> LineConfig:
     if coding not in ("gsm7", "latin1"):
         raise ValueError(f"coding is gsm7 or latin1 (texts beyond go in UCS-2), not {coding!r}")
     registered = _bool(opts, "registered", True)
+    lanes = _bool(opts, "lanes", False)
     source = opts.pop("source", "").strip()
     numeric = source.lstrip("+").isdigit()
     if source and numeric:
@@ -137,6 +138,7 @@ def _line_config(spec: GatewaySpec) -> LineConfig:
         tps=tps,
         binds=binds,
         split_binds=bind == "tx+rx",
+        lanes=lanes,
         long=long,
         latin1=coding == "latin1",
         msg_id_type=msg_id_type,

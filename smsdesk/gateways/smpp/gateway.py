@@ -73,6 +73,7 @@ class LineConfig:
     tps: float | None = None
     binds: int = 1
     split_binds: bool = False  # True: a transmitter and a receiver per bind, not a transceiver
+    lanes: bool = False  # True: one worker thread per bind (`lanes()`), not one for the line
     long: str = "udh"
     latin1: bool = False
     msg_id_type: int | None = None  # Kannel's: bit 0 resp in hex, bit 1 receipt in hex
@@ -125,7 +126,7 @@ class SmppGateway(Gateway):
         on its own thread, so one bind's claim and results are written while another's
         window is in the SMSC's hands. The line's pace (`tps`) is shared; a SIGKILL still
         leaves at most the window of each bind `unknown`."""
-        if self.config.binds == 1:
+        if self.config.binds == 1 or not self.config.lanes:
             return [self]
         if not self._lanes:
             one = replace(self.config, binds=1)
