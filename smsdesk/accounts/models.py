@@ -114,6 +114,12 @@ class User(AbstractUser):
         _("two-factor login required"), default=False, db_default=False
     )
 
+    # SMS parts this user's sends may take per local day and per month, set by an
+    # administrator of the organisation (messaging/quotas.py counts them with the
+    # organisation's); 0: no limit of their own
+    quota_day = models.PositiveIntegerField(_("SMS parts per day"), default=0, db_default=0)
+    quota_month = models.PositiveIntegerField(_("SMS parts per month"), default=0, db_default=0)
+
     class Meta(AbstractUser.Meta):  # type: ignore[name-defined]
         constraints = [
             models.CheckConstraint(

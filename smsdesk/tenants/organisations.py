@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from smsdesk.accounts import services as accounts
 from smsdesk.accounts.models import LineAssignment, Organisation
 from smsdesk.audit import services as audit
 from smsdesk.audit.models import Action
@@ -148,20 +149,8 @@ def assign_line(org: Organisation, line: str) -> LineAssignment:
     return assignment
 
 
-MAX_QUOTA = 100_000_000
-
-
-def _check_quota(value: object, field: str) -> int:
-    text_value = str(value if value is not None else "").strip()
-    if not text_value:
-        return 0
-    if not (text_value.isascii() and text_value.isdigit()) or int(text_value) > MAX_QUOTA:
-        raise OrganisationError(
-            _("A quota is a whole number of SMS parts from 0 (no limit) to %(max)d.")
-            % {"max": MAX_QUOTA},
-            field=field,
-        )
-    return int(text_value)
+MAX_QUOTA = accounts.MAX_QUOTA
+_check_quota = accounts.check_quota  # one rule for an organisation's quota and a user's
 
 
 def _check_recipients(value: object, field: str) -> int:
