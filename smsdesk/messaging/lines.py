@@ -8,11 +8,23 @@ the one an upgrade put everything in): a single-customer installation never name
 What comes in on a line (an SMS, a report, a call, a STOP) is stored in the line's
 organisation; an organisation's messages only ever leave through its own lines (the
 services choose the gateway among `lines_of(org)` and refuse any other).
+
+A line may be shared by several organisations, each with its own sender names or numbers
+(`org=a,b&sender.a=CABINET&sender.b=GARAGE` in SMSDESK_GATEWAYS, or several assignments of
+one line, each with its sender: `smsdesk org assign-line SLUG LINE --share --sender NAME`).
+It is then a line of each of them (`lines_of`); `owners()` gives its first organisation.
+Each organisation's messages leave with its first sender (`with_senders`, the worker, just
+after the claim); an SMS that comes in is stored in the organisation whose sender it was
+addressed to (the transport's destination address), else in the one that last wrote to
+that correspondent on that line, else in the first (`organisation_of_inbound`). A line of a
+kind with one number (a modem, an Android phone) cannot be shared (gateways/registry.py).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models.signals import post_delete, post_save
@@ -35,6 +47,8 @@ def _first_organisation() -> Organisation:
 
 
 OWNERS_KEY = "lines.owners"
+SHARED_KEY = "lines.shared"
+Sharers = tuple[tuple[int, tuple[str, ...]], ...]  # (organisation id, its senders) each
 
 
 def owners() -> dict[str, int]:
@@ -44,8 +58,15 @@ def owners() -> dict[str, int]:
     return dict(memo.kept(OWNERS_KEY, _read_owners))
 
 
+def shared() -> dict[str, Sharers]:
+    """The lines shared by several organisations: each one's organisations with their
+    sender names or numbers, the first organisation first (read as `owners()` is)."""
+    return dict(memo.kept(SHARED_KEY, _read_shared))
+
+
 def _forget_owners(**_kwargs: Any) -> None:
     memo.forget(OWNERS_KEY)
+    memo.forget(SHARED_KEY)
 
 
 for _model in (LineAssignment, Organisation):
@@ -56,7 +77,11 @@ for _model in (LineAssignment, Organisation):
 def _read_owners() -> dict[str, int]:
     specs = gateway_state.configured()
     by_slug = dict(Organisation.objects.values_list("slug", "id"))
-    assigned = dict(LineAssignment.objects.values_list("line", "organisation_id"))
+    assigned: dict[str, int] = {}
+    for line, org_id in LineAssignment.objects.order_by("id").values_list(
+        "line", "organisation_id"
+    ):
+        assigned.setdefault(line, org_id)  # a shared line: its first organisation
     fallback: int | None = None
     result: dict[str, int] = {}
     for spec in specs:
@@ -71,6 +96,100 @@ def _read_owners() -> dict[str, int]:
     return result
 
 
+def _read_shared() -> dict[str, Sharers]:
+    """The configuration's shared lines (`org=a,b&sender.a=…`), else the lines assigned to
+    several organisations; an organisation the configuration names that does not exist
+    (yet) is left out."""
+    by_slug = dict(Organisation.objects.values_list("slug", "id"))
+    rows: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+    for line, org_id, sender in LineAssignment.objects.order_by("id").values_list(
+        "line", "organisation_id", "sender"
+    ):
+        names = tuple(n.strip() for n in sender.split(",") if n.strip())
+        rows.setdefault(line, []).append((org_id, names))
+    result: dict[str, Sharers] = {}
+    for spec in gateway_state.configured():
+        if spec.shared:
+            found = tuple((by_slug[slug], names) for slug, names in spec.shared if slug in by_slug)
+            if len(found) > 1:
+                result[spec.name] = found
+        elif not spec.org and len(rows.get(spec.name, ())) > 1:
+            result[spec.name] = tuple(rows[spec.name])
+    return result
+
+
+def sharers(line: str) -> Sharers:
+    """The organisations sharing `line` with their senders (empty: not shared)."""
+    return shared().get(line, ())
+
+
+def sender_for(line: str, org: Any) -> str:
+    """The sender name or number `org`'s messages leave `line` with ("": the line's own)."""
+    org_id = org if isinstance(org, int) else org.pk
+    for sharer, names in sharers(line):
+        if sharer == org_id and names:
+            return names[0]
+    return ""
+
+
+def with_senders(line: str, claimed: Sequence[Any]) -> list[Any]:
+    """The claimed messages of `line` (lifecycle.Claimed), each with its organisation's
+    sender when the line is shared (one query then; none for a line of one organisation)."""
+    sharing = sharers(line)
+    if not sharing or not claimed:
+        return list(claimed)
+    from smsdesk.messaging.models import Message
+
+    ids = [c.sms.id for c in claimed]
+    # across organisations: the worker's claim of one line, which these organisations share
+    org_of = dict(
+        Message.objects.across_orgs().filter(id__in=ids).values_list("id", "organisation_id")
+    )
+    first = {org_id: names[0] for org_id, names in sharing if names}
+    return [
+        dataclasses.replace(c, sms=dataclasses.replace(c.sms, sender=sender))
+        if (sender := first.get(org_of.get(c.sms.id, 0), ""))
+        else c
+        for c in claimed
+    ]
+
+
+def organisation_of_inbound(line: str, *, destination: str = "", peer: str = "") -> Organisation:
+    """The organisation an SMS that came in on `line` belongs to: the line's, or on a shared
+    line the one whose sender it was addressed to; when the transport does not say (or says
+    an address nobody has), the one that last wrote to `peer` on that line; else the line's
+    first organisation."""
+    sharing = sharers(line)
+    if not sharing:
+        return organisation_of_line(line)
+    from smsdesk.gateways.registry import norm_sender
+
+    wanted = norm_sender(destination)
+    if wanted:
+        for org_id, names in sharing:
+            if any(norm_sender(n) == wanted for n in names):
+                return Organisation.objects.get(pk=org_id)
+    if peer:
+        from smsdesk.messaging.models import Message
+
+        # across the organisations sharing the line only (the (peer, created_at) index)
+        last = (
+            Message.objects.across_orgs()
+            .filter(
+                organisation_id__in=[org_id for org_id, _n in sharing],
+                peer=peer,
+                direction=Message.Direction.OUTBOUND,
+                gateway_id=line,
+            )
+            .order_by("-created_at", "-id")
+            .values_list("organisation_id", flat=True)
+            .first()
+        )
+        if last is not None:
+            return Organisation.objects.get(pk=last)
+    return Organisation.objects.get(pk=sharing[0][0])
+
+
 def organisation_of_line(name: str) -> Organisation:
     """The organisation a line belongs to (an unknown line name: the first organisation)."""
     org_id = owners().get(name)
@@ -82,7 +201,12 @@ def organisation_of_line(name: str) -> Organisation:
 def lines_of(org: Any) -> list[str]:
     """The names of `org`'s lines, in SMSDESK_GATEWAYS order (the first sends by default)."""
     org_id = org if isinstance(org, int) else org.pk
-    return [name for name, owner in owners().items() if owner == org_id]
+    sharing = shared()
+    return [
+        name
+        for name, owner in owners().items()
+        if owner == org_id or any(sharer == org_id for sharer, _n in sharing.get(name, ()))
+    ]
 
 
 HELD_FOR = 2.0  # seconds a worker trusts its answer (it asks before each claim)
@@ -97,8 +221,16 @@ def held_lines() -> frozenset[str]:
     if now - _held[0] < HELD_FOR:
         return _held[1]
     suspended = set(Organisation.objects.filter(is_active=False).values_list("id", flat=True))
+    # a shared line is held while every organisation sharing it is suspended
+    sharing = shared() if suspended else {}
     found = (
-        frozenset(n for n, o in owners().items() if o in suspended) if suspended else frozenset()
+        frozenset(
+            n
+            for n, o in owners().items()
+            if all(s in suspended for s, _n in sharing.get(n, ((o, ()),)))
+        )
+        if suspended
+        else frozenset()
     )
     _held = (now, found)
     return found

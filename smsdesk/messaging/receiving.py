@@ -42,6 +42,7 @@ def receive_inbound(
     received_at: datetime,
     concat: Concat | None = None,
     delivery_id: str = "",
+    destination: str = "",
 ) -> Message | None:
     """Store an SMS from a correspondent; a STOP puts the sender on the STOP list, a START
     takes it off.
@@ -70,6 +71,7 @@ def receive_inbound(
         text=text,
         received_at=received_at,
         delivery_id=delivery_id,
+        destination=destination,
     )
 
 
@@ -141,12 +143,20 @@ def _join_parts(parts: list[InboundPart], *, sender: str) -> Message:
 
 
 def _store_inbound(
-    *, gateway: str, sender: str, text: str, received_at: datetime, delivery_id: str = ""
+    *,
+    gateway: str,
+    sender: str,
+    text: str,
+    received_at: datetime,
+    delivery_id: str = "",
+    destination: str = "",
 ) -> Message:
     peer = normalise_sender(sender, unknown=UNKNOWN_SENDER)
     text = control.from_network(text)
     gateway_row = gateway_state.ensure(gateway)
-    org = lines.organisation_of_line(gateway)  # what comes in on a line is its organisation's
+    # what comes in on a line is its organisation's (a shared line: the one whose sender it
+    # was addressed to, messaging/lines.py)
+    org = lines.organisation_of_inbound(gateway, destination=destination, peer=peer)
     delivery_id = delivery_id[:64]
     if delivery_id:
         # Emitted again (not acknowledged before a crash): the same delivery of the same

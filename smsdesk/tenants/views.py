@@ -81,15 +81,18 @@ def resume(request: HttpRequest, slug: str) -> HttpResponse:
 def assign_line(request: HttpRequest, slug: str) -> HttpResponse:
     org = _org(request, slug)
     line = request.POST.get("line", "")[:60]
-    try:
-        organisations.assign_line(org, line)
-    except ServiceError as e:
-        messages.error(request, e.message)
-    else:
-        messages.success(
-            request, _("The line %(line)s belongs to %(slug)s.") % {"line": line, "slug": org.slug}
-        )
-    return redirect("platform:home")
+    share = bool(request.POST.get("share"))
+    sender = request.POST.get("sender", "")[:100]
+    return _apply(
+        request,
+        lambda: organisations.assign_line(org, line, share=share, sender=sender),
+        lambda: (
+            _("The line %(line)s is shared; %(slug)s sends with %(sender)s.")
+            % {"line": line, "slug": org.slug, "sender": sender}
+            if share
+            else _("The line %(line)s belongs to %(slug)s.") % {"line": line, "slug": org.slug}
+        ),
+    )
 
 
 @require_POST
