@@ -224,7 +224,7 @@ def users(request: HttpRequest) -> HttpResponse:
     page = context["page"]
     used = hooks.user_quota_use(request.organisation, page)  # type: ignore[attr-defined]
     for account in page:
-        account.quota_use = used.get(account.pk)  # type: ignore[attr-defined]
+        account.quota_use = used.get(account.pk)
     return render(
         request,
         "accounts/users.html",

@@ -75,6 +75,9 @@ def masked(text: str) -> str:
     )
 
 
+Shared = tuple[tuple[str, tuple[str, ...]], ...]  # (slug, its senders) of each organisation
+
+
 @dataclass(frozen=True)
 class GatewaySpec:
     name: str
@@ -96,7 +99,7 @@ class GatewaySpec:
     # A line shared by several organisations (`org=a,b&sender.a=CABINET&sender.b=GARAGE`):
     # each organisation's slug with its sender names or numbers (the first sends), in the
     # order given; `org` is the first. Empty for a line of one organisation.
-    shared: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    shared: Shared = ()
 
     def __repr__(self) -> str:  # never the secrets among the options
         options = {k: MASK if _SECRET_OPTION.search(k) else v for k, v in self.options.items()}
@@ -138,7 +141,7 @@ SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,49}")
 SENDER = re.compile(r"[+]?[0-9]{1,20}|[A-Za-z0-9 ._-]{1,11}")
 
 
-def _shared(entry: str, kind: str, options: dict[str, str]) -> tuple[str, tuple]:  # type: ignore[type-arg]
+def _shared(entry: str, kind: str, options: dict[str, str]) -> tuple[str, Shared]:
     """`org=` (one slug, or several separated by commas) and the `sender.SLUG=` options of
     a shared line: (the first slug, ((slug, senders), ...) when shared, else ())."""
     slugs = [s.strip() for s in options.pop("org", "").split(",") if s.strip()]
@@ -169,7 +172,7 @@ def _shared(entry: str, kind: str, options: dict[str, str]) -> tuple[str, tuple]
     unknown = sorted(set(senders) - set(slugs))
     if unknown:
         raise GatewayError(f"{where}: sender.{unknown[0]}= names no organisation of org=")
-    shared = []
+    shared: list[tuple[str, tuple[str, ...]]] = []
     for slug in slugs:
         # '+' reads as a space in a query string: " 33612345678" is "+33612345678"
         names = tuple(
