@@ -210,17 +210,16 @@ def lines_of(org: Any) -> list[str]:
 
 
 HELD_FOR = 2.0  # seconds a worker trusts its answer (it asks before each claim)
-_held: tuple[float, frozenset[str]] = (0.0, frozenset())
+_held: tuple[float, frozenset[str], frozenset[int]] = (0.0, frozenset(), frozenset())
 
 
-def held_lines() -> frozenset[str]:
-    """The lines of suspended organisations: nothing is claimed on them (their messages stay
-    queued or scheduled, neither sent nor failed) until the organisation is resumed."""
+def _suspended() -> tuple[frozenset[str], frozenset[int]]:
+    """(the held lines, the suspended organisations), read at most every HELD_FOR seconds."""
     global _held
     now = time.monotonic()
     if now - _held[0] < HELD_FOR:
-        return _held[1]
-    suspended = set(Organisation.objects.filter(is_active=False).values_list("id", flat=True))
+        return _held[1], _held[2]
+    suspended = frozenset(Organisation.objects.filter(is_active=False).values_list("id", flat=True))
     # a shared line is held while every organisation sharing it is suspended
     sharing = shared() if suspended else {}
     found = (
@@ -232,14 +231,29 @@ def held_lines() -> frozenset[str]:
         if suspended
         else frozenset()
     )
-    _held = (now, found)
-    return found
+    _held = (now, found, suspended)
+    return found, suspended
+
+
+def held_lines() -> frozenset[str]:
+    """The lines of suspended organisations: nothing is claimed on them (their messages stay
+    queued or scheduled, neither sent nor failed) until the organisation is resumed."""
+    return _suspended()[0]
+
+
+def held_organisations(line: str) -> list[int]:
+    """On a shared line that still sends: its suspended organisations, whose messages are not
+    claimed (they wait, as on a line of their own) until they are resumed."""
+    suspended = _suspended()[1]
+    if not suspended:
+        return []
+    return [org_id for org_id, _n in sharers(line) if org_id in suspended]
 
 
 def forget_held() -> None:
     """After a suspension or a resumption (and in tests): ask again at the next claim."""
     global _held
-    _held = (0.0, frozenset())
+    _held = (0.0, frozenset(), frozenset())
 
 
 def configured_org_slug(name: str) -> str:

@@ -266,7 +266,15 @@ def resolve(wanted: str, *, field: str = "from", org: Any = None) -> str:
     """The line of `org` that `wanted` names (a line's name, or its sender name or
     number); refused when none does (another organisation's line answers as a missing one)."""
     org = tenancy.resolve(org)
-    found = rules.find([v.line for v in pool(usage=False, org=org)], wanted.strip())
+    mine = [v.line for v in pool(usage=False, org=org)]
+    # a shared line is named by this organisation's sender on it, not the line's own
+    mine = [
+        dataclasses.replace(line, routing=dataclasses.replace(line.routing, sender=sender))
+        if (sender := owners.sender_for(line.name, org))
+        else line
+        for line in mine
+    ]
+    found = rules.find(mine, wanted.strip())
     if found is None:
         raise errors.UnknownGateway(
             _("There is no line named %(name)s (the lines: %(lines)s).")

@@ -192,3 +192,39 @@ def test_a_shared_smpp_line_against_the_test_smsc(tmp_path, settings) -> None:  
         runner.gateway.stop()
     finally:
         server.close()
+
+
+@pytest.mark.django_db
+def test_a_suspended_organisations_messages_wait_on_the_shared_line(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.SMSDESK_GATEWAYS = SHARED
+    a, b = two_orgs()
+    line = SimulatorGateway("shared", delivery_delay=0)
+    runner = runner_for(line)
+    organisations.set_active(a, active=False)
+    try:
+        [to_a] = sending.create_campaign(author=None, org=a, body="A", to=[SAME]).created_messages
+        [to_b] = sending.create_campaign(author=None, org=b, body="B", to=[SAME]).created_messages
+        drain(runner)
+        assert _sent(line) == {to_b.id: "GARAGE"}  # the line still sends B's
+        assert Message.objects.for_org(a).get(id=to_a.id).status == Message.Status.QUEUED
+        organisations.set_active(a, active=True)
+        drain(runner)
+        assert _sent(line) == {to_b.id: "GARAGE", to_a.id: "CABINET"}
+    finally:
+        lines.forget_held()
+
+
+@pytest.mark.django_db
+def test_from_names_the_shared_line_by_the_organisations_own_sender(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.SMSDESK_GATEWAYS = [*SHARED, "own-b=simulator?org=b&sender=OWNB"]
+    a, b = two_orgs()
+    [m] = sending.create_campaign(
+        author=None, org=b, body="x", to=[SAME], gateway="garage"
+    ).created_messages
+    assert m.gateway_id == "shared"
+    from smsdesk.messaging import errors
+
+    with pytest.raises(errors.UnknownGateway):  # A's sender is not B's to use
+        sending.create_campaign(author=None, org=b, body="x", to=[SAME], gateway="CABINET")
+    with pytest.raises(errors.UnknownGateway):  # nor B's line A's
+        sending.create_campaign(author=None, org=a, body="x", to=[SAME], gateway="OWNB")
