@@ -390,6 +390,8 @@ class InboundPart(models.Model):
     received_at = models.DateTimeField()
     stored_at = models.DateTimeField()
     complete = models.BooleanField(default=False)  # its message is stored
+    # The address it was sent to (a line shared by several organisations: whose it is)
+    destination = models.CharField(max_length=32, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [

@@ -64,7 +64,7 @@ def receive_inbound(
     text = control.from_network(text)
     flush_incomplete_parts(now=timezone.now())
     if concat is not None and concat.total > 1:
-        return _receive_part(gateway, sender, text, received_at, concat)
+        return _receive_part(gateway, sender, text, received_at, concat, destination)
     return _store_inbound(
         gateway=gateway,
         sender=sender,
@@ -77,7 +77,12 @@ def receive_inbound(
 
 @transaction.atomic
 def _receive_part(
-    gateway: str, sender: str, text: str, received_at: datetime, concat: Concat
+    gateway: str,
+    sender: str,
+    text: str,
+    received_at: datetime,
+    concat: Concat,
+    destination: str = "",
 ) -> Message | None:
     key = {
         "gateway": gateway,
@@ -88,7 +93,12 @@ def _receive_part(
     this, created = InboundPart.objects.get_or_create(
         **key,
         seq=concat.seq,
-        defaults={"text": text, "received_at": received_at, "stored_at": timezone.now()},
+        defaults={
+            "text": text,
+            "received_at": received_at,
+            "stored_at": timezone.now(),
+            "destination": destination[:32],
+        },
     )
     if not created and this.complete:
         return None  # delivered again: its message is already stored
@@ -139,6 +149,7 @@ def _join_parts(parts: list[InboundPart], *, sender: str) -> Message:
         sender=sender,
         text=text,
         received_at=min(p.received_at for p in parts),
+        destination=next((p.destination for p in parts if p.destination), ""),
     )
 
 

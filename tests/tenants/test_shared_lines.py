@@ -228,3 +228,29 @@ def test_from_names_the_shared_line_by_the_organisations_own_sender(settings) ->
         sending.create_campaign(author=None, org=b, body="x", to=[SAME], gateway="CABINET")
     with pytest.raises(errors.UnknownGateway):  # nor B's line A's
         sending.create_campaign(author=None, org=a, body="x", to=[SAME], gateway="OWNB")
+
+
+@pytest.mark.django_db
+def test_a_long_sms_in_parts_follows_its_destination_too(settings) -> None:  # type: ignore[no-untyped-def]
+    from django.utils import timezone
+
+    from smsdesk.gateways.base import Concat, InboundSMS
+    from smsdesk.worker.inbound import EventHandler
+
+    settings.SMSDESK_GATEWAYS = SHARED
+    _a, b = two_orgs()
+    parts = [
+        InboundSMS(
+            gateway="shared",
+            sender=SAME,
+            text=text,
+            received_at=timezone.now(),
+            concat=Concat(ref=9, total=2, seq=seq),
+            destination="GARAGE",
+        )
+        for seq, text in ((2, "garage"), (1, "Pour le "))
+    ]
+    EventHandler().handle(parts)
+    assert list(
+        Message.objects.for_org(b).filter(direction="in").values_list("body", flat=True)
+    ) == ["Pour le garage"]
