@@ -27,6 +27,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db.models.signals import post_delete, post_save
 
 from smsdesk.accounts.models import LineAssignment, Organisation
@@ -47,26 +48,43 @@ def _first_organisation() -> Organisation:
 
 
 OWNERS_KEY = "lines.owners"
-SHARED_KEY = "lines.shared"
 Sharers = tuple[tuple[int, tuple[str, ...]], ...]  # (organisation id, its senders) each
 
 
 def owners() -> dict[str, int]:
     """Every configured line's organisation id, by line name (one query each table), read
     once per web request (core/memo.py: every page asks, the home page twice); a save of an
-    organisation or a line assignment forgets it."""
-    return dict(memo.kept(OWNERS_KEY, _read_owners))
+    organisation or a line assignment forgets it. A shared line: its first organisation."""
+    return dict(memo.kept(OWNERS_KEY, _read)[0])
 
 
 def shared() -> dict[str, Sharers]:
     """The lines shared by several organisations: each one's organisations with their
-    sender names or numbers, the first organisation first (read as `owners()` is)."""
-    return dict(memo.kept(SHARED_KEY, _read_shared))
+    sender names or numbers, the first organisation first (read with `owners()`, in the
+    same two queries)."""
+    return dict(memo.kept(OWNERS_KEY, _read)[1])
+
+
+_worker_shared: tuple[float, tuple[str, ...], dict[str, Sharers]] = (0.0, (), {})
+
+
+def _shared_for_worker() -> dict[str, Sharers]:
+    """`shared()` for the worker's claim (no web request keeps it): trusted for HELD_FOR
+    seconds, so that a line's batch costs no query to learn it is not shared."""
+    global _worker_shared
+    now = time.monotonic()
+    entries = tuple(str(e) for e in settings.SMSDESK_GATEWAYS)
+    if now - _worker_shared[0] < HELD_FOR and _worker_shared[1] == entries:
+        return _worker_shared[2]
+    found = shared()
+    _worker_shared = (now, entries, found)
+    return found
 
 
 def _forget_owners(**_kwargs: Any) -> None:
+    global _worker_shared
     memo.forget(OWNERS_KEY)
-    memo.forget(SHARED_KEY)
+    _worker_shared = (0.0, (), {})
 
 
 for _model in (LineAssignment, Organisation):
@@ -74,32 +92,12 @@ for _model in (LineAssignment, Organisation):
         _signal.connect(_forget_owners, sender=_model, dispatch_uid=f"lines-owners-{_model}")
 
 
-def _read_owners() -> dict[str, int]:
+def _read() -> tuple[dict[str, int], dict[str, Sharers]]:
+    """(each line's organisation, the shared lines): the configuration's `org=` (one, or
+    several with `sender.SLUG=`), else the platform's assignments (several rows of one line:
+    shared), else the first organisation. An organisation the configuration names that
+    does not exist (yet) is left out of a shared line."""
     specs = gateway_state.configured()
-    by_slug = dict(Organisation.objects.values_list("slug", "id"))
-    assigned: dict[str, int] = {}
-    for line, org_id in LineAssignment.objects.order_by("id").values_list(
-        "line", "organisation_id"
-    ):
-        assigned.setdefault(line, org_id)  # a shared line: its first organisation
-    fallback: int | None = None
-    result: dict[str, int] = {}
-    for spec in specs:
-        if spec.org and spec.org in by_slug:
-            result[spec.name] = by_slug[spec.org]
-        elif spec.name in assigned:
-            result[spec.name] = assigned[spec.name]
-        else:
-            if fallback is None:
-                fallback = _first_organisation().pk
-            result[spec.name] = fallback
-    return result
-
-
-def _read_shared() -> dict[str, Sharers]:
-    """The configuration's shared lines (`org=a,b&sender.a=…`), else the lines assigned to
-    several organisations; an organisation the configuration names that does not exist
-    (yet) is left out."""
     by_slug = dict(Organisation.objects.values_list("slug", "id"))
     rows: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
     for line, org_id, sender in LineAssignment.objects.order_by("id").values_list(
@@ -107,15 +105,24 @@ def _read_shared() -> dict[str, Sharers]:
     ):
         names = tuple(n.strip() for n in sender.split(",") if n.strip())
         rows.setdefault(line, []).append((org_id, names))
-    result: dict[str, Sharers] = {}
-    for spec in gateway_state.configured():
-        if spec.shared:
+    fallback: int | None = None
+    result: dict[str, int] = {}
+    sharing: dict[str, Sharers] = {}
+    for spec in specs:
+        if spec.org and spec.org in by_slug:
+            result[spec.name] = by_slug[spec.org]
             found = tuple((by_slug[slug], names) for slug, names in spec.shared if slug in by_slug)
             if len(found) > 1:
-                result[spec.name] = found
-        elif not spec.org and len(rows.get(spec.name, ())) > 1:
-            result[spec.name] = tuple(rows[spec.name])
-    return result
+                sharing[spec.name] = found
+        elif spec.name in rows:
+            result[spec.name] = rows[spec.name][0][0]
+            if not spec.org and len(rows[spec.name]) > 1:
+                sharing[spec.name] = tuple(rows[spec.name])
+        else:
+            if fallback is None:
+                fallback = _first_organisation().pk
+            result[spec.name] = fallback
+    return result, sharing
 
 
 def sharers(line: str) -> Sharers:
@@ -135,7 +142,7 @@ def sender_for(line: str, org: Any) -> str:
 def with_senders(line: str, claimed: Sequence[Any]) -> list[Any]:
     """The claimed messages of `line` (lifecycle.Claimed), each with its organisation's
     sender when the line is shared (one query then; none for a line of one organisation)."""
-    sharing = sharers(line)
+    sharing = _shared_for_worker().get(line, ())
     if not sharing or not claimed:
         return list(claimed)
     from smsdesk.messaging.models import Message
@@ -247,13 +254,14 @@ def held_organisations(line: str) -> list[int]:
     suspended = _suspended()[1]
     if not suspended:
         return []
-    return [org_id for org_id, _n in sharers(line) if org_id in suspended]
+    return [org_id for org_id, _n in _shared_for_worker().get(line, ()) if org_id in suspended]
 
 
 def forget_held() -> None:
     """After a suspension or a resumption (and in tests): ask again at the next claim."""
-    global _held
+    global _held, _worker_shared
     _held = (0.0, frozenset(), frozenset())
+    _worker_shared = (0.0, (), {})
 
 
 def configured_org_slug(name: str) -> str:

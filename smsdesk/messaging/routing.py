@@ -160,6 +160,9 @@ def pool(now: datetime | None = None, *, usage: bool = True, org: Any = None) ->
         routing = _routing_of(
             spec, state.routing if state and isinstance(state.routing, dict) else {}
         )
+        if org is not None and (sender := owners.sender_for(spec.name, org)):
+            # a shared line, as this organisation sees it: with its own sender on it
+            routing = dataclasses.replace(routing, sender=sender)
         line = Line(
             name=spec.name,
             routing=routing,
@@ -266,15 +269,7 @@ def resolve(wanted: str, *, field: str = "from", org: Any = None) -> str:
     """The line of `org` that `wanted` names (a line's name, or its sender name or
     number); refused when none does (another organisation's line answers as a missing one)."""
     org = tenancy.resolve(org)
-    mine = [v.line for v in pool(usage=False, org=org)]
-    # a shared line is named by this organisation's sender on it, not the line's own
-    mine = [
-        dataclasses.replace(line, routing=dataclasses.replace(line.routing, sender=sender))
-        if (sender := owners.sender_for(line.name, org))
-        else line
-        for line in mine
-    ]
-    found = rules.find(mine, wanted.strip())
+    found = rules.find([v.line for v in pool(usage=False, org=org)], wanted.strip())
     if found is None:
         raise errors.UnknownGateway(
             _("There is no line named %(name)s (the lines: %(lines)s).")
