@@ -132,6 +132,10 @@ def test_the_platform_shares_a_line_by_command_and_page_but_not_a_modem(settings
     assert lines.sharers("shared") == ((a.id, ("CABINET",)), (b.id, ("GARAGE",)))
     page = client.get("/platform/").content.decode()
     assert "shared (" in page and "GARAGE" in page
+    listed = StringIO()
+    call_command("org", "list", stdout=listed)
+    rows = {line.split("\t")[0]: line.split("\t")[2] for line in listed.getvalue().splitlines()}
+    assert "CABINET" in rows["a"] and "GARAGE" in rows["b"] and "shared" in rows["b"]
     line = SimulatorGateway("shared", delivery_delay=0)
     [to_b] = sending.create_campaign(author=None, org=b, body="B", to=[SAME]).created_messages
     drain(runner_for(line))
@@ -254,3 +258,27 @@ def test_a_long_sms_in_parts_follows_its_destination_too(settings) -> None:  # t
     assert list(
         Message.objects.for_org(b).filter(direction="in").values_list("body", flat=True)
     ) == ["Pour le garage"]
+
+
+@pytest.mark.django_db
+def test_simulate_inbound_to_a_sender(settings) -> None:  # type: ignore[no-untyped-def]
+    from smsdesk.worker.gateway_store import DatabaseGatewayStore
+
+    settings.SMSDESK_GATEWAYS = SHARED
+    _a, b = two_orgs()
+    call_command(
+        "simulate",
+        "inbound",
+        "--from",
+        SAME,
+        "--text",
+        "Bonjour",
+        "--to",
+        "GARAGE",
+        stdout=StringIO(),
+    )
+    with pytest.raises(CommandError, match="--to"):
+        call_command("simulate", "inbound", "--from", SAME, "--text", "x", "--to", "G" * 40)
+    line = SimulatorGateway("shared", delivery_delay=0, store=DatabaseGatewayStore("shared"))
+    drain(runner_for(line))
+    assert Message.objects.for_org(b).filter(direction="in", body="Bonjour").exists()
