@@ -650,9 +650,18 @@ def claim(*, gateway: str, worker_id: str, limit: int, now: datetime) -> list[Cl
     set_clause = "claimed_by = %s, attempts = attempts + 1"
     returning = "id, peer, body, attempts, segments, flash"  # unqualified: SQLite
     sources = ", ".join(f"'{s}'" for s in CLAIM.sources)
+    # A line shared with a suspended organisation: that organisation's messages wait (only
+    # then: the usual claim reads the queue alone). Ids are ours, whole numbers.
+    held = lines.held_organisations(gateway)
+    not_held = (
+        f"AND message_id NOT IN (SELECT id FROM {TABLE} WHERE organisation_id IN "
+        f"({', '.join(str(int(o)) for o in held)})) "
+        if held
+        else ""
+    )
     pick = (
         f"SELECT message_id FROM {QUEUE} WHERE gateway_id = %s AND due_at <= %s "
-        f"ORDER BY due_at, message_id LIMIT %s"
+        f"{not_held}ORDER BY due_at, message_id LIMIT %s"
     )
     with transaction.atomic(), connection.cursor() as cursor:
         if is_pg() and not listening(CLAIM):

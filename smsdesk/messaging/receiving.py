@@ -42,6 +42,7 @@ def receive_inbound(
     received_at: datetime,
     concat: Concat | None = None,
     delivery_id: str = "",
+    destination: str = "",
 ) -> Message | None:
     """Store an SMS from a correspondent; a STOP puts the sender on the STOP list, a START
     takes it off.
@@ -63,19 +64,25 @@ def receive_inbound(
     text = control.from_network(text)
     flush_incomplete_parts(now=timezone.now())
     if concat is not None and concat.total > 1:
-        return _receive_part(gateway, sender, text, received_at, concat)
+        return _receive_part(gateway, sender, text, received_at, concat, destination)
     return _store_inbound(
         gateway=gateway,
         sender=sender,
         text=text,
         received_at=received_at,
         delivery_id=delivery_id,
+        destination=destination,
     )
 
 
 @transaction.atomic
 def _receive_part(
-    gateway: str, sender: str, text: str, received_at: datetime, concat: Concat
+    gateway: str,
+    sender: str,
+    text: str,
+    received_at: datetime,
+    concat: Concat,
+    destination: str = "",
 ) -> Message | None:
     key = {
         "gateway": gateway,
@@ -86,7 +93,12 @@ def _receive_part(
     this, created = InboundPart.objects.get_or_create(
         **key,
         seq=concat.seq,
-        defaults={"text": text, "received_at": received_at, "stored_at": timezone.now()},
+        defaults={
+            "text": text,
+            "received_at": received_at,
+            "stored_at": timezone.now(),
+            "destination": destination[:32],
+        },
     )
     if not created and this.complete:
         return None  # delivered again: its message is already stored
@@ -137,16 +149,25 @@ def _join_parts(parts: list[InboundPart], *, sender: str) -> Message:
         sender=sender,
         text=text,
         received_at=min(p.received_at for p in parts),
+        destination=next((p.destination for p in parts if p.destination), ""),
     )
 
 
 def _store_inbound(
-    *, gateway: str, sender: str, text: str, received_at: datetime, delivery_id: str = ""
+    *,
+    gateway: str,
+    sender: str,
+    text: str,
+    received_at: datetime,
+    delivery_id: str = "",
+    destination: str = "",
 ) -> Message:
     peer = normalise_sender(sender, unknown=UNKNOWN_SENDER)
     text = control.from_network(text)
     gateway_row = gateway_state.ensure(gateway)
-    org = lines.organisation_of_line(gateway)  # what comes in on a line is its organisation's
+    # what comes in on a line is its organisation's (a shared line: the one whose sender it
+    # was addressed to, messaging/lines.py)
+    org = lines.organisation_of_inbound(gateway, destination=destination, peer=peer)
     delivery_id = delivery_id[:64]
     if delivery_id:
         # Emitted again (not acknowledged before a crash): the same delivery of the same

@@ -160,6 +160,9 @@ def pool(now: datetime | None = None, *, usage: bool = True, org: Any = None) ->
         routing = _routing_of(
             spec, state.routing if state and isinstance(state.routing, dict) else {}
         )
+        if org is not None and (sender := owners.sender_for(spec.name, org)):
+            # a shared line, as this organisation sees it: with its own sender on it
+            routing = dataclasses.replace(routing, sender=sender)
         line = Line(
             name=spec.name,
             routing=routing,

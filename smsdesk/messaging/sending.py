@@ -273,7 +273,7 @@ def create_campaign(
         parts = info.segments * len(sent)
     else:
         parts = sum(bodies.infos[bodies[n]].segments for n in sent)
-    quotas.take(org, parts, recipients=len(sent), token=token, now=now)
+    quotas.take(org, parts, recipients=len(sent), token=token, user=author, now=now)
     campaign = Campaign.objects.create(
         organisation=org,
         author=author,

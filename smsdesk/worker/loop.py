@@ -48,6 +48,7 @@ from smsdesk.mail.delivery import Sender as MailSender
 from smsdesk.messaging import (
     gateway_state,
     lifecycle,
+    lines,
     outbox,
     receiving,
     recurring,
@@ -366,6 +367,8 @@ class GatewayRunner(threading.Thread):
         claimed = lifecycle.claim(
             gateway=self.gateway.name, worker_id=self.worker_id, limit=limit, now=timezone.now()
         )
+        # a line shared by several organisations: each message with its organisation's sender
+        claimed = lines.with_senders(self.gateway.name, claimed)
         if not claimed:
             self._answered()
             return 0
