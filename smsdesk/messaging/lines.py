@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.db import connection
 from django.db.models.signals import post_delete, post_save
 
 from smsdesk.accounts.models import LineAssignment, Organisation
@@ -54,10 +55,26 @@ for _model in (LineAssignment, Organisation):
 
 
 def _read_owners() -> dict[str, int]:
+    """One statement (every API send asks, issue 19): the organisations the configuration
+    names by slug, "default" and the first one (the fallback), and the assignments of the
+    configured lines."""
     specs = gateway_state.configured()
-    by_slug = dict(Organisation.objects.values_list("slug", "id"))
-    assigned = dict(LineAssignment.objects.values_list("line", "organisation_id"))
-    fallback: int | None = None
+    slugs = sorted({s.org for s in specs if s.org} | {"default"})
+    names = [s.name for s in specs]
+    orgs, assignments = Organisation._meta.db_table, LineAssignment._meta.db_table
+    slug_marks, name_marks = ", ".join(["%s"] * len(slugs)), ", ".join(["%s"] * len(names))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 0, slug, id FROM {orgs} WHERE slug IN ({slug_marks}) "  # noqa: S608
+            f"OR id = (SELECT MIN(id) FROM {orgs}) "
+            f"UNION ALL SELECT 1, line, organisation_id FROM {assignments} "
+            f"WHERE line IN ({name_marks or 'NULL'})",
+            [*slugs, *names],
+        )
+        rows = cursor.fetchall()
+    by_slug = {slug: pk for kind, slug, pk in rows if kind == 0}
+    assigned = {line: pk for kind, line, pk in rows if kind == 1}
+    fallback: int | None = by_slug.get("default") or min(by_slug.values(), default=None)
     result: dict[str, int] = {}
     for spec in specs:
         if spec.org and spec.org in by_slug:
@@ -65,7 +82,7 @@ def _read_owners() -> dict[str, int]:
         elif spec.name in assigned:
             result[spec.name] = assigned[spec.name]
         else:
-            if fallback is None:
+            if fallback is None:  # no organisation yet: _first_organisation makes it
                 fallback = _first_organisation().pk
             result[spec.name] = fallback
     return result
