@@ -163,3 +163,20 @@ def test_a_line_paused_or_given_away_elsewhere_counts_at_the_next_send(  # type:
     other = Organisation.objects.bulk_create([Organisation(name="Other", slug="other")])[0]
     LineAssignment.objects.bulk_create([LineAssignment(line="orange", organisation=other)])
     assert line_of_next_send() == "free"  # orange is another organisation's now
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refusal_alone_in_its_group_keeps_nothing_and_reaches_its_thread() -> None:
+    # a group of one runs without a savepoint: its refusal rolls back the transaction
+    group = GroupCommit()
+
+    def written_then_refused() -> None:
+        sending.create_campaign(author=None, body="y", to=["0612345678"])
+        raise errors.EmptyText("refused after its writes")
+
+    with pytest.raises(errors.EmptyText):
+        group.run(written_then_refused)
+    campaign = group.run(lambda: sending.create_campaign(author=None, body="x", to=["0612345679"]))
+    assert (group.batches, group.jobs) == (2, 2)
+    assert list(Campaign.objects.values_list("id", flat=True)) == [campaign.id]
+    assert Message.objects.get().peer == "+33612345679"
