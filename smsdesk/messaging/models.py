@@ -103,7 +103,7 @@ class Campaign(OrgOwned):
     @property
     def created_messages(self) -> models.QuerySet[Message]:
         """Its messages in recipients' order (ids grow with the insert), read when iterated."""
-        return self.messages.order_by("id")  # type: ignore[attr-defined,no-any-return]
+        return self.messages.order_by("id")
 
     class Meta:
         ordering = ["-created_at", "-id"]
