@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models.signals import post_delete, post_save
 
 from smsdesk.accounts.models import LineAssignment, Organisation
@@ -52,7 +53,7 @@ Sharers = tuple[tuple[int, tuple[str, ...]], ...]  # (organisation id, its sende
 
 
 def owners() -> dict[str, int]:
-    """Every configured line's organisation id, by line name (one query each table), read
+    """Every configured line's organisation id, by line name (one statement), read
     once per web request (core/memo.py: every page asks, the home page twice); a save of an
     organisation or a line assignment forgets it. A shared line: its first organisation."""
     return dict(memo.kept(OWNERS_KEY, _read)[0])
@@ -61,7 +62,7 @@ def owners() -> dict[str, int]:
 def shared() -> dict[str, Sharers]:
     """The lines shared by several organisations: each one's organisations with their
     sender names or numbers, the first organisation first (read with `owners()`, in the
-    same two queries)."""
+    same statement)."""
     return dict(memo.kept(OWNERS_KEY, _read)[1])
 
 
@@ -96,30 +97,52 @@ def _read() -> tuple[dict[str, int], dict[str, Sharers]]:
     """(each line's organisation, the shared lines): the configuration's `org=` (one, or
     several with `sender.SLUG=`), else the platform's assignments (several rows of one line:
     shared), else the first organisation. An organisation the configuration names that
-    does not exist (yet) is left out of a shared line."""
+    does not exist (yet) is left out of a shared line.
+
+    One statement (every API send asks, issue 19): the organisations the configuration
+    names by slug, "default" and the first one (the fallback), and the assignments of the
+    configured lines in the order they were made."""
     specs = gateway_state.configured()
-    by_slug = dict(Organisation.objects.values_list("slug", "id"))
+    named = {slug for spec in specs for slug, _names in spec.shared} | {
+        spec.org for spec in specs if spec.org
+    }
+    slugs = sorted(named | {"default"})
+    lines = [spec.name for spec in specs]
+    orgs, assignments = Organisation._meta.db_table, LineAssignment._meta.db_table
+    slug_marks, line_marks = ", ".join(["%s"] * len(slugs)), ", ".join(["%s"] * len(lines))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 0, slug, id, '', 0 FROM {orgs} WHERE slug IN ({slug_marks}) "  # noqa: S608
+            f"OR id = (SELECT MIN(id) FROM {orgs}) "
+            f"UNION ALL SELECT 1, line, organisation_id, sender, id FROM {assignments} "
+            f"WHERE line IN ({line_marks or 'NULL'})",
+            [*slugs, *lines],
+        )
+        found = cursor.fetchall()
+    by_slug = {slug: pk for kind, slug, pk, _sender, _order in found if kind == 0}
     rows: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
-    for line, org_id, sender in LineAssignment.objects.order_by("id").values_list(
-        "line", "organisation_id", "sender"
+    for _kind, line, org_id, sender, _order in sorted(
+        (row for row in found if row[0] == 1), key=lambda row: row[4]
     ):
         names = tuple(n.strip() for n in sender.split(",") if n.strip())
         rows.setdefault(line, []).append((org_id, names))
-    fallback: int | None = None
+    fallback: int | None = by_slug.get("default") or min(by_slug.values(), default=None)
     result: dict[str, int] = {}
     sharing: dict[str, Sharers] = {}
     for spec in specs:
         if spec.org and spec.org in by_slug:
             result[spec.name] = by_slug[spec.org]
-            found = tuple((by_slug[slug], names) for slug, names in spec.shared if slug in by_slug)
-            if len(found) > 1:
-                sharing[spec.name] = found
+            orgs_of_line = tuple(
+                (by_slug[slug], names) for slug, names in spec.shared if slug in by_slug
+            )
+            if len(orgs_of_line) > 1:
+                sharing[spec.name] = orgs_of_line
         elif spec.name in rows:
             result[spec.name] = rows[spec.name][0][0]
             if not spec.org and len(rows[spec.name]) > 1:
                 sharing[spec.name] = tuple(rows[spec.name])
         else:
-            if fallback is None:
+            if fallback is None:  # no organisation yet: _first_organisation makes it
                 fallback = _first_organisation().pk
             result[spec.name] = fallback
     return result, sharing

@@ -100,6 +100,11 @@ class Campaign(OrgOwned):
     # message sent again later does not make it finish a second time.
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
+    @property
+    def created_messages(self) -> models.QuerySet[Message]:
+        """Its messages in recipients' order (ids grow with the insert), read when iterated."""
+        return self.messages.order_by("id")
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [

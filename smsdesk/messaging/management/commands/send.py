@@ -152,7 +152,7 @@ class Command(BaseCommand):
             code = 2 if e.code in ("quota_exceeded", "recipient_limit_exceeded") else 1
             raise CommandError(str(e.message), returncode=code) from None
         when = timezone.localtime(campaign.send_at).strftime("%Y-%m-%d %H:%M")
-        for m in campaign.created_messages:  # type: ignore[attr-defined]
+        for m in campaign.created_messages:
             self.stdout.write(f"{m.id}\t{m.peer}\t{m.status}\t{when}")
         if warning := sending.blocked_warning(campaign):
             self.stderr.write(warning)
