@@ -307,9 +307,13 @@ def profile(args: argparse.Namespace) -> None:
     import pstats
 
     token, _env = prepare(args)
-    from django.core.handlers.wsgi import WSGIHandler
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
+
+    try:  # the production handler (the API's own middleware chain, issue 19)
+        from smsdesk.core.handler import SmsdeskWSGIHandler as WSGIHandler
+    except ImportError:  # older code (a checkout of main, for "before")
+        from django.core.handlers.wsgi import WSGIHandler
 
     handler = WSGIHandler()
     request = api_request(token, 0)

@@ -1147,7 +1147,10 @@ def main() -> None:
     data_dir = args.data_dir or (
         os.path.join(tempfile.gettempdir(), f"smsdesk-million-{args.messages}") if args.keep else ""
     )
-    url, data_dir = _setup.environment(args.database_url, data_dir, SMSDESK_DEBUG="0")
+    # the pages are measured, not the token's rate limit (50 a second by default)
+    url, data_dir = _setup.environment(
+        args.database_url, data_dir, SMSDESK_DEBUG="0", SMSDESK_API_RATE="0"
+    )
     reuse = args.keep and _seeded_before(url)
     if not reuse:
         _setup.empty_database(url)

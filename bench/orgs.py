@@ -324,7 +324,10 @@ def main() -> None:
     if not 2 <= small_index <= args.organisations:
         parser.error(f"--small: between 2 and {args.organisations}")
 
-    url, data_dir = _setup.environment(args.database_url, args.data_dir, SMSDESK_DEBUG="0")
+    # the pages are measured, not the token's rate limit (50 a second by default)
+    url, data_dir = _setup.environment(
+        args.database_url, args.data_dir, SMSDESK_DEBUG="0", SMSDESK_API_RATE="0"
+    )
     if args.keep and million._seeded_before(url):
         _setup.start_django()  # migrated: a new index of the code measured is made
         _measure_kept(args, small_index)

@@ -124,6 +124,21 @@ MIDDLEWARE = [
     # last: it answers a locked-out login attempt before the view runs
     "axes.middleware.AxesMiddleware",
 ]
+# What only pages need: a program's API request (a bearer token, no session cookie) goes
+# through the others, in the same order (core/handler.py; issue 19).
+PAGE_ONLY_MIDDLEWARE = {
+    "smsdesk.ops.middleware.OpsEndpointsMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "smsdesk.accounts.login.TwoFactorRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "axes.middleware.AxesMiddleware",
+}
+API_MIDDLEWARE = [m for m in MIDDLEWARE if m not in PAGE_ONLY_MIDDLEWARE]
 
 ROOT_URLCONF = "smsdesk.urls"
 WSGI_APPLICATION = "smsdesk.wsgi.application"

@@ -1,6 +1,10 @@
 import os
 
-from django.core.wsgi import get_wsgi_application
+import django
+
+from smsdesk.core.handler import SmsdeskWSGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "smsdesk.settings")
-application = get_wsgi_application()
+django.setup(set_prefix=False)
+# Django's WSGIHandler, with the API's own middleware chain for programs (core/handler.py)
+application = SmsdeskWSGIHandler()

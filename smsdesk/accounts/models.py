@@ -114,6 +114,12 @@ class User(AbstractUser):
         _("two-factor login required"), default=False, db_default=False
     )
 
+    # SMS parts this user's sends may take per local day and per month, set by an
+    # administrator of the organisation (messaging/quotas.py counts them with the
+    # organisation's); 0: no limit of their own
+    quota_day = models.PositiveIntegerField(_("SMS parts per day"), default=0, db_default=0)
+    quota_month = models.PositiveIntegerField(_("SMS parts per month"), default=0, db_default=0)
+
     class Meta(AbstractUser.Meta):  # type: ignore[name-defined]
         constraints = [
             models.CheckConstraint(
@@ -284,14 +290,21 @@ class LineAssignment(models.Model):
     `org=slug` in SMSDESK_GATEWAYS needs no row; a line with neither belongs to the only
     organisation of a single-customer installation."""
 
-    line = models.CharField(_("line"), max_length=50, unique=True)
+    line = models.CharField(_("line"), max_length=50)
     organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, related_name="line_assignments"
     )
     assigned_at = models.DateTimeField(auto_now=True)
+    # A line shared by several organisations (several rows of one line, the first assigned
+    # first): this organisation's sender names or numbers on it, separated by commas (the
+    # first sends); "" for a line of one organisation (messaging/lines.py).
+    sender = models.CharField(_("sender"), max_length=100, blank=True, default="", db_default="")
 
     class Meta:
-        ordering = ["line"]
+        ordering = ["line", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["line", "organisation"], name="line_assigned_once")
+        ]
 
 
 class OrganisationVisit(OrgOwned):

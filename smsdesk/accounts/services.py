@@ -267,6 +267,45 @@ def check_recipients_per_day(value: object) -> int:
     return int(text_value)
 
 
+MAX_QUOTA = 100_000_000
+
+
+def check_quota(value: object, field: str) -> int:
+    """A quota of SMS parts (an organisation's, a user's): a whole number, 0 (or nothing)
+    for none."""
+    text_value = str(value if value is not None else "").strip()
+    if not text_value:
+        return 0
+    if not (text_value.isascii() and text_value.isdigit()) or int(text_value) > MAX_QUOTA:
+        raise AccountError(
+            _("A quota is a whole number of SMS parts from 0 (no limit) to %(max)d.")
+            % {"max": MAX_QUOTA},
+            field=field,
+        )
+    return int(text_value)
+
+
+@transaction.atomic
+def set_user_quota(
+    *, by: Any, user: User, per_day: object = None, per_month: object = None
+) -> User:
+    """An administrator of the user's organisation gives them SMS parts per local day and
+    per month of their own (0: none; None keeps what is set). A send of theirs over either
+    is refused whole (messaging/quotas.py), as the organisation's quotas are."""
+    access.require_admin(by, _("Only an administrator sets a user's quota."))
+    if user.is_platform:
+        raise AccountError(_("A platform administrator sends nothing: no quota to set."))
+    if by is not None and by.organisation_id != user.organisation_id:
+        raise access.NotAllowed(_("This user is not in your organisation."))
+    day, month = collect(
+        lambda: user.quota_day if per_day is None else check_quota(per_day, "quota_day"),
+        lambda: user.quota_month if per_month is None else check_quota(per_month, "quota_month"),
+    )
+    _change_setting(user, "quota_day", day)
+    _change_setting(user, "quota_month", month)
+    return user
+
+
 def create_token(
     *,
     user: User,

@@ -33,4 +33,5 @@ urlpatterns = [
     path("users/<int:user_id>/suspend/", views.suspend, name="suspend"),
     path("users/<int:user_id>/reactivate/", views.reactivate, name="reactivate"),
     path("users/<int:user_id>/password/", views.reset_password, name="reset_password"),
+    path("users/<int:user_id>/quota/", views.user_quota, name="user_quota"),
 ]

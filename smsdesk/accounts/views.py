@@ -18,7 +18,7 @@ from smsdesk.accounts import services, twofactor, visits
 from smsdesk.accounts.access import admin_required
 from smsdesk.accounts.forms import NewUserForm, OwnPasswordForm, PasswordResetForm, RoleForm
 from smsdesk.accounts.models import User
-from smsdesk.core import once
+from smsdesk.core import hooks, once
 from smsdesk.core.errors import ServiceError
 from smsdesk.core.forms import add_service_error
 from smsdesk.core.lists import Order, paginate
@@ -221,6 +221,10 @@ def users(request: HttpRequest) -> HttpResponse:
             once.done(request)
             return _user_page(request, user, new_password=password)  # shown in this answer only
     context = paginate(request, _users(request), USER_ORDER)
+    page = context["page"]
+    used = hooks.user_quota_use(request.organisation, page)  # type: ignore[attr-defined]
+    for account in page:
+        account.quota_use = used.get(account.pk)
     return render(
         request,
         "accounts/users.html",
@@ -250,6 +254,7 @@ def _user_page(request: HttpRequest, user: User, new_password: str = "") -> Http
             "role_form": RoleForm(initial={"role": user.role}),
             "password_form": PasswordResetForm(),
             "new_password": new_password,
+            "quota": hooks.user_quota_use(user.organisation, [user]).get(user.pk),
         },
     )
 
@@ -304,6 +309,34 @@ def reactivate(request: HttpRequest, user_id: int) -> HttpResponse:
     user = get_object_or_404(_users(request), id=user_id)
     services.set_active(user=user, active=True)
     messages.success(request, _("The account “%(name)s” is active again.") % {"name": user})
+    return redirect("accounts:user", user_id=user.id)
+
+
+@admin_required
+@require_POST
+def user_quota(request: HttpRequest, user_id: int) -> HttpResponse:
+    """The SMS parts the user may send per day and per month (0: no limit of their own)."""
+    user = get_object_or_404(_users(request), id=user_id)
+    try:
+        services.set_user_quota(
+            by=request.user,
+            user=user,
+            per_day=request.POST.get("quota_day", "")[:20],
+            per_month=request.POST.get("quota_month", "")[:20],
+        )
+    except ServiceError as e:
+        for err in getattr(e, "errors", [e]):
+            messages.error(request, err.message)
+    else:
+        messages.success(
+            request,
+            _("Quota of %(name)s: %(day)s SMS parts a day, %(month)s a month.")
+            % {
+                "name": user.username,
+                "day": user.quota_day or _("no limit"),
+                "month": user.quota_month or _("no limit"),
+            },
+        )
     return redirect("accounts:user", user_id=user.id)
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from django.db.models import DateTimeField, Exists, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from smsdesk.core.lists import rows_beyond
+from smsdesk.core.lists import first_rows, rows_beyond
 
 CURSOR_HELP = (
     "the previous page's next_cursor: the rows after that one, newest first by time then id "
@@ -50,7 +50,7 @@ def cursor_page(
     qs = qs.order_by(*order)
     if cursor:
         qs = _beyond(qs, scope.filter(pk=cursor), time_field, cursor, forwards=forwards)
-    rows = list(qs[: limit + 1])
+    rows = first_rows(qs, limit + 1)  # the keys, then the rows: a search's names once
     return rows[:limit], (rows[limit - 1].id if len(rows) > limit else None)
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from smsdesk.audit.context import bind, bound, current
 from smsdesk.audit.models import Action, Entry, Unlock
+from smsdesk.core.bulk import insert_one
 
 __all__ = ["bind", "bound", "current", "entries", "purge", "record"]
 
@@ -59,7 +60,7 @@ def record(
         label = label or str(target)
     if org is None:
         org = getattr(who, "organisation_id", None) or getattr(target, "organisation_id", None)
-    return Entry.objects.create(
+    entry = Entry(
         at=timezone.now(),
         organisation_id=getattr(org, "pk", org),
         actor_id=getattr(who, "pk", None),
@@ -74,6 +75,8 @@ def record(
         after=_plain(after),
         ip=(ip if ip is not None else ctx.ip)[:45],
     )
+    insert_one(entry)  # one plain INSERT (every API send writes one: issue 19)
+    return entry
 
 
 PLATFORM = object()  # `entries(org=PLATFORM)`: the platform's own acts (no organisation)

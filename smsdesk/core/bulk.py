@@ -37,6 +37,12 @@ def _column(model: type[models.Model], name: str) -> str:
     return column
 
 
+# Up to this many rows, PostgreSQL gets one plain INSERT … VALUES: COPY costs a statement
+# more (the constant columns' text) and, with ON CONFLICT, a temporary table created and
+# dropped (4 statements for a single-message send's conversation: issue 19's profile).
+SMALL = 20
+
+
 def insert_rows(
     model: type[models.Model],
     template: models.Model,
@@ -45,13 +51,18 @@ def insert_rows(
     *,
     conflict: Sequence[str] = (),
     update: Sequence[str] = (),
-) -> None:
+    returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]] | None:
     """Insert `rows` into `model`'s table: each column as in `template`, except the `varying`
     fields, whose values each row gives in that order, as text (a JSON field's as its JSON
     text). With `conflict`, a row whose unique `conflict` fields exist already updates the
-    `update` fields instead."""
+    `update` fields instead.
+
+    `returning` (fields): for at most SMALL rows, the inserted rows' values of those fields,
+    in no particular order (name a unique field to tell them apart); None for more rows
+    (COPY returns nothing: read them back)."""
     if not rows:
-        return
+        return [] if returning else None
     connection = connections[router.db_for_write(model)]
     quote = connection.ops.quote_name
     meta = model._meta
@@ -69,7 +80,24 @@ def insert_rows(
         )
         suffix = f" ON CONFLICT ({targets}) DO UPDATE SET {sets}"
     table = quote(meta.db_table)
+    small = len(rows) <= SMALL
     with connection.cursor() as cursor:
+        if small and (returning or connection.vendor == "postgresql"):
+            # one statement; the varying values (text) cast to their columns' types
+            if connection.vendor == "postgresql":
+                cast = [f"CAST(%s AS {f.db_type(connection)})" for f in varying_fields]
+            else:
+                cast = ["%s"] * len(varying_fields)
+            one = "(" + ", ".join(["%s"] * len(constant) + cast) + ")"
+            back = ""
+            if returning:
+                back = " RETURNING " + ", ".join(quote(_column(model, n)) for n in returning)
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608
+                f"{', '.join([one] * len(rows))}{suffix}{back}",
+                [v for row in rows for v in (*values, *row)],
+            )
+            return cursor.fetchall() if returning else None
         if connection.vendor == "postgresql":
             _copy_rows(cursor, table, constant, values, varying_fields, rows, suffix, connection)
         else:
@@ -77,6 +105,20 @@ def insert_rows(
             sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}){suffix}"  # noqa: S608
             for start in range(0, len(rows), CHUNK):
                 cursor.executemany(sql, [(*values, *row) for row in rows[start : start + CHUNK]])
+    return None
+
+
+def insert_one(instance: models.Model) -> None:
+    """Save the new `instance` in one `INSERT … RETURNING` of its key, without the ORM's
+    query compilation (a campaign and its audit entry on each API send: issue 19's profile).
+    Field defaults and `auto_now_add` apply as in `save()`; no signal is sent (none is
+    connected to the models that use this)."""
+    model = type(instance)
+    rows = insert_rows(model, instance, [], [()], returning=[model._meta.pk.name])
+    assert rows
+    instance.pk = rows[0][0]
+    instance._state.adding = False
+    instance._state.db = router.db_for_write(model)
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})

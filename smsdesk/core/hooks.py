@@ -32,3 +32,16 @@ def set_number_link(link: Callable[[str], str]) -> None:
 def number_link(number: str) -> str | None:
     """Where `number` links to, or None when no app offers a page for it."""
     return _number_link[0](number) if _number_link else None
+
+
+_user_quota_use: list[Callable[[Any, list[Any]], dict[int, Any]]] = []
+
+
+def set_user_quota_use(use: Callable[[Any, list[Any]], dict[int, Any]]) -> None:
+    """`use(org, users)`: each user's (day, month) use of their own quota (the users page;
+    messaging/quotas.py counts them)."""
+    _user_quota_use[:] = [use]
+
+
+def user_quota_use(org: Any, users: list[Any]) -> dict[int, Any]:
+    return _user_quota_use[0](org, users) if _user_quota_use else {}

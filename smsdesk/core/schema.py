@@ -127,6 +127,11 @@ REVIEWED_SAFE: dict[Migration, str] = {
     "table is rebuilt",
     ("optout", "0002_optout_history"): "its AlterField only changes choices (no SQL)",
     ("optout", "0003_keyset_indexes"): "its AlterField only drops an index",
+    ("accounts", "0016_shared_lines"): "a column with a database default (the old code's "
+    'inserts get ""), the line\'s unique index replaced by (line, organisation): the old '
+    "code's one row per line stays valid; only shared lines, made by the new code, have two",
+    ("messaging", "0023_user_quota"): "its AlterField only widens QuotaUse.period (11 to 32 "
+    "characters: the users' own quota periods); the old code writes the short periods only",
 }
 
 

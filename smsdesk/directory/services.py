@@ -701,7 +701,9 @@ def number_search(
     if prefix is not None:
         return holding(prefix[0])
     named = Contact.objects.for_org(tenancy.resolve(org)).filter(name_matches(q))
-    by_name = Q(**{f"{field_name}__in": _few_values(named.values_list("number", flat=True))})
+    by_name = Q(
+        **{f"{field_name}__in": _few_values(named.order_by().values_list("number", flat=True))}
+    )
     return by_name | holding(q)
 
 

@@ -55,6 +55,9 @@ class OutboundSMS:
     text: str
     report: bool = True  # ask the network for delivery reports
     flash: bool = False  # class 0: shown at once, not stored (only where `supports_flash`)
+    # The sender name or number it goes out with ("": the line's own): on a line shared by
+    # several organisations, the sending organisation's (messaging/lines.py)
+    sender: str = ""
 
 
 class Outcome(enum.StrEnum):
@@ -147,6 +150,10 @@ class InboundSMS:
     # crash before `acknowledge`) carries the same one and is stored once. "" when the
     # gateway has none: then every SMS is stored, a genuine repeat is never dropped.
     delivery_id: str = ""
+    # The address it was sent to (SMPP's destination_addr, a provider's "to", the
+    # simulator's --to): tells the organisations sharing a line apart. "" when the
+    # transport does not say (a modem: its SIM's one number).
+    destination: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,6 +75,9 @@ def masked(text: str) -> str:
     )
 
 
+Shared = tuple[tuple[str, tuple[str, ...]], ...]  # (slug, its senders) of each organisation
+
+
 @dataclass(frozen=True)
 class GatewaySpec:
     name: str
@@ -93,6 +96,10 @@ class GatewaySpec:
     # The line's place in the pool (`priority`, `failover`, `limit_*`, `sender`): options
     # of every kind, taken out before the kind's factory reads its own (sms/routing.py).
     routing: LineRouting = field(default_factory=LineRouting)
+    # A line shared by several organisations (`org=a,b&sender.a=CABINET&sender.b=GARAGE`):
+    # each organisation's slug with its sender names or numbers (the first sends), in the
+    # order given; `org` is the first. Empty for a line of one organisation.
+    shared: Shared = ()
 
     def __repr__(self) -> str:  # never the secrets among the options
         options = {k: MASK if _SECRET_OPTION.search(k) else v for k, v in self.options.items()}
@@ -104,19 +111,96 @@ class GatewaySpec:
 
 Factory = Callable[[GatewaySpec], Gateway]
 _FACTORIES: dict[str, Factory] = {}
+_ONE_NUMBER: set[str] = set()  # kinds that cannot be shared: one number, no destination
 _loaded = False
 _UNLOADED: dict[str, str] = {}  # kind -> why its module could not be imported
 _load_lock = threading.Lock()
 
 
-def register(kind: str) -> Callable[[Factory], Factory]:
-    """Decorator for a kind's factory: `@register("modem") def build(spec): ...`."""
+def register(kind: str, *, shareable: bool = True) -> Callable[[Factory], Factory]:
+    """Decorator for a kind's factory: `@register("modem") def build(spec): ...`.
+    `shareable=False`: a line of this kind has one number and does not say which address an
+    SMS came to (a modem's SIM), so it cannot be shared by several organisations."""
 
     def decorate(factory: Factory) -> Factory:
         _FACTORIES[kind.lower()] = factory
+        if not shareable:
+            _ONE_NUMBER.add(kind.lower())
         return factory
 
     return decorate
+
+
+def shareable(kind: str) -> bool:
+    """Can a line of this kind be shared by several organisations (each with its senders)?"""
+    _load_builtin_kinds()
+    return kind.lower() not in _ONE_NUMBER
+
+
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,49}")
+SENDER = re.compile(r"[+]?[0-9]{1,20}|[A-Za-z0-9 ._-]{1,11}")
+
+
+def _shared(entry: str, kind: str, options: dict[str, str]) -> tuple[str, Shared]:
+    """`org=` (one slug, or several separated by commas) and the `sender.SLUG=` options of
+    a shared line: (the first slug, ((slug, senders), ...) when shared, else ())."""
+    slugs = [s.strip() for s in options.pop("org", "").split(",") if s.strip()]
+    senders = {
+        k[len("sender.") :]: options.pop(k) for k in [k for k in options if k.startswith("sender.")]
+    }
+    where = f"gateway {masked(entry)!r}"
+    for slug in slugs:
+        if not SLUG.fullmatch(slug):
+            raise GatewayError(
+                f"{where}: org= is an organisation's short name "
+                "(lower-case letters, digits and -), or several separated by commas"
+            )
+    if len(set(slugs)) != len(slugs):
+        raise GatewayError(f"{where}: an organisation is named twice in org=")
+    if len(slugs) <= 1:
+        if senders:
+            raise GatewayError(
+                f"{where}: sender.SLUG= is for a line shared by several organisations "
+                "(org=a,b); a line of one organisation takes sender="
+            )
+        return (slugs[0] if slugs else ""), ()
+    if not shareable(kind):
+        raise GatewayError(
+            f"{where}: a {kind} line has one number and cannot tell which organisation an SMS "
+            "was sent to: it cannot be shared (org= names one organisation)"
+        )
+    unknown = sorted(set(senders) - set(slugs))
+    if unknown:
+        raise GatewayError(f"{where}: sender.{unknown[0]}= names no organisation of org=")
+    shared: list[tuple[str, tuple[str, ...]]] = []
+    for slug in slugs:
+        # '+' reads as a space in a query string: " 33612345678" is "+33612345678"
+        names = tuple(
+            "+" + n.strip() if n[:1] == " " and n.strip().isdigit() else n.strip()
+            for n in senders.get(slug, "").split(",")
+            if n.strip()
+        )
+        if not names:
+            raise GatewayError(
+                f"{where}: each organisation sharing the line needs its sender name or number "
+                f"(sender.{slug}=NAME)"
+            )
+        for name in names:
+            if not SENDER.fullmatch(name):
+                raise GatewayError(
+                    f"{where}: sender.{slug}: {name!r} is not a sender: a number (up to 20 "
+                    "digits) or a name of 1 to 11 letters, digits, space, . _ -"
+                )
+        shared.append((slug, names))
+    taken = [norm_sender(n) for _s, names in shared for n in names]
+    if len(set(taken)) != len(taken):
+        raise GatewayError(f"{where}: two organisations sharing the line have the same sender")
+    return slugs[0], tuple(shared)
+
+
+def norm_sender(text: str) -> str:
+    """A sender name or number as compared (no case, spaces or leading +)."""
+    return "".join(text.split()).lstrip("+").casefold()
 
 
 def _load_builtin_kinds() -> None:
@@ -152,12 +236,7 @@ def parse_spec(entry: str) -> GatewaySpec:
             f"gateway {masked(entry)!r}: unknown kind {kind!r} (known: {', '.join(kinds)}){why}"
         )
     options = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
-    org = options.pop("org", "").strip()
-    if org and not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,49}", org):
-        raise GatewayError(
-            f"gateway {masked(entry)!r}: org= is an organisation's short name "
-            "(lower-case letters, digits and -)"
-        )
+    org, shared = _shared(entry, kind, options)
     try:
         routing = parse_routing(options)
     except ValueError as e:
@@ -170,7 +249,13 @@ def parse_spec(entry: str) -> GatewaySpec:
             f"gateway {masked(entry)!r}: a name uses letters, digits, - and _ only (at most 50)"
         )
     return GatewaySpec(
-        name=name, kind=kind, target=target, options=options, org=org, routing=routing
+        name=name,
+        kind=kind,
+        target=target,
+        options=options,
+        org=org,
+        routing=routing,
+        shared=shared,
     )
 
 

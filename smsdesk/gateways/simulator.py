@@ -70,9 +70,13 @@ ACK_EVERY = 10  # messages the simulated network acknowledges at a time, with a 
 UNREACHABLE = "simulated network unreachable"  # English, translated when shown
 
 
-def injected_sms(sender: str, text: str) -> StoredItem:
-    """What `smsdesk simulate inbound` stores: a phone texting the platform."""
-    return StoredItem(INBOUND, {"sender": sender, "text": text, "at": time.time()})
+def injected_sms(sender: str, text: str, to: str = "") -> StoredItem:
+    """What `smsdesk simulate inbound` stores: a phone texting the platform (`to`: the
+    sender name or number it wrote to, on a shared line)."""
+    payload = {"sender": sender, "text": text, "at": time.time()}
+    if to:
+        payload["to"] = to
+    return StoredItem(INBOUND, payload)
 
 
 def injected_call(caller: str) -> StoredItem:
@@ -215,9 +219,10 @@ class SimulatorGateway(Gateway):
             with self._lock:
                 self._emitted.difference_update(ids)
 
-    def inject_inbound(self, sender: str, text: str) -> None:
-        """As if a phone had texted the platform (picked up by the next `poll`)."""
-        self.store.put([injected_sms(sender, text)])
+    def inject_inbound(self, sender: str, text: str, to: str = "") -> None:
+        """As if a phone had texted the platform (picked up by the next `poll`); `to`: the
+        sender name or number it was addressed to."""
+        self.store.put([injected_sms(sender, text, to)])
 
     def inject_call(self, caller: str) -> None:
         """As if a phone had called the platform's SIM (picked up by the next `poll`)."""
@@ -234,6 +239,7 @@ class SimulatorGateway(Gateway):
                 received_at=at,
                 handle=item.id,
                 delivery_id=f"simulator:{item.id}",
+                destination=p.get("to", ""),
             )
         if item.kind == CALL:
             return IncomingCall(self.name, p["caller"], at=at, handle=item.id)
@@ -269,7 +275,11 @@ class SimulatorGateway(Gateway):
         if self.log_path is None or not accepted:
             return
         lines = "".join(
-            json.dumps({"id": m.id, "to": m.to, "text": m.text, "t": started}, ensure_ascii=False)
+            json.dumps(
+                {"id": m.id, "to": m.to, "text": m.text, "t": started}
+                | ({"from": m.sender} if m.sender else {}),
+                ensure_ascii=False,
+            )
             + "\n"
             for m in accepted
         )

@@ -64,8 +64,13 @@ def search_condition(search: str, *, org: Any = None) -> Q:
     org = tenancy.resolve(org)
 
     def _peers_holding(text: str) -> QuerySet:
-        convs = Conversation.objects.for_org(org)
-        return convs.filter(peer__icontains=text).values_list("peer", flat=True)
+        convs = Conversation.objects.for_org(org).filter(peer__icontains=text)
+        if not text.lstrip("+").isdigit():
+            # Letters are never in an E.164 number ("+33…"), only in an alphanumeric sender
+            # or a short code: the two ranges of the peer index around "+", not every row
+            # (a name searched in a list of 100,000 discussions read them all: 60 ms).
+            convs = convs.filter(Q(peer__lt="+") | Q(peer__gte=","))
+        return convs.order_by().values_list("peer", flat=True)
 
     by_number = directory.number_search(search, "peer", containing=_peers_holding, org=org)
     prefix = numbers.search_prefix(search, default_region=directory.region())

@@ -517,11 +517,14 @@ def create_campaign_messages(
     *,
     blocked: set[str],
     scheduled: bool,
-) -> None:
+) -> dict[str, tuple[int, str, str]] | None:
     """Write a campaign's messages, one per row (its first column the number, then the
     other `varying` fields of `prototype`): `blocked` (the STOP list's numbers) never sent,
     the others queued or scheduled with their queue rows, in one statement each (COPY on
-    PostgreSQL, core/bulk.py) whatever the size."""
+    PostgreSQL, core/bulk.py) whatever the size.
+
+    Returns, for a few rows (core/bulk.SMALL), each number's (id, status, error) as written
+    (the API's answer, without reading them back); None for more."""
     waiting = SCHEDULE_NEW if scheduled else QUEUE_NEW
     campaign_id = prototype.campaign_id
     assert campaign_id is not None
@@ -531,11 +534,12 @@ def create_campaign_messages(
         else (row[0], waiting.target, "")
         for row in rows
     ]
-    insert_rows(
+    written = insert_rows(
         Message,
         prototype,
         ["peer", "status", "error", *varying[1:]],
         [(*s, *row[1:]) for s, row in zip(statuses, rows, strict=True)],
+        returning=("id", "peer", "status", "error"),
     )
     tally = _Tally(prototype.created_at)
     n_blocked = sum(1 for row in rows if row[0] in blocked)
@@ -580,6 +584,9 @@ def create_campaign_messages(
                 org=prototype.organisation_id,
             )
     tally.write()
+    if written is None:
+        return None
+    return {peer: (pk, status, error) for pk, peer, status, error in written}
 
 
 def _campaign_tag(prototype: Message, campaign_id: int) -> str:
@@ -650,9 +657,18 @@ def claim(*, gateway: str, worker_id: str, limit: int, now: datetime) -> list[Cl
     set_clause = "claimed_by = %s, attempts = attempts + 1"
     returning = "id, peer, body, attempts, segments, flash"  # unqualified: SQLite
     sources = ", ".join(f"'{s}'" for s in CLAIM.sources)
+    # A line shared with a suspended organisation: that organisation's messages wait (only
+    # then: the usual claim reads the queue alone). Ids are ours, whole numbers.
+    held = lines.held_organisations(gateway)
+    not_held = (
+        f"AND message_id NOT IN (SELECT id FROM {TABLE} WHERE organisation_id IN "
+        f"({', '.join(str(int(o)) for o in held)})) "
+        if held
+        else ""
+    )
     pick = (
         f"SELECT message_id FROM {QUEUE} WHERE gateway_id = %s AND due_at <= %s "
-        f"ORDER BY due_at, message_id LIMIT %s"
+        f"{not_held}ORDER BY due_at, message_id LIMIT %s"
     )
     with transaction.atomic(), connection.cursor() as cursor:
         if is_pg() and not listening(CLAIM):

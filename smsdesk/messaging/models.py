@@ -100,6 +100,11 @@ class Campaign(OrgOwned):
     # message sent again later does not make it finish a second time.
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
+    @property
+    def created_messages(self) -> models.QuerySet[Message]:
+        """Its messages in recipients' order (ids grow with the insert), read when iterated."""
+        return self.messages.order_by("id")
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
@@ -390,6 +395,8 @@ class InboundPart(models.Model):
     received_at = models.DateTimeField()
     stored_at = models.DateTimeField()
     complete = models.BooleanField(default=False)  # its message is stored
+    # The address it was sent to (a line shared by several organisations: whose it is)
+    destination = models.CharField(max_length=32, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [
@@ -602,10 +609,11 @@ class AutoReplyHit(models.Model):
 
 class QuotaUse(OrgOwned):
     """How many SMS parts an organisation's sends took in a period of its quotas ("d2026-12-07"
-    for a local day, "m2026-12" for a month): added to by `quotas.take` in the transaction
-    that saves a send, read against `Organisation.quota_day` / `quota_month`."""
+    for a local day, "m2026-12" for a month; "u42d2026-12-07", "u42m2026-12" for user 42's
+    own sends): added to by `quotas.take` in the transaction that saves a send, read against
+    `Organisation.quota_day` / `quota_month` and `User.quota_day` / `quota_month`."""
 
-    period = models.CharField(max_length=11)
+    period = models.CharField(max_length=32)
     parts = models.BigIntegerField(default=0)
 
     class Meta:

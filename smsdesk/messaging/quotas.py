@@ -114,6 +114,47 @@ def usage(org: Any = None, *, now: datetime | None = None) -> tuple[Use, Use]:
     )
 
 
+def _user_keys(user: Any, day_key: str, month_key: str) -> tuple[str, str]:
+    return f"u{user.pk}{day_key}", f"u{user.pk}{month_key}"
+
+
+def user_usage(user: Any, *, now: datetime | None = None) -> tuple[Use, Use]:
+    """Today's and this month's use of `user`'s own quotas (their sends; one query; days
+    and months are their organisation's)."""
+    org = _organisation(user.organisation_id)
+    now = now or timezone.now()
+    day_key, month_key, day_ends, month_ends = _periods(org, now)
+    keys = _user_keys(user, day_key, month_key)
+    used = dict(
+        QuotaUse.objects.for_org(org).filter(period__in=keys).values_list("period", "parts")
+    )
+    return (
+        Use("user_day", user.quota_day, used.get(keys[0], 0), day_ends),
+        Use("user_month", user.quota_month, used.get(keys[1], 0), month_ends),
+    )
+
+
+def users_usage(org: Any, users: Any, *, now: datetime | None = None) -> dict[int, tuple[Use, Use]]:
+    """`user_usage` of each of `users` (the users page), in one query."""
+    org = _organisation(org)
+    now = now or timezone.now()
+    day_key, month_key, day_ends, month_ends = _periods(org, now)
+    users = list(users)
+    keys = {u.pk: _user_keys(u, day_key, month_key) for u in users}
+    used = dict(
+        QuotaUse.objects.for_org(org)
+        .filter(period__in=[k for pair in keys.values() for k in pair])
+        .values_list("period", "parts")
+    )
+    return {
+        u.pk: (
+            Use("user_day", u.quota_day, used.get(keys[u.pk][0], 0), day_ends),
+            Use("user_month", u.quota_month, used.get(keys[u.pk][1], 0), month_ends),
+        )
+        for u in users
+    }
+
+
 def recipients_usage(org: Any = None, *, now: datetime | None = None) -> Use:
     """Today's recipients of `org` against its limit of recipients per day (one query)."""
     org = _organisation(org)
@@ -139,17 +180,22 @@ def take(
     *,
     recipients: int = 0,
     token: Any = None,
+    user: Any = None,
     now: datetime | None = None,
 ) -> None:
-    """Count `parts` against `org`'s quotas and `recipients` against the recipients per day
-    of `org` and of the API `token` sending (None: the web, the CLI, the platform), or refuse
-    (QuotaExceeded, RecipientLimitExceeded) when that would go over one of them. Call it in
-    the transaction that saves the send, before writing it: a refusal leaves nothing
-    counted, and a rollback of the send takes its counts back with it."""
+    """Count `parts` against `org`'s quotas and those of the `user` sending (None: the
+    platform), and `recipients` against the recipients per day of `org` and of the API
+    `token` sending (None: the web, the CLI, the platform), or refuse (QuotaExceeded,
+    RecipientLimitExceeded) when that would go over one of them. Call it in the transaction
+    that saves the send, before writing it: a refusal leaves nothing counted, and a rollback
+    of the send takes its counts back with it."""
     if parts <= 0 and recipients <= 0:
         return
     org = _organisation(org)
     now = now or timezone.now()
+    counts: dict[str, int] = {}
+    if user is not None and getattr(user, "organisation_id", None) == org.pk and parts > 0:
+        counts.update(_take_user(user, org, parts, now))
     if token is not None and token.recipients_day and recipients > 0:
         _take_token(token, org, recipients, now)
     if org.quota_day or org.quota_month or org.recipients_day:
@@ -170,7 +216,8 @@ def take(
                 refused = errors.QuotaExceeded(_refusal(use, parts), field="text")
                 refused.retry_after = max(1, int((use.resets_at - now).total_seconds()))
                 raise refused
-    counts = {day_key: parts, month_key: parts} if parts > 0 else {}
+    if parts > 0:
+        counts.update({day_key: parts, month_key: parts})
     if org.recipients_day and recipients > 0:
         use = recipients_usage(org, now=now)
         if use.used + recipients > use.limit:
@@ -178,6 +225,31 @@ def take(
         # counted while a limit is set (a statement less per send without one)
         counts[RECIPIENTS + day_key[1:]] = recipients
     _add_all(org, counts)
+
+
+def _take_user(user: Any, org: Organisation, parts: int, now: datetime) -> dict[str, int]:
+    """Check `parts` against the user's own quotas (refused as the organisation's are) and
+    give the counts to add: their sends are always counted, so that the users page shows
+    what each used. With a quota set, the user's row is locked first (as the organisation's
+    is for its quotas): two sends of one user are counted one after the other."""
+    from smsdesk.accounts.models import User
+
+    day_key, month_key, _d, _m = _periods(org, now)
+    if user.quota_day or user.quota_month:
+        user.quota_day, user.quota_month = (
+            User.objects.select_for_update()
+            .filter(pk=user.pk)
+            .values_list("quota_day", "quota_month")
+            .get()
+        )
+    if user.quota_day or user.quota_month:
+        for use in user_usage(user, now=now):
+            if use.limit and use.used + parts > use.limit:
+                refused = errors.QuotaExceeded(_refusal(use, parts), field="text")
+                refused.retry_after = max(1, int((use.resets_at - now).total_seconds()))
+                raise refused
+    day, month = _user_keys(user, day_key, month_key)
+    return {day: parts, month: parts}
 
 
 def _add_all(org: Any, counts: dict[str, int]) -> None:
@@ -248,6 +320,17 @@ def _recipients_refusal(use: Use, recipients: int, now: datetime) -> Exception:
 def _refusal(use: Use, parts: int) -> str:
     asked = ngettext("%(n)d SMS part", "%(n)d SMS parts", parts) % {"n": parts}
     left = use.remaining
+    if use.period == "user_day":
+        return _(
+            "This send needs %(asked)s; your own daily quota allows %(left)d more today "
+            "(%(limit)d a day). Nothing was sent. Send to fewer numbers, or tomorrow."
+        ) % {"asked": asked, "left": left, "limit": use.limit}
+    if use.period == "user_month":
+        return _(
+            "This send needs %(asked)s; your own monthly quota allows %(left)d more this "
+            "month (%(limit)d a month). Nothing was sent. Send to fewer numbers, or ask an "
+            "administrator."
+        ) % {"asked": asked, "left": left, "limit": use.limit}
     if use.period == "day":
         return _(
             "This send needs %(asked)s; the daily quota allows %(left)d more today "

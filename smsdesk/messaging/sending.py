@@ -24,7 +24,7 @@ from smsdesk.audit import services as audit
 from smsdesk.audit.models import Action
 from smsdesk.core import display, tenancy
 from smsdesk.core import text as control
-from smsdesk.core.bulk import insert_rows
+from smsdesk.core.bulk import insert_one, insert_rows
 from smsdesk.core.errors import collect
 from smsdesk.core.groupcommit import GroupCommit
 from smsdesk.core.logs import current_request_id
@@ -76,11 +76,17 @@ def default_gateway(org: Any = None) -> GatewayState:
     return named_gateway(best or lines.lines_of(org)[0], org=org)
 
 
-def named_gateway(name: str, *, org: Any = None) -> GatewayState:
+def named_gateway(
+    name: str, *, org: Any = None, views: Sequence[routing.LineView] | None = None
+) -> GatewayState:
     """A line of `org` chosen by name or by its sender (a test send, `"from"`); another
-    organisation's line answers exactly as a missing one."""
+    organisation's line answers exactly as a missing one. `views`: `org`'s pool as the
+    caller read it (its rows, when they exist, are not read again)."""
     org = tenancy.resolve(org)
-    name = routing.resolve(name, org=org, field="gateway")
+    name = routing.resolve(name, org=org, field="gateway", views=views)
+    known = next((v.state for v in views or () if v.name == name), None)
+    if known is not None:
+        return known
     spec = next(s for s in gateway_state.configured() if s.name == name)
     return gateway_state.ensure(spec.name, spec.kind)
 
@@ -255,11 +261,15 @@ def create_campaign(
         due = commercial_send_at(due)
     # Each recipient's line: the one chosen, else (messaging/routing.py) the line the
     # correspondent last wrote to, else the best of the organisation's pool.
-    line_of = routing.route(recipients, chosen=gateway, org=org) if recipients else {}
+    # The organisation's lines, their states and use: read once for the whole send.
+    views = routing.pool(org=org) if recipients else []
+    line_of = routing.route(recipients, chosen=gateway, org=org, views=views) if recipients else {}
     distinct = sorted(set(line_of.values()))
-    gateway_row = named_gateway(distinct[0], org=org) if distinct else default_gateway(org)
+    gateway_row = (
+        named_gateway(distinct[0], org=org, views=views) if distinct else default_gateway(org)
+    )
     for name in distinct[1:]:
-        named_gateway(name, org=org)  # each line has its row before messages point at it
+        named_gateway(name, org=org, views=views)  # each line has its row before messages
     by_line = len(distinct) > 1
     if flash:  # every line the send leaves by must be able to
         for name in distinct or [gateway_row.name]:
@@ -273,8 +283,8 @@ def create_campaign(
         parts = info.segments * len(sent)
     else:
         parts = sum(bodies.infos[bodies[n]].segments for n in sent)
-    quotas.take(org, parts, recipients=len(sent), token=token, now=now)
-    campaign = Campaign.objects.create(
+    quotas.take(org, parts, recipients=len(sent), token=token, user=author, now=now)
+    campaign: Any = Campaign(  # Any: the answer's rows are set on it below
         organisation=org,
         author=author,
         body=body,
@@ -289,6 +299,7 @@ def create_campaign(
         tag=tag,
         request_id=current_request_id() or None,
     )
+    insert_one(campaign)  # one plain INSERT (issue 19: the ORM's cost per send)
     message = Message(
         organisation=org,
         direction=Message.Direction.OUTBOUND,
@@ -308,7 +319,7 @@ def create_campaign(
     # for why not bulk_create (10x slower for a 100,000-member group).
     line_column = ["gateway"] if by_line else []
     if bodies is None:
-        lifecycle.create_campaign_messages(
+        written = lifecycle.create_campaign_messages(
             message,
             ["peer", *line_column],
             [(n, line_of[n]) if by_line else (n,) for n in recipients],
@@ -317,7 +328,7 @@ def create_campaign(
         )
     else:
         infos = bodies.infos
-        lifecycle.create_campaign_messages(
+        written = lifecycle.create_campaign_messages(
             message,
             ["peer", "body", "encoding", "segments", *line_column],
             [
@@ -340,9 +351,7 @@ def create_campaign(
         )
         if campaign.invalid_report is not None:
             campaign.save(update_fields=["invalid_report"])
-    # In recipients' order (ids grow with the insert); read only by those who iterate it.
-    campaign.created_messages = campaign.messages.order_by("id")
-    campaign.created_rows = _created_rows(message)
+    campaign.created_rows = _created_rows(message, written, line_of, bodies)
     _touch_conversations(org, recipients, body, Message.Direction.OUTBOUND, now, bodies=bodies)
     audit.record(
         Action.SEND,
@@ -354,18 +363,43 @@ def create_campaign(
     return campaign
 
 
-def _created_rows(prototype: Message) -> list[SimpleNamespace]:
+def _created_rows(
+    prototype: Message,
+    written: Mapping[str, tuple[int, str, str]] | None,
+    line_of: Mapping[str, str],
+    bodies: _Bodies | None,
+) -> list[SimpleNamespace]:
     """The campaign's messages as `shapes.message_data` reads them (the API's answer): what
-    differs per message read in one plain statement, the rest from `prototype`, as stored.
-    (The ORM's queryset cost more than the send's own statements: issue 19's profile.)"""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT id, peer, status, body, encoding, segments, error, gateway_id "  # noqa: S608
-            f"FROM {MESSAGES} "
-            "WHERE campaign_id = %s ORDER BY id",
-            [prototype.campaign_id],
-        )
-        rows = cursor.fetchall()
+    differs per message as the insert returned it (`written`: a few messages) or else read
+    in one plain statement, the rest from `prototype`, as stored. (The ORM's queryset cost
+    more than the send's own statements: issue 19's profile.)"""
+    rows: list[tuple[Any, ...]]
+    if written is not None:
+        rows = []
+        for peer, (pk, status, error) in written.items():
+            body = bodies[peer] if bodies is not None else prototype.body
+            info = bodies.infos[body] if bodies is not None else None
+            rows.append(
+                (
+                    pk,
+                    peer,
+                    status,
+                    body,
+                    info.encoding.value if info else prototype.encoding,
+                    info.segments if info else prototype.segments,
+                    error,
+                    line_of.get(peer, prototype.gateway_id),
+                )
+            )
+        rows.sort(key=lambda row: row[0])
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, peer, status, body, encoding, segments, error, "  # noqa: S608
+                f"gateway_id FROM {MESSAGES} WHERE campaign_id = %s ORDER BY id",
+                [prototype.campaign_id],
+            )
+            rows = cursor.fetchall()
     common = {
         "direction": prototype.direction,
         "created_at": prototype.created_at,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -13,11 +14,13 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from smsdesk.accounts import services as accounts
 from smsdesk.accounts.models import LineAssignment, Organisation
 from smsdesk.audit import services as audit
 from smsdesk.audit.models import Action
 from smsdesk.core import text
 from smsdesk.core.errors import ServiceError, collect
+from smsdesk.gateways import registry
 from smsdesk.messaging import gateway_state, lines
 
 MAX_NAME = 100
@@ -132,36 +135,94 @@ def set_active(org: Organisation, *, active: bool) -> Organisation:
     return org
 
 
+def check_senders(value: object) -> str:
+    """A shared line's sender names or numbers for one organisation, separated by commas
+    (the first sends): each a number (up to 20 digits, + allowed) or a name of 1 to 11
+    letters, digits, space, . _ -."""
+    names = [n.strip() for n in str(value or "").split(",") if n.strip()]
+    if not names:
+        raise OrganisationError(
+            _(
+                "A shared line needs this organisation's sender name or number "
+                "(e.g. CABINET or +33612345678)."
+            ),
+            field="sender",
+        )
+    for name in names:
+        if not registry.SENDER.fullmatch(name):
+            raise OrganisationError(
+                _(
+                    "“%(name)s” is not a sender: a number (up to 20 digits) or a name of 1 to "
+                    "11 letters, digits, spaces, . _ -."
+                )
+                % {"name": name[:40]},
+                field="sender",
+            )
+    return ",".join(names)
+
+
 @transaction.atomic
-def assign_line(org: Organisation, line: str) -> LineAssignment:
-    """Give line `line` (a gateway of SMSDESK_GATEWAYS, by name) to `org`."""
-    names = [s.name for s in gateway_state.configured()]
-    if line not in names:
+def assign_line(
+    org: Organisation, line: str, *, share: bool = False, sender: str = ""
+) -> LineAssignment:
+    """Give line `line` (a gateway of SMSDESK_GATEWAYS, by name) to `org`: to it alone, or
+    with `share` beside the organisations it has already, `org` sending and receiving with
+    its own `sender` names or numbers (messaging/lines.py). A line of a kind with one number
+    (a modem) cannot be shared; nor one whose organisations the configuration names."""
+    specs = {s.name: s for s in gateway_state.configured()}
+    spec = specs.get(line)
+    if spec is None:
         raise OrganisationError(
             _("No line named “%(line)s”. Lines: %(names)s.")
-            % {"line": str(line)[:50], "names": ", ".join(names)},
+            % {"line": str(line)[:50], "names": ", ".join(specs)},
             field="line",
         )
+    if not share:
+        LineAssignment.objects.filter(line=line).exclude(organisation=org).delete()
+        assignment, _created = LineAssignment.objects.update_or_create(
+            line=line, organisation=org, defaults={"sender": ""}
+        )
+        return assignment
+    if not registry.shareable(spec.kind):
+        raise OrganisationError(
+            _(
+                "The line %(line)s is a %(kind)s: it has one number and cannot tell which "
+                "organisation an SMS was sent to, so it cannot be shared. Give it to one "
+                "organisation, or share an SMPP line or an HTTP provider."
+            )
+            % {"line": line, "kind": spec.kind},
+            field="line",
+        )
+    if spec.org:
+        raise OrganisationError(
+            _(
+                "The configuration (SMSDESK_GATEWAYS, org=) says whose line %(line)s is: "
+                "share it there (org=a,b&sender.a=NAME&sender.b=NAME)."
+            )
+            % {"line": line},
+            field="line",
+        )
+    names = check_senders(sender)
+    taken = {
+        registry.norm_sender(n)
+        for other in LineAssignment.objects.filter(line=line).exclude(organisation=org)
+        for n in other.sender.split(",")
+        if n.strip()
+    }
+    if any(registry.norm_sender(n) in taken for n in names.split(",")):
+        raise OrganisationError(
+            _("Another organisation of the line %(line)s already has this sender.")
+            % {"line": line},
+            field="sender",
+        )
     assignment, _created = LineAssignment.objects.update_or_create(
-        line=line, defaults={"organisation": org}
+        line=line, organisation=org, defaults={"sender": names}
     )
     return assignment
 
 
-MAX_QUOTA = 100_000_000
-
-
-def _check_quota(value: object, field: str) -> int:
-    text_value = str(value if value is not None else "").strip()
-    if not text_value:
-        return 0
-    if not (text_value.isascii() and text_value.isdigit()) or int(text_value) > MAX_QUOTA:
-        raise OrganisationError(
-            _("A quota is a whole number of SMS parts from 0 (no limit) to %(max)d.")
-            % {"max": MAX_QUOTA},
-            field=field,
-        )
-    return int(text_value)
+MAX_QUOTA = accounts.MAX_QUOTA
+_check_quota = accounts.check_quota  # one rule for an organisation's quota and a user's
 
 
 def _check_recipients(value: object, field: str) -> int:
@@ -307,14 +368,30 @@ def overview() -> list[dict]:
         .order_by()
     )
     owners = lines.owners()
+    shared = lines.shared()
     return [
         {
             "org": org,
             "sent_this_month": sent.get(org.pk, 0),
             "parts_this_month": parts.get(org.pk, 0),
             "parts_by_line": sorted(by_line.get(org.pk, {}).items()),
-            "lines": sorted(name for name, owner in owners.items() if owner == org.pk),
+            "lines": sorted(lines_text(org.pk, owners, shared)),
             "users": users.get(org.pk, 0),
         }
         for org in organisations()
     ]
+
+
+def lines_text(org_id: int, owners: dict[str, int], shared: dict[str, Any]) -> list[str]:
+    """`org`'s lines as the platform shows them: a shared line with its senders,
+    "garage (shared: GARAGE)"."""
+    found = []
+    for name, owner in owners.items():
+        senders = next((s for o, s in shared.get(name, ()) if o == org_id), None)
+        if senders is not None:
+            found.append(
+                _("%(line)s (shared: %(senders)s)") % {"line": name, "senders": ", ".join(senders)}
+            )
+        elif owner == org_id and name not in shared:
+            found.append(name)
+    return found

@@ -5,6 +5,8 @@ anyone else)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
@@ -79,15 +81,18 @@ def resume(request: HttpRequest, slug: str) -> HttpResponse:
 def assign_line(request: HttpRequest, slug: str) -> HttpResponse:
     org = _org(request, slug)
     line = request.POST.get("line", "")[:60]
-    try:
-        organisations.assign_line(org, line)
-    except ServiceError as e:
-        messages.error(request, e.message)
-    else:
-        messages.success(
-            request, _("The line %(line)s belongs to %(slug)s.") % {"line": line, "slug": org.slug}
-        )
-    return redirect("platform:home")
+    share = bool(request.POST.get("share"))
+    sender = request.POST.get("sender", "")[:100]
+    return _apply(
+        request,
+        lambda: organisations.assign_line(org, line, share=share, sender=sender),
+        lambda: (
+            _("The line %(line)s is shared; %(slug)s sends with %(sender)s.")
+            % {"line": line, "slug": org.slug, "sender": sender}
+            if share
+            else _("The line %(line)s belongs to %(slug)s.") % {"line": line, "slug": org.slug}
+        ),
+    )
 
 
 @require_POST
@@ -114,24 +119,36 @@ def create_admin(request: HttpRequest, slug: str) -> HttpResponse:
     return redirect("platform:home")
 
 
+def _apply(
+    request: HttpRequest, change: Callable[[], object], done: Callable[[], str]
+) -> HttpResponse:
+    """Run one of the organisation's settings forms: `change` calls the service (which
+    raises a ServiceError, or several in `errors`, on a wrong value); each error is shown,
+    else `done()` says what is now set; back to the platform home either way."""
+    try:
+        change()
+    except ServiceError as e:
+        for err in getattr(e, "errors", [e]):
+            messages.error(request, err.message)
+    else:
+        messages.success(request, done())
+    return redirect("platform:home")
+
+
 @require_POST
 def quota(request: HttpRequest, slug: str) -> HttpResponse:
     """The SMS parts the organisation may send per day and per month, the recipients per
     day (0: no limit)."""
     org = _org(request, slug)
-    try:
-        organisations.set_quota(
+    return _apply(
+        request,
+        lambda: organisations.set_quota(
             org,
             per_day=request.POST.get("per_day", "")[:20],
             per_month=request.POST.get("per_month", "")[:20],
             recipients_per_day=request.POST.get("recipients_per_day", "")[:20],
-        )
-    except ServiceError as e:
-        for err in getattr(e, "errors", [e]):
-            messages.error(request, err.message)
-    else:
-        messages.success(
-            request,
+        ),
+        lambda: (
             _(
                 "Quotas of %(slug)s: %(day)s a day, %(month)s a month; "
                 "recipients per day: %(recipients)s."
@@ -141,9 +158,9 @@ def quota(request: HttpRequest, slug: str) -> HttpResponse:
                 "day": org.quota_day or _("no limit"),
                 "month": org.quota_month or _("no limit"),
                 "recipients": org.recipients_day or _("no limit"),
-            },
-        )
-    return redirect("platform:home")
+            }
+        ),
+    )
 
 
 @require_POST
@@ -151,26 +168,22 @@ def retention(request: HttpRequest, slug: str) -> HttpResponse:
     """How long the organisation's messages, calls and audit entries are kept (0: the
     platform's), and whether they are then deleted or masked."""
     org = _org(request, slug)
-    try:
-        organisations.set_retention(
+    return _apply(
+        request,
+        lambda: organisations.set_retention(
             org,
             months=request.POST.get("retention_months", "")[:20],
             mode=request.POST.get("retention_mode", "")[:20],
-        )
-    except ServiceError as e:
-        for err in getattr(e, "errors", [e]):
-            messages.error(request, err.message)
-    else:
-        messages.success(
-            request,
+        ),
+        lambda: (
             _("Retention of %(slug)s: %(months)s, then %(mode)s.")
             % {
                 "slug": org.slug,
                 "months": retention_text(org),
                 "mode": org.get_retention_mode_display(),
-            },
-        )
-    return redirect("platform:home")
+            }
+        ),
+    )
 
 
 @require_POST

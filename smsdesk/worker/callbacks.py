@@ -87,6 +87,7 @@ def record(line: str, items: Sequence[CallbackItem], *, now: datetime | None = N
                     received_at=event.received_at,
                     concat=event.concat,
                     delivery_id=event.delivery_id,
+                    destination=event.destination,
                 )
             elif isinstance(event, StatusReport):
                 outbox.record_reports([event], now=now)

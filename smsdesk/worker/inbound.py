@@ -65,6 +65,7 @@ class EventHandler:
                 received_at=event.received_at,
                 concat=event.concat,
                 delivery_id=event.delivery_id,
+                destination=event.destination,
             )
         elif isinstance(event, IncomingCall):
             calls_services.receive_call(gateway=event.gateway, caller=event.caller, at=event.at)

@@ -48,6 +48,7 @@ from smsdesk.mail.delivery import Sender as MailSender
 from smsdesk.messaging import (
     gateway_state,
     lifecycle,
+    lines,
     outbox,
     receiving,
     recurring,
@@ -481,6 +482,8 @@ class GatewayRunner(threading.Thread):
                     now=timezone.now(),
                 )
                 self.holding = frozenset(c.sms.id for c in claimed)
+        # a line shared by several organisations: each message with its organisation's sender
+        claimed = lines.with_senders(self.gateway.name, claimed)
         if not claimed:
             self._answered()
             return 0

@@ -41,6 +41,7 @@ POST_ONLY = (
     "change_role",
     "reactivate",
     "reset_password",
+    "user_quota",  # a user's own quota (the users page)
     "notifications",  # the notices settings form of "Mon compte"
     "preferences",
     "test_send",

@@ -12,13 +12,13 @@ import time
 import pytest
 from django.db import connection
 from django.test import Client
-from django.utils import translation
+from django.utils import timezone, translation
 
 from smsdesk.accounts import services, tokens
-from smsdesk.accounts.models import ApiToken, User
+from smsdesk.accounts.models import ApiToken, LineAssignment, Organisation, User
 from smsdesk.core.groupcommit import GroupCommit
 from smsdesk.messaging import errors, sending
-from smsdesk.messaging.models import Campaign, Message
+from smsdesk.messaging.models import Campaign, GatewayState, Message
 
 SEND = {"to": ["0612345678"], "text": "Bonjour"}
 
@@ -132,3 +132,51 @@ def test_the_rate_counts_what_other_processes_took(operator: User, settings) -> 
     ApiToken.objects.filter(id=token.id).update(rate_second=int(time.time()) - 5)
     tokens.forget()
     assert client.get("/api/v1/messages").status_code == 200  # a new second, a new count
+
+
+@pytest.mark.django_db
+def test_a_line_paused_or_given_away_elsewhere_counts_at_the_next_send(  # type: ignore[no-untyped-def]
+    operator: User, settings
+) -> None:
+    # A send reads its organisation's lines once (issue 19): still at every send, so an
+    # administrator's pause or assignment in another process (no signal here) counts at once.
+    settings.SMSDESK_GATEWAYS = [
+        "free=simulator?priority=1&delivery_delay=0",
+        "orange=simulator?priority=5&delivery_delay=0",
+    ]
+    _t, raw = services.create_token(user=operator)
+    client = bearer(raw)
+
+    def line_of_next_send() -> str:
+        answer = client.post("/api/v1/messages", SEND, content_type="application/json")
+        assert answer.status_code == 201, answer.content
+        [shown] = answer.json()["messages"]
+        stored = Message.objects.get(id=shown["id"])
+        assert (shown["line"], shown["status"]) == (stored.gateway_id, stored.status)
+        return stored.gateway_id
+
+    assert line_of_next_send() == "orange"  # the highest priority
+    GatewayState.objects.filter(name="orange").update(paused_at=timezone.now())
+    assert line_of_next_send() == "free"
+    GatewayState.objects.filter(name="orange").update(paused_at=None)
+    assert line_of_next_send() == "orange"
+    other = Organisation.objects.bulk_create([Organisation(name="Other", slug="other")])[0]
+    LineAssignment.objects.bulk_create([LineAssignment(line="orange", organisation=other)])
+    assert line_of_next_send() == "free"  # orange is another organisation's now
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refusal_alone_in_its_group_keeps_nothing_and_reaches_its_thread() -> None:
+    # a group of one runs without a savepoint: its refusal rolls back the transaction
+    group = GroupCommit()
+
+    def written_then_refused() -> None:
+        sending.create_campaign(author=None, body="y", to=["0612345678"])
+        raise errors.EmptyText("refused after its writes")
+
+    with pytest.raises(errors.EmptyText):
+        group.run(written_then_refused)
+    campaign = group.run(lambda: sending.create_campaign(author=None, body="x", to=["0612345679"]))
+    assert (group.batches, group.jobs) == (2, 2)
+    assert list(Campaign.objects.values_list("id", flat=True)) == [campaign.id]
+    assert Message.objects.get().peer == "+33612345679"

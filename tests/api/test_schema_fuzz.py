@@ -18,7 +18,6 @@ import pytest
 import schemathesis
 from django.core import signals
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, example, given, settings
@@ -27,6 +26,7 @@ from hypothesis import strategies as st
 from smsdesk.accounts import services as accounts
 from smsdesk.accounts.models import User
 from smsdesk.api.endpoints import api
+from smsdesk.core.handler import SmsdeskWSGIHandler
 from smsdesk.directory import services as directory
 from smsdesk.messaging import autoreplies, recurring, sending
 from smsdesk.messaging.models import Conversation
@@ -35,7 +35,7 @@ from smsdesk.webhooks import services as webhooks
 
 # The schema as the server publishes it (/api/v1/openapi.json).
 schema = schemathesis.openapi.from_dict(api.get_openapi_schema(path_prefix="/api/v1/"))
-schema.app = WSGIHandler()
+schema.app = SmsdeskWSGIHandler()  # production's, with the API's own middleware chain
 
 CHECKS = [
     schemathesis.checks.not_a_server_error,

@@ -6,14 +6,19 @@ import pytest
 from django.utils import timezone
 
 from smsdesk.core import tenancy
-from smsdesk.core.bulk import insert_rows, select_among
-from smsdesk.messaging.models import Conversation, Message
+from smsdesk.core.bulk import SMALL, insert_one, insert_rows, select_among
+from smsdesk.messaging.models import Campaign, Conversation, Message
 
 AWKWARD = ["tab\there", "back\\slash \\N", "new\nline\r\nCRLF", "\\.", "é😀 « » {x}", ""]
 
 
+# a few rows: one plain INSERT; more: COPY on PostgreSQL (both must store the same)
+SIZES = pytest.mark.parametrize("copies", [1, SMALL // len(AWKWARD) + 1])
+
+
 @pytest.mark.django_db
-def test_awkward_text_goes_in_as_it_was() -> None:
+@SIZES
+def test_awkward_text_goes_in_as_it_was(copies: int) -> None:
     # COPY's text format on PostgreSQL: each of these must be escaped, or it breaks the row
     now = timezone.now()
     template = Message(
@@ -23,7 +28,7 @@ def test_awkward_text_goes_in_as_it_was() -> None:
         status_at=now,
         organisation=tenancy.sole_organisation(),
     )
-    rows = [(f"+3361234567{i}", "queued", text) for i, text in enumerate(AWKWARD)]
+    rows = [(f"+336123456{i:02d}", "queued", text) for i, text in enumerate(AWKWARD * copies)]
     insert_rows(Message, template, ["peer", "status", "error"], rows)
     stored = dict(Message.objects.values_list("peer", "error"))
     assert stored == {peer: text for peer, _s, text in rows}
@@ -32,7 +37,8 @@ def test_awkward_text_goes_in_as_it_was() -> None:
 
 
 @pytest.mark.django_db
-def test_an_upsert_updates_existing_rows_and_adds_new_ones() -> None:
+@pytest.mark.parametrize("more", [0, SMALL])
+def test_an_upsert_updates_existing_rows_and_adds_new_ones(more: int) -> None:
     now = timezone.now()
     Conversation.objects.create(peer="+33612345670", last_at=now, last_body="old", unread_count=3)
     template = Conversation(
@@ -42,10 +48,12 @@ def test_an_upsert_updates_existing_rows_and_adds_new_ones() -> None:
         Conversation,
         template,
         ["peer", "last_body"],
-        [("+33612345670", "new\tone"), ("+33612345671", "other\\")],
+        [("+33612345670", "new\tone"), ("+33612345671", "other\\")]
+        + [(f"+336000000{i:02d}", "") for i in range(more)],
         conflict=["organisation", "peer"],
         update=["last_at", "last_body", "last_direction"],
     )
+    Conversation.objects.filter(peer__startswith="+336000000").delete()
     got = {c.peer: (c.last_body, c.unread_count) for c in Conversation.objects.all()}
     assert got == {"+33612345670": ("new\tone", 3), "+33612345671": ("other\\", 0)}
     # twice in one transaction: the temporary table of the first call is gone
@@ -95,3 +103,38 @@ def test_select_among_reads_json_keys_in_the_database() -> None:
         ("A", "Lyon", "5", None),
         ("B", None, None, None),
     ]
+
+
+@pytest.mark.django_db
+def test_a_few_rows_return_what_was_written_and_more_return_nothing() -> None:
+    now = timezone.now()
+    template = Message(
+        direction="out",
+        body="b",
+        created_at=now,
+        status_at=now,
+        organisation=tenancy.sole_organisation(),
+    )
+    few = [(f"+3361234560{i}", "queued") for i in range(3)]
+    written = insert_rows(Message, template, ["peer", "status"], few, returning=["id", "peer"])
+    assert written is not None
+    assert sorted(written) == sorted(Message.objects.values_list("id", "peer"))
+    many = [(f"+336123457{i:02d}", "queued") for i in range(SMALL + 1)]
+    assert insert_rows(Message, template, ["peer", "status"], many, returning=["id"]) is None
+    assert Message.objects.count() == 3 + SMALL + 1
+
+
+@pytest.mark.django_db
+def test_insert_one_saves_as_save_does() -> None:
+    org = tenancy.sole_organisation()
+    campaign = Campaign(
+        organisation=org, body="Bonjour", send_at=timezone.now(), targets={"numbers": 1}
+    )
+    insert_one(campaign)
+    assert campaign.pk is not None and not campaign._state.adding
+    stored = Campaign.objects.get(pk=campaign.pk)
+    assert stored.created_at is not None  # auto_now_add, as save() would
+    assert (stored.body, stored.targets, stored.tag) == ("Bonjour", {"numbers": 1}, "")
+    campaign.tag = "x"
+    campaign.save(update_fields=["tag"])  # an instance saved like any other
+    assert Campaign.objects.get(pk=campaign.pk).tag == "x"

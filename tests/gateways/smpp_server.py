@@ -15,6 +15,7 @@ Prints `port N` on its first line, then answers commands on stdin, one a line, e
     nextid ID               the next submit_sm accepted gets this message_id
     receipt ID              send a DELIVRD receipt for ID now (an id nobody was given yet)
     multipart SENDER REF ORDER TEXT|TEXT|...  a long SMS by UDH, its parts in ORDER (e.g. 3,1,2)
+    mo SENDER DEST TEXT...  an SMS from SENDER addressed to DEST (a sender name or number)
     stats                   {"received", "acked", "enquiries", "outstanding",
                             "max_outstanding", "binds", "unacked"}
 
@@ -130,11 +131,12 @@ class Conn(asyncio.Protocol):
         out: list[bytes],
         ton: int = 1,
         coding: int = 0,
+        destination: str = "MYSHOP",
     ) -> None:
         seq = next(self.seq) + 1_000_000
         data = smpp34.DeliverSm(
             source,
-            "MYSHOP",
+            destination,
             short,
             source_addr_ton=ton,
             source_addr_npi=1,
@@ -285,6 +287,15 @@ async def commands(state: State) -> None:
                 udh = bytes((5, 0, 3, ref, len(texts), seq))
                 body = udh + texts[seq - 1].encode("utf-16-be")
                 target.deliver(body, source=sender.lstrip("+"), esm=0x40, out=out, coding=8)
+        elif cmd == "mo" and target is not None:  # mo SENDER DESTINATION TEXT...
+            target.deliver(
+                " ".join(args[2:]).encode("utf-16-be"),
+                source=args[0].lstrip("+"),
+                esm=0,
+                out=out,
+                coding=8,
+                destination=args[1],
+            )
         elif cmd == "stats":
             reply = "ok " + json.dumps(
                 {

@@ -94,6 +94,14 @@ def test_twilio_posts_a_form_with_basic_auth() -> None:
     assert p.seen[0].form() == {"To": "+33612345678", "Body": "Bonjour", "From": "+33700000000"}
 
 
+def test_a_shared_line_sends_each_message_with_its_organisations_sender() -> None:
+    with serving("twilio", secret="tok") as p:
+        gateway = line(f"tw=twilio://AC1:tok@127.0.0.1:{p.port}?tls=0&from=%2B33700000000")
+        gateway.send_many([OutboundSMS(id=4, to="+33612345678", text="x", sender="GARAGE")])
+        gateway.send_many([sms(5)])
+    assert [seen.form()["From"] for seen in p.seen] == ["GARAGE", "+33700000000"]
+
+
 def test_a_twilio_refusal_is_a_failure_with_its_code() -> None:
     answer = (
         400,

@@ -150,6 +150,29 @@ def test_a_received_sms_by_twilio_goes_into_the_discussion_and_stop_is_honoured(
 
 
 @pytest.mark.django_db
+def test_a_shared_twilio_line_stores_an_sms_in_the_organisation_it_was_sent_to(
+    twilio, settings
+) -> None:  # type: ignore[no-untyped-def]
+    from smsdesk.accounts.models import Organisation
+    from smsdesk.core import tenancy
+
+    settings.SMSDESK_GATEWAYS = [
+        f"tw=twilio://AC1:tok@127.0.0.1:{twilio.port}?tls=0&from=%2B33700000000"
+        "&org=a,b&sender.a=%2B33700000001&sender.b=%2B33700000002"
+    ]
+    tenancy.sole_organisation()
+    a = Organisation.objects.create(name="A", slug="a")
+    b = Organisation.objects.create(name="B", slug="b")
+    fields = {"MessageSid": "SMin2", "From": "+33611111111", "To": "+33700000002"}
+    answer = twilio_post(Client(), {**fields, "Body": "STOP", "SmsStatus": "received"})
+    assert answer.status_code == 200
+    assert Message.objects.for_org(b).filter(direction="in", body="STOP").exists()
+    assert OptOut.objects.for_org(b).filter(number="+33611111111").exists()
+    assert not OptOut.objects.for_org(a).exists()
+    assert not Message.objects.for_org(a).filter(direction="in").exists()
+
+
+@pytest.mark.django_db
 def test_a_signed_smsgate_sms_appears_once_even_when_replayed(twilio) -> None:  # type: ignore[no-untyped-def]
     envelope = {
         "deviceId": "dev1",

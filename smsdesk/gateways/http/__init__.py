@@ -110,7 +110,7 @@ def build_twilio(spec: GatewaySpec) -> HttpGateway:
     return gateway
 
 
-@register("smsgate")
+@register("smsgate", shareable=False)  # an Android phone: one SIM
 def build_smsgate(spec: GatewaySpec) -> HttpGateway:
     """`smsgate://LOGIN:PASSWORD@host[:port][/path]?tls=0&signing_key=…&sim=1`."""
     from smsdesk.gateways.http import smsgate

@@ -172,7 +172,7 @@ class HttpGateway(Gateway):
 
     def _attempt(self, sms: OutboundSMS) -> SendResult | None:
         """One request for `sms`: its result, or None to send it again (after a 429)."""
-        request = self.provider.build(sms, self.sender)
+        request = self.provider.build(sms, sms.sender or self.sender)  # a shared line's org
         try:
             answer = self._exchange(
                 request, connect_timeout=self.connect_timeout, read_timeout=self.timeout

@@ -171,6 +171,7 @@ class Description:
     failed: frozenset[str] = frozenset({"failed", "undelivered"})
     # Received-SMS callbacks.
     inbound_from: str = "from"
+    inbound_to: str = "to"  # the number or name it was sent to (a shared line's sender)
     inbound_text: str = "text"
     inbound_id: str = "id"
     # Flash SMS: the fields added to the request for a class 0 message (empty: not offered).
@@ -287,6 +288,7 @@ class Description:
                     sender=_e164(sender),
                     text=text,
                     delivery_id=f"{self.name}:{sms_id}" if key else "",
+                    destination=_plain(dig(params, self.inbound_to)) or "",
                 ),
             )
         raise BadCallback("neither a delivery state nor a received SMS")

@@ -292,6 +292,7 @@ def twilio(target: str, options: dict[str, str], take: Any) -> tuple[Description
         delivered=frozenset({"delivered"}),
         failed=frozenset({"failed", "undelivered"}),
         inbound_from="From",
+        inbound_to="To",
         inbound_text="Body",
         inbound_id="MessageSid",
         callback_answer=(
@@ -352,6 +353,7 @@ def custom(options: dict[str, str], take: Any) -> tuple[Description, str]:
         status_state=take(options, "status_state") or "status",
         status_error=take(options, "status_error"),
         inbound_from=take(options, "inbound_from") or "from",
+        inbound_to=take(options, "inbound_to") or "to",
         inbound_text=take(options, "inbound_text") or "text",
         inbound_id=take(options, "inbound_id") or "id",
         flash_fields=flash_fields,

@@ -18,7 +18,7 @@ __all__ = ["ModemGateway", "Timeouts", "build_modem"]
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
-@register("modem")
+@register("modem", shareable=False)
 def build_modem(spec: GatewaySpec) -> ModemGateway:
     """`modem:DEVICE?pin=&baud=&smsc=&hangup=&report=&health_every=&timeout=&send_timeout=`"""
     if not spec.target:

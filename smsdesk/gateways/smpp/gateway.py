@@ -326,7 +326,7 @@ class SmppGateway(Gateway):
                     seq = s.next_sequence()
                     data = pdu.submit_sm(
                         seq,
-                        self.config.addressing,
+                        pdu.addressing_for(self.config.addressing, job.sms.sender),
                         job.sms.to,
                         job.encoded,
                         part,
@@ -469,7 +469,16 @@ class SmppGateway(Gateway):
         concat = Concat(*deliver.concat) if deliver.concat else None
         if concat is not None and not (1 <= concat.seq <= concat.total):
             concat = None
-        self.emit(InboundSMS(self.name, deliver.source, deliver.text, concat=concat, handle=handle))
+        self.emit(
+            InboundSMS(
+                self.name,
+                deliver.source,
+                deliver.text,
+                concat=concat,
+                handle=handle,
+                destination=deliver.destination,
+            )
+        )
 
     def acknowledge(self, events: Sequence[GatewayEvent]) -> None:
         answers: dict[tuple[Session, int], list[int]] = {}

@@ -329,6 +329,7 @@ class Deliver:
     receipt: Receipt | None
     text: str
     concat: tuple[int, int, int] | None
+    destination: str = ""  # the address it was sent to (a shared line's sender)
 
 
 def parse_deliver_sm(data: bytes) -> Deliver:
@@ -354,4 +355,22 @@ def parse_deliver_sm(data: bytes) -> Deliver:
     if pdu.source_addr_ton == 1 and source.isdigit():
         source = "+" + source
     text = "" if receipt else decode_text(body, pdu.data_coding)
-    return Deliver(pdu.sequence_number, source, pdu.source_addr_ton, receipt, text, concat)
+    destination = pdu.destination_addr
+    if pdu.dest_addr_ton == 1 and destination.isdigit():
+        destination = "+" + destination
+    return Deliver(
+        pdu.sequence_number, source, pdu.source_addr_ton, receipt, text, concat, destination
+    )
+
+
+def addressing_for(addressing: Addressing, sender: str) -> Addressing:
+    """`addressing` with `sender` as the source (a shared line's organisation: a number, or
+    an alphanumeric name; its TON/NPI as for the line's own `source=`)."""
+    if not sender or sender == addressing.source:
+        return addressing
+    digits = sender.lstrip("+")
+    if digits.isdigit():
+        ton, npi = (1, 1) if sender.startswith("+") or len(digits) > 8 else (3, 0)
+    else:
+        digits, ton, npi = sender, 5, 0
+    return Addressing(digits, ton, npi, addressing.system_type, addressing.registered)

@@ -8,7 +8,8 @@ from smsdesk.core.errors import ServiceError
 
 class Command(BaseCommand):
     help = (
-        "Change a user's email address, email copies of received SMS, signature or two-factor rule."
+        "Change a user's email address, email copies of received SMS, signature, two-factor "
+        "rule or SMS quota."
     )
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
@@ -47,6 +48,17 @@ class Command(BaseCommand):
             "--no-require-2fa", dest="require_2fa", action="store_false", help="stop asking"
         )
 
+        s.add_argument(
+            "--quota-day",
+            metavar="N",
+            help="SMS parts this user may send per day (0: no limit of their own)",
+        )
+        s.add_argument(
+            "--quota-month",
+            metavar="N",
+            help="SMS parts this user may send per month (0: no limit of their own)",
+        )
+
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
         user = User.objects.filter(username=opts["username"]).first()
         if user is None:
@@ -62,6 +74,10 @@ class Command(BaseCommand):
                 services.set_signature(user=user, signature=opts["signature"])
             if opts["require_2fa"] is not None:
                 services.set_require_2fa(user=user, required=opts["require_2fa"])
+            if opts["quota_day"] is not None or opts["quota_month"] is not None:
+                services.set_user_quota(
+                    by=None, user=user, per_day=opts["quota_day"], per_month=opts["quota_month"]
+                )
         except ServiceError as e:
             raise CommandError(str(e.message)) from None
         self.stdout.write(
@@ -73,3 +89,12 @@ class Command(BaseCommand):
                 "two": _("required") if user.require_2fa else _("optional"),
             }
         )
+        if user.quota_day or user.quota_month:
+            self.stdout.write(
+                _("Quota of %(name)s: %(day)s SMS parts a day, %(month)s a month.")
+                % {
+                    "name": user.username,
+                    "day": user.quota_day or _("no limit"),
+                    "month": user.quota_month or _("no limit"),
+                }
+            )

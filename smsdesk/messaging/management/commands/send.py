@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from smsdesk.accounts.cli import add_org_argument, organisation_from
+from smsdesk.accounts.models import User
 from smsdesk.core.errors import ServiceError
 from smsdesk.directory import imports
 from smsdesk.directory import services as directory
@@ -35,6 +36,13 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--group", action="append", default=[], metavar="NAME", help="a group (repeatable)"
+        )
+        parser.add_argument(
+            "--as",
+            dest="as_user",
+            metavar="USERNAME",
+            help="send as this user of the organisation (their own quota applies; the "
+            "author shown on the messages)",
         )
         parser.add_argument(
             "--text",
@@ -98,6 +106,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
         org = organisation_from(opts)
+        opts["author"] = _author(opts["as_user"], org)
         if opts["every"]:
             return self._repeat(opts, org)
         for name in ("on", "day", "until", "times"):
@@ -123,7 +132,7 @@ class Command(BaseCommand):
                     self.stderr.write(imports.rejected_line(rejected))
             targets = _targets(opts, org)
             campaign = sending.create_campaign(
-                author=None,
+                author=opts["author"],
                 org=org,
                 body=opts["text"],
                 targets=targets,
@@ -143,7 +152,7 @@ class Command(BaseCommand):
             code = 2 if e.code in ("quota_exceeded", "recipient_limit_exceeded") else 1
             raise CommandError(str(e.message), returncode=code) from None
         when = timezone.localtime(campaign.send_at).strftime("%Y-%m-%d %H:%M")
-        for m in campaign.created_messages:  # type: ignore[attr-defined]
+        for m in campaign.created_messages:
             self.stdout.write(f"{m.id}\t{m.peer}\t{m.status}\t{when}")
         if warning := sending.blocked_warning(campaign):
             self.stderr.write(warning)
@@ -161,7 +170,7 @@ class Command(BaseCommand):
                 times=opts["times"],
             )
             rec = recurring.create_recurrence(
-                author=None,
+                author=opts["author"],
                 org=org,
                 body=opts["text"],
                 targets=_targets(opts, org),
@@ -178,6 +187,17 @@ class Command(BaseCommand):
             _("Recurring send %(id)d saved; next occurrence: %(when)s.")
             % {"id": rec.id, "when": when}
         )
+
+
+def _author(username: str | None, org):  # type: ignore[no-untyped-def]
+    if not username:
+        return None
+    user = User.objects.filter(username=username, organisation=org).first()
+    if user is None:
+        raise CommandError(
+            _("--as: no user named %(name)s in %(slug)s.") % {"name": username, "slug": org.slug}
+        )
+    return user
 
 
 def _targets(opts, org) -> Targets:  # type: ignore[no-untyped-def]

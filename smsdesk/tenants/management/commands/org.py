@@ -57,6 +57,18 @@ class Command(BaseCommand):
         assign = sub.add_parser("assign-line", help="give a line (a gateway) to an organisation")
         assign.add_argument("slug", metavar="SLUG")
         assign.add_argument("line", metavar="LINE")
+        assign.add_argument(
+            "--share",
+            action="store_true",
+            help="share the line with the organisations it has already (not a modem)",
+        )
+        assign.add_argument(
+            "--sender",
+            default="",
+            metavar="NAME",
+            help="with --share: this organisation's sender name(s) or number(s) on the line, "
+            "separated by commas (the first sends), e.g. GARAGE",
+        )
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
         try:
@@ -75,9 +87,9 @@ class Command(BaseCommand):
         self.stdout.write(org.slug)
 
     def _list(self, opts) -> None:  # type: ignore[no-untyped-def]
-        owners = lines.owners()
+        owners, shared = lines.owners(), lines.shared()
         for org in organisations.organisations():
-            mine = ",".join(sorted(n for n, o in owners.items() if o == org.pk)) or "-"
+            mine = ",".join(sorted(organisations.lines_text(org.pk, owners, shared))) or "-"
             state = "active" if org.is_active else "suspended"
             self.stdout.write(f"{org.slug}\t{state}\t{mine}\t{org.name}")
 
@@ -114,7 +126,15 @@ class Command(BaseCommand):
 
     def _assign_line(self, opts) -> None:  # type: ignore[no-untyped-def]
         org = organisations.get_organisation(opts["slug"])
-        organisations.assign_line(org, opts["line"])
+        if opts["sender"] and not opts["share"]:
+            raise CommandError(_("--sender goes with --share."))
+        organisations.assign_line(org, opts["line"], share=opts["share"], sender=opts["sender"])
+        if opts["share"]:
+            self.stdout.write(
+                _("The line %(line)s is shared; %(slug)s sends with %(sender)s.")
+                % {"line": opts["line"], "slug": org.slug, "sender": opts["sender"]}
+            )
+            return
         self.stdout.write(
             _("The line %(line)s belongs to %(slug)s.") % {"line": opts["line"], "slug": org.slug}
         )

@@ -5,11 +5,11 @@ import threading
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.core.wsgi import get_wsgi_application
 from django.utils.translation import gettext as _
 from waitress.server import create_server
 
 from smsdesk.accounts.models import User
+from smsdesk.core.handler import SmsdeskWSGIHandler
 from smsdesk.gateways.base import GatewayError
 from smsdesk.gateways.registry import masked
 from smsdesk.worker.runtime import build_worker, stop_on_signals
@@ -39,7 +39,7 @@ class Command(BaseCommand):
             raise CommandError(str(e)) from None
         try:
             server = create_server(
-                get_wsgi_application(),
+                SmsdeskWSGIHandler(),  # the API's lean chain too (core/handler.py)
                 host=opts["host"],
                 port=opts["port"],
                 threads=opts["threads"],

@@ -22,6 +22,13 @@ class Command(BaseCommand):
         inbound = sub.add_parser("inbound", help="an SMS from a phone to the platform")
         inbound.add_argument("--from", dest="sender", required=True, metavar="NUMBER")
         inbound.add_argument("--text", required=True)
+        inbound.add_argument(
+            "--to",
+            default="",
+            metavar="SENDER",
+            help="the sender name or number it is addressed to (a line shared by several "
+            "organisations: whose it is)",
+        )
         inbound.add_argument("--gateway", help="simulator gateway name (default: the first)")
         call = sub.add_parser("call", help="a voice call from a phone to the platform's SIM")
         call.add_argument("--from", dest="sender", required=True, metavar="NUMBER")
@@ -63,7 +70,10 @@ class Command(BaseCommand):
         if opts["what"] == "call":
             store.put([simulator.injected_call(sender)])
         else:
-            store.put([simulator.injected_sms(sender, text)])
+            to = (opts.get("to") or "").strip()
+            if len(to) > 32 or control.has_controls(to):
+                raise CommandError(_("--to: a sender name or number, at most 32 characters."))
+            store.put([simulator.injected_sms(sender, text, to)])
         self.stdout.write(
             _("Injected into “%(name)s”: the running worker records it within a second.")
             % {"name": gateway}
