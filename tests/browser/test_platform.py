@@ -38,7 +38,7 @@ def test_the_provider_sets_up_a_customer_who_then_works_alone(page, settings) ->
     page.get_by_role("button", name="Créer", exact=True).click()
     expect(page.get_by_text("Organisation « Cabinet Martin » créée.")).to_be_visible()
     row = page.locator("tr", has_text="cabinet-martin").locator("xpath=following-sibling::tr[1]")
-    row.get_by_label("Ligne").select_option("martin")
+    row.get_by_label("Ligne", exact=True).select_option("martin")
     row.get_by_role("button", name="Attribuer la ligne").click()
     expect(page.get_by_text("La ligne martin appartient à cabinet-martin.")).to_be_visible()
     row = page.locator("tr", has_text="cabinet-martin").locator("xpath=following-sibling::tr[1]")
