@@ -270,19 +270,27 @@ def check_recipients_per_day(value: object) -> int:
 MAX_QUOTA = 100_000_000
 
 
-def check_quota(value: object, field: str) -> int:
-    """A quota of SMS parts (an organisation's, a user's): a whole number, 0 (or nothing)
-    for none."""
+def whole_limit(
+    value: object, field: str, refusal: str, error: type[ServiceError] = AccountError
+) -> int:
+    """A limit typed in a form or on the command line: a whole number from 0 (or nothing:
+    no limit) to MAX_QUOTA, else `error(refusal)` naming `field`."""
     text_value = str(value if value is not None else "").strip()
     if not text_value:
         return 0
     if not (text_value.isascii() and text_value.isdigit()) or int(text_value) > MAX_QUOTA:
-        raise AccountError(
-            _("A quota is a whole number of SMS parts from 0 (no limit) to %(max)d.")
-            % {"max": MAX_QUOTA},
-            field=field,
-        )
+        raise error(refusal, field=field)
     return int(text_value)
+
+
+def check_quota(value: object, field: str) -> int:
+    """A quota of SMS parts (an organisation's, a user's)."""
+    return whole_limit(
+        value,
+        field,
+        _("A quota is a whole number of SMS parts from 0 (no limit) to %(max)d.")
+        % {"max": MAX_QUOTA},
+    )
 
 
 @transaction.atomic

@@ -226,16 +226,13 @@ _check_quota = accounts.check_quota  # one rule for an organisation's quota and 
 
 
 def _check_recipients(value: object, field: str) -> int:
-    text_value = str(value if value is not None else "").strip()
-    if not text_value:
-        return 0
-    if not (text_value.isascii() and text_value.isdigit()) or int(text_value) > MAX_QUOTA:
-        raise OrganisationError(
-            _("A limit of recipients per day is a whole number from 0 (no limit) to %(max)d.")
-            % {"max": MAX_QUOTA},
-            field=field,
-        )
-    return int(text_value)
+    return accounts.whole_limit(
+        value,
+        field,
+        _("A limit of recipients per day is a whole number from 0 (no limit) to %(max)d.")
+        % {"max": MAX_QUOTA},
+        OrganisationError,
+    )
 
 
 @transaction.atomic
