@@ -22,6 +22,7 @@ import pstats
 import re
 import threading
 import time
+from datetime import datetime, timedelta
 
 import _setup  # the checkout on sys.path, a fresh database (bench/_setup.py)
 
@@ -44,6 +45,13 @@ def main() -> None:
         type=float,
         default=0.0,
         help="Kannel's end-to-end msg/s measured in this session, for the ratio",
+    )
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        help="delivered messages written first, spread over the past year (the partitioned "
+        "table's older months: issue 23)",
     )
     parser.add_argument(
         "--sql-profile",
@@ -71,6 +79,8 @@ def main() -> None:
         batch_size=2000,
     )
     now = timezone.now()
+    if args.history:
+        write_history(args.history, gateway_row, now)
     t0 = time.perf_counter()
     created = Message.objects.bulk_create(
         [
@@ -115,7 +125,7 @@ def main() -> None:
     if python_profile:
         pstats.Stats(python_profile).sort_stats("tottime").print_stats(25)
 
-    delivered = Message.objects.filter(status="delivered").count()
+    delivered = Message.objects.filter(status="delivered").count() - args.history
     handed = len(gateway.handed)
     assert delivered == handed == args.messages, (delivered, handed)
     rate = args.messages / drain_s
@@ -135,6 +145,38 @@ def main() -> None:
     print(f"RESULT {engine} {args.messages} {drain_s:.3f} {rate:.0f}")
     if args.sql_profile:
         profile.print(args.messages)
+
+
+def write_history(n: int, gateway_row: object, now: datetime) -> None:
+    """`n` delivered messages, one every (a year / n) back from now: on PostgreSQL partitioned
+    by month, each month's partition is made first (code before issue 23: one table)."""
+    from smsdesk.messaging.models import Message
+
+    start = now - timedelta(days=365)
+    try:
+        from smsdesk.messaging import partitions  # type: ignore[attr-defined]
+    except ImportError:  # one table
+        partitions = None
+    if partitions is not None:
+        partitions.ensure(since=start)
+    step = timedelta(days=365) / n
+    t0 = time.perf_counter()
+    for first in range(0, n, 10_000):
+        Message.objects.bulk_create(
+            [
+                Message(
+                    direction="out",
+                    status="delivered",
+                    peer=f"+3362{i % 100_000:07d}",
+                    gateway=gateway_row,
+                    body=f"History {i}",
+                    created_at=start + i * step,
+                    status_at=start + i * step,
+                )
+                for i in range(first, min(n, first + 10_000))
+            ]
+        )
+    print(f"history: {n:,} delivered messages over a year in {time.perf_counter() - t0:.1f} s")
 
 
 class SqlProfile:

@@ -331,6 +331,10 @@ def seed(
     rng = random.Random(rng_seed)
     now = timezone.now().replace(second=0, microsecond=0)
     start = now - timedelta(days=365)
+    # PostgreSQL: a partition for each month seeded (messaging/partitions.py), not the default's
+    from smsdesk.messaging import partitions
+
+    partitions.ensure(since=start)
     span = 365 * DAY - 3600  # nothing generated in the last hour but the sending campaign
     w = Writer(organisation.pk if organisation is not None else None)
     S, D = Message.Status, Message.Direction

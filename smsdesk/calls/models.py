@@ -13,8 +13,16 @@ class Call(OrgOwned):
     gateway = models.CharField(_("gateway"), max_length=50)
     at = models.DateTimeField(_("date"))
     # The automatic SMS answer to this call (SMSDESK_CALLS_AUTO_REPLY), if one was sent.
+    # No database constraint: on PostgreSQL the message table is partitioned by month, and a
+    # foreign key to it would need its whole key (messaging/partitions.py); Django's SET_NULL
+    # and the month's drop clear it.
     reply = models.ForeignKey(
-        "messaging.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "messaging.Message",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
 
     class Meta:

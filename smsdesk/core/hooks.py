@@ -45,3 +45,18 @@ def set_user_quota_use(use: Callable[[Any, list[Any]], dict[int, Any]]) -> None:
 
 def user_quota_use(org: Any, users: list[Any]) -> dict[int, Any]:
     return _user_quota_use[0](org, users) if _user_quota_use else {}
+
+
+# model -> (its partition column, `ranges(using, newest_first=...)`: contiguous [start, end)
+# ranges of that column covering every value, one per partition, in reading order; none
+# when the table is not partitioned). The lists read such a table's pages range by range
+# (core/lists.first_rows); messaging registers its message table (messaging/partitions.py).
+_partitioned: dict[type, tuple[str, Callable[..., Any]]] = {}
+
+
+def set_partitioned(model: type, column: str, ranges: Callable[..., Any]) -> None:
+    _partitioned[model] = (column, ranges)
+
+
+def partitioned(model: type) -> tuple[str, Callable[..., Any]] | None:
+    return _partitioned.get(model)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Model, QuerySet
@@ -42,7 +43,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from smsdesk.core import bounds
+from smsdesk.core import bounds, hooks
 from smsdesk.core.text import search_safe
 
 PAGE_SIZES = (10, 25, 50, 100)
@@ -246,20 +247,23 @@ def keyset_page(
         rows = rows[:per_page][::-1]
     else:
         rows = []
+    counted: list[int] = []
     if not rows:  # no cursor, or nothing left past it (rows deleted): the first page
-        rows = first_rows(ordered, per_page + 1)
+        rows = first_rows(ordered, per_page + 1, counted)
         has_previous, has_next = False, len(rows) > per_page
         rows = rows[:per_page]
     page = Page(rows=rows, per_page=per_page, has_previous=has_previous, has_next=has_next)
     if rows:
         page.previous_cursor = encode_cursor(order, _values(rows[0], order))
         page.next_cursor = encode_cursor(order, _values(rows[-1], order))
-    if count:
+    if count and counted and counted[0] <= COUNT_CAP:  # the first page read them all
+        page.count, page.count_exact, page.count_estimated = counted[0], True, False
+    elif count:
         page.count, page.count_exact, page.count_estimated = bounded_count(queryset)
     return page
 
 
-def first_rows(queryset: QuerySet, n: int) -> list:
+def first_rows(queryset: QuerySet, n: int, counted: list[int] | None = None) -> list:
     """The first `n` rows of the ordered `queryset`, in two reads: their primary keys (the
     conditions and the sort on narrow rows), then those rows whole, with what the page shows
     beside each (a number's contact name, an author).
@@ -268,14 +272,132 @@ def first_rows(queryset: QuerySet, n: int) -> list:
     sorts them: a name searched in the Sent list that matches 10,000 messages computed
     10,000 contact names to show 50 (bench/RESULTS.md, issue 21). The second read looks the
     keys up by primary key without the conditions again (they chose the keys, under the
-    queryset's organisation)."""
-    keys = list(queryset.values_list("pk", flat=True)[:n])
+    queryset's organisation).
+
+    A partitioned table sorted by its partition column (the messages by month on PostgreSQL,
+    `hooks.set_partitioned`) is read one partition's range at a time, in the sort's
+    direction, until the page is full: each query is planned against one partition. Read
+    whole, PostgreSQL merged every month's copy of the list index to find a few ids that a
+    search or the Unread list had found, reading a month with none of them to its end
+    (seconds at 10 million, bench/RESULTS.md issue 23). The second read then carries the
+    page's range of that column, so that it probes the one or two partitions holding it.
+    When it read every row of the queryset on the way (they were few), their number is
+    appended to `counted`: the page's count needs no query more."""
+    column = _partition_column(queryset)
+    if column is None:
+        keys = list(queryset.values_list("pk", flat=True)[:n])
+        span = None
+    else:
+        keys, span, total = _keys_by_partition(queryset, column, n)
+        if total is not None and counted is not None:
+            counted.append(total)
     if not keys:
         return []
     whole = queryset.order_by()
     whole.query.where = WhereNode()
-    found = {row.pk: row for row in whole.filter(pk__in=keys)}
+    whole = whole.filter(pk__in=keys)
+    if span is not None:
+        whole = whole.filter(**{f"{column}__gte": span[0], f"{column}__lte": span[1]})
+    found = {row.pk: row for row in whole}
     return [found[key] for key in keys if key in found]
+
+
+def _partition_column(queryset: QuerySet) -> str | None:
+    """The partition column of `queryset`'s table if it is partitioned on its database and
+    the sort begins with that column; None otherwise."""
+    registered = hooks.partitioned(queryset.model)
+    if registered is None or connections[queryset.db].vendor != "postgresql":
+        return None
+    order = queryset.query.order_by
+    first = order[0] if order else None
+    if not isinstance(first, str) or first.lstrip("-") != registered[0]:
+        return None
+    return registered[0]
+
+
+FEW_ROWS = COUNT_CAP  # rows of the older months read unordered then sorted (first_rows)
+
+
+def _keys_by_partition(
+    queryset: QuerySet, column: str, n: int
+) -> tuple[list[object], tuple[object, object] | None, int | None]:
+    """The first `n` primary keys of `queryset`, a partition's range at a time (see
+    first_rows), and the smallest and greatest `column` among them.
+
+    The first range (this month, for the newest first) is read in the list's order; if it
+    does not fill the page, the rest of the table is read at once without an order, at most
+    FEW_ROWS + 1 rows: when they are that few (a rare word, the unread messages, a number
+    seldom texted), sorted here; otherwise month after month in order. Read month by month,
+    a few ids scattered over the months made PostgreSQL scan each month's list index to its
+    end (the planner expects them evenly spread: 2.6 s at 10 million)."""
+    _column, ranges = hooks.partitioned(queryset.model)  # type: ignore[misc]
+    order = [str(f) for f in queryset.query.order_by]
+    newest_first = order[0].startswith("-")
+    spans = list(ranges(queryset.db, newest_first=newest_first))
+    if not spans:  # not partitioned after all (no partition found): one read
+        return (*_with_span(list(queryset.values_list("pk", column)[:n])), None)
+
+    def within(qs: QuerySet, start: object, end: object) -> QuerySet:
+        if start is not None:
+            qs = qs.filter(**{f"{column}__gte": start})
+        if end is not None:
+            qs = qs.filter(**{f"{column}__lt": end})
+        return qs
+
+    same_way = all(f.startswith("-") == newest_first for f in order)
+    names = [f.lstrip("-") for f in order]
+
+    read_all = [0]  # rows of the ranges read whole by few_of
+
+    def few_of(qs: QuerySet, want: int) -> list[tuple[object, object]] | None:
+        """The first `want` keys of `qs` read without an order and sorted here, or None
+        if it holds more than FEW_ROWS rows."""
+        few = list(qs.order_by().values_list("pk", column, *names)[: FEW_ROWS + 1])
+        if len(few) > FEW_ROWS:
+            return None
+        read_all[0] += len(few)
+        few.sort(key=lambda row: row[2:], reverse=newest_first)
+        return [(row[0], row[1]) for row in few[:want]]
+
+    first = within(queryset, *spans[0])
+    whole: list[tuple[object, object]] | None = None
+    if same_way:
+        # PostgreSQL's estimate for this month (a plan of one partition, nothing read): few
+        # rows (a rare word's ids, the unread ones) are read by their own index, then sorted
+        try:
+            estimate = _planner_estimate(first)
+        except EmptyResultSet:  # a condition that matches nothing (a search of no word)
+            return [], None, 0
+        if estimate is not None and estimate <= FEW_ROWS:
+            whole = few_of(first, n)
+    first_whole = whole is not None
+    found = whole if whole is not None else list(first.values_list("pk", column)[:n])
+    rest = spans[1:]
+    if not rest:
+        return (*_with_span(found), read_all[0] if first_whole else None)
+    if len(found) >= n:
+        return (*_with_span(found), None)
+    if same_way:
+        start, end = (rest[-1][0], rest[0][1]) if newest_first else (rest[0][0], rest[-1][1])
+        few = few_of(within(queryset, start, end), n - len(found))
+        if few is not None:
+            # every row read: this month's (whole, or fewer than a page) and the others'
+            total = read_all[0] + (0 if first_whole else len(found))
+            return (*_with_span(found + few), total)
+    for start, end in rest:
+        found.extend(within(queryset, start, end).values_list("pk", column)[: n - len(found)])
+        if len(found) >= n:
+            break
+    return (*_with_span(found), None)
+
+
+def _with_span(
+    found: list[tuple[object, object]],
+) -> tuple[list[object], tuple[object, object] | None]:
+    if not found:
+        return [], None
+    values = [value for _key, value in found]
+    return [key for key, _value in found], (min(values), max(values))  # type: ignore[type-var]
 
 
 def _values(row: Model, order: Order) -> list[object]:

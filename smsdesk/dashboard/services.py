@@ -43,7 +43,9 @@ def next_scheduled_campaign(now: datetime, *, org: Any = None) -> Campaign | Non
     return (
         Campaign.objects.for_org(org)
         .filter(send_at__gt=now)
-        .annotate(waiting_id=Subquery(waiting.values("id")[:1]))
+        # unordered: any one waiting message will do (sorted, PostgreSQL sorted each
+        # campaign's messages of every month of the partitioned table first)
+        .annotate(waiting_id=Subquery(waiting.order_by().values("id")[:1]))
         .filter(waiting_id__isnull=False)
         .order_by("send_at", "id")
         .first()

@@ -459,8 +459,8 @@ def _queue_effect(cursor: Cursor, t: Transition, message_ids: Sequence[int]) -> 
     if t.queue is Queue.ADD:
         for chunk in chunks(message_ids, IDS_PER_STATEMENT):
             cursor.execute(
-                f"INSERT INTO {QUEUE} (message_id, gateway_id, due_at) "
-                f"SELECT id, gateway_id, COALESCE(due_at, created_at) FROM {TABLE} "
+                f"INSERT INTO {QUEUE} (message_id, gateway_id, due_at, created_at) "
+                f"SELECT id, gateway_id, COALESCE(due_at, created_at), created_at FROM {TABLE} "
                 f"WHERE id IN ({marks(len(chunk))}) AND gateway_id IS NOT NULL "
                 f"ON CONFLICT (message_id) DO UPDATE SET due_at = excluded.due_at",
                 list(chunk),
@@ -545,8 +545,8 @@ def create_campaign_messages(
     n_blocked = sum(1 for row in rows if row[0] in blocked)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {QUEUE} (message_id, gateway_id, due_at) "
-            f"SELECT id, gateway_id, COALESCE(due_at, created_at) FROM {TABLE} "
+            f"INSERT INTO {QUEUE} (message_id, gateway_id, due_at, created_at) "
+            f"SELECT id, gateway_id, COALESCE(due_at, created_at), created_at FROM {TABLE} "
             f"WHERE campaign_id = %s AND status = %s AND gateway_id IS NOT NULL "
             f"ON CONFLICT (message_id) DO NOTHING",
             [campaign_id, waiting.target],
@@ -667,7 +667,7 @@ def claim(*, gateway: str, worker_id: str, limit: int, now: datetime) -> list[Cl
         else ""
     )
     pick = (
-        f"SELECT message_id FROM {QUEUE} WHERE gateway_id = %s AND due_at <= %s "
+        f"SELECT message_id{{created}} FROM {QUEUE} WHERE gateway_id = %s AND due_at <= %s "
         f"{not_held}ORDER BY due_at, message_id LIMIT %s"
     )
     with transaction.atomic(), connection.cursor() as cursor:
@@ -676,7 +676,8 @@ def claim(*, gateway: str, worker_id: str, limit: int, now: datetime) -> list[Cl
             # `id IN (SELECT ... LIMIT n SKIP LOCKED)` the planner may run the subquery again
             # per row and claim far more than n rows (seen here: 2,000 for a limit of 20).
             rows = pg_bound(
-                f"WITH picked AS MATERIALIZED ({pick} FOR UPDATE SKIP LOCKED), "
+                f"WITH picked AS MATERIALIZED ({pick.format(created=', created_at')} "
+                f"FOR UPDATE SKIP LOCKED), "
                 f"gone AS (DELETE FROM {QUEUE} q USING picked "
                 f"WHERE q.message_id = picked.message_id RETURNING q.message_id) "
                 # No join with `gone`: the planner cannot know its size and joined it
@@ -684,6 +685,10 @@ def claim(*, gateway: str, worker_id: str, limit: int, now: datetime) -> list[Cl
                 f"UPDATE {TABLE} m SET status = '{CLAIM.target}', status_at = %s, "
                 f"claimed_by = %s, attempts = m.attempts + 1 "
                 f"WHERE m.id = ANY(ARRAY(SELECT message_id FROM gone)) "
+                # The month table: only the months of the messages taken are read (run-time
+                # pruning on the oldest of their created_at; a row without it: every month).
+                f"AND m.created_at >= (SELECT CASE WHEN bool_and(created_at IS NOT NULL) "
+                f"THEN min(created_at) ELSE '-infinity' END FROM picked) "
                 f"AND m.status IN ({sources}) RETURNING {returning}",
                 [gateway, now, limit, now, worker_id],
             )
@@ -692,7 +697,8 @@ def claim(*, gateway: str, worker_id: str, limit: int, now: datetime) -> list[Cl
             # SQLite runs one writer at a time (BEGIN IMMEDIATE): the DELETE is the claim.
             lock = " FOR UPDATE SKIP LOCKED" if is_pg() else ""
             cursor.execute(
-                f"DELETE FROM {QUEUE} WHERE message_id IN ({pick}{lock}) RETURNING message_id",
+                f"DELETE FROM {QUEUE} WHERE message_id IN ({pick.format(created='')}{lock}) "
+                "RETURNING message_id",
                 [gateway, db_time(now), limit],
             )
             ids = [r[0] for r in cursor.fetchall()]
@@ -1378,7 +1384,12 @@ def enqueue(messages: Iterable[Message]) -> int:
     and tests' seeding, in the transaction that wrote them): the queue effect of
     `QUEUE_NEW`/`SCHEDULE_NEW`. The application's own writes never need it."""
     entries = [
-        OutboxEntry(message_id=m.pk, gateway_id=m.gateway_id, due_at=m.due_at or m.created_at)
+        OutboxEntry(
+            message_id=m.pk,
+            gateway_id=m.gateway_id,
+            due_at=m.due_at or m.created_at,
+            created_at=m.created_at,
+        )
         for m in messages
         if m.status in CLAIMABLE and m.direction == OUT and m.gateway_id
     ]

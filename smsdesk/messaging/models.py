@@ -110,6 +110,9 @@ class Campaign(OrgOwned):
         indexes = [
             models.Index(fields=["organisation", "created_at", "id"], name="campaign_recent"),
             models.Index(fields=["organisation", "id"], name="campaign_org_id"),  # the API's
+            # the home page's next scheduled campaign: those due later, soonest first (a scan
+            # of every campaign otherwise: one per reply typed in a discussion, issue 23)
+            models.Index(fields=["organisation", "send_at", "id"], name="campaign_due"),
         ]
 
 
@@ -283,6 +286,10 @@ class OutboxEntry(models.Model):
     message_id = models.BigIntegerField(primary_key=True)
     gateway_id = models.CharField(max_length=50)
     due_at = models.DateTimeField()
+    # The message's created_at: on PostgreSQL the claim's update of the messages it takes
+    # then reads only the months they are in (messaging/partitions.py), not every month's
+    # primary key. NULL in a row written before (the claim then reads every month).
+    created_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         # All the claim's ORDER BY: read in order, stop after the batch (no sort of them all).
@@ -298,8 +305,13 @@ class UnreadEntry(OrgOwned):
     received message to find the few unread ones.
     """
 
+    # No database constraint (the message table is partitioned: messaging/partitions.py).
     message = models.OneToOneField(
-        Message, primary_key=True, on_delete=models.CASCADE, related_name="unread_entry"
+        Message,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="unread_entry",
+        db_constraint=False,
     )
     created_at = models.DateTimeField()  # the message's, for reading in the list's order
 

@@ -33,7 +33,11 @@ def pg_bound(sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
 
     with psycopg.Cursor(connection.connection) as cursor:
         # Arrays (`%s::type[]`) travel in binary: quicker to dump than their text form.
-        cursor.execute(sql.replace("%s::", "%b::"), params)
+        # Prepared (once per connection, a handful of texts): PostgreSQL then keeps its plan
+        # instead of planning each batch again against every month of the partitioned
+        # message table (10 ms a statement at 17 months; the rows read are pruned at run
+        # time: messaging/partitions.py).
+        cursor.execute(sql.replace("%s::", "%b::"), params, prepare=True)
         return cursor.fetchall() if cursor.description else []
 
 

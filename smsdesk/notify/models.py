@@ -21,7 +21,10 @@ class PendingCopy(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
-    message = models.ForeignKey("messaging.Message", on_delete=models.CASCADE, related_name="+")
+    # No database constraint (the message table is partitioned: messaging/partitions.py).
+    message = models.ForeignKey(
+        "messaging.Message", on_delete=models.CASCADE, related_name="+", db_constraint=False
+    )
     created_at = models.DateTimeField()
 
     class Meta:

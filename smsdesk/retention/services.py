@@ -39,8 +39,8 @@ from smsdesk.accounts.models import Organisation
 from smsdesk.audit import services as audit
 from smsdesk.audit.models import Action
 from smsdesk.calls.models import Call
-from smsdesk.messaging import lifecycle
-from smsdesk.messaging.models import Conversation, Message
+from smsdesk.messaging import lifecycle, partitions
+from smsdesk.messaging.models import Conversation, Message, UnreadEntry
 
 BATCH = 500
 KEPT = (*lifecycle.OUTSTANDING, Message.Status.UNREAD)
@@ -237,9 +237,13 @@ SETTLED_RECHECK = timedelta(hours=1)
 _settled_until: dict[int, datetime] = {}
 
 
+_months_next: list[datetime] = []  # when `step` looks for whole months to drop again
+
+
 def forget_settled() -> None:
     """Look at every organisation at the next step (the tests: each starts afresh)."""
     _settled_until.clear()
+    _months_next.clear()
 
 
 def step(*, now: datetime | None = None, batch: int = BATCH) -> Counts:
@@ -249,6 +253,9 @@ def step(*, now: datetime | None = None, batch: int = BATCH) -> Counts:
     nothing left to do is looked at again an hour later (SETTLED_RECHECK)."""
     now = now or timezone.now()
     total = Counts()
+    if not _months_next or _months_next[0] <= now:  # whole months: hourly (SETTLED_RECHECK)
+        _months_next[:] = [now + SETTLED_RECHECK]
+        total.messages += drop_months(now=now)
     for org in _organisations():
         before = cut(org, now)
         if before is None or _settled_until.get(org.pk, now) > now:
@@ -263,3 +270,49 @@ def step(*, now: datetime | None = None, batch: int = BATCH) -> Counts:
         before = now - settings.SMSDESK_RETENTION_MONTHS * MONTH
         total.audit += audit.purge(before=before, limit=batch, platform=True)
     return total
+
+
+def droppable(start: datetime, *, now: datetime) -> bool:
+    """Whether the month of messages beginning at `start` (a partition, PostgreSQL) may go
+    whole: every organisation with messages in it deletes (not masks) and keeps less than
+    what separates the month's end from `now`, and none of its messages waits to be sent,
+    is being sent or is unread (KEPT: the row path keeps those too)."""
+    end = partitions.next_month(start)
+    month = Message.objects.across_orgs().filter(created_at__gte=start, created_at__lt=end)
+    owners = set(month.order_by().values_list("organisation_id", flat=True).distinct())
+    if not owners:
+        return False  # nothing to gain; an empty month ahead stays
+    for org in Organisation.objects.filter(pk__in=owners):
+        before = cut(org, now)
+        if masks(org) or before is None or end > before:
+            return False
+    if len(owners) > Organisation.objects.filter(pk__in=owners).count():
+        return False  # rows of an organisation gone: left to the row path
+    if UnreadEntry.objects.across_orgs().filter(created_at__gte=start, created_at__lt=end).exists():
+        return False
+    return not month.filter(status__in=KEPT).exists()
+
+
+def drop_months(*, now: datetime) -> int:
+    """PostgreSQL, the message table partitioned by month: each whole month that may go
+    (`droppable`) dropped at once with what points to its messages, oldest first, instead
+    of deleting its rows batch after batch; the number of messages dropped (audited). What
+    is left (a month shared with an organisation that keeps, masks, or with a message that
+    waits) goes by the row path. Nothing on SQLite."""
+    cuts = [cut(org, now) for org in _organisations() if not masks(org)]
+    latest = max((c for c in cuts if c is not None), default=None)
+    if latest is None:  # every organisation keeps for ever or masks: no month can go
+        return 0
+    dropped = 0
+    for start in partitions.months():
+        if partitions.next_month(start) > latest or not droppable(start, now=now):
+            continue
+        n = partitions.drop_month(start)
+        dropped += n
+        audit.record(
+            Action.PURGE,
+            ("data", ""),
+            after={"month": start.date().isoformat(), "messages": n},
+            label=start.date().isoformat(),
+        )
+    return dropped

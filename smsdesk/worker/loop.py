@@ -50,6 +50,7 @@ from smsdesk.messaging import (
     lifecycle,
     lines,
     outbox,
+    partitions,
     receiving,
     recurring,
     routing,
@@ -776,6 +777,7 @@ class Worker:
         # Mail from the outbox: its own thread, so an absent mail server delays only mail.
         self.mail: MailSender | None = None
         self._last_heartbeat = timezone.now()
+        self._partitions_at = 0.0  # monotonic time of the next partitions.ensure()
         self._last_notices = 0.0
         self._started = False
         self._routed_at = 0.0
@@ -916,6 +918,10 @@ class Worker:
                 lifecycle.fold_campaign_counts()
                 routing.purge_usage(timezone.now())
                 once.purge_idempotency_keys()
+                # PostgreSQL: the message table's months ahead (messaging/partitions.py).
+                if time.monotonic() >= self._partitions_at:
+                    self._partitions_at = time.monotonic() + 3600
+                    partitions.ensure()
                 # Data retention: one small batch of each organisation per heartbeat, by
                 # its own months and mode (sends go on meanwhile).
                 retention.step(now=timezone.now())

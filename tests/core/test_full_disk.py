@@ -190,13 +190,21 @@ def postgres_full_disk(small_disk_for_postgres: Path) -> Iterator[Path]:
         admin.execute(f"DROP TABLESPACE IF EXISTS {TABLESPACE}")
         admin.execute(f"CREATE TABLESPACE {TABLESPACE} LOCATION '{small_disk_for_postgres}'")
     with connection.cursor() as cursor:
-        cursor.execute(f"ALTER TABLE messaging_message SET TABLESPACE {TABLESPACE}")
+        # the table and, partitioned by month (messaging/partitions.py), each of its months
+        cursor.execute(
+            "SELECT inhrelid::regclass::text FROM pg_inherits "
+            "WHERE inhparent = 'messaging_message'::regclass"
+        )
+        tables = ["messaging_message", *(row[0] for row in cursor.fetchall())]
+        for table in tables:
+            cursor.execute(f"ALTER TABLE {table} SET TABLESPACE {TABLESPACE}")
     try:
         yield small_disk_for_postgres
     finally:
         connection.close()
         with psycopg.connect(**params, autocommit=True) as admin:
-            admin.execute("ALTER TABLE messaging_message SET TABLESPACE pg_default")
+            for table in tables:
+                admin.execute(f"ALTER TABLE {table} SET TABLESPACE pg_default")
             admin.execute(f"DROP TABLESPACE IF EXISTS {TABLESPACE}")
 
 
