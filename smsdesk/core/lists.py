@@ -334,8 +334,8 @@ def _keys_by_partition(
     order = [str(f) for f in queryset.query.order_by]
     newest_first = order[0].startswith("-")
     spans = list(ranges(queryset.db, newest_first=newest_first))
-    if not spans:  # not partitioned after all (no partition found): one read
-        return (*_with_span(list(queryset.values_list("pk", column)[:n])), None)
+    if not spans:  # one table (the default, messaging/partitions.py): one read, as any list
+        return list(queryset.values_list("pk", flat=True)[:n]), None, None
 
     def within(qs: QuerySet, start: object, end: object) -> QuerySet:
         if start is not None:

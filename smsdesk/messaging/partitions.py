@@ -1,11 +1,17 @@
-"""The message table partitioned by month on PostgreSQL (issue 23, "Growth").
+"""The message table partitioned by month on PostgreSQL (issue 23, "Growth"): an option.
 
-On PostgreSQL `messaging_message` is `PARTITION BY RANGE (created_at)` (migration 0025): one
+`migrate` leaves `messaging_message` one table, on every database. The provider may turn it
+into a table partitioned by month with `smsdesk messages partition --by-month` (`rebuild`),
+and back with `--one-table`: month drops and lists at ten million messages against a slower
+send path and several slower searches at a million (docs/scaling.md, bench/RESULTS.md).
+Everything below that reads the months does nothing special on one table.
+
+Partitioned, `messaging_message` is `PARTITION BY RANGE (created_at)`: one
 partition a month, `messaging_message_pYYYYMM` (UTC months), and a DEFAULT partition for a
 row whose month has none. Its primary key is (id, created_at) in the database (the model
 keeps `id`, still unique: one identity); the foreign keys to a message have no constraint
 (one would need the whole partition key), the code that deletes messages removes what
-points to them. SQLite keeps one table: everything here is a no-op there.
+points to them. SQLite keeps one table: everything here is a no-op there, `rebuild` refuses.
 
 - `ensure()` creates the months ahead (AHEAD), from `migrate` and the worker's heartbeat;
   a month whose rows went to the DEFAULT partition meanwhile gets its partition and its rows.
@@ -22,13 +28,18 @@ import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils.translation import gettext as _
+
+from smsdesk.core.errors import ServiceError
 
 TABLE = "messaging_message"
 DEFAULT = f"{TABLE}_default"
 AHEAD = 3  # months created ahead of the current one
+OLD = f"{TABLE}_old"
 _NAME = re.compile(rf"^{TABLE}_p(\d{{4}})(\d{{2}})$")
 CACHE_SECONDS = 60.0
 _cache: dict[str, tuple[float, list[datetime]]] = {}
@@ -163,7 +174,7 @@ def ensure(
         return []
     start = month_start(now or datetime.now(UTC))
     wanted = [start]
-    for _ in range(ahead):
+    for _i in range(ahead):
         wanted.append(next_month(wanted[-1]))
     if since is not None:
         month = month_start(since)
@@ -205,3 +216,130 @@ def drop_month(start: datetime, using: str = "default") -> int:
         cursor.execute(f"DROP TABLE {name}")
     forget()
     return count
+
+
+# -- the rebuild (smsdesk messages partition) ------------------------------------------------
+
+
+class WrongShape(ServiceError):
+    """The rebuild asked on SQLite, or for the shape the table already has."""
+
+    code = "wrong_shape"
+
+
+def _check(connection: BaseDatabaseWrapper, by_month: bool) -> None:
+    if connection.vendor != "postgresql":
+        raise WrongShape(
+            _(
+                "The message table can be partitioned by month on PostgreSQL only; this "
+                "database is %(vendor)s and keeps one table."
+            )
+            % {"vendor": connection.display_name}
+        )
+    if is_partitioned(connection) == by_month:
+        raise WrongShape(
+            _("The message table is already partitioned by month: nothing to do.")
+            if by_month
+            else _("The message table is already one table: nothing to do.")
+        )
+
+
+def _months_for(oldest: datetime | None, now: datetime) -> list[datetime]:
+    """The months a table partitioned now gets: from the oldest row's to AHEAD after now's."""
+    month = month_start(oldest or now)
+    last = month_start(now)
+    for _i in range(AHEAD):
+        last = next_month(last)
+    found = []
+    while month <= last:
+        found.append(month)
+        month = next_month(month)
+    return found
+
+
+def plan(connection: BaseDatabaseWrapper, *, by_month: bool) -> tuple[int, list[datetime]]:
+    """What `rebuild` would do, changing nothing: the rows it copies and the months it makes
+    ([] towards one table). WrongShape on SQLite or when the table has that shape already."""
+    _check(connection, by_month)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*), min(created_at) FROM {TABLE}")
+        count, oldest = cursor.fetchone()
+    return int(count), (_months_for(oldest, datetime.now(UTC)) if by_month else [])
+
+
+def _indexes(cursor: Any, table: str) -> list[tuple[str, str]]:
+    cursor.execute(
+        "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+        "JOIN pg_class i ON i.oid = x.indexrelid "
+        "WHERE x.indrelid = %s::regclass AND NOT x.indisprimary",
+        [table],
+    )
+    return list(cursor.fetchall())
+
+
+def _foreign_keys(cursor: Any, table: str) -> list[tuple[str, str]]:
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE conrelid = %s::regclass AND contype = 'f'",
+        [table],
+    )
+    return list(cursor.fetchall())
+
+
+def rebuild(connection: BaseDatabaseWrapper, *, by_month: bool) -> int:
+    """The message table made again partitioned by month (`by_month`) or as one table, in
+    one transaction holding it locked (about 11-19 s a million messages, bench/RESULTS.md):
+    renamed, a new one made like it (columns, defaults, identity, CHECKs), its primary key
+    (id, created_at) with a DEFAULT partition and a partition a month from the oldest row's
+    to AHEAD after this one, or (id) alone; the rows copied; the indexes and foreign keys of
+    the old table made again under the same names (Meta.indexes, the words' GIN index,
+    Django's indexes of the foreign keys); the identity continued after the last id. The
+    foreign keys to a message have no constraint (messaging 0025, notify 0003, calls 0005):
+    nothing else changes. The number of months made (0 towards one table). WrongShape on
+    SQLite or when the table has that shape already."""
+    _check(connection, by_month)
+    made = 0
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {TABLE} IN ACCESS EXCLUSIVE MODE")
+        _check(connection, by_month)  # again: another rebuild may have run meanwhile
+        cursor.execute(f"ALTER TABLE {TABLE} RENAME TO {OLD}")
+        indexes = _indexes(cursor, OLD)
+        foreign = _foreign_keys(cursor, OLD)
+        for name, _definition in indexes:
+            cursor.execute(f'ALTER INDEX "{name}" RENAME TO "{name[:55]}_old"')
+        cursor.execute(f"ALTER TABLE {OLD} RENAME CONSTRAINT {TABLE}_pkey TO {OLD}_pkey")
+        like = (
+            f"CREATE TABLE {TABLE} (LIKE {OLD} INCLUDING DEFAULTS INCLUDING IDENTITY "
+            "INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMMENTS)"
+        )
+        if by_month:
+            cursor.execute(f"{like} PARTITION BY RANGE (created_at)")
+            cursor.execute(
+                f"ALTER TABLE {TABLE} ADD CONSTRAINT {TABLE}_pkey PRIMARY KEY (id, created_at)"
+            )
+            cursor.execute(f"CREATE TABLE {DEFAULT} PARTITION OF {TABLE} DEFAULT")
+            cursor.execute(f"SELECT min(created_at) FROM {OLD}")
+            for month in _months_for(cursor.fetchone()[0], datetime.now(UTC)):
+                made += create_month(cursor, month)
+        else:
+            cursor.execute(like)
+            cursor.execute(f"ALTER TABLE {TABLE} ADD CONSTRAINT {TABLE}_pkey PRIMARY KEY (id)")
+        cursor.execute(f"INSERT INTO {TABLE} OVERRIDING SYSTEM VALUE SELECT * FROM {OLD}")
+        for name, definition in indexes:
+            definition = definition.replace(" ON ONLY ", " ON ").replace(f'"{name}"', name)
+            old_name = f"{name[:55]}_old"
+            definition = definition.replace(f"INDEX {old_name} ON", f"INDEX {name} ON", 1)
+            definition = definition.replace(f'INDEX "{old_name}" ON', f"INDEX {name} ON", 1)
+            definition = definition.replace(f"public.{OLD} ", f"public.{TABLE} ", 1)
+            cursor.execute(definition)
+        cursor.execute(f"DROP TABLE {OLD}")  # the foreign keys to a message have no constraint
+        for name, definition in foreign:
+            cursor.execute(f'ALTER TABLE {TABLE} ADD CONSTRAINT "{name}" {definition}')
+        cursor.execute(
+            f"SELECT setval(pg_get_serial_sequence('{TABLE}', 'id'), "
+            f"coalesce((SELECT max(id) FROM {TABLE}), 0) + 1, false)"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {TABLE}")
+    forget()
+    return made

@@ -1,18 +1,24 @@
-"""The message table partitioned by month on PostgreSQL (messaging/partitions.py, migration
-0026): months created ahead, a stray month's rows moved out of the DEFAULT partition, the
-migration both ways on a table with rows, retention dropping a whole month only when it may,
-and the lists giving the same pages (order, keyset continuation) on both shapes."""
+"""The message table partitioned by month on PostgreSQL, the provider's option
+(messaging/partitions.py, `smsdesk messages partition`): `migrate` leaves one table; the
+command rebuilds it by month and back on a table with rows; months created ahead, a stray
+month's rows moved out of the DEFAULT partition, retention dropping a whole month only when
+it may, and the lists giving the same pages (order, keyset continuation) on both shapes.
+
+Every test that partitions the table makes it one table again at its end (the `by_month`
+fixture): the other tests share the database and expect the default."""
 
 from __future__ import annotations
 
-import importlib
 import itertools
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import pytest
-from django.db import connection, transaction
+from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from smsdesk.accounts.models import Organisation, User
 from smsdesk.calls.models import Call
@@ -27,7 +33,41 @@ pytestmark = pytest.mark.django_db(transaction=True)
 on_postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="partitions: PostgreSQL only (SQLite: one table)"
 )
-migration = importlib.import_module("smsdesk.messaging.migrations.0026_message_by_month")
+
+
+def _one_table_again() -> None:
+    if partitions.is_partitioned(connection):
+        partitions.rebuild(connection, by_month=False)
+
+
+@pytest.fixture
+def by_month(transactional_db: None) -> Iterator[None]:
+    """The message table partitioned by month for the test, one table again after it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("partitions: PostgreSQL only (SQLite: one table)")
+    assert partitions.rebuild(connection, by_month=True) >= 1 + partitions.AHEAD
+    try:
+        yield
+    finally:
+        _one_table_again()
+
+
+@pytest.fixture
+def shape_restored(transactional_db: None) -> Iterator[None]:
+    """For a test that runs the command itself: one table again after it, whatever it did."""
+    try:
+        yield
+    finally:
+        if connection.vendor == "postgresql":
+            _one_table_again()
+
+
+def _partition(*args: str) -> str:
+    out = StringIO()
+    with translation.override("en"):
+        call_command("messages", "partition", *args, stdout=out)
+    return out.getvalue()
+
 
 NOW = datetime.now(UTC)
 
@@ -62,8 +102,7 @@ def _months_ago(n: int) -> datetime:
     return month + timedelta(days=10)
 
 
-@on_postgresql
-def test_the_table_is_partitioned_with_months_ahead() -> None:
+def test_the_table_is_partitioned_with_months_ahead(by_month: None) -> None:
     assert partitions.is_partitioned(connection)
     found = partitions.months()
     current = partitions.month_start(NOW)
@@ -78,8 +117,9 @@ def test_the_table_is_partitioned_with_months_ahead() -> None:
     assert partitions.ensure(now=later) == []
 
 
-@on_postgresql
-def test_a_message_of_a_month_without_partition_goes_to_the_default_then_to_its_own() -> None:
+def test_a_message_of_a_month_without_partition_goes_to_the_default_then_to_its_own(
+    by_month: None,
+) -> None:
     old = _message(_months_ago(30))
     assert _where(old.id) == partitions.DEFAULT
     assert Message.objects.get(id=old.id).body == "bonjour"
@@ -91,8 +131,7 @@ def test_a_message_of_a_month_without_partition_goes_to_the_default_then_to_its_
     assert newer.id > old.id
 
 
-@on_postgresql
-def test_the_ranges_read_cover_every_moment() -> None:
+def test_the_ranges_read_cover_every_moment(by_month: None) -> None:
     partitions.ensure(since=_months_ago(5))
     partitions.forget()
     spans = list(partitions.ranges())
@@ -102,16 +141,28 @@ def test_the_ranges_read_cover_every_moment() -> None:
         assert start == end2  # contiguous, newest first
 
 
-def test_ensure_does_nothing_on_sqlite() -> None:
-    if connection.vendor == "postgresql":
-        pytest.skip("SQLite only")
+def test_migrate_leaves_one_table_and_ensure_makes_no_month() -> None:
+    """The default on both databases: one table; ensure() (after migrate, the worker's
+    heartbeat) creates nothing, the lists have no month to read."""
+    assert not partitions.is_partitioned(connection)
+    _message(_months_ago(30))
     assert partitions.ensure() == []
+    assert partitions.ensure(since=_months_ago(5)) == []
+    partitions.forget()
     assert partitions.months() == []
     assert list(partitions.ranges()) == []
+    assert retention.drop_months(now=timezone.now()) == 0
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_class WHERE relname LIKE %s AND relkind IN ('r', 'p')",
+                ["messaging\\_message\\_%"],
+            )
+            assert cursor.fetchone()[0] == 0
 
 
 @on_postgresql
-def test_the_migration_both_ways_on_a_table_with_rows() -> None:
+def test_the_command_partitions_a_table_with_rows_and_back(shape_restored: None) -> None:
     user = User.objects.create_user("bob", password="correct horse 42")
     read = _message(_months_ago(2), status="read")
     unread = _message(_months_ago(1), status="unread")
@@ -122,39 +173,102 @@ def test_the_migration_both_ways_on_a_table_with_rows() -> None:
     MessagePart.objects.create(message=sent, seq=1, gateway_id="simulator", reference="r1")
     PendingCopy.objects.create(address="a@example.org", user=user, message=read, created_at=NOW)
     call = Call.objects.create(caller="+33640000000", gateway="simulator", at=NOW, reply=sent)
-    with transaction.atomic(), connection.cursor() as cursor:
-        migration._rebuild(cursor, by_month=False)  # back to one table
-        assert not partitions.is_partitioned(connection)
+    for i in range(20):
+        _message(_months_ago(i % 6) + timedelta(hours=i % 3), body=f"texte {i}")
+    order = Order("date", ("created_at", "id"), descending=True)
+    one_table_pages = _walk(filters.message_list(direction="out"), order, 7)
+    assert len(one_table_pages) == 21
+    with connection.cursor() as cursor:
         cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'messaging_message'")
         one_table = {row[0] for row in cursor.fetchall()}
-        middle = _message(NOW).id
-    with transaction.atomic(), connection.cursor() as cursor:
-        migration._rebuild(cursor, by_month=True)
+
+    said = _partition("--by-month")
+    assert "locked" in said and "Stop the worker" in said
+    assert "Done." in said and "23 messages" in said
+    assert partitions.is_partitioned(connection)
+    with connection.cursor() as cursor:
         cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'messaging_message'")
         by_month = {row[0] for row in cursor.fetchall()}
-    assert partitions.is_partitioned(connection)
     assert {"msg_list", "msg_peer", "msg_org_id", "msg_org_recent", "msg_campaign"} <= by_month
     assert "msg_words" in by_month  # the words' GIN index (the searches)
     assert one_table == by_month
-    assert middle > sent.id
-    last = _message(NOW)
-    assert last.id == middle + 1  # the identity continues
     assert _where(sent.id) == partitions.partition_name(partitions.month_start(sent.created_at))
-    # what points to a message still finds it
+    before = max(Message.objects.values_list("id", flat=True))
+    middle = _message(_months_ago(0) + timedelta(days=1))  # the newest (first in the list)
+    assert middle.id == before + 1  # the identity continues
+    # what points to a message still finds it; the same pages
     assert UnreadEntry.objects.get(message_id=unread.id).message.status == "unread"
     assert MessagePart.objects.get(reference="r1").message == sent
     assert PendingCopy.objects.get().message == read
     assert Call.objects.get(id=call.id).reply == sent
-    # and Django's cascade removes it with its message
+    assert _walk(filters.message_list(direction="out"), order, 7) == [middle.id, *one_table_pages]
+
+    said = _partition("--one-table")
+    assert "Done." in said and "one table" in said
+    assert not partitions.is_partitioned(connection)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'messaging_message'")
+        assert {row[0] for row in cursor.fetchall()} == one_table
+    last = _message(_months_ago(0) + timedelta(days=2))
+    assert last.id == middle.id + 1  # the identity continues
+    assert _where(sent.id) == "messaging_message"
+    assert UnreadEntry.objects.get(message_id=unread.id).message.status == "unread"
+    assert MessagePart.objects.get(reference="r1").message == sent
+    assert PendingCopy.objects.get().message == read
+    assert Call.objects.get(id=call.id).reply == sent
+    assert _walk(filters.message_list(direction="out"), order, 7) == [
+        last.id,
+        middle.id,
+        *one_table_pages,
+    ]
+    # Django's cascade still removes what points to a message
     Message.objects.filter(id=read.id).delete()
     assert not PendingCopy.objects.exists()
     Message.objects.filter(id=sent.id).delete()
     assert Call.objects.get(id=call.id).reply is None
     assert not MessagePart.objects.filter(reference="r1").exists()
-    # words found through the rebuilt GIN index
     words = _message(NOW, body="parapluie rouge")
-    found = filters.message_list(search="parapluie")
-    assert [m.id for m in found] == [words.id]
+    assert [m.id for m in filters.message_list(search="parapluie")] == [words.id]
+
+
+@on_postgresql
+def test_the_command_refuses_the_shape_the_table_has(shape_restored: None) -> None:
+    with pytest.raises(CommandError, match="already one table") as refused:
+        _partition("--one-table")
+    assert refused.value.returncode == 1
+    _partition("--by-month")
+    with pytest.raises(CommandError, match="already partitioned by month") as refused:
+        _partition("--by-month")
+    assert refused.value.returncode == 1
+    assert partitions.is_partitioned(connection)
+
+
+@on_postgresql
+def test_a_dry_run_says_what_it_would_do_and_changes_nothing(shape_restored: None) -> None:
+    for n in range(3):
+        _message(_months_ago(n + 2))
+    said = _partition("--by-month", "--dry-run")
+    assert "Dry run, nothing changed." in said
+    assert "3 messages" in said
+    assert f"{4 + 1 + partitions.AHEAD} months" in said  # the rows' months to 3 ahead
+    assert "locked" in said and "Stop the worker" in said
+    assert not partitions.is_partitioned(connection)
+    _partition("--by-month")
+    said = _partition("--one-table", "--dry-run")
+    assert "Dry run, nothing changed." in said and "one table" in said
+    assert partitions.is_partitioned(connection)
+
+
+def test_the_command_refuses_on_sqlite(shape_restored: None) -> None:
+    if connection.vendor == "postgresql":
+        pytest.skip("SQLite only")
+    for shape in ("--by-month", "--one-table"):
+        for dry in ((), ("--dry-run",)):
+            with pytest.raises(CommandError, match="PostgreSQL only") as refused:
+                _partition(shape, *dry)
+            assert refused.value.returncode == 1
+            assert "\n" not in str(refused.value)
+    assert partitions.months() == []
 
 
 def _old_month_world() -> dict[str, object]:
@@ -174,8 +288,7 @@ def _old_month_world() -> dict[str, object]:
     return {"start": start, "gone": [*gone, read], "call": call, "kept": kept}
 
 
-@on_postgresql
-def test_retention_drops_a_whole_month_and_what_points_to_it() -> None:
+def test_retention_drops_a_whole_month_and_what_points_to_it(by_month: None) -> None:
     world = _old_month_world()
     start = world["start"]
     assert retention.droppable(start, now=timezone.now())
@@ -192,9 +305,8 @@ def test_retention_drops_a_whole_month_and_what_points_to_it() -> None:
     assert retention.drop_months(now=timezone.now()) == 0
 
 
-@on_postgresql
 @pytest.mark.parametrize("why", ["unread", "waiting", "masks", "keeps"])
-def test_retention_refuses_a_month_that_cannot_go_whole(why: str) -> None:
+def test_retention_refuses_a_month_that_cannot_go_whole(by_month: None, why: str) -> None:
     world = _old_month_world()
     start = world["start"]
     if why == "unread":
@@ -225,9 +337,17 @@ def _walk(qs, order: Order, per_page: int) -> list[int]:  # type: ignore[no-unty
         after = page.next_cursor
 
 
-def test_the_lists_give_the_same_pages_across_months(client_bob: Client) -> None:
+@pytest.fixture(params=["one table", "by month"])
+def shape(request: pytest.FixtureRequest, transactional_db: None) -> Iterator[str]:
+    if request.param == "by month":
+        request.getfixturevalue("by_month")
+    yield request.param
+
+
+def test_the_lists_give_the_same_pages_across_months(client_bob: Client, shape: str) -> None:
     """Over messages spread on 14 months (same dates, some equal), the pages follow the sort
     (date, then id) across every month, forwards and from the last page, on both shapes."""
+    assert partitions.is_partitioned(connection) == (shape == "by month")
     partitions.ensure(since=_months_ago(14))
     made = []
     for i in range(60):

@@ -9,7 +9,9 @@ class Migration(migrations.Migration):
     dependencies = [
         ('accounts', '0016_shared_lines'),
         ('directory', '0008_metadata'),
-        ('messaging', '0026_message_by_month'),
+        ('messaging', '0025_unread_entry_no_constraint'),
+        ('notify', '0003_copy_message_no_constraint'),
+        ('calls', '0005_reply_no_constraint'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

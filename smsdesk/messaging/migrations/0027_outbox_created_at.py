@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0027_campaign_due'),
+        ('messaging', '0026_campaign_due'),
     ]
 
     operations = [
