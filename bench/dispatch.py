@@ -148,8 +148,9 @@ def main() -> None:
 
 
 def write_history(n: int, gateway_row: object, now: datetime) -> None:
-    """`n` delivered messages, one every (a year / n) back from now: on PostgreSQL partitioned
-    by month, each month's partition is made first (code before issue 23: one table)."""
+    """`n` delivered messages, one every (a year / n) back from now: on a table partitioned by
+    month (`smsdesk messages partition --by-month` run first on the database), each month's
+    partition is made first; one table (the default, or code before issue 23): nothing."""
     from smsdesk.messaging.models import Message
 
     start = now - timedelta(days=365)

@@ -331,7 +331,9 @@ def seed(
     rng = random.Random(rng_seed)
     now = timezone.now().replace(second=0, microsecond=0)
     start = now - timedelta(days=365)
-    # PostgreSQL: a partition for each month seeded (messaging/partitions.py), not the default's
+    # A table partitioned by month (`smsdesk messages partition --by-month` run first, the
+    # option of messaging/partitions.py): a partition for each month seeded, not the
+    # default's. One table (the default): nothing.
     from smsdesk.messaging import partitions
 
     partitions.ensure(since=start)
