@@ -89,13 +89,16 @@ def _months(cursor: object) -> list[datetime]:
 def months(using: str = "default") -> list[datetime]:
     """The first moment of each month that has a partition, oldest first ([] on SQLite).
     Cached CACHE_SECONDS: a reader of a stale list reads the rows all the same (see
-    `ranges`), only with a query more or less."""
+    `ranges`), only with a query more or less. One table (no month) is cached until
+    `forget()`: turning the partitions on needs a stop of the processes (docs/scaling.md),
+    and a page then costs no catalog query now and then (the pages' query counts stay
+    exact)."""
     connection = connections[using]
     if connection.vendor != "postgresql":
         return []
     now = time.monotonic()
     cached = _cache.get(using)
-    if cached is not None and now - cached[0] < CACHE_SECONDS:
+    if cached is not None and (not cached[1] or now - cached[0] < CACHE_SECONDS):
         return cached[1]
     with connection.cursor() as cursor:
         found = _months(cursor)
