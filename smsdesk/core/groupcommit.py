@@ -15,7 +15,8 @@ that asked: its `contextvars` (the request id), and its language and time zone, 
 hand (Django keeps them in asgiref's `Local`, which hides one thread's values from another
 even through a copied context).
 Inside a transaction already (an Idempotency-Key holds the whole request in one), the work
-runs at once, in that transaction.
+runs at once, in that transaction, in a savepoint of its own (its refusal undoes its own
+work, as in a group).
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ class GroupCommit:
     def run(self, fn: Callable[[], T]) -> T:
         """`fn()`'s result once it is committed (or its exception)."""
         if connection.in_atomic_block:
-            return fn()
+            with transaction.atomic():
+                return fn()
         job: _Job[T] = _Job(fn)
         with self._lock:
             self._queue.append(job)
