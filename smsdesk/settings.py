@@ -309,10 +309,6 @@ SMSDESK_HOST = env_str("SMSDESK_HOST", "") or _socket.gethostname()
 # The lines (SMSDESK_GATEWAYS names) a worker on this host may drive; empty: all of them. A
 # modem's line is listed only on the host that has the device.
 SMSDESK_WORKER_LINES = env_list("SMSDESK_WORKER_LINES", [])
-# Milliseconds a line's worker waits, when the queue ran dry before its claim was full, for
-# the next messages to gather (claimed, handed over and reported together): a message
-# arriving alone leaves at most this later; 0: each claimed as soon as it is seen.
-SMSDESK_WORKER_LINGER = min(1000, env_int("SMSDESK_WORKER_LINGER", 20, minimum=0))
 _line_names = [_spec.name for _spec in _gateway_registry.configured(SMSDESK_GATEWAYS)]
 _unknown_lines = [_n for _n in SMSDESK_WORKER_LINES if _n not in _line_names]
 if _unknown_lines:

@@ -242,11 +242,6 @@ class GatewayRunner(threading.Thread):
         self._paused = False
         self._health_published: tuple | None = None
         self._health_at = 0.0
-        # The queue ran dry before the last claim was full: the next messages are let
-        # gather a moment (SMSDESK_WORKER_LINGER) rather than claimed, handed over and
-        # reported one by one, each with its own statements and commits (issue 19).
-        self.linger = settings.SMSDESK_WORKER_LINGER / 1000
-        self._partial = False
 
     def emit(self, event: GatewayEvent) -> None:  # called from any thread
         line = self.line
@@ -267,8 +262,6 @@ class GatewayRunner(threading.Thread):
                 if not busy:
                     self.wake.wait(self.idle_sleep)
                     self.wake.clear()
-                elif self._partial and self.linger:
-                    self.stopping.wait(self.linger)
         finally:
             self._stop_gateway()
             self._last_writes()
@@ -379,7 +372,6 @@ class GatewayRunner(threading.Thread):
         if self._unrecorded_events:
             raise RuntimeError("events could not be recorded")  # back off, then again
         self._match_unmatched()
-        self._partial = 0 < claimed < allowance
         if self.state == State.UP and claimed and claimed == allowance:
             wait = self.limiter.wait_time()
             if wait > 0:
