@@ -248,3 +248,37 @@ def test_inside_a_transaction_a_refusal_undoes_its_own_work_only() -> None:
             group.run(written_then_refused)
     assert list(Campaign.objects.values_list("id", flat=True)) == [kept.id]
     assert Message.objects.get().peer == "+33612345679"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_sqlite_a_group_waits_its_turn_on_the_writers_file() -> None:
+    # the leaders of several processes queue on a lock file beside the database (woken when
+    # the previous one is done) rather than on SQLite's sleeping busy handler
+    import fcntl
+    import os
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's one writer only")
+    fd = os.open(f"{connection.settings_dict['NAME']}.writers", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # another process's leader, in its transaction
+    group = GroupCommit()
+    done = threading.Event()
+
+    def send() -> None:
+        try:
+            group.run(lambda: sending.create_campaign(author=None, body="x", to=["0612345678"]))
+            done.set()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    try:
+        assert not done.wait(0.5)  # still waiting its turn
+        assert not Campaign.objects.exists()
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    thread.join(30)
+    assert done.is_set()
+    assert Campaign.objects.count() == 1
