@@ -6,21 +6,17 @@ at most what the windows held)."""
 
 from __future__ import annotations
 
-import os
-import signal
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
-from smsdesk.messaging import lifecycle, sending
+from smsdesk.messaging import sending
 from smsdesk.messaging.models import Message
-from tests.gateways.smsc import Smsc, wait_for
-from tests.gateways.test_smpp import counts
+from tests.gateways.smsc import Smsc
+from tests.gateways.test_smpp_processes import sigkill_during_send
 from tests.tenants.test_shared_lines import two_orgs
-from tests.worker.helpers import start_worker
 
 S = Message.Status
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -44,22 +40,8 @@ def test_a_worker_sigkilled_on_a_shared_line_sends_each_once_with_its_sender(
     sending.create_campaign(author=None, org=b, body="Garage", to=to_b)
     ids = set(Message.objects.values_list("id", flat=True))
     assert len(ids) == 2 * EACH
-    first = start_worker(spec, tmp_path / "worker.txt")
     try:
-        wait_for(lambda: counts()[S.SENT] + counts()[S.DELIVERED] >= 300, 120, "300 sent")
-        os.kill(first.pid, signal.SIGKILL)
-        first.wait(10)
-        lifecycle.recover_in_flight(live_workers=[], now=timezone.now())
-        stranded = counts()[S.UNKNOWN]
-        assert counts()[S.QUEUED] > 0 and stranded <= window * binds
-        second = start_worker(spec, tmp_path / "worker.txt")
-        try:
-            wait_for(
-                lambda: counts()[S.QUEUED] + counts()[S.SENDING] == 0, 240, "every message final"
-            )
-        finally:
-            second.terminate()
-            second.wait(30)
+        stranded = sigkill_during_send(spec, tmp_path, most_unknown=window * binds)
     finally:
         smsc.close()
     received = smsc.received()
