@@ -725,22 +725,33 @@ def claim(*, gateway: str, worker_id: str, limit: int, now: datetime) -> list[Cl
 # --- routing: a waiting message changes line -------------------------------------------------
 
 
-def reroute(*, line: str, to: str, now: datetime, limit: int = 10_000) -> list[int]:
+def reroute(
+    *, line: str, to: str, now: datetime, limit: int = 10_000, organisation: int | None = None
+) -> list[int]:
     """Move up to `limit` waiting messages of `line` due by `now` to the line `to` (the
-    failover of messaging/routing.py). Not a status change (a queued message stays queued):
-    only messages that have their queue row move, so one a worker claimed (`sending`), or
-    that may have been handed over (`unknown`), never does. The queue row is moved first,
-    locked, and the message follows only if it is still claimable; a claim running at the
-    same time has either taken the row (it is not moved) or skips it (PostgreSQL's SKIP
-    LOCKED; SQLite runs one writer at a time)."""
+    failover of messaging/routing.py), only `organisation`'s when given (a line shared by
+    several: each one's messages go to a line of its own). Not a status change (a queued
+    message stays queued): only messages that have their queue row move, so one a worker
+    claimed (`sending`), or that may have been handed over (`unknown`), never does. The
+    queue row is moved first, locked, and the message follows only if it is still claimable;
+    a claim running at the same time has either taken the row (it is not moved) or skips it
+    (PostgreSQL's SKIP LOCKED; SQLite runs one writer at a time)."""
     claimable = ", ".join(f"'{s}'" for s in CLAIMABLE)
     lock = " FOR UPDATE SKIP LOCKED" if is_pg() else ""
+    whose, whose_args = "", []
+    if organisation is not None:
+        # each queue row's message by its key (never the organisation's every message)
+        whose = (
+            f" AND EXISTS (SELECT 1 FROM {TABLE} m WHERE m.id = q.message_id"
+            " AND m.organisation_id = %s)"
+        )
+        whose_args = [organisation]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {QUEUE} SET gateway_id = %s WHERE message_id IN (SELECT message_id FROM "
-            f"{QUEUE} WHERE gateway_id = %s AND due_at <= %s ORDER BY due_at, message_id "
-            f"LIMIT %s{lock}) RETURNING message_id",
-            [to, line, db_time(now), limit],
+            f"UPDATE {QUEUE} SET gateway_id = %s WHERE message_id IN (SELECT q.message_id FROM "
+            f"{QUEUE} q WHERE q.gateway_id = %s AND q.due_at <= %s{whose} "
+            f"ORDER BY q.due_at, q.message_id LIMIT %s{lock}) RETURNING message_id",
+            [to, line, db_time(now), *whose_args, limit],
         )
         ids = [r[0] for r in cursor.fetchall()]
         moved: list[int] = []

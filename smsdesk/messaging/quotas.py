@@ -4,7 +4,8 @@ The platform administrator sets them (`smsdesk org quota`, the organisation's pl
 0 means no limit. A send is counted when it is saved (`sending.create_campaign`), in the
 transaction that saves it: its parts (each recipient's text, blocked numbers excepted) are
 added to the organisation's use of the day and of the month, and a send that would go over
-either is refused whole, before anything is written, saying what remains.
+either is refused whole, nothing of it kept (the count is the send's last statement: its
+refusal rolls back what the send wrote), saying what remains.
 
 Concurrent sends of one organisation are counted one after the other: the organisation's row
 is locked (`SELECT … FOR UPDATE` on PostgreSQL; SQLite writes one transaction at a time), so
@@ -17,7 +18,7 @@ Recipients per day (issue 19): the distinct numbers a send goes to (blocked ones
 counted per local day against the organisation's limit (`Organisation.recipients_day`, every
 send of the organisation, set by the platform administrator) and against the API token's
 (`ApiToken.recipients_day`, the sends made with that token, set by its owner). The same rule
-as the quotas: refused whole before anything is written (429, Retry-After to the next local
+as the quotas: refused whole, nothing of it kept (429, Retry-After to the next local
 midnight), counted in the send's transaction, exact under concurrency (the organisation's
 row locked; the token's count kept in its own row by one conditional UPDATE). Recipients
 are counted while a limit is set (the day a limit is set, from that moment on); the quotas'
@@ -187,8 +188,9 @@ def take(
     platform), and `recipients` against the recipients per day of `org` and of the API
     `token` sending (None: the web, the CLI, the platform), or refuse (QuotaExceeded,
     RecipientLimitExceeded) when that would go over one of them. Call it in the transaction
-    that saves the send, before writing it: a refusal leaves nothing counted, and a rollback
-    of the send takes its counts back with it."""
+    that saves the send, as its last statement (create_campaign does): a refusal rolls back
+    the send with its counts, a rollback of the send takes its counts back with it, and the
+    organisation's rows it locks are held only until the commit that follows (issue 19)."""
     if parts <= 0 and recipients <= 0:
         return
     org = _organisation(org)

@@ -370,28 +370,50 @@ def fail_over(now: datetime | None = None) -> int:
     line of the pool. Returns how many moved."""
     now = now or timezone.now()
     current = lines(now)
-    owner = owners.owners()  # a line's messages only ever move to a line of its organisation
+    # A line's messages only ever move to a line of their own organisation: a line shared by
+    # several moves each one's messages to a line of that one, never by another's line.
+    owner = owners.owners()
+    sharing = owners.shared()
     moved = 0
     for line in current:
         if line.usable or not line.routing.failover:
             continue
-        same_org = [x for x in current if owner.get(x.name) == owner.get(line.name)]
-        target = rules.fallback(same_org, line.name)
-        if target is None:
-            continue
-        kind = next((s.kind for s in specs() if s.name == target.name), "unknown")
-        gateway_state.ensure(target.name, kind)  # the messages' foreign key
-        ids = lifecycle.reroute(line=line.name, to=target.name, now=now)
-        if ids:
-            moved += len(ids)
-            log.warning(
-                "line %s cannot send (%s): %d waiting messages moved to line %s",
-                line.name,
-                "paused" if line.paused else ("down" if not line.up else "over its limit"),
-                len(ids),
-                target.name,
-            )
+        if line.name in sharing:
+            for org, _senders in sharing[line.name]:
+                moved += _move_waiting(line, current, org, now=now, only_theirs=True)
+        else:
+            moved += _move_waiting(line, current, owner.get(line.name), now=now)
     return moved
+
+
+def _move_waiting(
+    line: Line,
+    current: Sequence[Line],
+    org: int | None,
+    *,
+    now: datetime,
+    only_theirs: bool = False,
+) -> int:
+    """`line`'s waiting messages (only organisation `org`'s with `only_theirs`) to the first
+    usable line of `org`'s pool; how many moved."""
+    theirs = set(owners.lines_of(org)) if org is not None else {x.name for x in current}
+    target = rules.fallback([x for x in current if x.name in theirs], line.name)
+    if target is None:
+        return 0
+    kind = next((s.kind for s in specs() if s.name == target.name), "unknown")
+    gateway_state.ensure(target.name, kind)  # the messages' foreign key
+    ids = lifecycle.reroute(
+        line=line.name, to=target.name, now=now, organisation=org if only_theirs else None
+    )
+    if ids:
+        log.warning(
+            "line %s cannot send (%s): %d waiting messages moved to line %s",
+            line.name,
+            "paused" if line.paused else ("down" if not line.up else "over its limit"),
+            len(ids),
+            target.name,
+        )
+    return len(ids)
 
 
 # --- pause, resume, the page's changes ---------------------------------------------------------

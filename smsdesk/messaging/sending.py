@@ -7,7 +7,8 @@ the worker is the only one to hand it to a gateway (nothing is sent twice).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any, cast
@@ -189,7 +190,6 @@ def check_body(body: str, *, commercial: bool, personalised: bool = False) -> gs
     return check_text(commercial_text(body)) if commercial else info
 
 
-@transaction.atomic
 def create_campaign(
     *,
     author: Any,  # a User, or None (the command line)
@@ -209,6 +209,7 @@ def create_campaign(
     flash: bool = False,
     metadata: object = None,
     token: Any = None,  # the API token sending: its recipients per day (messaging/quotas.py)
+    commit: Callable[[Callable[[], Campaign]], Campaign] | None = None,
 ) -> Campaign:
     """Save a New SMS: one Message per distinct recipient, queued or scheduled.
 
@@ -230,7 +231,58 @@ def create_campaign(
     `smart_encoding`: typographic characters (’ « » – … non-breaking spaces, sms/typography.py)
     are replaced by their GSM look-alikes before anything else, so the text stored is the
     text sent and a text that only had those stays GSM-7.
+
+    Everything runs in one transaction, unless `commit` is given (the API's group commit,
+    `create_campaign_together`): then the reads and checks run before it, outside any
+    transaction, and `commit(write)` runs the writes (the quotas' count last) in its own
+    transaction, so that the database's write lock (SQLite's, one writer) or the counters'
+    rows (PostgreSQL's) are held for the writes alone (issue 19). A number that joins the
+    STOP list in between is still never sent to: the worker's claim checks it again.
     """
+    with transaction.atomic() if commit is None else nullcontext():
+        return _create_campaign(
+            commit,
+            author=author,
+            org=org,
+            body=body,
+            to=to,
+            targets=targets,
+            send_at=send_at,
+            source=source,
+            commercial=commercial,
+            tag=tag,
+            extra_fields=extra_fields,
+            personalise_text=personalise_text,
+            gateway=gateway,
+            recipient_file=recipient_file,
+            smart_encoding=smart_encoding,
+            flash=flash,
+            metadata=metadata,
+            token=token,
+        )
+
+
+def _create_campaign(
+    commit: Callable[[Callable[[], Campaign]], Campaign] | None,
+    *,
+    author: Any,
+    org: Any,
+    body: str,
+    to: Sequence[str],
+    targets: Targets | None,
+    send_at: datetime | None,
+    source: str,
+    commercial: bool,
+    tag: str,
+    extra_fields: Mapping[str, Mapping[str, str]] | None,
+    personalise_text: bool,
+    gateway: str | None,
+    recipient_file: RecipientFile | None,
+    smart_encoding: bool,
+    flash: bool,
+    metadata: object,
+    token: Any,
+) -> Campaign:
     now = timezone.now()
     org = tenancy.resolve(org)
     access.require_writer(author, _("A read-only account cannot send SMS."))
@@ -276,91 +328,100 @@ def create_campaign(
             check_flash(name)
     blocked = resolved.blocked
     scheduled = due > now
-    # The organisation's quotas and recipients per day, and the token's: the whole send, or
-    # nothing (before anything is written).
-    sent = [n for n in recipients if n not in blocked]
-    if bodies is None:
-        parts = info.segments * len(sent)
-    else:
-        parts = sum(bodies.infos[bodies[n]].segments for n in sent)
-    quotas.take(org, parts, recipients=len(sent), token=token, user=author, now=now)
-    campaign: Any = Campaign(  # Any: the answer's rows are set on it below
-        organisation=org,
-        author=author,
-        body=body,
-        send_at=due,
-        targets={
-            **resolved.targets.as_record(),
-            **({"file": len(recipient_file.recipients)} if recipient_file else {}),
-        },
-        recipient_count=len(recipients),
-        source=source,
-        commercial=commercial,
-        tag=tag,
-        request_id=current_request_id() or None,
-    )
-    insert_one(campaign)  # one plain INSERT (issue 19: the ORM's cost per send)
-    message = Message(
-        organisation=org,
-        direction=Message.Direction.OUTBOUND,
-        gateway_id=gateway_row.name,
-        body=body,
-        encoding=info.encoding.value,
-        segments=info.segments,
-        campaign=campaign,
-        author=author,
-        created_at=now,
-        due_at=due,
-        status_at=now,
-        flash=flash,
-        metadata=kept_metadata,
-    )
-    # One row per recipient, only peer (and the personalised text) differ: see core/bulk.py
-    # for why not bulk_create (10x slower for a 100,000-member group).
-    line_column = ["gateway"] if by_line else []
-    if bodies is None:
-        written = lifecycle.create_campaign_messages(
-            message,
-            ["peer", *line_column],
-            [(n, line_of[n]) if by_line else (n,) for n in recipients],
-            blocked=blocked,
-            scheduled=scheduled,
+
+    # Everything above read and checked; below, the writes (in `commit`'s transaction when
+    # given, else in this function's).
+    def write() -> Campaign:
+        campaign: Any = Campaign(  # Any: the answer's rows are set on it below
+            organisation=org,
+            author=author,
+            body=body,
+            send_at=due,
+            targets={
+                **resolved.targets.as_record(),
+                **({"file": len(recipient_file.recipients)} if recipient_file else {}),
+            },
+            recipient_count=len(recipients),
+            source=source,
+            commercial=commercial,
+            tag=tag,
+            request_id=current_request_id() or None,
         )
-    else:
-        infos = bodies.infos
-        written = lifecycle.create_campaign_messages(
-            message,
-            ["peer", "body", "encoding", "segments", *line_column],
-            [
-                (number, text, infos[text].encoding.value, str(infos[text].segments))
-                + ((line_of[number],) if by_line else ())
-                for number in recipients
-                for text in (bodies[number],)
-            ],
-            blocked=blocked,
-            scheduled=scheduled,
+        insert_one(campaign)  # one plain INSERT (issue 19: the ORM's cost per send)
+        message = Message(
+            organisation=org,
+            direction=Message.Direction.OUTBOUND,
+            gateway_id=gateway_row.name,
+            body=body,
+            encoding=info.encoding.value,
+            segments=info.segments,
+            campaign=campaign,
+            author=author,
+            created_at=now,
+            due_at=due,
+            status_at=now,
+            flash=flash,
+            metadata=kept_metadata,
         )
-    if recipient_file is not None:
-        # The lines of the file refused for their number: kept with the send (issue 20).
-        campaign.invalid_report = invalid_numbers.record(
-            recipient_file.rejected,
-            kind=invalid_numbers.Kind.SEND,
-            label=recipient_file.name,
-            by=author,
-            org=org,
+        # One row per recipient, only peer (and the personalised text) differ: see core/bulk.py
+        # for why not bulk_create (10x slower for a 100,000-member group).
+        line_column = ["gateway"] if by_line else []
+        if bodies is None:
+            written = lifecycle.create_campaign_messages(
+                message,
+                ["peer", *line_column],
+                [(n, line_of[n]) if by_line else (n,) for n in recipients],
+                blocked=blocked,
+                scheduled=scheduled,
+            )
+        else:
+            infos = bodies.infos
+            written = lifecycle.create_campaign_messages(
+                message,
+                ["peer", "body", "encoding", "segments", *line_column],
+                [
+                    (number, text, infos[text].encoding.value, str(infos[text].segments))
+                    + ((line_of[number],) if by_line else ())
+                    for number in recipients
+                    for text in (bodies[number],)
+                ],
+                blocked=blocked,
+                scheduled=scheduled,
+            )
+        if recipient_file is not None:
+            # The lines of the file refused for their number: kept with the send (issue 20).
+            campaign.invalid_report = invalid_numbers.record(
+                recipient_file.rejected,
+                kind=invalid_numbers.Kind.SEND,
+                label=recipient_file.name,
+                by=author,
+                org=org,
+            )
+            if campaign.invalid_report is not None:
+                campaign.save(update_fields=["invalid_report"])
+        campaign.created_rows = _created_rows(message, written, line_of, bodies)
+        _touch_conversations(org, recipients, body, Message.Direction.OUTBOUND, now, bodies=bodies)
+        audit.record(
+            Action.SEND,
+            campaign,
+            actor=author,
+            after={"recipients": len(recipients), "text": body[:160], "source": source},
+            label=body[:80],
         )
-        if campaign.invalid_report is not None:
-            campaign.save(update_fields=["invalid_report"])
-    campaign.created_rows = _created_rows(message, written, line_of, bodies)
-    _touch_conversations(org, recipients, body, Message.Direction.OUTBOUND, now, bodies=bodies)
-    audit.record(
-        Action.SEND,
-        campaign,
-        actor=author,
-        after={"recipients": len(recipients), "text": body[:160], "source": source},
-        label=body[:80],
-    )
-    return campaign
+        # The organisation's quotas and recipients per day, the user's and the token's: the
+        # whole send, or nothing. Counted last, in this transaction: a refusal rolls back all
+        # that was written above, and the counters' rows (the organisation's, shared by all its
+        # sends) are locked only from here to the commit, not while the send is written (issue
+        # 19: concurrent sends queued on that lock for the whole transaction).
+        sent = [n for n in recipients if n not in blocked]
+        if bodies is None:
+            parts = info.segments * len(sent)
+        else:
+            parts = sum(bodies.infos[bodies[n]].segments for n in sent)
+        quotas.take(org, parts, recipients=len(sent), token=token, user=author, now=now)
+        return campaign
+
+    return write() if commit is None else commit(write)
 
 
 def _created_rows(
@@ -425,7 +486,7 @@ def create_campaign_together(**kwargs: Any) -> Campaign:
     ask at the same moment (group commit); returns once its own send is committed."""
     if not settings.SMSDESK_API_GROUP_COMMIT:
         return create_campaign(**kwargs)
-    return _together.run(lambda: create_campaign(**kwargs))
+    return create_campaign(**kwargs, commit=_together.run)
 
 
 MAX_TAG = 50

@@ -92,13 +92,12 @@ def gateways_down(*, now: datetime | None = None) -> int:
             if not _once(mail.Kind.GATEWAY_DOWN, key, now):
                 continue
             admins = User.objects.filter(role=User.Role.ADMIN, is_active=True).exclude(email="")
-            owner = (
-                LineAssignment.objects.filter(line=g.name)
-                .values_list("organisation_id", flat=True)
-                .first()
+            # the administrators of the line's organisation, or of each that shares it
+            owners = list(
+                LineAssignment.objects.filter(line=g.name).values_list("organisation_id", flat=True)
             )
-            if owner is not None:  # the line's organisation's administrators
-                admins = admins.filter(organisation_id=owner)
+            if owners:
+                admins = admins.filter(organisation_id__in=owners)
             for admin in admins:
                 url = mail.unsubscribe_url(kind=mail.Kind.GATEWAY_DOWN, address=admin.email)
                 mail.queue_rendered(

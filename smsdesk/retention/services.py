@@ -19,7 +19,8 @@ newer or unread is in it), the number keeps its first 3 characters ("+" and the 
 digits: the country code of most) and its last 2, the rest `MASK` ("+33612345678" →
 "+33•••••••78"; 7 characters or fewer: all masked). Deliberately not unique: a unique mask
 would be a pseudonym that still links everything one person wrote. Audit entries are deleted
-in both modes (they cannot be changed: audit/services.py).
+in both modes (they cannot be changed: audit/services.py), and so is the conversations' last
+text blanking: in mode delete its message is gone, its text must not stay in the preview.
 """
 
 from __future__ import annotations
@@ -138,10 +139,10 @@ def plan(*, before: datetime, org: Organisation | None = None, mask: bool | None
         if masking:
             total.masked_messages += _to_mask(one, before).count()
             total.masked_calls += _calls_to_mask(one, before).count()
-            total.conversations += _conversations(one, before).count()
         else:
             total.messages += _old_messages(one, before).count()
             total.calls += _old_calls(one, before).count()
+        total.conversations += _conversations(one, before).count()
     total.audit = (
         _audit_entries(org, before) if org is not None else audit.old_entries(before=before)
     ).count()
@@ -176,12 +177,6 @@ def purge_batch(
                 done.masked_calls = (
                     _calls_to_mask(org, before).filter(id__in=ids).update(caller=_masked("caller"))
                 )
-        ids = _ids(_conversations(org, before), batch)
-        if ids:
-            with transaction.atomic():
-                done.conversations = (
-                    _conversations(org, before).filter(id__in=ids).update(last_body="")
-                )
     else:
         ids = _ids(_old_messages(org, before), batch)
         if ids:
@@ -196,6 +191,12 @@ def purge_batch(
         if ids:
             with transaction.atomic():
                 done.calls = _old_calls(org, before).filter(id__in=ids).delete()[0]
+    # Either mode: the discussion list's preview is the text of the last message, which is
+    # gone (deleted) or blanked (masked) by now: blank it too, or the text outlives its message.
+    ids = _ids(_conversations(org, before), batch)
+    if ids:
+        with transaction.atomic():
+            done.conversations = _conversations(org, before).filter(id__in=ids).update(last_body="")
     done.audit = audit.purge(before=before, limit=batch, org_id=org.pk)
     return done
 

@@ -72,3 +72,52 @@ def test_the_provider_sets_up_a_customer_who_then_works_alone(page, settings) ->
     page.goto(page.base + "/sms/sent/")
     expect(page.get_by_text("Votre rendez-vous est confirmé")).to_have_count(0)
     assert User.objects.get(username="dr-martin").organisation == martin
+
+
+def test_the_provider_shares_one_line_between_two_customers(page, settings) -> None:  # type: ignore[no-untyped-def]
+    # Issue 16 in the browser: the platform page's "shared, with its sender" fields, a wrong
+    # sender and a sender the other customer has refused beside the field, then each
+    # organisation on the line with its own sender, at 1280 and 390 px.
+    from smsdesk.accounts.models import LineAssignment
+    from smsdesk.messaging import lines
+
+    settings.SMSDESK_GATEWAYS = ["simulator", "partage=simulator"]
+    tenancy.sole_organisation()
+    cabinet = Organisation.objects.create(name="Cabinet", slug="cabinet")
+    garage = Organisation.objects.create(name="Garage", slug="garage")
+    accounts.create_user(username="provider", password=PASSWORD, platform=True)
+    log_in(page, "provider", PASSWORD, r"/platform/$")
+
+    def share(slug: str, sender: str) -> None:
+        row = page.locator("tr", has_text=slug).locator("xpath=following-sibling::tr[1]")
+        row.get_by_label("Ligne", exact=True).select_option("partage")
+        row.get_by_label("partagée, avec son expéditeur").check()
+        row.get_by_label("Son nom ou numéro d’expéditeur sur la ligne partagée").fill(sender)
+        row.get_by_role("button", name="Attribuer la ligne").click()
+
+    share("cabinet", "CABINET")
+    expect(
+        page.get_by_text("La ligne partage est partagée ; cabinet envoie avec CABINET.")
+    ).to_be_visible()
+    share("garage", "<b>GARAGE</b>")  # hostile: refused, in words, nothing stored
+    expect(
+        page.get_by_text(re.compile("« <b>GARAGE</b> » n’est pas un expéditeur"))
+    ).to_be_visible()
+    assert not LineAssignment.objects.filter(organisation=garage).exists()
+    share("garage", "cabinet")  # the other customer's sender, whatever its case
+    expect(
+        page.get_by_text("Un autre espace de la ligne partage a déjà cet expéditeur.")
+    ).to_be_visible()
+    share("garage", "GARAGE, +33700000002")
+    expect(
+        page.get_by_text(re.compile("La ligne partage est partagée ; garage envoie avec GARAGE"))
+    ).to_be_visible()
+    assert dict(
+        LineAssignment.objects.filter(line="partage").values_list("organisation__slug", "sender")
+    ) == {"cabinet": "CABINET", "garage": "GARAGE,+33700000002"}
+    assert lines.lines_of(cabinet) == ["partage"] and lines.lines_of(garage) == ["partage"]
+    assert lines.sender_for("partage", garage) == "GARAGE"
+    shot(page, "platform-shared-desktop")
+    page.set_viewport_size({"width": 390, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "platform-shared-mobile")

@@ -17,7 +17,7 @@ from smsdesk.messaging import lifecycle
 from smsdesk.messaging.models import Message
 from tests.gateways.smsc import Smsc, wait_for
 from tests.gateways.test_smpp import counts, queue
-from tests.worker.helpers import start_worker
+from tests.worker.helpers import sigkill_and_restart, start_worker
 
 S = Message.Status
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -25,6 +25,26 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 def by_number() -> dict[str, int]:
     return {peer.lstrip("+"): i for i, peer in Message.objects.values_list("id", "peer")}
+
+
+def sigkill_during_send(spec: str, tmp_path: Path, *, most_unknown: int) -> int:
+    """A worker SIGKILLed once 300 are sent, then another until every message is final; how
+    many the dead one left `unknown` (never the whole batch: at most `most_unknown`, what its
+    windows held)."""
+    left: list[int] = []
+
+    def stranded() -> None:
+        left.append(counts()[S.UNKNOWN])
+        assert counts()[S.QUEUED] > 0 and left[0] <= most_unknown
+
+    sigkill_and_restart(
+        spec,
+        tmp_path / "worker.txt",
+        busy=lambda: counts()[S.SENT] + counts()[S.DELIVERED] >= 300,
+        between=stranded,
+        done=lambda: counts()[S.QUEUED] + counts()[S.SENDING] == 0,
+    )
+    return left[0]
 
 
 def test_an_smsc_killed_and_restarted_during_2000_loses_nothing_and_sends_nothing_twice(
@@ -74,22 +94,8 @@ def test_a_worker_sigkilled_during_an_smpp_send_leaves_at_most_the_windows_unkno
     smsc = Smsc(tmp_path / "received.jsonl")
     window, binds = 10, 2
     spec = f"op={smsc.url(f'window={window}&binds={binds}&tps=300')}"
-    first = start_worker(spec, tmp_path / "worker.txt")
     try:
-        wait_for(lambda: counts()[S.SENT] + counts()[S.DELIVERED] >= 300, 120, "300 sent")
-        os.kill(first.pid, signal.SIGKILL)
-        first.wait(10)
-        lifecycle.recover_in_flight(live_workers=[], now=timezone.now())
-        stranded = counts()[S.UNKNOWN]
-        assert counts()[S.QUEUED] > 0 and stranded <= window * binds  # never the whole batch
-        second = start_worker(spec, tmp_path / "worker.txt")
-        try:
-            wait_for(
-                lambda: counts()[S.QUEUED] + counts()[S.SENDING] == 0, 240, "every message final"
-            )
-        finally:
-            second.terminate()
-            second.wait(30)
+        stranded = sigkill_during_send(spec, tmp_path, most_unknown=window * binds)
     finally:
         smsc.close()
     numbers = by_number()

@@ -254,3 +254,30 @@ def test_copy_addresses_are_checked_and_for_administrators_only() -> None:
     org.refresh_from_db()
     assert org.copy_addresses == "accueil@example.org"
     assert "accueil@example.org" in client.get("/accounts/users/").content.decode()
+
+
+def test_a_shared_line_down_is_mailed_to_each_of_its_organisations_only(settings) -> None:  # type: ignore[no-untyped-def]
+    from smsdesk.accounts.models import LineAssignment, Organisation
+
+    settings.SMSDESK_EMAIL_GATEWAY_DOWN_MINUTES = 15
+    first = Organisation.objects.create(name="Cabinet A", slug="a")
+    second = Organisation.objects.create(name="Garage B", slug="b")
+    third = Organisation.objects.create(name="Notaire C", slug="c")
+    for org, name in ((first, "ana"), (second, "bea"), (third, "cyd")):
+        User.objects.create_user(
+            name,
+            password="correct horse 42",
+            email=f"{name}@example.org",
+            role="admin",
+            organisation=org,
+        )
+    LineAssignment.objects.create(line="simulator", organisation=first, sender="CABINET")
+    LineAssignment.objects.create(line="simulator", organisation=second, sender="GARAGE")
+    GatewayState.objects.filter(name="simulator").update(
+        down_since=timezone.now() - timedelta(minutes=20), down_reason="bind refused"
+    )
+    assert notices.gateways_down() == 2
+    assert sorted(OutgoingMail.objects.values_list("to", flat=True)) == [
+        "ana@example.org",
+        "bea@example.org",
+    ]

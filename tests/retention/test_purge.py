@@ -107,3 +107,18 @@ def test_the_dry_run_deletes_nothing(world: dict) -> None:  # type: ignore[type-
     call_command("purge", "--before", day, stdout=io.StringIO())
     assert Message.objects.count() == before - 5
     audit.record(Action.SETTINGS, ("x", "1"))  # the log still takes entries
+
+
+def test_a_deleted_conversation_keeps_no_text(world: dict) -> None:  # type: ignore[type-arg]
+    # The discussion list shows the text of its last message: once that message is deleted,
+    # its text must not stay behind in the preview (the unread one keeps it: it stays).
+    from smsdesk.messaging.models import Conversation
+
+    cut = timezone.now() - timedelta(days=365)
+    assert Conversation.objects.get(peer="+33620000001").last_body == "lu"
+    assert retention.plan(before=cut).conversations >= 1
+    done = retention.purge(before=cut)
+    assert done.conversations >= 1
+    assert Conversation.objects.get(peer="+33620000001").last_body == ""
+    assert Conversation.objects.get(peer="+33620000002").last_body == "non lu"
+    assert not Message.objects.filter(body="lu").exists()

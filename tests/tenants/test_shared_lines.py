@@ -282,3 +282,27 @@ def test_simulate_inbound_to_a_sender(settings) -> None:  # type: ignore[no-unty
     line = SimulatorGateway("shared", delivery_delay=0, store=DatabaseGatewayStore("shared"))
     drain(runner_for(line))
     assert Message.objects.for_org(b).filter(direction="in", body="Bonjour").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_shared_line_that_cannot_send_moves_each_ones_messages_to_its_own_line(settings) -> None:  # type: ignore[no-untyped-def]
+    # failover of a shared line: A's waiting SMS go to A's other line and B's to B's, never
+    # B's by A's line (A's number, A's sender)
+    from smsdesk.messaging import routing
+    from smsdesk.messaging.models import OutboxEntry
+
+    settings.SMSDESK_GATEWAYS = [
+        "shared=simulator?org=a,b&sender.a=CABINET&sender.b=GARAGE&failover=true",
+        "line-a=simulator?org=a",
+        "line-b=simulator?org=b",
+    ]
+    a, b = two_orgs()
+    to_a = sending.create_campaign(author=None, org=a, body="A", to=[SAME, "+33612345679"])
+    to_b = sending.create_campaign(author=None, org=b, body="B", to=[SAME])
+    assert set(OutboxEntry.objects.values_list("gateway_id", flat=True)) == {"shared"}
+    routing.pause("shared", by=None)
+    assert routing.fail_over() == 3
+    where = dict(Message.objects.values_list("id", "gateway_id"))
+    assert {where[m.id] for m in to_a.created_messages} == {"line-a"}
+    assert {where[m.id] for m in to_b.created_messages} == {"line-b"}
+    assert dict(OutboxEntry.objects.values_list("message_id", "gateway_id")) == where

@@ -80,3 +80,36 @@ def make_due(*ids: int) -> None:
     now = timezone.now()
     Message.objects.filter(id__in=ids).update(due_at=now)
     OutboxEntry.objects.filter(message_id__in=ids).update(due_at=now)
+
+
+def sigkill_and_restart(
+    gateways: str,
+    log_file: Path,
+    *,
+    busy: Callable[[], object],
+    between: Callable[[], None],
+    done: Callable[[], object],
+) -> None:
+    """A worker process SIGKILLed once `busy` holds, what it had in flight recovered as the
+    next worker's start does, `between` asked (what the dead worker left), then a second
+    worker until `done`; both stopped whatever happens."""
+    import signal
+
+    from django.utils import timezone
+
+    from smsdesk.messaging import lifecycle
+
+    first = start_worker(gateways, log_file)
+    try:
+        wait_until(lambda: bool(busy()), 120, "the first worker at work")
+    finally:
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(10)
+    lifecycle.recover_in_flight(live_workers=[], now=timezone.now())
+    between()
+    second = start_worker(gateways, log_file)
+    try:
+        wait_until(lambda: bool(done()), 240, "every message final")
+    finally:
+        second.terminate()
+        second.wait(30)
