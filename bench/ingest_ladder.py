@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,7 +35,16 @@ import time
 from pathlib import Path
 
 import _setup
-from api import Run, api_request, delivered_count, drive, free_port, load_average, prepare
+from api import (
+    Run,
+    api_request,
+    delivered_count,
+    drive,
+    free_port,
+    load_average,
+    prepare,
+    wait_ready,
+)
 
 ROOT = _setup.ROOT
 TICK = os.sysconf("SC_CLK_TCK")
@@ -82,22 +90,6 @@ def backends(url: str) -> list[int]:
             "SELECT pid FROM pg_stat_activity WHERE datname = %s", [name]
         ).fetchall()
     return [r[0] for r in rows]
-
-
-def wait_any(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the server exited: {process.args}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), 1) as s:
-                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-                if s.recv(100).startswith(b"HTTP/1.1 "):
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the server did not answer")
 
 
 def start(cmd: list[str], env: dict[str, str], log: object) -> subprocess.Popen:
@@ -227,7 +219,7 @@ def main() -> None:
             if rung in ("bare", "view", "insert"):
                 server = granian(rung, port, env, args, log)
                 try:
-                    wait_any(port, server)
+                    wait_ready(port, server, any_answer=True)
                     path = {
                         "bare": b"/x",
                         "view": b"/api/ladder/view",
@@ -252,7 +244,7 @@ def main() -> None:
             web = start([sys.executable, "-m", "smsdesk.cli", "web", "--port", str(port)], env, log)
             worker = None
             try:
-                wait_any(port, web)
+                wait_ready(port, web, any_answer=True)
                 drive(port, 200, api_request(token, offset), b"201", clients=args.clients)
                 offset += 200
                 already += 200
